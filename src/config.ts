@@ -1,0 +1,87 @@
+// Runtime settings, read once from the environment. Every setting the README documents is here.
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Comma-separated API keys; empty means "generate one on first start and keep its hash". */
+  apiKeys: string[];
+  dataDir: string;
+  dbType: 'sqlite' | 'postgres';
+  connectionString: string | null;
+  redisUrl: string | null;
+  retrainThreshold: number;
+  autoTrainEnabled: boolean;
+  /** A trained index is retrained once it holds this many times the vectors it was trained on. */
+  retrainGrowthFactor: number;
+  maxConcurrentTrainings: number;
+  /** Memory a training job may use, in bytes. */
+  trainingMemoryBudget: number;
+  /** Decrypted indexes are dropped from memory after this many ms without a request. */
+  idleEvictMs: number;
+  /** Hard caps that protect the server; all are configurable. */
+  limits: {
+    maxBatchItems: number;
+    maxQueriesPerBatch: number;
+    maxTopK: number;
+    maxDimension: number;
+    maxIdBytes: number;
+    maxContentsBytes: number;
+    maxMetadataBytes: number;
+    maxRequestBytes: number;
+  };
+  introspection: boolean;
+  graphiql: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${env[name]}"`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dbType = (env.CIPHERDEX_DB_TYPE ?? 'sqlite').toLowerCase();
+  if (dbType !== 'sqlite' && dbType !== 'postgres') throw new Error(`CIPHERDEX_DB_TYPE must be sqlite or postgres`);
+  const connectionString = env.CIPHERDEX_CONNECTION_STRING || null;
+  if (dbType === 'postgres' && !connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
+  const production = env.NODE_ENV === 'production';
+  return {
+    port: int(env, 'PORT', 4000),
+    host: env.HOST || '127.0.0.1',
+    apiKeys: (env.CIPHERDEX_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    dataDir: env.CIPHERDEX_DATA_DIR || './data',
+    dbType,
+    connectionString,
+    redisUrl: env.REDIS_URL || null,
+    retrainThreshold: int(env, 'RETRAIN_THRESHOLD', 10_000, 1),
+    autoTrainEnabled: !bool(env, 'AUTO_TRAIN_DISABLED', false),
+    retrainGrowthFactor: int(env, 'RETRAIN_GROWTH_FACTOR', 4, 2),
+    maxConcurrentTrainings: int(env, 'MAX_CONCURRENT_TRAININGS', 1, 1),
+    trainingMemoryBudget: int(env, 'TRAINING_MEMORY_BUDGET_MB', 4096, 1) * 2 ** 20,
+    idleEvictMs: int(env, 'CIPHERDEX_IDLE_EVICT_MS', 15 * 60_000, 1000),
+    limits: {
+      maxBatchItems: int(env, 'MAX_BATCH_ITEMS', 10_000, 1),
+      maxQueriesPerBatch: int(env, 'MAX_QUERIES_PER_BATCH', 1_000, 1),
+      maxTopK: int(env, 'MAX_TOP_K', 1_000, 1),
+      maxDimension: int(env, 'MAX_DIMENSION', 4_096, 1),
+      maxIdBytes: int(env, 'MAX_ID_BYTES', 512, 1),
+      maxContentsBytes: int(env, 'MAX_CONTENTS_BYTES', 1 << 20, 1),
+      maxMetadataBytes: int(env, 'MAX_METADATA_BYTES', 64 << 10, 1),
+      maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 64 << 20, 1024),
+    },
+    introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
+    graphiql: bool(env, 'GRAPHIQL', !production),
+  };
+}

@@ -1,0 +1,125 @@
+// Typed domain errors: every failure a caller can cause has its own class, a stable `code`
+// and the fields that help fix it. The GraphQL layer maps each class to an object type in a
+// result union; nothing here knows about GraphQL.
+
+export abstract class CipherdexError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** An argument is malformed or out of its allowed range. */
+export class ValidationError extends CipherdexError {
+  readonly code = 'VALIDATION_ERROR';
+  constructor(
+    readonly argument: string,
+    message: string,
+    readonly range: { min?: number; max?: number; allowed?: readonly string[] } = {},
+  ) {
+    super(message);
+  }
+}
+
+export class IndexNotFoundError extends CipherdexError {
+  readonly code = 'INDEX_NOT_FOUND';
+  constructor(readonly index: string) {
+    super(`Index "${index}" does not exist.`);
+  }
+}
+
+export class IndexAlreadyExistsError extends CipherdexError {
+  readonly code = 'INDEX_ALREADY_EXISTS';
+  constructor(readonly index: string) {
+    super(`Index "${index}" already exists.`);
+  }
+}
+
+/** The key does not unwrap the index's data key. Says nothing about why, on purpose. */
+export class InvalidIndexKeyError extends CipherdexError {
+  readonly code = 'INVALID_INDEX_KEY';
+  constructor(readonly index: string) {
+    super(`The key does not open index "${index}".`);
+  }
+}
+
+export class DimensionMismatchError extends CipherdexError {
+  readonly code = 'DIMENSION_MISMATCH';
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    readonly argument = 'vector',
+  ) {
+    super(`${argument} has dimension ${actual}; the index expects ${expected}.`);
+  }
+}
+
+/** No vectors to train on, or fewer than twice the requested number of lists. */
+export class InsufficientVectorsError extends CipherdexError {
+  readonly code = 'INSUFFICIENT_VECTORS';
+  constructor(
+    readonly required: number,
+    readonly actual: number,
+  ) {
+    super(`Training needs at least ${required} vectors; the index holds ${actual}.`);
+  }
+}
+
+/** The index's configuration cannot do what was asked (e.g. training parameters that contradict it). */
+export class IncompatibleIndexError extends CipherdexError {
+  readonly code = 'INCOMPATIBLE_INDEX';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export class TrainingInProgressError extends CipherdexError {
+  readonly code = 'TRAINING_IN_PROGRESS';
+  constructor(
+    readonly index: string,
+    readonly runId: string,
+  ) {
+    super(`Index "${index}" is already training (run ${runId}).`);
+  }
+}
+
+export class TrainingNotRunningError extends CipherdexError {
+  readonly code = 'TRAINING_NOT_RUNNING';
+  constructor(readonly index: string) {
+    super(`Index "${index}" has no queued or running training run.`);
+  }
+}
+
+/** The job's memory estimate exceeds the configured budget. */
+export class InsufficientResourcesError extends CipherdexError {
+  readonly code = 'INSUFFICIENT_RESOURCES';
+  constructor(
+    readonly requiredBytes: number,
+    readonly availableBytes: number,
+  ) {
+    super(
+      `Training needs about ${Math.ceil(requiredBytes / 2 ** 20)} MiB; the budget allows ${Math.floor(availableBytes / 2 ** 20)} MiB.`,
+    );
+  }
+}
+
+/** A run ended at maxIters without reaching the tolerance, and the caller required convergence. */
+export class ConvergenceError extends CipherdexError {
+  readonly code = 'CONVERGENCE_FAILED';
+  constructor(
+    readonly iterations: number,
+    readonly shift: number,
+    readonly tolerance: number,
+  ) {
+    super(`Training stopped after ${iterations} iterations with shift ${shift}, above tolerance ${tolerance}.`);
+  }
+}
+
+/** A stored record failed authentication: it was altered, moved or swapped in the database. */
+export class IntegrityError extends CipherdexError {
+  readonly code = 'INTEGRITY_ERROR';
+  constructor(readonly what: string) {
+    super(`Stored ${what} failed its integrity check: the database was altered outside Cipherdex.`);
+  }
+}

@@ -1,0 +1,162 @@
+// The domain API's vocabulary: what callers of the index service pass in and get back.
+// The GraphQL layer maps these one to one; tests and benchmarks use them directly.
+
+export type Metric = 'euclidean' | 'squared_euclidean' | 'cosine';
+export type IndexType = 'ivf_flat';
+export type ItemField = 'vector' | 'contents' | 'metadata';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** A 32-byte index key: raw bytes, or a base64 / hex string. */
+export type IndexKeyInput = string | Uint8Array;
+/** A vector as numbers or as little-endian float32. */
+export type VectorInput = ArrayLike<number>;
+
+export interface CreateIndexOptions {
+  dimension: number;
+  metric?: Metric;
+  type?: IndexType;
+  /** Lists to train into; chosen from the vector count at training time when absent. */
+  nLists?: number;
+}
+
+export interface IndexInfo {
+  name: string;
+  dimension: number;
+  metric: Metric;
+  type: IndexType;
+  /** Lists of the trained model, else the configured value, else null (chosen at training). */
+  nLists: number | null;
+  vectorCount: number;
+  isTrained: boolean;
+  isTraining: boolean;
+  lastTrainingRun: TrainingRun | null;
+  createdAt: Date;
+}
+
+export interface ItemInput {
+  id: string;
+  vector: VectorInput;
+  contents?: string | null;
+  metadata?: JsonObject | null;
+}
+
+export interface Item {
+  id: string;
+  /** Present when `vector` was included. */
+  vector?: number[];
+  contents?: string | null;
+  metadata?: JsonObject | null;
+}
+
+export interface SearchHit extends Item {
+  distance: number;
+}
+
+export interface SearchResults {
+  hits: SearchHit[];
+  /** True when the answer came from a full scan (untrained index, or every list probed). */
+  exact: boolean;
+}
+
+/** MongoDB-style metadata filter: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or, dotted paths. */
+export type Filter = JsonObject;
+
+export interface SearchOptions {
+  topK?: number;
+  nProbes?: number;
+  filter?: Filter | null;
+  include?: ItemField[];
+}
+
+export interface TrainOptions {
+  nLists?: number;
+  batchSize?: number;
+  maxIters?: number;
+  tolerance?: number;
+  /** With wait, a run that stops at maxIters above tolerance rejects with ConvergenceError. */
+  requireConvergence?: boolean;
+}
+
+export type TrainingPhase =
+  | 'IDLE'
+  | 'QUEUED'
+  | 'INITIALIZING'
+  | 'ITERATING'
+  | 'ASSIGNING'
+  | 'PERSISTING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'CANCELLED';
+
+export type TrainingTrigger = 'MANUAL' | 'AUTOMATIC';
+
+/** One snapshot of an index's training state; every event on a training topic is one of these. */
+export interface TrainingStatus {
+  /** Null only for IDLE on an index that never trained. */
+  runId: string | null;
+  index: string;
+  trigger: TrainingTrigger | null;
+  phase: TrainingPhase;
+  iteration: number;
+  maxIters: number;
+  nLists: number;
+  batchSize: number;
+  tolerance: number;
+  shift: number | null;
+  inertia: number | null;
+  converged: boolean;
+  /** 0..1 */
+  progress: number;
+  elapsedMs: number;
+  etaMs: number | null;
+  vectorCount: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  message: string | null;
+}
+
+export interface TrainingRun extends TrainingStatus {
+  runId: string;
+  trigger: TrainingTrigger;
+}
+
+export interface TrainingQueueInfo {
+  retrainThreshold: number;
+  autoTrainEnabled: boolean;
+  /** A trained index is queued again once vectorCount > retrainGrowthFactor x the count it trained on. */
+  retrainGrowthFactor: number;
+  maxConcurrentTrainings: number;
+  running: TrainingRun[];
+  queued: TrainingRun[];
+}
+
+/** The domain API. Every method that takes a key verifies it first and throws InvalidIndexKeyError. */
+export interface IndexService {
+  createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo>;
+  listIndexes(): Promise<string[]>;
+  describeIndex(name: string, key: IndexKeyInput): Promise<IndexInfo>;
+  deleteIndex(name: string, key: IndexKeyInput): Promise<void>;
+
+  /** All-or-nothing, durable before it resolves. Re-upserting an id replaces it. */
+  upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }>;
+  /** Items in the order of `ids`; unknown ids are left out. */
+  get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]>;
+  delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }>;
+  listIds(name: string, key: IndexKeyInput): Promise<string[]>;
+
+  /** One result per query vector, in order. */
+  search(name: string, key: IndexKeyInput, vectors: VectorInput[], options?: SearchOptions): Promise<SearchResults[]>;
+
+  /** Queues a run and returns it at once (phase QUEUED or later). */
+  train(name: string, key: IndexKeyInput, options?: TrainOptions): Promise<TrainingRun>;
+  /** Resolves with the final state of a run (COMPLETED, FAILED or CANCELLED). */
+  waitForRun(runId: string): Promise<TrainingRun>;
+  cancelTraining(name: string, key: IndexKeyInput): Promise<TrainingRun>;
+  /** Verifies the key, then yields the current state and every later event, across runs, until returned. */
+  trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>>;
+  trainingQueue(): TrainingQueueInfo;
+
+  close(): Promise<void>;
+}

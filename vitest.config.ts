@@ -1,0 +1,16 @@
+// Test runner configuration. `graphql` is aliased to one resolved copy because vitest can
+// otherwise load two module instances and Pothos-built schemas fail with "another realm" errors.
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  resolve: { alias: { graphql: require.resolve('graphql') } },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
