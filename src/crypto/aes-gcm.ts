@@ -1,0 +1,47 @@
+// AES-256-GCM with a fresh random nonce, in one wire format (nonce | ciphertext | tag) shared by
+// wrapped data keys and sealed records, so there is one place where the cipher is driven.
+
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+export const AES_KEY_BYTES = 32;
+
+export function gcmEncrypt(key: Buffer, plaintext: Uint8Array, aad: Buffer): Buffer {
+  // 96-bit random nonces: the collision bound (2^-32 after 2^32 messages per key) is far beyond
+  // what one index's data key ever seals.
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  const final = cipher.final();
+  const tag = cipher.getAuthTag();
+  return Buffer.concat([nonce, body, final, tag], NONCE_BYTES + body.length + final.length + TAG_BYTES);
+}
+
+/** Returns the plaintext, or null when authentication fails for any reason (including a short input). */
+export function gcmDecrypt(key: Buffer, sealed: Uint8Array, aad: Buffer): Buffer | null {
+  if (sealed.byteLength < NONCE_BYTES + TAG_BYTES) return null;
+  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const nonce = bytes.subarray(0, NONCE_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  const body = bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  const plain = decipher.update(body);
+  try {
+    const final = decipher.final();
+    return final.length === 0 ? plain : Buffer.concat([plain, final]);
+  } catch {
+    // Unauthenticated output must not escape: wipe what update() produced.
+    plain.fill(0);
+    return null;
+  }
+}
+
+export function assertAesKey(key: Uint8Array, what: string): void {
+  if (!(key instanceof Uint8Array) || key.byteLength !== AES_KEY_BYTES) {
+    throw new RangeError(`${what} must be ${AES_KEY_BYTES} bytes`);
+  }
+}

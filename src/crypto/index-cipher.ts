@@ -1,0 +1,53 @@
+// The per-index cipher the service holds while an index is open: separate sealing and token keys
+// derived from the data key, so a token can never be confused with, or help forge, a seal.
+
+import { hkdfSync } from 'node:crypto';
+import { assertAesKey } from './aes-gcm.js';
+import { openRecord, sealRecord } from './sealed-record.js';
+import { computeToken } from './tokens.js';
+
+function derive(dataKey: Buffer, label: string): Buffer {
+  // No salt: the data key is already uniformly random; the info label separates the two keys.
+  return Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), `cipherdex/${label}/v1`, 32));
+}
+
+export class IndexCipher {
+  readonly #sealKey: Buffer;
+  readonly #tokenKey: Buffer;
+  #destroyed = false;
+
+  constructor(dataKey: Buffer) {
+    assertAesKey(dataKey, 'data key');
+    this.#sealKey = derive(dataKey, 'seal');
+    this.#tokenKey = derive(dataKey, 'token');
+  }
+
+  /** Fresh 12-byte nonce | ciphertext | tag; `associatedData` names the index and slot. */
+  seal(plaintext: Uint8Array, associatedData: string): Buffer {
+    this.#assertLive();
+    return sealRecord(this.#sealKey, plaintext, associatedData);
+  }
+
+  /** Throws SealIntegrityError when the bytes or the associated data are not what was sealed. */
+  open(sealed: Uint8Array, associatedData: string): Buffer {
+    this.#assertLive();
+    return openRecord(this.#sealKey, sealed, associatedData);
+  }
+
+  /** Keyed token (HMAC-SHA256, 32 bytes) that locates a record without revealing it. */
+  token(domain: string, value: string): Buffer {
+    this.#assertLive();
+    return computeToken(this.#tokenKey, domain, value);
+  }
+
+  /** Overwrites the derived keys (idle eviction); every later call throws instead of using zeros. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#sealKey.fill(0);
+    this.#tokenKey.fill(0);
+  }
+
+  #assertLive(): void {
+    if (this.#destroyed) throw new Error('IndexCipher was destroyed; open the index again.');
+  }
+}

@@ -1,0 +1,13 @@
+// The storage layer's public surface: the Store contract, its two implementations and openStore.
+
+export {
+  DEFAULT_SCAN_PAGE_SIZE,
+  StoreConflictError,
+  StoreIndexNotFoundError,
+  type Store,
+  type StoredIndex,
+  type StoredItem,
+} from './store.js';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+export { SQLITE_FILE_NAME, openStore } from './open-store.js';

@@ -1,0 +1,279 @@
+// The shared store for several replicas: PostgreSQL through a pg Pool. Batches travel as bytea
+// arrays expanded by unnest(), so a 10,000-item write is one statement, not 10,000 round trips.
+
+import pg from 'pg';
+import { pendingMigrations } from './migration.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import {
+  DEFAULT_SCAN_PAGE_SIZE,
+  StoreConflictError,
+  StoreIndexNotFoundError,
+  type Store,
+  type StoredIndex,
+  type StoredItem,
+} from './store.js';
+
+export interface PostgresStoreOptions {
+  /**
+   * Schema that holds Cipherdex's tables, created if missing. It is set as the connections'
+   * search_path, so tests (and tenants sharing one database) can each use their own. Without it,
+   * the connection's own search_path applies (normally `public`).
+   */
+  schema?: string;
+  /** Pool size; default 10. */
+  maxConnections?: number;
+}
+
+interface IndexRow {
+  name: string;
+  wrapped_data_key: Buffer;
+  sealed_config: Buffer;
+  sealed_model: Buffer | null;
+  model_version: number;
+  created_at: Date;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, created_at';
+
+function toStoredIndex(row: IndexRow): StoredIndex {
+  return {
+    name: row.name,
+    wrappedDataKey: row.wrapped_data_key,
+    sealedConfig: row.sealed_config,
+    sealedModel: row.sealed_model,
+    modelVersion: row.model_version,
+    createdAt: row.created_at,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === '23505';
+}
+
+/** Adds `-c search_path=<schema>` to the connection's startup options, keeping any already there. */
+function withSearchPath(connectionString: string, schema: string): string {
+  const url = new URL(connectionString);
+  const existing = url.searchParams.get('options');
+  url.searchParams.set('options', `${existing ? `${existing} ` : ''}-c search_path=${schema}`);
+  return url.toString();
+}
+
+/** ON CONFLICT DO UPDATE refuses to touch one row twice in a statement, so the last item per token wins here. */
+function lastPerToken(items: StoredItem[]): StoredItem[] {
+  const byToken = new Map<string, StoredItem>();
+  for (const item of items) byToken.set(item.token.toString('hex'), item);
+  return byToken.size === items.length ? items : [...byToken.values()];
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Connects, creates the schema if asked, and applies pending migrations under an advisory lock. */
+  static async open(connectionString: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const { schema } = options;
+    if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+      throw new RangeError(`schema must match ${SCHEMA_NAME} (lower-case identifier), got "${schema}"`);
+    }
+    const pool = new pg.Pool({
+      connectionString: schema === undefined ? connectionString : withSearchPath(connectionString, schema),
+      max: options.maxConnections ?? 10,
+    });
+    // An idle client losing its connection emits on the pool; without a listener that is a crash.
+    pool.on('error', () => {});
+    try {
+      await migrate(pool, schema);
+      return new PostgresStore(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+
+  async createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex> {
+    try {
+      const { rows } = await this.#pool.query<IndexRow>(
+        `INSERT INTO indexes (name, wrapped_data_key, sealed_config) VALUES ($1, $2, $3) RETURNING ${INDEX_COLUMNS}`,
+        [index.name, index.wrappedDataKey, index.sealedConfig],
+      );
+      return toStoredIndex(rows[0]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new StoreConflictError(index.name);
+      throw error;
+    }
+  }
+
+  async getIndex(name: string): Promise<StoredIndex | null> {
+    const { rows } = await this.#pool.query<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM indexes WHERE name = $1`, [name]);
+    return rows.length === 0 ? null : toStoredIndex(rows[0]);
+  }
+
+  async listIndexNames(): Promise<string[]> {
+    // COLLATE "C": code-point order, the same as SQLite's BINARY, whatever the database locale.
+    const { rows } = await this.#pool.query<{ name: string }>('SELECT name FROM indexes ORDER BY name COLLATE "C"');
+    return rows.map((row) => row.name);
+  }
+
+  async deleteIndex(name: string): Promise<boolean> {
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<{ id: string }>('DELETE FROM indexes WHERE name = $1 RETURNING id', [name]);
+      if (rows.length === 0) return false;
+      await client.query('DELETE FROM items WHERE index_id = $1', [rows[0].id]);
+      return true;
+    });
+  }
+
+  async putItems(index: string, items: StoredItem[]): Promise<void> {
+    if (items.length === 0) {
+      if ((await this.getIndex(index)) === null) throw new StoreIndexNotFoundError(index);
+      return;
+    }
+    const unique = lastPerToken(items);
+    // One statement is one transaction. FOR SHARE on the index row makes a concurrent
+    // deleteIndex wait for this insert (and then remove its rows), or, if the delete came
+    // first, leaves the CTE empty so nothing is written and the rowCount reports it.
+    const result = await this.#pool.query(
+      `WITH target AS (SELECT id FROM indexes WHERE name = $1 FOR SHARE)
+       INSERT INTO items (index_id, token, sealed)
+       SELECT target.id, batch.token, batch.sealed
+       FROM target, unnest($2::bytea[], $3::bytea[]) AS batch (token, sealed)
+       ON CONFLICT (index_id, token) DO UPDATE SET sealed = EXCLUDED.sealed`,
+      [index, unique.map((item) => item.token), unique.map((item) => item.sealed)],
+    );
+    if (result.rowCount === 0) throw new StoreIndexNotFoundError(index);
+  }
+
+  async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
+    if (tokens.length === 0) return 0;
+    const result = await this.#pool.query(
+      `DELETE FROM items USING indexes
+       WHERE indexes.name = $1 AND items.index_id = indexes.id AND items.token = ANY($2::bytea[])`,
+      [index, tokens],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
+    if (tokens.length === 0) return [];
+    const { rows } = await this.#pool.query<StoredItem>(
+      `SELECT items.token, items.sealed FROM items JOIN indexes ON items.index_id = indexes.id
+       WHERE indexes.name = $1 AND items.token = ANY($2::bytea[])`,
+      [index, tokens],
+    );
+    const byToken = new Map(rows.map((row) => [row.token.toString('hex'), row.sealed]));
+    const found: StoredItem[] = [];
+    for (const token of tokens) {
+      const sealed = byToken.get(token.toString('hex'));
+      if (sealed !== undefined) found.push({ token, sealed });
+    }
+    return found;
+  }
+
+  async *scanItems(index: string, pageSize = DEFAULT_SCAN_PAGE_SIZE): AsyncIterable<StoredItem[]> {
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be a positive integer');
+    // A cursor inside one read-only transaction: one consistent snapshot, read in pages, without
+    // re-seeking an index for every page. The client is held until the scan ends or is abandoned.
+    const client = await this.#pool.connect();
+    let failed = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(
+        `DECLARE scan NO SCROLL CURSOR FOR
+         SELECT items.token, items.sealed FROM items JOIN indexes ON items.index_id = indexes.id
+         WHERE indexes.name = $1`,
+        [index],
+      );
+      for (;;) {
+        const { rows } = await client.query<StoredItem>(`FETCH ${pageSize} FROM scan`);
+        if (rows.length === 0) break;
+        yield rows.map((row) => ({ token: row.token, sealed: row.sealed }));
+        if (rows.length < pageSize) break;
+      }
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (error) {
+        // A connection in an unknown state must not go back to the pool.
+        client.release(error instanceof Error ? error : true);
+        if (!failed) throw error;
+      }
+    }
+  }
+
+  async countItems(index: string): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM items JOIN indexes ON items.index_id = indexes.id WHERE indexes.name = $1',
+      [index],
+    );
+    return Number(rows[0].n);
+  }
+
+  async saveModel(index: string, sealedModel: Buffer): Promise<number> {
+    const { rows } = await this.#pool.query<{ model_version: number }>(
+      'UPDATE indexes SET sealed_model = $1, model_version = model_version + 1 WHERE name = $2 RETURNING model_version',
+      [sealedModel, index],
+    );
+    if (rows.length === 0) throw new StoreIndexNotFoundError(index);
+    return rows[0].model_version;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, work);
+  }
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+      client.release();
+    } catch (rollbackError) {
+      client.release(rollbackError instanceof Error ? rollbackError : true);
+    }
+    throw error;
+  }
+}
+
+async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    // Replicas starting together queue on this lock; the loser then sees the winner's versions.
+    // The lock is per schema, so separate schemas (parallel test files) do not wait on each other.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('cipherdex.migrations.' || $1))", [schema ?? '']);
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+    if (current.rows[0].schema === null) {
+      throw new Error('The PostgreSQL connection has no usable schema in its search_path; pass a schema or fix search_path.');
+    }
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+    );
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    for (const migration of pendingMigrations(POSTGRES_MIGRATIONS, new Set(rows.map((r) => r.version)))) {
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [
+        migration.version,
+        migration.description,
+      ]);
+    }
+  });
+}

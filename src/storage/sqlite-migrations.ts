@@ -1,0 +1,33 @@
+// SQLite schema, as versioned migrations applied in order on open.
+
+import type { Migration } from './migration.js';
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'indexes and items',
+    // items is a rowid table: appends are cheap and a scan in rowid order reads pages
+    // sequentially. The unique (index_id, token) index finds a record by token; the index on
+    // index_id (which carries the rowid) drives the keyset scan. AUTOINCREMENT so an index
+    // recreated under the same name never inherits a stale id.
+    sql: `
+      CREATE TABLE indexes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        wrapped_data_key BLOB NOT NULL,
+        sealed_config BLOB NOT NULL,
+        sealed_model BLOB,
+        model_version INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        index_id INTEGER NOT NULL,
+        token BLOB NOT NULL,
+        sealed BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX items_by_token ON items (index_id, token);
+      CREATE INDEX items_by_index ON items (index_id);
+    `,
+  },
+];

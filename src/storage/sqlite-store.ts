@@ -1,0 +1,220 @@
+// The embedded store: one SQLite file through better-sqlite3, WAL with synchronous=FULL so a
+// resolved write has been fsynced to the write-ahead log.
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pendingMigrations } from './migration.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import {
+  DEFAULT_SCAN_PAGE_SIZE,
+  StoreConflictError,
+  StoreIndexNotFoundError,
+  type Store,
+  type StoredIndex,
+  type StoredItem,
+} from './store.js';
+
+interface IndexRow {
+  id: number;
+  name: string;
+  wrapped_data_key: Buffer;
+  sealed_config: Buffer;
+  sealed_model: Buffer | null;
+  model_version: number;
+  created_at: number;
+}
+
+interface ItemRow {
+  id: number;
+  token: Buffer;
+  sealed: Buffer;
+}
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's lock before failing, in ms. */
+  busyTimeoutMs?: number;
+}
+
+function toStoredIndex(row: IndexRow): StoredIndex {
+  return {
+    name: row.name,
+    wrappedDataKey: row.wrapped_data_key,
+    sealedConfig: row.sealed_config,
+    sealedModel: row.sealed_model,
+    modelVersion: row.model_version,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  // Prepared once: better-sqlite3 statements are reusable and preparing is the slow part.
+  readonly #statements;
+  readonly #putItems: Database.Transaction<(index: string, items: StoredItem[]) => void>;
+  readonly #deleteItems: Database.Transaction<(index: string, tokens: Buffer[]) => number>;
+  readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
+  readonly #deleteIndex: Database.Transaction<(name: string) => boolean>;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    const s = {
+      indexByName: db.prepare<[string], IndexRow>('SELECT * FROM indexes WHERE name = ?'),
+      indexIdByName: db.prepare<[string], { id: number }>('SELECT id FROM indexes WHERE name = ?'),
+      insertIndex: db.prepare<[string, Buffer, Buffer, number], IndexRow>(
+        'INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+      ),
+      listNames: db.prepare<[], { name: string }>('SELECT name FROM indexes ORDER BY name COLLATE BINARY'),
+      deleteIndexRow: db.prepare<[string], { id: number }>('DELETE FROM indexes WHERE name = ? RETURNING id'),
+      deleteIndexItems: db.prepare<[number]>('DELETE FROM items WHERE index_id = ?'),
+      upsertItem: db.prepare<[number, Buffer, Buffer]>(
+        'INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?) ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed',
+      ),
+      deleteItem: db.prepare<[number, Buffer]>('DELETE FROM items WHERE index_id = ? AND token = ?'),
+      getItem: db.prepare<[number, Buffer], { sealed: Buffer }>('SELECT sealed FROM items WHERE index_id = ? AND token = ?'),
+      scanPage: db.prepare<[number, number, number], ItemRow>(
+        'SELECT id, token, sealed FROM items WHERE index_id = ? AND id > ? ORDER BY id LIMIT ?',
+      ),
+      count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM items WHERE index_id = ?'),
+      saveModel: db.prepare<[Buffer, string], { model_version: number }>(
+        'UPDATE indexes SET sealed_model = ?, model_version = model_version + 1 WHERE name = ? RETURNING model_version',
+      ),
+    };
+    this.#statements = s;
+    const indexId = (name: string): number | undefined => s.indexIdByName.get(name)?.id;
+    // One prepared statement run per item inside one transaction: a single fsync per batch.
+    this.#putItems = db.transaction((index: string, items: StoredItem[]) => {
+      const id = indexId(index);
+      if (id === undefined) throw new StoreIndexNotFoundError(index);
+      for (const item of items) s.upsertItem.run(id, item.token, item.sealed);
+    });
+    this.#deleteItems = db.transaction((index: string, tokens: Buffer[]) => {
+      const id = indexId(index);
+      if (id === undefined) return 0;
+      let deleted = 0;
+      for (const token of tokens) deleted += s.deleteItem.run(id, token).changes;
+      return deleted;
+    });
+    this.#getItems = db.transaction((index: string, tokens: Buffer[]) => {
+      const id = indexId(index);
+      if (id === undefined) return [];
+      const found: StoredItem[] = [];
+      for (const token of tokens) {
+        const row = s.getItem.get(id, token);
+        if (row !== undefined) found.push({ token, sealed: row.sealed });
+      }
+      return found;
+    });
+    this.#deleteIndex = db.transaction((name: string) => {
+      const row = s.deleteIndexRow.get(name);
+      if (row === undefined) return false;
+      s.deleteIndexItems.run(row.id);
+      return true;
+    });
+  }
+
+  /** Opens (creating if needed) the database file and applies pending migrations. */
+  static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+    try {
+      db.pragma('journal_mode = WAL');
+      // FULL: with WAL, every commit fsyncs the log, so "resolved" means "survives power loss",
+      // not just a process crash (NORMAL would only promise the latter).
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      // A larger page cache keeps the token index's hot pages in memory during big batches.
+      db.pragma('cache_size = -65536');
+      migrate(db);
+      return new SqliteStore(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  async createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex> {
+    try {
+      const row = this.#statements.insertIndex.get(index.name, index.wrappedDataKey, index.sealedConfig, Date.now());
+      if (row === undefined) throw new Error('INSERT ... RETURNING returned no row');
+      return toStoredIndex(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new StoreConflictError(index.name);
+      throw error;
+    }
+  }
+
+  async getIndex(name: string): Promise<StoredIndex | null> {
+    const row = this.#statements.indexByName.get(name);
+    return row === undefined ? null : toStoredIndex(row);
+  }
+
+  async listIndexNames(): Promise<string[]> {
+    return this.#statements.listNames.all().map((row) => row.name);
+  }
+
+  async deleteIndex(name: string): Promise<boolean> {
+    return this.#deleteIndex.immediate(name);
+  }
+
+  // IMMEDIATE takes the write lock up front, so the id lookup and the writes see one state and
+  // another process cannot slip in between (a deferred transaction could fail to upgrade).
+  async putItems(index: string, items: StoredItem[]): Promise<void> {
+    this.#putItems.immediate(index, items);
+  }
+
+  async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
+    return this.#deleteItems.immediate(index, tokens);
+  }
+
+  async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
+    return this.#getItems.deferred(index, tokens);
+  }
+
+  async *scanItems(index: string, pageSize = DEFAULT_SCAN_PAGE_SIZE): AsyncIterable<StoredItem[]> {
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be a positive integer');
+    const id = this.#statements.indexIdByName.get(index)?.id;
+    if (id === undefined) return;
+    let after = 0;
+    for (;;) {
+      const rows = this.#statements.scanPage.all(id, after, pageSize);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].id;
+      yield rows.map((row) => ({ token: row.token, sealed: row.sealed }));
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async countItems(index: string): Promise<number> {
+    const id = this.#statements.indexIdByName.get(index)?.id;
+    return id === undefined ? 0 : (this.#statements.count.get(id)?.n ?? 0);
+  }
+
+  async saveModel(index: string, sealedModel: Buffer): Promise<number> {
+    const row = this.#statements.saveModel.get(sealedModel, index);
+    if (row === undefined) throw new StoreIndexNotFoundError(index);
+    return row.model_version;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  // IMMEDIATE: two processes opening a fresh file at once serialize here instead of racing.
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set(db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version));
+    const record = db.prepare<[number, string, number]>('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)');
+    for (const migration of pendingMigrations(SQLITE_MIGRATIONS, applied)) {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.description, Date.now());
+    }
+  }).immediate();
+}

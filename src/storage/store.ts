@@ -1,0 +1,66 @@
+// The storage contract: a durable home for sealed bytes. Index names are the only plaintext the
+// store holds (they are listed without a key); everything else arrives already sealed.
+
+export interface StoredIndex {
+  name: string;
+  wrappedDataKey: Buffer;
+  sealedConfig: Buffer;
+  sealedModel: Buffer | null;
+  /** 0 until the first saveModel, then incremented by each. */
+  modelVersion: number;
+  createdAt: Date;
+}
+
+/** A record as the store sees it: a keyed token to find it by and the sealed bytes. */
+export interface StoredItem {
+  token: Buffer;
+  sealed: Buffer;
+}
+
+/** An index with that name already exists. */
+export class StoreConflictError extends Error {
+  constructor(readonly index: string) {
+    super(`Index "${index}" already exists in the store.`);
+    this.name = 'StoreConflictError';
+  }
+}
+
+/** A write addressed an index that does not exist (or was deleted meanwhile). Nothing was written. */
+export class StoreIndexNotFoundError extends Error {
+  constructor(readonly index: string) {
+    super(`Index "${index}" does not exist in the store.`);
+    this.name = 'StoreIndexNotFoundError';
+  }
+}
+
+export const DEFAULT_SCAN_PAGE_SIZE = 1000;
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Throws StoreConflictError when the name is taken. */
+  createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex>;
+  getIndex(name: string): Promise<StoredIndex | null>;
+  /** Sorted by code point (binary collation), the same on both stores. */
+  listIndexNames(): Promise<string[]>;
+  /** Removes the index with its items and model; false when there was no such index. */
+  deleteIndex(name: string): Promise<boolean>;
+  /**
+   * One transaction, all-or-nothing, durable (fsynced / committed) before it resolves. Replaces
+   * by token; when a batch repeats a token, the last item wins. Throws StoreIndexNotFoundError.
+   */
+  putItems(index: string, items: StoredItem[]): Promise<void>;
+  /** One transaction, durable before it resolves; returns how many of the tokens existed. */
+  deleteItems(index: string, tokens: Buffer[]): Promise<number>;
+  /** The items found, in the order of `tokens`; unknown tokens are left out. */
+  getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]>;
+  /**
+   * Every item of an index, in pages ordered by token, for loading an index into memory. Pages
+   * are read one query at a time (keyset pagination), so writes made during a scan may or may
+   * not be seen; callers that need a consistent view hold off writes meanwhile.
+   */
+  scanItems(index: string, pageSize?: number): AsyncIterable<StoredItem[]>;
+  countItems(index: string): Promise<number>;
+  /** Writes a new sealed model (centroids + assignments) in one transaction; returns the new modelVersion. */
+  saveModel(index: string, sealedModel: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
