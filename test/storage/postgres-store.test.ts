@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/storage/open-store.js';
+import { PostgresStore } from '../../src/storage/postgres-store.js';
+import { createPostgresTestSchema, probePostgres } from '../support/services.js';
+import { storeContract, type StoreLocation } from './store-contract.js';
+
+// Each test gets a schema of its own (search_path in the connection string), so test files and
+// tests running in parallel never share tables.
+const postgres = await probePostgres();
+
+async function freshSchema(): Promise<StoreLocation & { connectionString: string; schema: string }> {
+  const schema = await createPostgresTestSchema('store');
+  return {
+    schema: schema.schema,
+    connectionString: schema.connectionString,
+    open: () => openStore({ dbType: 'postgres', dataDir: './unused', connectionString: schema.connectionString }),
+    dispose: schema.drop,
+  };
+}
+
+describe.skipIf(!postgres.available)(`PostgresStore${postgres.available ? '' : ` (skipped: ${postgres.reason})`}`, () => {
+  storeContract('postgres', freshSchema);
+
+  describe('PostgresStore specifics', () => {
+    it('lets replicas that start at once migrate safely under the advisory lock', async () => {
+      const location = await freshSchema();
+      try {
+        const stores = await Promise.all(Array.from({ length: 5 }, () => location.open()));
+        await stores[0].createIndex({ name: 'docs', wrappedDataKey: randomBytes(8), sealedConfig: randomBytes(8) });
+        for (const store of stores) expect(await store.listIndexNames()).toEqual(['docs']);
+        await Promise.all(stores.map((s) => s.close()));
+        const client = new pg.Client({ connectionString: location.connectionString });
+        await client.connect();
+        try {
+          const { rows } = await client.query('SELECT version FROM schema_migrations ORDER BY version');
+          expect(rows).toEqual([{ version: 1 }]);
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await location.dispose();
+      }
+    });
+
+    it('creates and uses the schema given as an option, leaving others alone', async () => {
+      const schema = `test_opt_${randomBytes(5).toString('hex')}`;
+      const store = await PostgresStore.open(postgres.url, { schema });
+      const client = new pg.Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(8), sealedConfig: randomBytes(8) });
+        const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${schema}.indexes`);
+        expect(rows).toEqual([{ n: 1 }]);
+      } finally {
+        await store.close();
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await client.end();
+      }
+    });
+
+    it('refuses a schema name that is not a plain identifier', async () => {
+      await expect(PostgresStore.open(postgres.url, { schema: 'x; DROP TABLE y' })).rejects.toThrow(RangeError);
+    });
+
+    it('refuses a database migrated by a newer Cipherdex', async () => {
+      const location = await freshSchema();
+      try {
+        await (await location.open()).close();
+        const client = new pg.Client({ connectionString: location.connectionString });
+        await client.connect();
+        await client.query("INSERT INTO schema_migrations (version, description) VALUES (999, 'from the future')");
+        await client.end();
+        await expect(location.open()).rejects.toThrow(/999.*upgrade Cipherdex/);
+      } finally {
+        await location.dispose();
+      }
+    });
+
+    it('serves other queries while scans are abandoned on a small pool', async () => {
+      const location = await freshSchema();
+      const store = await PostgresStore.open(location.connectionString, { maxConnections: 2 });
+      try {
+        await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(8), sealedConfig: randomBytes(8) });
+        await store.putItems('docs', Array.from({ length: 10 }, () => ({ token: randomBytes(32), sealed: randomBytes(8) })));
+        for (let i = 0; i < 6; i++) {
+          for await (const page of store.scanItems('docs', 3)) {
+            expect(page).toHaveLength(3);
+            break;
+          }
+        }
+        expect(await store.countItems('docs')).toBe(10);
+      } finally {
+        await store.close();
+        await location.dispose();
+      }
+    });
+  });
+});

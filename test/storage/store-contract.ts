@@ -1,0 +1,331 @@
+// The behaviour every Store must have, as one suite that each store's test file runs against
+// its own implementation, so SQLite and PostgreSQL cannot drift apart.
+
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreConflictError, StoreIndexNotFoundError, type Store, type StoredItem } from '../../src/storage/store.js';
+
+/** A place a store lives (a directory, a schema) that can be opened more than once. */
+export interface StoreLocation {
+  open(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+function item(sealedBytes = 600): StoredItem {
+  return { token: randomBytes(32), sealed: randomBytes(sealedBytes) };
+}
+
+function items(n: number, sealedBytes = 600): StoredItem[] {
+  return Array.from({ length: n }, () => item(sealedBytes));
+}
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+async function collect(store: Store, index: string, pageSize?: number): Promise<{ pages: StoredItem[][]; all: StoredItem[] }> {
+  const pages: StoredItem[][] = [];
+  for await (const page of store.scanItems(index, pageSize)) pages.push(page);
+  return { pages, all: pages.flat() };
+}
+
+async function newIndex(store: Store, name: string) {
+  return store.createIndex({ name, wrappedDataKey: randomBytes(60), sealedConfig: randomBytes(80) });
+}
+
+/** Code-point order, which both stores promise (JS's default sort compares UTF-16 units instead). */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a].map((c) => c.codePointAt(0) ?? 0);
+  const y = [...b].map((c) => c.codePointAt(0) ?? 0);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLocation>): void {
+  describe(`Store contract (${kind})`, () => {
+    let location: StoreLocation;
+    let store: Store;
+
+    beforeEach(async () => {
+      location = await fresh();
+      store = await location.open();
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await location.dispose();
+    });
+
+    it(`reports its kind`, () => {
+      expect(store.kind).toBe(kind);
+    });
+
+    describe('indexes', () => {
+      it('creates an index and reads it back byte for byte', async () => {
+        const wrappedDataKey = randomBytes(60);
+        const sealedConfig = Buffer.concat([Buffer.from([0, 0, 255]), randomBytes(100)]);
+        const before = Date.now();
+        const created = await store.createIndex({ name: 'docs', wrappedDataKey, sealedConfig });
+        expect(created).toMatchObject({ name: 'docs', sealedModel: null, modelVersion: 0 });
+        expect(created.wrappedDataKey.equals(wrappedDataKey)).toBe(true);
+        expect(created.sealedConfig.equals(sealedConfig)).toBe(true);
+        // Clock granularity differs (ms in SQLite, µs in PostgreSQL): allow a second either way.
+        expect(Math.abs(created.createdAt.getTime() - before)).toBeLessThan(60_000);
+        const read = await store.getIndex('docs');
+        expect(read).not.toBeNull();
+        expect(read!.wrappedDataKey.equals(wrappedDataKey)).toBe(true);
+        expect(read!.sealedConfig.equals(sealedConfig)).toBe(true);
+        expect(read!.createdAt.getTime()).toBe(created.createdAt.getTime());
+      });
+
+      it('refuses a duplicate name with StoreConflictError and keeps the original', async () => {
+        const original = await newIndex(store, 'docs');
+        await expect(newIndex(store, 'docs')).rejects.toThrow(StoreConflictError);
+        const read = await store.getIndex('docs');
+        expect(read!.wrappedDataKey.equals(original.wrappedDataKey)).toBe(true);
+        expect(await store.listIndexNames()).toEqual(['docs']);
+      });
+
+      it('returns null for an unknown index', async () => {
+        expect(await store.getIndex('nope')).toBeNull();
+      });
+
+      it('lists names in code-point order', async () => {
+        const names = ['beta', 'Alpha', 'alpha', 'é-accent', 'zeta', '\u{1F600}-emoji', '\uFFFD-replacement', '10', '9'];
+        for (const name of names) await newIndex(store, name);
+        expect(await store.listIndexNames()).toEqual([...names].sort(byCodePoint));
+      });
+
+      it('deletes an index with its items and model, once', async () => {
+        await newIndex(store, 'docs');
+        await newIndex(store, 'other');
+        await store.putItems('docs', items(5));
+        const kept = items(3);
+        await store.putItems('other', kept);
+        await store.saveModel('docs', randomBytes(100));
+        expect(await store.deleteIndex('docs')).toBe(true);
+        expect(await store.deleteIndex('docs')).toBe(false);
+        expect(await store.getIndex('docs')).toBeNull();
+        expect(await store.countItems('docs')).toBe(0);
+        expect(await store.listIndexNames()).toEqual(['other']);
+        expect(await store.countItems('other')).toBe(3);
+      });
+
+      it('gives a recreated index none of its predecessor’s items or model', async () => {
+        await newIndex(store, 'docs');
+        const old = items(4);
+        await store.putItems('docs', old);
+        await store.saveModel('docs', randomBytes(10));
+        await store.deleteIndex('docs');
+        const again = await newIndex(store, 'docs');
+        expect(again.modelVersion).toBe(0);
+        expect(again.sealedModel).toBeNull();
+        expect(await store.countItems('docs')).toBe(0);
+        expect(await store.getItems('docs', old.map((i) => i.token))).toEqual([]);
+        expect((await collect(store, 'docs')).all).toEqual([]);
+      });
+    });
+
+    describe('items', () => {
+      beforeEach(async () => {
+        await newIndex(store, 'docs');
+      });
+
+      it('stores items and returns them in the order asked, leaving out unknown tokens', async () => {
+        const batch = items(20);
+        await store.putItems('docs', batch);
+        expect(await store.countItems('docs')).toBe(20);
+        const wanted = [batch[7].token, randomBytes(32), batch[2].token, batch[19].token];
+        const found = await store.getItems('docs', wanted);
+        expect(found.map((i) => hex(i.token))).toEqual([batch[7], batch[2], batch[19]].map((i) => hex(i.token)));
+        expect(found.map((i) => hex(i.sealed))).toEqual([batch[7], batch[2], batch[19]].map((i) => hex(i.sealed)));
+      });
+
+      it('keeps bytes exactly, including zeros, high bytes and empty blobs', async () => {
+        const odd: StoredItem[] = [
+          { token: Buffer.alloc(32, 0), sealed: Buffer.from([0, 0, 0, 1, 0]) },
+          { token: Buffer.alloc(32, 0xff), sealed: Buffer.alloc(70_000, 0xff) },
+          { token: randomBytes(32), sealed: Buffer.alloc(0) },
+        ];
+        await store.putItems('docs', odd);
+        const found = await store.getItems('docs', odd.map((i) => i.token));
+        expect(found.map((i) => hex(i.sealed))).toEqual(odd.map((i) => hex(i.sealed)));
+      });
+
+      it('replaces an item with the same token', async () => {
+        const first = item();
+        await store.putItems('docs', [first, item()]);
+        const replacement = { token: Buffer.from(first.token), sealed: randomBytes(50) };
+        await store.putItems('docs', [replacement]);
+        expect(await store.countItems('docs')).toBe(2);
+        const [found] = await store.getItems('docs', [first.token]);
+        expect(found.sealed.equals(replacement.sealed)).toBe(true);
+      });
+
+      it('lets the last item win when a batch repeats a token', async () => {
+        const token = randomBytes(32);
+        const last = randomBytes(40);
+        await store.putItems('docs', [{ token, sealed: randomBytes(40) }, item(), { token: Buffer.from(token), sealed: last }]);
+        expect(await store.countItems('docs')).toBe(2);
+        const [found] = await store.getItems('docs', [token]);
+        expect(found.sealed.equals(last)).toBe(true);
+      });
+
+      it('writes nothing of a batch that fails part-way', async () => {
+        const existing = items(3);
+        await store.putItems('docs', existing);
+        const replaced = { token: Buffer.from(existing[0].token), sealed: randomBytes(10) };
+        const broken = { token: randomBytes(32), sealed: null as unknown as Buffer };
+        await expect(store.putItems('docs', [replaced, ...items(50), broken, ...items(50)])).rejects.toThrow();
+        expect(await store.countItems('docs')).toBe(3);
+        const [first] = await store.getItems('docs', [existing[0].token]);
+        expect(first.sealed.equals(existing[0].sealed)).toBe(true);
+      });
+
+      it('refuses writes to an unknown index with StoreIndexNotFoundError', async () => {
+        await expect(store.putItems('nope', items(2))).rejects.toThrow(StoreIndexNotFoundError);
+        await expect(store.putItems('nope', [])).rejects.toThrow(StoreIndexNotFoundError);
+        await expect(store.saveModel('nope', randomBytes(8))).rejects.toThrow(StoreIndexNotFoundError);
+        expect(await store.listIndexNames()).toEqual(['docs']);
+      });
+
+      it('answers reads of an unknown index with nothing', async () => {
+        expect(await store.getItems('nope', [randomBytes(32)])).toEqual([]);
+        expect(await store.countItems('nope')).toBe(0);
+        expect(await store.deleteItems('nope', [randomBytes(32)])).toBe(0);
+        expect((await collect(store, 'nope')).all).toEqual([]);
+      });
+
+      it('keeps indexes apart even when tokens coincide', async () => {
+        await newIndex(store, 'other');
+        const token = randomBytes(32);
+        const mine = { token, sealed: randomBytes(20) };
+        const theirs = { token: Buffer.from(token), sealed: randomBytes(20) };
+        await store.putItems('docs', [mine]);
+        await store.putItems('other', [theirs]);
+        expect((await store.getItems('docs', [token]))[0].sealed.equals(mine.sealed)).toBe(true);
+        expect((await store.getItems('other', [token]))[0].sealed.equals(theirs.sealed)).toBe(true);
+        expect(await store.deleteItems('docs', [token])).toBe(1);
+        expect(await store.getItems('docs', [token])).toEqual([]);
+        expect(await store.countItems('other')).toBe(1);
+      });
+
+      it('deletes by token and counts only the items that existed', async () => {
+        const batch = items(10);
+        await store.putItems('docs', batch);
+        const deleted = await store.deleteItems('docs', [batch[0].token, batch[5].token, randomBytes(32), batch[0].token]);
+        expect(deleted).toBe(2);
+        expect(await store.countItems('docs')).toBe(8);
+        expect(await store.getItems('docs', [batch[0].token, batch[5].token])).toEqual([]);
+        expect(await store.deleteItems('docs', [])).toBe(0);
+      });
+
+      it('handles empty batches', async () => {
+        await store.putItems('docs', []);
+        expect(await store.getItems('docs', [])).toEqual([]);
+        expect(await store.countItems('docs')).toBe(0);
+      });
+
+      it('takes a 10,000-item batch in one call', async () => {
+        const batch = items(10_000);
+        await store.putItems('docs', batch);
+        expect(await store.countItems('docs')).toBe(10_000);
+        const sample = [batch[0], batch[4999], batch[9999]];
+        const found = await store.getItems('docs', sample.map((i) => i.token));
+        expect(found.map((i) => hex(i.sealed))).toEqual(sample.map((i) => hex(i.sealed)));
+      });
+    });
+
+    describe('scanItems', () => {
+      beforeEach(async () => {
+        await newIndex(store, 'docs');
+      });
+
+      it.each([1, 7, 25, 1000])('yields every item exactly once in pages of at most %i', async (pageSize) => {
+        const batch = items(25, 40);
+        await store.putItems('docs', batch);
+        const { pages, all } = await collect(store, 'docs', pageSize);
+        expect(pages.every((page) => page.length > 0 && page.length <= pageSize)).toBe(true);
+        expect(pages.length).toBe(Math.ceil(25 / pageSize));
+        const byToken = new Map(all.map((i) => [hex(i.token), hex(i.sealed)]));
+        expect(byToken.size).toBe(25);
+        for (const expected of batch) expect(byToken.get(hex(expected.token))).toBe(hex(expected.sealed));
+      });
+
+      it('yields nothing for an empty index', async () => {
+        expect((await collect(store, 'docs')).pages).toEqual([]);
+      });
+
+      it('sees replacements and not deleted items', async () => {
+        const batch = items(6, 20);
+        await store.putItems('docs', batch);
+        const replacement = { token: Buffer.from(batch[1].token), sealed: randomBytes(20) };
+        await store.putItems('docs', [replacement]);
+        await store.deleteItems('docs', [batch[2].token]);
+        const byToken = new Map((await collect(store, 'docs', 2)).all.map((i) => [hex(i.token), hex(i.sealed)]));
+        expect(byToken.size).toBe(5);
+        expect(byToken.get(hex(batch[1].token))).toBe(hex(replacement.sealed));
+        expect(byToken.has(hex(batch[2].token))).toBe(false);
+      });
+
+      it('can be abandoned part-way, many times, without starving the store', async () => {
+        await store.putItems('docs', items(30, 10));
+        for (let i = 0; i < 25; i++) {
+          for await (const page of store.scanItems('docs', 5)) {
+            expect(page).toHaveLength(5);
+            break;
+          }
+        }
+        expect(await store.countItems('docs')).toBe(30);
+      });
+
+      it('rejects a page size that is not a positive integer', async () => {
+        await expect(collect(store, 'docs', 0)).rejects.toThrow(RangeError);
+        await expect(collect(store, 'docs', 1.5)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe('models', () => {
+      it('versions each saved model and returns the latest', async () => {
+        await newIndex(store, 'docs');
+        const first = randomBytes(1000);
+        const second = randomBytes(2 << 20);
+        expect(await store.saveModel('docs', first)).toBe(1);
+        expect((await store.getIndex('docs'))!.sealedModel!.equals(first)).toBe(true);
+        expect(await store.saveModel('docs', second)).toBe(2);
+        const read = await store.getIndex('docs');
+        expect(read!.modelVersion).toBe(2);
+        expect(read!.sealedModel!.equals(second)).toBe(true);
+      });
+    });
+
+    describe('persistence', () => {
+      it('keeps everything across close and reopen', async () => {
+        await newIndex(store, 'docs');
+        const batch = items(100);
+        await store.putItems('docs', batch);
+        await store.deleteItems('docs', [batch[0].token]);
+        const model = randomBytes(500);
+        await store.saveModel('docs', model);
+        const wrapped = (await store.getIndex('docs'))!.wrappedDataKey;
+        await store.close();
+
+        store = await location.open();
+        const read = await store.getIndex('docs');
+        expect(read!.wrappedDataKey.equals(wrapped)).toBe(true);
+        expect(read!.sealedModel!.equals(model)).toBe(true);
+        expect(read!.modelVersion).toBe(1);
+        expect(await store.countItems('docs')).toBe(99);
+        const found = await store.getItems('docs', batch.map((i) => i.token));
+        expect(found.map((i) => hex(i.sealed))).toEqual(batch.slice(1).map((i) => hex(i.sealed)));
+      });
+
+      it('migrates an existing store without touching its data', async () => {
+        await newIndex(store, 'docs');
+        await store.close();
+        store = await location.open();
+        await store.close();
+        store = await location.open();
+        expect(await store.listIndexNames()).toEqual(['docs']);
+      });
+    });
+  });
+}
