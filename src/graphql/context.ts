@@ -1,0 +1,16 @@
+// What every resolver receives: the domain service (its only way into the domain) and the
+// facts about the running server that the health field reports.
+
+import type { IndexService } from '../service/types.js';
+
+export interface ServerInfo {
+  version: string;
+  /** Epoch milliseconds when the server started. */
+  startedAt: number;
+  store: 'sqlite' | 'postgres';
+}
+
+export interface GraphQLContext {
+  service: IndexService;
+  server: ServerInfo;
+}

@@ -1,0 +1,140 @@
+// The GraphQL face of every typed domain error: one object type per class in service/errors.ts,
+// all implementing `interface Error { code message }`, plus the error lists that the fields of
+// each domain module put into their result unions.
+//
+// Error field names never reuse a success type's field name with another shape (`indexName`, not
+// `index`, which is an Index on UpsertSuccess; `lastShift`, not the nullable TrainingRun.shift):
+// GraphQL rejects a selection that asks for both under one name, so clients could not spread
+// `... on Error` fragments next to success fields.
+
+import {
+  CipherdexError,
+  ConvergenceError,
+  DimensionMismatchError,
+  IncompatibleIndexError,
+  IndexAlreadyExistsError,
+  IndexNotFoundError,
+  InsufficientResourcesError,
+  InsufficientVectorsError,
+  IntegrityError,
+  InvalidIndexKeyError,
+  TrainingInProgressError,
+  TrainingNotRunningError,
+  ValidationError,
+} from '../../service/errors.js';
+import { builder } from '../builder.js';
+
+export const ErrorInterface = builder.interfaceRef<CipherdexError>('Error').implement({
+  description: 'Every expected failure: a stable machine `code` and a human `message`.',
+  fields: (t) => ({
+    code: t.exposeString('code', { description: 'Stable, machine-readable, e.g. INDEX_NOT_FOUND.' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const interfaces = [ErrorInterface];
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'An argument is malformed or outside its allowed range.',
+  interfaces,
+  fields: (t) => ({
+    argument: t.exposeString('argument', { description: 'The offending argument, e.g. nLists or items[3].id.' }),
+    min: t.float({ nullable: true, resolve: (error) => error.range.min ?? null }),
+    max: t.float({ nullable: true, resolve: (error) => error.range.max ?? null }),
+    allowed: t.stringList({ nullable: true, resolve: (error) => (error.range.allowed ? [...error.range.allowed] : null) }),
+  }),
+});
+
+builder.objectType(IndexNotFoundError, {
+  name: 'IndexNotFoundError',
+  interfaces,
+  fields: (t) => ({ indexName: t.exposeString('index') }),
+});
+
+builder.objectType(IndexAlreadyExistsError, {
+  name: 'IndexAlreadyExistsError',
+  interfaces,
+  fields: (t) => ({ indexName: t.exposeString('index') }),
+});
+
+builder.objectType(InvalidIndexKeyError, {
+  name: 'InvalidIndexKeyError',
+  description: 'The key does not open the index. Says nothing more, on purpose.',
+  interfaces,
+  fields: (t) => ({ indexName: t.exposeString('index') }),
+});
+
+builder.objectType(DimensionMismatchError, {
+  name: 'DimensionMismatchError',
+  interfaces,
+  fields: (t) => ({
+    expected: t.exposeInt('expected'),
+    actual: t.exposeInt('actual'),
+    argument: t.exposeString('argument'),
+  }),
+});
+
+builder.objectType(InsufficientVectorsError, {
+  name: 'InsufficientVectorsError',
+  description: 'No vectors to train on, or fewer than twice the requested number of lists.',
+  interfaces,
+  fields: (t) => ({
+    required: t.exposeInt('required'),
+    actual: t.exposeInt('actual'),
+  }),
+});
+
+builder.objectType(IncompatibleIndexError, {
+  name: 'IncompatibleIndexError',
+  description: "The index's configuration cannot do what was asked.",
+  interfaces,
+  fields: (t) => ({ reason: t.exposeString('reason') }),
+});
+
+builder.objectType(TrainingInProgressError, {
+  name: 'TrainingInProgressError',
+  interfaces,
+  fields: (t) => ({
+    indexName: t.exposeString('index'),
+    activeRunId: t.exposeID('runId', { description: 'The run that holds the index.' }),
+  }),
+});
+
+builder.objectType(TrainingNotRunningError, {
+  name: 'TrainingNotRunningError',
+  interfaces,
+  fields: (t) => ({ indexName: t.exposeString('index') }),
+});
+
+builder.objectType(InsufficientResourcesError, {
+  name: 'InsufficientResourcesError',
+  description: "The training job's memory estimate exceeds the configured budget.",
+  interfaces,
+  fields: (t) => ({
+    // Floats: byte counts pass 2^31 quickly.
+    requiredBytes: t.exposeFloat('requiredBytes'),
+    availableBytes: t.exposeFloat('availableBytes'),
+  }),
+});
+
+builder.objectType(ConvergenceError, {
+  name: 'ConvergenceError',
+  description: 'The run stopped at maxIters above tolerance, and the caller required convergence.',
+  interfaces,
+  fields: (t) => ({
+    iterations: t.exposeInt('iterations'),
+    lastShift: t.exposeFloat('shift', { description: 'Relative centroid shift of the last iteration.' }),
+    tolerance: t.exposeFloat('tolerance'),
+  }),
+});
+
+builder.objectType(IntegrityError, {
+  name: 'IntegrityError',
+  description: 'A stored record failed authentication: the database was altered outside Cipherdex.',
+  interfaces,
+  fields: (t) => ({ what: t.exposeString('what') }),
+});
+
+/** Failures of any call that opens an existing index with a key. */
+export const indexAccessErrors = [ValidationError, IndexNotFoundError, InvalidIndexKeyError, IntegrityError];

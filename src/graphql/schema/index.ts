@@ -1,0 +1,11 @@
+// The whole GraphQL schema: importing each domain module registers its types and fields.
+
+import { builder } from '../builder.js';
+import './errors.js';
+import './health.js';
+import './indexes.js';
+import './items.js';
+import './search.js';
+import './training.js';
+
+export const schema = builder.toSchema();

@@ -1,0 +1,103 @@
+// Indexes: their description, the Metric and IndexType enums, and listing, opening, creating
+// and deleting an index.
+
+import { IndexAlreadyExistsError, TrainingInProgressError, ValidationError } from '../../service/errors.js';
+import type { IndexInfo } from '../../service/types.js';
+import { builder } from '../builder.js';
+import { indexAccessErrors } from './errors.js';
+import { TrainingRunRef } from './training.js';
+
+export const MetricEnum = builder.enumType('Metric', {
+  values: {
+    EUCLIDEAN: { value: 'euclidean' },
+    SQUARED_EUCLIDEAN: { value: 'squared_euclidean' },
+    COSINE: { value: 'cosine', description: 'Cosine distance (1 - cosine similarity).' },
+  } as const,
+});
+
+export const IndexTypeEnum = builder.enumType('IndexType', {
+  values: {
+    IVF_FLAT: { value: 'ivf_flat', description: 'Inverted file of lists holding full vectors.' },
+  } as const,
+});
+
+export const IndexRef = builder.objectRef<IndexInfo>('Index').implement({
+  description: 'An encrypted vector index, as seen by a holder of its key.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    dimension: t.exposeInt('dimension'),
+    metric: t.field({ type: MetricEnum, resolve: (index) => index.metric }),
+    type: t.field({ type: IndexTypeEnum, resolve: (index) => index.type }),
+    nLists: t.exposeInt('nLists', {
+      nullable: true,
+      description: 'Lists of the trained model, else the configured value, else null (chosen when training).',
+    }),
+    vectorCount: t.exposeInt('vectorCount'),
+    isTrained: t.exposeBoolean('isTrained'),
+    isTraining: t.exposeBoolean('isTraining'),
+    lastTrainingRun: t.field({ type: TrainingRunRef, nullable: true, resolve: (index) => index.lastTrainingRun }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const DeleteIndexSuccessRef = builder.objectRef<{ name: string }>('DeleteIndexSuccess').implement({
+  fields: (t) => ({ name: t.exposeString('name', { description: 'The index that no longer exists.' }) }),
+});
+
+builder.queryField('indexes', (t) =>
+  t.stringList({
+    description: 'Names of all indexes. Names are not secret; everything inside an index is.',
+    resolve: (_root, _args, { service }) => service.listIndexes(),
+  }),
+);
+
+builder.queryField('index', (t) =>
+  t.field({
+    type: IndexRef,
+    errors: { types: indexAccessErrors },
+    args: {
+      name: t.arg.string({ required: true }),
+      key: t.arg({ type: 'IndexKey', required: true }),
+    },
+    resolve: (_root, args, { service }) => service.describeIndex(args.name, args.key),
+  }),
+);
+
+builder.mutationField('createIndex', (t) =>
+  t.field({
+    type: IndexRef,
+    description: 'Creates an empty index sealed under `key`. Keep the key: nothing can open the index without it.',
+    errors: { types: [ValidationError, IndexAlreadyExistsError] },
+    args: {
+      name: t.arg.string({ required: true }),
+      key: t.arg({ type: 'IndexKey', required: true }),
+      dimension: t.arg.int({ required: true }),
+      metric: t.arg({ type: MetricEnum, defaultValue: 'euclidean' }),
+      type: t.arg({ type: IndexTypeEnum, defaultValue: 'ivf_flat' }),
+      nLists: t.arg.int({ description: 'Lists to train into; chosen from the vector count at training time when absent.' }),
+    },
+    resolve: (_root, args, { service }) =>
+      service.createIndex(args.name, args.key, {
+        dimension: args.dimension,
+        metric: args.metric ?? undefined,
+        type: args.type ?? undefined,
+        nLists: args.nLists ?? undefined,
+      }),
+  }),
+);
+
+builder.mutationField('deleteIndex', (t) =>
+  t.field({
+    type: DeleteIndexSuccessRef,
+    description: 'Deletes the index and everything in it. Needs its key.',
+    errors: { types: [...indexAccessErrors, TrainingInProgressError] },
+    args: {
+      name: t.arg.string({ required: true }),
+      key: t.arg({ type: 'IndexKey', required: true }),
+    },
+    resolve: async (_root, args, { service }) => {
+      await service.deleteIndex(args.name, args.key);
+      return { name: args.name };
+    },
+  }),
+);
