@@ -12,7 +12,10 @@ const JOB_PHASES: ReadonlySet<TrainingPhase> = new Set<TrainingPhase>(['INITIALI
 
 export interface TrainingJobContext {
   runId: string;
-  /** Aborted by cancel(), forget() and close(). A job must check it before its commit point. */
+  /**
+   * Aborted by cancel(), forget() and close(). A job checks it before its commit point and then
+   * rejects; a job that returns a result is taken to have committed it (the run ends COMPLETED).
+   */
   signal: AbortSignal;
   /**
    * Publishes the run's new state. Report ITERATING once per finished iteration (iteration 1, 2, ...);
@@ -58,6 +61,7 @@ export interface TrainingSchedulerOptions {
 
 const GENERIC_FAILURE = 'training failed';
 const CANCELLED_MESSAGE = 'training cancelled';
+const LATE_CANCEL_MESSAGE = 'cancelled too late: the new model was already saved';
 
 interface Run {
   status: TrainingRun;
@@ -130,7 +134,11 @@ export class TrainingScheduler {
     return run.status;
   }
 
-  /** Queued: CANCELLED at once. Running: aborts its signal and returns its state; it ends CANCELLED when the job settles (see waitFor). */
+  /**
+   * Queued: CANCELLED at once. Running: aborts its signal and returns its current state; the run
+   * ends when the job settles (see waitFor): CANCELLED when the job rejects, COMPLETED when it had
+   * already passed its commit point and returns its result.
+   */
   cancel(index: string): TrainingRun {
     const run = this.active.get(index);
     if (run === undefined) throw new TrainingNotRunningError(index);
@@ -265,11 +273,14 @@ export class TrainingScheduler {
     if (!run.detached) {
       this.active.delete(run.status.index);
       let status: TrainingRun;
-      if (run.controller.signal.aborted) {
-        status = this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE });
-      } else if ('result' in outcome) {
+      if ('result' in outcome) {
+        // A job that returns after an abort passed its commit point first: its model is in use,
+        // so the run completed, and saying CANCELLED would be false.
         const { iterations, shift, inertia, converged } = outcome.result;
-        status = this.terminal(run, 'COMPLETED', { iteration: iterations, shift, inertia, converged, progress: 1, etaMs: 0 });
+        const message = run.controller.signal.aborted ? LATE_CANCEL_MESSAGE : null;
+        status = this.terminal(run, 'COMPLETED', { iteration: iterations, shift, inertia, converged, progress: 1, etaMs: 0, message });
+      } else if (run.controller.signal.aborted) {
+        status = this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE });
       } else {
         // Only our own errors carry messages written for callers; anything else may hold paths or internals.
         const message = outcome.error instanceof CipherdexError ? outcome.error.message : GENERIC_FAILURE;

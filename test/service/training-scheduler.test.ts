@@ -286,14 +286,17 @@ describe('TrainingScheduler queueing', () => {
     expect(scheduler.snapshot().running.map((r) => r.runId)).toEqual([runB.runId]);
   });
 
-  it('ends a cancelled run CANCELLED even when its job ignores the signal and returns', async () => {
-    const stubborn = drivenJob({ honourAbort: false });
-    const run = scheduler.enqueue(request('a', stubborn.job));
-    await stubborn.started;
+  it('keeps the index training until an aborted job settles, and completes a run whose job returned anyway', async () => {
+    const committed = drivenJob({ honourAbort: false });
+    const run = scheduler.enqueue(request('a', committed.job));
+    await committed.started;
     scheduler.cancel('a');
     expect(scheduler.isTraining('a')).toBe(true);
-    stubborn.finish();
-    expect((await scheduler.waitFor(run.runId)).phase).toBe('CANCELLED');
+    expect(() => scheduler.enqueue(request('a', drivenJob().job))).toThrow(TrainingInProgressError);
+    committed.finish();
+    const final = await scheduler.waitFor(run.runId);
+    expect(final).toMatchObject({ phase: 'COMPLETED', progress: 1 });
+    expect(final.message).toMatch(/too late/);
   });
 
   it('throws TrainingNotRunningError when there is nothing to cancel', async () => {
