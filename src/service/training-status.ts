@@ -91,10 +91,10 @@ export function trainingProgress(phase: TrainingPhase, iteration: number, maxIte
 }
 
 /**
- * Milliseconds left, from the mean iteration time: the remaining iterations while iterating (an upper
- * bound, since a run may converge early), one iteration's worth for the assignment pass (it is one
- * more pass over the data). Null while there is nothing to estimate from, and for runs that ended
- * without completing.
+ * Milliseconds left, from the mean iteration time. The final assignment is one more pass over the
+ * data, so it is priced as one iteration: while iterating, the iterations left up to maxIters (an
+ * upper bound, since a run may converge early) plus that pass; while assigning, that pass alone.
+ * Persisting is not estimated (0). Null before the first iteration and before a run starts.
  */
 export function trainingEtaMs(phase: TrainingPhase, iteration: number, maxIters: number, meanIterationMs: number | null): number | null {
   switch (phase) {
