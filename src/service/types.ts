@@ -77,6 +77,8 @@ export interface TrainOptions {
   tolerance?: number;
   /** With wait, a run that stops at maxIters above tolerance rejects with ConvergenceError. */
   requireConvergence?: boolean;
+  /** Resolve with the run's final state instead of at once (train then waitForRun in one call). */
+  wait?: boolean;
 }
 
 export type TrainingPhase =

@@ -1,0 +1,337 @@
+// The domain API (CyborgDB semantics) over encrypted storage: every call proves its key, validates
+// its whole input before touching anything, and changes the store before memory, so a failure at
+// any step leaves both as they were (batches are all-or-nothing).
+
+import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
+import type { Config } from '../config.js';
+import type { Store } from '../storage/index.js';
+import { AcceptedKeys } from './accepted-keys.js';
+import { shouldAutoTrain } from './auto-train-policy.js';
+import { CipherdexError, ConvergenceError, IndexNotFoundError, TrainingInProgressError, ValidationError } from './errors.js';
+import type { IndexCache } from './index-cache.js';
+import { sealIndexConfig } from './index-config-record.js';
+import {
+  INDEX_NAME_PATTERN,
+  parseKeyArgument,
+  validateCreateOptions,
+  validateIds,
+  validateInclude,
+  validateIndexName,
+  validateItems,
+  validateNProbes,
+  validateQueries,
+  validateTopK,
+} from './input-validation.js';
+import { toDomainError, translatingErrors } from './lower-layer-errors.js';
+import { compileFilter } from './metadata-filter.js';
+import { OpenIndex, type ItemRecord } from './open-index.js';
+import { createTrainingJob } from './training-job.js';
+import { resolveTrainingParams } from './training-params.js';
+import type { TrainingEventBus } from './training-events.js';
+import type { TrainingScheduler } from './training-scheduler.js';
+import type { TrainingParams } from './training-status.js';
+import type {
+  CreateIndexOptions,
+  IndexInfo,
+  IndexKeyInput,
+  IndexService,
+  Item,
+  ItemField,
+  ItemInput,
+  SearchOptions,
+  SearchResults,
+  TrainOptions,
+  TrainingQueueInfo,
+  TrainingRun,
+  TrainingStatus,
+  TrainingTrigger,
+  VectorInput,
+} from './types.js';
+
+/** `get` returns every field unless asked otherwise; `search` returns ids and distances only. */
+const GET_DEFAULT_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadata'];
+const SEARCH_DEFAULT_FIELDS: readonly ItemField[] = [];
+/** After an automatic or manual run fails or is cancelled, upserts wait this long before queueing another. */
+export const AUTO_TRAIN_RETRY_MS = 60_000;
+/** Convergence failures remembered for waitForRun, oldest dropped first. */
+const CONVERGENCE_FAILURES_KEPT = 1000;
+
+export interface IndexServiceParts {
+  config: Config;
+  store: Store;
+  cache: IndexCache;
+  scheduler: TrainingScheduler;
+  events: TrainingEventBus;
+  /** Closed by close(): what the factory opened itself (callers close what they passed in). */
+  owned: { store: boolean; events: boolean };
+}
+
+export class CipherdexIndexService implements IndexService {
+  readonly #config: Config;
+  readonly #store: Store;
+  readonly #cache: IndexCache;
+  readonly #scheduler: TrainingScheduler;
+  readonly #events: TrainingEventBus;
+  readonly #owned: { store: boolean; events: boolean };
+  readonly #convergenceFailures = new Map<string, ConvergenceError>();
+  #closed = false;
+
+  constructor(parts: IndexServiceParts) {
+    this.#config = parts.config;
+    this.#store = parts.store;
+    this.#cache = parts.cache;
+    this.#scheduler = parts.scheduler;
+    this.#events = parts.events;
+    this.#owned = parts.owned;
+  }
+
+  async createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo> {
+    const indexName = validateIndexName(name);
+    const keyBytes = parseKeyArgument(key);
+    const config = validateCreateOptions(options, this.#config.limits);
+    const dataKey = generateDataKey();
+    const wrappedDataKey = wrapDataKey(keyBytes, dataKey, indexName);
+    const cipher = new IndexCipher(dataKey);
+    dataKey.fill(0);
+    try {
+      const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, config) });
+      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, new AcceptedKeys(indexName, wrappedDataKey, keyBytes));
+      this.#cache.insert(open);
+      return this.#describe(open);
+    } catch (error) {
+      cipher.destroy();
+      throw toDomainError(error, indexName);
+    }
+  }
+
+  listIndexes(): Promise<string[]> {
+    return this.#store.listIndexNames();
+  }
+
+  async describeIndex(name: string, key: IndexKeyInput): Promise<IndexInfo> {
+    return this.#use(name, key, (open) => this.#describe(open));
+  }
+
+  async deleteIndex(name: string, key: IndexKeyInput): Promise<void> {
+    const keyBytes = parseKeyArgument(key);
+    checkName(name);
+    await this.#cache.verify(name, keyBytes);
+    // A run of this index ends CANCELLED now; its job finds the index closed before it commits.
+    this.#scheduler.forget(name);
+    const deleted = await translatingErrors(name, () => this.#store.deleteIndex(name));
+    this.#cache.drop(name);
+    if (!deleted) throw new IndexNotFoundError(name);
+  }
+
+  async upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }> {
+    return this.#use(name, key, async (open) => {
+      const valid = validateItems(items, open.config.dimension, open.config.metric, this.#config.limits);
+      const prepared = open.prepare(valid);
+      await open.lock.run(async () => {
+        if (open.closed) throw new IndexNotFoundError(name);
+        await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
+        open.applyUpserts(prepared.map((item) => item.record));
+      });
+      this.#maybeAutoTrain(open);
+      return { upsertedCount: valid.length, index: this.#describe(open) };
+    });
+  }
+
+  async get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]> {
+    return this.#use(name, key, (open) => {
+      const wanted = validateIds(ids, this.#config.limits);
+      const fields = validateInclude(include, GET_DEFAULT_FIELDS);
+      const items: Item[] = [];
+      for (const id of wanted) {
+        const record = open.record(id);
+        if (record !== undefined) items.push(present(record, fields));
+      }
+      return items;
+    });
+  }
+
+  async delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }> {
+    return this.#use(name, key, async (open) => {
+      const unique = [...new Set(validateIds(ids, this.#config.limits))];
+      const tokens = unique.map((id) => open.tokenOf(id));
+      return open.lock.run(async () => {
+        if (open.closed) throw new IndexNotFoundError(name);
+        const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, tokens));
+        open.applyDeletes(unique);
+        return { deletedCount };
+      });
+    });
+  }
+
+  async listIds(name: string, key: IndexKeyInput): Promise<string[]> {
+    return this.#use(name, key, (open) => open.ids().sort());
+  }
+
+  async search(name: string, key: IndexKeyInput, vectors: VectorInput[], options: SearchOptions = {}): Promise<SearchResults[]> {
+    return this.#use(name, key, (open) => {
+      const limits = this.#config.limits;
+      const topK = validateTopK(options.topK, limits);
+      const nProbes = validateNProbes(options.nProbes, open.isTrained ? (open.model?.nLists ?? null) : null);
+      const fields = validateInclude(options.include, SEARCH_DEFAULT_FIELDS);
+      const filter = options.filter === undefined || options.filter === null || Object.keys(options.filter).length === 0 ? null : compileFilter(options.filter);
+      const queries = validateQueries(vectors, open.config.dimension, open.config.metric, limits);
+      return open.search(queries, { topK, nProbes, filter }).map(({ hits, exact }) => ({
+        hits: hits.map(({ record, distance }) => ({ ...present(record, fields), distance })),
+        exact,
+      }));
+    });
+  }
+
+  async train(name: string, key: IndexKeyInput, options: TrainOptions = {}): Promise<TrainingRun> {
+    const run = await this.#use(name, key, (open) => {
+      const params = resolveTrainingParams(options ?? {}, {
+        config: open.config,
+        vectorCount: open.size,
+        memoryBudgetBytes: this.#config.trainingMemoryBudget,
+      });
+      return this.#enqueue(open, 'MANUAL', params, options.requireConvergence === true);
+    });
+    return options.wait === true ? this.waitForRun(run.runId) : run;
+  }
+
+  async waitForRun(runId: string): Promise<TrainingRun> {
+    if (typeof runId !== 'string' || runId === '') throw new ValidationError('runId', 'runId must be a run id returned by train');
+    const run = await this.#scheduler.waitFor(runId);
+    const failure = this.#convergenceFailures.get(runId);
+    if (failure !== undefined) throw failure;
+    return run;
+  }
+
+  async cancelTraining(name: string, key: IndexKeyInput): Promise<TrainingRun> {
+    const keyBytes = parseKeyArgument(key);
+    checkName(name);
+    await this.#cache.verify(name, keyBytes);
+    return this.#scheduler.cancel(name);
+  }
+
+  async trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>> {
+    const keyBytes = parseKeyArgument(key);
+    checkName(name);
+    await this.#cache.verify(name, keyBytes);
+    return this.#scheduler.subscribe(name);
+  }
+
+  trainingQueue(): TrainingQueueInfo {
+    const { running, queued } = this.#scheduler.snapshot();
+    return {
+      retrainThreshold: this.#config.retrainThreshold,
+      autoTrainEnabled: this.#config.autoTrainEnabled,
+      retrainGrowthFactor: this.#config.retrainGrowthFactor,
+      maxConcurrentTrainings: this.#config.maxConcurrentTrainings,
+      running,
+      queued,
+    };
+  }
+
+  /** Names of the indexes decrypted in memory right now (for tests and metrics; no key needed, names are public). */
+  residentIndexes(): string[] {
+    return this.#cache.resident();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#scheduler.close();
+    this.#cache.close();
+    if (this.#owned.events) await this.#events.close();
+    if (this.#owned.store) await this.#store.close();
+  }
+
+  async #use<T>(name: string, key: IndexKeyInput, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
+    if (this.#closed) throw new Error('The index service is closed.');
+    const keyBytes = parseKeyArgument(key);
+    checkName(name);
+    return this.#cache.use(name, keyBytes, work);
+  }
+
+  #describe(open: OpenIndex): IndexInfo {
+    return {
+      name: open.name,
+      dimension: open.config.dimension,
+      metric: open.config.metric,
+      type: open.config.type,
+      nLists: open.model?.nLists ?? open.config.nLists,
+      vectorCount: open.size,
+      isTrained: open.isTrained,
+      isTraining: this.#scheduler.isTraining(open.name),
+      lastTrainingRun: this.#scheduler.lastRun(open.name),
+      createdAt: open.createdAt,
+    };
+  }
+
+  /** Queues a run; the open index stays pinned in memory until the run has ended. */
+  #enqueue(open: OpenIndex, trigger: TrainingTrigger, params: TrainingParams, requireConvergence: boolean): TrainingRun {
+    const job = createTrainingJob({
+      open,
+      store: this.#store,
+      params,
+      requireConvergence,
+      onConvergenceFailure: (runId, error) => this.#rememberConvergenceFailure(runId, error),
+    });
+    open.pin();
+    let run: TrainingRun;
+    try {
+      run = this.#scheduler.enqueue({ index: open.name, trigger, params, vectorCount: open.size, job });
+    } catch (error) {
+      open.unpin();
+      throw error;
+    }
+    this.#scheduler.waitFor(run.runId).then(
+      () => open.unpin(),
+      () => open.unpin(),
+    );
+    return run;
+  }
+
+  #rememberConvergenceFailure(runId: string, error: ConvergenceError): void {
+    this.#convergenceFailures.set(runId, error);
+    while (this.#convergenceFailures.size > CONVERGENCE_FAILURES_KEPT) {
+      this.#convergenceFailures.delete(this.#convergenceFailures.keys().next().value!);
+    }
+  }
+
+  /** Queues an AUTOMATIC run when the policy says so; never waits for it and never fails the upsert. */
+  #maybeAutoTrain(open: OpenIndex): void {
+    const config = this.#config;
+    if (!config.autoTrainEnabled || this.#scheduler.isTraining(open.name)) return;
+    const input = {
+      vectorCount: open.size,
+      trainedVectorCount: open.model?.trainedVectorCount ?? null,
+      retrainThreshold: config.retrainThreshold,
+      growthFactor: config.retrainGrowthFactor,
+    };
+    if (!shouldAutoTrain(input)) return;
+    const last = this.#scheduler.lastRun(open.name);
+    if (last !== null && (last.phase === 'FAILED' || last.phase === 'CANCELLED') && last.finishedAt !== null && Date.now() - last.finishedAt.getTime() < AUTO_TRAIN_RETRY_MS) {
+      return;
+    }
+    try {
+      const params = resolveTrainingParams({}, { config: open.config, vectorCount: open.size, memoryBudgetBytes: config.trainingMemoryBudget });
+      this.#enqueue(open, 'AUTOMATIC', params, false);
+    } catch (error) {
+      // Not enough vectors for a configured nLists, over the memory budget, or a run raced us in:
+      // the index keeps serving as it is, and a later upsert tries again.
+      if (error instanceof CipherdexError || error instanceof TrainingInProgressError) return;
+      throw error;
+    }
+  }
+}
+
+/** Names that break the naming rule cannot exist, so they are unknown indexes, not bad arguments. */
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new ValidationError('name', 'an index name is a string');
+  if (!INDEX_NAME_PATTERN.test(name)) throw new IndexNotFoundError(name);
+}
+
+function present(record: ItemRecord, fields: ReadonlySet<ItemField>): Item {
+  const item: Item = { id: record.id };
+  if (fields.has('vector')) item.vector = Array.from(record.vector);
+  if (fields.has('contents')) item.contents = record.contents;
+  if (fields.has('metadata')) item.metadata = record.metadata === null ? null : structuredClone(record.metadata);
+  return item;
+}
