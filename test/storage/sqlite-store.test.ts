@@ -1,10 +1,15 @@
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it, afterEach } from 'vitest';
 import { openStore, SQLITE_FILE_NAME } from '../../src/storage/open-store.js';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
+import { crashBatch } from './fixtures/crash-batch.js';
 import { storeContract, type StoreLocation } from './store-contract.js';
 
 const directories: string[] = [];
@@ -66,5 +71,52 @@ describe('SqliteStore specifics', () => {
 
   it('needs a connection string to open PostgreSQL', async () => {
     await expect(openStore({ dbType: 'postgres', dataDir: tempDir(), connectionString: null })).rejects.toThrow(/CONNECTION_STRING/);
+  });
+});
+
+describe('SqliteStore durability', () => {
+  it('keeps every acknowledged batch when the writer is killed with SIGKILL mid-stream', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    const batchSize = 500;
+    const setup = await SqliteStore.open(file);
+    await setup.createIndex({ name: 'docs', wrappedDataKey: Buffer.from('k'), sealedConfig: Buffer.from('c') });
+    await setup.close();
+
+    const writer = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, String(batchSize)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    // A random moment: after some acknowledged batches, plus a random delay into the next ones.
+    const killAfter = randomInt(3, 15);
+    const acknowledged: number[] = [];
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      for await (const line of createInterface({ input: child.stdout })) {
+        acknowledged.push(Number(line));
+        if (acknowledged.length === killAfter) setTimeout(() => child.kill('SIGKILL'), randomInt(0, 20));
+      }
+    } finally {
+      // Never leave a writer running if the loop above failed.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    expect(await exited).toBe('SIGKILL');
+    expect(acknowledged.length).toBeGreaterThanOrEqual(killAfter);
+
+    const store = await SqliteStore.open(file);
+    try {
+      for (const batch of acknowledged) {
+        const expected = crashBatch(batch, batchSize);
+        const found = await store.getItems('docs', expected.map((i) => i.token));
+        expect(found.length, `batch ${batch}`).toBe(batchSize);
+        found.forEach((item, i) => expect(item.sealed.equals(expected[i].sealed)).toBe(true));
+      }
+      // The batch in flight when the kill came is all there or not there at all.
+      const inFlight = crashBatch(acknowledged.length, batchSize);
+      const partial = (await store.getItems('docs', inFlight.map((i) => i.token))).length;
+      expect([0, batchSize]).toContain(partial);
+      expect(await store.countItems('docs')).toBe(acknowledged.length * batchSize + partial);
+    } finally {
+      await store.close();
+    }
   });
 });
