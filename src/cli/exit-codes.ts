@@ -13,6 +13,8 @@ export const ExitCode = {
   TRAINING_FAILED: 4,
   /** The server answered with an unexpected (untyped) error. */
   SERVER_ERROR: 5,
+  /** Stopped by Ctrl-C (SIGINT); an import keeps its checkpoint and resumes on the next run. */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

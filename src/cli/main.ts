@@ -2,8 +2,12 @@
 // clear messages and the documented exit codes.
 
 import { CliError, ExitCode } from './exit-codes.js';
+import { importCommand, importHelp } from './commands/import.js';
 import { keygen, keygenHelp } from './commands/keygen.js';
+import { searchCommand, searchHelp } from './commands/search.js';
 import { serve, serveHelp } from './commands/serve.js';
+import { statusCommand, statusHelp } from './commands/status.js';
+import { trainCommand, trainHelp } from './commands/train.js';
 
 interface Command {
   summary: string;
@@ -14,6 +18,10 @@ interface Command {
 const commands: Record<string, Command> = {
   serve: { summary: 'start the server (what `npm start` runs)', help: serveHelp, run: serve },
   keygen: { summary: 'print a fresh 32-byte index key (base64)', help: keygenHelp, run: keygen },
+  import: { summary: 'load a .jsonl, .fvecs or .npy file into an index (resumable)', help: importHelp, run: importCommand },
+  train: { summary: 'train an index; --follow shows the run live', help: trainHelp, run: trainCommand },
+  search: { summary: 'nearest neighbours of a vector or of every vector in a file', help: searchHelp, run: searchCommand },
+  status: { summary: 'indexes and training queue, or one index in detail', help: statusHelp, run: statusCommand },
 };
 
 function mainHelp(): string {
@@ -27,12 +35,13 @@ Commands:
 ${list}
 
 Exit codes:
-  ${ExitCode.OK}  success
-  ${ExitCode.USAGE}  usage error: bad flags or arguments, unreadable or malformed input file
-  ${ExitCode.UNREACHABLE}  server unreachable, or the API key was refused (401)
-  ${ExitCode.DOMAIN_ERROR}  the server answered with a typed error (wrong index key, unknown index, ...)
-  ${ExitCode.TRAINING_FAILED}  a training run ended FAILED or CANCELLED
-  ${ExitCode.SERVER_ERROR}  the server answered with an unexpected error`;
+    ${ExitCode.OK}  success
+    ${ExitCode.USAGE}  usage error: bad flags or arguments, unreadable or malformed input file
+    ${ExitCode.UNREACHABLE}  server unreachable, or the API key was refused (401)
+    ${ExitCode.DOMAIN_ERROR}  the server answered with a typed error (wrong index key, unknown index, ...)
+    ${ExitCode.TRAINING_FAILED}  a training run ended FAILED or CANCELLED
+    ${ExitCode.SERVER_ERROR}  the server answered with an unexpected error
+  ${ExitCode.INTERRUPTED}  interrupted (Ctrl-C); rerun an interrupted import to continue it`;
 }
 
 /** node:util parseArgs rejects unknown or malformed flags with these codes. */

@@ -1,0 +1,29 @@
+// Human formatting shared by the CLI's progress bars and summaries.
+
+/** 950ms, 12.3s, 4m 05s, 2h 03m */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '--';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${String(Math.floor(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** Compact scientific form for quantities that span many orders of magnitude (shift, inertia). */
+export function formatScientific(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '--';
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  return magnitude >= 0.01 && magnitude < 1e6 ? trimZeros(value.toPrecision(4)) : value.toExponential(2);
+}
+
+export function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** 12.50 -> 12.5, 3.000 -> 3; integers keep their zeros. */
+function trimZeros(text: string): string {
+  return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+}
