@@ -22,6 +22,11 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Pool size; default 10. */
   maxConnections?: number;
+  /**
+   * A putItems batch larger than this many bytes is split into several statements inside one
+   * transaction; default 64 MiB, far below PostgreSQL's 1 GB limit on one parameter.
+   */
+  maxStatementBytes?: number;
 }
 
 interface IndexRow {
@@ -66,12 +71,74 @@ function lastPerToken(items: StoredItem[]): StoredItem[] {
   return byToken.size === items.length ? items : [...byToken.values()];
 }
 
+const DEFAULT_MAX_STATEMENT_BYTES = 64 << 20;
+
+function byteChunks(items: StoredItem[], maxBytes: number): StoredItem[][] {
+  const chunks: StoredItem[][] = [];
+  let current: StoredItem[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = item.token.length + item.sealed.length;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * Upserts a batch in one statement and returns the rows written (0 when the index is missing).
+ * The batch travels as two concatenated bytea parameters (sent in binary) plus the lengths, and
+ * is cut apart on the server: several times faster than a bytea[] parameter, which pg sends as
+ * hex text that the server then parses element by element.
+ *
+ * FOR SHARE on the index row makes a concurrent deleteIndex wait for this write (and then remove
+ * its rows), or, if the delete came first, leaves `target` empty so nothing is written.
+ */
+async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: StoredItem[]): Promise<number> {
+  if (items.length === 0) {
+    const { rowCount } = await db.query('SELECT 1 FROM indexes WHERE name = $1', [index]);
+    return rowCount === 0 ? -1 : 0;
+  }
+  const result = await db.query(
+    `WITH target AS (SELECT id FROM indexes WHERE name = $1 FOR SHARE),
+     batch AS (
+       SELECT token_length, sealed_length,
+              (sum(token_length) OVER w - token_length)::int AS token_offset,
+              (sum(sealed_length) OVER w - sealed_length)::int AS sealed_offset
+       FROM unnest($4::int[], $5::int[]) WITH ORDINALITY AS b (token_length, sealed_length, n)
+       WINDOW w AS (ORDER BY n)
+     )
+     INSERT INTO items (index_id, token, sealed)
+     SELECT target.id,
+            substring($2::bytea FROM token_offset + 1 FOR token_length),
+            substring($3::bytea FROM sealed_offset + 1 FOR sealed_length)
+     FROM target, batch
+     ON CONFLICT (index_id, token) DO UPDATE SET sealed = EXCLUDED.sealed`,
+    [
+      index,
+      Buffer.concat(items.map((item) => item.token)),
+      Buffer.concat(items.map((item) => item.sealed)),
+      items.map((item) => item.token.length),
+      items.map((item) => item.sealed.length),
+    ],
+  );
+  return result.rowCount ?? 0;
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #maxStatementBytes: number;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, maxStatementBytes: number) {
     this.#pool = pool;
+    this.#maxStatementBytes = maxStatementBytes;
   }
 
   /** Connects, creates the schema if asked, and applies pending migrations under an advisory lock. */
@@ -88,7 +155,7 @@ export class PostgresStore implements Store {
     pool.on('error', () => {});
     try {
       await migrate(pool, schema);
-      return new PostgresStore(pool);
+      return new PostgresStore(pool, options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES);
     } catch (error) {
       await pool.end();
       throw error;
@@ -129,23 +196,18 @@ export class PostgresStore implements Store {
   }
 
   async putItems(index: string, items: StoredItem[]): Promise<void> {
-    if (items.length === 0) {
-      if ((await this.getIndex(index)) === null) throw new StoreIndexNotFoundError(index);
+    const unique = lastPerToken(items);
+    const chunks = byteChunks(unique, this.#maxStatementBytes);
+    if (chunks.length <= 1) {
+      // One statement is one transaction: no BEGIN/COMMIT round trips for the common case.
+      if ((await upsertChunk(this.#pool, index, unique)) !== unique.length) throw new StoreIndexNotFoundError(index);
       return;
     }
-    const unique = lastPerToken(items);
-    // One statement is one transaction. FOR SHARE on the index row makes a concurrent
-    // deleteIndex wait for this insert (and then remove its rows), or, if the delete came
-    // first, leaves the CTE empty so nothing is written and the rowCount reports it.
-    const result = await this.#pool.query(
-      `WITH target AS (SELECT id FROM indexes WHERE name = $1 FOR SHARE)
-       INSERT INTO items (index_id, token, sealed)
-       SELECT target.id, batch.token, batch.sealed
-       FROM target, unnest($2::bytea[], $3::bytea[]) AS batch (token, sealed)
-       ON CONFLICT (index_id, token) DO UPDATE SET sealed = EXCLUDED.sealed`,
-      [index, unique.map((item) => item.token), unique.map((item) => item.sealed)],
-    );
-    if (result.rowCount === 0) throw new StoreIndexNotFoundError(index);
+    await this.#transaction(async (client) => {
+      for (const chunk of chunks) {
+        if ((await upsertChunk(client, index, chunk)) !== chunk.length) throw new StoreIndexNotFoundError(index);
+      }
+    });
   }
 
   async deleteItems(index: string, tokens: Buffer[]): Promise<number> {

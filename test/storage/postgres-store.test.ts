@@ -3,6 +3,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/open-store.js';
 import { PostgresStore } from '../../src/storage/postgres-store.js';
+import type { StoredItem } from '../../src/storage/store.js';
 import { createPostgresTestSchema, probePostgres } from '../support/services.js';
 import { storeContract, type StoreLocation } from './store-contract.js';
 
@@ -74,6 +75,29 @@ describe.skipIf(!postgres.available)(`PostgresStore${postgres.available ? '' : `
         await client.end();
         await expect(location.open()).rejects.toThrow(/999.*upgrade Cipherdex/);
       } finally {
+        await location.dispose();
+      }
+    });
+
+    it('splits a batch over its byte budget into statements of one transaction, still all-or-nothing', async () => {
+      const location = await freshSchema();
+      const store = await PostgresStore.open(location.connectionString, { maxStatementBytes: 5000 });
+      try {
+        await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(8), sealedConfig: randomBytes(8) });
+        const batch = Array.from({ length: 60 }, () => ({ token: randomBytes(32), sealed: randomBytes(600) }));
+        await store.putItems('docs', batch);
+        expect(await store.countItems('docs')).toBe(60);
+        const found = await store.getItems('docs', batch.map((i) => i.token));
+        expect(found.map((i) => i.sealed.toString('hex'))).toEqual(batch.map((i) => i.sealed.toString('hex')));
+
+        // The broken item sits in a late chunk: the earlier chunks' statements must roll back.
+        const more: StoredItem[] = Array.from({ length: 60 }, () => ({ token: randomBytes(32), sealed: randomBytes(600) }));
+        more[55] = { token: randomBytes(32), sealed: null as unknown as Buffer };
+        await expect(store.putItems('docs', more)).rejects.toThrow();
+        expect(await store.countItems('docs')).toBe(60);
+        expect(await store.getItems('docs', more.slice(0, 5).map((i) => i.token))).toEqual([]);
+      } finally {
+        await store.close();
         await location.dispose();
       }
     });
