@@ -1,0 +1,182 @@
+// Service-level benchmark: what encryption and durable storage cost. Upsert throughput through the
+// index service (validated, sealed, fsynced into SQLite) and search latency through the service
+// beside the raw engine on the same vectors and the same trained lists, so the overhead is one
+// subtraction. Run alone with `npx tsx bench/service.ts [--vectors N] [--queries N]`.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { IndexCipher, generateIndexKey, unwrapDataKey } from '../src/crypto/index.js';
+import { IvfFlatIndex } from '../src/engine/index.js';
+import { createIndexService } from '../src/service/create-index-service.js';
+import { ITEM_TOKEN_DOMAIN } from '../src/service/open-index.js';
+import { openModel } from '../src/service/trained-model-record.js';
+import type { ItemInput } from '../src/service/types.js';
+import { openStore } from '../src/storage/index.js';
+
+export interface ServiceBenchOptions {
+  vectors: number;
+  dimension: number;
+  batchSize: number;
+  queries: number;
+  topK: number;
+  nLists: number;
+  nProbes: number;
+}
+
+export const DEFAULT_SERVICE_BENCH: ServiceBenchOptions = {
+  vectors: 100_000,
+  dimension: 128,
+  batchSize: 5_000,
+  queries: 500,
+  topK: 10,
+  nLists: 256,
+  nProbes: 16,
+};
+
+export interface LatencySummary {
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+export interface ServiceBenchReport {
+  options: ServiceBenchOptions;
+  upsertItemsPerSecond: number;
+  loadMs: number;
+  search: { mode: string; engine: LatencySummary; service: LatencySummary; overheadP50: number; overheadP99: number }[];
+}
+
+/** Gaussian-ish clustered vectors from a fixed seed, so runs compare. */
+function vectors(n: number, dimension: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const clusters = 64;
+  const centres = Float32Array.from({ length: clusters * dimension }, () => random() * 2 - 1);
+  const out = new Float32Array(n * dimension);
+  for (let i = 0; i < n; i++) {
+    const c = (i * 2654435761) % clusters;
+    for (let j = 0; j < dimension; j++) out[i * dimension + j] = centres[c * dimension + j] + (random() - 0.5) * 0.5;
+  }
+  return out;
+}
+
+function summarize(samples: number[]): LatencySummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50Ms: at(0.5), p99Ms: at(0.99), meanMs: samples.reduce((s, x) => s + x, 0) / samples.length };
+}
+
+async function timeEach(count: number, run: (i: number) => unknown): Promise<number[]> {
+  // Warm-up: JIT and caches, not measured.
+  for (let i = 0; i < Math.min(50, count); i++) await run(i);
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await run(i);
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SERVICE_BENCH, log: (line: string) => void = console.log): Promise<ServiceBenchReport> {
+  const { dimension, topK } = options;
+  const dir = mkdtempSync(join(tmpdir(), 'cipherdex-bench-service-'));
+  const config = { ...loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true' }) };
+  config.limits = { ...config.limits, maxBatchItems: Math.max(config.limits.maxBatchItems, options.batchSize) };
+  const key = generateIndexKey();
+  const data = vectors(options.vectors, dimension, 7);
+  const queryData = vectors(options.queries, dimension, 8);
+  const row = (source: Float32Array, i: number) => source.subarray(i * dimension, (i + 1) * dimension);
+  const queries = Array.from({ length: options.queries }, (_, i) => row(queryData, i));
+  try {
+    let service = await createIndexService(config);
+    await service.createIndex('bench', key, { dimension, metric: 'euclidean' });
+
+    // Upsert: whole batches, each validated, sealed and durable before the next starts.
+    const items: ItemInput[] = Array.from({ length: options.vectors }, (_, i) => ({
+      id: `doc-${i}`,
+      vector: row(data, i),
+      contents: `document ${i}`,
+      metadata: { shard: i % 16 },
+    }));
+    const upsertStart = performance.now();
+    for (let start = 0; start < items.length; start += options.batchSize) {
+      await service.upsert('bench', key, items.slice(start, start + options.batchSize));
+    }
+    const upsertSeconds = (performance.now() - upsertStart) / 1000;
+    const upsertItemsPerSecond = options.vectors / upsertSeconds;
+    log(`service upsert: ${options.vectors} x ${dimension}d in batches of ${options.batchSize}: ${Math.round(upsertItemsPerSecond)} items/s (sealed, fsynced, SQLite)`);
+
+    // Cold open: a new service decrypts every record into the engine.
+    await service.close();
+    service = await createIndexService(config);
+    const loadStart = performance.now();
+    await service.describeIndex('bench', key);
+    const loadMs = performance.now() - loadStart;
+    log(`service cold open: ${options.vectors} records decrypted and indexed in ${loadMs.toFixed(0)} ms`);
+
+    // The raw engine on the same vectors, in the same insertion order.
+    const engine = new IvfFlatIndex({ dimension, metric: 'euclidean' });
+    engine.addBatch(Uint32Array.from({ length: options.vectors }, (_, i) => i), data);
+
+    const search: ServiceBenchReport['search'] = [];
+    const compare = async (mode: string, nProbes: number | undefined) => {
+      const engineSamples = await timeEach(queries.length, (i) => engine.search(queries[i], { topK, nProbes }));
+      const serviceSamples = await timeEach(queries.length, (i) => service.search('bench', key, [queries[i]], { topK, nProbes }));
+      const e = summarize(engineSamples);
+      const s = summarize(serviceSamples);
+      const entry = { mode, engine: e, service: s, overheadP50: s.p50Ms / e.p50Ms - 1, overheadP99: s.p99Ms / e.p99Ms - 1 };
+      search.push(entry);
+      log(
+        `search ${mode} top-${topK}: engine p50 ${e.p50Ms.toFixed(3)} ms p99 ${e.p99Ms.toFixed(3)} ms | service p50 ${s.p50Ms.toFixed(3)} ms p99 ${s.p99Ms.toFixed(3)} ms | overhead p50 ${(entry.overheadP50 * 100).toFixed(1)}% p99 ${(entry.overheadP99 * 100).toFixed(1)}%`,
+      );
+    };
+    await compare('exact (untrained)', undefined);
+
+    // Train through the service, then give the raw engine the very same lists: decrypt the stored
+    // model with the index key, as the service does when it opens the index.
+    const trainStart = performance.now();
+    const run = await service.train('bench', key, { nLists: options.nLists, maxIters: 20, wait: true });
+    log(`service train: ${options.nLists} lists, ${run.iteration} iterations, ${run.phase} in ${((performance.now() - trainStart) / 1000).toFixed(1)} s`);
+    const store = await openStore(config);
+    try {
+      const stored = (await store.getIndex('bench'))!;
+      const cipher = new IndexCipher(unwrapDataKey(key, stored.wrappedDataKey, 'bench'));
+      const model = openModel(cipher, 'bench', stored.sealedModel!);
+      const slotByToken = new Map<string, number>();
+      for (let i = 0; i < options.vectors; i++) slotByToken.set(cipher.token(ITEM_TOKEN_DOMAIN, `doc-${i}`).toString('latin1'), i);
+      const ids = Uint32Array.from(model.tokens, (token) => slotByToken.get(token.toString('latin1'))!);
+      engine.applyModel({ centroids: model.centroids, nLists: model.nLists }, { ids, lists: model.lists });
+      cipher.destroy();
+    } finally {
+      await store.close();
+    }
+    await compare(`ivf nProbes ${options.nProbes}/${options.nLists}`, options.nProbes);
+    await service.close();
+    return { options, upsertItemsPerSecond, loadMs, search };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: { vectors: { type: 'string' }, queries: { type: 'string' }, lists: { type: 'string' }, probes: { type: 'string' } },
+  });
+  await runServiceBench({
+    ...DEFAULT_SERVICE_BENCH,
+    ...(values.vectors ? { vectors: Number(values.vectors) } : {}),
+    ...(values.queries ? { queries: Number(values.queries) } : {}),
+    ...(values.lists ? { nLists: Number(values.lists) } : {}),
+    ...(values.probes ? { nProbes: Number(values.probes) } : {}),
+  });
+}

@@ -1,0 +1,139 @@
+// Runs service suites against both stores (SQLite always, PostgreSQL when reachable; under CI=true
+// an unreachable PostgreSQL fails) and gives tests raw access to what the store holds, to look for
+// plaintext and to tamper with records the way someone with database access could.
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { describe } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createIndexService } from '../../src/service/create-index-service.js';
+import type { CipherdexIndexService } from '../../src/service/index-service.js';
+import { SQLITE_FILE_NAME, openStore, type Store } from '../../src/storage/index.js';
+import { createPostgresTestSchema, probePostgres } from '../support/services.js';
+
+export type IndexColumn = 'wrapped_data_key' | 'sealed_config' | 'sealed_model';
+
+export interface ServiceStoreHarness {
+  kind: Store['kind'];
+  /** Service settings pointing at this store; auto-training is off unless a test turns it on. */
+  config: Config;
+  /** Environment for a child process that opens the same store. */
+  env: Record<string, string>;
+  service(overrides?: Partial<Config>, deps?: { store?: Store }): Promise<CipherdexIndexService>;
+  openStore(): Promise<Store>;
+  /** Everything the store holds at rest: the SQLite files (database, WAL, shared memory), or every PostgreSQL row. */
+  rawBytes(): Promise<Buffer[]>;
+  rawItems(index: string): Promise<{ token: Buffer; sealed: Buffer }[]>;
+  setSealed(index: string, token: Buffer, sealed: Buffer): Promise<void>;
+  rawIndexColumn(index: string, column: IndexColumn): Promise<Buffer | null>;
+  setIndexColumn(index: string, column: IndexColumn, value: Buffer): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function serviceConfig(env: Record<string, string>, overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ AUTO_TRAIN_DISABLED: 'true', ...env }), ...overrides };
+}
+
+function harness(kind: Store['kind'], env: Record<string, string>, raw: Omit<ServiceStoreHarness, 'kind' | 'config' | 'env' | 'service' | 'openStore'>): ServiceStoreHarness {
+  const config = serviceConfig(env);
+  const services: CipherdexIndexService[] = [];
+  return {
+    kind,
+    config,
+    env,
+    service: async (overrides = {}, deps = {}) => {
+      const service = await createIndexService({ ...config, ...overrides }, deps);
+      services.push(service);
+      return service;
+    },
+    openStore: () => openStore(config),
+    ...raw,
+    dispose: async () => {
+      // close() is idempotent: tests may have closed some already.
+      await Promise.all(services.map((service) => service.close()));
+      await raw.dispose();
+    },
+  };
+}
+
+function freshSqlite(): ServiceStoreHarness {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherdex-service-'));
+  const file = join(dir, SQLITE_FILE_NAME);
+  const withDb = <T>(work: (db: Database.Database) => T): T => {
+    const db = new Database(file);
+    try {
+      return work(db);
+    } finally {
+      db.close();
+    }
+  };
+  const indexId = (db: Database.Database, index: string): number =>
+    (db.prepare('SELECT id FROM indexes WHERE name = ?').get(index) as { id: number }).id;
+  return harness('sqlite', { CIPHERDEX_DATA_DIR: dir }, {
+    rawBytes: async () => readdirSync(dir).map((name) => readFileSync(join(dir, name))),
+    rawItems: async (index) =>
+      withDb((db) => db.prepare('SELECT token, sealed FROM items WHERE index_id = ? ORDER BY id').all(indexId(db, index)) as { token: Buffer; sealed: Buffer }[]),
+    setSealed: async (index, token, sealed) => {
+      withDb((db) => db.prepare('UPDATE items SET sealed = ? WHERE index_id = ? AND token = ?').run(sealed, indexId(db, index), token));
+    },
+    rawIndexColumn: async (index, column) =>
+      withDb((db) => (db.prepare(`SELECT ${column} AS value FROM indexes WHERE name = ?`).get(index) as { value: Buffer | null }).value),
+    setIndexColumn: async (index, column, value) => {
+      withDb((db) => db.prepare(`UPDATE indexes SET ${column} = ? WHERE name = ?`).run(value, index));
+    },
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  });
+}
+
+async function freshPostgres(): Promise<ServiceStoreHarness> {
+  const schema = await createPostgresTestSchema('service');
+  const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
+    const client = new pg.Client({ connectionString: schema.connectionString });
+    await client.connect();
+    try {
+      return (await client.query<R>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const byName = 'SELECT id FROM indexes WHERE name = $1';
+  return harness(
+    'postgres',
+    { CIPHERDEX_DB_TYPE: 'postgres', CIPHERDEX_CONNECTION_STRING: schema.connectionString, CIPHERDEX_DATA_DIR: join(tmpdir(), 'unused') },
+    {
+      rawBytes: async () => {
+        // Every column of every row, as the database returns it (bytea as bytes, text as text).
+        const indexes = await query<Record<string, unknown>>('SELECT * FROM indexes');
+        const items = await query<Record<string, unknown>>('SELECT * FROM items');
+        return [...indexes, ...items].flatMap((row) =>
+          Object.values(row).map((value) => (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8'))),
+        );
+      },
+      rawItems: (index) => query<{ token: Buffer; sealed: Buffer }>(`SELECT token, sealed FROM items WHERE index_id = (${byName}) ORDER BY token`, [index]),
+      setSealed: async (index, token, sealed) => {
+        await query(`UPDATE items SET sealed = $1 WHERE index_id = (${byName.replace('$1', '$3')}) AND token = $2`, [sealed, token, index]);
+      },
+      rawIndexColumn: async (index, column) => (await query<{ value: Buffer | null }>(`SELECT ${column} AS value FROM indexes WHERE name = $1`, [index]))[0].value,
+      setIndexColumn: async (index, column, value) => {
+        await query(`UPDATE indexes SET ${column} = $1 WHERE name = $2`, [value, index]);
+      },
+      dispose: schema.drop,
+    },
+  );
+}
+
+const postgres = await probePostgres();
+
+/** Defines `suite` once per store; each test gets a fresh, empty store from `fresh()`. */
+export function forEachStore(suite: (fresh: () => Promise<ServiceStoreHarness>) => void): void {
+  describe('on SQLite', () => suite(async () => freshSqlite()));
+  describe.skipIf(!postgres.available)(`on PostgreSQL${postgres.available ? '' : ` (skipped: ${postgres.reason})`}`, () => suite(freshPostgres));
+}
+
+export function newKey(): string {
+  return randomBytes(32).toString('base64');
+}
