@@ -136,7 +136,6 @@ export type DeleteIndexMutation = { deleteIndex:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
-    | { __typename: 'TrainingInProgressError', indexName: string, activeRunId: string, code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 

@@ -1,7 +1,7 @@
 // Indexes: their description, the Metric and IndexType enums, and listing, opening, creating
 // and deleting an index.
 
-import { IndexAlreadyExistsError, TrainingInProgressError, ValidationError } from '../../service/errors.js';
+import { IndexAlreadyExistsError, ValidationError } from '../../service/errors.js';
 import type { IndexInfo } from '../../service/types.js';
 import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
@@ -89,8 +89,8 @@ builder.mutationField('createIndex', (t) =>
 builder.mutationField('deleteIndex', (t) =>
   t.field({
     type: DeleteIndexSuccessRef,
-    description: 'Deletes the index and everything in it. Needs its key.',
-    errors: { types: [...indexAccessErrors, TrainingInProgressError] },
+    description: 'Deletes the index and everything in it (a run in progress ends CANCELLED). Needs its key.',
+    errors: { types: indexAccessErrors },
     args: {
       name: t.arg.string({ required: true }),
       key: t.arg({ type: 'IndexKey', required: true }),

@@ -121,16 +121,15 @@ builder.mutationField('trainIndex', (t) =>
         description: 'With wait: a run that stops at maxIters above tolerance answers ConvergenceError.',
       }),
     },
-    resolve: async (_root, args, { service }) => {
-      const run = await service.train(args.index, args.key, {
+    resolve: (_root, args, { service }) =>
+      service.train(args.index, args.key, {
         nLists: args.nLists ?? undefined,
         batchSize: args.batchSize ?? undefined,
         maxIters: args.maxIters ?? undefined,
         tolerance: args.tolerance ?? undefined,
+        wait: args.wait === true,
         requireConvergence: args.requireConvergence === true,
-      });
-      return args.wait === true ? service.waitForRun(run.runId) : run;
-    },
+      }),
   }),
 );
 

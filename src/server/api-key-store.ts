@@ -1,0 +1,69 @@
+// Where the server's API keys come from. Configured keys (CIPHERDEX_API_KEY) win; otherwise the
+// first start generates a random key, prints it once, and keeps only its SHA-256 in
+// <dataDir>/api-key.sha256, so a fresh `npm start` works and is never open.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const API_KEY_HASH_FILE = 'api-key.sha256';
+
+export function hashApiKey(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+export interface ApiKeySource {
+  apiKeys: string[];
+  dataDir: string;
+}
+
+/** SHA-256 hashes of every accepted API key. */
+export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string) => void): Promise<Buffer[]> {
+  if (source.apiKeys.length > 0) return source.apiKeys.map(hashApiKey);
+  const file = join(source.dataDir, API_KEY_HASH_FILE);
+  const stored = await readHashFile(file);
+  if (stored) return [stored];
+
+  const key = `cdx_${randomBytes(32).toString('base64url')}`;
+  await mkdir(source.dataDir, { recursive: true });
+  try {
+    // 'wx': of two first starts racing, one writes and the other reads the winner's hash.
+    await writeFile(file, `${hashApiKey(key).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return [(await readHashFile(file))!];
+    throw error;
+  }
+  announce(key, file, log);
+  return [hashApiKey(key)];
+}
+
+async function readHashFile(file: string): Promise<Buffer | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/i.test(hex)) {
+    throw new Error(`${file} does not hold a SHA-256 hash; delete it to generate a new API key, or set CIPHERDEX_API_KEY.`);
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+function announce(key: string, file: string, log: (line: string) => void): void {
+  for (const line of [
+    '',
+    'No CIPHERDEX_API_KEY was set, so Cipherdex generated an API key. It is shown this once:',
+    '',
+    `    ${key}`,
+    '',
+    'Send it as the x-api-key header on HTTP requests, or as { "apiKey": "..." } in the graphql-ws',
+    `connection_init payload. Only its SHA-256 is kept (${file}); delete that file to get a new`,
+    'key on the next start, or set CIPHERDEX_API_KEY (comma-separated for several keys).',
+    '',
+  ]) {
+    log(line);
+  }
+}

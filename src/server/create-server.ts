@@ -1,0 +1,134 @@
+// Composes the HTTP server: graphql-yoga on /graphql (queries and mutations over HTTP, GraphiQL
+// for browsers, SSE subscriptions) and graphql-ws on the same path and port for WebSocket
+// subscriptions, sharing yoga's envelop pipeline (auth, limits, masking) so both transports
+// enforce exactly the same rules. Probes and the dashboard live beside it.
+
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { format } from 'node:util';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type YogaLogger } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import type { GraphQLContext, ServerInfo } from '../graphql/context.js';
+import { schema } from '../graphql/schema/index.js';
+import type { IndexService } from '../service/types.js';
+import { maskUnexpectedError } from './mask-unexpected-error.js';
+import { apiKeyVerifier, authorizeConnection, useApiKeyAuth } from './plugins/use-api-key-auth.js';
+import { useDashboard } from './plugins/use-dashboard.js';
+import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
+import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
+import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface CreateServerOptions {
+  config: Config;
+  service: IndexService;
+  /** SHA-256 hashes of the accepted API keys (see api-key-store.ts). */
+  apiKeyHashes: readonly Buffer[];
+  server: ServerInfo;
+  log: (line: string) => void;
+}
+
+export interface CipherdexServer {
+  httpServer: Server;
+  /** Ends WebSocket and HTTP connections (their subscriptions complete) and stops listening. */
+  close(): Promise<void>;
+}
+
+const GRAPHIQL_DEFAULT_QUERY = `# Cipherdex: put your API key in the Headers tab as {"x-api-key": "..."}.
+# Index keys are 32 random bytes (npx cipherdex keygen). Vectors go in variables.
+query {
+  health { status version }
+  indexes
+  trainingQueue { retrainThreshold autoTrainEnabled }
+}
+`;
+
+/** yoga's own messages go to the server log; debug chatter does not. */
+function yogaLogger(log: (line: string) => void): YogaLogger {
+  return {
+    debug: () => {},
+    info: (...args) => log(format(...args)),
+    warn: (...args) => log(`warning: ${format(...args)}`),
+    error: (...args) => log(`error: ${format(...args)}`),
+  };
+}
+
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+export function createServer(options: CreateServerOptions): CipherdexServer {
+  const { config, service, server, log } = options;
+  const verify = apiKeyVerifier(options.apiKeyHashes);
+  const context: GraphQLContext = { service, server };
+
+  const yoga = createYoga({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: HEALTH_PATH,
+    context,
+    landingPage: false,
+    graphiql: config.graphiql ? { title: 'Cipherdex', defaultQuery: GRAPHIQL_DEFAULT_QUERY, defaultHeaders: '{\n  "x-api-key": ""\n}' } : false,
+    // Served from node_modules, not a CDN, so GraphiQL works offline.
+    renderGraphiQL,
+    maskedErrors: { maskError: maskUnexpectedError(log) },
+    maxRequestBodySize: config.limits.maxRequestBytes,
+    logging: yogaLogger(log),
+    plugins: [
+      useApiKeyAuth(verify),
+      useLimits(queryLimitsFrom(config)),
+      useHealthCheck(service, server),
+      useDashboard(),
+      config.introspection ? {} : useDisableIntrospection(),
+    ],
+  });
+
+  const httpServer = createHttpServer(yoga);
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.limits.maxRequestBytes });
+  const wsHandle = useServer(
+    {
+      onConnect: authorizeConnection(verify),
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as ReturnType<typeof import('graphql').execute>,
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<typeof import('graphql').subscribe>,
+      onSubscribe: async (ctx, _id, payload) => {
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
+        let document;
+        try {
+          // The enveloped parse applies the token limit and the API-key check.
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies EnvelopedRoot,
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+    },
+    wsServer,
+  );
+
+  return {
+    httpServer,
+    async close() {
+      await wsHandle.dispose();
+      await new Promise<void>((resolve, reject) => {
+        httpServer.close((error) => (error ? reject(error) : resolve()));
+        // Open SSE streams and idle keep-alive sockets would hold close() forever.
+        httpServer.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// Static limits on every GraphQL document, HTTP or WebSocket, enforced by graphql-armor before
+// execution: depth, aliases, tokens, cost and directives, plus field-suggestion blocking so a
+// rejected query does not leak the schema. The request-body cap is yoga's maxRequestBodySize
+// (and the WebSocket maxPayload), set from config.limits.maxRequestBytes in create-server.ts.
+
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { Config } from '../../config.js';
+
+export interface QueryLimits {
+  /** Deepest selection path (introspection exempt). */
+  maxDepth: number;
+  maxAliases: number;
+  /** Lexical tokens in the query text: vectors belong in variables or the base64 Vector form. */
+  maxTokens: number;
+  /** graphql-armor's static cost (objects 2, scalars 1, times 1.5 per level of depth). */
+  maxCost: number;
+  maxDirectives: number;
+}
+
+/**
+ * Room for every operation in schema/operations (the deepest is 4 levels, the longest about 450
+ * tokens) and for GraphiQL, and little more.
+ */
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxDepth: 8,
+  maxAliases: 15,
+  maxTokens: 2000,
+  maxCost: 5000,
+  maxDirectives: 20,
+};
+
+/**
+ * The query limits in force: config.limits entries of the same names when present (the settings
+ * MAX_QUERY_DEPTH, MAX_ALIASES, MAX_QUERY_TOKENS, MAX_QUERY_COST and MAX_DIRECTIVES belong in
+ * config.ts), else the defaults.
+ */
+export function queryLimitsFrom(config: Pick<Config, 'limits'>): QueryLimits {
+  const configured = config.limits as Config['limits'] & Partial<QueryLimits>;
+  return {
+    maxDepth: configured.maxDepth ?? DEFAULT_QUERY_LIMITS.maxDepth,
+    maxAliases: configured.maxAliases ?? DEFAULT_QUERY_LIMITS.maxAliases,
+    maxTokens: configured.maxTokens ?? DEFAULT_QUERY_LIMITS.maxTokens,
+    maxCost: configured.maxCost ?? DEFAULT_QUERY_LIMITS.maxCost,
+    maxDirectives: configured.maxDirectives ?? DEFAULT_QUERY_LIMITS.maxDirectives,
+  };
+}
+
+export function useLimits(limits: QueryLimits): ReturnType<typeof EnvelopArmorPlugin> {
+  return EnvelopArmorPlugin({
+    maxDepth: { n: limits.maxDepth },
+    maxAliases: { n: limits.maxAliases },
+    maxTokens: { n: limits.maxTokens },
+    costLimit: { maxCost: limits.maxCost },
+    maxDirectives: { n: limits.maxDirectives },
+    blockFieldSuggestion: { enabled: true },
+  });
+}

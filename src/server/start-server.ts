@@ -1,0 +1,82 @@
+// Starts Cipherdex: API keys, the index service (unless one is given), and the HTTP/WebSocket
+// server listening on config.host:config.port (port 0 picks a free port, for tests).
+
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.js';
+import { createIndexService } from '../service/create-index-service.js';
+import type { IndexService } from '../service/types.js';
+import { loadApiKeyHashes } from './api-key-store.js';
+import { createServer, GRAPHQL_PATH } from './create-server.js';
+
+export interface StartServerOptions {
+  /** Used as is and left open by close(); created from `config` (and closed by close()) when absent. */
+  service?: IndexService;
+  /** Where operational messages go, one line at a time (default: stdout). */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql (ws:// on the same path for subscriptions). */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+async function packageVersion(): Promise<string> {
+  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return manifest.version ?? '0.0.0';
+}
+
+/** A host to put in a URL: wildcard addresses are reached through loopback, IPv6 needs brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  // Keys first: a damaged key file stops the start before anything is opened.
+  const apiKeyHashes = await loadApiKeyHashes(config, log);
+  const version = await packageVersion();
+  const service = options.service ?? (await createIndexService(config));
+  const ownsService = options.service === undefined;
+
+  const server = createServer({
+    config,
+    service,
+    apiKeyHashes,
+    server: { version, startedAt: Date.now(), store: config.dbType },
+    log,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.httpServer.once('error', reject);
+      server.httpServer.listen(config.port, config.host, () => {
+        server.httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if (ownsService) await service.close();
+    throw error;
+  }
+
+  const port = (server.httpServer.address() as AddressInfo).port;
+  const url = `http://${urlHost(config.host)}:${port}${GRAPHQL_PATH}`;
+  log(`Cipherdex ${version} listening on ${url} (WebSocket subscriptions on the same path${config.graphiql ? ', GraphiQL in a browser' : ''})`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        if (ownsService) await service.close();
+      })();
+      return closing;
+    },
+  };
+}
