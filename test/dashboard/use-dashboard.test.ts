@@ -11,7 +11,8 @@ const yoga = createYoga({
   logging: false,
 });
 
-const get = (path: string, init?: RequestInit) => yoga.fetch(`http://localhost${path}`, init);
+const get = (path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
+  yoga.fetch(new Request(`http://localhost${path}`, init));
 
 describe('useDashboard', () => {
   it('serves the page with a CSP that allows only this origin and no inline script', async () => {
