@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config.js';
+import { CliError, ExitCode, usageError } from '../exit-codes.js';
 
 export const serveHelp = `Usage: cipherdex serve
 
@@ -10,30 +11,35 @@ Settings come from the environment: PORT, HOST, CIPHERDEX_API_KEY, CIPHERDEX_DAT
 CIPHERDEX_DB_TYPE, CIPHERDEX_CONNECTION_STRING, REDIS_URL, RETRAIN_THRESHOLD,
 AUTO_TRAIN_DISABLED and the limits documented in the README. Stops cleanly on SIGINT/SIGTERM.`;
 
-// TODO(cli): switch to a literal import('../../server/start-server.js') once that module is
-// committed, so the compiler checks the signature; until then its expected shape is declared here.
-const START_SERVER_MODULE = '../../server/start-server.js';
-type StartServer = (
-  config: ReturnType<typeof loadConfig>,
-  options?: { log?: (line: string) => void },
-) => Promise<{ url: string; port: number; close(): Promise<void> }>;
-
 /** Resolves when the server has stopped after a signal. */
 export async function serve(args: string[]): Promise<number> {
   parseArgs({ args, options: {}, strict: true });
-  const config = loadConfig();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    // A bad environment variable is the user's to fix: say which, without a stack trace.
+    throw usageError(error instanceof Error ? error.message : String(error));
+  }
   // Imported here, not at the top, so client commands (import, search, ...) start fast and
   // never load the server stack.
-  const { startServer } = (await import(START_SERVER_MODULE)) as { startServer: StartServer };
-  const server = await startServer(config, { log: (line: string) => console.log(line) });
-  console.log(`Cipherdex listening on ${server.url}`);
+  const { startServer } = await import('../../server/start-server.js');
+  let server;
+  try {
+    server = await startServer(config, { log: (line: string) => console.log(line) });
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
+      throw new CliError(`port ${config.port} on ${config.host} is already in use; set PORT to another port`, ExitCode.SERVER_ERROR);
+    }
+    throw error;
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         // A second Ctrl-C means "now": do not wait for in-flight work.
-        process.exit(130);
+        process.exit(ExitCode.INTERRUPTED);
       }
       stopping = true;
       console.log(`${signal} received, shutting down...`);
@@ -41,7 +47,7 @@ export async function serve(args: string[]): Promise<number> {
         () => resolve(0),
         (error: unknown) => {
           console.error(`error while shutting down: ${error instanceof Error ? error.message : String(error)}`);
-          resolve(5);
+          resolve(ExitCode.SERVER_ERROR);
         },
       );
     };
