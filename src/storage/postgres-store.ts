@@ -320,7 +320,10 @@ async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void>
   await inTransaction(pool, async (client) => {
     // Replicas starting together queue on this lock; the loser then sees the winner's versions.
     // The lock is per schema, so separate schemas (parallel test files) do not wait on each other.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('cipherdex.migrations.' || $1))", [schema ?? '']);
+    await client.query(
+      "SELECT pg_advisory_xact_lock(hashtext('cipherdex.migrations.' || coalesce($1, current_schema(), '')))",
+      [schema ?? null],
+    );
     if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
     if (current.rows[0].schema === null) {

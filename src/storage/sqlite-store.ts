@@ -129,7 +129,6 @@ export class SqliteStore implements Store {
       // FULL: with WAL, every commit fsyncs the log, so "resolved" means "survives power loss",
       // not just a process crash (NORMAL would only promise the latter).
       db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
       // A larger page cache keeps the token index's hot pages in memory during big batches.
       db.pragma('cache_size = -65536');
       // A 10,000-item batch fills ~800 pages of log: checkpoint every few batches rather than

@@ -54,9 +54,10 @@ export interface Store {
   /** The items found, in the order of `tokens`; unknown tokens are left out. */
   getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]>;
   /**
-   * Every item of an index, in pages ordered by token, for loading an index into memory. Pages
-   * are read one query at a time (keyset pagination), so writes made during a scan may or may
-   * not be seen; callers that need a consistent view hold off writes meanwhile.
+   * Every item of an index, in pages of at most pageSize (default 1000) in no promised order, for
+   * loading an index into memory. PostgreSQL reads one snapshot; SQLite reads page by page, so a
+   * write made during a scan may or may not be seen there. Callers that need a consistent view
+   * hold off writes to the index meanwhile. Abandoning the loop early releases everything.
    */
   scanItems(index: string, pageSize?: number): AsyncIterable<StoredItem[]>;
   countItems(index: string): Promise<number>;
