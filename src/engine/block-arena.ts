@@ -1,0 +1,80 @@
+// Movable blocks inside a KernelHeap, for storage that grows and shrinks (the inverted lists).
+// Blocks are bump-allocated; freed space is reclaimed by sliding the live blocks down, which is
+// why holders keep the Block object and read `offset` after every allocation.
+import { alignUp, type KernelHeap } from './kernel-heap.js';
+
+export class Block {
+  constructor(
+    public offset: number,
+    readonly bytes: number,
+  ) {}
+}
+
+/** Reclaim freed space once it exceeds this share of the live bytes (and MIN_GARBAGE). */
+const GARBAGE_RATIO = 0.5;
+const MIN_GARBAGE = 1 << 20;
+
+export class BlockArena {
+  private blocks: Block[] = [];
+  private readonly dead = new WeakSet<Block>();
+  private top: number;
+  private garbage = 0;
+
+  constructor(
+    readonly heap: KernelHeap,
+    private readonly start = 0,
+  ) {
+    this.top = alignUp(start);
+  }
+
+  /** Bytes from the arena start to the end of the last block. */
+  get usedBytes(): number {
+    return this.top - this.start;
+  }
+
+  get garbageBytes(): number {
+    return this.garbage;
+  }
+
+  /** A new block; may move every other block (compaction), never the contents of any. */
+  alloc(bytes: number): Block {
+    const size = alignUp(Math.max(bytes, 1));
+    if (this.garbage > MIN_GARBAGE && this.garbage > (this.usedBytes - this.garbage) * GARBAGE_RATIO) this.compact();
+    this.heap.growTo(this.top + size);
+    const block = new Block(this.top, size);
+    this.blocks.push(block);
+    this.top += size;
+    return block;
+  }
+
+  free(block: Block): void {
+    if (this.dead.has(block)) return;
+    this.dead.add(block);
+    this.garbage += block.bytes;
+    // Freeing the topmost blocks just lowers the top.
+    while (this.blocks.length > 0 && this.dead.has(this.blocks[this.blocks.length - 1])) {
+      const last = this.blocks.pop() as Block;
+      this.top = last.offset;
+      this.garbage -= last.bytes;
+    }
+  }
+
+  /** Slides live blocks down over the freed ones, in address order. */
+  compact(): void {
+    const f32 = this.heap.f32;
+    let cursor = alignUp(this.start);
+    const live: Block[] = [];
+    for (const block of this.blocks) {
+      if (this.dead.has(block)) continue;
+      if (block.offset !== cursor) {
+        f32.copyWithin(cursor >> 2, block.offset >> 2, (block.offset + block.bytes) >> 2);
+        block.offset = cursor;
+      }
+      cursor += block.bytes;
+      live.push(block);
+    }
+    this.blocks = live;
+    this.top = cursor;
+    this.garbage = 0;
+  }
+}

@@ -1,0 +1,205 @@
+// The inverted lists: each list keeps its rows in one contiguous heap block (rows first, then
+// their squared norms) beside an array of their ids, and a locator maps an id to its list and
+// position. Removal moves the list's last row into the hole, so lists stay dense: a scan never
+// meets a dead row, however many removals came before.
+import type { Block, BlockArena } from './block-arena.js';
+import { ROW_TILE } from './kernels.js';
+
+const GROWTH = 1.5;
+/** Estimated bytes a JS Map spends per entry (key, value, chain link, buckets, slack). */
+const MAP_ENTRY_BYTES = 40;
+
+function roundToTile(rows: number): number {
+  return Math.max(ROW_TILE, Math.ceil(rows / ROW_TILE) * ROW_TILE);
+}
+
+export class InvertedLists {
+  readonly count: number;
+  readonly rowBytes: number;
+  private readonly stride: number;
+  private readonly blocks: Block[];
+  private readonly capacities: Uint32Array;
+  private readonly lengths: Uint32Array;
+  private readonly listIds: Uint32Array[];
+  // id -> slot; a slot holds the id's list, position and the epoch it was written in. Slots keep
+  // the per-vector bookkeeping in typed arrays rather than one object per vector.
+  private readonly locator = new Map<number, number>();
+  private slotList: Uint32Array = new Uint32Array(16);
+  private slotPos: Uint32Array = new Uint32Array(16);
+  private slotEpoch: Uint32Array = new Uint32Array(16);
+  private readonly freeSlots: number[] = [];
+  private slotsUsed = 0;
+
+  /** `expected[l]` rows are reserved in list l up front (a rebuild knows the final sizes). */
+  constructor(
+    private readonly arena: BlockArena,
+    stride: number,
+    count: number,
+    expected?: ArrayLike<number>,
+  ) {
+    this.count = count;
+    this.stride = stride;
+    this.rowBytes = stride * 4;
+    this.blocks = new Array<Block>(count);
+    this.capacities = new Uint32Array(count);
+    this.lengths = new Uint32Array(count);
+    this.listIds = new Array<Uint32Array>(count);
+    for (let l = 0; l < count; l++) {
+      const capacity = roundToTile(expected ? expected[l] : 0);
+      this.capacities[l] = capacity;
+      this.blocks[l] = arena.alloc(capacity * (this.rowBytes + 4));
+      this.listIds[l] = new Uint32Array(capacity);
+    }
+  }
+
+  get size(): number {
+    return this.locator.size;
+  }
+
+  length(list: number): number {
+    return this.lengths[list];
+  }
+
+  /** Rows the heap block of `list` can hold: a multiple of ROW_TILE, so kernels may overrun `length`. */
+  capacity(list: number): number {
+    return this.capacities[list];
+  }
+
+  /** Byte offset of the first row of `list`; valid until the next allocation in the arena. */
+  rowsAt(list: number): number {
+    return this.blocks[list].offset;
+  }
+
+  /** Byte offset of the squared norms of `list`'s rows. */
+  normsAt(list: number): number {
+    return this.blocks[list].offset + this.capacities[list] * this.rowBytes;
+  }
+
+  /** Ids of `list` by position; entries past `length(list)` are stale. */
+  ids(list: number): Uint32Array {
+    return this.listIds[list];
+  }
+
+  has(id: number): boolean {
+    return this.locator.has(id);
+  }
+
+  listOf(id: number): number {
+    const slot = this.locator.get(id);
+    return slot === undefined ? -1 : this.slotList[slot];
+  }
+
+  /** Byte offset of the row stored for `id`, or -1. */
+  rowOf(id: number): number {
+    const slot = this.locator.get(id);
+    if (slot === undefined) return -1;
+    return this.blocks[this.slotList[slot]].offset + this.slotPos[slot] * this.rowBytes;
+  }
+
+  /** The epoch `id` was last written in, or -1 when absent. */
+  epochOf(id: number): number {
+    const slot = this.locator.get(id);
+    return slot === undefined ? -1 : this.slotEpoch[slot];
+  }
+
+  /**
+   * Appends `id` (absent from every list) to `list` with the row found `sourceDelta` bytes into
+   * `source`, a block of the same arena (read after any compaction this append causes).
+   */
+  append(list: number, id: number, source: Block, sourceDelta: number, norm: number, epoch: number): void {
+    const position = this.lengths[list];
+    if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
+    const f32 = this.arena.heap.f32;
+    const target = (this.blocks[list].offset + position * this.rowBytes) >> 2;
+    const from = (source.offset + sourceDelta) >> 2;
+    f32.copyWithin(target, from, from + this.stride);
+    this.place(list, position, id, norm, epoch);
+  }
+
+  private place(list: number, position: number, id: number, norm: number, epoch: number): void {
+    this.arena.heap.f32[(this.normsAt(list) >> 2) + position] = norm;
+    this.listIds[list][position] = id;
+    this.lengths[list] = position + 1;
+    const slot = this.takeSlot();
+    this.slotList[slot] = list;
+    this.slotPos[slot] = position;
+    this.slotEpoch[slot] = epoch;
+    this.locator.set(id, slot);
+  }
+
+  /**
+   * Appends `id` with a row read from another memory (`source` at float index `from`). Used by
+   * rebuilds, which reserve every list's capacity up front.
+   */
+  appendFrom(list: number, id: number, source: Float32Array, from: number, norm: number, epoch: number): void {
+    const position = this.lengths[list];
+    if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
+    const f32 = this.arena.heap.f32;
+    f32.set(source.subarray(from, from + this.stride), (this.blocks[list].offset + position * this.rowBytes) >> 2);
+    this.place(list, position, id, norm, epoch);
+  }
+
+  remove(id: number): boolean {
+    const slot = this.locator.get(id);
+    if (slot === undefined) return false;
+    this.locator.delete(id);
+    this.freeSlots.push(slot);
+    const list = this.slotList[slot];
+    const position = this.slotPos[slot];
+    const last = this.lengths[list] - 1;
+    if (position !== last) {
+      const f32 = this.arena.heap.f32;
+      const rows = this.blocks[list].offset >> 2;
+      f32.copyWithin(rows + position * this.stride, rows + last * this.stride, rows + (last + 1) * this.stride);
+      const norms = this.normsAt(list) >> 2;
+      f32[norms + position] = f32[norms + last];
+      const movedId = this.listIds[list][last];
+      this.listIds[list][position] = movedId;
+      this.slotPos[this.locator.get(movedId) as number] = position;
+    }
+    this.lengths[list] = last;
+    const capacity = this.capacities[list];
+    if (capacity > 2 * ROW_TILE && last < capacity / 4) this.resize(list, roundToTile(last * 2));
+    return true;
+  }
+
+  /** Bytes held outside the heap for bookkeeping (ids, slots, the locator's estimated size). */
+  bookkeepingBytes(): number {
+    let bytes = this.slotList.byteLength + this.slotPos.byteLength + this.slotEpoch.byteLength;
+    for (const ids of this.listIds) bytes += ids.byteLength;
+    return bytes + this.locator.size * MAP_ENTRY_BYTES + this.count * 64;
+  }
+
+  private resize(list: number, capacity: number): void {
+    const old = this.blocks[list];
+    const block = this.arena.alloc(capacity * (this.rowBytes + 4));
+    const length = this.lengths[list];
+    const f32 = this.arena.heap.f32;
+    const oldRows = old.offset >> 2;
+    const oldNorms = (old.offset + this.capacities[list] * this.rowBytes) >> 2;
+    f32.copyWithin(block.offset >> 2, oldRows, oldRows + length * this.stride);
+    f32.copyWithin((block.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
+    this.arena.free(old);
+    this.blocks[list] = block;
+    this.capacities[list] = capacity;
+    const ids = new Uint32Array(capacity);
+    ids.set(this.listIds[list].subarray(0, length));
+    this.listIds[list] = ids;
+  }
+
+  private takeSlot(): number {
+    const reused = this.freeSlots.pop();
+    if (reused !== undefined) return reused;
+    if (this.slotsUsed === this.slotList.length) {
+      const grow = (a: Uint32Array): Uint32Array => {
+        const b = new Uint32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.slotList = grow(this.slotList);
+      this.slotPos = grow(this.slotPos);
+      this.slotEpoch = grow(this.slotEpoch);
+    }
+    return this.slotsUsed++;
+  }
+}

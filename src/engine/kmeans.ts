@@ -1,0 +1,464 @@
+// k-means for the coarse quantizer: k-means++ seeding on a sample, mini-batch updates with
+// per-centroid learning rates (full Lloyd steps when one batch covers the data), repair of empty
+// clusters, then the assignment of every row to its nearest centroid.
+import { TrainingAbortedError } from './errors.js';
+import { alignUp } from './kernel-heap.js';
+import { ROW_TILE, type KernelChoice } from './kernels.js';
+import { assertDimension, assertMetric, rowStride, type Metric } from './metric.js';
+import { createRandom, DEFAULT_SEED, randomInt, sampleIndices, shuffle, type Random } from './random.js';
+import { paddedRowsBytes, placeRows, rowCount, type HeapRows } from './shared-rows.js';
+import { TopK } from './top-k.js';
+import { assertTrainParams, DEFAULT_TRAIN_PARAMS, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
+
+export interface TrainHooks {
+  onProgress?(progress: TrainProgress): void;
+  /** Asked between iterations; true stops the run with TrainingAbortedError. */
+  shouldStop?(): boolean;
+}
+
+/** Seeding samples this many rows per centroid (at most all rows): enough for k-means++ to see every mode. */
+const SEED_ROWS_PER_LIST = 40;
+
+const tile = (rows: number): number => Math.ceil(rows / ROW_TILE) * ROW_TILE;
+
+/** Where a run keeps its working state in the heap, after the rows it trains on. */
+function scratchLayout(count: number, dimension: number, nLists: number, batchSize: number) {
+  const rowBytes = rowStride(dimension) * 4;
+  const batch = batchSize >= count ? 0 : tile(batchSize);
+  const seed = tile(Math.min(count, nLists * SEED_ROWS_PER_LIST));
+  const sizes = {
+    centroids: tile(nLists) * rowBytes,
+    centroidNorms: tile(nLists) * 4,
+    rowNorms: tile(count) * 4,
+    labels: tile(count) * 4,
+    best: tile(count) * 4,
+    second: tile(count) * 4,
+    batchRows: batch * rowBytes,
+    seedRows: seed * rowBytes,
+    seedDots: seed * 4,
+  };
+  const offsets = {} as Record<keyof typeof sizes, number>;
+  let total = 0;
+  for (const key of Object.keys(sizes) as (keyof typeof sizes)[]) {
+    offsets[key] = total;
+    total += alignUp(sizes[key]);
+  }
+  return { offsets, total };
+}
+
+/**
+ * Memory one training run of `vectorCount` rows needs at its peak with the default batch size:
+ * the snapshot of the rows and their ids, the run's working state in the kernel heap and in
+ * JS arrays, its result, and about 48 MiB for the worker thread's own runtime.
+ */
+export function estimateTrainingBytes(vectorCount: number, dimension: number, nLists: number): number {
+  const n = Math.max(1, Math.ceil(vectorCount));
+  const k = Math.max(1, Math.ceil(nLists));
+  const snapshot = paddedRowsBytes(n, dimension) + n * 4;
+  const scratch = scratchLayout(n, dimension, k, DEFAULT_TRAIN_PARAMS.batchSize).total;
+  const arrays = n * 4 /* shuffled order */ + k * dimension * 8 /* sums */ + k * 16 /* counts */;
+  const result = n * 4 + k * dimension * 4;
+  return snapshot + scratch + arrays + result + 48 * 2 ** 20;
+}
+
+/** Same-thread k-means with the final assignment (tests, benchmarks; the service uses trainInWorker). */
+export function trainKMeans(
+  vectors: Float32Array,
+  dimension: number,
+  metric: Metric,
+  params: TrainParams,
+  hooks: TrainHooks = {},
+  options: { kernels?: KernelChoice } = {},
+): TrainResult {
+  assertDimension(dimension);
+  assertMetric(metric);
+  assertTrainParams(params, rowCount(vectors, dimension));
+  return kmeansOnHeap(placeRows(vectors, dimension, metric, options.kernels), params, hooks);
+}
+
+/** k-means over rows already in a kernel heap (validated, normalised for cosine). */
+export function kmeansOnHeap(rows: HeapRows, params: TrainParams, hooks: TrainHooks = {}): TrainResult {
+  return new KMeansRun(rows, params, hooks).run();
+}
+
+class KMeansRun {
+  private readonly started = performance.now();
+  private readonly n: number;
+  private readonly d: number;
+  private readonly stride: number;
+  private readonly rowBytes: number;
+  private readonly k: number;
+  private readonly kTiled: number;
+  private readonly full: boolean;
+  private readonly batch: number;
+  private readonly random: Random;
+  private readonly at: ReturnType<typeof scratchLayout>['offsets'];
+  private readonly f32: Float32Array;
+  private readonly u32: Uint32Array;
+  /** Variance of the data, the scale of the relative shift. */
+  private variance = 1;
+  private iterations = 0;
+  private shift = Number.NaN;
+  private inertia = Number.NaN;
+  /** Rows ever assigned to each centroid (mini-batch) or assigned this step (Lloyd). */
+  private readonly counts: Float64Array;
+  private readonly sums: Float64Array;
+  private readonly batchCounts: Uint32Array;
+
+  constructor(
+    private readonly rows: HeapRows,
+    private readonly params: TrainParams,
+    private readonly hooks: TrainHooks,
+  ) {
+    this.n = rows.count;
+    this.d = rows.dimension;
+    this.stride = rowStride(this.d);
+    this.rowBytes = this.stride * 4;
+    this.k = params.nLists;
+    this.kTiled = tile(this.k);
+    this.full = params.batchSize >= this.n;
+    this.batch = Math.min(params.batchSize, this.n);
+    this.random = createRandom(params.seed ?? DEFAULT_SEED);
+    this.counts = new Float64Array(this.k);
+    this.sums = new Float64Array(this.k * this.d);
+    this.batchCounts = new Uint32Array(this.k);
+    const layout = scratchLayout(this.n, this.d, this.k, params.batchSize);
+    const base = rows.heap.reserve(layout.total);
+    this.at = { ...layout.offsets };
+    for (const key of Object.keys(this.at) as (keyof typeof this.at)[]) this.at[key] += base;
+    this.f32 = rows.heap.f32;
+    this.u32 = rows.heap.u32;
+  }
+
+  run(): TrainResult {
+    this.report('INITIALIZING');
+    this.computeRowNorms();
+    this.seedCentroids();
+    let converged = false;
+    while (this.iterations < this.params.maxIters) {
+      this.checkStop();
+      this.iterations++;
+      if (this.full) this.lloydStep();
+      else this.miniBatchStep();
+      this.report('ITERATING');
+      if (this.shift <= this.params.tolerance) {
+        converged = true;
+        break;
+      }
+    }
+    this.checkStop();
+    this.report('ASSIGNING');
+    const lists = this.assignAll();
+    return {
+      centroids: this.centroidsOut(),
+      nLists: this.k,
+      lists,
+      iterations: this.iterations,
+      shift: this.shift,
+      inertia: this.inertia,
+      converged,
+      elapsedMs: performance.now() - this.started,
+    };
+  }
+
+  private checkStop(): void {
+    if (this.hooks.shouldStop?.()) throw new TrainingAbortedError();
+  }
+
+  private report(phase: TrainProgress['phase']): void {
+    this.hooks.onProgress?.({
+      phase,
+      iteration: this.iterations,
+      maxIters: this.params.maxIters,
+      shift: this.shift,
+      inertia: this.inertia,
+      elapsedMs: performance.now() - this.started,
+    });
+  }
+
+  private rowAt(i: number): number {
+    return this.rows.ptr + i * this.rowBytes;
+  }
+
+  private centroidAt(j: number): number {
+    return this.at.centroids + j * this.rowBytes;
+  }
+
+  private computeRowNorms(): void {
+    const { f32, d } = this;
+    const norms = this.at.rowNorms >> 2;
+    for (let i = 0; i < this.n; i++) {
+      const row = this.rowAt(i) >> 2;
+      let sum = 0;
+      for (let j = 0; j < d; j++) sum += f32[row + j] * f32[row + j];
+      f32[norms + i] = sum;
+    }
+    f32.fill(0, norms + this.n, norms + tile(this.n));
+  }
+
+  private copyRow(fromByte: number, toByte: number): void {
+    this.f32.copyWithin(toByte >> 2, fromByte >> 2, (fromByte >> 2) + this.stride);
+  }
+
+  private setCentroidNorm(j: number): void {
+    const c = this.centroidAt(j) >> 2;
+    let sum = 0;
+    for (let t = 0; t < this.d; t++) sum += this.f32[c + t] * this.f32[c + t];
+    this.f32[(this.at.centroidNorms >> 2) + j] = sum;
+  }
+
+  /**
+   * k-means++ on a sample: each next centroid is a sample row drawn with probability
+   * proportional to its squared distance from the centroids chosen so far.
+   */
+  private seedCentroids(): void {
+    const { f32, k } = this;
+    const sampleCount = Math.min(this.n, this.k * SEED_ROWS_PER_LIST);
+    const picks = sampleIndices(this.random, this.n, sampleCount);
+    const rowNorms = this.at.rowNorms >> 2;
+    const sampleNorms = new Float64Array(sampleCount);
+    let sum = new Float64Array(this.d);
+    let sumNorms = 0;
+    for (let i = 0; i < sampleCount; i++) {
+      this.copyRow(this.rowAt(picks[i]), this.at.seedRows + i * this.rowBytes);
+      sampleNorms[i] = f32[rowNorms + picks[i]];
+      sumNorms += sampleNorms[i];
+      const row = (this.at.seedRows >> 2) + i * this.stride;
+      for (let t = 0; t < this.d; t++) sum[t] += f32[row + t];
+    }
+    let meanNorm = 0;
+    for (let t = 0; t < this.d; t++) meanNorm += (sum[t] / sampleCount) ** 2;
+    const variance = sumNorms / sampleCount - meanNorm;
+    this.variance = variance > 0 ? variance : 1;
+    sum = new Float64Array(0);
+    // Padding rows of the sample and the centroids stay zero; padding centroids never win.
+    f32.fill(0, (this.at.seedRows >> 2) + sampleCount * this.stride, (this.at.seedRows >> 2) + tile(sampleCount) * this.stride);
+    f32.fill(0, this.centroidAt(0) >> 2, this.centroidAt(this.kTiled) >> 2);
+    f32.fill(Infinity, (this.at.centroidNorms >> 2) + k, (this.at.centroidNorms >> 2) + this.kTiled);
+
+    const closest = new Float64Array(sampleCount).fill(Infinity);
+    const dots = this.at.seedDots >> 2;
+    let chosen = randomInt(this.random, sampleCount);
+    for (let j = 0; j < k; j++) {
+      this.copyRow(this.at.seedRows + chosen * this.rowBytes, this.centroidAt(j));
+      this.setCentroidNorm(j);
+      if (j === k - 1) break;
+      this.rows.heap.kernels.dotRows(this.centroidAt(j), this.at.seedRows, tile(sampleCount), this.rowBytes, this.at.seedDots);
+      const centroidNorm = f32[(this.at.centroidNorms >> 2) + j];
+      let total = 0;
+      for (let i = 0; i < sampleCount; i++) {
+        const distance = Math.max(0, sampleNorms[i] + centroidNorm - 2 * f32[dots + i]);
+        if (distance < closest[i]) closest[i] = distance;
+        total += closest[i];
+      }
+      if (!(total > 0)) {
+        // Every sample row coincides with a centroid: duplicates only; empty-cluster repair copes.
+        chosen = randomInt(this.random, sampleCount);
+        continue;
+      }
+      let target = this.random() * total;
+      chosen = sampleCount - 1;
+      for (let i = 0; i < sampleCount; i++) {
+        target -= closest[i];
+        if (target < 0) {
+          chosen = i;
+          break;
+        }
+      }
+    }
+  }
+
+  private order: Uint32Array | null = null;
+  private cursor = 0;
+
+  /**
+   * One mini-batch step (Sculley 2010, with sklearn's aggregated update): each centroid moves
+   * towards the mean of its batch rows with rate (rows this batch) / (rows ever assigned), so it
+   * settles as the mean of everything it has seen.
+   */
+  private miniBatchStep(): void {
+    const { f32, u32, d, stride, k, rowBytes } = this;
+    if (!this.order) {
+      this.order = new Uint32Array(this.n);
+      for (let i = 0; i < this.n; i++) this.order[i] = i;
+      shuffle(this.random, this.order);
+    }
+    const b = this.batch;
+    const rowNorms = this.at.rowNorms >> 2;
+    const batchNorms = new Float64Array(b);
+    for (let i = 0; i < b; i++) {
+      if (this.cursor === this.n) {
+        shuffle(this.random, this.order);
+        this.cursor = 0;
+      }
+      const source = this.order[this.cursor++];
+      this.copyRow(this.rowAt(source), this.at.batchRows + i * rowBytes);
+      batchNorms[i] = f32[rowNorms + source];
+    }
+    const kernels = this.rows.heap.kernels;
+    kernels.nearest(this.at.batchRows, tile(b), this.at.centroids, this.kTiled, rowBytes, this.at.centroidNorms, this.at.labels, this.at.best, this.at.second);
+
+    const labels = this.at.labels >> 2;
+    const best = this.at.best >> 2;
+    const sums = this.sums;
+    const batchCounts = this.batchCounts;
+    sums.fill(0);
+    batchCounts.fill(0);
+    let inertia = 0;
+    for (let i = 0; i < b; i++) {
+      inertia += Math.max(0, batchNorms[i] + f32[best + i]);
+      const c = u32[labels + i];
+      batchCounts[c]++;
+      const row = (this.at.batchRows >> 2) + i * stride;
+      const s = c * d;
+      for (let t = 0; t < d; t++) sums[s + t] += f32[row + t];
+    }
+    this.inertia = (inertia * this.n) / b;
+
+    let moved = 0;
+    for (let c = 0; c < k; c++) {
+      const m = batchCounts[c];
+      if (m === 0) continue;
+      this.counts[c] += m;
+      const rate = 1 / this.counts[c];
+      const centroid = this.centroidAt(c) >> 2;
+      for (let t = 0; t < d; t++) {
+        const old = f32[centroid + t];
+        f32[centroid + t] = old + (sums[c * d + t] - m * old) * rate;
+        const delta = f32[centroid + t] - old;
+        moved += delta * delta;
+      }
+      this.setCentroidNorm(c);
+    }
+    moved += this.repairEmpty(
+      (c) => this.counts[c] === 0,
+      b,
+      (i) => batchNorms[i] + f32[best + i],
+      (i) => this.at.batchRows + i * rowBytes,
+      (c) => {
+        this.counts[c] = 1;
+      },
+    );
+    this.shift = moved / (k * this.variance);
+  }
+
+  /** One Lloyd step over all rows: assign each to its nearest centroid, move centroids to the means. */
+  private lloydStep(): void {
+    const { f32, u32, d, k, n } = this;
+    this.assignRows();
+    const labels = this.at.labels >> 2;
+    const best = this.at.best >> 2;
+    const rowNorms = this.at.rowNorms >> 2;
+    const sums = this.sums;
+    const counts = this.counts;
+    sums.fill(0);
+    counts.fill(0);
+    let inertia = 0;
+    for (let i = 0; i < n; i++) {
+      inertia += Math.max(0, f32[rowNorms + i] + f32[best + i]);
+      const c = u32[labels + i];
+      counts[c]++;
+      const row = this.rowAt(i) >> 2;
+      const s = c * d;
+      for (let t = 0; t < d; t++) sums[s + t] += f32[row + t];
+    }
+    this.inertia = inertia;
+    // Empty clusters take over the rows farthest from their centroids, which leave their old cluster.
+    let moved = this.repairEmpty(
+      (c) => counts[c] === 0,
+      n,
+      (i) => (counts[u32[labels + i]] > 1 ? f32[rowNorms + i] + f32[best + i] : -1),
+      (i) => this.rowAt(i),
+      (c, i) => {
+        const from = u32[labels + i];
+        const row = this.rowAt(i) >> 2;
+        counts[from]--;
+        for (let t = 0; t < d; t++) {
+          sums[from * d + t] -= f32[row + t];
+          sums[c * d + t] = f32[row + t];
+        }
+        counts[c] = 1;
+        u32[labels + i] = c;
+      },
+    );
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) continue;
+      const centroid = this.centroidAt(c) >> 2;
+      const scale = 1 / counts[c];
+      for (let t = 0; t < d; t++) {
+        const old = f32[centroid + t];
+        f32[centroid + t] = sums[c * d + t] * scale;
+        const delta = f32[centroid + t] - old;
+        moved += delta * delta;
+      }
+      this.setCentroidNorm(c);
+    }
+    this.shift = moved / (k * this.variance);
+  }
+
+  /**
+   * Moves every empty centroid onto one of the rows farthest from their own centroid (among the
+   * `candidates` rows; `distance` < 0 excludes a row). Returns the squared distance moved.
+   */
+  private repairEmpty(
+    isEmpty: (c: number) => boolean,
+    candidates: number,
+    distance: (i: number) => number,
+    rowOf: (i: number) => number,
+    onMove: (c: number, i: number) => void,
+  ): number {
+    const empty: number[] = [];
+    for (let c = 0; c < this.k; c++) if (isEmpty(c)) empty.push(c);
+    if (empty.length === 0) return 0;
+    const farthest = new TopK(empty.length);
+    for (let i = 0; i < candidates; i++) {
+      const dist = distance(i);
+      if (dist > 0) farthest.offer(-dist, i);
+    }
+    const { ids } = farthest.drain();
+    let moved = 0;
+    const f32 = this.f32;
+    for (let e = 0; e < ids.length; e++) {
+      const c = empty[e];
+      const centroid = this.centroidAt(c) >> 2;
+      const row = rowOf(ids[e]) >> 2;
+      for (let t = 0; t < this.d; t++) {
+        const delta = f32[row + t] - f32[centroid + t];
+        moved += delta * delta;
+        f32[centroid + t] = f32[row + t];
+      }
+      this.setCentroidNorm(c);
+      onMove(c, ids[e]);
+    }
+    return moved;
+  }
+
+  /** Nearest centroid of every row, into the labels/best/second scratch. */
+  private assignRows(): void {
+    this.rows.heap.kernels.nearest(
+      this.rows.ptr, tile(this.n), this.at.centroids, this.kTiled, this.rowBytes,
+      this.at.centroidNorms, this.at.labels, this.at.best, this.at.second,
+    );
+  }
+
+  /** The final assignment: every row's list, and the exact inertia of the model. */
+  private assignAll(): Uint32Array {
+    this.assignRows();
+    const { f32, n } = this;
+    const best = this.at.best >> 2;
+    const rowNorms = this.at.rowNorms >> 2;
+    let inertia = 0;
+    for (let i = 0; i < n; i++) inertia += Math.max(0, f32[rowNorms + i] + f32[best + i]);
+    this.inertia = inertia;
+    return this.u32.slice(this.at.labels >> 2, (this.at.labels >> 2) + n);
+  }
+
+  private centroidsOut(): Float32Array {
+    const out = new Float32Array(this.k * this.d);
+    for (let c = 0; c < this.k; c++) {
+      const from = this.centroidAt(c) >> 2;
+      out.set(this.f32.subarray(from, from + this.d), c * this.d);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+// The distance metrics: how a vector is validated and stored for each, and the exact distance
+// reported to callers.
+import { EngineInputError } from './errors.js';
+
+export type Metric = 'euclidean' | 'squared_euclidean' | 'cosine';
+
+export const METRICS: readonly Metric[] = ['euclidean', 'squared_euclidean', 'cosine'];
+
+export function assertMetric(metric: unknown): asserts metric is Metric {
+  if (!METRICS.includes(metric as Metric)) {
+    throw new EngineInputError(`metric must be one of ${METRICS.join(', ')}, got ${String(metric)}`);
+  }
+}
+
+/** Floats per stored row: the dimension rounded up to whole f32x4 lane groups (zero padded). */
+export function rowStride(dimension: number): number {
+  return Math.ceil(dimension / 4) * 4;
+}
+
+export function assertDimension(dimension: unknown): asserts dimension is number {
+  if (!Number.isInteger(dimension) || (dimension as number) < 1 || (dimension as number) > 65_536) {
+    throw new EngineInputError(`dimension must be an integer from 1 to 65536, got ${String(dimension)}`);
+  }
+}
+
+/**
+ * Validates `dimension` numbers of `source` from `sourceOffset` and writes them as float32 to
+ * `target` at `targetOffset`, zero-padded to the row stride. Cosine vectors are normalised here,
+ * once, so that every later comparison is a plain dot product.
+ *
+ * Returns the squared norm kept beside the row for ranking by ||x||^2 - 2 q.x: the real one for
+ * the euclidean metrics, 0 for cosine (unit rows rank by -q.x alone).
+ */
+export function encodeVector(
+  source: ArrayLike<number>,
+  sourceOffset: number,
+  dimension: number,
+  metric: Metric,
+  target: Float32Array,
+  targetOffset: number,
+  label: string,
+): number {
+  let sum = 0;
+  for (let j = 0; j < dimension; j++) {
+    const value = source[sourceOffset + j];
+    const stored = typeof value === 'number' ? Math.fround(value) : Number.NaN;
+    if (!Number.isFinite(stored)) {
+      throw new EngineInputError(`${label}[${j}] is ${String(value)}: every component must be a finite float32`);
+    }
+    target[targetOffset + j] = stored;
+    sum += stored * stored;
+  }
+  const stride = rowStride(dimension);
+  for (let j = dimension; j < stride; j++) target[targetOffset + j] = 0;
+  if (metric !== 'cosine') return Math.fround(sum);
+  if (sum === 0) throw new EngineInputError(`${label} is the zero vector, which has no cosine distance`);
+  const scale = 1 / Math.sqrt(sum);
+  for (let j = 0; j < dimension; j++) target[targetOffset + j] *= scale;
+  return 0;
+}
+
+/** Checks the length of one vector given as numbers. */
+export function assertVectorLength(vector: ArrayLike<number>, dimension: number, label: string): void {
+  if (vector == null || typeof vector.length !== 'number') throw new EngineInputError(`${label} must be an array of numbers`);
+  if (vector.length !== dimension) {
+    throw new EngineInputError(`${label} has ${vector.length} components, the index has dimension ${dimension}`);
+  }
+}
+
+/**
+ * The distance reported for two stored rows, accumulated in float64 so that it does not inherit
+ * the cancellation of the dot-product form used for ranking.
+ */
+export function exactDistance(metric: Metric, a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dimension: number): number {
+  if (metric === 'cosine') {
+    let dot = 0;
+    for (let j = 0; j < dimension; j++) dot += a[aOffset + j] * b[bOffset + j];
+    return Math.min(2, Math.max(0, 1 - dot));
+  }
+  let sum = 0;
+  for (let j = 0; j < dimension; j++) {
+    const diff = a[aOffset + j] - b[bOffset + j];
+    sum += diff * diff;
+  }
+  return metric === 'euclidean' ? Math.sqrt(sum) : sum;
+}

@@ -1,0 +1,71 @@
+// Plain typed-array versions of the distance kernels: the baseline and the fallback where
+// WebAssembly SIMD is unavailable. Same contract as the SIMD ones (see kernels.ts).
+import type { HeapViews, Kernels } from './kernels.js';
+
+// Four partial sums let the loads and multiplies of neighbouring lanes overlap; the rows are
+// padded to a multiple of four floats, so the unrolled loop needs no tail.
+function dot(f: Float32Array, a: number, b: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let j = 0; j < d; j += 4) {
+    s0 += f[a + j] * f[b + j];
+    s1 += f[a + j + 1] * f[b + j + 1];
+    s2 += f[a + j + 2] * f[b + j + 2];
+    s3 += f[a + j + 3] * f[b + j + 3];
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
+export function plainKernels(views: HeapViews): Kernels {
+  return {
+    simd: false,
+    dotRows(q, x, n, rowBytes, out) {
+      const f = views.f32;
+      const d = rowBytes >> 2;
+      const qf = q >> 2;
+      let xf = x >> 2;
+      const of = out >> 2;
+      for (let i = 0; i < n; i++, xf += d) f[of + i] = dot(f, qf, xf, d);
+    },
+    dotBlock(q, m, x, n, rowBytes, out, ldo) {
+      const f = views.f32;
+      const d = rowBytes >> 2;
+      const qf = q >> 2;
+      const xf = x >> 2;
+      const of = out >> 2;
+      for (let i = 0; i < m; i++) {
+        const qi = qf + i * d;
+        const oi = of + i * ldo;
+        for (let j = 0; j < n; j++) f[oi + j] = dot(f, qi, xf + j * d, d);
+      }
+    },
+    nearest(x, n, c, k, rowBytes, cnorms, labels, best, second) {
+      const f = views.f32;
+      const u = views.u32;
+      const d = rowBytes >> 2;
+      const cf = c >> 2;
+      const nf = cnorms >> 2;
+      for (let i = 0; i < n; i++) {
+        const xi = (x >> 2) + i * d;
+        let b = Infinity;
+        let s = Infinity;
+        let label = 0;
+        for (let j = 0; j < k; j++) {
+          const score = f[nf + j] - 2 * dot(f, xi, cf + j * d, d);
+          if (score < b) {
+            s = b;
+            b = score;
+            label = j;
+          } else if (score < s) {
+            s = score;
+          }
+        }
+        u[(labels >> 2) + i] = label;
+        f[(best >> 2) + i] = b;
+        f[(second >> 2) + i] = s;
+      }
+    },
+  };
+}

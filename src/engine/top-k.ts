@@ -1,0 +1,91 @@
+// A bounded max-heap that keeps the k best candidates of a scan: smallest score first, and among
+// equal scores the smaller id, so that the kept set does not depend on the order of the scan.
+
+export class TopK {
+  readonly k: number;
+  private readonly scores: Float64Array;
+  private readonly ids: Uint32Array;
+  private count = 0;
+
+  constructor(k: number) {
+    this.k = k;
+    this.scores = new Float64Array(k);
+    this.ids = new Uint32Array(k);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** A candidate scoring above this cannot enter; +Infinity until k candidates are held. */
+  get bound(): number {
+    return this.count < this.k ? Infinity : this.scores[0];
+  }
+
+  /**
+   * Keeps (score, id) if it ranks among the best k. `admit` (a filter) is asked only about
+   * candidates that would enter, which keeps a filter off the scan's hot path.
+   */
+  offer(score: number, id: number, admit?: (id: number) => boolean): boolean {
+    if (this.count < this.k) {
+      if (admit && !admit(id)) return false;
+      this.siftUp(this.count++, score, id);
+      return true;
+    }
+    const top = this.scores[0];
+    if (score > top || (score === top && id >= this.ids[0])) return false;
+    if (admit && !admit(id)) return false;
+    this.siftDown(score, id);
+    return true;
+  }
+
+  /** The kept candidates, best first. Leaves the heap empty. */
+  drain(): { ids: Uint32Array; scores: Float64Array } {
+    const n = this.count;
+    const ids = new Uint32Array(n);
+    const scores = new Float64Array(n);
+    for (let i = n - 1; i >= 0; i--) {
+      ids[i] = this.ids[0];
+      scores[i] = this.scores[0];
+      const lastScore = this.scores[this.count - 1];
+      const lastId = this.ids[this.count - 1];
+      this.count--;
+      if (this.count > 0) this.siftDown(lastScore, lastId);
+    }
+    return { ids, scores };
+  }
+
+  private worse(scoreA: number, idA: number, scoreB: number, idB: number): boolean {
+    return scoreA > scoreB || (scoreA === scoreB && idA > idB);
+  }
+
+  private siftUp(at: number, score: number, id: number): void {
+    let i = at;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.worse(score, id, this.scores[parent], this.ids[parent])) break;
+      this.scores[i] = this.scores[parent];
+      this.ids[i] = this.ids[parent];
+      i = parent;
+    }
+    this.scores[i] = score;
+    this.ids[i] = id;
+  }
+
+  /** Places (score, id) at the root and restores the heap below it. */
+  private siftDown(score: number, id: number): void {
+    const n = this.count;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.worse(this.scores[child + 1], this.ids[child + 1], this.scores[child], this.ids[child])) child++;
+      if (!this.worse(this.scores[child], this.ids[child], score, id)) break;
+      this.scores[i] = this.scores[child];
+      this.ids[i] = this.ids[child];
+      i = child;
+    }
+    this.scores[i] = score;
+    this.ids[i] = id;
+  }
+}

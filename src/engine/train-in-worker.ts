@@ -1,0 +1,100 @@
+// Runs k-means, with the final assignment, in a worker_threads worker over shared memory, so the
+// thread that serves queries stays responsive while an index trains.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { EngineInputError, TrainingAbortedError } from './errors.js';
+import type { KernelChoice } from './kernels.js';
+import { assertDimension, assertMetric, type Metric } from './metric.js';
+import { placeRows, rowCount } from './shared-rows.js';
+import { assertTrainParams, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
+import { STOP_FLAG, type TrainingJob, type TrainingMessage } from './training-worker-protocol.js';
+
+export interface WorkerTrainHooks {
+  /** Called after every iteration (and at the start of each phase). */
+  onProgress?(progress: TrainProgress): void;
+  /** Aborting stops the run between iterations; the promise rejects with TrainingAbortedError. */
+  signal?: AbortSignal;
+}
+
+/** tsx's ESM API, for a worker that must load TypeScript (tests, `tsx` runs). */
+function tsxApiUrl(): string {
+  const resolve = (import.meta as ImportMeta & { resolve?: (specifier: string) => string }).resolve;
+  if (typeof resolve === 'function') return resolve('tsx/esm/api');
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('tsx/package.json');
+  const exports = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports;
+  return pathToFileURL(join(dirname(manifest), exports['./esm/api'].import.default)).href;
+}
+
+function spawnWorker(job: TrainingJob): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./training-worker.js', here), { workerData: job });
+  // Running from TypeScript source: the worker registers tsx itself, since loader flags given
+  // to the parent do not reach worker threads reliably on Node 20.
+  const entry = new URL('./training-worker.ts', here).href;
+  const boot = `import(${JSON.stringify(tsxApiUrl())}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
+  return new Worker(boot, { eval: true, workerData: job });
+}
+
+function rebuildError(name: string, message: string): Error {
+  if (name === 'TrainingAbortedError') return new TrainingAbortedError(message);
+  if (name === 'EngineInputError') return new EngineInputError(message);
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+/**
+ * The same job as trainKMeans in a worker thread. Rows that already live in shared kernel memory
+ * (an index's trainingSnapshot) are read in place; other rows are copied there once.
+ */
+export async function trainInWorker(
+  vectors: Float32Array,
+  dimension: number,
+  metric: Metric,
+  params: TrainParams,
+  hooks: WorkerTrainHooks = {},
+  options: { kernels?: KernelChoice } = {},
+): Promise<TrainResult> {
+  assertDimension(dimension);
+  assertMetric(metric);
+  assertTrainParams(params, rowCount(vectors, dimension));
+  const { signal, onProgress } = hooks;
+  if (signal?.aborted) throw new TrainingAbortedError();
+  const rows = placeRows(vectors, dimension, metric, options.kernels);
+  const control = new Int32Array(new SharedArrayBuffer(4));
+  const job: TrainingJob = {
+    memory: rows.heap.memory,
+    ptr: rows.ptr,
+    count: rows.count,
+    dimension,
+    params: { ...params },
+    kernels: options.kernels ?? 'auto',
+    control,
+  };
+  return new Promise<TrainResult>((resolve, reject) => {
+    const worker = spawnWorker(job);
+    let settled = false;
+    const stop = (): void => {
+      Atomics.store(control, STOP_FLAG, 1);
+    };
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', stop);
+      outcome();
+      void worker.terminate();
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    worker.on('message', (message: TrainingMessage) => {
+      if (message.type === 'progress') onProgress?.(message.progress);
+      else if (message.type === 'done') settle(() => resolve(message.result));
+      else settle(() => reject(rebuildError(message.name, message.message)));
+    });
+    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`training worker exited with code ${code} before finishing`))));
+  });
+}

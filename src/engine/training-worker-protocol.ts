@@ -1,0 +1,22 @@
+// What the training worker is handed and what it posts back (see train-in-worker.ts).
+import type { KernelChoice } from './kernels.js';
+import type { TrainParams, TrainProgress, TrainResult } from './training-params.js';
+
+export interface TrainingJob {
+  /** The shared memory holding the rows; the worker reserves its working space at its end. */
+  memory: WebAssembly.Memory;
+  ptr: number;
+  count: number;
+  dimension: number;
+  params: TrainParams;
+  kernels: KernelChoice;
+  /** control[STOP_FLAG] becomes 1 when the caller wants the run to stop. */
+  control: Int32Array;
+}
+
+export const STOP_FLAG = 0;
+
+export type TrainingMessage =
+  | { type: 'progress'; progress: TrainProgress }
+  | { type: 'done'; result: TrainResult }
+  | { type: 'failed'; name: string; message: string };
