@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import * as operations from '../../../src/cli/api/operations.js';
 
 const schema = buildSchema(readFileSync(new URL('../../../schema/schema.graphql', import.meta.url), 'utf8'));
-const documents = Object.entries(operations).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+const documents: [string, string][] = Object.entries(operations).flatMap(([name, value]: [string, unknown]) =>
+  typeof value === 'string' ? [[name, value] as [string, string]] : [],
+);
 
 describe('CLI operations', () => {
   it('covers every request the CLI makes', () => {
