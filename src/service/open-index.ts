@@ -210,12 +210,13 @@ export class OpenIndex {
   }
 
   /**
-   * Swaps in a trained model. `assignment` pairs snapshot slots with their lists; slots no longer
-   * present are dropped here, items added since are placed by the engine. Synchronous, so no
-   * search ever sees a half-applied model.
+   * Swaps in a trained model. `assignment` pairs engine slots with their lists (for a training
+   * run, the snapshot's own ids array, which lets the engine ignore rows written since); slots no
+   * longer present are ignored, items without an assignment are placed by the engine.
+   * Synchronous, so no search ever sees a half-applied model.
    */
-  applyModel(model: { centroids: Float32Array; nLists: number }, assignment: { slots: Uint32Array; lists: Uint32Array } | null, state: ModelState): void {
-    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists }, assignment === null ? undefined : { ids: assignment.slots, lists: assignment.lists });
+  applyModel(model: { centroids: Float32Array; nLists: number }, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): void {
+    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists }, assignment);
     this.#model = state;
   }
 
@@ -237,7 +238,7 @@ export class OpenIndex {
     });
     this.applyModel(
       model,
-      { slots: Uint32Array.from(slots), lists: Uint32Array.from(lists) },
+      { ids: Uint32Array.from(slots), lists: Uint32Array.from(lists) },
       { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, runId: model.info.runId },
     );
   }

@@ -36,7 +36,9 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
     const snapshot = open.engine.trainingSnapshot();
     const result = await trainInWorker(snapshot.vectors, open.config.dimension, open.config.metric, params, {
       signal,
-      onProgress: (progress) => report({ phase: progress.phase, iteration: progress.iteration, shift: progress.shift, inertia: progress.inertia }),
+      // Shift and inertia are NaN until the first iteration: report them as unknown, not as NaN.
+      onProgress: (progress) =>
+        report({ phase: progress.phase, iteration: progress.iteration, shift: finite(progress.shift), inertia: finite(progress.inertia) }),
     });
     if (options.requireConvergence && !result.converged) {
       const error = new ConvergenceError(result.iterations, result.shift, params.tolerance);
@@ -48,19 +50,17 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       // The commit point: after the model is durable, the swap must follow, whatever happens.
       signal.throwIfAborted();
       if (open.closed) throw new IndexClosedError(open.name);
-      const slots: number[] = [];
+      // The stored model keeps the assignments of items still present, by token and revision.
       const lists: number[] = [];
       const tokens: Buffer[] = [];
       const revisions: number[] = [];
       for (let row = 0; row < snapshot.ids.length; row++) {
         const record = open.recordAtSlot(snapshot.ids[row]);
         if (record === undefined) continue;
-        slots.push(snapshot.ids[row]);
         lists.push(result.lists[row]);
         tokens.push(record.token);
         revisions.push(record.revision);
       }
-      const assignment = { slots: Uint32Array.from(slots), lists: Uint32Array.from(lists) };
       const sealed = sealModel(open.cipher, {
         nLists: result.nLists,
         dimension: open.config.dimension,
@@ -68,7 +68,7 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         trainedVectorCount: snapshot.ids.length,
         tokens,
         revisions: Uint32Array.from(revisions),
-        lists: assignment.lists,
+        lists: Uint32Array.from(lists),
         info: { index: open.name, runId, trainedAt: new Date().toISOString(), iterations: result.iterations, converged: result.converged },
       });
       try {
@@ -76,8 +76,12 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       } catch (error) {
         throw toDomainError(error, open.name);
       }
-      open.applyModel(result, assignment, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, runId });
+      open.applyModel(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, runId });
     });
     return { iterations: result.iterations, shift: result.shift, inertia: result.inertia, converged: result.converged };
   };
+}
+
+function finite(value: number): number | undefined {
+  return Number.isFinite(value) ? value : undefined;
 }
