@@ -129,10 +129,23 @@ forEachStore((fresh) => {
       const all = [...current.values()];
       expect((await service.describeIndex('docs', key)).vectorCount).toBe(all.length);
       await expectExact(service, 'docs', key, all, [...queries, added[3].vector as number[], replaced[2].vector as number[]], 5);
+      // Every item sits in the list of its nearest centroid: probing one list finds it by its own vector.
+      const findsItself = async (svc: CipherdexIndexService) => {
+        const results = await svc.search('docs', key, all.map((item) => item.vector), { topK: 1, nProbes: 1 });
+        return all.filter((item, i) => results[i].hits[0]?.id !== item.id).map((item) => item.id);
+      };
+      expect(await findsItself(service)).toEqual([]);
+      // Replaced after the model was stored: the stored assignment no longer describes these items.
+      const movedLater = itemsOf(seededVectors(20, DIM, 9)).map((item, i) => ({ ...item, id: `item-${100 + i}`, vector: (item.vector as number[]).map((v) => -v) }));
+      await service.upsert('docs', key, movedLater);
+      for (const item of movedLater) current.set(item.id, item);
+      all.splice(0, all.length, ...current.values());
+      expect(await findsItself(service)).toEqual([]);
       // After a restart the stored assignments are reused only for unchanged items; the rest are placed anew.
       await service.close();
       const reopened = await harness.service();
       await expectExact(reopened, 'docs', key, all, [...queries, added[3].vector as number[], replaced[2].vector as number[]], 5);
+      expect(await findsItself(reopened)).toEqual([]);
     });
   });
 
