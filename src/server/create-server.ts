@@ -97,24 +97,24 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<typeof import('graphql').subscribe>,
       onSubscribe: async (ctx, _id, payload) => {
         const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
-        let document;
         try {
-          // The enveloped parse applies the token limit and the API-key check.
-          document = enveloped.parse(payload.query);
+          // The enveloped parse and validate apply the token, depth, alias, cost and directive
+          // limits; graphql-armor throws its rejections, and they answer this operation only.
+          const document = enveloped.parse(payload.query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors;
+          return {
+            schema: enveloped.schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies EnvelopedRoot,
+          };
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const args: ExecutionArgs = {
-          schema: enveloped.schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies EnvelopedRoot,
-        };
-        const errors = enveloped.validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
       },
     },
     wsServer,

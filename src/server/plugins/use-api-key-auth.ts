@@ -1,11 +1,11 @@
 // API-key authentication for HTTP (the x-api-key header) and graphql-ws (connection_init
 // { apiKey }). Keys are compared as SHA-256 hashes in constant time. A missing or wrong key is a
-// request error (HTTP 401, code UNAUTHENTICATED), not a union member. Only an operation that
-// selects nothing but `health` is open; /health, /ready, GraphiQL's page and /dashboard never
-// reach GraphQL parsing and need no key.
+// request error (HTTP 401, code UNAUTHENTICATED; close code 4403 on a WebSocket), not a union
+// member. Only a query that selects nothing but `health` is open; /health, /ready, GraphiQL's
+// page and /dashboard are not GraphQL requests and need no key.
 
 import { timingSafeEqual } from 'node:crypto';
-import { type DocumentNode, GraphQLError, Kind, OperationTypeNode } from 'graphql';
+import { type DocumentNode, GraphQLError, Kind, OperationTypeNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { hashApiKey } from '../api-key-store.js';
 
@@ -23,9 +23,18 @@ export function apiKeyVerifier(hashes: readonly Buffer[]): ApiKeyVerifier {
 }
 
 const OPEN_FIELDS = new Set(['health', '__typename']);
+/** An open query is tiny; anything longer is not one, and is not worth lexing further. */
+const OPEN_QUERY_MAX_TOKENS = 100;
 
-/** Queries whose every root selection is an open field (no fragments: they could hide others). */
-function isOpenDocument(document: DocumentNode): boolean {
+/** A query whose every root selection is an open field (no fragments: they could hide others). */
+function isOpenQuery(query: unknown): boolean {
+  if (typeof query !== 'string') return false;
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens: OPEN_QUERY_MAX_TOKENS });
+  } catch {
+    return false;
+  }
   return document.definitions.every(
     (definition) =>
       definition.kind === Kind.OPERATION_DEFINITION &&
@@ -40,28 +49,19 @@ export function unauthenticatedError(): GraphQLError {
   });
 }
 
-interface AuthContext {
-  request?: Request;
-  /** graphql-ws connection_init payload, present on WebSocket operations. */
-  connectionParams?: Readonly<Record<string, unknown>>;
-}
-
-function presentedKey(context: AuthContext): unknown {
-  if (context.connectionParams) return context.connectionParams.apiKey;
-  return context.request?.headers.get('x-api-key') ?? undefined;
-}
-
 /**
- * Checks the key right after parsing, before validation: a caller without a key learns nothing
- * about the schema from validation messages, and the parse itself is bounded by the token limit.
+ * HTTP: checks the x-api-key header as soon as the request's GraphQL parameters are read, before
+ * parsing, validation and their caches: a caller without a key learns nothing about the schema,
+ * and its failures never land in a cache that keyed callers share. Only then, for a caller
+ * without a valid key, the query is parsed (at most 100 tokens) to see whether it asks for health
+ * alone. WebSocket operations are checked once per connection, by authorizeConnection.
  */
-export function useApiKeyAuth(verify: ApiKeyVerifier): Plugin<AuthContext> {
+export function useApiKeyAuth(verify: ApiKeyVerifier): Plugin {
   return {
-    onParse({ context }) {
-      return ({ result, replaceParseResult }) => {
-        if (result instanceof Error || result === null || isOpenDocument(result)) return;
-        if (!verify(presentedKey(context))) replaceParseResult(unauthenticatedError());
-      };
+    onParams({ params, request, setResult }) {
+      if (verify(request.headers.get('x-api-key') ?? undefined)) return;
+      if (isOpenQuery(params.query)) return;
+      setResult({ errors: [unauthenticatedError()] });
     },
   };
 }

@@ -4,6 +4,7 @@
 // (and the WebSocket maxPayload), set from config.limits.maxRequestBytes in create-server.ts.
 
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLError, ValidationContext } from 'graphql';
 import type { Config } from '../../config.js';
 
 export interface QueryLimits {
@@ -45,13 +46,24 @@ export function queryLimitsFrom(config: Pick<Config, 'limits'>): QueryLimits {
   };
 }
 
+/**
+ * Rejections of the validation-time rules become ordinary validation errors (HTTP 400, listed
+ * next to any others) instead of exceptions thrown out of validate(), which yoga would answer
+ * with 200 and graphql-ws with a closed socket. The token limit acts in the parser and throws a
+ * syntax error, which both transports already answer properly.
+ */
+const asValidationError = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 export function useLimits(limits: QueryLimits): ReturnType<typeof EnvelopArmorPlugin> {
   return EnvelopArmorPlugin({
-    maxDepth: { n: limits.maxDepth },
-    maxAliases: { n: limits.maxAliases },
+    maxDepth: { n: limits.maxDepth, ...asValidationError },
+    maxAliases: { n: limits.maxAliases, ...asValidationError },
+    costLimit: { maxCost: limits.maxCost, ...asValidationError },
+    maxDirectives: { n: limits.maxDirectives, ...asValidationError },
     maxTokens: { n: limits.maxTokens },
-    costLimit: { maxCost: limits.maxCost },
-    maxDirectives: { n: limits.maxDirectives },
     blockFieldSuggestion: { enabled: true },
   });
 }
