@@ -36,6 +36,32 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+// Prepared once per connection: better-sqlite3 statements are reusable and preparing is the slow part.
+function prepareStatements(db: Database.Database) {
+  return {
+    indexByName: db.prepare<[string], IndexRow>('SELECT * FROM indexes WHERE name = ?'),
+    indexIdByName: db.prepare<[string], { id: number }>('SELECT id FROM indexes WHERE name = ?'),
+    insertIndex: db.prepare<[string, Buffer, Buffer, number], IndexRow>(
+      'INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+    ),
+    listNames: db.prepare<[], { name: string }>('SELECT name FROM indexes ORDER BY name COLLATE BINARY'),
+    deleteIndexRow: db.prepare<[string], { id: number }>('DELETE FROM indexes WHERE name = ? RETURNING id'),
+    deleteIndexItems: db.prepare<[number]>('DELETE FROM items WHERE index_id = ?'),
+    upsertItem: db.prepare<[number, Buffer, Buffer]>(
+      'INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?) ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed',
+    ),
+    deleteItem: db.prepare<[number, Buffer]>('DELETE FROM items WHERE index_id = ? AND token = ?'),
+    getItem: db.prepare<[number, Buffer], { sealed: Buffer }>('SELECT sealed FROM items WHERE index_id = ? AND token = ?'),
+    scanPage: db.prepare<[number, number, number], ItemRow>(
+      'SELECT id, token, sealed FROM items WHERE index_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM items WHERE index_id = ?'),
+    saveModel: db.prepare<[Buffer, string], { model_version: number }>(
+      'UPDATE indexes SET sealed_model = ?, model_version = model_version + 1 WHERE name = ? RETURNING model_version',
+    ),
+  };
+}
+
 function toStoredIndex(row: IndexRow): StoredIndex {
   return {
     name: row.name,
@@ -54,8 +80,7 @@ function isUniqueViolation(error: unknown): boolean {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
-  // Prepared once: better-sqlite3 statements are reusable and preparing is the slow part.
-  readonly #statements;
+  readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #putItems: Database.Transaction<(index: string, items: StoredItem[]) => void>;
   readonly #deleteItems: Database.Transaction<(index: string, tokens: Buffer[]) => number>;
   readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
@@ -63,28 +88,7 @@ export class SqliteStore implements Store {
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    const s = {
-      indexByName: db.prepare<[string], IndexRow>('SELECT * FROM indexes WHERE name = ?'),
-      indexIdByName: db.prepare<[string], { id: number }>('SELECT id FROM indexes WHERE name = ?'),
-      insertIndex: db.prepare<[string, Buffer, Buffer, number], IndexRow>(
-        'INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES (?, ?, ?, ?) RETURNING *',
-      ),
-      listNames: db.prepare<[], { name: string }>('SELECT name FROM indexes ORDER BY name COLLATE BINARY'),
-      deleteIndexRow: db.prepare<[string], { id: number }>('DELETE FROM indexes WHERE name = ? RETURNING id'),
-      deleteIndexItems: db.prepare<[number]>('DELETE FROM items WHERE index_id = ?'),
-      upsertItem: db.prepare<[number, Buffer, Buffer]>(
-        'INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?) ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed',
-      ),
-      deleteItem: db.prepare<[number, Buffer]>('DELETE FROM items WHERE index_id = ? AND token = ?'),
-      getItem: db.prepare<[number, Buffer], { sealed: Buffer }>('SELECT sealed FROM items WHERE index_id = ? AND token = ?'),
-      scanPage: db.prepare<[number, number, number], ItemRow>(
-        'SELECT id, token, sealed FROM items WHERE index_id = ? AND id > ? ORDER BY id LIMIT ?',
-      ),
-      count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM items WHERE index_id = ?'),
-      saveModel: db.prepare<[Buffer, string], { model_version: number }>(
-        'UPDATE indexes SET sealed_model = ?, model_version = model_version + 1 WHERE name = ? RETURNING model_version',
-      ),
-    };
+    const s = prepareStatements(db);
     this.#statements = s;
     const indexId = (name: string): number | undefined => s.indexIdByName.get(name)?.id;
     // One prepared statement run per item inside one transaction: a single fsync per batch.
