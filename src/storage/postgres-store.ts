@@ -1,5 +1,5 @@
-// The shared store for several replicas: PostgreSQL through a pg Pool. Batches travel as bytea
-// arrays expanded by unnest(), so a 10,000-item write is one statement, not 10,000 round trips.
+// The shared store for several replicas: PostgreSQL through a pg Pool. A 10,000-item write is
+// one statement (binary parameters cut apart on the server), not 10,000 round trips.
 
 import pg from 'pg';
 import { pendingMigrations } from './migration.js';
