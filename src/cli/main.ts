@@ -2,26 +2,38 @@
 // clear messages and the documented exit codes.
 
 import { CliError, ExitCode } from './exit-codes.js';
-import { importCommand, importHelp } from './commands/import.js';
-import { keygen, keygenHelp } from './commands/keygen.js';
-import { searchCommand, searchHelp } from './commands/search.js';
-import { serve, serveHelp } from './commands/serve.js';
-import { statusCommand, statusHelp } from './commands/status.js';
-import { trainCommand, trainHelp } from './commands/train.js';
 
 interface Command {
-  summary: string;
   help: string;
   run(args: string[]): Promise<number> | number;
 }
 
-const commands: Record<string, Command> = {
-  serve: { summary: 'start the server (what `npm start` runs)', help: serveHelp, run: serve },
-  keygen: { summary: 'print a fresh 32-byte index key (base64)', help: keygenHelp, run: keygen },
-  import: { summary: 'load a .jsonl, .fvecs or .npy file into an index (resumable)', help: importHelp, run: importCommand },
-  train: { summary: 'train an index; --follow shows the run live', help: trainHelp, run: trainCommand },
-  search: { summary: 'nearest neighbours of a vector or of every vector in a file', help: searchHelp, run: searchCommand },
-  status: { summary: 'indexes and training queue, or one index in detail', help: statusHelp, run: statusCommand },
+/** Commands load on demand, so `cipherdex keygen` never pays for graphql-ws and `search` never for the server. */
+const commands: Record<string, { summary: string; load(): Promise<Command> }> = {
+  serve: {
+    summary: 'start the server (what `npm start` runs)',
+    load: async () => import('./commands/serve.js').then((m) => ({ help: m.serveHelp, run: m.serve })),
+  },
+  keygen: {
+    summary: 'print a fresh 32-byte index key (base64)',
+    load: async () => import('./commands/keygen.js').then((m) => ({ help: m.keygenHelp, run: m.keygen })),
+  },
+  import: {
+    summary: 'load a .jsonl, .fvecs or .npy file into an index (resumable)',
+    load: async () => import('./commands/import.js').then((m) => ({ help: m.importHelp, run: m.importCommand })),
+  },
+  train: {
+    summary: 'train an index; --follow shows the run live',
+    load: async () => import('./commands/train.js').then((m) => ({ help: m.trainHelp, run: m.trainCommand })),
+  },
+  search: {
+    summary: 'nearest neighbours of a vector or of every vector in a file',
+    load: async () => import('./commands/search.js').then((m) => ({ help: m.searchHelp, run: m.searchCommand })),
+  },
+  status: {
+    summary: 'indexes and training queue, or one index in detail',
+    load: async () => import('./commands/status.js').then((m) => ({ help: m.statusHelp, run: m.statusCommand })),
+  },
 };
 
 function mainHelp(): string {
@@ -33,6 +45,12 @@ function mainHelp(): string {
 
 Commands:
 ${list}
+
+Client commands reach the server over its public GraphQL API (HTTP, and WebSockets for
+train --follow), so they work against any replica. They read, unless flags say otherwise:
+  CIPHERDEX_URL        GraphQL endpoint (default http://127.0.0.1:4000/graphql)
+  CIPHERDEX_API_KEY    API key
+  CIPHERDEX_INDEX_KEY  the index's 32-byte key (base64 or hex); never stored by the CLI
 
 Exit codes:
     ${ExitCode.OK}  success
@@ -54,15 +72,16 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? args[0] : undefined;
-    const command = topic === undefined ? undefined : commands[topic];
-    console.log(command ? command.help : mainHelp());
+    const entry = topic !== undefined && Object.hasOwn(commands, topic) ? commands[topic] : undefined;
+    console.log(entry ? (await entry.load()).help : mainHelp());
     return ExitCode.OK;
   }
-  const command = commands[name];
-  if (!command) {
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!entry) {
     console.error(`cipherdex: unknown command "${name}"\n\n${mainHelp()}`);
     return ExitCode.USAGE;
   }
+  const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
     console.log(command.help);
     return ExitCode.OK;

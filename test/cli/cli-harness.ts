@@ -87,6 +87,36 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
   return collect(spawnCli(args, env));
 }
 
+/** A CLI child whose output can be awaited while it runs (for --follow and interruption tests). */
+export interface RunningCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** Resolves once stderr matches `pattern`; rejects if the process ends first. */
+  stderrMatches(pattern: RegExp): Promise<void>;
+}
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawnCli(args, env);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const done = collect(child);
+  return {
+    child,
+    done,
+    stderrMatches: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stderr)) return;
+          child.stderr!.off('data', check);
+          resolve();
+        };
+        child.stderr!.on('data', check);
+        check();
+        done.then((result) => (pattern.test(stderr) ? resolve() : reject(new Error(`exited ${result.code} before ${pattern}: ${result.stderr}`))), reject);
+      }),
+  };
+}
+
 /** A small deterministic PRNG (mulberry32) so generated data is the same on every run. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

@@ -134,7 +134,8 @@ async function follow(connection: Connection, http: GraphqlHttpClient, request: 
     const data = await http.request<TrainIndexData>(TRAIN_INDEX_MUTATION, { ...request, wait: false });
     const run = expectResult(data.trainIndex, 'TrainingRun');
     console.error(`Training run ${run.runId} of "${run.index}" started (${run.vectorCount} vectors, ${run.nLists} lists, maxIters ${run.maxIters}).`);
-    view.update(run);
+    // The mutation's answer is a snapshot that may be newer than events still queued for us, so
+    // only the events drive the view: they arrive in order, from QUEUED on.
     let last: TrainingProgress = run;
     while (!FINAL_PHASES.has(last.phase)) {
       const status = await nextStatus();
