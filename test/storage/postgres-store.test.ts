@@ -3,7 +3,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/open-store.js';
 import { PostgresStore } from '../../src/storage/postgres-store.js';
-import type { StoredItem } from '../../src/storage/store.js';
+import { StoreIndexNotFoundError, type StoredItem } from '../../src/storage/store.js';
 import { createPostgresTestSchema, probePostgres } from '../support/services.js';
 import { storeContract, type StoreLocation } from './store-contract.js';
 
@@ -97,6 +97,27 @@ describe.skipIf(!postgres.available)(`PostgresStore${postgres.available ? '' : `
         expect(await store.countItems('docs')).toBe(60);
         expect(await store.getItems('docs', more.slice(0, 5).map((i) => i.token))).toEqual([]);
       } finally {
+        await store.close();
+        await location.dispose();
+      }
+    });
+
+    it('leaves no orphaned items when a write races the deletion of its index', async () => {
+      const location = await freshSchema();
+      const store = await location.open();
+      const client = new pg.Client({ connectionString: location.connectionString });
+      await client.connect();
+      try {
+        for (let round = 0; round < 15; round++) {
+          await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(8), sealedConfig: randomBytes(8) });
+          const batch = Array.from({ length: 500 }, () => ({ token: randomBytes(32), sealed: randomBytes(100) }));
+          const [write] = await Promise.allSettled([store.putItems('docs', batch), store.deleteIndex('docs')]);
+          if (write.status === 'rejected') expect(write.reason).toBeInstanceOf(StoreIndexNotFoundError);
+        }
+        const { rows } = await client.query('SELECT count(*)::int AS n FROM items WHERE index_id NOT IN (SELECT id FROM indexes)');
+        expect(rows).toEqual([{ n: 0 }]);
+      } finally {
+        await client.end();
         await store.close();
         await location.dispose();
       }
