@@ -375,8 +375,9 @@
         ],
         axes: [
           { label: 'iteration' },
-          { scale: 'shift', label: 'shift (log)', values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) => ticks.map((t) => t.toExponential(0)), size: 60 },
-          { scale: 'inertia', side: 1, label: 'inertia', grid: { show: false }, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) => ticks.map(scientific), size: 70 },
+          // uPlot passes null for ticks it leaves unlabelled (log scales do this between decades).
+          { scale: 'shift', label: 'shift (log)', values: (/** @type {any} */ _u, /** @type {(number | null)[]} */ ticks) => ticks.map((t) => (t === null ? '' : t.toExponential(0))), size: 60 },
+          { scale: 'inertia', side: 1, label: 'inertia', grid: { show: false }, values: (/** @type {any} */ _u, /** @type {(number | null)[]} */ ticks) => ticks.map((t) => (t === null ? '' : scientific(t))), size: 70 },
         ],
       },
       data,
