@@ -99,8 +99,14 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     return page.evaluate(() => (window as unknown as { samples: { progress: number; points: number; phase: string }[] }).samples);
   }
 
-  it('connects with the API key and lists the indexes', async () => {
+  it('says so when the API key is refused, then connects with the right one and lists the indexes', async () => {
     await page.goto(running.url.replace(/\/graphql$/, '/dashboard'));
+    await page.fill('#api-key', 'not-the-key');
+    await page.click('#connect');
+    await page.waitForSelector('#connection[data-state="refused"]');
+    expect(await page.textContent('#connect-error')).toContain('refused this API key');
+    expect(await page.evaluate(() => sessionStorage.getItem('cipherdex.apiKey'))).toBeNull();
+
     await page.fill('#api-key', apiKey);
     await page.click('#connect');
     await page.waitForSelector('#connection[data-state="connected"]');
