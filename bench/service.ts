@@ -75,16 +75,33 @@ function summarize(samples: number[]): LatencySummary {
   return { p50Ms: at(0.5), p99Ms: at(0.99), meanMs: samples.reduce((s, x) => s + x, 0) / samples.length };
 }
 
-async function timeEach(count: number, run: (i: number) => unknown): Promise<number[]> {
+/**
+ * Times `a` and `b` on the same inputs, interleaved (and alternating which goes first), so drift in
+ * machine load, caches or JIT state affects both alike.
+ */
+async function timePaired(count: number, a: (i: number) => unknown, b: (i: number) => unknown): Promise<[number[], number[]]> {
   // Warm-up: JIT and caches, not measured.
-  for (let i = 0; i < Math.min(50, count); i++) await run(i);
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < Math.min(50, count); i++) {
+    await a(i);
+    await b(i);
+  }
+  const as: number[] = [];
+  const bs: number[] = [];
+  const time = async (run: (i: number) => unknown, i: number, into: number[]) => {
     const start = performance.now();
     await run(i);
-    samples.push(performance.now() - start);
+    into.push(performance.now() - start);
+  };
+  for (let i = 0; i < count; i++) {
+    if (i % 2 === 0) {
+      await time(a, i, as);
+      await time(b, i, bs);
+    } else {
+      await time(b, i, bs);
+      await time(a, i, as);
+    }
   }
-  return samples;
+  return [as, bs];
 }
 
 export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SERVICE_BENCH, log: (line: string) => void = console.log): Promise<ServiceBenchReport> {
@@ -93,6 +110,8 @@ export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SER
   const config = { ...loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true' }) };
   config.limits = { ...config.limits, maxBatchItems: Math.max(config.limits.maxBatchItems, options.batchSize) };
   const key = generateIndexKey();
+  // Clients send the key as text with every request; the service parses and checks it each time.
+  const keyText = key.toString('base64');
   const data = vectors(options.vectors, dimension, 7);
   const queryData = vectors(options.queries, dimension, 8);
   const row = (source: Float32Array, i: number) => source.subarray(i * dimension, (i + 1) * dimension);
@@ -130,8 +149,11 @@ export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SER
 
     const search: ServiceBenchReport['search'] = [];
     const compare = async (mode: string, nProbes: number | undefined) => {
-      const engineSamples = await timeEach(queries.length, (i) => engine.search(queries[i], { topK, nProbes }));
-      const serviceSamples = await timeEach(queries.length, (i) => service.search('bench', key, [queries[i]], { topK, nProbes }));
+      const [engineSamples, serviceSamples] = await timePaired(
+        queries.length,
+        (i) => engine.search(queries[i], { topK, nProbes }),
+        (i) => service.search('bench', keyText, [queries[i]], { topK, nProbes }),
+      );
       const e = summarize(engineSamples);
       const s = summarize(serviceSamples);
       const entry = { mode, engine: e, service: s, overheadP50: s.p50Ms / e.p50Ms - 1, overheadP99: s.p99Ms / e.p99Ms - 1 };

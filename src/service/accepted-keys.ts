@@ -1,35 +1,28 @@
 // Remembers which index keys already proved they unwrap an open index's data key, so hot
-// requests pay one HMAC instead of an AES-GCM unwrap. Only keyed digests are kept (under a secret
-// that lives and dies with this process), never the keys, and they are compared in constant time.
+// requests pay a constant-time comparison instead of an AES-GCM unwrap. The proven keys are held
+// only while the index is open (its plaintext is in memory then anyway) and wiped with it.
 
-import { createHmac, randomBytes } from 'node:crypto';
 import { KeyUnwrapError, constantTimeEqual, unwrapDataKey } from '../crypto/index.js';
 
-const PROCESS_SECRET = randomBytes(32);
 /** Distinct keys remembered per index; more than a handful means key rotation or an attack. */
 const MAX_REMEMBERED = 8;
-
-function digest(key: Buffer): Buffer {
-  return createHmac('sha256', PROCESS_SECRET).update(key).digest();
-}
 
 export class AcceptedKeys {
   readonly #index: string;
   readonly #wrappedDataKey: Buffer;
-  #digests: Buffer[] = [];
+  #keys: Buffer[] = [];
 
   constructor(index: string, wrappedDataKey: Buffer, provenKey?: Buffer) {
     this.#index = index;
     this.#wrappedDataKey = wrappedDataKey;
-    if (provenKey) this.#digests.push(digest(provenKey));
+    if (provenKey) this.#keys.push(Buffer.from(provenKey));
   }
 
   /** True when `key` unwraps this index's data key; a wrong key always pays the full unwrap. */
   accepts(key: Buffer): boolean {
-    const candidate = digest(key);
     let known = false;
-    // Visit every digest so the time does not depend on which one matched.
-    for (const accepted of this.#digests) known = constantTimeEqual(accepted, candidate) || known;
+    // Visit every remembered key so the time does not depend on which one matched.
+    for (const accepted of this.#keys) known = constantTimeEqual(accepted, key) || known;
     if (known) return true;
     try {
       unwrapDataKey(key, this.#wrappedDataKey, this.#index).fill(0);
@@ -37,13 +30,14 @@ export class AcceptedKeys {
       if (error instanceof KeyUnwrapError) return false;
       throw error;
     }
-    if (this.#digests.length >= MAX_REMEMBERED) this.#digests.shift();
-    this.#digests.push(candidate);
+    if (this.#keys.length >= MAX_REMEMBERED) this.#keys.shift()!.fill(0);
+    this.#keys.push(Buffer.from(key));
     return true;
   }
 
+  /** Wipes the remembered keys (the index is being closed). */
   forget(): void {
-    for (const accepted of this.#digests) accepted.fill(0);
-    this.#digests = [];
+    for (const accepted of this.#keys) accepted.fill(0);
+    this.#keys = [];
   }
 }

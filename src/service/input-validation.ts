@@ -105,11 +105,15 @@ export function toFloat32Vector(input: VectorInput, dimension: number, metric: M
     throw new ValidationError(label, `${label} (${who}) must be a list of numbers`);
   }
   if (input.length !== dimension) throw new DimensionMismatchError(dimension, input.length, label);
-  const vector = Float32Array.from(input);
+  // set() copies typed arrays as memory and plain arrays without the iterator protocol.
+  const vector = new Float32Array(dimension);
+  vector.set(input as ArrayLike<number>);
+  // Typed arrays hold numbers by construction; a plain array might hold strings that set() coerced.
+  const typed = ArrayBuffer.isView(input);
   let normSquared = 0;
   for (let i = 0; i < dimension; i++) {
     const value = vector[i];
-    if (!Number.isFinite(value)) {
+    if (!Number.isFinite(value) || (!typed && typeof input[i] !== 'number')) {
       const original = input[i];
       const why =
         typeof original !== 'number'

@@ -23,7 +23,6 @@ if (endianness() !== 'LE') throw new Error('Cipherdex item records require a lit
 
 export interface EncodableItem {
   id: string;
-  revision: number;
   vector: Float32Array;
   contents: string | null;
   /** Already serialized (validation measures its size), or null. */
@@ -46,7 +45,7 @@ export class ItemFormatError extends Error {
   }
 }
 
-export function encodeItem(item: EncodableItem): Buffer {
+export function encodeItem(item: EncodableItem, revision: number): Buffer {
   const dimension = item.vector.length;
   const idBytes = Buffer.byteLength(item.id, 'utf8');
   const contentsBytes = item.contents === null ? 0 : Buffer.byteLength(item.contents, 'utf8');
@@ -56,7 +55,7 @@ export function encodeItem(item: EncodableItem): Buffer {
   out.writeUInt8(FORMAT, 0);
   out.writeUInt8((item.contents === null ? 0 : HAS_CONTENTS) | (item.metadataJson === null ? 0 : HAS_METADATA), 1);
   out.writeUInt16LE(0, 2);
-  out.writeUInt32LE(item.revision, 4);
+  out.writeUInt32LE(revision, 4);
   out.writeUInt32LE(dimension, 8);
   out.writeUInt32LE(idBytes, 12);
   out.writeUInt32LE(contentsBytes, 16);

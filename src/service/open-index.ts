@@ -133,7 +133,7 @@ export class OpenIndex {
     return items.map((item, i) => {
       const token = this.tokenOf(item.id);
       const revision = revisions[i];
-      const sealed = this.cipher.seal(encodeItem({ ...item, revision }), itemAad(this.name, token));
+      const sealed = this.cipher.seal(encodeItem(item, revision), itemAad(this.name, token));
       return {
         stored: { token, sealed },
         record: { id: item.id, token, revision, vector: item.vector, contents: item.contents, metadata: item.metadata },
@@ -194,11 +194,14 @@ export class OpenIndex {
   ): { hits: SearchHitSlot[]; exact: boolean }[] {
     const { filter } = options;
     const records = this.#records;
-    const results = this.#engine.searchBatch(queries, {
+    const engineOptions = {
       topK: options.topK,
       nProbes: options.nProbes,
       filter: filter === null ? undefined : (slot: number) => filter(records.get(slot)?.metadata),
-    });
+    };
+    // One query is the common case: the single-query path skips the batch's grouping work.
+    const results =
+      queries.length === this.config.dimension ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
     return results.map((result) => {
       const hits: SearchHitSlot[] = [];
       for (let i = 0; i < result.ids.length; i++) {

@@ -75,6 +75,7 @@ describe('input validation', () => {
     validation(() => validateItems([{ id: 'ok', vector: [1, 2] }, { id: 'bad', vector: [1, Number.NaN] }], 2, 'euclidean', limits), 'items[1].vector', /items\[1\]\.vector\[1\] is NaN \(item "bad"\)/);
     validation(() => validateItems([{ id: 'inf', vector: [Infinity, 2] }], 2, 'euclidean', limits), 'items[0].vector', /\[0\] is Infinity/);
     validation(() => validateItems([{ id: 'big', vector: [1e39, 2] }], 2, 'euclidean', limits), 'items[0].vector', /float32 range/);
+    validation(() => validateItems([{ id: 'text', vector: [1, '2' as unknown as number] }], 2, 'euclidean', limits), 'items[0].vector', /\[1\] is string, not a number/);
     validation(() => validateItems([{ id: 'zero', vector: [0, 0] }], 2, 'cosine', limits), 'items[0].vector', /all zeros/);
     expect(validateItems([{ id: 'zero', vector: [0, 0] }], 2, 'euclidean', limits)).toHaveLength(1);
   });
