@@ -59,6 +59,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       });
     });
   } catch (error) {
+    // Not listening, so closing can only release the WebSocket side; its complaint is moot.
+    await server.close().catch(() => undefined);
     if (ownsService) await service.close();
     throw error;
   }
