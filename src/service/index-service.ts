@@ -246,7 +246,11 @@ export class CipherdexIndexService implements IndexService {
     if (this.#closed) throw new Error('The index service is closed.');
     const keyBytes = parseKeyArgument(key);
     checkName(name);
-    return this.#cache.use(name, keyBytes, work);
+    try {
+      return await this.#cache.use(name, keyBytes, work);
+    } catch (error) {
+      throw toDomainError(error, name);
+    }
   }
 
   #describe(open: OpenIndex): IndexInfo {

@@ -2,6 +2,7 @@
 // storage or the engine leaks through the service with its own vocabulary.
 
 import { IndexKeyFormatError, KeyUnwrapError, SealIntegrityError } from '../crypto/index.js';
+import { EngineInputError } from '../engine/index.js';
 import { StoreConflictError, StoreIndexNotFoundError } from '../storage/index.js';
 import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, ValidationError } from './errors.js';
 
@@ -12,6 +13,8 @@ export function toDomainError(error: unknown, index: string, what = `record of i
   if (error instanceof StoreConflictError) return new IndexAlreadyExistsError(index);
   if (error instanceof StoreIndexNotFoundError) return new IndexNotFoundError(index);
   if (error instanceof IndexKeyFormatError) return new ValidationError('key', error.message, { min: 32, max: 32 });
+  // The service validates before the engine sees anything; this is the net under that rule.
+  if (error instanceof EngineInputError) return new ValidationError('input', error.message);
   return error;
 }
 

@@ -1,0 +1,36 @@
+// Lower-layer errors become the domain's typed errors, and nothing else is rewritten.
+import { describe, expect, it } from 'vitest';
+import { IndexKeyFormatError, KeyUnwrapError, SealIntegrityError } from '../../src/crypto/index.js';
+import { EngineInputError } from '../../src/engine/index.js';
+import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, ValidationError } from '../../src/service/errors.js';
+import { toDomainError, translatingErrors } from '../../src/service/lower-layer-errors.js';
+import { StoreConflictError, StoreIndexNotFoundError } from '../../src/storage/index.js';
+
+describe('toDomainError', () => {
+  it.each<[Error, new (...args: never[]) => Error]>([
+    [new KeyUnwrapError(), InvalidIndexKeyError],
+    [new SealIntegrityError(), IntegrityError],
+    [new StoreConflictError('docs'), IndexAlreadyExistsError],
+    [new StoreIndexNotFoundError('docs'), IndexNotFoundError],
+    [new IndexKeyFormatError('an index key must be 32 bytes'), ValidationError],
+    [new EngineInputError('topK must be an integer'), ValidationError],
+  ])('maps %s', (error, type) => {
+    const mapped = toDomainError(error, 'docs', 'item record of index "docs"');
+    expect(mapped).toBeInstanceOf(type);
+    expect((mapped as Error).message).toMatch(/docs|32 bytes|topK/);
+  });
+
+  it('names the argument of a malformed key', () => {
+    expect((toDomainError(new IndexKeyFormatError('bad'), 'docs') as ValidationError).argument).toBe('key');
+  });
+
+  it('passes other errors through untouched', () => {
+    const error = new RangeError('something else');
+    expect(toDomainError(error, 'docs')).toBe(error);
+  });
+
+  it('translates what an async step throws', async () => {
+    await expect(translatingErrors('docs', async () => Promise.reject(new SealIntegrityError()))).rejects.toBeInstanceOf(IntegrityError);
+    await expect(translatingErrors('docs', async () => 7)).resolves.toBe(7);
+  });
+});
