@@ -86,28 +86,27 @@ export async function trainCommand(args: string[]): Promise<number> {
     console.log(`Cancelled training run ${run.runId} of "${run.index}" (was ${run.phase === 'CANCELLED' ? 'cancelled' : run.phase}).`);
     return ExitCode.OK;
   }
-  if (values.follow) return follow(connection, http, request);
+  // --wait also watches the subscription rather than holding an HTTP request open with
+  // trainIndex(wait: true): HTTP clients and proxies time out long before a big run ends.
+  if (values.follow || values.wait) return watchRun(connection, http, request, values.follow);
 
-  const data = await http.request<TrainIndexData>(TRAIN_INDEX_MUTATION, { ...request, wait: values.wait });
+  const data = await http.request<TrainIndexData>(TRAIN_INDEX_MUTATION, { ...request, wait: false });
   const run = expectResult(data.trainIndex, 'TrainingRun');
-  if (!values.wait) {
-    console.log(`Queued training run ${run.runId} of "${run.index}" (phase ${run.phase}, ${run.nLists} lists, maxIters ${run.maxIters}).`);
-    return ExitCode.OK;
-  }
-  console.log(trainingSummary(run));
-  return exitCodeOf(run);
+  console.log(`Queued training run ${run.runId} of "${run.index}" (phase ${run.phase}, ${run.nLists} lists, maxIters ${run.maxIters}).`);
+  return ExitCode.OK;
 }
 
 function exitCodeOf(run: TrainingProgress): number {
   return run.phase === 'COMPLETED' ? ExitCode.OK : ExitCode.TRAINING_FAILED;
 }
 
-async function follow(connection: Connection, http: GraphqlHttpClient, request: TrainArguments): Promise<number> {
+/** Starts a run and watches it to its end; `live` draws every event, otherwise only the summary is printed. */
+async function watchRun(connection: Connection, http: GraphqlHttpClient, request: TrainArguments, live: boolean): Promise<number> {
   const ws: Client = createSubscriptionClient(connection);
   const events = ws.iterate<TrainingStatusData>({ query: TRAINING_STATUS_SUBSCRIPTION, variables: { index: request.index, key: request.key } });
-  const view = new TrainingProgressView();
+  const view = live ? new TrainingProgressView() : null;
   const detach = onInterrupt(() => {
-    view.stop();
+    view?.stop();
     console.error(`Detached; the run goes on on the server. Cancel it with: cipherdex train ${request.index} --cancel`);
     process.exit(ExitCode.INTERRUPTED);
   });
@@ -143,14 +142,14 @@ async function follow(connection: Connection, http: GraphqlHttpClient, request: 
         throw new CliError(`the server ended the subscription before run ${run.runId} finished; check it with: cipherdex status ${request.index}`, ExitCode.UNREACHABLE);
       }
       if (status.runId !== run.runId) continue;
-      view.update(status);
+      view?.update(status);
       last = status;
     }
-    view.stop();
+    view?.stop();
     console.log(trainingSummary(last));
     return exitCodeOf(last);
   } finally {
-    view.stop();
+    view?.stop();
     detach();
     await events.return?.();
     await ws.dispose();

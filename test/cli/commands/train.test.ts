@@ -59,6 +59,8 @@ describe('cipherdex train', () => {
     expect(result.stdout).toMatch(/COMPLETED after/);
     expect(result.stdout).toMatch(/iterations [1-3]\/3/);
     expect(result.stdout).toContain('batch size 512');
+    // No live view with --wait: only the start line and the summary.
+    expect(result.stderr).not.toContain('ITERATING');
   });
 
   it('without --follow or --wait returns once the run is queued', async () => {
