@@ -16,6 +16,7 @@ import { ITEM_TOKEN_DOMAIN } from '../src/service/open-index.js';
 import { openModel } from '../src/service/trained-model-record.js';
 import type { ItemInput } from '../src/service/types.js';
 import { openStore } from '../src/storage/index.js';
+import { embeddingLikeData } from './data/embedding-like.js';
 
 export interface ServiceBenchOptions {
   vectors: number;
@@ -48,25 +49,6 @@ export interface ServiceBenchReport {
   upsertItemsPerSecond: number;
   loadMs: number;
   search: { mode: string; engine: LatencySummary; service: LatencySummary; overheadP50: number; overheadP99: number }[];
-}
-
-/** Gaussian-ish clustered vectors from a fixed seed, so runs compare. */
-function vectors(n: number, dimension: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const clusters = 64;
-  const centres = Float32Array.from({ length: clusters * dimension }, () => random() * 2 - 1);
-  const out = new Float32Array(n * dimension);
-  for (let i = 0; i < n; i++) {
-    const c = (i * 2654435761) % clusters;
-    for (let j = 0; j < dimension; j++) out[i * dimension + j] = centres[c * dimension + j] + (random() - 0.5) * 0.5;
-  }
-  return out;
 }
 
 function summarize(samples: number[]): LatencySummary {
@@ -112,8 +94,8 @@ export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SER
   const key = generateIndexKey();
   // Clients send the key as text with every request; the service parses and checks it each time.
   const keyText = key.toString('base64');
-  const data = vectors(options.vectors, dimension, 7);
-  const queryData = vectors(options.queries, dimension, 8);
+  // The engine benchmark's data, so the raw-engine figures here line up with its own.
+  const { base: data, queries: queryData } = embeddingLikeData({ count: options.vectors, queries: options.queries, dimension });
   const row = (source: Float32Array, i: number) => source.subarray(i * dimension, (i + 1) * dimension);
   const queries = Array.from({ length: options.queries }, (_, i) => row(queryData, i));
   try {
