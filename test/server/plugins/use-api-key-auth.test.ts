@@ -68,9 +68,10 @@ describe('API-key authentication on the real server', () => {
     expect(response.status).toBe(401);
   });
 
-  it('leaves /health and /ready open', async () => {
+  it('leaves /health, /ready and the /dashboard page open (the page asks for the key itself)', async () => {
     expect((await fetch(new URL('/health', server.url))).status).toBe(200);
     expect((await fetch(new URL('/ready', server.url))).status).toBe(200);
+    expect((await fetch(new URL('/dashboard', server.url))).status).toBe(200);
   });
 
   it('closes a WebSocket with 4403 when connection_init has no key or a wrong one', async () => {
