@@ -4,7 +4,7 @@
 import { BlockArena, type Block } from './block-arena.js';
 import { EngineInputError } from './errors.js';
 import { KernelHeap } from './kernel-heap.js';
-import { QUERY_TILE, ROW_TILE, type KernelChoice } from './kernels.js';
+import { NEAREST_BLOCK, QUERY_TILE, ROW_TILE, type KernelChoice } from './kernels.js';
 import { InvertedLists } from './inverted-lists.js';
 import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, rowStride, type Metric } from './metric.js';
 import { allocateSharedRows } from './shared-rows.js';
@@ -140,11 +140,11 @@ export class IvfFlatIndex {
     const store = this.store;
     const k = this.nLists;
     const chunk = Math.min(INSERT_ROWS, tile(n));
-    const regions = { rows: chunk * this.rowBytes, norms: chunk * 4, labels: chunk * 4, best: chunk * 4, second: chunk * 4 };
+    const regions = { rows: chunk * this.rowBytes, labels: chunk * 4, best: chunk * 4, nearest: NEAREST_BLOCK * tile(k) * 4 };
     const norms = new Float64Array(chunk);
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
-      const scratch = this.scratch(store, regions.rows + 4 * regions.norms);
+      const scratch = this.scratch(store, regions.rows + regions.labels + regions.best + regions.nearest);
       const base = scratch.offset;
       const f32 = store.heap.f32;
       for (let i = 0; i < count; i++) {
@@ -154,7 +154,7 @@ export class IvfFlatIndex {
       if (store.model && store.centroids) {
         store.heap.kernels.nearest(
           base, tile(count), store.centroids.offset, tile(k), this.rowBytes,
-          store.centroids.offset + tile(k) * this.rowBytes, labelsAt, labelsAt + regions.labels, labelsAt + 2 * regions.labels,
+          store.centroids.offset + tile(k) * this.rowBytes, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best,
         );
       }
       // The labels are copied out: appends may move the scratch block.
@@ -554,7 +554,7 @@ export class IvfFlatIndex {
     if (which.length === 0) return;
     const k = (to.model as IvfModel).nLists;
     const chunk = Math.min(INSERT_ROWS, tile(which.length));
-    const scratch = this.scratch(to, chunk * (this.rowBytes + 12));
+    const scratch = this.scratch(to, chunk * (this.rowBytes + 8) + NEAREST_BLOCK * tile(k) * 4);
     const centroids = to.centroids as Block;
     const source = from.heap.f32;
     for (let start = 0; start < which.length; start += chunk) {

@@ -23,7 +23,7 @@ export class HeapExhaustedError extends RangeError {
 export class KernelHeap implements HeapViews {
   readonly memory: WebAssembly.Memory;
   readonly kernels: Kernels;
-  private views: { f32: Float32Array; u32: Uint32Array };
+  private views: { f32: Float32Array; u32: Uint32Array; f64: Float64Array };
 
   /**
    * Shared so that a worker can be handed the same memory; growing a shared memory never
@@ -44,6 +44,10 @@ export class KernelHeap implements HeapViews {
 
   get u32(): Uint32Array {
     return this.views.u32;
+  }
+
+  get f64(): Float64Array {
+    return this.views.f64;
   }
 
   get byteLength(): number {
@@ -87,8 +91,8 @@ export class KernelHeap implements HeapViews {
     if (this.views.f32.byteLength !== this.memory.buffer.byteLength) this.views = this.makeViews();
   }
 
-  private makeViews(): { f32: Float32Array; u32: Uint32Array } {
+  private makeViews(): { f32: Float32Array; u32: Uint32Array; f64: Float64Array } {
     const buffer = this.memory.buffer;
-    return { f32: new Float32Array(buffer), u32: new Uint32Array(buffer) };
+    return { f32: new Float32Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer) };
   }
 }

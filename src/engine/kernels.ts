@@ -7,6 +7,8 @@ import { kernelModuleStatus } from './simd/kernel-module.js';
 export const ROW_TILE = 8;
 /** Queries handed to `dotBlock` come in multiples of this. */
 export const QUERY_TILE = 4;
+/** `nearest` needs scratch for this many rows of k floats. */
+export const NEAREST_BLOCK = 32;
 
 /**
  * Addresses are byte offsets into the heap; a row is `rowBytes` long (a multiple of 16, the
@@ -20,19 +22,25 @@ export interface Kernels {
   /** out[i * ldo + j] = q_i . x_j for i < m (multiple of QUERY_TILE), j < n (even); ldo in floats. */
   dotBlock(q: number, m: number, x: number, n: number, rowBytes: number, out: number, ldo: number): void;
   /**
-   * For each row x_i (i < n, a multiple of ROW_TILE): the centroid j < k (k even) minimising
-   * cnorms[j] - 2 x_i.c_j. Writes labels[i] (u32), best[i] and second[i] (f32, the runner-up).
+   * For each row x_i (i < n, a multiple of ROW_TILE): the centroid j < k (a multiple of
+   * ROW_TILE) minimising cnorms[j] - 2 x_i.c_j, the first on a tie. Writes labels[i] (u32) and
+   * best[i] (f32, that score). `scratch` holds NEAREST_BLOCK x k floats.
    */
   nearest(
     x: number, n: number, c: number, k: number, rowBytes: number,
-    cnorms: number, labels: number, best: number, second: number,
+    cnorms: number, labels: number, best: number, scratch: number,
   ): void;
+  /** Adds each row x_i (i < n) to the float64 row sums[labels[i]] (rows of 2 * rowBytes bytes). */
+  sumRows(x: number, n: number, rowBytes: number, labels: number, sums: number): void;
+  /** Row i of dst becomes row indices[i] (u32) of src, for i < n. */
+  gatherRows(src: number, indices: number, n: number, rowBytes: number, dst: number): void;
 }
 
 /** Current typed views of a heap's memory (they change when the memory grows). */
 export interface HeapViews {
   readonly f32: Float32Array;
   readonly u32: Uint32Array;
+  readonly f64: Float64Array;
 }
 
 export type KernelChoice = 'auto' | 'simd' | 'plain';
@@ -44,7 +52,7 @@ export function kernelInfo(): { simd: boolean; reason?: string } {
 
 function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Kernels {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Omit<Kernels, 'simd'>;
-  return { simd: true, dotRows: exports.dotRows, dotBlock: exports.dotBlock, nearest: exports.nearest };
+  return { simd: true, dotRows: exports.dotRows, dotBlock: exports.dotBlock, nearest: exports.nearest, sumRows: exports.sumRows, gatherRows: exports.gatherRows };
 }
 
 /**

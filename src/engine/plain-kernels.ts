@@ -41,7 +41,7 @@ export function plainKernels(views: HeapViews): Kernels {
         for (let j = 0; j < n; j++) f[oi + j] = dot(f, qi, xf + j * d, d);
       }
     },
-    nearest(x, n, c, k, rowBytes, cnorms, labels, best, second) {
+    nearest(x, n, c, k, rowBytes, cnorms, labels, best) {
       const f = views.f32;
       const u = views.u32;
       const d = rowBytes >> 2;
@@ -50,21 +50,37 @@ export function plainKernels(views: HeapViews): Kernels {
       for (let i = 0; i < n; i++) {
         const xi = (x >> 2) + i * d;
         let b = Infinity;
-        let s = Infinity;
         let label = 0;
         for (let j = 0; j < k; j++) {
           const score = f[nf + j] - 2 * dot(f, xi, cf + j * d, d);
           if (score < b) {
-            s = b;
             b = score;
             label = j;
-          } else if (score < s) {
-            s = score;
           }
         }
         u[(labels >> 2) + i] = label;
         f[(best >> 2) + i] = b;
-        f[(second >> 2) + i] = s;
+      }
+    },
+    sumRows(x, n, rowBytes, labels, sums) {
+      const f = views.f32;
+      const u = views.u32;
+      const f64 = views.f64;
+      const d = rowBytes >> 2;
+      for (let i = 0; i < n; i++) {
+        const row = (x >> 2) + i * d;
+        const to = (sums >> 3) + u[(labels >> 2) + i] * d;
+        for (let t = 0; t < d; t++) f64[to + t] += f[row + t];
+      }
+    },
+    gatherRows(src, indices, n, rowBytes, dst) {
+      const f = views.f32;
+      const u = views.u32;
+      const d = rowBytes >> 2;
+      for (let i = 0; i < n; i++) {
+        const from = (src >> 2) + u[(indices >> 2) + i] * d;
+        const to = (dst >> 2) + i * d;
+        for (let t = 0; t < d; t++) f[to + t] = f[from + t];
       }
     },
   };

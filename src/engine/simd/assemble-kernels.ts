@@ -12,7 +12,7 @@ const WAT_URL = new URL('./kernels.wat', import.meta.url);
 export async function assembleKernels(): Promise<Uint8Array> {
   const wabt = await wabtInit();
   const source = await readFile(WAT_URL, 'utf8');
-  const features = { simd: true, threads: true };
+  const features = { simd: true, threads: true, bulk_memory: true };
   const parsed = wabt.parseWat('kernels.wat', source, features);
   try {
     parsed.resolveNames();

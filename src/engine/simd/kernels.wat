@@ -10,14 +10,10 @@
 ;; and the adds are the scarce unit. Callers keep ||x||^2 beside each row and re-rank the final
 ;; top-k with exact differences, so the cancellation of the dot form never reaches a reported
 ;; distance. Each (query, row) pair is accumulated in ONE f32x4 accumulator, chunk by chunk, and
-;; reduced as (l0 + l1) + (l2 + l3): tiles of different shapes then give identical bits.
+;; reduced as (l0 + l1) + (l2 + l3) (written out at each use: V8 does not inline wasm calls): tiles of
+;; different shapes then give identical bits.
 (module
   (import "env" "memory" (memory 1 65536 shared))
-
-  (func $hsum (param $a v128) (result f32)
-    (f32.add
-      (f32.add (f32x4.extract_lane 0 (local.get $a)) (f32x4.extract_lane 1 (local.get $a)))
-      (f32.add (f32x4.extract_lane 2 (local.get $a)) (f32x4.extract_lane 3 (local.get $a)))))
 
   ;; out[i] = q . x_i for i < n. One query against a run of rows, eight rows per tile so that
   ;; eight independent accumulator chains hide the latency of the adds. n is a multiple of 8.
@@ -55,14 +51,14 @@
           (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $v) (v128.load (i32.add (local.get $x7) (local.get $o))))))
           (local.set $o (i32.add (local.get $o) (i32.const 16)))
           (br_if $chunk (i32.lt_u (local.get $o) (local.get $rb))))
-        (f32.store offset=0 (local.get $out) (call $hsum (local.get $a0)))
-        (f32.store offset=4 (local.get $out) (call $hsum (local.get $a1)))
-        (f32.store offset=8 (local.get $out) (call $hsum (local.get $a2)))
-        (f32.store offset=12 (local.get $out) (call $hsum (local.get $a3)))
-        (f32.store offset=16 (local.get $out) (call $hsum (local.get $a4)))
-        (f32.store offset=20 (local.get $out) (call $hsum (local.get $a5)))
-        (f32.store offset=24 (local.get $out) (call $hsum (local.get $a6)))
-        (f32.store offset=28 (local.get $out) (call $hsum (local.get $a7)))
+        (f32.store offset=0 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0))) (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+        (f32.store offset=4 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a1)) (f32x4.extract_lane 1 (local.get $a1))) (f32.add (f32x4.extract_lane 2 (local.get $a1)) (f32x4.extract_lane 3 (local.get $a1)))))
+        (f32.store offset=8 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a2)) (f32x4.extract_lane 1 (local.get $a2))) (f32.add (f32x4.extract_lane 2 (local.get $a2)) (f32x4.extract_lane 3 (local.get $a2)))))
+        (f32.store offset=12 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a3)) (f32x4.extract_lane 1 (local.get $a3))) (f32.add (f32x4.extract_lane 2 (local.get $a3)) (f32x4.extract_lane 3 (local.get $a3)))))
+        (f32.store offset=16 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a4)) (f32x4.extract_lane 1 (local.get $a4))) (f32.add (f32x4.extract_lane 2 (local.get $a4)) (f32x4.extract_lane 3 (local.get $a4)))))
+        (f32.store offset=20 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a5)) (f32x4.extract_lane 1 (local.get $a5))) (f32.add (f32x4.extract_lane 2 (local.get $a5)) (f32x4.extract_lane 3 (local.get $a5)))))
+        (f32.store offset=24 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a6)) (f32x4.extract_lane 1 (local.get $a6))) (f32.add (f32x4.extract_lane 2 (local.get $a6)) (f32x4.extract_lane 3 (local.get $a6)))))
+        (f32.store offset=28 (local.get $out) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a7)) (f32x4.extract_lane 1 (local.get $a7))) (f32.add (f32x4.extract_lane 2 (local.get $a7)) (f32x4.extract_lane 3 (local.get $a7)))))
         (local.set $out (i32.add (local.get $out) (i32.const 32)))
         (local.set $x (i32.add (local.get $x7) (local.get $rb)))
         (br $tile))))
@@ -70,7 +66,7 @@
   ;; out[i * ldo + j] = q_i . x_j for i < m, j < n: many queries against a run of rows. Tiles of
   ;; 4 queries x 2 rows load each row chunk once for four queries. m is a multiple of 4, n of 2,
   ;; ldo counts floats.
-  (func (export "dotBlock") (param $q i32) (param $m i32) (param $x i32) (param $n i32) (param $rb i32) (param $out i32) (param $ldo i32)
+  (func $dotBlock (export "dotBlock") (param $q i32) (param $m i32) (param $x i32) (param $n i32) (param $rb i32) (param $out i32) (param $ldo i32)
     (local $qi i32) (local $xj i32) (local $o i32) (local $ob i32) (local $ldb i32)
     (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $xr i32) (local $xs i32) (local $p i32)
     (local $u v128) (local $w v128) (local $v v128)
@@ -114,17 +110,17 @@
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
               (br_if $chunk (i32.lt_u (local.get $o) (local.get $rb))))
             (local.set $p (local.get $ob))
-            (f32.store offset=0 (local.get $p) (call $hsum (local.get $a00)))
-            (f32.store offset=4 (local.get $p) (call $hsum (local.get $a01)))
+            (f32.store offset=0 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a00)) (f32x4.extract_lane 1 (local.get $a00))) (f32.add (f32x4.extract_lane 2 (local.get $a00)) (f32x4.extract_lane 3 (local.get $a00)))))
+            (f32.store offset=4 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a01)) (f32x4.extract_lane 1 (local.get $a01))) (f32.add (f32x4.extract_lane 2 (local.get $a01)) (f32x4.extract_lane 3 (local.get $a01)))))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
-            (f32.store offset=0 (local.get $p) (call $hsum (local.get $a10)))
-            (f32.store offset=4 (local.get $p) (call $hsum (local.get $a11)))
+            (f32.store offset=0 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a10)) (f32x4.extract_lane 1 (local.get $a10))) (f32.add (f32x4.extract_lane 2 (local.get $a10)) (f32x4.extract_lane 3 (local.get $a10)))))
+            (f32.store offset=4 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a11)) (f32x4.extract_lane 1 (local.get $a11))) (f32.add (f32x4.extract_lane 2 (local.get $a11)) (f32x4.extract_lane 3 (local.get $a11)))))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
-            (f32.store offset=0 (local.get $p) (call $hsum (local.get $a20)))
-            (f32.store offset=4 (local.get $p) (call $hsum (local.get $a21)))
+            (f32.store offset=0 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a20)) (f32x4.extract_lane 1 (local.get $a20))) (f32.add (f32x4.extract_lane 2 (local.get $a20)) (f32x4.extract_lane 3 (local.get $a20)))))
+            (f32.store offset=4 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a21)) (f32x4.extract_lane 1 (local.get $a21))) (f32.add (f32x4.extract_lane 2 (local.get $a21)) (f32x4.extract_lane 3 (local.get $a21)))))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
-            (f32.store offset=0 (local.get $p) (call $hsum (local.get $a30)))
-            (f32.store offset=4 (local.get $p) (call $hsum (local.get $a31)))
+            (f32.store offset=0 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a30)) (f32x4.extract_lane 1 (local.get $a30))) (f32.add (f32x4.extract_lane 2 (local.get $a30)) (f32x4.extract_lane 3 (local.get $a30)))))
+            (f32.store offset=4 (local.get $p) (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a31)) (f32x4.extract_lane 1 (local.get $a31))) (f32.add (f32x4.extract_lane 2 (local.get $a31)) (f32x4.extract_lane 3 (local.get $a31)))))
             (local.set $ob (i32.add (local.get $ob) (i32.const 8)))
             (local.set $xr (i32.add (local.get $xs) (local.get $rb)))
             (local.set $xj (i32.add (local.get $xj) (i32.const 2)))
@@ -134,97 +130,113 @@
         (local.set $qi (i32.add (local.get $qi) (i32.const 4)))
         (br $qtile))))
 
-  ;; Keeps the best and second-best score of one row: score s of centroid j.
-  (func $offer (param $best i32) (param $second i32) (param $label i32) (param $s f32) (param $j i32)
-    (if (f32.lt (local.get $s) (f32.load (local.get $best)))
-      (then
-        (f32.store (local.get $second) (f32.load (local.get $best)))
-        (f32.store (local.get $best) (local.get $s))
-        (i32.store (local.get $label) (local.get $j)))
-      (else
-        (if (f32.lt (local.get $s) (f32.load (local.get $second)))
-          (then (f32.store (local.get $second) (local.get $s)))))))
-
-  ;; For each row x_i (i < n): the centroid c_j (j < k) minimising ||c_j||^2 - 2 x_i.c_j, that is
-  ;; the nearest one up to the constant ||x_i||^2. Writes labels[i], best[i] and second[i] (the
-  ;; runner-up score). Tiles of 4 rows x 2 centroids; n is a multiple of 4, k of 2. A padding
-  ;; centroid carries +infinity in cnorms and is never chosen.
-  (func (export "nearest") (param $x i32) (param $n i32) (param $c i32) (param $k i32) (param $rb i32)
-        (param $cnorms i32) (param $labels i32) (param $best i32) (param $second i32)
-    (local $i i32) (local $j i32) (local $o i32) (local $t i32)
-    (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $cr i32) (local $cs i32)
-    (local $n0 f32) (local $n1 f32)
-    (local $u v128) (local $w v128) (local $v v128)
-    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
-    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
-    (local.set $i (i32.const 0))
-    (block $rdone
-      (loop $rtile
-        (br_if $rdone (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $x1 (i32.add (local.get $x) (local.get $rb)))
-        (local.set $x2 (i32.add (local.get $x1) (local.get $rb)))
-        (local.set $x3 (i32.add (local.get $x2) (local.get $rb)))
-        ;; t walks the per-row outputs of this tile (4 bytes per row)
-        (local.set $t (i32.shl (local.get $i) (i32.const 2)))
-        (f32.store offset=0 (i32.add (local.get $best) (local.get $t)) (f32.const inf))
-        (f32.store offset=4 (i32.add (local.get $best) (local.get $t)) (f32.const inf))
-        (f32.store offset=8 (i32.add (local.get $best) (local.get $t)) (f32.const inf))
-        (f32.store offset=12 (i32.add (local.get $best) (local.get $t)) (f32.const inf))
-        (f32.store offset=0 (i32.add (local.get $second) (local.get $t)) (f32.const inf))
-        (f32.store offset=4 (i32.add (local.get $second) (local.get $t)) (f32.const inf))
-        (f32.store offset=8 (i32.add (local.get $second) (local.get $t)) (f32.const inf))
-        (f32.store offset=12 (i32.add (local.get $second) (local.get $t)) (f32.const inf))
-        (v128.store (i32.add (local.get $labels) (local.get $t)) (v128.const i64x2 0 0))
-        (local.set $cr (local.get $c))
+;; For rows i < m of a score block (row stride ldb bytes) holding x_i . c_j: the j < k
+  ;; minimising cnorms[j] - 2 x_i.c_j, into labels[i] and best[i]. Four lanes keep a running
+  ;; minimum each (strict <, so the first j wins a tie); the lanes are merged the same way.
+  (func $argmin (param $scores i32) (param $m i32) (param $k i32) (param $ldb i32)
+        (param $cnorms i32) (param $labels i32) (param $best i32)
+    (local $i i32) (local $j i32) (local $row i32) (local $kb i32)
+    (local $s v128) (local $low v128) (local $at v128) (local $js v128) (local $mask v128)
+    (local $b f32) (local $l i32) (local $v f32) (local $vi i32)
+    (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $row (local.get $scores))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $low (v128.const f32x4 inf inf inf inf))
+        (local.set $at (v128.const i32x4 0 0 0 0))
+        (local.set $js (v128.const i32x4 0 1 2 3))
         (local.set $j (i32.const 0))
-        (block $cdone
-          (loop $ctile
-            (br_if $cdone (i32.ge_u (local.get $j) (local.get $k)))
-            (local.set $cs (i32.add (local.get $cr) (local.get $rb)))
-            (local.set $a00 (v128.const i64x2 0 0)) (local.set $a01 (v128.const i64x2 0 0))
-            (local.set $a10 (v128.const i64x2 0 0)) (local.set $a11 (v128.const i64x2 0 0))
-            (local.set $a20 (v128.const i64x2 0 0)) (local.set $a21 (v128.const i64x2 0 0))
-            (local.set $a30 (v128.const i64x2 0 0)) (local.set $a31 (v128.const i64x2 0 0))
-            (local.set $o (i32.const 0))
-            (loop $chunk
-              (local.set $u (v128.load (i32.add (local.get $cr) (local.get $o))))
-              (local.set $w (v128.load (i32.add (local.get $cs) (local.get $o))))
-              (local.set $v (v128.load (i32.add (local.get $x) (local.get $o))))
-              (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $v) (local.get $u))))
-              (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $v) (local.get $w))))
-              (local.set $v (v128.load (i32.add (local.get $x1) (local.get $o))))
-              (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $v) (local.get $u))))
-              (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $v) (local.get $w))))
-              (local.set $v (v128.load (i32.add (local.get $x2) (local.get $o))))
-              (local.set $a20 (f32x4.add (local.get $a20) (f32x4.mul (local.get $v) (local.get $u))))
-              (local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $v) (local.get $w))))
-              (local.set $v (v128.load (i32.add (local.get $x3) (local.get $o))))
-              (local.set $a30 (f32x4.add (local.get $a30) (f32x4.mul (local.get $v) (local.get $u))))
-              (local.set $a31 (f32x4.add (local.get $a31) (f32x4.mul (local.get $v) (local.get $w))))
-              (local.set $o (i32.add (local.get $o) (i32.const 16)))
-              (br_if $chunk (i32.lt_u (local.get $o) (local.get $rb))))
-            (local.set $n0 (f32.load (i32.add (local.get $cnorms) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $n1 (f32.load offset=4 (i32.add (local.get $cnorms) (i32.shl (local.get $j) (i32.const 2)))))
-            (call $offer (i32.add (local.get $best) (local.get $t)) (i32.add (local.get $second) (local.get $t)) (i32.add (local.get $labels) (local.get $t))
-              (f32.sub (local.get $n0) (f32.mul (f32.const 2) (call $hsum (local.get $a00)))) (local.get $j))
-            (call $offer (i32.add (local.get $best) (local.get $t)) (i32.add (local.get $second) (local.get $t)) (i32.add (local.get $labels) (local.get $t))
-              (f32.sub (local.get $n1) (f32.mul (f32.const 2) (call $hsum (local.get $a01)))) (i32.add (local.get $j) (i32.const 1)))
-            (call $offer (i32.add (local.get $best) (i32.add (local.get $t) (i32.const 4))) (i32.add (local.get $second) (i32.add (local.get $t) (i32.const 4))) (i32.add (local.get $labels) (i32.add (local.get $t) (i32.const 4)))
-              (f32.sub (local.get $n0) (f32.mul (f32.const 2) (call $hsum (local.get $a10)))) (local.get $j))
-            (call $offer (i32.add (local.get $best) (i32.add (local.get $t) (i32.const 4))) (i32.add (local.get $second) (i32.add (local.get $t) (i32.const 4))) (i32.add (local.get $labels) (i32.add (local.get $t) (i32.const 4)))
-              (f32.sub (local.get $n1) (f32.mul (f32.const 2) (call $hsum (local.get $a11)))) (i32.add (local.get $j) (i32.const 1)))
-            (call $offer (i32.add (local.get $best) (i32.add (local.get $t) (i32.const 8))) (i32.add (local.get $second) (i32.add (local.get $t) (i32.const 8))) (i32.add (local.get $labels) (i32.add (local.get $t) (i32.const 8)))
-              (f32.sub (local.get $n0) (f32.mul (f32.const 2) (call $hsum (local.get $a20)))) (local.get $j))
-            (call $offer (i32.add (local.get $best) (i32.add (local.get $t) (i32.const 8))) (i32.add (local.get $second) (i32.add (local.get $t) (i32.const 8))) (i32.add (local.get $labels) (i32.add (local.get $t) (i32.const 8)))
-              (f32.sub (local.get $n1) (f32.mul (f32.const 2) (call $hsum (local.get $a21)))) (i32.add (local.get $j) (i32.const 1)))
-            (call $offer (i32.add (local.get $best) (i32.add (local.get $t) (i32.const 12))) (i32.add (local.get $second) (i32.add (local.get $t) (i32.const 12))) (i32.add (local.get $labels) (i32.add (local.get $t) (i32.const 12)))
-              (f32.sub (local.get $n0) (f32.mul (f32.const 2) (call $hsum (local.get $a30)))) (local.get $j))
-            (call $offer (i32.add (local.get $best) (i32.add (local.get $t) (i32.const 12))) (i32.add (local.get $second) (i32.add (local.get $t) (i32.const 12))) (i32.add (local.get $labels) (i32.add (local.get $t) (i32.const 12)))
-              (f32.sub (local.get $n1) (f32.mul (f32.const 2) (call $hsum (local.get $a31)))) (i32.add (local.get $j) (i32.const 1)))
-            (local.set $cr (i32.add (local.get $cs) (local.get $rb)))
-            (local.set $j (i32.add (local.get $j) (i32.const 2)))
-            (br $ctile)))
-        (local.set $x (i32.add (local.get $x3) (local.get $rb)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rtile))))
+        (loop $cols
+          (local.set $s
+            (f32x4.sub
+              (v128.load (i32.add (local.get $cnorms) (local.get $j)))
+              (f32x4.mul (v128.const f32x4 2 2 2 2) (v128.load (i32.add (local.get $row) (local.get $j))))))
+          (local.set $mask (f32x4.lt (local.get $s) (local.get $low)))
+          (local.set $low (v128.bitselect (local.get $s) (local.get $low) (local.get $mask)))
+          (local.set $at (v128.bitselect (local.get $js) (local.get $at) (local.get $mask)))
+          (local.set $js (i32x4.add (local.get $js) (v128.const i32x4 4 4 4 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $cols (i32.lt_u (local.get $j) (local.get $kb))))
+        (local.set $b (f32x4.extract_lane 0 (local.get $low)))
+        (local.set $l (i32x4.extract_lane 0 (local.get $at)))
+        (local.set $v (f32x4.extract_lane 1 (local.get $low)))
+        (local.set $vi (i32x4.extract_lane 1 (local.get $at)))
+        (if (i32.or (f32.lt (local.get $v) (local.get $b)) (i32.and (f32.eq (local.get $v) (local.get $b)) (i32.lt_u (local.get $vi) (local.get $l))))
+          (then (local.set $b (local.get $v)) (local.set $l (local.get $vi))))
+        (local.set $v (f32x4.extract_lane 2 (local.get $low)))
+        (local.set $vi (i32x4.extract_lane 2 (local.get $at)))
+        (if (i32.or (f32.lt (local.get $v) (local.get $b)) (i32.and (f32.eq (local.get $v) (local.get $b)) (i32.lt_u (local.get $vi) (local.get $l))))
+          (then (local.set $b (local.get $v)) (local.set $l (local.get $vi))))
+        (local.set $v (f32x4.extract_lane 3 (local.get $low)))
+        (local.set $vi (i32x4.extract_lane 3 (local.get $at)))
+        (if (i32.or (f32.lt (local.get $v) (local.get $b)) (i32.and (f32.eq (local.get $v) (local.get $b)) (i32.lt_u (local.get $vi) (local.get $l))))
+          (then (local.set $b (local.get $v)) (local.set $l (local.get $vi))))
+        (i32.store (local.get $labels) (local.get $l))
+        (f32.store (local.get $best) (local.get $b))
+        (local.set $labels (i32.add (local.get $labels) (i32.const 4)))
+        (local.set $best (i32.add (local.get $best) (i32.const 4)))
+        (local.set $row (i32.add (local.get $row) (local.get $ldb)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; For each row x_i (i < n, a multiple of 8): the centroid c_j (j < k, a multiple of 8)
+  ;; minimising ||c_j||^2 - 2 x_i.c_j, that is the nearest one up to the constant ||x_i||^2.
+  ;; Writes labels[i] and best[i] (that score). Blocks of 32 rows go through dotBlock into
+  ;; `scratch` (32 x k floats) and then through argmin, so the dot products run at dotBlock's
+  ;; speed. A padding centroid carries +infinity in cnorms and is never chosen.
+  (func (export "nearest") (param $x i32) (param $n i32) (param $c i32) (param $k i32) (param $rb i32)
+        (param $cnorms i32) (param $labels i32) (param $best i32) (param $scratch i32)
+    (local $i i32) (local $m i32)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $m (i32.sub (local.get $n) (local.get $i)))
+        (if (i32.gt_u (local.get $m) (i32.const 32)) (then (local.set $m (i32.const 32))))
+        (call $dotBlock (local.get $x) (local.get $m) (local.get $c) (local.get $k) (local.get $rb) (local.get $scratch) (local.get $k))
+        (call $argmin (local.get $scratch) (local.get $m) (local.get $k) (i32.shl (local.get $k) (i32.const 2))
+          (local.get $cnorms) (local.get $labels) (local.get $best))
+        (local.set $x (i32.add (local.get $x) (i32.mul (local.get $m) (local.get $rb))))
+        (local.set $labels (i32.add (local.get $labels) (i32.shl (local.get $m) (i32.const 2))))
+        (local.set $best (i32.add (local.get $best) (i32.shl (local.get $m) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (local.get $m)))
+        (br $blocks))))
+
+  ;; sums[labels[i]] += x_i for i < n, accumulated in float64 (two f64x2 per f32x4 chunk) so
+  ;; that centroid means over many rows keep their precision. sums rows are 2 * rb bytes.
+  (func (export "sumRows") (param $x i32) (param $n i32) (param $rb i32) (param $labels i32) (param $sums i32)
+    (local $i i32) (local $o i32) (local $to i32) (local $v v128)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $to (i32.add (local.get $sums)
+          (i32.mul (i32.load (i32.add (local.get $labels) (i32.shl (local.get $i) (i32.const 2)))) (i32.shl (local.get $rb) (i32.const 1)))))
+        (local.set $o (i32.const 0))
+        (loop $chunk
+          (local.set $v (v128.load (i32.add (local.get $x) (local.get $o))))
+          (v128.store offset=0 (local.get $to)
+            (f64x2.add (v128.load offset=0 (local.get $to)) (f64x2.promote_low_f32x4 (local.get $v))))
+          (v128.store offset=16 (local.get $to)
+            (f64x2.add (v128.load offset=16 (local.get $to))
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+          (local.set $to (i32.add (local.get $to) (i32.const 32)))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br_if $chunk (i32.lt_u (local.get $o) (local.get $rb))))
+        (local.set $x (i32.add (local.get $x) (local.get $rb)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; dst row i = src row indices[i] for i < n: gathers a mini-batch into contiguous rows.
+  (func (export "gatherRows") (param $src i32) (param $indices i32) (param $n i32) (param $rb i32) (param $dst i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $indices) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $indices) (local.get $end)))
+        (memory.copy (local.get $dst)
+          (i32.add (local.get $src) (i32.mul (i32.load (local.get $indices)) (local.get $rb)))
+          (local.get $rb))
+        (local.set $dst (i32.add (local.get $dst) (local.get $rb)))
+        (local.set $indices (i32.add (local.get $indices) (i32.const 4)))
+        (br $rows))))
 )
