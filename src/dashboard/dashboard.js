@@ -68,6 +68,7 @@
   /** @type {any} */
   let client = null;
   let everConnected = false;
+  let connected = false;
 
   /** @param {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'refused'} state @param {string} text */
   function setConnection(state, text) {
@@ -110,6 +111,7 @@
         connected: () => {
           const wasReconnect = everConnected;
           everConnected = true;
+          connected = true;
           setConnection('connected', 'connected');
           showError('connect-error', null);
           refreshOverview();
@@ -117,6 +119,7 @@
           if (wasReconnect && opened) refreshIndex();
         },
         closed: (/** @type {any} */ event) => {
+          connected = false;
           if (isRefusal(event)) refused();
           else if (everConnected) setConnection('reconnecting', 'reconnecting…');
         },
@@ -226,14 +229,10 @@
   let opened = null;
   /** @type {(() => void) | null} */
   let unsubscribe = null;
-  /** @type {ReturnType<typeof setInterval> | null} */
-  let refreshTimer = null;
 
   function close() {
     if (unsubscribe) unsubscribe();
     unsubscribe = null;
-    if (refreshTimer) clearInterval(refreshTimer);
-    refreshTimer = null;
     opened = null;
     resetRun(null);
   }
@@ -260,7 +259,6 @@
         complete: () => {},
       },
     );
-    refreshTimer = setInterval(refreshIndex, REFRESH_MS);
   }
 
   /** Reloads the opened index's facts; false when the key or name was rejected. */
@@ -411,6 +409,7 @@
     close();
     if (client) client.dispose();
     client = null;
+    connected = false;
     setConnection('idle', 'not connected');
   });
 
@@ -444,6 +443,14 @@
       button.disabled = false;
     }
   });
+
+  // Vector counts and the index list change under upserts and other clients; poll them gently,
+  // and only while connected so requests do not pile up during an outage.
+  setInterval(() => {
+    if (!connected) return;
+    refreshOverview();
+    if (opened) refreshIndex();
+  }, REFRESH_MS);
 
   const stored = sessionStorage.getItem(API_KEY_STORAGE);
   if (stored) connect(stored);
