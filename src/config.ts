@@ -28,6 +28,12 @@ export interface Config {
     maxContentsBytes: number;
     maxMetadataBytes: number;
     maxRequestBytes: number;
+    /** GraphQL document limits (graphql-armor). */
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxCost: number;
+    maxDirectives: number;
   };
   introspection: boolean;
   graphiql: boolean;
@@ -80,6 +86,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxContentsBytes: int(env, 'MAX_CONTENTS_BYTES', 1 << 20, 1),
       maxMetadataBytes: int(env, 'MAX_METADATA_BYTES', 64 << 10, 1),
       maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 64 << 20, 1024),
+      maxDepth: int(env, 'MAX_QUERY_DEPTH', 8, 1),
+      maxAliases: int(env, 'MAX_ALIASES', 15, 0),
+      maxTokens: int(env, 'MAX_QUERY_TOKENS', 2000, 10),
+      maxCost: int(env, 'MAX_QUERY_COST', 5000, 1),
+      maxDirectives: int(env, 'MAX_DIRECTIVES', 20, 0),
     },
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
     graphiql: bool(env, 'GRAPHIQL', !production),

@@ -5,7 +5,7 @@
 
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLError, ValidationContext } from 'graphql';
-import type { Config } from '../../config.js';
+import { type Config, loadConfig } from '../../config.js';
 
 export interface QueryLimits {
   /** Deepest selection path (introspection exempt). */
@@ -22,28 +22,12 @@ export interface QueryLimits {
  * Room for every operation in schema/operations (the deepest is 4 levels, the longest about 450
  * tokens) and for GraphiQL, and little more.
  */
-export const DEFAULT_QUERY_LIMITS: QueryLimits = {
-  maxDepth: 8,
-  maxAliases: 15,
-  maxTokens: 2000,
-  maxCost: 5000,
-  maxDirectives: 20,
-};
+export const DEFAULT_QUERY_LIMITS: QueryLimits = queryLimitsFrom(loadConfig({}));
 
-/**
- * The query limits in force: config.limits entries of the same names when present (the settings
- * MAX_QUERY_DEPTH, MAX_ALIASES, MAX_QUERY_TOKENS, MAX_QUERY_COST and MAX_DIRECTIVES belong in
- * config.ts), else the defaults.
- */
+/** The query limits in force, from config (MAX_QUERY_DEPTH, MAX_ALIASES, MAX_QUERY_TOKENS, MAX_QUERY_COST, MAX_DIRECTIVES). */
 export function queryLimitsFrom(config: Pick<Config, 'limits'>): QueryLimits {
-  const configured = config.limits as Config['limits'] & Partial<QueryLimits>;
-  return {
-    maxDepth: configured.maxDepth ?? DEFAULT_QUERY_LIMITS.maxDepth,
-    maxAliases: configured.maxAliases ?? DEFAULT_QUERY_LIMITS.maxAliases,
-    maxTokens: configured.maxTokens ?? DEFAULT_QUERY_LIMITS.maxTokens,
-    maxCost: configured.maxCost ?? DEFAULT_QUERY_LIMITS.maxCost,
-    maxDirectives: configured.maxDirectives ?? DEFAULT_QUERY_LIMITS.maxDirectives,
-  };
+  const { maxDepth, maxAliases, maxTokens, maxCost, maxDirectives } = config.limits;
+  return { maxDepth, maxAliases, maxTokens, maxCost, maxDirectives };
 }
 
 /**

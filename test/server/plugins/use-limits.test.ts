@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createYoga } from 'graphql-yoga';
 import { type CloseEvent, WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config.js';
+import { type Config, loadConfig } from '../../../src/config.js';
 import { schema } from '../../../src/graphql/schema/index.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, queryLimitsFrom, useLimits } from '../../../src/server/plugins/use-limits.js';
 import { startTestServer, type TestServer } from '../harness.js';
@@ -20,9 +20,9 @@ async function post(server: TestServer, query: string): Promise<{ status: number
 }
 
 describe('queryLimitsFrom', () => {
-  it('takes config.limits entries of the same names and defaults the rest', () => {
-    const limits = { maxRequestBytes: 4096, maxDepth: 4 } as unknown as Config['limits'];
-    expect(queryLimitsFrom({ limits })).toEqual({ ...DEFAULT_QUERY_LIMITS, maxDepth: 4 });
+  it('reads each limit from its setting and defaults the rest', () => {
+    const { limits } = loadConfig({ MAX_QUERY_DEPTH: '4', MAX_QUERY_COST: '99' });
+    expect(queryLimitsFrom({ limits })).toEqual({ ...DEFAULT_QUERY_LIMITS, maxDepth: 4, maxCost: 99 });
   });
 });
 
