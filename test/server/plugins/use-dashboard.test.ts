@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { useDashboard } from '../../src/server/plugins/use-dashboard.js';
+import { useDashboard } from '../../../src/server/plugins/use-dashboard.js';
 
 const yoga = createYoga({
   schema: createSchema({ typeDefs: 'type Query { ok: Boolean }', resolvers: { Query: { ok: () => true } } }),
