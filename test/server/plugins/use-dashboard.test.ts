@@ -26,7 +26,7 @@ describe('useDashboard', () => {
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toContain('unsafe-inline');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-      expect(await response.text()).toBe(await readFile(new URL('../../src/dashboard/index.html', import.meta.url), 'utf8'));
+      expect(await response.text()).toBe(await readFile(new URL('../../../src/dashboard/index.html', import.meta.url), 'utf8'));
     }
   });
 
