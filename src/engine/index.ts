@@ -8,7 +8,7 @@ export type { EngineSearchOptions, EngineSearchResult, IvfModel } from './ivf-fl
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';
 export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './training-params.js';
 export { trainKMeans, estimateTrainingBytes } from './kmeans.js';
-export type { TrainHooks } from './kmeans.js';
+export type { TrainHooks, KMeansOptions } from './kmeans.js';
 export { trainInWorker } from './train-in-worker.js';
 export type { WorkerTrainHooks } from './train-in-worker.js';
 export { kernelInfo } from './kernels.js';

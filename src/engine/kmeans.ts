@@ -1,7 +1,7 @@
 // k-means for the coarse quantizer: greedy k-means++ seeding on a sample, mini-batch updates
 // with per-centroid learning rates (full Lloyd steps when one batch covers the data), repair of
 // empty clusters, then the assignment of every row to its nearest centroid.
-import { TrainingAbortedError } from './errors.js';
+import { EngineInputError, TrainingAbortedError } from './errors.js';
 import { alignUp } from './kernel-heap.js';
 import { NEAREST_BLOCK, ROW_TILE, type KernelChoice } from './kernels.js';
 import { assertDimension, assertMetric, rowStride, type Metric } from './metric.js';
@@ -26,14 +26,19 @@ function seedRowCount(count: number, nLists: number): number {
 
 /**
  * Mini-batch forgetting: before each batch, every centroid's count of rows seen is scaled by
- * 1 - FORGETTING * batch / rows, so a centroid is the mean of roughly the rows it won in the last
- * 1 / FORGETTING of an epoch. Plain mini-batch k-means (no forgetting) keeps averaging in rows
- * it won early, far from where it has moved since; on the benchmark data that costs about 3%
- * of inertia against Lloyd after the default 100 batches, forgetting about 1.5%.
+ * 1 - batch / window, so a centroid is the mean of roughly the rows it won in the last `window`
+ * rows: 1 / FORGETTING of an epoch, but at least WINDOW_ROWS_PER_LIST rows per list so that small
+ * data does not make centroids noisy. Plain mini-batch k-means (no forgetting) keeps averaging
+ * in rows won early, far from where the centroid has moved since; on the benchmark data that
+ * costs about 4.5% of inertia against Lloyd after the default 100 batches, forgetting about 1.2%.
  */
 const FORGETTING = 5;
-/** A centroid whose decayed count falls below this has won no row for a long while: empty. */
-const EMPTY_COUNT = 1e-3;
+const WINDOW_ROWS_PER_LIST = 64;
+
+function forgettingWindow(count: number, nLists: number): number {
+  return Math.max(count / FORGETTING, nLists * WINDOW_ROWS_PER_LIST);
+}
+
 
 const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / to) * to;
 
@@ -92,17 +97,31 @@ export function trainKMeans(
   metric: Metric,
   params: TrainParams,
   hooks: TrainHooks = {},
-  options: { kernels?: KernelChoice } = {},
+  options: KMeansOptions = {},
 ): TrainResult {
   assertDimension(dimension);
   assertMetric(metric);
   assertTrainParams(params, rowCount(vectors, dimension));
-  return kmeansOnHeap(placeRows(vectors, dimension, metric, options.kernels), params, hooks);
+  assertInitialCentroids(options.initialCentroids, params.nLists, dimension);
+  return kmeansOnHeap(placeRows(vectors, dimension, metric, options.kernels), params, hooks, options.initialCentroids);
+}
+
+export interface KMeansOptions {
+  kernels?: KernelChoice;
+  /** Start from these nLists x dimension centroids instead of seeding (a warm start). */
+  initialCentroids?: Float32Array;
+}
+
+export function assertInitialCentroids(centroids: Float32Array | undefined, nLists: number, dimension: number): void {
+  if (centroids === undefined) return;
+  if (!(centroids instanceof Float32Array) || centroids.length !== nLists * dimension || !centroids.every(Number.isFinite)) {
+    throw new EngineInputError(`initialCentroids must be ${nLists} x ${dimension} finite floats`);
+  }
 }
 
 /** k-means over rows already in a kernel heap (validated, normalised for cosine). */
-export function kmeansOnHeap(rows: HeapRows, params: TrainParams, hooks: TrainHooks = {}): TrainResult {
-  return new KMeansRun(rows, params, hooks).run();
+export function kmeansOnHeap(rows: HeapRows, params: TrainParams, hooks: TrainHooks = {}, initialCentroids?: Float32Array): TrainResult {
+  return new KMeansRun(rows, params, hooks, initialCentroids).run();
 }
 
 class KMeansRun {
@@ -129,12 +148,16 @@ class KMeansRun {
   private readonly counts: Float64Array;
   private readonly batchCounts: Uint32Array;
   private readonly batchNorms: Float64Array;
+  /** Mini-batch: the iteration each centroid last won a row, and how long it may go without. */
+  private readonly lastWon: Uint32Array;
+  private readonly patience: number;
   private readonly seedTrials: number;
 
   constructor(
     private readonly rows: HeapRows,
     private readonly params: TrainParams,
     private readonly hooks: TrainHooks,
+    private readonly initialCentroids?: Float32Array,
   ) {
     this.n = rows.count;
     this.d = rows.dimension;
@@ -148,6 +171,10 @@ class KMeansRun {
     this.counts = new Float64Array(this.k);
     this.batchCounts = new Uint32Array(this.k);
     this.batchNorms = new Float64Array(this.batch);
+    this.lastWon = new Uint32Array(this.k);
+    // A centroid that wins no row during one forgetting window is treated as empty, like a
+    // Lloyd cluster that loses all its rows.
+    this.patience = Math.max(1, Math.ceil(forgettingWindow(this.n, this.k) / this.batch));
     this.seedTrials = seedTrials(this.k);
     const layout = scratchLayout(this.n, this.d, this.k, params.batchSize);
     const base = rows.heap.reserve(layout.total);
@@ -267,6 +294,13 @@ class KMeansRun {
     f32.fill(0, (this.at.seedRows >> 2) + sampleCount * this.stride, (this.at.seedRows >> 2) + tile(sampleCount) * this.stride);
     f32.fill(0, this.centroidAt(0) >> 2, this.centroidAt(this.kTiled) >> 2);
     f32.fill(Infinity, (this.at.centroidNorms >> 2) + k, (this.at.centroidNorms >> 2) + this.kTiled);
+    if (this.initialCentroids) {
+      for (let c = 0; c < k; c++) {
+        f32.set(this.initialCentroids.subarray(c * this.d, (c + 1) * this.d), this.centroidAt(c) >> 2);
+        this.setCentroidNorm(c);
+      }
+      return;
+    }
 
     // Greedy k-means++ (as in scikit-learn): of a few rows drawn by squared distance, keep the one
     // that lowers the sample's potential (sum of squared distances to the nearest centroid) most.
@@ -377,11 +411,12 @@ class KMeansRun {
     kernels.sumRows(this.at.batchRows, b, rowBytes, this.at.labels, this.at.sums);
 
     let moved = 0;
-    const decay = Math.max(0, 1 - (FORGETTING * b) / this.n);
+    const decay = Math.max(0, 1 - b / forgettingWindow(this.n, k));
     for (let c = 0; c < k; c++) this.counts[c] *= decay;
     for (let c = 0; c < k; c++) {
       const m = batchCounts[c];
       if (m === 0) continue;
+      this.lastWon[c] = this.iterations;
       this.counts[c] += m;
       const rate = 1 / this.counts[c];
       const centroid = this.centroidAt(c) >> 2;
@@ -395,12 +430,13 @@ class KMeansRun {
       this.setCentroidNorm(c);
     }
     moved += this.repairEmpty(
-      (c) => this.counts[c] < EMPTY_COUNT,
+      (c) => this.iterations - this.lastWon[c] >= this.patience,
       b,
       (i) => batchNorms[i] + f32[best + i],
       (i) => this.at.batchRows + i * rowBytes,
       (c) => {
         this.counts[c] = 1;
+        this.lastWon[c] = this.iterations;
       },
     );
     this.shift = moved / (k * this.variance);

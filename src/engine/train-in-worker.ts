@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EngineInputError, TrainingAbortedError } from './errors.js';
-import type { KernelChoice } from './kernels.js';
+import { assertInitialCentroids, type KMeansOptions } from './kmeans.js';
 import { assertDimension, assertMetric, type Metric } from './metric.js';
 import { placeRows, rowCount } from './shared-rows.js';
 import { assertTrainParams, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
@@ -57,11 +57,12 @@ export async function trainInWorker(
   metric: Metric,
   params: TrainParams,
   hooks: WorkerTrainHooks = {},
-  options: { kernels?: KernelChoice } = {},
+  options: KMeansOptions = {},
 ): Promise<TrainResult> {
   assertDimension(dimension);
   assertMetric(metric);
   assertTrainParams(params, rowCount(vectors, dimension));
+  assertInitialCentroids(options.initialCentroids, params.nLists, dimension);
   const { signal, onProgress } = hooks;
   if (signal?.aborted) throw new TrainingAbortedError();
   const rows = placeRows(vectors, dimension, metric, options.kernels);
@@ -73,6 +74,7 @@ export async function trainInWorker(
     dimension,
     params: { ...params },
     kernels: options.kernels ?? 'auto',
+    initialCentroids: options.initialCentroids,
     control,
   };
   return new Promise<TrainResult>((resolve, reject) => {

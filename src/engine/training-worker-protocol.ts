@@ -10,6 +10,7 @@ export interface TrainingJob {
   dimension: number;
   params: TrainParams;
   kernels: KernelChoice;
+  initialCentroids?: Float32Array;
   /** control[STOP_FLAG] becomes 1 when the caller wants the run to stop. */
   control: Int32Array;
 }

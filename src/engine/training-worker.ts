@@ -15,7 +15,7 @@ try {
   const result = kmeansOnHeap({ heap, ptr: job.ptr, count: job.count, dimension: job.dimension }, job.params, {
     onProgress: (progress) => post({ type: 'progress', progress }),
     shouldStop: () => Atomics.load(job.control, STOP_FLAG) === 1,
-  });
+  }, job.initialCentroids);
   post({ type: 'done', result }, [result.centroids.buffer as ArrayBuffer, result.lists.buffer as ArrayBuffer]);
 } catch (error) {
   const { name, message } = error instanceof Error ? error : new Error(String(error));

@@ -9,7 +9,7 @@ import { KERNELS_WASM_URL } from './kernel-module.js';
 const WAT_URL = new URL('./kernels.wat', import.meta.url);
 
 /** The kernels as WebAssembly bytes, assembled from the committed text source. */
-export async function assembleKernels(): Promise<Uint8Array> {
+export async function assembleKernels(): Promise<Uint8Array<ArrayBuffer>> {
   const wabt = await wabtInit();
   const source = await readFile(WAT_URL, 'utf8');
   const features = { simd: true, threads: true, bulk_memory: true };
@@ -17,7 +17,7 @@ export async function assembleKernels(): Promise<Uint8Array> {
   try {
     parsed.resolveNames();
     (parsed.validate as (options: typeof features) => void)(features);
-    return parsed.toBinary({}).buffer;
+    return new Uint8Array(parsed.toBinary({}).buffer);
   } finally {
     parsed.destroy();
   }

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { KernelHeap } from '../../src/engine/kernel-heap.js';
+import { kernelInfo, NEAREST_BLOCK, type Kernels } from '../../src/engine/kernels.js';
+import { rowStride } from '../../src/engine/metric.js';
+import { assembleKernels } from '../../src/engine/simd/assemble-kernels.js';
+import { randomVectors } from './helpers.js';
+
+// The SIMD module is assembled here from the committed WAT, so the comparison does not depend
+// on whether `npm run build:wasm` has run; the build output itself is checked separately.
+const simdModule = new WebAssembly.Module(await assembleKernels());
+
+interface Setup {
+  heap: KernelHeap;
+  rowBytes: number;
+  at: (row: number) => number;
+}
+
+/** Two heaps with the same rows (padded to the stride): one per kernel path. */
+function setups(rows: number, dimension: number, seed: number): [Setup, Setup] {
+  const stride = rowStride(dimension);
+  const data = randomVectors(rows, dimension, seed);
+  const make = (heap: KernelHeap): Setup => {
+    heap.growTo(rows * stride * 4 + (1 << 20));
+    for (let r = 0; r < rows; r++) heap.f32.set(data.subarray(r * dimension, (r + 1) * dimension), r * stride);
+    return { heap, rowBytes: stride * 4, at: (row) => row * stride * 4 };
+  };
+  return [make(new KernelHeap({ kernels: 'simd', module: simdModule })), make(new KernelHeap({ kernels: 'plain' }))];
+}
+
+function dot(f: Float32Array, a: number, b: number, d: number): number {
+  let s = 0;
+  for (let t = 0; t < d; t++) s += f[a + t] * f[b + t];
+  return s;
+}
+
+describe.each([128, 20, 7])('kernels, dimension %i', (dimension) => {
+  const stride = rowStride(dimension);
+  const rows = 96;
+  const scratch = rows * stride * 4;
+
+  it('dotRows: SIMD and plain agree with a naive dot product', () => {
+    for (const { heap, rowBytes, at } of setups(rows, dimension, 3)) {
+      heap.kernels.dotRows(at(0), at(8), 64, rowBytes, scratch);
+      for (let i = 0; i < 64; i++) {
+        expect(heap.f32[(scratch >> 2) + i]).toBeCloseTo(dot(heap.f32, 0, (8 + i) * stride, stride), 4);
+      }
+    }
+  });
+
+  it('dotBlock: every (query, row) cell matches dotRows of that query, bit for bit', () => {
+    const [simd, plain] = setups(rows, dimension, 4);
+    for (const { heap, rowBytes, at } of [simd, plain]) {
+      heap.kernels.dotBlock(at(0), 8, at(16), 32, rowBytes, scratch, 40);
+      for (let q = 0; q < 8; q++) {
+        heap.kernels.dotRows(at(q), at(16), 32, rowBytes, scratch + 8 * 40 * 4);
+        for (let j = 0; j < 32; j++) {
+          expect(heap.f32[(scratch >> 2) + q * 40 + j]).toBe(heap.f32[(scratch >> 2) + 8 * 40 + j]);
+        }
+      }
+    }
+    // and the two paths agree with each other
+    for (let c = 0; c < 8 * 40; c++) {
+      if (c % 40 >= 32) continue;
+      expect(simd.heap.f32[(scratch >> 2) + c]).toBeCloseTo(plain.heap.f32[(scratch >> 2) + c], 4);
+    }
+  });
+
+  it('nearest: same labels on both paths, equal to a naive argmin, first index on ties', () => {
+    const centroids = 16;
+    const results: Uint32Array[] = [];
+    for (const { heap, rowBytes, at } of setups(rows, dimension, 5)) {
+      const f32 = heap.f32;
+      // centroids are rows 64..79
+      const norms = scratch;
+      for (let j = 0; j < centroids; j++) f32[(norms >> 2) + j] = dot(f32, (64 + j) * stride, (64 + j) * stride, stride);
+      const labels = norms + 64 * 4;
+      const best = labels + 64 * 4;
+      const work = best + 64 * 4;
+      heap.kernels.nearest(at(0), 64, at(64), centroids, rowBytes, norms, labels, best, work);
+      for (let i = 0; i < 64; i++) {
+        let want = 0;
+        let low = Infinity;
+        for (let j = 0; j < centroids; j++) {
+          const score = f32[(norms >> 2) + j] - 2 * dot(f32, i * stride, (64 + j) * stride, stride);
+          if (score < low - 1e-4) {
+            low = score;
+            want = j;
+          }
+        }
+        expect(heap.u32[(labels >> 2) + i]).toBe(want);
+        expect(f32[(best >> 2) + i]).toBeCloseTo(low, 3);
+      }
+      results.push(heap.u32.slice(labels >> 2, (labels >> 2) + 64));
+      expect(work + NEAREST_BLOCK * centroids * 4).toBeLessThan(heap.byteLength);
+    }
+    expect(Array.from(results[0])).toEqual(Array.from(results[1]));
+  });
+
+  it('nearest picks the first of two identical centroids', () => {
+    for (const { heap, rowBytes, at } of setups(rows, dimension, 6)) {
+      const f32 = heap.f32;
+      // centroids 0..7 are rows 64..71 with row 69 (index 5) made equal to row 66 (index 2)
+      f32.copyWithin(69 * stride, 66 * stride, 67 * stride);
+      f32.copyWithin(0, 66 * stride, 67 * stride); // query row 0 sits on them
+      const norms = scratch;
+      for (let j = 0; j < 8; j++) f32[(norms >> 2) + j] = dot(f32, (64 + j) * stride, (64 + j) * stride, stride);
+      heap.kernels.nearest(at(0), 8, at(64), 8, rowBytes, norms, norms + 64, norms + 128, norms + 256);
+      expect(heap.u32[(norms + 64) >> 2]).toBe(2);
+    }
+  });
+
+  it('sumRows and gatherRows agree across paths and with plain arithmetic', () => {
+    const outs: Float64Array[] = [];
+    for (const { heap, rowBytes, at } of setups(rows, dimension, 7)) {
+      const labels = scratch;
+      for (let i = 0; i < 10; i++) heap.u32[(labels >> 2) + i] = i % 3;
+      const sums = scratch + 64;
+      heap.f64.fill(0, sums >> 3, (sums >> 3) + 3 * stride);
+      heap.kernels.sumRows(at(0), 10, rowBytes, labels, sums);
+      for (let t = 0; t < dimension; t++) {
+        let want = 0;
+        for (let i = 0; i < 10; i += 3) want += heap.f32[i * stride + t];
+        expect(heap.f64[(sums >> 3) + t]).toBeCloseTo(want, 6);
+      }
+      outs.push(heap.f64.slice(sums >> 3, (sums >> 3) + 3 * stride));
+      const indices = sums + 3 * stride * 8;
+      [5, 1, 5].forEach((v, i) => (heap.u32[(indices >> 2) + i] = v));
+      const dst = indices + 64;
+      heap.kernels.gatherRows(at(0), indices, 3, rowBytes, dst);
+      expect(Array.from(heap.f32.subarray(dst >> 2, (dst >> 2) + stride))).toEqual(Array.from(heap.f32.subarray(5 * stride, 6 * stride)));
+      expect(Array.from(heap.f32.subarray((dst >> 2) + stride, (dst >> 2) + 2 * stride))).toEqual(Array.from(heap.f32.subarray(stride, 2 * stride)));
+    }
+    expect(Array.from(outs[0])).toEqual(Array.from(outs[1]));
+  });
+});
+
+describe('kernel selection', () => {
+  it('binds the requested path', () => {
+    expect(new KernelHeap({ kernels: 'plain' }).kernels.simd).toBe(false);
+    expect(new KernelHeap({ kernels: 'simd', module: simdModule }).kernels.simd).toBe(true);
+  });
+
+  it('refuses SIMD without a module instead of silently falling back', () => {
+    expect(() => new KernelHeap({ kernels: 'simd', module: null })).toThrow(/SIMD kernels unavailable/);
+    expect(new KernelHeap({ kernels: 'auto', module: null }).kernels.simd).toBe(false);
+  });
+
+  it.runIf(process.env.CI === 'true')('loads the built SIMD kernels at start in CI', () => {
+    expect(kernelInfo()).toEqual({ simd: true });
+  });
+
+  it('plain kernels: a KernelHeap grows and its kernels see the new memory', () => {
+    const heap = new KernelHeap({ kernels: 'plain' });
+    const kernels: Kernels = heap.kernels;
+    heap.growTo(4 << 20);
+    const at = (3 << 20) >> 2;
+    heap.f32.fill(1, at, at + 32);
+    kernels.dotRows(at * 4, at * 4, 8, 16, at * 4 + 256);
+    expect(Array.from(heap.f32.subarray(at + 64, at + 72))).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
+  });
+});
