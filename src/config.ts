@@ -37,6 +37,16 @@ export interface Config {
   };
   introspection: boolean;
   graphiql: boolean;
+  /** Failed authentications (a wrong API key) per client address and window before it is refused (429, or close 4429); 0 turns the limit off. */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, or loopback,
+   * linklocal, uniquelocal); empty means the client address is the socket's peer.
+   */
+  trustedProxies: string[];
+  /** graphql-ws: a socket that sends no connection_init within this many ms is closed with 4408. */
+  connectionInitTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,5 +104,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
     graphiql: bool(env, 'GRAPHIQL', !production),
+    authFailureLimit: int(env, 'AUTH_FAILURE_LIMIT', 10, 0),
+    authFailureWindowMs: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 300, 1) * 1000,
+    trustedProxies: (env.TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    connectionInitTimeoutMs: int(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 1),
   };
 }

@@ -14,8 +14,10 @@ import type { Config } from '../config.js';
 import type { GraphQLContext, ServerInfo } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
 import type { IndexService } from '../service/types.js';
+import { createAuthFailureLimiter } from './auth-failure-limiter.js';
+import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';
-import { apiKeyVerifier, authorizeConnection, useApiKeyAuth } from './plugins/use-api-key-auth.js';
+import { apiKeyVerifier, authorizeConnection, type FailedAuthLimit, useApiKeyAuth } from './plugins/use-api-key-auth.js';
 import { useDashboard } from './plugins/use-dashboard.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
@@ -65,6 +67,11 @@ interface EnvelopedRoot {
 export function createServer(options: CreateServerOptions): CipherdexServer {
   const { config, service, server, log } = options;
   const verify = apiKeyVerifier(options.apiKeyHashes);
+  // One limiter for both transports: guesses over HTTP and over WebSockets add up.
+  const authLimit: FailedAuthLimit = {
+    limiter: createAuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs }),
+    addressOf: clientAddressResolver(config.trustedProxies),
+  };
   const context: GraphQLContext = { service, server };
 
   const yoga = createYoga({
@@ -80,7 +87,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     maxRequestBodySize: config.limits.maxRequestBytes,
     logging: yogaLogger(log),
     plugins: [
-      useApiKeyAuth(verify),
+      useApiKeyAuth(verify, authLimit),
       useLimits(queryLimitsFrom(config)),
       useHealthCheck(service, server),
       useDashboard(),
@@ -92,7 +99,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.limits.maxRequestBytes });
   const wsHandle = useServer(
     {
-      onConnect: authorizeConnection(verify),
+      onConnect: authorizeConnection(verify, authLimit),
+      connectionInitWaitTimeout: config.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as ReturnType<typeof import('graphql').execute>,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<typeof import('graphql').subscribe>,
       onSubscribe: async (ctx, _id, payload) => {

@@ -3,11 +3,18 @@
 // request error (HTTP 401, code UNAUTHENTICATED; close code 4403 on a WebSocket), not a union
 // member. Only a query that selects nothing but `health` is open; /health, /ready, GraphiQL's
 // page and /dashboard are not GraphQL requests and need no key.
+// Wrong keys are counted per client address (auth-failure-limiter.ts): past AUTH_FAILURE_LIMIT in
+// a window, the address is refused before its key is compared (HTTP 429 with Retry-After, code
+// RATE_LIMITED; close code 4429), so a refusal never tells a right key from a wrong one. Check,
+// compare and count happen without yielding, so concurrent guesses are all counted.
 
 import { timingSafeEqual } from 'node:crypto';
 import { type DocumentNode, GraphQLError, Kind, OperationTypeNode, parse } from 'graphql';
+import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import { hashApiKey } from '../api-key-store.js';
+import type { AuthFailureLimiter } from '../auth-failure-limiter.js';
+import type { ClientAddressOf } from '../client-address.js';
 
 export type ApiKeyVerifier = (presented: unknown) => boolean;
 
@@ -49,24 +56,78 @@ export function unauthenticatedError(): GraphQLError {
   });
 }
 
+/** Retry-After is in whole seconds; rounding up never invites a retry that is still refused. */
+function retryAfterSeconds(retryAfterMs: number): number {
+  return Math.max(1, Math.ceil(retryAfterMs / 1000));
+}
+
+export function rateLimitedError(retryAfterMs: number): GraphQLError {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  return new GraphQLError(`Too many failed authentication attempts from this address; retry in ${seconds} s.`, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds, http: { status: 429, headers: { 'retry-after': String(seconds) } } },
+  });
+}
+
+/** The failed-authentication limit and how to tell which client a request comes from. */
+export interface FailedAuthLimit {
+  limiter: AuthFailureLimiter;
+  addressOf: ClientAddressOf;
+}
+
+/** A key counts as presented (and a wrong one as a failure) when it is anything but absent or empty. */
+function isPresented(key: unknown): boolean {
+  return key !== undefined && key !== null && key !== '';
+}
+
 /**
  * HTTP: checks the x-api-key header as soon as the request's GraphQL parameters are read, before
  * parsing, validation and their caches: a caller without a key learns nothing about the schema,
  * and its failures never land in a cache that keyed callers share. Only then, for a caller
  * without a valid key, the query is parsed (at most 100 tokens) to see whether it asks for health
- * alone. WebSocket operations are checked once per connection, by authorizeConnection.
+ * alone; such a query uses no key, so it is answered and not counted. WebSocket operations are
+ * checked once per connection, by authorizeConnection.
  */
-export function useApiKeyAuth(verify: ApiKeyVerifier): Plugin {
+export function useApiKeyAuth(verify: ApiKeyVerifier, limit: FailedAuthLimit): Plugin<object, { req: IncomingMessage }> {
   return {
-    onParams({ params, request, setResult }) {
-      if (verify(request.headers.get('x-api-key') ?? undefined)) return;
+    onParams({ params, request, setResult, context }) {
+      const presented = request.headers.get('x-api-key');
+      const address = limit.addressOf(context.req);
+      const retryAfterMs = isPresented(presented) ? limit.limiter.retryAfterMs(address) : 0;
+      if (retryAfterMs === 0 && verify(presented ?? undefined)) return;
       if (isOpenQuery(params.query)) return;
+      if (retryAfterMs > 0) {
+        setResult({ errors: [rateLimitedError(retryAfterMs)] });
+        return;
+      }
+      if (isPresented(presented)) limit.limiter.recordFailure(address);
       setResult({ errors: [unauthenticatedError()] });
     },
   };
 }
 
-/** graphql-ws onConnect: false closes the socket with 4403 Forbidden. */
-export function authorizeConnection(verify: ApiKeyVerifier) {
-  return (ctx: { connectionParams?: Readonly<Record<string, unknown>> }): boolean => verify(ctx.connectionParams?.apiKey);
+/** graphql-ws close code for an address over the limit (graphql-ws clients treat it as final). */
+export const RATE_LIMITED_CLOSE_CODE = 4429;
+
+interface ConnectionContext {
+  connectionParams?: Readonly<Record<string, unknown>>;
+  extra: { request: IncomingMessage; socket: { close(code: number, reason: string): void } };
+}
+
+/**
+ * graphql-ws onConnect: false closes the socket with 4403 Forbidden. An address over the limit is
+ * closed here with 4429 first; graphql-ws's own 4403 then meets a closing socket, which ws ignores.
+ */
+export function authorizeConnection(verify: ApiKeyVerifier, limit: FailedAuthLimit) {
+  return (ctx: ConnectionContext): boolean => {
+    const presented = ctx.connectionParams?.apiKey;
+    const address = limit.addressOf(ctx.extra.request);
+    const retryAfterMs = isPresented(presented) ? limit.limiter.retryAfterMs(address) : 0;
+    if (retryAfterMs > 0) {
+      ctx.extra.socket.close(RATE_LIMITED_CLOSE_CODE, `Too many failed authentication attempts; retry in ${retryAfterSeconds(retryAfterMs)} s`);
+      return false;
+    }
+    if (verify(presented)) return true;
+    if (isPresented(presented)) limit.limiter.recordFailure(address);
+    return false;
+  };
 }

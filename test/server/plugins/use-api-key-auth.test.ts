@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { loadConfig } from '../../../src/config.js';
 import { hashApiKey } from '../../../src/server/api-key-store.js';
 import { apiKeyVerifier } from '../../../src/server/plugins/use-api-key-auth.js';
 import { CreateIndexDocument, HealthDocument, IndexesDocument, TrainingStatusDocument } from '../../generated/graphql.js';
@@ -90,5 +92,125 @@ describe('API-key authentication on the real server', () => {
     expect(created.body.data?.createIndex.__typename).toBe('Index');
     const [first] = await collect(server.wsClient(), TrainingStatusDocument, { index: name, key }, () => true);
     expect(first?.data?.trainingStatus).toMatchObject({ __typename: 'TrainingStatus', phase: 'IDLE', index: name });
+  });
+});
+
+interface Answer {
+  status: number;
+  retryAfter: string | null;
+  codes: unknown[];
+}
+
+async function post(server: TestServer, options: { apiKey?: string | null; forwardedFor?: string; query?: string } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+  if (options.apiKey !== null) headers['x-api-key'] = options.apiKey ?? server.apiKey;
+  if (options.forwardedFor) headers['x-forwarded-for'] = options.forwardedFor;
+  const response = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query: options.query ?? '{ indexes }' }) });
+  const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: unknown } }> };
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), codes: (body.errors ?? []).map((e) => e.extensions?.code) };
+}
+
+/** Opens a graphql-ws socket, sends connection_init with `apiKey`, resolves with the close code (or 'ack'). */
+async function connectionOutcome(server: TestServer, apiKey: string): Promise<number | 'ack'> {
+  const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { apiKey } })));
+    socket.once('message', (data) => {
+      if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve('ack');
+      socket.close();
+    });
+    socket.once('close', (code) => resolve(code));
+  });
+}
+
+describe('failed-authentication settings', () => {
+  it('default to 10 failures per 300 s, no trusted proxy, and are read from the environment', () => {
+    expect(loadConfig({})).toMatchObject({ authFailureLimit: 10, authFailureWindowMs: 300_000, trustedProxies: [] });
+    expect(loadConfig({ AUTH_FAILURE_LIMIT: '0', AUTH_FAILURE_WINDOW_SECONDS: '60', TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' })).toMatchObject({
+      authFailureLimit: 0,
+      authFailureWindowMs: 60_000,
+      trustedProxies: ['loopback', '10.0.0.0/8'],
+    });
+    expect(() => loadConfig({ AUTH_FAILURE_LIMIT: '-1' })).toThrow(/AUTH_FAILURE_LIMIT/);
+    expect(() => loadConfig({ AUTH_FAILURE_WINDOW_SECONDS: '0' })).toThrow(/AUTH_FAILURE_WINDOW_SECONDS/);
+  });
+});
+
+describe('failed-authentication rate limit on the real server', () => {
+  const LIMIT = 3;
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await startTestServer({ env: { AUTO_TRAIN_DISABLED: 'true', AUTH_FAILURE_LIMIT: String(LIMIT), AUTH_FAILURE_WINDOW_SECONDS: '300' } });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it(`answers ${LIMIT} wrong keys with 401, then 429 with Retry-After even for the right key`, async () => {
+    for (let i = 0; i < LIMIT; i++) expect(await post(server, { apiKey: `wrong-${i}` })).toMatchObject({ status: 401, codes: ['UNAUTHENTICATED'] });
+    for (const apiKey of ['wrong-again', server.apiKey]) {
+      const refused = await post(server, { apiKey });
+      expect(refused).toMatchObject({ status: 429, codes: ['RATE_LIMITED'] });
+      expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+      expect(Number(refused.retryAfter)).toBeLessThanOrEqual(300);
+    }
+  });
+
+  it('counts neither missing keys nor health-only queries, and keeps health open for a blocked address', async () => {
+    for (let i = 0; i < 2 * LIMIT; i++) expect((await post(server, { apiKey: null })).status).toBe(401);
+    for (let i = 0; i < 2 * LIMIT; i++) expect((await post(server, { apiKey: 'wrong', query: '{ health { status } }' })).status).toBe(200);
+    expect((await post(server)).status).toBe(200);
+
+    for (let i = 0; i < LIMIT; i++) await post(server, { apiKey: 'wrong' });
+    expect((await post(server)).status).toBe(429);
+    expect((await post(server, { apiKey: 'wrong', query: '{ health { status } }' })).status).toBe(200);
+  });
+
+  it('counts every one of many concurrent guesses: exactly the limit get an answer, the rest 429', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(server, { apiKey: `guess-${i}` })));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([...Array<number>(LIMIT).fill(401), ...Array<number>(20 - LIMIT).fill(429)]);
+  });
+
+  it('adds up failures over HTTP and WebSockets, and closes a blocked WebSocket with 4429', async () => {
+    expect(await connectionOutcome(server, 'wrong')).toBe(4403);
+    for (let i = 1; i < LIMIT; i++) expect((await post(server, { apiKey: 'wrong' })).status).toBe(401);
+    expect((await post(server)).status).toBe(429);
+    expect(await connectionOutcome(server, server.apiKey)).toBe(4429);
+  });
+
+  it('ignores X-Forwarded-For unless the proxy is trusted, so a client cannot escape by claiming addresses', async () => {
+    for (let i = 0; i < LIMIT; i++) await post(server, { apiKey: 'wrong', forwardedFor: `203.0.113.${i}` });
+    expect((await post(server, { forwardedFor: '203.0.113.200' })).status).toBe(429);
+  });
+});
+
+describe('failed-authentication rate limit behind a trusted proxy', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { AUTO_TRAIN_DISABLED: 'true', AUTH_FAILURE_LIMIT: '2', TRUSTED_PROXIES: 'loopback' } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('limits each forwarded client on its own', async () => {
+    for (let i = 0; i < 2; i++) expect((await post(server, { apiKey: 'wrong', forwardedFor: '203.0.113.1' })).status).toBe(401);
+    expect((await post(server, { forwardedFor: '203.0.113.1' })).status).toBe(429);
+    expect((await post(server, { forwardedFor: '203.0.113.2' })).status).toBe(200);
+    expect((await post(server, { apiKey: 'wrong', forwardedFor: '203.0.113.2' })).status).toBe(401);
+  });
+});
+
+describe('failed-authentication rate limit switched off (AUTH_FAILURE_LIMIT=0)', () => {
+  it('answers every wrong key with 401 and the right key with 200', async () => {
+    const server = await startTestServer({ env: { AUTO_TRAIN_DISABLED: 'true', AUTH_FAILURE_LIMIT: '0' } });
+    try {
+      for (let i = 0; i < 30; i++) expect((await post(server, { apiKey: 'wrong' })).status).toBe(401);
+      expect((await post(server)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });
