@@ -51,6 +51,21 @@ const INSERT_ROWS = 1024;
 
 const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / to) * to;
 
+/**
+ * Offers n scanned rows to `best`: score = ||x||^2 - 2 q.x (the squared distance less ||q||^2,
+ * or for unit cosine rows with zero norms, twice the cosine distance less 2). The hot loop of
+ * every search, kept small so that V8 optimises it early.
+ */
+function offerScores(
+  best: TopK, f32: Float32Array, norms: number, dots: number, n: number, ids: Uint32Array, idFrom: number, filter?: (id: number) => boolean,
+): void {
+  let bound = best.bound;
+  for (let i = 0; i < n; i++) {
+    const score = f32[norms + i] - 2 * f32[dots + i];
+    if (score <= bound && best.offer(score, ids[idFrom + i], filter)) bound = best.bound;
+  }
+}
+
 /** Heap-resident state; applyModel builds a whole new one and swaps it in. */
 interface Store {
   heap: KernelHeap;
@@ -196,14 +211,8 @@ export class IvfFlatIndex {
       const ids = lists.ids(list);
       for (let start = 0; start < length; start += SCAN_ROWS) {
         const n = Math.min(SCAN_ROWS, length - start);
-        kernels.dotRows(queryAt, rows + start * this.rowBytes, tile(n), this.rowBytes, outAt);
-        const out = outAt >> 2;
-        const normsFrom = norms + start;
-        let bound = best.bound;
-        for (let i = 0; i < n; i++) {
-          const score = f32[normsFrom + i] - 2 * f32[out + i];
-          if (score <= bound && best.offer(score, ids[start + i], filter)) bound = best.bound;
-        }
+        kernels.dotRows(queryAt, rows + start * this.rowBytes, n, this.rowBytes, outAt);
+        offerScores(best, f32, norms + start, outAt >> 2, n, ids, start, filter);
       }
     }
     return this.finish(store, best, queryAt, exact);
@@ -413,12 +422,14 @@ export class IvfFlatIndex {
       scores: exact ? 0 : mTiled * tile(k) * 4,
       group: GROUP_QUERIES * this.rowBytes,
       out: GROUP_QUERIES * BATCH_ROWS * 4,
+      members: GROUP_QUERIES * 4,
     };
-    const scratch = this.scratch(store, regions.queries + regions.scores + regions.group + regions.out);
+    const scratch = this.scratch(store, regions.queries + regions.scores + regions.group + regions.out + regions.members);
     const queriesAt = scratch.offset;
     const scoresAt = queriesAt + regions.queries;
     const groupAt = scoresAt + regions.scores;
     const outAt = groupAt + regions.group;
+    const membersAt = outAt + regions.out;
     const heap = store.heap;
     const f32 = heap.f32;
     for (let i = 0; i < m; i++) {
@@ -470,25 +481,14 @@ export class IvfFlatIndex {
       const ids = lists.ids(list);
       for (let g = 0; g < who.length; g += GROUP_QUERIES) {
         const size = Math.min(GROUP_QUERIES, who.length - g);
-        for (let j = 0; j < size; j++) {
-          const from = (queriesAt >> 2) + who[g + j] * this.stride;
-          f32.copyWithin(group + j * this.stride, from, from + this.stride);
-        }
+        heap.u32.set(who.subarray(g, g + size), membersAt >> 2);
+        kernels.gatherRows(queriesAt, membersAt, size, this.rowBytes, groupAt);
         const sizeTiled = tile(size, QUERY_TILE);
         f32.fill(0, group + size * this.stride, group + sizeTiled * this.stride);
         for (let start = 0; start < length; start += BATCH_ROWS) {
           const n = Math.min(BATCH_ROWS, length - start);
           kernels.dotBlock(groupAt, sizeTiled, rows + start * this.rowBytes, tile(n, 2), this.rowBytes, outAt, BATCH_ROWS);
-          const normsFrom = norms + start;
-          for (let j = 0; j < size; j++) {
-            const heapOf = best[who[g + j]];
-            const line = out + j * BATCH_ROWS;
-            let bound = heapOf.bound;
-            for (let i = 0; i < n; i++) {
-              const score = f32[normsFrom + i] - 2 * f32[line + i];
-              if (score <= bound && heapOf.offer(score, ids[start + i], filter)) bound = heapOf.bound;
-            }
-          }
+          for (let j = 0; j < size; j++) offerScores(best[who[g + j]], f32, norms + start, out + j * BATCH_ROWS, n, ids, start, filter);
         }
       }
     }

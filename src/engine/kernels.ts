@@ -17,7 +17,7 @@ export const NEAREST_BLOCK = 32;
  */
 export interface Kernels {
   readonly simd: boolean;
-  /** out[i] = q . x_i for i < n (n a multiple of ROW_TILE). */
+  /** out[i] = q . x_i for i < n (any n). */
   dotRows(q: number, x: number, n: number, rowBytes: number, out: number): void;
   /** out[i * ldo + j] = q_i . x_j for i < m (multiple of QUERY_TILE), j < n (even); ldo in floats. */
   dotBlock(q: number, m: number, x: number, n: number, rowBytes: number, out: number, ldo: number): void;

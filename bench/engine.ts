@@ -1,0 +1,250 @@
+// Engine benchmark: k-means training against a full Lloyd reference, recall and speed of IVF
+// search for every power-of-two nProbes, memory per vector, and the raw rate of both kernel paths,
+// on seeded embedding-like data (bench/data/embedding-like.ts) with exact-search ground truth.
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_TRAIN_PARAMS,
+  IvfFlatIndex,
+  kernelInfo,
+  trainInWorker,
+  trainKMeans,
+  type EngineSearchResult,
+  type TrainResult,
+} from '../src/engine/index.js';
+import { KernelHeap } from '../src/engine/kernel-heap.js';
+import { NEAREST_BLOCK } from '../src/engine/kernels.js';
+import { embeddingLikeData } from './data/embedding-like.js';
+
+export interface EngineBenchOptions {
+  vectors: number;
+  queries: number;
+  dimension: number;
+  nLists: number;
+  topK: number;
+  /** Iterations of the full-data Lloyd reference (0 skips it). */
+  lloydIters: number;
+  /** Timed repetitions of each training run (the median is reported). */
+  trainRuns: number;
+  seed: number;
+}
+
+export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
+  vectors: 100_000,
+  queries: 1_000,
+  dimension: 128,
+  nLists: 256,
+  topK: 10,
+  lloydIters: 50,
+  trainRuns: 3,
+  seed: 42,
+};
+
+const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--large]
+  --large  1,000,000 vectors, 1,024 lists, no Lloyd reference (it takes minutes per iteration)`;
+
+export function parseEngineArgs(args: string[]): EngineBenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      vectors: { type: 'string' },
+      queries: { type: 'string' },
+      lists: { type: 'string' },
+      'lloyd-iters': { type: 'string' },
+      'train-runs': { type: 'string' },
+      large: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const options = values.large ? { ...DEFAULT_ENGINE_BENCH, vectors: 1_000_000, nLists: 1024, lloydIters: 0 } : { ...DEFAULT_ENGINE_BENCH };
+  const int = (raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`expected a non-negative integer, got ${raw}\n${USAGE}`);
+    return value;
+  };
+  options.vectors = int(values.vectors, options.vectors);
+  options.queries = int(values.queries, options.queries);
+  options.nLists = int(values.lists, options.nLists);
+  options.lloydIters = int(values['lloyd-iters'], options.lloydIters);
+  options.trainRuns = Math.max(1, int(values['train-runs'], options.trainRuns));
+  return options;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Prints rows as an aligned table with a header rule. */
+function table(header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
+  const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of cells.slice(1)) console.log(line(r));
+  console.log();
+}
+
+function meanRecall(found: EngineSearchResult[], truth: EngineSearchResult[]): number {
+  let hits = 0;
+  let total = 0;
+  found.forEach((result, q) => {
+    const want = new Set(truth[q].ids);
+    for (const id of result.ids) if (want.has(id)) hits++;
+    total += truth[q].ids.length;
+  });
+  return hits / total;
+}
+
+/** Timed runs of `train`, reporting the median one. */
+async function timedTraining(runs: number, train: () => Promise<TrainResult> | TrainResult): Promise<{ result: TrainResult; ms: number }> {
+  const timings: { result: TrainResult; ms: number }[] = [];
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    const result = await train();
+    timings.push({ result, ms: performance.now() - start });
+  }
+  timings.sort((a, b) => a.ms - b.ms);
+  return timings[Math.floor(timings.length / 2)];
+}
+
+function kernelRates(dimension: number): (string | number)[][] {
+  const rows: (string | number)[][] = [];
+  const n = 4096;
+  const k = 256;
+  const rowBytes = Math.ceil(dimension / 4) * 16;
+  for (const choice of ['simd', 'plain'] as const) {
+    if (choice === 'simd' && !kernelInfo().simd) {
+      rows.push(['simd', 'unavailable', '', '', '']);
+      continue;
+    }
+    // rows, centroids, queries, then outputs: every kernel below stays inside its region
+    const centroids = n * rowBytes;
+    const queries = centroids + k * rowBytes;
+    const out = queries + 16 * rowBytes;
+    const cnorms = out + 16 * 512 * 4 + n * 4;
+    const labels = cnorms + k * 4;
+    const best = labels + n * 4;
+    const scratch = best + n * 4;
+    const heap = new KernelHeap({ kernels: choice, bytes: scratch + NEAREST_BLOCK * k * 4 });
+    for (let i = 0; i < queries >> 2; i++) heap.f32[i] = Math.sin(i);
+    for (let j = 0; j < k; j++) heap.f32[(cnorms >> 2) + j] = 1;
+    // Bursts of about 10 ms; the median burst is the rate, the best one what the machine allows unshared.
+    const rate = (pairs: number, run: () => void): { median: number; best: number } => {
+      const reps = Math.max(1, Math.round(1e6 / pairs / (choice === 'plain' ? 8 : 1)));
+      const rates: number[] = [];
+      for (let burst = 0; burst < 25; burst++) {
+        const start = performance.now();
+        for (let r = 0; r < reps; r++) run();
+        rates.push((reps * pairs) / ((performance.now() - start) / 1000));
+      }
+      return { median: median(rates), best: Math.max(...rates) };
+    };
+    const single = rate(n, () => heap.kernels.dotRows(queries, 0, n, rowBytes, out));
+    const block = rate(16 * 512, () => heap.kernels.dotBlock(queries, 16, 0, 512, rowBytes, out, 512));
+    const nearest = rate(1024 * k, () => heap.kernels.nearest(0, 1024, centroids, k, rowBytes, cnorms, labels, best, scratch));
+    const m = (r: { median: number; best: number }): string => `${(r.median / 1e6).toFixed(1)} (${(r.best / 1e6).toFixed(1)})`;
+    rows.push([choice, m(single), m(block), m(nearest), dimension]);
+  }
+  return rows;
+}
+
+export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGINE_BENCH): Promise<void> {
+  const { vectors: n, dimension: d, nLists, topK } = options;
+  console.log(`# Engine benchmark: ${n.toLocaleString('en')} x ${d}, ${options.queries} queries, ${nLists} lists, top ${topK}`);
+  console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, SIMD kernels: ${kernelInfo().simd}`);
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (a shared machine makes every time below noisy)\n`);
+
+  let start = performance.now();
+  const data = embeddingLikeData({ count: n, queries: options.queries, dimension: d, seed: options.seed });
+  console.log(`data generated in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  const ids = Uint32Array.from({ length: n }, (_, i) => i);
+  const index = new IvfFlatIndex({ dimension: d, metric: 'squared_euclidean' });
+  start = performance.now();
+  index.addBatch(ids, data.base);
+  const addMs = performance.now() - start;
+  start = performance.now();
+  const truth = index.searchBatch(data.queries, { topK });
+  const truthMs = performance.now() - start;
+  console.log(`added in ${(addMs / 1000).toFixed(2)} s (${Math.round(n / (addMs / 1000)).toLocaleString('en')} vectors/s); exact ground truth in ${(truthMs / 1000).toFixed(2)} s\n`);
+
+  // Training: on the index's snapshot (shared memory, read in place), as the service does.
+  const snapshot = index.trainingSnapshot();
+  const params = { nLists, ...DEFAULT_TRAIN_PARAMS };
+  const sameThread = await timedTraining(options.trainRuns, () => trainKMeans(snapshot.vectors, d, 'squared_euclidean', params));
+  const worker = await timedTraining(options.trainRuns, () => trainInWorker(snapshot.vectors, d, 'squared_euclidean', params));
+  const trainingRows: (string | number)[][] = [];
+  const describe = (name: string, run: { result: TrainResult; ms: number }, reference?: TrainResult): (string | number)[] => [
+    name,
+    (run.ms / 1000).toFixed(2),
+    run.result.iterations,
+    run.result.converged ? 'yes' : 'no',
+    run.result.inertia.toExponential(4),
+    reference ? `${(((run.result.inertia - reference.inertia) / reference.inertia) * 100).toFixed(2)}%` : '',
+  ];
+  let lloyd: { result: TrainResult; ms: number } | undefined;
+  if (options.lloydIters > 0) {
+    lloyd = await timedTraining(1, () => trainKMeans(snapshot.vectors, d, 'squared_euclidean', { nLists, batchSize: n, maxIters: options.lloydIters, tolerance: DEFAULT_TRAIN_PARAMS.tolerance }));
+  }
+  trainingRows.push(describe(`mini-batch ${params.batchSize} x ${params.maxIters}, same thread`, sameThread, lloyd?.result));
+  trainingRows.push(describe('same, in a worker (incl. start-up)', worker, lloyd?.result));
+  if (lloyd) trainingRows.push(describe(`full-data Lloyd (max ${options.lloydIters} iterations)`, lloyd));
+  console.log(`## Training, ${nLists} lists (median of ${options.trainRuns} runs; both seeded with greedy k-means++)`);
+  table(['run', 'seconds', 'iterations', 'converged', 'inertia', 'vs Lloyd'], trainingRows);
+
+  index.applyModel(sameThread.result, { ids: snapshot.ids, lists: sameThread.result.lists });
+  const bytesPerVector = index.memoryBytes() / index.size;
+  const searchRows: (string | number)[][] = [];
+  const queryCount = options.queries;
+  const query = (q: number): Float32Array => data.queries.subarray(q * d, (q + 1) * d);
+  const probeCounts: number[] = [];
+  for (let p = 1; p < nLists; p *= 2) probeCounts.push(p);
+  probeCounts.push(nLists);
+  for (const nProbes of probeCounts) {
+    const latencies: number[] = [];
+    const found: EngineSearchResult[] = [];
+    for (let q = 0; q < Math.min(50, queryCount); q++) index.search(query(q), { topK, nProbes }); // warm-up
+    const singleStart = performance.now();
+    for (let q = 0; q < queryCount; q++) {
+      const t = performance.now();
+      found.push(index.search(query(q), { topK, nProbes }));
+      latencies.push(performance.now() - t);
+    }
+    const singleQps = queryCount / ((performance.now() - singleStart) / 1000);
+    const batchRuns: number[] = [];
+    let batched = index.searchBatch(data.queries.subarray(0, Math.min(100, queryCount) * d), { topK, nProbes }); // warm-up
+    for (let r = 0; r < 3; r++) {
+      const t = performance.now();
+      batched = index.searchBatch(data.queries, { topK, nProbes });
+      batchRuns.push(queryCount / ((performance.now() - t) / 1000));
+    }
+    searchRows.push([
+      nProbes,
+      meanRecall(found, truth).toFixed(4),
+      Math.round(singleQps).toLocaleString('en'),
+      Math.round(median(batchRuns)).toLocaleString('en'),
+      (median(batchRuns) / singleQps).toFixed(2),
+      percentile(latencies, 50).toFixed(3),
+      percentile(latencies, 99).toFixed(3),
+      meanRecall(batched, truth).toFixed(4),
+      Math.round(bytesPerVector),
+    ]);
+  }
+  console.log(`## Search, top ${topK}, single thread (single: one query per call; batched: ${queryCount} queries per call, median of 3)`);
+  table(['nProbes', 'recall@10', 'QPS single', 'QPS batched', 'batch x', 'p50 ms', 'p99 ms', 'recall batched', 'bytes/vector'], searchRows);
+
+  console.log('## Kernels, million vectors (pairs) per second: median burst (best burst)');
+  table(['path', 'dotRows (1 query)', 'dotBlock (16 queries)', 'nearest (training)', 'dimension'], kernelRates(d));
+}

@@ -1,0 +1,25 @@
+// `npm run bench [-- <section>...] [-- <flags>]`: runs the named benchmark sections, or all of
+// them. Each section parses its own flags (`npm run bench -- engine --help`).
+import { parseEngineArgs, runEngineBench } from './engine.js';
+
+type Section = (args: string[]) => Promise<void>;
+
+/** Sections by name, in the order `npm run bench` runs them. Other layers add theirs here. */
+const SECTIONS: Record<string, Section> = {
+  engine: (args) => runEngineBench(parseEngineArgs(args)),
+};
+
+async function main(argv: string[]): Promise<void> {
+  const named = argv.filter((arg) => arg in SECTIONS);
+  const flags = argv.filter((arg) => !(arg in SECTIONS));
+  const unknown = flags.filter((arg) => !arg.startsWith('-') && !/^\d/.test(arg));
+  if (unknown.length > 0) throw new Error(`unknown bench section(s): ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
+  for (const name of named.length > 0 ? named : Object.keys(SECTIONS)) {
+    await SECTIONS[name](flags);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
