@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { IndexCipher, generateIndexKey, unwrapDataKey } from '../src/crypto/index.js';
 import { IvfFlatIndex } from '../src/engine/index.js';
 import { createIndexService } from '../src/service/create-index-service.js';
-import { ITEM_TOKEN_DOMAIN } from '../src/service/open-index.js';
+import { ITEM_TOKEN_DOMAIN } from '../src/service/item-token.js';
 import { openModel } from '../src/service/trained-model-record.js';
 import type { ItemInput } from '../src/service/types.js';
 import { openStore } from '../src/storage/index.js';

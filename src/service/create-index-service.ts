@@ -1,18 +1,27 @@
 // Builds the index service from the configuration: opens the configured store and the training
 // event bus (Redis-backed when REDIS_URL is set, so every replica sees every run) unless given.
 
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
 import { openStore, type Store } from '../storage/index.js';
 import { IndexCache } from './index-cache.js';
 import { CipherdexIndexService } from './index-service.js';
+import { SealWorkers } from './seal-workers.js';
 import { createLocalTrainingEvents, createRedisTrainingEvents, type TrainingEventBus } from './training-events.js';
 import { TrainingScheduler } from './training-scheduler.js';
+
+/** Sealing workers beside the main thread: one fewer than the cores, at most 3 (0 on one core). */
+export function defaultSealWorkers(): number {
+  return Math.min(3, availableParallelism() - 1);
+}
 
 export interface IndexServiceDeps {
   /** Used as is and left open by close(); opened from `config` (and closed by close()) when absent. */
   store?: Store;
   /** Likewise: created from `config.redisUrl` (or in-process) when absent. */
   events?: TrainingEventBus;
+  /** Worker threads that share the sealing of large upserts; defaultSealWorkers() when absent, 0 for none. */
+  sealWorkers?: number;
 }
 
 export async function createIndexService(config: Config, deps: IndexServiceDeps = {}): Promise<CipherdexIndexService> {
@@ -22,7 +31,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     config,
     store,
     events,
-    cache: new IndexCache({ store, idleEvictMs: config.idleEvictMs }),
+    cache: new IndexCache({ store, idleEvictMs: config.idleEvictMs, sealWorkers: new SealWorkers(deps.sealWorkers ?? defaultSealWorkers()) }),
     scheduler: new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events }),
     owned: { store: deps.store === undefined, events: deps.events === undefined },
   });

@@ -8,15 +8,19 @@ import { IndexNotFoundError, InvalidIndexKeyError } from './errors.js';
 import { loadOpenIndex } from './index-loader.js';
 import { translatingErrors } from './lower-layer-errors.js';
 import type { OpenIndex } from './open-index.js';
+import type { SealWorkers } from './seal-workers.js';
 
 export interface IndexCacheOptions {
   store: Store;
   idleEvictMs: number;
+  /** Shares the sealing of large batches with worker threads; absent, all sealing is inline. */
+  sealWorkers?: SealWorkers | null;
 }
 
 export class IndexCache {
   readonly #store: Store;
   readonly #idleEvictMs: number;
+  readonly #sealWorkers: SealWorkers | null;
   /** Loads in flight and loaded indexes, by name: the promise is what concurrent openers share. */
   readonly #entries = new Map<string, Promise<OpenIndex>>();
   readonly #loaded = new Map<string, OpenIndex>();
@@ -25,6 +29,7 @@ export class IndexCache {
   constructor(options: IndexCacheOptions) {
     this.#store = options.store;
     this.#idleEvictMs = options.idleEvictMs;
+    this.#sealWorkers = options.sealWorkers ?? null;
     // Checked a few times per idle period, so an index is evicted at most ~25% late.
     const period = Math.max(10, Math.min(Math.floor(options.idleEvictMs / 4), 30_000));
     this.#sweeper = setInterval(() => this.evictIdle(), period);
@@ -67,7 +72,7 @@ export class IndexCache {
         const dataKey = unwrapOrThrow(key, stored.wrappedDataKey, name);
         // Another opener may have started the load while we read the record: share theirs.
         pending = this.#entries.get(name);
-        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key));
+        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers));
         dataKey.fill(0);
       }
       const open = await pending;
@@ -75,6 +80,11 @@ export class IndexCache {
       if (!open.keys.accepts(key)) throw new InvalidIndexKeyError(name);
       return open;
     }
+  }
+
+  /** The sealing workers indexes opened here share (null when sealing stays inline). */
+  get sealWorkers(): SealWorkers | null {
+    return this.#sealWorkers;
   }
 
   /** Registers an index created by this process, already open and empty. */

@@ -92,14 +92,17 @@ export class CipherdexIndexService implements IndexService {
     const dataKey = generateDataKey();
     const wrappedDataKey = wrapDataKey(keyBytes, dataKey, indexName);
     const cipher = new IndexCipher(dataKey);
+    const workers = this.#cache.sealWorkers;
+    const sealer = workers === null ? null : { workers, handle: workers.register(indexName, dataKey) };
     dataKey.fill(0);
     try {
       const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, config) });
-      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, new AcceptedKeys(indexName, wrappedDataKey, keyBytes));
+      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, new AcceptedKeys(indexName, wrappedDataKey, keyBytes), sealer);
       this.#cache.insert(open);
       return this.#describe(open);
     } catch (error) {
       cipher.destroy();
+      if (sealer !== null) sealer.workers.unregister(sealer.handle);
       throw toDomainError(error, indexName);
     }
   }
@@ -126,7 +129,7 @@ export class CipherdexIndexService implements IndexService {
   async upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }> {
     return this.#use(name, key, async (open) => {
       const valid = validateItems(items, open.config.dimension, open.config.metric, this.#config.limits);
-      const prepared = open.prepare(valid);
+      const prepared = await open.prepare(valid);
       await open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
         await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
@@ -238,6 +241,7 @@ export class CipherdexIndexService implements IndexService {
     this.#closed = true;
     await this.#scheduler.close();
     this.#cache.close();
+    await this.#cache.sealWorkers?.close();
     if (this.#owned.events) await this.#events.close();
     if (this.#owned.store) await this.#store.close();
   }

@@ -16,7 +16,9 @@ import { itemAad } from './associated-data.js';
 import type { IndexConfig } from './index-config-record.js';
 import type { ValidItem } from './input-validation.js';
 import { encodeItem, type DecodedItem } from './item-codec.js';
+import { ITEM_TOKEN_DOMAIN } from './item-token.js';
 import type { MetadataPredicate } from './metadata-filter.js';
+import type { SealWorkers } from './seal-workers.js';
 import type { TrainedModel } from './trained-model-record.js';
 import type { JsonObject } from './types.js';
 import { WriteLock } from './write-lock.js';
@@ -49,7 +51,14 @@ export interface SearchHitSlot {
   distance: number;
 }
 
-export const ITEM_TOKEN_DOMAIN = 'item';
+/** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
+export const PARALLEL_SEAL_MIN_ITEMS = 512;
+
+/** Where an index's sealing can be shared with worker threads. */
+export interface SealerRegistration {
+  workers: SealWorkers;
+  handle: number;
+}
 
 export class OpenIndex {
   readonly name: string;
@@ -70,12 +79,15 @@ export class OpenIndex {
   #pins = 0;
   #closed = false;
 
-  constructor(name: string, config: IndexConfig, createdAt: Date, cipher: IndexCipher, keys: AcceptedKeys) {
+  readonly #sealer: SealerRegistration | null;
+
+  constructor(name: string, config: IndexConfig, createdAt: Date, cipher: IndexCipher, keys: AcceptedKeys, sealer: SealerRegistration | null = null) {
     this.name = name;
     this.config = config;
     this.createdAt = createdAt;
     this.cipher = cipher;
     this.keys = keys;
+    this.#sealer = sealer;
     this.#engine = new IvfFlatIndex({ dimension: config.dimension, metric: config.metric });
   }
 
@@ -127,18 +139,56 @@ export class OpenIndex {
     return this.cipher.token(ITEM_TOKEN_DOMAIN, id);
   }
 
-  /** Seals a validated batch; CPU only, so it runs outside the write lock. */
-  prepare(items: readonly ValidItem[]): PreparedItem[] {
+  /**
+   * Seals a validated batch; CPU only, so it runs outside the write lock. Large batches are split
+   * between this thread and the sealing workers; a worker that fails leaves its share to this thread.
+   */
+  async prepare(items: readonly ValidItem[]): Promise<PreparedItem[]> {
     const revisions = new Uint32Array(randomBytes(4 * items.length).buffer.slice(0));
-    return items.map((item, i) => {
+    const sealer = this.#sealer;
+    const workers = sealer?.workers.size ?? 0;
+    if (sealer === null || workers === 0 || items.length < PARALLEL_SEAL_MIN_ITEMS) return this.#sealRange(items, revisions, 0, items.length);
+    const share = Math.ceil(items.length / (workers + 1));
+    const remote: { start: number; end: number; batch: Promise<{ tokens: Buffer[]; sealed: Buffer[] } | null> }[] = [];
+    for (let start = share; start < items.length; start += share) {
+      const end = Math.min(items.length, start + share);
+      // Only what the worker needs crosses the thread boundary (each field is copied).
+      const sealable = items.slice(start, end).map(({ id, vector, contents, metadataJson }) => ({ id, vector, contents, metadataJson }));
+      const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end)).catch(() => null);
+      remote.push({ start, end, batch });
+    }
+    const prepared = this.#sealRange(items, revisions, 0, share);
+    for (const { start, end, batch } of remote) {
+      const result = await batch;
+      if (result === null) {
+        prepared.push(...this.#sealRange(items, revisions, start, end));
+        continue;
+      }
+      for (let i = start; i < end; i++) {
+        const item = items[i];
+        const token = result.tokens[i - start];
+        prepared.push({
+          stored: { token, sealed: result.sealed[i - start] },
+          record: { id: item.id, token, revision: revisions[i], vector: item.vector, contents: item.contents, metadata: item.metadata },
+        });
+      }
+    }
+    return prepared;
+  }
+
+  #sealRange(items: readonly ValidItem[], revisions: Uint32Array, start: number, end: number): PreparedItem[] {
+    const prepared: PreparedItem[] = [];
+    for (let i = start; i < end; i++) {
+      const item = items[i];
       const token = this.tokenOf(item.id);
       const revision = revisions[i];
       const sealed = this.cipher.seal(encodeItem(item, revision), itemAad(this.name, token));
-      return {
+      prepared.push({
         stored: { token, sealed },
         record: { id: item.id, token, revision, vector: item.vector, contents: item.contents, metadata: item.metadata },
-      };
-    });
+      });
+    }
+    return prepared;
   }
 
   /** Adds or replaces items in memory; called after the store made them durable (or while loading). */
@@ -255,6 +305,7 @@ export class OpenIndex {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#sealer !== null) this.#sealer.workers.unregister(this.#sealer.handle);
     this.cipher.destroy();
     this.keys.forget();
     for (const record of this.#records.values()) record.vector.fill(0);
