@@ -1,12 +1,14 @@
 // `npm run bench [-- <section>...] [-- <flags>]`: runs the named benchmark sections, or all of
 // them. Each section parses its own flags (`npm run bench -- engine --help`).
 import { parseEngineArgs, runEngineBench } from './engine.js';
+import { parseServiceArgs, runServiceBench } from './service.js';
 
 type Section = (args: string[]) => Promise<void>;
 
 /** Sections by name, in the order `npm run bench` runs them. Other layers add theirs here. */
 const SECTIONS: Record<string, Section> = {
   engine: (args) => runEngineBench(parseEngineArgs(args)),
+  service: async (args) => void (await runServiceBench(parseServiceArgs(args))),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -17,6 +17,13 @@ export const ITEM_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadat
 export const INDEX_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 export const MAX_LISTS = 65_536;
 export const MAX_TRAIN_ITERS = 10_000;
+/**
+ * Vector components beyond this magnitude are refused: the engine computes distances in float32,
+ * where a squared distance between such vectors overflows to Infinity (or NaN), and those items
+ * would drop out of or scramble search results. 4 * dimension * 1e30 stays finite up to 8e7
+ * dimensions; real embeddings are many orders of magnitude smaller.
+ */
+export const MAX_COMPONENT_MAGNITUDE = 1e15;
 /** Metadata deeper than this is refused; real metadata is shallow and recursion must stay bounded. */
 export const MAX_METADATA_DEPTH = 32;
 
@@ -123,6 +130,13 @@ export function toFloat32Vector(input: VectorInput, dimension: number, metric: M
             : `is ${original}`;
       throw new ValidationError(label, `${label}[${i}] ${why} (${who}); components must be finite numbers`);
     }
+    if (Math.abs(value) > MAX_COMPONENT_MAGNITUDE) {
+      throw new ValidationError(
+        label,
+        `${label}[${i}] (${input[i]}) is beyond ±${MAX_COMPONENT_MAGNITUDE} (${who}); distances between such vectors overflow float32`,
+        { min: -MAX_COMPONENT_MAGNITUDE, max: MAX_COMPONENT_MAGNITUDE },
+      );
+    }
     normSquared += value * value;
   }
   if (metric === 'cosine' && normSquared === 0) {
@@ -210,7 +224,9 @@ function checkJsonValue(value: unknown, path: string, who: string, depth: number
     value.forEach((element, i) => checkJsonValue(element, `${path}[${i}]`, who, depth + 1));
     return;
   }
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  // Plain objects, and prototype-less ones: graphql-scalars builds JSON literals written in the
+  // query text with Object.create(null).
+  if (typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
     for (const [key, element] of Object.entries(value)) checkJsonValue(element, `${path}.${key}`, who, depth + 1);
     return;
   }

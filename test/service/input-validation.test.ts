@@ -76,6 +76,7 @@ describe('input validation', () => {
     validation(() => validateItems([{ id: 'inf', vector: [Infinity, 2] }], 2, 'euclidean', limits), 'items[0].vector', /\[0\] is Infinity/);
     validation(() => validateItems([{ id: 'big', vector: [1e39, 2] }], 2, 'euclidean', limits), 'items[0].vector', /float32 range/);
     validation(() => validateItems([{ id: 'text', vector: [1, '2' as unknown as number] }], 2, 'euclidean', limits), 'items[0].vector', /\[1\] is string, not a number/);
+    validation(() => validateItems([{ id: 'huge', vector: [1, -1e16] }], 2, 'euclidean', limits), 'items[0].vector', /\[1\].*beyond/);
     validation(() => validateItems([{ id: 'zero', vector: [0, 0] }], 2, 'cosine', limits), 'items[0].vector', /all zeros/);
     expect(validateItems([{ id: 'zero', vector: [0, 0] }], 2, 'euclidean', limits)).toHaveLength(1);
   });
@@ -96,6 +97,13 @@ describe('input validation', () => {
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 40; i++) deep = { d: deep };
     validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: deep as never }], 2, 'euclidean', { ...limits, maxMetadataBytes: 1000 }), 'items[0].metadata' + '.d'.repeat(33), /deeper/);
+  });
+
+  it('accepts metadata objects without a prototype (JSON literals parsed by graphql-scalars)', () => {
+    const metadata = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, nested: Object.assign(Object.create(null) as object, { b: 'x' }) });
+    const [item] = validateItems([{ id: 'a', vector: [1, 2], metadata: metadata as never }], 2, 'euclidean', limits);
+    expect(item.metadataJson).toBe('{"a":1,"nested":{"b":"x"}}');
+    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: { when: new Date(0) } as never }], 2, 'euclidean', limits), 'items[0].metadata.when');
   });
 
   it('validates ids to read or delete', () => {
