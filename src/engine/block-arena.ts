@@ -47,6 +47,22 @@ export class BlockArena {
     return block;
   }
 
+  /**
+   * Grows `block` to `bytes` where it stands when it is the topmost block (nothing moves);
+   * returns the grown block, or null when it is not on top and the caller must move it.
+   */
+  extendTop(block: Block, bytes: number): Block | null {
+    const last = this.blocks[this.blocks.length - 1];
+    if (last !== block || this.dead.has(block)) return null;
+    const size = alignUp(Math.max(bytes, block.bytes));
+    this.heap.growTo(block.offset + size);
+    const grown = new Block(block.offset, size);
+    this.blocks[this.blocks.length - 1] = grown;
+    this.dead.add(block);
+    this.top = block.offset + size;
+    return grown;
+  }
+
   free(block: Block): void {
     if (this.dead.has(block)) return;
     this.dead.add(block);

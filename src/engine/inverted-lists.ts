@@ -172,8 +172,20 @@ export class InvertedLists {
 
   private resize(list: number, capacity: number): void {
     const old = this.blocks[list];
-    const block = this.arena.alloc(capacity * (this.rowBytes + 4));
     const length = this.lengths[list];
+    // A list on top of the arena (the one list of an untrained index being filled) grows in
+    // place: only its norms move up to their new position.
+    const grown = capacity > this.capacities[list] ? this.arena.extendTop(old, capacity * (this.rowBytes + 4)) : null;
+    if (grown) {
+      const f32 = this.arena.heap.f32;
+      const oldNorms = (grown.offset + this.capacities[list] * this.rowBytes) >> 2;
+      f32.copyWithin((grown.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
+      this.blocks[list] = grown;
+      this.capacities[list] = capacity;
+      this.growIds(list, capacity, length);
+      return;
+    }
+    const block = this.arena.alloc(capacity * (this.rowBytes + 4));
     const f32 = this.arena.heap.f32;
     const oldRows = old.offset >> 2;
     const oldNorms = (old.offset + this.capacities[list] * this.rowBytes) >> 2;
@@ -182,6 +194,10 @@ export class InvertedLists {
     this.arena.free(old);
     this.blocks[list] = block;
     this.capacities[list] = capacity;
+    this.growIds(list, capacity, length);
+  }
+
+  private growIds(list: number, capacity: number, length: number): void {
     const ids = new Uint32Array(capacity);
     ids.set(this.listIds[list].subarray(0, length));
     this.listIds[list] = ids;

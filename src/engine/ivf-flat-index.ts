@@ -366,9 +366,11 @@ export class IvfFlatIndex {
 
   /** The store's scratch block, at least `bytes` long; read its offset after any other allocation. */
   private scratch(store: Store, bytes: number): Block {
-    if (store.scratch && store.scratch.bytes >= bytes) return store.scratch;
-    if (store.scratch) store.arena.free(store.scratch);
-    store.scratch = store.arena.alloc(Math.max(bytes, (store.scratch?.bytes ?? 0) * 2));
+    const old = store.scratch;
+    if (old && old.bytes >= bytes) return old;
+    if (old) store.arena.free(old);
+    // Doubling keeps a stream of growing requests from reallocating every time.
+    store.scratch = store.arena.alloc(Math.max(bytes, (old?.bytes ?? 0) * 2));
     return store.scratch;
   }
 

@@ -30,6 +30,21 @@ describe('BlockArena', () => {
     expect(arena.alloc(1000).offset).toBe(last.offset);
   });
 
+  it('grows the topmost block in place, and only that one', () => {
+    const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
+    const below = arena.alloc(4096);
+    const top = arena.alloc(4096);
+    fill(arena, top, 3);
+    expect(arena.extendTop(below, 8192)).toBeNull();
+    const grown = arena.extendTop(top, 1 << 20);
+    expect(grown?.offset).toBe(top.offset);
+    expect(grown?.bytes).toBe(1 << 20);
+    expect(arena.usedBytes).toBe(4096 + (1 << 20));
+    expect(arena.heap.f32.subarray(top.offset >> 2, (top.offset + 4096) >> 2).every((v) => v === 3)).toBe(true);
+    expect(arena.garbageBytes).toBe(0);
+    expect(arena.alloc(64).offset).toBe(top.offset + (1 << 20));
+  });
+
   it('compaction moves live blocks down with their contents and reclaims freed space', () => {
     const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
     const blocks = Array.from({ length: 10 }, () => arena.alloc(256 * 1024));

@@ -9,7 +9,6 @@ export type KernelModuleStatus =
   | { available: false; reason: string };
 
 function load(): KernelModuleStatus {
-  if (process.env.CIPHERDEX_ENGINE_KERNELS === 'plain') return { available: false, reason: 'disabled by CIPHERDEX_ENGINE_KERNELS=plain' };
   let bytes: Buffer;
   try {
     bytes = readFileSync(KERNELS_WASM_URL);
