@@ -4,7 +4,7 @@ export type { Metric } from './metric.js';
 export { METRICS } from './metric.js';
 export { EngineInputError, TrainingAbortedError } from './errors.js';
 export { IvfFlatIndex, defaultNProbes } from './ivf-flat-index.js';
-export type { EngineSearchOptions, EngineSearchResult, IvfModel } from './ivf-flat-index.js';
+export type { EngineSearchOptions, EngineSearchResult, IvfModel, ModelAssignment, TrainingSnapshot } from './ivf-flat-index.js';
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';
 export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './training-params.js';
 export { trainKMeans, estimateTrainingBytes } from './kmeans.js';

@@ -31,6 +31,21 @@ export interface IvfModel {
   nLists: number;
 }
 
+/** Rows to train on, copied into shared memory; `epoch` tells later writes apart (applyModel). */
+export interface TrainingSnapshot {
+  ids: Uint32Array;
+  vectors: Float32Array;
+  epoch: number;
+}
+
+/** The list of each id in a training snapshot, as trainKMeans returned them (`lists[i]` for `ids[i]`). */
+export interface ModelAssignment {
+  ids: Uint32Array;
+  lists: Uint32Array;
+  /** The snapshot's epoch, when `ids` is not the snapshot's own array. */
+  epoch?: number;
+}
+
 /**
  * Lists probed when a search names none: ceil(sqrt(nLists)), which on embedding-like data
  * reaches a recall@10 around 0.95 (16 of 256 lists in the engine benchmark).
@@ -240,7 +255,7 @@ export class IvfFlatIndex {
    * Rows to train on (ids and row-major vectors, cosine rows unit length), copied once into a
    * shared memory: a training worker reads them in place and the index stays free to change.
    */
-  trainingSnapshot(): { ids: Uint32Array; vectors: Float32Array } {
+  trainingSnapshot(): TrainingSnapshot {
     const { lists, heap } = this.store;
     const n = lists.size;
     const vectors = allocateSharedRows(Math.max(n, 1), this.dimension, this.metric === 'cosine').subarray(0, n * this.dimension);
@@ -260,23 +275,25 @@ export class IvfFlatIndex {
       ids.set(lists.ids(list).subarray(0, length), row);
       row += length;
     }
-    this.lastSnapshotEpoch = this.epoch;
-    this.snapshotEpochs.set(ids, this.epoch);
+    const epoch = this.epoch;
+    this.lastSnapshotEpoch = epoch;
+    this.snapshotEpochs.set(ids, epoch);
     this.epoch++;
-    return { ids, vectors };
+    return { ids, vectors, epoch };
   }
 
   /**
    * Installs a model in one step (no search sees a mix): every current vector goes to its list.
-   * Rows of the last snapshot (or of the snapshot whose `ids` array is passed) reuse
-   * `assignment` unless written since; anything else is assigned to its nearest centroid now.
-   * Without any snapshot, the assignment is trusted as given.
+   * Vectors in `assignment` reuse its list unless written after the snapshot it came from;
+   * anything else is assigned to its nearest centroid now. That snapshot is the one whose `ids`
+   * array is passed, else the one `assignment.epoch` names, else the latest; with no snapshot
+   * ever taken (a model loaded from storage) the assignment is trusted as given.
    */
-  applyModel(model: IvfModel, assignment?: { ids: Uint32Array; lists: Uint32Array }): void {
+  applyModel(model: IvfModel, assignment?: ModelAssignment): void {
     const { centroids, nLists } = this.checkModel(model, assignment);
     const old = this.store;
     const trustedEpoch = assignment
-      ? (this.snapshotEpochs.get(assignment.ids) ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
+      ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
       : -1;
     const given = new Map<number, number>();
     if (assignment && trustedEpoch >= 0) for (let i = 0; i < assignment.ids.length; i++) given.set(assignment.ids[i], assignment.lists[i]);
@@ -516,7 +533,7 @@ export class IvfFlatIndex {
     return result;
   }
 
-  private checkModel(model: IvfModel, assignment?: { ids: Uint32Array; lists: Uint32Array }): IvfModel {
+  private checkModel(model: IvfModel, assignment?: ModelAssignment): IvfModel {
     if (model == null || typeof model !== 'object') throw new EngineInputError('model is required');
     const { centroids, nLists } = model;
     if (!Number.isInteger(nLists) || nLists < 1 || nLists > 65_536) {
@@ -532,6 +549,9 @@ export class IvfFlatIndex {
       const { ids, lists } = assignment;
       if (!(ids instanceof Uint32Array) || !(lists instanceof Uint32Array) || ids.length !== lists.length) {
         throw new EngineInputError('assignment must pair a Uint32Array of ids with a Uint32Array of lists of the same length');
+      }
+      if (assignment.epoch !== undefined && !Number.isInteger(assignment.epoch)) {
+        throw new EngineInputError(`assignment.epoch must be an integer, got ${String(assignment.epoch)}`);
       }
       for (let i = 0; i < lists.length; i++) {
         if (lists[i] >= nLists) throw new EngineInputError(`assignment.lists[${i}] = ${lists[i]} is not a list of a ${nLists}-list model`);

@@ -208,6 +208,25 @@ describe('IvfFlatIndex', () => {
     expect(index.has(1)).toBe(false);
   });
 
+  it('applyModel honours the epoch of a copied assignment over a later snapshot', () => {
+    const centres = new Float32Array(4 * D);
+    for (let c = 0; c < 4; c++) centres[c * D + c] = 20;
+    const points = clusteredVectors(centres, D, 50, 1, 6);
+    const run = (withEpoch: boolean): number => {
+      const index = new IvfFlatIndex({ dimension: D, metric: 'squared_euclidean' });
+      index.addBatch(Uint32Array.from({ length: 200 }, (_, i) => i), points);
+      const first = index.trainingSnapshot();
+      const model = trainKMeans(first.vectors, D, 'squared_euclidean', { nLists: 4, batchSize: 1000, maxIters: 20, tolerance: 1e-6 });
+      index.add(0, row(centres, D, 3)); // written after the first snapshot
+      index.trainingSnapshot(); // a later snapshot, for some other purpose
+      const copy = { ids: Uint32Array.from(first.ids), lists: model.lists, epoch: withEpoch ? first.epoch : undefined };
+      index.applyModel(model, copy);
+      return index.search(row(centres, D, 3), { topK: 1, nProbes: 1 }).ids[0];
+    };
+    expect(run(true)).toBe(0); // placed by its new vector
+    expect(run(false)).not.toBe(0); // the later snapshot's epoch trusts the stale list
+  });
+
   it('applyModel without a snapshot trusts the assignment; without one, assigns everything', () => {
     const source = filled('euclidean');
     const snapshot = source.trainingSnapshot();
