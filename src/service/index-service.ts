@@ -38,6 +38,7 @@ import type {
   Item,
   ItemField,
   ItemInput,
+  SearchHit,
   SearchOptions,
   SearchResults,
   TrainOptions,
@@ -147,7 +148,7 @@ export class CipherdexIndexService implements IndexService {
       const items: Item[] = [];
       for (const id of wanted) {
         const record = open.record(id);
-        if (record !== undefined) items.push(present(record, fields));
+        if (record !== undefined) items.push(present(record, fields, { id: record.id }));
       }
       return items;
     });
@@ -178,10 +179,7 @@ export class CipherdexIndexService implements IndexService {
       const fields = validateInclude(options.include, SEARCH_DEFAULT_FIELDS);
       const filter = options.filter === undefined || options.filter === null || Object.keys(options.filter).length === 0 ? null : compileFilter(options.filter);
       const queries = validateQueries(vectors, open.config.dimension, open.config.metric, limits);
-      return open.search(queries, { topK, nProbes, filter }).map(({ hits, exact }) => ({
-        hits: hits.map(({ record, distance }) => ({ ...present(record, fields), distance })),
-        exact,
-      }));
+      return open.search(queries, { topK, nProbes, filter }, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }));
     });
   }
 
@@ -336,10 +334,12 @@ function checkName(name: unknown): asserts name is string {
   if (!INDEX_NAME_PATTERN.test(name)) throw new IndexNotFoundError(name);
 }
 
-function present(record: ItemRecord, fields: ReadonlySet<ItemField>): Item {
-  const item: Item = { id: record.id };
-  if (fields.has('vector')) item.vector = Array.from(record.vector);
-  if (fields.has('contents')) item.contents = record.contents;
-  if (fields.has('metadata')) item.metadata = record.metadata === null ? null : structuredClone(record.metadata);
-  return item;
+/** Adds the fields asked for to `into` (a fresh object the caller owns). */
+function present<T extends Item>(record: ItemRecord, fields: ReadonlySet<ItemField>, into: T): T {
+  if (fields.size === 0) return into;
+  if (fields.has('vector')) into.vector = Array.from(record.vector);
+  if (fields.has('contents')) into.contents = record.contents;
+  // A copy: callers may change what they get without changing the index.
+  if (fields.has('metadata')) into.metadata = record.metadata === null ? null : structuredClone(record.metadata);
+  return into;
 }

@@ -241,6 +241,7 @@ export function validateQueries(vectors: unknown, dimension: number, metric: Met
       max: limits.maxQueriesPerBatch,
     });
   }
+  if (vectors.length === 1) return toFloat32Vector(vectors[0] as VectorInput, dimension, metric, 'vectors[0]', 'query 0');
   const packed = new Float32Array(vectors.length * dimension);
   vectors.forEach((vector: VectorInput, i) => {
     packed.set(toFloat32Vector(vector, dimension, metric, `vectors[${i}]`, `query ${i}`), i * dimension);

@@ -46,11 +46,6 @@ export interface PreparedItem {
   record: ItemRecord;
 }
 
-export interface SearchHitSlot {
-  record: ItemRecord;
-  distance: number;
-}
-
 /** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
 export const PARALLEL_SEAL_MIN_ITEMS = 512;
 
@@ -237,11 +232,15 @@ export class OpenIndex {
     return [...this.#slotById.keys()];
   }
 
-  /** One result list per query row of `queries` (n x dimension, row-major). */
-  search(
+  /**
+   * One result list per query row of `queries` (n x dimension, row-major); `toHit` turns each
+   * found record into what the caller returns, so hits are built once.
+   */
+  search<T>(
     queries: Float32Array,
     options: { topK: number; nProbes?: number; filter: MetadataPredicate | null },
-  ): { hits: SearchHitSlot[]; exact: boolean }[] {
+    toHit: (record: ItemRecord, distance: number) => T,
+  ): { hits: T[]; exact: boolean }[] {
     const { filter } = options;
     const records = this.#records;
     const engineOptions = {
@@ -253,10 +252,10 @@ export class OpenIndex {
     const results =
       queries.length === this.config.dimension ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
     return results.map((result) => {
-      const hits: SearchHitSlot[] = [];
+      const hits: T[] = [];
       for (let i = 0; i < result.ids.length; i++) {
         const record = records.get(result.ids[i]);
-        if (record !== undefined) hits.push({ record, distance: result.distances[i] });
+        if (record !== undefined) hits.push(toHit(record, result.distances[i]));
       }
       return { hits, exact: result.exact };
     });
