@@ -177,6 +177,20 @@ forEachStore((fresh) => {
       expect(await service.delete('docs', key, ['item-0'])).toEqual({ deletedCount: 0 });
     });
 
+    it('keeps memory and store in agreement under concurrent writes to the same ids', async () => {
+      const shared = ['a', 'b', 'c', 'd'];
+      const writes = Array.from({ length: 12 }, (_, w) => {
+        const vectors = seededVectors(shared.length + 1, DIM, 100 + w);
+        if (w % 4 === 3) return service.delete('docs', key, [shared[w % shared.length], `own-${w - 1}`]);
+        return service.upsert('docs', key, [...shared.map((id, i) => ({ id, vector: vectors[i], contents: `write ${w}` })), { id: `own-${w}`, vector: vectors[shared.length] }]);
+      });
+      await Promise.all(writes);
+      const inMemory = await service.get('docs', key, await service.listIds('docs', key));
+      const fromStore = await (await harness.service()).get('docs', key, inMemory.map((item) => item.id));
+      expect(fromStore).toEqual(inMemory);
+      expect((await harness.rawItems('docs')).length).toBe(inMemory.length);
+    });
+
     it('keeps unicode ids, contents and metadata exactly', async () => {
       const metadata: JsonObject = { title: 'Ἀλίκη 🐇', nested: { list: [1.5, 'two', null, false] } };
       await service.upsert('docs', key, [{ id: 'ключ/🔑', vector: seededVectors(1, DIM, 9)[0], contents: '中文内容', metadata }]);
