@@ -92,17 +92,20 @@ export class CipherdexIndexService implements IndexService {
     const config = validateCreateOptions(options, this.#config.limits);
     const dataKey = generateDataKey();
     const wrappedDataKey = wrapDataKey(keyBytes, dataKey, indexName);
+    const keys = new AcceptedKeys(indexName, wrappedDataKey, keyBytes);
+    keyBytes.fill(0);
     const cipher = new IndexCipher(dataKey);
     const workers = this.#cache.sealWorkers;
     const sealer = workers === null ? null : { workers, handle: workers.register(indexName, dataKey) };
     dataKey.fill(0);
     try {
       const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, config) });
-      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, new AcceptedKeys(indexName, wrappedDataKey, keyBytes), sealer);
+      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, keys, sealer);
       this.#cache.insert(open);
       return this.#describe(open);
     } catch (error) {
       cipher.destroy();
+      keys.forget();
       if (sealer !== null) sealer.workers.unregister(sealer.handle);
       throw toDomainError(error, indexName);
     }
@@ -117,9 +120,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async deleteIndex(name: string, key: IndexKeyInput): Promise<void> {
-    const keyBytes = parseKeyArgument(key);
-    checkName(name);
-    await this.#cache.verify(name, keyBytes);
+    await this.#verify(name, key);
     // A run of this index ends CANCELLED now; its job finds the index closed before it commits.
     this.#scheduler.forget(name);
     const deleted = await translatingErrors(name, () => this.#store.deleteIndex(name));
@@ -204,16 +205,12 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async cancelTraining(name: string, key: IndexKeyInput): Promise<TrainingRun> {
-    const keyBytes = parseKeyArgument(key);
-    checkName(name);
-    await this.#cache.verify(name, keyBytes);
+    await this.#verify(name, key);
     return this.#scheduler.cancel(name);
   }
 
   async trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>> {
-    const keyBytes = parseKeyArgument(key);
-    checkName(name);
-    await this.#cache.verify(name, keyBytes);
+    await this.#verify(name, key);
     return this.#scheduler.subscribe(name);
   }
 
@@ -247,11 +244,26 @@ export class CipherdexIndexService implements IndexService {
   async #use<T>(name: string, key: IndexKeyInput, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
     if (this.#closed) throw new Error('The index service is closed.');
     const keyBytes = parseKeyArgument(key);
-    checkName(name);
     try {
+      checkName(name);
       return await this.#cache.use(name, keyBytes, work);
     } catch (error) {
       throw toDomainError(error, name);
+    } finally {
+      // This request's copy of the key; an open index keeps its own while it stays open.
+      keyBytes.fill(0);
+    }
+  }
+
+  /** Proves `key` opens `name` without loading it (when it is not loaded already). */
+  async #verify(name: string, key: IndexKeyInput): Promise<void> {
+    if (this.#closed) throw new Error('The index service is closed.');
+    const keyBytes = parseKeyArgument(key);
+    try {
+      checkName(name);
+      await this.#cache.verify(name, keyBytes);
+    } finally {
+      keyBytes.fill(0);
     }
   }
 
