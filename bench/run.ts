@@ -1,6 +1,7 @@
 // `npm run bench [-- <section>...] [-- <flags>]`: runs the named benchmark sections, or all of
 // them. Each section parses its own flags (`npm run bench -- engine --help`).
 import { parseEngineArgs, runEngineBench } from './engine.js';
+import { parseLoadArgs, runLoad } from './load.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
 
 type Section = (args: string[]) => Promise<void>;
@@ -9,6 +10,7 @@ type Section = (args: string[]) => Promise<void>;
 const SECTIONS: Record<string, Section> = {
   engine: (args) => runEngineBench(parseEngineArgs(args)),
   service: async (args) => void (await runServiceBench(parseServiceArgs(args))),
+  load: async (args) => void (await runLoad(parseLoadArgs(args))),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,471 @@
+// Load benchmark: a real Cipherdex server on loopback (temp SQLite directory, port 0) under
+// concurrent HTTP searches and upserts and graphql-ws trainingStatus subscribers, while the
+// upserts push the index across RETRAIN_THRESHOLD so an automatic training run happens in the
+// middle of the load. Bounded in operations and in time. Prints throughput, p50/p99 latency and
+// errors per operation, then checks that every acknowledged write is stored with its exact vector
+// and that searches find items by their own vectors. `npm run bench -- load --help` lists flags.
+
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/server/start-server.js';
+import type { TrainingPhase, TrainingTrigger } from '../src/service/types.js';
+import { embeddingLikeData } from './data/embedding-like.js';
+
+export interface LoadOptions {
+  searchClients: number;
+  upsertClients: number;
+  subscribers: number;
+  /** Upsert batches each upsert client sends (the count bound). */
+  upsertsPerClient: number;
+  batchSize: number;
+  /** Items loaded before the clients start (below the threshold). */
+  preload: number;
+  retrainThreshold: number;
+  dimension: number;
+  topK: number;
+  /** Hard stop for the whole load phase, in ms (the time bound). */
+  timeLimitMs: number;
+  /** Items whose own vector is searched for at the end (top hit must be the item). */
+  selfSearches: number;
+}
+
+export const DEFAULT_LOAD: LoadOptions = {
+  searchClients: 8,
+  upsertClients: 4,
+  subscribers: 16,
+  upsertsPerClient: 50,
+  batchSize: 100,
+  preload: 5_000,
+  retrainThreshold: 10_000,
+  dimension: 64,
+  topK: 10,
+  timeLimitMs: 120_000,
+  selfSearches: 200,
+};
+
+export interface OperationStats {
+  operation: 'search' | 'upsert' | 'subscription';
+  /** Completed operations (for subscriptions: events received). */
+  count: number;
+  errors: number;
+  perSecond: number;
+  /** For subscriptions: from subscribe to the first event (the current state). */
+  p50Ms: number;
+  p99Ms: number;
+  /** Operations that finished while the automatic run was between QUEUED and its end. */
+  duringTraining: number;
+}
+
+export interface LoadReport {
+  options: LoadOptions;
+  elapsedMs: number;
+  operations: OperationStats[];
+  /** The automatic run as the first subscriber saw it end; null when none ended in time. */
+  run: { runId: string; trigger: TrainingTrigger; phase: TrainingPhase; iterations: number; nLists: number; elapsedMs: number } | null;
+  /** Subscribers whose event stream held the run's QUEUED and final events. */
+  subscribersSawRun: number;
+  acknowledgedItems: number;
+  storedItems: number;
+  /** Acknowledged ids missing from the index at the end. */
+  lostItems: number;
+  /** Acknowledged ids stored with another vector than the last one acknowledged. */
+  wrongVectors: number;
+  /** Items whose own vector, searched over every list, did not come back as the top hit. */
+  selfSearchMisses: number;
+  /** The first few error messages, for diagnosis. */
+  errorSamples: string[];
+  timedOut: boolean;
+}
+
+const OPERATIONS = {
+  createIndex: `mutation ($name: String!, $key: IndexKey!, $dimension: Int!) {
+    createIndex(name: $name, key: $key, dimension: $dimension) { __typename ... on Error { code message } } }`,
+  upsert: `mutation ($index: String!, $key: IndexKey!, $items: [ItemInput!]!) {
+    upsert(index: $index, key: $key, items: $items) { __typename ... on UpsertSuccess { upsertedCount } ... on Error { code message } } }`,
+  search: `query ($index: String!, $key: IndexKey!, $vector: Vector!, $topK: Int, $nProbes: Int) {
+    search(index: $index, key: $key, vector: $vector, topK: $topK, nProbes: $nProbes) {
+      __typename ... on SearchResults { exact hits { id distance } } ... on Error { code message } } }`,
+  index: `query ($name: String!, $key: IndexKey!) {
+    index(name: $name, key: $key) { __typename ... on Index { vectorCount isTrained isTraining nLists } ... on Error { code message } } }`,
+  itemIds: `query ($index: String!, $key: IndexKey!) {
+    itemIds(index: $index, key: $key) { __typename ... on ItemIdList { ids } ... on Error { code message } } }`,
+  items: `query ($index: String!, $key: IndexKey!, $ids: [ID!]!) {
+    items(index: $index, key: $key, ids: $ids, include: [VECTOR]) { __typename ... on ItemList { items { id vector } } ... on Error { code message } } }`,
+  trainingStatus: `subscription ($index: String!, $key: IndexKey!) {
+    trainingStatus(index: $index, key: $key) {
+      __typename ... on TrainingStatus { runId trigger phase iteration nLists elapsedMs } ... on Error { code message } } }`,
+};
+
+interface StatusEvent {
+  __typename: string;
+  runId: string | null;
+  trigger: TrainingTrigger | null;
+  phase: TrainingPhase;
+  iteration: number;
+  nLists: number;
+  elapsedMs: number;
+}
+
+const TERMINAL: ReadonlySet<TrainingPhase> = new Set<TrainingPhase>(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** One GraphQL request over HTTP: the field's value when it is the expected type, else an error text. */
+async function graphql<T>(url: string, apiKey: string, query: string, variables: Record<string, unknown>, field: string, success: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': apiKey },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  let body: { data?: Record<string, { __typename: string } | null> | null; errors?: Array<{ message: string }> };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+  }
+  const value = body.data?.[field];
+  if (response.status !== 200 || body.errors !== undefined || value === undefined || value === null || value.__typename !== success) {
+    throw new Error(`HTTP ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  }
+  return value as T;
+}
+
+function toBase64(vector: Float32Array): string {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+interface Sample {
+  endMs: number;
+  latencyMs: number;
+}
+
+export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: string) => void = console.log): Promise<LoadReport> {
+  const { dimension, batchSize } = options;
+  const clientItems = options.upsertClients * options.upsertsPerClient * batchSize;
+  log(
+    `\n## load: ${options.searchClients} search clients, ${options.upsertClients} upsert clients (${options.upsertsPerClient} x ${batchSize} items), ` +
+      `${options.subscribers} trainingStatus subscribers; ${options.preload} items preloaded, RETRAIN_THRESHOLD ${options.retrainThreshold}, ${dimension}d, SQLite, loopback`,
+  );
+  const dataDir = await mkdtemp(join(tmpdir(), 'cipherdex-bench-load-'));
+  const apiKey = `bench_${randomBytes(16).toString('hex')}`;
+  const key = randomBytes(32).toString('base64');
+  const index = 'load';
+  const serverLog: string[] = [];
+  const config = loadConfig({
+    CIPHERDEX_DATA_DIR: dataDir,
+    CIPHERDEX_API_KEY: apiKey,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RETRAIN_THRESHOLD: String(options.retrainThreshold),
+  });
+  const server = await startServer(config, { log: (line) => serverLog.push(line) });
+  const wsUrl = server.url.replace(/^http/, 'ws');
+  const clients: Client[] = [];
+  const errorSamples: string[] = [];
+  const noteError = (what: string, error: unknown): void => {
+    if (errorSamples.length < 10) errorSamples.push(`${what}: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+  };
+
+  try {
+    const data = embeddingLikeData({ count: options.preload + clientItems, queries: 256, dimension, seed: 7 });
+    const vectorOf = (row: number) => data.base.subarray(row * dimension, (row + 1) * dimension);
+    /** The last vector acknowledged for each id. */
+    const acknowledged = new Map<string, Float32Array>();
+    const call = <T>(query: string, variables: Record<string, unknown>, field: string, success: string) =>
+      graphql<T>(server.url, apiKey, query, variables, field, success);
+    const upsertRows = async (rows: number[], idOf: (row: number) => string) => {
+      const items = rows.map((row) => ({ id: idOf(row), vector: toBase64(vectorOf(row)) }));
+      await call(OPERATIONS.upsert, { index, key, items }, 'upsert', 'UpsertSuccess');
+      for (const row of rows) acknowledged.set(idOf(row), vectorOf(row));
+    };
+
+    await call(OPERATIONS.createIndex, { name: index, key, dimension }, 'createIndex', 'Index');
+    const preloadId = (row: number) => `pre-${row}`;
+    for (let start = 0; start < options.preload; start += 1000) {
+      await upsertRows(Array.from({ length: Math.min(1000, options.preload - start) }, (_, i) => start + i), preloadId);
+    }
+
+    const startMs = performance.now();
+    const deadline = startMs + options.timeLimitMs;
+    let timedOut = false;
+    const overTime = () => {
+      if (performance.now() > deadline) timedOut = true;
+      return timedOut;
+    };
+
+    // Subscribers first, so each sees the whole automatic run from QUEUED on.
+    const subscriberEvents: Array<Array<{ atMs: number; status: StatusEvent }>> = [];
+    const subscribeLatencies: number[] = [];
+    let subscriptionErrors = 0;
+    let runWindow: { runId: string; fromMs: number; toMs: number | null } | null = null;
+    let runEnded!: () => void;
+    const automaticRunEnded = new Promise<void>((resolve) => (runEnded = resolve));
+    await Promise.all(
+      Array.from({ length: options.subscribers }, (_, s) => {
+        const events: Array<{ atMs: number; status: StatusEvent }> = [];
+        subscriberEvents.push(events);
+        const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { apiKey }, retryAttempts: 0, lazy: true });
+        clients.push(client);
+        const subscribedAt = performance.now();
+        return new Promise<void>((firstEvent) => {
+          client.subscribe<{ trainingStatus: StatusEvent }>(
+            { query: OPERATIONS.trainingStatus, variables: { index, key } },
+            {
+              next: (result) => {
+                const atMs = performance.now();
+                const status = result.data?.trainingStatus;
+                if (status === undefined || status.__typename !== 'TrainingStatus' || result.errors !== undefined) {
+                  subscriptionErrors++;
+                  noteError('subscription', result);
+                } else {
+                  if (events.length === 0) subscribeLatencies.push(atMs - subscribedAt);
+                  events.push({ atMs, status });
+                  if (s === 0 && status.trigger === 'AUTOMATIC') {
+                    if (status.phase === 'QUEUED' && runWindow === null) runWindow = { runId: status.runId!, fromMs: atMs, toMs: null };
+                    if (TERMINAL.has(status.phase) && runWindow?.runId === status.runId) {
+                      runWindow.toMs = atMs;
+                      runEnded();
+                    }
+                  }
+                }
+                firstEvent();
+              },
+              error: (error) => {
+                subscriptionErrors++;
+                noteError('subscription', error);
+                firstEvent();
+              },
+              complete: () => firstEvent(),
+            },
+          );
+        });
+      }),
+    );
+
+    const upsertSamples: Sample[] = [];
+    const searchSamples: Sample[] = [];
+    let upsertErrors = 0;
+    let searchErrors = 0;
+    let upsertsDone = false;
+    let trainingDone = false;
+    void automaticRunEnded.then(() => (trainingDone = true));
+
+    const upserter = async (client: number) => {
+      for (let op = 0; op < options.upsertsPerClient && !overTime(); op++) {
+        // Each client owns its ids, so the last acknowledged vector of an id is well defined.
+        const first = options.preload + (client * options.upsertsPerClient + op) * batchSize;
+        const rows = Array.from({ length: batchSize }, (_, i) => first + i);
+        const begin = performance.now();
+        try {
+          await upsertRows(rows, (row) => `c${client}-${row}`);
+          const end = performance.now();
+          upsertSamples.push({ endMs: end, latencyMs: end - begin });
+        } catch (error) {
+          upsertErrors++;
+          noteError('upsert', error);
+        }
+      }
+    };
+    const searcher = async (client: number) => {
+      // Searches go on until the writes are done and the automatic run has ended (or time is up).
+      for (let op = 0; !(upsertsDone && trainingDone) && !overTime(); op++) {
+        const query = data.queries.subarray(((client * 31 + op) % 256) * dimension, ((client * 31 + op) % 256 + 1) * dimension);
+        const begin = performance.now();
+        try {
+          await call(OPERATIONS.search, { index, key, vector: toBase64(query), topK: options.topK }, 'search', 'SearchResults');
+          const end = performance.now();
+          searchSamples.push({ endMs: end, latencyMs: end - begin });
+        } catch (error) {
+          searchErrors++;
+          noteError('search', error);
+        }
+      }
+    };
+    const searching = Promise.all(Array.from({ length: options.searchClients }, (_, c) => searcher(c)));
+    await Promise.all(Array.from({ length: options.upsertClients }, (_, c) => upserter(c)));
+    upsertsDone = true;
+    await Promise.race([automaticRunEnded, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - performance.now())).unref())]);
+    overTime();
+    await searching;
+    const elapsedMs = performance.now() - startMs;
+
+    // The run as subscriber 0 saw it, and whether every subscriber saw its start and its end.
+    const window = runWindow as { runId: string; fromMs: number; toMs: number | null } | null;
+    const final = window === null ? undefined : subscriberEvents[0].find((e) => e.status.runId === window.runId && TERMINAL.has(e.status.phase))?.status;
+    const run = final === undefined ? null : { runId: final.runId!, trigger: final.trigger!, phase: final.phase, iterations: final.iteration, nLists: final.nLists, elapsedMs: final.elapsedMs };
+    const subscribersSawRun = window === null ? 0 : subscriberEvents.filter((events) =>
+      events.some((e) => e.status.runId === window.runId && e.status.phase === 'QUEUED') &&
+      events.some((e) => e.status.runId === window.runId && TERMINAL.has(e.status.phase)),
+    ).length;
+    const inRun = (atMs: number) => window !== null && atMs >= window.fromMs && atMs <= (window.toMs ?? Number.POSITIVE_INFINITY);
+    const subscriptionEventCount = subscriberEvents.reduce((sum, events) => sum + events.length, 0);
+
+    const stats = (operation: OperationStats['operation'], samples: Sample[], errors: number): OperationStats => {
+      const sorted = samples.map((s) => s.latencyMs).sort((a, b) => a - b);
+      return {
+        operation,
+        count: samples.length,
+        errors,
+        perSecond: samples.length / (elapsedMs / 1000),
+        p50Ms: percentile(sorted, 0.5),
+        p99Ms: percentile(sorted, 0.99),
+        duringTraining: samples.filter((s) => inRun(s.endMs)).length,
+      };
+    };
+    const sortedSubscribe = [...subscribeLatencies].sort((a, b) => a - b);
+    const operations: OperationStats[] = [
+      stats('search', searchSamples, searchErrors),
+      stats('upsert', upsertSamples, upsertErrors),
+      {
+        operation: 'subscription',
+        count: subscriptionEventCount,
+        errors: subscriptionErrors,
+        perSecond: subscriptionEventCount / (elapsedMs / 1000),
+        p50Ms: percentile(sortedSubscribe, 0.5),
+        p99Ms: percentile(sortedSubscribe, 0.99),
+        duringTraining: subscriberEvents.reduce((sum, events) => sum + events.filter((e) => inRun(e.atMs)).length, 0),
+      },
+    ];
+
+    // No acknowledged write lost: every id present, each with the vector last acknowledged for it.
+    const { ids } = await call<{ ids: string[] }>(OPERATIONS.itemIds, { index, key }, 'itemIds', 'ItemIdList');
+    const stored = new Set(ids);
+    const lostItems = [...acknowledged.keys()].filter((id) => !stored.has(id)).length;
+    let wrongVectors = 0;
+    const ackIds = [...acknowledged.keys()].filter((id) => stored.has(id));
+    for (let start = 0; start < ackIds.length; start += 1000) {
+      const chunk = ackIds.slice(start, start + 1000);
+      const { items } = await call<{ items: Array<{ id: string; vector: number[] }> }>(OPERATIONS.items, { index, key, ids: chunk }, 'items', 'ItemList');
+      const byId = new Map(items.map((item) => [item.id, item.vector]));
+      for (const id of chunk) {
+        const expected = acknowledged.get(id)!;
+        const got = byId.get(id);
+        if (got === undefined || got.length !== expected.length || got.some((x, i) => x !== expected[i])) wrongVectors++;
+      }
+    }
+
+    // Searches stay correct after the run: an item's own vector, probing every list, finds the item.
+    const info = await call<{ nLists: number | null; isTrained: boolean }>(OPERATIONS.index, { name: index, key }, 'index', 'Index');
+    let selfSearchMisses = 0;
+    for (let i = 0; i < Math.min(options.selfSearches, ackIds.length); i++) {
+      const id = ackIds[Math.floor((i * ackIds.length) / options.selfSearches)];
+      const result = await call<{ hits: Array<{ id: string; distance: number }> }>(
+        OPERATIONS.search,
+        { index, key, vector: toBase64(acknowledged.get(id)!), topK: 1, nProbes: info.isTrained ? info.nLists : undefined },
+        'search',
+        'SearchResults',
+      );
+      if (result.hits[0]?.id !== id && result.hits[0]?.distance !== 0) selfSearchMisses++;
+    }
+
+    const report: LoadReport = {
+      options,
+      elapsedMs,
+      operations,
+      run,
+      subscribersSawRun,
+      acknowledgedItems: acknowledged.size,
+      storedItems: ids.length,
+      lostItems,
+      wrongVectors,
+      selfSearchMisses,
+      errorSamples,
+      timedOut,
+    };
+    printReport(report, log);
+    return report;
+  } finally {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function printReport(report: LoadReport, log: (line: string) => void): void {
+  const fixed = (value: number, digits: number) => (Number.isNaN(value) ? '-' : value.toFixed(digits));
+  log(`load phase: ${(report.elapsedMs / 1000).toFixed(1)} s${report.timedOut ? ' (TIME LIMIT reached)' : ''}`);
+  log('| operation | count | per second | p50 ms | p99 ms | errors | during training |');
+  log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const op of report.operations) {
+    const what = op.operation === 'subscription' ? 'subscription (events; latency = subscribe to first event)' : op.operation;
+    log(`| ${what} | ${op.count} | ${fixed(op.perSecond, 1)} | ${fixed(op.p50Ms, 2)} | ${fixed(op.p99Ms, 2)} | ${op.errors} | ${op.duringTraining} |`);
+  }
+  const run = report.run;
+  log(
+    run === null
+      ? 'automatic run: none ended within the time limit'
+      : `automatic run ${run.runId}: ${run.trigger} ${run.phase}, ${run.iterations} iterations, ${run.nLists} lists, ${(run.elapsedMs / 1000).toFixed(2)} s; seen whole by ${report.subscribersSawRun}/${report.options.subscribers} subscribers`,
+  );
+  log(
+    `writes: ${report.acknowledgedItems} acknowledged ids, ${report.storedItems} stored, ${report.lostItems} lost, ${report.wrongVectors} with a wrong vector; ` +
+      `self-search misses: ${report.selfSearchMisses}/${Math.min(report.options.selfSearches, report.acknowledgedItems)}`,
+  );
+  for (const sample of report.errorSamples) log(`error: ${sample}`);
+}
+
+const USAGE = `npm run bench -- load [--search-clients N] [--upsert-clients N] [--subscribers N] [--upserts N] [--batch N]
+                      [--preload N] [--threshold N] [--dimension N] [--time-limit-s N] [--quick]
+  Starts a real server on 127.0.0.1 (temp SQLite data directory) and drives it with concurrent HTTP
+  searches and upserts and graphql-ws trainingStatus subscribers while the upserts cross
+  RETRAIN_THRESHOLD and an automatic training run happens. --upserts is batches per upsert client.
+  --quick: a small run (a few seconds). Flags of other bench sections are ignored.`;
+
+/** Flags of `npm run bench -- load`; flags meant for other sections are ignored. */
+export function parseLoadArgs(args: string[]): LoadOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'search-clients': { type: 'string' },
+      'upsert-clients': { type: 'string' },
+      subscribers: { type: 'string' },
+      upserts: { type: 'string' },
+      batch: { type: 'string' },
+      preload: { type: 'string' },
+      threshold: { type: 'string' },
+      dimension: { type: 'string' },
+      'time-limit-s': { type: 'string' },
+      quick: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: false,
+  });
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const base: LoadOptions = values.quick === true
+    ? { ...DEFAULT_LOAD, searchClients: 4, upsertClients: 2, subscribers: 4, upsertsPerClient: 10, batchSize: 50, preload: 500, retrainThreshold: 1000, dimension: 32, selfSearches: 50 }
+    : { ...DEFAULT_LOAD };
+  const int = (raw: string | boolean | undefined, fallback: number, min = 1): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (typeof raw !== 'string' || !Number.isInteger(value) || value < min) throw new Error(`expected an integer >= ${min}, got ${String(raw)}\n${USAGE}`);
+    return value;
+  };
+  return {
+    ...base,
+    searchClients: int(values['search-clients'], base.searchClients, 0),
+    upsertClients: int(values['upsert-clients'], base.upsertClients),
+    subscribers: int(values.subscribers, base.subscribers, 0),
+    upsertsPerClient: int(values.upserts, base.upsertsPerClient),
+    batchSize: int(values.batch, base.batchSize),
+    preload: int(values.preload, base.preload, 0),
+    retrainThreshold: int(values.threshold, base.retrainThreshold),
+    dimension: int(values.dimension, base.dimension),
+    timeLimitMs: int(values['time-limit-s'], base.timeLimitMs / 1000) * 1000,
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runLoad(parseLoadArgs(process.argv.slice(2)));
+}

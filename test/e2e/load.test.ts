@@ -1,0 +1,47 @@
+// A small run of the load benchmark (bench/load.ts) as a test: a real server on loopback under
+// concurrent searches, upserts and trainingStatus subscribers while an automatic training run
+// happens. Asserts outcomes only (no errors, no lost or altered writes, the run completed and every
+// subscriber saw it), never timings: the benchmark reports those.
+
+import { expect, it } from 'vitest';
+import { DEFAULT_LOAD, runLoad } from '../../bench/load.js';
+
+it('serves concurrent searches, upserts and subscriptions through an automatic training run without errors or lost writes', async () => {
+  const lines: string[] = [];
+  const report = await runLoad(
+    {
+      ...DEFAULT_LOAD,
+      searchClients: 4,
+      upsertClients: 3,
+      subscribers: 6,
+      upsertsPerClient: 12,
+      batchSize: 40,
+      preload: 600,
+      // Crossed a third of the way into the clients' upserts, so most writes race the run.
+      retrainThreshold: 1_100,
+      dimension: 24,
+      selfSearches: 60,
+      timeLimitMs: 45_000,
+    },
+    (line) => lines.push(line),
+  );
+  const context = lines.join('\n');
+
+  expect(report.timedOut, context).toBe(false);
+  for (const operation of report.operations) {
+    expect(operation.errors, `${operation.operation} errors\n${context}`).toBe(0);
+    expect(operation.count, operation.operation).toBeGreaterThan(0);
+  }
+  expect(report.errorSamples).toEqual([]);
+
+  expect(report.run, context).toMatchObject({ trigger: 'AUTOMATIC', phase: 'COMPLETED' });
+  expect(report.run!.iterations).toBeGreaterThan(0);
+  expect(report.subscribersSawRun).toBe(6);
+
+  // Every acknowledged id is stored with the vector last acknowledged for it, and nothing else is.
+  expect(report.acknowledgedItems).toBe(600 + 3 * 12 * 40);
+  expect(report.storedItems).toBe(report.acknowledgedItems);
+  expect(report.lostItems).toBe(0);
+  expect(report.wrongVectors).toBe(0);
+  expect(report.selfSearchMisses).toBe(0);
+});
