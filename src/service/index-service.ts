@@ -277,7 +277,8 @@ export class CipherdexIndexService implements IndexService {
       vectorCount: open.size,
       isTrained: open.isTrained,
       isTraining: this.#scheduler.isTraining(open.name),
-      lastTrainingRun: this.#scheduler.lastRun(open.name),
+      // After a restart the scheduler knows no runs; the stored model remembers the one that made it.
+      lastTrainingRun: this.#scheduler.lastRun(open.name) ?? open.model?.run ?? null,
       createdAt: open.createdAt,
     };
   }
@@ -288,6 +289,7 @@ export class CipherdexIndexService implements IndexService {
       open,
       store: this.#store,
       params,
+      trigger,
       requireConvergence,
       onConvergenceFailure: (runId, error) => this.#rememberConvergenceFailure(runId, error),
     });

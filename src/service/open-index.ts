@@ -20,7 +20,7 @@ import { ITEM_TOKEN_DOMAIN } from './item-token.js';
 import type { MetadataPredicate } from './metadata-filter.js';
 import type { SealWorkers } from './seal-workers.js';
 import type { TrainedModel } from './trained-model-record.js';
-import type { JsonObject } from './types.js';
+import type { JsonObject, TrainingRun } from './types.js';
 import { WriteLock } from './write-lock.js';
 
 export interface ItemRecord {
@@ -37,7 +37,8 @@ export interface ItemRecord {
 export interface ModelState {
   nLists: number;
   trainedVectorCount: number;
-  runId: string;
+  /** The run that trained the model (read back from the stored model after a restart). */
+  run: TrainingRun;
 }
 
 /** An item sealed and ready to write, with the record it becomes in memory once written. */
@@ -291,7 +292,7 @@ export class OpenIndex {
     this.applyModel(
       model,
       { ids: Uint32Array.from(slots), lists: Uint32Array.from(lists) },
-      { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, runId: model.info.runId },
+      { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run },
     );
   }
 

@@ -5,17 +5,16 @@
 //   u8 format | u8 0 | u16 0 | u32 nLists | u32 dimension | u32 assignments | u32 trained vectors |
 //   u32 info bytes | f32 centroids (nLists x dimension) | u32 list per assignment |
 //   u32 revision per assignment | 32-byte token per assignment |
-//   info JSON (index name, run id, when, iterations, converged)
+//   info JSON (index name, and the run that trained it, so lastTrainingRun survives a restart)
 
 import { TOKEN_BYTES, type IndexCipher } from '../crypto/index.js';
 import { modelAad } from './associated-data.js';
+import type { TrainingRun } from './types.js';
 
 export interface ModelInfo {
   index: string;
-  runId: string;
-  trainedAt: string;
-  iterations: number;
-  converged: boolean;
+  /** The run that produced the model, as it stood when the model was written (phase COMPLETED). */
+  run: TrainingRun;
 }
 
 export interface TrainedModel {
@@ -86,6 +85,9 @@ export function decodeModel(bytes: Buffer): TrainedModel {
   const tokens = new Array<Buffer>(count);
   for (let i = 0; i < count; i++, offset += TOKEN_BYTES) tokens[i] = bytes.subarray(offset, offset + TOKEN_BYTES);
   const info = JSON.parse(bytes.toString('utf8', offset, offset + infoBytes)) as ModelInfo;
+  // Dates travel as ISO strings in JSON.
+  const { startedAt, finishedAt } = info.run as unknown as { startedAt: string | null; finishedAt: string | null };
+  info.run = { ...info.run, startedAt: startedAt === null ? null : new Date(startedAt), finishedAt: finishedAt === null ? null : new Date(finishedAt) };
   return { nLists, dimension, centroids, trainedVectorCount, tokens, revisions, lists, info };
 }
 

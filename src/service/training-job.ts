@@ -10,11 +10,13 @@ import type { OpenIndex } from './open-index.js';
 import { sealModel } from './trained-model-record.js';
 import type { TrainingJob, TrainingJobResult } from './training-scheduler.js';
 import type { TrainingParams } from './training-status.js';
+import type { TrainingRun, TrainingTrigger } from './types.js';
 
 export interface TrainingJobOptions {
   open: OpenIndex;
   store: Store;
   params: TrainingParams;
+  trigger: TrainingTrigger;
   /** A run that stops above tolerance is not swapped in and fails with ConvergenceError. */
   requireConvergence: boolean;
   /** Called with the ConvergenceError before the job rejects, so waiters can rethrow it. */
@@ -32,6 +34,7 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
   const { open, store, params } = options;
   return async ({ runId, signal, report }): Promise<TrainingJobResult> => {
     if (open.closed) throw new IndexClosedError(open.name);
+    const startedAt = new Date();
     // Copied into shared memory once; the worker reads it without another copy.
     const snapshot = open.engine.trainingSnapshot();
     const result = await trainInWorker(snapshot.vectors, open.config.dimension, open.config.metric, params, {
@@ -61,6 +64,25 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         tokens.push(record.token);
         revisions.push(record.revision);
       }
+      const finishedAt = new Date();
+      const run: TrainingRun = {
+        runId,
+        index: open.name,
+        trigger: options.trigger,
+        phase: 'COMPLETED',
+        iteration: result.iterations,
+        ...params,
+        shift: finite(result.shift) ?? null,
+        inertia: finite(result.inertia) ?? null,
+        converged: result.converged,
+        progress: 1,
+        elapsedMs: finishedAt.getTime() - startedAt.getTime(),
+        etaMs: 0,
+        vectorCount: snapshot.ids.length,
+        startedAt,
+        finishedAt,
+        message: null,
+      };
       const sealed = sealModel(open.cipher, {
         nLists: result.nLists,
         dimension: open.config.dimension,
@@ -69,14 +91,14 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         tokens,
         revisions: Uint32Array.from(revisions),
         lists: Uint32Array.from(lists),
-        info: { index: open.name, runId, trainedAt: new Date().toISOString(), iterations: result.iterations, converged: result.converged },
+        info: { index: open.name, run },
       });
       try {
         await store.saveModel(open.name, sealed);
       } catch (error) {
         throw toDomainError(error, open.name);
       }
-      open.applyModel(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, runId });
+      open.applyModel(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
     });
     return { iterations: result.iterations, shift: result.shift, inertia: result.inertia, converged: result.converged };
   };

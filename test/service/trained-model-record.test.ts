@@ -13,7 +13,14 @@ function model(index = 'docs'): TrainedModel {
     tokens: [randomBytes(32), randomBytes(32)],
     revisions: new Uint32Array([0xffffffff, 7]),
     lists: new Uint32Array([2, 0]),
-    info: { index, runId: 'run-1', trainedAt: '2025-01-01T00:00:00.000Z', iterations: 12, converged: true },
+    info: {
+      index,
+      run: {
+        runId: 'run-1', index, trigger: 'MANUAL', phase: 'COMPLETED', iteration: 12, maxIters: 100, nLists: 3, batchSize: 2048, tolerance: 1e-6,
+        shift: 1e-7, inertia: 4.5, converged: true, progress: 1, elapsedMs: 30, etaMs: 0, vectorCount: 7,
+        startedAt: new Date('2025-01-01T00:00:00.000Z'), finishedAt: new Date('2025-01-01T00:00:00.030Z'), message: null,
+      },
+    },
   };
 }
 
@@ -36,7 +43,7 @@ describe('trained model record', () => {
   it('opens under its own index only', () => {
     const cipher = new IndexCipher(generateDataKey());
     const sealed = sealModel(cipher, model('docs'));
-    expect(openModel(cipher, 'docs', sealed).info.runId).toBe('run-1');
+    expect(openModel(cipher, 'docs', sealed).info.run.runId).toBe('run-1');
     expect(() => openModel(cipher, 'other', sealed)).toThrow(SealIntegrityError);
   });
 });

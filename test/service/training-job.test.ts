@@ -80,7 +80,13 @@ forEachStore((fresh) => {
       const before = await service.search('docs', key, queries, { topK: 5, nProbes: 2 });
       await service.close();
       const reopened = await harness.service();
-      expect(await reopened.describeIndex('docs', key)).toMatchObject({ isTrained: true, nLists: 6, vectorCount: 300 });
+      expect(await reopened.describeIndex('docs', key)).toMatchObject({
+        isTrained: true,
+        nLists: 6,
+        vectorCount: 300,
+        // The run that made the model, read back from the model record.
+        lastTrainingRun: { runId: run.runId, trigger: 'MANUAL', phase: 'COMPLETED', nLists: 6, maxIters: 50, iteration: final.iteration, vectorCount: 300, converged: final.converged },
+      });
       expect(await reopened.search('docs', key, queries, { topK: 5, nProbes: 2 })).toEqual(before);
       await expectExact(reopened, 'docs', key, items, queries, 6);
     });
