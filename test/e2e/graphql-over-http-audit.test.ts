@@ -1,7 +1,7 @@
 // GraphQL-over-HTTP conformance: graphql-http's serverAudits (the spec's own audit suite) run
 // against the real server with a valid API key on every request. Every MUST audit is a test that
-// must pass; the SHOULD and MAY results are printed as a table, so a regression is visible in the
-// log and a change in their number fails loudly only when a MUST breaks.
+// must pass; the SHOULD and MAY results are reported, printed as a table, not enforced (at the
+// time of writing all of them pass too).
 
 import { type AuditResult, serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
