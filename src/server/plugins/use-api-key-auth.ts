@@ -9,8 +9,8 @@
 // compare and count happen without yielding, so concurrent guesses are all counted.
 
 import { timingSafeEqual } from 'node:crypto';
-import { type DocumentNode, GraphQLError, Kind, OperationTypeNode, parse } from 'graphql';
 import type { IncomingMessage } from 'node:http';
+import { type DocumentNode, GraphQLError, Kind, OperationTypeNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { hashApiKey } from '../api-key-store.js';
 import type { AuthFailureLimiter } from '../auth-failure-limiter.js';
