@@ -1,9 +1,10 @@
 // The inverted lists: each list keeps its rows in one contiguous heap block (rows first, then
-// their squared norms) beside an array of their ids, and a locator maps an id to its list and
-// position. Removal moves the list's last row into the hole, so lists stay dense: a scan never
-// meets a dead row, however many removals came before.
+// their squared norms, then, for a trained index, their int8 codes) beside an array of their ids,
+// and a locator maps an id to its list and position. Removal moves the list's last row into the
+// hole, so lists stay dense: a scan never meets a dead row, however many removals came before.
 import type { Block, BlockArena } from './block-arena.js';
 import { ROW_TILE } from './kernels.js';
+import type { ScalarQuantizer } from './scalar-quantizer.js';
 
 const GROWTH = 1.5;
 /** Estimated bytes a JS Map spends per entry (key, value, chain link, buckets, slack). */
@@ -16,7 +17,11 @@ function roundToTile(rows: number): number {
 export class InvertedLists {
   readonly count: number;
   readonly rowBytes: number;
+  /** Bytes of int8 codes per row (0 without a quantizer). */
+  readonly codeBytes: number;
   private readonly stride: number;
+  /** Bytes per row in a block: the row, its norm, its codes. */
+  private readonly slotBytes: number;
   private readonly blocks: Block[];
   private readonly capacities: Uint32Array;
   private readonly lengths: Uint32Array;
@@ -36,10 +41,13 @@ export class InvertedLists {
     stride: number,
     count: number,
     expected?: ArrayLike<number>,
+    private readonly quantizer: ScalarQuantizer | null = null,
   ) {
     this.count = count;
     this.stride = stride;
     this.rowBytes = stride * 4;
+    this.codeBytes = quantizer ? quantizer.codeBytes : 0;
+    this.slotBytes = this.rowBytes + 4 + this.codeBytes;
     this.blocks = new Array<Block>(count);
     this.capacities = new Uint32Array(count);
     this.lengths = new Uint32Array(count);
@@ -47,7 +55,7 @@ export class InvertedLists {
     for (let l = 0; l < count; l++) {
       const capacity = roundToTile(expected ? expected[l] : 0);
       this.capacities[l] = capacity;
-      this.blocks[l] = arena.alloc(capacity * (this.rowBytes + 4));
+      this.blocks[l] = arena.alloc(capacity * this.slotBytes);
       this.listIds[l] = new Uint32Array(capacity);
     }
   }
@@ -73,6 +81,11 @@ export class InvertedLists {
   /** Byte offset of the squared norms of `list`'s rows. */
   normsAt(list: number): number {
     return this.blocks[list].offset + this.capacities[list] * this.rowBytes;
+  }
+
+  /** Byte offset of the int8 codes of `list`'s rows (when there is a quantizer). */
+  codesAt(list: number): number {
+    return this.blocks[list].offset + this.capacities[list] * (this.rowBytes + 4);
   }
 
   /** Ids of `list` by position; entries past `length(list)` are stale. */
@@ -117,7 +130,11 @@ export class InvertedLists {
   }
 
   private place(list: number, position: number, id: number, norm: number, epoch: number): void {
-    this.arena.heap.f32[(this.normsAt(list) >> 2) + position] = norm;
+    const heap = this.arena.heap;
+    heap.f32[(this.normsAt(list) >> 2) + position] = norm;
+    if (this.quantizer) {
+      this.quantizer.encodeRow(heap.f32, (this.rowsAt(list) + position * this.rowBytes) >> 2, heap.i8, this.codesAt(list) + position * this.codeBytes);
+    }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;
     const slot = this.takeSlot();
@@ -153,6 +170,10 @@ export class InvertedLists {
       f32.copyWithin(rows + position * this.stride, rows + last * this.stride, rows + (last + 1) * this.stride);
       const norms = this.normsAt(list) >> 2;
       f32[norms + position] = f32[norms + last];
+      if (this.codeBytes > 0) {
+        const codes = this.codesAt(list);
+        this.arena.heap.i8.copyWithin(codes + position * this.codeBytes, codes + last * this.codeBytes, codes + (last + 1) * this.codeBytes);
+      }
       const movedId = this.listIds[list][last];
       this.listIds[list][position] = movedId;
       this.slotPos[this.locator.get(movedId) as number] = position;
@@ -175,22 +196,28 @@ export class InvertedLists {
     const length = this.lengths[list];
     // A list on top of the arena (the one list of an untrained index being filled) grows in
     // place: only its norms move up to their new position.
-    const grown = capacity > this.capacities[list] ? this.arena.extendTop(old, capacity * (this.rowBytes + 4)) : null;
+    const grown = capacity > this.capacities[list] ? this.arena.extendTop(old, capacity * this.slotBytes) : null;
     if (grown) {
       const f32 = this.arena.heap.f32;
-      const oldNorms = (grown.offset + this.capacities[list] * this.rowBytes) >> 2;
+      const oldCapacity = this.capacities[list];
+      // Codes first: they move furthest, and the norms' new place may overlap their old one.
+      const oldCodes = grown.offset + oldCapacity * (this.rowBytes + 4);
+      this.arena.heap.i8.copyWithin(grown.offset + capacity * (this.rowBytes + 4), oldCodes, oldCodes + length * this.codeBytes);
+      const oldNorms = (grown.offset + oldCapacity * this.rowBytes) >> 2;
       f32.copyWithin((grown.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
       this.blocks[list] = grown;
       this.capacities[list] = capacity;
       this.growIds(list, capacity, length);
       return;
     }
-    const block = this.arena.alloc(capacity * (this.rowBytes + 4));
+    const block = this.arena.alloc(capacity * this.slotBytes);
     const f32 = this.arena.heap.f32;
     const oldRows = old.offset >> 2;
     const oldNorms = (old.offset + this.capacities[list] * this.rowBytes) >> 2;
+    const oldCodes = old.offset + this.capacities[list] * (this.rowBytes + 4);
     f32.copyWithin(block.offset >> 2, oldRows, oldRows + length * this.stride);
     f32.copyWithin((block.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
+    this.arena.heap.i8.copyWithin(block.offset + capacity * (this.rowBytes + 4), oldCodes, oldCodes + length * this.codeBytes);
     this.arena.free(old);
     this.blocks[list] = block;
     this.capacities[list] = capacity;

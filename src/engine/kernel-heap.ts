@@ -23,7 +23,7 @@ export class HeapExhaustedError extends RangeError {
 export class KernelHeap implements HeapViews {
   readonly memory: WebAssembly.Memory;
   readonly kernels: Kernels;
-  private views: { f32: Float32Array; u32: Uint32Array; f64: Float64Array };
+  private views: { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; i16: Int16Array };
 
   /**
    * Shared so that a worker can be handed the same memory; growing a shared memory never
@@ -48,6 +48,14 @@ export class KernelHeap implements HeapViews {
 
   get f64(): Float64Array {
     return this.views.f64;
+  }
+
+  get i8(): Int8Array {
+    return this.views.i8;
+  }
+
+  get i16(): Int16Array {
+    return this.views.i16;
   }
 
   get byteLength(): number {
@@ -91,8 +99,8 @@ export class KernelHeap implements HeapViews {
     if (this.views.f32.byteLength !== this.memory.buffer.byteLength) this.views = this.makeViews();
   }
 
-  private makeViews(): { f32: Float32Array; u32: Uint32Array; f64: Float64Array } {
+  private makeViews(): { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; i16: Int16Array } {
     const buffer = this.memory.buffer;
-    return { f32: new Float32Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer) };
+    return { f32: new Float32Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer), i8: new Int8Array(buffer), i16: new Int16Array(buffer) };
   }
 }

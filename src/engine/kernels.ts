@@ -34,6 +34,13 @@ export interface Kernels {
   sumRows(x: number, n: number, rowBytes: number, labels: number, sums: number): void;
   /** Row i of dst becomes row indices[i] (u32) of src, for i < n. */
   gatherRows(src: number, indices: number, n: number, rowBytes: number, dst: number): void;
+  /**
+   * out[i] = q . codes_i as f32, exact in integers: q holds int16 (2 * codeBytes bytes), each
+   * code row int8 (codeBytes, a multiple of 16), any n.
+   */
+  dotRowsI8(q: number, codes: number, n: number, codeBytes: number, out: number): void;
+  /** out[i * ldo + j] = q_i . codes_j as dotRowsI8, for i < m (multiple of QUERY_TILE), j < n (even). */
+  dotBlockI8(q: number, m: number, codes: number, n: number, codeBytes: number, out: number, ldo: number): void;
 }
 
 /** Current typed views of a heap's memory (they change when the memory grows). */
@@ -41,6 +48,8 @@ export interface HeapViews {
   readonly f32: Float32Array;
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
+  readonly i8: Int8Array;
+  readonly i16: Int16Array;
 }
 
 export type KernelChoice = 'auto' | 'simd' | 'plain';
@@ -52,7 +61,16 @@ export function kernelInfo(): { simd: boolean; reason?: string } {
 
 function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Kernels {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Omit<Kernels, 'simd'>;
-  return { simd: true, dotRows: exports.dotRows, dotBlock: exports.dotBlock, nearest: exports.nearest, sumRows: exports.sumRows, gatherRows: exports.gatherRows };
+  return {
+    simd: true,
+    dotRows: exports.dotRows,
+    dotBlock: exports.dotBlock,
+    nearest: exports.nearest,
+    sumRows: exports.sumRows,
+    gatherRows: exports.gatherRows,
+    dotRowsI8: exports.dotRowsI8,
+    dotBlockI8: exports.dotBlockI8,
+  };
 }
 
 /**

@@ -18,6 +18,13 @@ function dot(f: Float32Array, a: number, b: number, d: number): number {
   return s0 + s1 + (s2 + s3);
 }
 
+// Integer dot product of an int16 query and an int8 code row: exact, as the SIMD version.
+function dotCodes(i16: Int16Array, q: number, i8: Int8Array, c: number, length: number): number {
+  let sum = 0;
+  for (let j = 0; j < length; j++) sum += i16[q + j] * i8[c + j];
+  return Math.fround(sum);
+}
+
 export function plainKernels(views: HeapViews): Kernels {
   return {
     simd: false,
@@ -81,6 +88,18 @@ export function plainKernels(views: HeapViews): Kernels {
         const from = (src >> 2) + u[(indices >> 2) + i] * d;
         const to = (dst >> 2) + i * d;
         for (let t = 0; t < d; t++) f[to + t] = f[from + t];
+      }
+    },
+    dotRowsI8(q, codes, n, codeBytes, out) {
+      const { i8, i16, f32 } = views;
+      const q16 = q >> 1;
+      for (let i = 0; i < n; i++) f32[(out >> 2) + i] = dotCodes(i16, q16, i8, codes + i * codeBytes, codeBytes);
+    },
+    dotBlockI8(q, m, codes, n, codeBytes, out, ldo) {
+      const { i8, i16, f32 } = views;
+      for (let r = 0; r < m; r++) {
+        const q16 = (q >> 1) + r * codeBytes;
+        for (let j = 0; j < n; j++) f32[(out >> 2) + r * ldo + j] = dotCodes(i16, q16, i8, codes + j * codeBytes, codeBytes);
       }
     },
   };

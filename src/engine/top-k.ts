@@ -5,12 +5,15 @@ export class TopK {
   readonly k: number;
   private readonly scores: Float64Array;
   private readonly ids: Uint32Array;
+  /** A number carried with each candidate (a search keeps where its row is). */
+  private readonly tags: Float64Array;
   private count = 0;
 
   constructor(k: number) {
     this.k = k;
     this.scores = new Float64Array(k);
     this.ids = new Uint32Array(k);
+    this.tags = new Float64Array(k);
   }
 
   get size(): number {
@@ -26,54 +29,60 @@ export class TopK {
    * Keeps (score, id) if it ranks among the best k. `admit` (a filter) is asked only about
    * candidates that would enter, which keeps a filter off the scan's hot path.
    */
-  offer(score: number, id: number, admit?: (id: number) => boolean): boolean {
+  offer(score: number, id: number, admit?: (id: number) => boolean, tag = 0): boolean {
     if (this.count < this.k) {
       if (admit && !admit(id)) return false;
-      this.siftUp(this.count++, score, id);
+      this.siftUp(this.count++, score, id, tag);
       return true;
     }
     const top = this.scores[0];
     if (score > top || (score === top && id >= this.ids[0])) return false;
     if (admit && !admit(id)) return false;
-    this.siftDown(score, id);
+    this.siftDown(score, id, tag);
     return true;
   }
 
   /** The kept candidates, best first. Leaves the heap empty. */
-  drain(): { ids: Uint32Array; scores: Float64Array } {
+  drain(): { ids: Uint32Array; scores: Float64Array; tags: Float64Array } {
     const n = this.count;
     const ids = new Uint32Array(n);
     const scores = new Float64Array(n);
+    const tags = new Float64Array(n);
     for (let i = n - 1; i >= 0; i--) {
       ids[i] = this.ids[0];
       scores[i] = this.scores[0];
-      const lastScore = this.scores[this.count - 1];
-      const lastId = this.ids[this.count - 1];
+      tags[i] = this.tags[0];
+      const last = this.count - 1;
+      const lastScore = this.scores[last];
+      const lastId = this.ids[last];
+      const lastTag = this.tags[last];
       this.count--;
-      if (this.count > 0) this.siftDown(lastScore, lastId);
+      if (this.count > 0) this.siftDown(lastScore, lastId, lastTag);
     }
-    return { ids, scores };
+    return { ids, scores, tags };
   }
 
   private worse(scoreA: number, idA: number, scoreB: number, idB: number): boolean {
     return scoreA > scoreB || (scoreA === scoreB && idA > idB);
   }
 
-  private siftUp(at: number, score: number, id: number): void {
+  private siftUp(at: number, score: number, id: number, tag: number): void {
     let i = at;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.worse(score, id, this.scores[parent], this.ids[parent])) break;
       this.scores[i] = this.scores[parent];
       this.ids[i] = this.ids[parent];
+      this.tags[i] = this.tags[parent];
       i = parent;
     }
     this.scores[i] = score;
     this.ids[i] = id;
+    this.tags[i] = tag;
   }
 
   /** Places (score, id) at the root and restores the heap below it. */
-  private siftDown(score: number, id: number): void {
+  private siftDown(score: number, id: number, tag: number): void {
     const n = this.count;
     let i = 0;
     for (;;) {
@@ -83,9 +92,11 @@ export class TopK {
       if (!this.worse(this.scores[child], this.ids[child], score, id)) break;
       this.scores[i] = this.scores[child];
       this.ids[i] = this.ids[child];
+      this.tags[i] = this.tags[child];
       i = child;
     }
     this.scores[i] = score;
     this.ids[i] = id;
+    this.tags[i] = tag;
   }
 }

@@ -4,6 +4,7 @@ import { InvertedLists } from '../../src/engine/inverted-lists.js';
 import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { ROW_TILE } from '../../src/engine/kernels.js';
 import { createRandom } from '../../src/engine/random.js';
+import { ScalarQuantizer } from '../../src/engine/scalar-quantizer.js';
 
 const STRIDE = 8;
 
@@ -81,6 +82,35 @@ describe('InvertedLists', () => {
     for (let l = 0; l < 4; l++) capacity += lists.capacity(l);
     expect(capacity).toBeLessThanOrEqual(4 * 2 * ROW_TILE);
     expectConsistent(arena, lists);
+  });
+
+  it('keeps each row\'s int8 codes beside it through appends, moves and growth', () => {
+    const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
+    const quantizer = ScalarQuantizer.fit(new Float32Array([0, 0, 0, 0, 0, 0, 0, 0, 500, 500, 500, 500, 500, 500, 500, 500]), [0, 8], STRIDE);
+    const lists = new InvertedLists(arena, STRIDE, 2, undefined, quantizer);
+    const source = arena.alloc(STRIDE * 4);
+    const random = createRandom(12);
+    const live = new Set<number>();
+    for (let step = 0; step < 3000; step++) {
+      const id = Math.floor(random() * 300);
+      if (live.delete(id)) {
+        lists.remove(id);
+        continue;
+      }
+      arena.heap.f32.fill(id, source.offset >> 2, (source.offset >> 2) + STRIDE);
+      lists.append(id % 2, id, source, 0, 0, 0);
+      live.add(id);
+    }
+    const want = new Int8Array(quantizer.codeBytes);
+    for (let l = 0; l < 2; l++) {
+      for (let i = 0; i < lists.length(l); i++) {
+        const id = lists.ids(l)[i];
+        quantizer.encodeRow(new Float32Array(STRIDE).fill(id), 0, want, 0);
+        const at = lists.codesAt(l) + i * lists.codeBytes;
+        expect(Array.from(arena.heap.i8.subarray(at, at + lists.codeBytes))).toEqual(Array.from(want));
+      }
+    }
+    expect(lists.size).toBe(live.size);
   });
 
   it('reserves expected sizes up front and keeps the epoch each id was written in', () => {

@@ -81,6 +81,25 @@ describe.each(METRICS)('IvfFlatIndex (%s)', (metric) => {
     }
   });
 
+  it('the int8 pre-scan returns what scanning the f32 rows returns', () => {
+    const coded = trained(metric);
+    const model = coded.model() as { centroids: Float32Array; nLists: number };
+    const plainRows = new IvfFlatIndex({ dimension: D, metric, prescan: false });
+    plainRows.addBatch(ids, data);
+    // Both assign every vector to its nearest centroid, so both hold the same lists.
+    plainRows.applyModel(model);
+    coded.applyModel(model);
+    for (const nProbes of [1, 4]) {
+      const a = coded.searchBatch(queries, { topK: 10, nProbes });
+      const b = plainRows.searchBatch(queries, { topK: 10, nProbes });
+      a.forEach((r, q) => {
+        expect(Array.from(r.ids)).toEqual(Array.from(b[q].ids));
+        expect(Array.from(r.distances)).toEqual(Array.from(b[q].distances));
+      });
+    }
+    expect(coded.memoryBytes()).toBeGreaterThan(plainRows.memoryBytes());
+  });
+
   it('gives the same answers on the SIMD and plain kernels', () => {
     const simd = trained(metric, 12, 'auto');
     const plain = trained(metric, 12, 'plain');

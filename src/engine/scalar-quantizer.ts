@@ -1,0 +1,69 @@
+// Int8 codes of stored rows and int16 codes of queries for the quantized pre-scan: the kernels
+// rank candidates on a quarter of the bytes, then the exact f32 rows re-rank them. Each dimension
+// gets its own affine code, x_d ~ offset_d + step_d * code_d with code_d in [-127, 127].
+
+/** Codes are padded to whole 16-byte SIMD steps (the padding codes are 0 and add nothing). */
+export function codeBytesFor(dimension: number): number {
+  return Math.ceil(dimension / 16) * 16;
+}
+
+/** Room left around the fitted range, so rows added after training are rarely clamped. */
+const MARGIN = 0.1;
+
+export class ScalarQuantizer {
+  readonly codeBytes: number;
+
+  constructor(
+    readonly dimension: number,
+    readonly offsets: Float32Array,
+    readonly steps: Float32Array,
+  ) {
+    this.codeBytes = codeBytesFor(dimension);
+  }
+
+  /** Fits the per-dimension ranges of the rows found at float indices `rows` of `f32`. */
+  static fit(f32: Float32Array, rows: ArrayLike<number>, dimension: number): ScalarQuantizer {
+    const low = new Float64Array(dimension).fill(Infinity);
+    const high = new Float64Array(dimension).fill(-Infinity);
+    for (let r = 0; r < rows.length; r++) {
+      const at = rows[r];
+      for (let d = 0; d < dimension; d++) {
+        const v = f32[at + d];
+        if (v < low[d]) low[d] = v;
+        if (v > high[d]) high[d] = v;
+      }
+    }
+    const offsets = new Float32Array(dimension);
+    const steps = new Float32Array(dimension);
+    for (let d = 0; d < dimension; d++) {
+      const span = rows.length > 0 ? high[d] - low[d] : 0;
+      offsets[d] = rows.length > 0 ? (high[d] + low[d]) / 2 : 0;
+      steps[d] = span > 0 ? (span * (1 + 2 * MARGIN)) / 254 : 1;
+    }
+    return new ScalarQuantizer(dimension, offsets, steps);
+  }
+
+  /** Writes the int8 codes of the row at float index `from` to byte index `to` of `i8`. */
+  encodeRow(f32: Float32Array, from: number, i8: Int8Array, to: number): void {
+    const { offsets, steps, dimension } = this;
+    for (let d = 0; d < dimension; d++) {
+      const code = Math.round((f32[from + d] - offsets[d]) / steps[d]);
+      i8[to + d] = code > 127 ? 127 : code < -127 ? -127 : code;
+    }
+    i8.fill(0, to + dimension, to + this.codeBytes);
+  }
+
+  /**
+   * Writes the query at float index `from` as int16 codes at index `to` of `i16`, scaled so that
+   * q . x = constant + scale * (q16 . codes_x); returns the scale (the constant does not rank).
+   */
+  encodeQuery(f32: Float32Array, from: number, i16: Int16Array, to: number): number {
+    const { steps, dimension } = this;
+    let largest = 0;
+    for (let d = 0; d < dimension; d++) largest = Math.max(largest, Math.abs(f32[from + d] * steps[d]));
+    const scale = largest > 0 ? largest / 32_767 : 1;
+    for (let d = 0; d < dimension; d++) i16[to + d] = Math.round((f32[from + d] * steps[d]) / scale);
+    i16.fill(0, to + dimension, to + this.codeBytes);
+    return scale;
+  }
+}
