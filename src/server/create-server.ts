@@ -22,6 +22,7 @@ import { useDashboard } from './plugins/use-dashboard.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
 import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
+import { abortingOnReturn, serviceForOperation } from './subscription-lifetime.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -62,6 +63,8 @@ function yogaLogger(log: (line: string) => void): YogaLogger {
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+  /** Aborted when the subscription ends, however it ends (see subscription-lifetime.ts). */
+  ended: AbortController;
 }
 
 export function createServer(options: CreateServerOptions): CipherdexServer {
@@ -72,7 +75,12 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     limiter: createAuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs }),
     addressOf: clientAddressResolver(config.trustedProxies),
   };
-  const context: GraphQLContext = { service, server };
+  // Over HTTP the request's signal aborts when the client goes away (an SSE stream cut short); a
+  // WebSocket operation has no request of its own, so onSubscribe gives it its own signal.
+  const context = ({ request }: { request?: Request }): GraphQLContext => ({
+    service: request === undefined ? service : serviceForOperation(service, request.signal),
+    server,
+  });
 
   const yoga = createYoga({
     schema,
@@ -102,9 +110,14 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
       onConnect: authorizeConnection(verify, authLimit),
       connectionInitWaitTimeout: config.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as ReturnType<typeof import('graphql').execute>,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as ReturnType<typeof import('graphql').subscribe>,
+      subscribe: async (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        const result = (await root.subscribe(args)) as Awaited<ReturnType<typeof import('graphql').subscribe>>;
+        return Symbol.asyncIterator in result ? abortingOnReturn(result, root.ended) : result;
+      },
       onSubscribe: async (ctx, _id, payload) => {
         const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
+        const ended = new AbortController();
         try {
           // The enveloped parse and validate apply the token, depth, alias, cost and directive
           // limits; graphql-armor throws its rejections, and they answer this operation only.
@@ -116,8 +129,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
             operationName: payload.operationName,
             document,
             variableValues: payload.variables,
-            contextValue: await enveloped.contextFactory(),
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies EnvelopedRoot,
+            contextValue: { ...(await enveloped.contextFactory()), service: serviceForOperation(service, ended.signal) },
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, ended } satisfies EnvelopedRoot,
           };
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
