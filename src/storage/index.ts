@@ -10,4 +10,5 @@ export {
 } from './store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+export type { IndexChange, IndexHead, LeaseClaim, ReplicationStore, TrainingLease } from './replication-store.js';
 export { SQLITE_FILE_NAME, openStore } from './open-store.js';

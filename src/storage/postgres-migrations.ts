@@ -26,4 +26,31 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'change log and training leases for several replicas',
+    // change_seq counts an index's writes; each write logs the tokens it touched under that number,
+    // so replicas catch up in commit order (writers of one index serialize on its row). Leases are
+    // keyed by index name: at most one run per name at a time, across replicas.
+    sql: `
+      ALTER TABLE indexes ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
+      CREATE TABLE index_changes (
+        index_id BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        origin TEXT NOT NULL,
+        tokens BYTEA NOT NULL,
+        token_lengths INTEGER[] NOT NULL,
+        changed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (index_id, seq)
+      );
+      CREATE INDEX index_changes_by_time ON index_changes (changed_at);
+      CREATE TABLE training_leases (
+        index_name TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        run_trigger TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,9 +1,14 @@
 // The shared store for several replicas: PostgreSQL through a pg Pool. A 10,000-item write is
-// one statement (binary parameters cut apart on the server), not 10,000 round trips.
+// one statement (binary parameters cut apart on the server), not 10,000 round trips. Every write
+// also logs the tokens it touched under the index's next change number, in the same statement,
+// so other replicas can catch up on it (postgres-replication.ts).
 
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pendingMigrations } from './migration.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { PostgresReplication } from './postgres-replication.js';
+import { inTransaction } from './postgres-transaction.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
   StoreConflictError,
@@ -35,11 +40,12 @@ interface IndexRow {
   sealed_config: Buffer;
   sealed_model: Buffer | null;
   model_version: number;
+  change_seq: string;
   created_at: Date;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, created_at';
+const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, change_seq, created_at';
 
 function toStoredIndex(row: IndexRow): StoredIndex {
   return {
@@ -48,6 +54,7 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     sealedConfig: row.sealed_config,
     sealedModel: row.sealed_model,
     modelVersion: row.model_version,
+    changeSeq: Number(row.change_seq),
     createdAt: row.created_at,
   };
 }
@@ -97,16 +104,22 @@ function byteChunks(items: StoredItem[], maxBytes: number): StoredItem[][] {
  * is cut apart on the server: several times faster than a bytea[] parameter, which pg sends as
  * hex text that the server then parses element by element.
  *
- * FOR SHARE on the index row makes a concurrent deleteIndex wait for this write (and then remove
- * its rows), or, if the delete came first, leaves `target` empty so nothing is written.
+ * Counting the write on the index row locks it: a concurrent deleteIndex waits for this write (and
+ * then removes its rows), or, if the delete came first, `target` is empty so nothing is written;
+ * writers of one index take their change numbers in commit order. The log row reuses the batch's
+ * token parameters.
  */
-async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: StoredItem[]): Promise<number> {
+async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: StoredItem[], origin: string): Promise<number> {
   if (items.length === 0) {
     const { rowCount } = await db.query('SELECT 1 FROM indexes WHERE name = $1', [index]);
     return rowCount === 0 ? -1 : 0;
   }
   const result = await db.query(
-    `WITH target AS (SELECT id FROM indexes WHERE name = $1 FOR SHARE),
+    `WITH target AS (UPDATE indexes SET change_seq = change_seq + 1 WHERE name = $1 RETURNING id, change_seq),
+     logged AS (
+       INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
+       SELECT id, change_seq, $6, $2, $4 FROM target
+     ),
      batch AS (
        SELECT token_length, sealed_length,
               (sum(token_length) OVER w - token_length)::int AS token_offset,
@@ -126,6 +139,7 @@ async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: St
       Buffer.concat(items.map((item) => item.sealed)),
       items.map((item) => item.token.length),
       items.map((item) => item.sealed.length),
+      origin,
     ],
   );
   return result.rowCount ?? 0;
@@ -133,12 +147,14 @@ async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: St
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly replication: PostgresReplication;
   readonly #pool: pg.Pool;
   readonly #maxStatementBytes: number;
 
   private constructor(pool: pg.Pool, maxStatementBytes: number) {
     this.#pool = pool;
     this.#maxStatementBytes = maxStatementBytes;
+    this.replication = new PostgresReplication(pool, randomUUID());
   }
 
   /** Connects, creates the schema if asked, and applies pending migrations under an advisory lock. */
@@ -191,6 +207,9 @@ export class PostgresStore implements Store {
       const { rows } = await client.query<{ id: string }>('DELETE FROM indexes WHERE name = $1 RETURNING id', [name]);
       if (rows.length === 0) return false;
       await client.query('DELETE FROM items WHERE index_id = $1', [rows[0].id]);
+      await client.query('DELETE FROM index_changes WHERE index_id = $1', [rows[0].id]);
+      // A run of the deleted index elsewhere finds its lease gone and stops.
+      await client.query('DELETE FROM training_leases WHERE index_name = $1', [name]);
       return true;
     });
   }
@@ -200,24 +219,37 @@ export class PostgresStore implements Store {
     const chunks = byteChunks(unique, this.#maxStatementBytes);
     if (chunks.length <= 1) {
       // One statement is one transaction: no BEGIN/COMMIT round trips for the common case.
-      if ((await upsertChunk(this.#pool, index, unique)) !== unique.length) throw new StoreIndexNotFoundError(index);
+      if ((await upsertChunk(this.#pool, index, unique, this.replication.origin)) !== unique.length) throw new StoreIndexNotFoundError(index);
       return;
     }
     await this.#transaction(async (client) => {
       for (const chunk of chunks) {
-        if ((await upsertChunk(client, index, chunk)) !== chunk.length) throw new StoreIndexNotFoundError(index);
+        if ((await upsertChunk(client, index, chunk, this.replication.origin)) !== chunk.length) throw new StoreIndexNotFoundError(index);
       }
     });
   }
 
   async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
     if (tokens.length === 0) return 0;
-    const result = await this.#pool.query(
-      `DELETE FROM items USING indexes
-       WHERE indexes.name = $1 AND items.index_id = indexes.id AND items.token = ANY($2::bytea[])`,
-      [index, tokens],
+    // The index row is locked first, as upserts do, so writers never wait on each other in
+    // opposite orders. A delete that finds nothing still takes a change number (with no tokens):
+    // change numbers stay gapless, which is how replicas notice a pruned log.
+    const { rows } = await this.#pool.query<{ n: number }>(
+      `WITH target AS (UPDATE indexes SET change_seq = change_seq + 1 WHERE name = $1 RETURNING id, change_seq),
+       gone AS (DELETE FROM items USING target WHERE items.index_id = target.id AND items.token = ANY($2::bytea[]) RETURNING items.token),
+       logged AS (
+         INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
+         SELECT target.id, target.change_seq, $3, touched.tokens, touched.lengths
+         FROM target, (
+           SELECT coalesce(string_agg(token, ''::bytea ORDER BY token), ''::bytea) AS tokens,
+                  coalesce(array_agg(length(token) ORDER BY token), '{}'::int[]) AS lengths
+           FROM gone
+         ) AS touched
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [index, tokens, this.replication.origin],
     );
-    return result.rowCount ?? 0;
+    return rows[0].n;
   }
 
   async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
@@ -294,25 +326,6 @@ export class PostgresStore implements Store {
 
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.#pool, work);
-  }
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    client.release();
-    return result;
-  } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-      client.release();
-    } catch (rollbackError) {
-      client.release(rollbackError instanceof Error ? rollbackError : true);
-    }
-    throw error;
   }
 }
 

@@ -69,6 +69,7 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     sealedConfig: row.sealed_config,
     sealedModel: row.sealed_model,
     modelVersion: row.model_version,
+    changeSeq: 0,
     createdAt: new Date(row.created_at),
   };
 }

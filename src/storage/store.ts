@@ -1,6 +1,8 @@
 // The storage contract: a durable home for sealed bytes. Index names are the only plaintext the
 // store holds (they are listed without a key); everything else arrives already sealed.
 
+import type { ReplicationStore } from './replication-store.js';
+
 export interface StoredIndex {
   name: string;
   wrappedDataKey: Buffer;
@@ -8,6 +10,8 @@ export interface StoredIndex {
   sealedModel: Buffer | null;
   /** 0 until the first saveModel, then incremented by each. */
   modelVersion: number;
+  /** Writes to the index so far (see ReplicationStore); always 0 on a store without replication. */
+  changeSeq: number;
   createdAt: Date;
 }
 
@@ -37,6 +41,8 @@ export const DEFAULT_SCAN_PAGE_SIZE = 1000;
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Present when several processes can share this store (PostgreSQL). */
+  readonly replication?: ReplicationStore;
   /** Throws StoreConflictError when the name is taken. */
   createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex>;
   getIndex(name: string): Promise<StoredIndex | null>;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/open-store.js';
+import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres-migrations.js';
 import { PostgresStore } from '../../src/storage/postgres-store.js';
 import { StoreIndexNotFoundError, type StoredItem } from '../../src/storage/store.js';
 import { createPostgresTestSchema, probePostgres } from '../support/services.js';
@@ -36,7 +37,7 @@ describe.skipIf(!postgres.available)(`PostgresStore${postgres.available ? '' : `
         await client.connect();
         try {
           const { rows } = await client.query('SELECT version FROM schema_migrations ORDER BY version');
-          expect(rows).toEqual([{ version: 1 }]);
+          expect(rows).toEqual(POSTGRES_MIGRATIONS.map((migration) => ({ version: migration.version })));
         } finally {
           await client.end();
         }
