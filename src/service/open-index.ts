@@ -144,22 +144,26 @@ export class OpenIndex {
     const sealer = this.#sealer;
     const workers = sealer?.workers.size ?? 0;
     if (sealer === null || workers === 0 || items.length < PARALLEL_SEAL_MIN_ITEMS) return this.#sealRange(items, revisions, 0, items.length);
-    const share = Math.ceil(items.length / (workers + 1));
+    const local = sealer.workers.localShare(items.length);
+    const perWorker = Math.ceil((items.length - local) / workers);
+    const started = performance.now();
     const remote: { start: number; end: number; batch: Promise<{ tokens: Buffer[]; sealed: Buffer[] } | null> }[] = [];
-    for (let start = share; start < items.length; start += share) {
-      const end = Math.min(items.length, start + share);
+    for (let start = local; start < items.length; start += perWorker) {
+      const end = Math.min(items.length, start + perWorker);
       // Only what the worker needs crosses the thread boundary (each field is copied).
       const sealable = items.slice(start, end).map(({ id, vector, contents, metadataJson }) => ({ id, vector, contents, metadataJson }));
       const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end)).catch(() => null);
       remote.push({ start, end, batch });
     }
-    const prepared = this.#sealRange(items, revisions, 0, share);
+    const prepared = this.#sealRange(items, revisions, 0, local);
+    const localMs = performance.now() - started;
     for (const { start, end, batch } of remote) {
       const result = await batch;
       if (result === null) {
         prepared.push(...this.#sealRange(items, revisions, start, end));
         continue;
       }
+      if (start === local) sealer.workers.recordSplit(local, localMs, end - start, performance.now() - started);
       for (let i = start; i < end; i++) {
         const item = items[i];
         const token = result.tokens[i - start];

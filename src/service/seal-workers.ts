@@ -56,6 +56,8 @@ export class SealWorkers {
   readonly #slots: (Slot | null)[];
   readonly #keys = new Map<number, { index: string; dataKey: Buffer }>();
   #sealedItems = 0;
+  /** A worker's sealing speed relative to the calling thread's, learnt from recent batches. */
+  #relativeSpeed = 1;
   #nextHandle = 1;
   #nextJob = 1;
   #nextSlot = 0;
@@ -69,6 +71,23 @@ export class SealWorkers {
   /** Items the workers have sealed so far (for metrics and tests). */
   get sealedItems(): number {
     return this.#sealedItems;
+  }
+
+  /**
+   * How many of `n` items the calling thread should seal itself so that it and the workers finish
+   * together: a worker's share costs it a copy each way, and machines differ in load, so the split
+   * follows the speeds measured on recent batches.
+   */
+  localShare(n: number): number {
+    return Math.max(1, Math.min(n, Math.round(n / (1 + this.size * this.#relativeSpeed))));
+  }
+
+  /** Feeds the split: the calling thread sealed `localItems` in `localMs`; a worker `remoteItems` in `remoteMs`. */
+  recordSplit(localItems: number, localMs: number, remoteItems: number, remoteMs: number): void {
+    if (localItems <= 0 || remoteItems <= 0 || localMs <= 0 || remoteMs <= 0) return;
+    const observed = remoteItems / remoteMs / (localItems / localMs);
+    const clamped = Math.min(4, Math.max(0.1, observed));
+    this.#relativeSpeed = 0.7 * this.#relativeSpeed + 0.3 * clamped;
   }
 
   /** Makes an index sealable by the workers; returns the handle to seal and unregister with. */

@@ -66,6 +66,22 @@ describe('SealWorkers', () => {
     await expect(pool.seal(other, items(1), new Uint32Array(1))).rejects.toThrow(/not available/);
   });
 
+  it('splits batches by the speeds it has measured, within bounds', () => {
+    const pool = new SealWorkers(1);
+    expect(pool.localShare(1000)).toBe(500);
+    // Workers seal twice as fast as the caller: the caller should keep less.
+    for (let i = 0; i < 20; i++) pool.recordSplit(500, 100, 500, 50);
+    expect(pool.localShare(1000)).toBeLessThan(350);
+    expect(pool.localShare(1000)).toBeGreaterThan(300);
+    // A slow worker (a busy machine): the caller keeps most, never everything and never nothing.
+    for (let i = 0; i < 50; i++) pool.recordSplit(500, 10, 500, 1000);
+    expect(pool.localShare(1000)).toBeGreaterThan(850);
+    expect(pool.localShare(1000)).toBeLessThan(1000);
+    expect(pool.localShare(1)).toBe(1);
+    const three = new SealWorkers(3);
+    expect(three.localShare(1000)).toBe(250);
+  });
+
   it('with no workers, seals nothing (callers seal inline)', async () => {
     const pool = new SealWorkers(0);
     const handle = pool.register('docs', randomBytes(32));
