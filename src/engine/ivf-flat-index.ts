@@ -70,16 +70,23 @@ const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / t
 /**
  * Offers n scanned rows to `best`: score = ||x||^2 - 2 q.x (the squared distance less ||q||^2,
  * or for unit cosine rows with zero norms, twice the cosine distance less 2), where the kernel
- * wrote q.x / (twice / 2) (1 for f32 rows, the query's scale for int8 codes). The hot loop of
- * every search, kept small so that V8 optimises it early.
+ * wrote q.x / (twice / 2) (1 for f32 rows, the query's scale for int8 codes). A kernel first
+ * picks the rows under the current bound (widened, since it works in f32), so this loop, the
+ * JS part of every search, sees only the rows that may enter. `selected` is scratch for n u32.
  */
 function offerScores(
-  best: TopK, f32: Float32Array, norms: number, dots: number, n: number, ids: Uint32Array, idFrom: number,
-  twice: number, rows: number, rowBytes: number, filter?: (id: number) => boolean,
+  best: TopK, heap: KernelHeap, norms: number, dots: number, n: number, ids: Uint32Array, idFrom: number,
+  twice: number, rows: number, rowBytes: number, selected: number, filter?: (id: number) => boolean,
 ): void {
   let bound = best.bound;
-  for (let i = 0; i < n; i++) {
-    const score = f32[norms + i] - twice * f32[dots + i];
+  const f32 = heap.f32;
+  const u32 = heap.u32;
+  const end = heap.kernels.selectScores(norms, dots, n, twice, bound + Math.abs(bound) * 1e-5 + 1e-30, selected) >> 2;
+  const normsAt = norms >> 2;
+  const dotsAt = dots >> 2;
+  for (let s = selected >> 2; s < end; s++) {
+    const i = u32[s];
+    const score = f32[normsAt + i] - twice * f32[dotsAt + i];
     // The candidate carries where its row is, for the exact re-rank.
     if (score <= bound && best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
   }
@@ -232,10 +239,11 @@ export class IvfFlatIndex {
     const exact = !store.model || nProbes >= k;
     const quantizer = exact ? null : store.quantizer;
     const outFloats = Math.max(SCAN_ROWS, tile(k));
-    const scratch = this.scratch(store, this.rowBytes + outFloats * 4 + (quantizer ? quantizer.codeBytes * 2 : 0));
+    const scratch = this.scratch(store, this.rowBytes + outFloats * 4 + SCAN_ROWS * 4 + (quantizer ? quantizer.codeBytes * 2 : 0));
     const queryAt = scratch.offset;
     const outAt = queryAt + this.rowBytes;
-    const codesAt = outAt + outFloats * 4;
+    const selectedAt = outAt + outFloats * 4;
+    const codesAt = selectedAt + SCAN_ROWS * 4;
     const heap = store.heap;
     const f32 = heap.f32;
     encodeVector(query, 0, this.dimension, this.metric, f32, queryAt >> 2, 'query');
@@ -248,13 +256,12 @@ export class IvfFlatIndex {
     for (let p = 0; p < count; p++) {
       const list = probed ? probed[p] : p;
       const length = lists.length(list);
-      const norms = lists.normsAt(list) >> 2;
       const ids = lists.ids(list);
       for (let start = 0; start < length; start += SCAN_ROWS) {
         const n = Math.min(SCAN_ROWS, length - start);
         if (quantizer) kernels.dotRowsI8(codesAt, lists.codesAt(list) + start * lists.codeBytes, n, lists.codeBytes, outAt);
         else kernels.dotRows(queryAt, lists.rowsAt(list) + start * this.rowBytes, n, this.rowBytes, outAt);
-        offerScores(best, f32, norms + start, outAt >> 2, n, ids, start, twice, lists.rowsAt(list), this.rowBytes, filter);
+        offerScores(best, heap, lists.normsAt(list) + start * 4, outAt, n, ids, start, twice, lists.rowsAt(list), this.rowBytes, selectedAt, filter);
       }
     }
     return this.finish(store, best, queryAt, exact, topK);
@@ -474,6 +481,7 @@ export class IvfFlatIndex {
       group: GROUP_QUERIES * queryBytes,
       out: GROUP_QUERIES * BATCH_ROWS * 4,
       members: GROUP_QUERIES * 4,
+      selected: BATCH_ROWS * 4,
     };
     const scratch = this.scratch(store, Object.values(regions).reduce((a, b) => a + b, 0));
     const queriesAt = scratch.offset;
@@ -482,6 +490,7 @@ export class IvfFlatIndex {
     const groupAt = scoresAt + regions.scores;
     const outAt = groupAt + regions.group;
     const membersAt = outAt + regions.out;
+    const selectedAt = membersAt + regions.members;
     const heap = store.heap;
     const f32 = heap.f32;
     const twice = new Float64Array(m).fill(2);
@@ -524,12 +533,11 @@ export class IvfFlatIndex {
     const best: TopK[] = [];
     for (let i = 0; i < m; i++) best.push(new TopK(quantizer ? rerankWindow(topK) : topK));
     const kernels = heap.kernels;
-    const out = outAt >> 2;
     for (let list = 0; list < lists.count; list++) {
       const length = lists.length(list);
       const who = members[list];
       if (length === 0 || who.length === 0) continue;
-      const norms = lists.normsAt(list) >> 2;
+      const norms = lists.normsAt(list);
       const ids = lists.ids(list);
       const rows = lists.rowsAt(list);
       for (let g = 0; g < who.length; g += GROUP_QUERIES) {
@@ -544,7 +552,7 @@ export class IvfFlatIndex {
           else kernels.dotBlock(groupAt, sizeTiled, lists.rowsAt(list) + start * this.rowBytes, tile(n, 2), this.rowBytes, outAt, BATCH_ROWS);
           for (let j = 0; j < size; j++) {
             const query = who[g + j];
-            offerScores(best[query], f32, norms + start, out + j * BATCH_ROWS, n, ids, start, twice[query], rows, this.rowBytes, filter);
+            offerScores(best[query], heap, norms + start * 4, outAt + j * BATCH_ROWS * 4, n, ids, start, twice[query], rows, this.rowBytes, selectedAt, filter);
           }
         }
       }

@@ -41,6 +41,11 @@ export interface Kernels {
   dotRowsI8(q: number, codes: number, n: number, codeBytes: number, out: number): void;
   /** out[i * ldo + j] = q_i . codes_j as dotRowsI8, for i < m (multiple of QUERY_TILE), j < n (even). */
   dotBlockI8(q: number, m: number, codes: number, n: number, codeBytes: number, out: number, ldo: number): void;
+  /**
+   * Writes (u32, from byte `out`) each i < n with norms[i] - twice * dots[i] <= bound, computed
+   * in f32; returns the byte address after the last one written.
+   */
+  selectScores(norms: number, dots: number, n: number, twice: number, bound: number, out: number): number;
 }
 
 /** Current typed views of a heap's memory (they change when the memory grows). */
@@ -70,6 +75,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     gatherRows: exports.gatherRows,
     dotRowsI8: exports.dotRowsI8,
     dotBlockI8: exports.dotBlockI8,
+    selectScores: exports.selectScores,
   };
 }
 

@@ -102,5 +102,15 @@ export function plainKernels(views: HeapViews): Kernels {
         for (let j = 0; j < n; j++) f32[(out >> 2) + r * ldo + j] = dotCodes(i16, q16, i8, codes + j * codeBytes, codeBytes);
       }
     },
+    selectScores(norms, dots, n, twice, bound, out) {
+      const { f32, u32 } = views;
+      const t = Math.fround(twice);
+      const b = Math.fround(bound);
+      let at = out >> 2;
+      for (let i = 0; i < n; i++) {
+        if (Math.fround(f32[(norms >> 2) + i] - Math.fround(t * f32[(dots >> 2) + i])) <= b) u32[at++] = i;
+      }
+      return at << 2;
+    },
   };
 }

@@ -135,6 +135,44 @@ describe.each([128, 20, 7])('kernels, dimension %i', (dimension) => {
   });
 });
 
+describe('quantized kernels and score selection', () => {
+  const heaps = (): KernelHeap[] => [new KernelHeap({ kernels: 'simd', module: simdModule }), new KernelHeap({ kernels: 'plain' })];
+
+  it('dotRowsI8 and dotBlockI8 are the exact integer dot products, on both paths', () => {
+    const codeBytes = 32;
+    for (const heap of heaps()) {
+      heap.growTo(1 << 20);
+      const random = randomVectors(1, 4000, 81);
+      for (let i = 0; i < 6 * codeBytes; i++) heap.i16[i] = Math.round(random[i] * 32_767);
+      for (let i = 0; i < 30 * codeBytes; i++) heap.i8[4096 + i] = Math.round(random[2000 + i] * 127);
+      const want = (q: number, r: number): number => {
+        let sum = 0;
+        for (let j = 0; j < codeBytes; j++) sum += heap.i16[q * codeBytes + j] * heap.i8[4096 + r * codeBytes + j];
+        return Math.fround(sum);
+      };
+      heap.kernels.dotRowsI8(2 * codeBytes * 2, 4096, 29, codeBytes, 65_536);
+      for (let r = 0; r < 29; r++) expect(heap.f32[(65_536 >> 2) + r]).toBe(want(2, r));
+      heap.kernels.dotBlockI8(0, 4, 4096, 30, codeBytes, 131_072, 32);
+      for (let q = 0; q < 4; q++) for (let r = 0; r < 30; r++) expect(heap.f32[(131_072 >> 2) + q * 32 + r]).toBe(want(q, r));
+    }
+  });
+
+  it('selectScores picks exactly the rows at or under the bound, in order, on both paths', () => {
+    const picked: number[][] = [];
+    for (const heap of heaps()) {
+      const values = randomVectors(1, 2 * 37, 82);
+      heap.f32.set(values, 0); // 37 norms then 37 dots
+      const end = heap.kernels.selectScores(0, 37 * 4, 37, 2, 0.1, 4096);
+      const got = Array.from(heap.u32.subarray(1024, end >> 2));
+      const want = Array.from({ length: 37 }, (_, i) => i).filter((i) => Math.fround(heap.f32[i] - Math.fround(2 * heap.f32[37 + i])) <= Math.fround(0.1));
+      expect(got).toEqual(want);
+      expect(heap.kernels.selectScores(0, 37 * 4, 37, 2, Infinity, 4096)).toBe(4096 + 37 * 4);
+      picked.push(got);
+    }
+    expect(picked[0]).toEqual(picked[1]);
+  });
+});
+
 describe('kernel selection', () => {
   it('binds the requested path', () => {
     expect(new KernelHeap({ kernels: 'plain' }).kernels.simd).toBe(false);

@@ -336,4 +336,43 @@
         (local.set $x (i32.add (local.get $xs) (local.get $cb)))
         (local.set $xj (i32.add (local.get $xj) (i32.const 2)))
         (br $xtile))))
+
+  ;; Writes to out (u32) the indices i < n whose score norms[i] - twice * dots[i] is at most
+  ;; bound, and returns the end of what it wrote. A search passes its current top-k bound
+  ;; (slightly widened: these scores are f32) so that JS only looks at rows that might enter.
+  (func (export "selectScores") (param $norms i32) (param $dots i32) (param $n i32) (param $twice f32) (param $bound f32) (param $out i32) (result i32)
+    (local $i i32) (local $n4 i32) (local $mask i32) (local $t v128) (local $b v128)
+    (local.set $t (f32x4.splat (local.get $twice)))
+    (local.set $b (f32x4.splat (local.get $bound)))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (block $done
+      (loop $quad
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $mask (i32x4.bitmask (f32x4.le
+          (f32x4.sub (v128.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))
+                     (f32x4.mul (local.get $t) (v128.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))))
+          (local.get $b))))
+        (if (local.get $mask)
+          (then
+          (if (i32.and (local.get $mask) (i32.const 1))
+            (then (i32.store (local.get $out) (i32.add (local.get $i) (i32.const 0))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+          (if (i32.and (local.get $mask) (i32.const 2))
+            (then (i32.store (local.get $out) (i32.add (local.get $i) (i32.const 1))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+          (if (i32.and (local.get $mask) (i32.const 4))
+            (then (i32.store (local.get $out) (i32.add (local.get $i) (i32.const 2))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+          (if (i32.and (local.get $mask) (i32.const 8))
+            (then (i32.store (local.get $out) (i32.add (local.get $i) (i32.const 3))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $quad)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n)))
+        (if (f32.le
+              (f32.sub (f32.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))
+                       (f32.mul (local.get $twice) (f32.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))))
+              (local.get $bound))
+          (then (i32.store (local.get $out) (local.get $i)) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+    (local.get $out))
 )
