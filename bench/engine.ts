@@ -251,7 +251,9 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   console.log(`## Training, ${nLists} lists (median of ${options.trainRuns} runs; both seeded with greedy k-means++)`);
   table(['run', 'seconds', 'iterations', 'converged', 'inertia', 'vs Lloyd'], trainingRows);
 
+  start = performance.now();
   index.applyModel(sameThread.result, { ids: snapshot.ids, lists: sameThread.result.lists });
+  console.log(`applyModel (rebuild ${nLists} lists and their int8 codes) in ${((performance.now() - start) / 1000).toFixed(2)} s\n`);
   const probeCounts: number[] = [];
   for (let p = 1; p < nLists; p *= 2) probeCounts.push(p);
   probeCounts.push(nLists);

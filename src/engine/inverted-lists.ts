@@ -152,7 +152,9 @@ export class InvertedLists {
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
     const f32 = this.arena.heap.f32;
-    f32.set(source.subarray(from, from + this.stride), (this.blocks[list].offset + position * this.rowBytes) >> 2);
+    const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
+    // A loop, not set(subarray()): a rebuild appends every row, and the views cost more than the copy.
+    for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
     this.place(list, position, id, norm, epoch);
   }
 

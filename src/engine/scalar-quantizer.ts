@@ -9,9 +9,11 @@ export function codeBytesFor(dimension: number): number {
 
 /** Room left around the fitted range, so rows added after training are rarely clamped. */
 const MARGIN = 0.1;
+const FIT_ROWS = 32_768;
 
 export class ScalarQuantizer {
   readonly codeBytes: number;
+  private readonly inverseSteps: Float64Array;
 
   constructor(
     readonly dimension: number,
@@ -19,13 +21,18 @@ export class ScalarQuantizer {
     readonly steps: Float32Array,
   ) {
     this.codeBytes = codeBytesFor(dimension);
+    this.inverseSteps = Float64Array.from(steps, (step) => 1 / step);
   }
 
-  /** Fits the per-dimension ranges of the rows found at float indices `rows` of `f32`. */
+  /**
+   * Fits the per-dimension ranges of the rows found at float indices `rows` of `f32`, looking at
+   * most at FIT_ROWS of them evenly spread (the margin covers what a sample misses).
+   */
   static fit(f32: Float32Array, rows: ArrayLike<number>, dimension: number): ScalarQuantizer {
     const low = new Float64Array(dimension).fill(Infinity);
     const high = new Float64Array(dimension).fill(-Infinity);
-    for (let r = 0; r < rows.length; r++) {
+    const step = Math.max(1, Math.floor(rows.length / FIT_ROWS));
+    for (let r = 0; r < rows.length; r += step) {
       const at = rows[r];
       for (let d = 0; d < dimension; d++) {
         const v = f32[at + d];
@@ -45,9 +52,9 @@ export class ScalarQuantizer {
 
   /** Writes the int8 codes of the row at float index `from` to byte index `to` of `i8`. */
   encodeRow(f32: Float32Array, from: number, i8: Int8Array, to: number): void {
-    const { offsets, steps, dimension } = this;
+    const { offsets, inverseSteps, dimension } = this;
     for (let d = 0; d < dimension; d++) {
-      const code = Math.round((f32[from + d] - offsets[d]) / steps[d]);
+      const code = Math.round((f32[from + d] - offsets[d]) * inverseSteps[d]);
       i8[to + d] = code > 127 ? 127 : code < -127 ? -127 : code;
     }
     i8.fill(0, to + dimension, to + this.codeBytes);
