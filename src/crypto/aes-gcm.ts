@@ -1,16 +1,32 @@
 // AES-256-GCM with a fresh random nonce, in one wire format (nonce | ciphertext | tag) shared by
 // wrapped data keys and sealed records, so there is one place where the cipher is driven.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const AES_KEY_BYTES = 32;
 
+// One call to the CSPRNG per 1,024 nonces instead of one per record: a per-call randomBytes was
+// about a tenth of an upsert's cost. The pool hands each nonce out once, then is refilled.
+const NONCES_PER_FILL = 1024;
+const noncePool = Buffer.alloc(NONCE_BYTES * NONCES_PER_FILL);
+let nonceOffset = noncePool.length;
+
+function freshNonce(): Buffer {
+  if (nonceOffset === noncePool.length) {
+    randomFillSync(noncePool);
+    nonceOffset = 0;
+  }
+  const nonce = noncePool.subarray(nonceOffset, nonceOffset + NONCE_BYTES);
+  nonceOffset += NONCE_BYTES;
+  return nonce;
+}
+
 export function gcmEncrypt(key: Buffer, plaintext: Uint8Array, aad: Buffer): Buffer {
   // 96-bit random nonces: the collision bound (2^-32 after 2^32 messages per key) is far beyond
   // what one index's data key ever seals.
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
