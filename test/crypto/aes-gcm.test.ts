@@ -22,4 +22,10 @@ describe('AES-256-GCM wire format', () => {
     expect(gcmDecrypt(key, sealed, aad)).toBeNull();
     expect(gcmDecrypt(key, sealed.subarray(0, 27), aad)).toBeNull();
   });
+
+  it('never reuses a nonce, across refills of the nonce pool', () => {
+    const nonces = new Set<string>();
+    for (let i = 0; i < 5000; i++) nonces.add(gcmEncrypt(key, Buffer.from('same'), aad).subarray(0, 12).toString('hex'));
+    expect(nonces.size).toBe(5000);
+  });
 });
