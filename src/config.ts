@@ -18,6 +18,13 @@ export interface Config {
   trainingMemoryBudget: number;
   /** Decrypted indexes are dropped from memory after this many ms without a request. */
   idleEvictMs: number;
+  /**
+   * Replicas on PostgreSQL: a training run's lease on its index lasts this long without renewal;
+   * a replica that dies mid-run has its run reported FAILED within about this time.
+   */
+  trainingLeaseMs: number;
+  /** Replicas on PostgreSQL: how often the open indexes are checked for other replicas' writes, in ms. */
+  replicaPollMs: number;
   /** Hard caps that protect the server; all are configurable. */
   limits: {
     maxBatchItems: number;
@@ -87,6 +94,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxConcurrentTrainings: int(env, 'MAX_CONCURRENT_TRAININGS', 1, 1),
     trainingMemoryBudget: int(env, 'TRAINING_MEMORY_BUDGET_MB', 4096, 1) * 2 ** 20,
     idleEvictMs: int(env, 'CIPHERDEX_IDLE_EVICT_MS', 15 * 60_000, 1000),
+    trainingLeaseMs: int(env, 'TRAINING_LEASE_MS', 30_000, 500),
+    replicaPollMs: int(env, 'REPLICA_POLL_MS', 500, 10),
     limits: {
       maxBatchItems: int(env, 'MAX_BATCH_ITEMS', 10_000, 1),
       maxQueriesPerBatch: int(env, 'MAX_QUERIES_PER_BATCH', 1_000, 1),

@@ -1,10 +1,13 @@
 // Builds the index service from the configuration: opens the configured store and the training
 // event bus (Redis-backed when REDIS_URL is set, so every replica sees every run) unless given.
+// On a store several replicas can share (PostgreSQL), it also follows the other replicas' writes
+// and trains under database leases (replication.ts).
 
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
 import { openStore, type Store } from '../storage/index.js';
 import { IndexCache } from './index-cache.js';
+import { startReplication } from './replication.js';
 import { CipherdexIndexService } from './index-service.js';
 import { SealWorkers } from './seal-workers.js';
 import { createLocalTrainingEvents, createRedisTrainingEvents, type TrainingEventBus } from './training-events.js';
@@ -25,14 +28,31 @@ export interface IndexServiceDeps {
 }
 
 export async function createIndexService(config: Config, deps: IndexServiceDeps = {}): Promise<CipherdexIndexService> {
-  const store = deps.store ?? (await openStore(config));
-  const events = deps.events ?? (config.redisUrl ? createRedisTrainingEvents(config.redisUrl) : createLocalTrainingEvents());
+  const opened = deps.store ?? (await openStore(config));
+  let replication;
+  try {
+    replication = opened.replication ? await startReplication(config, opened, opened.replication) : null;
+  } catch (error) {
+    if (deps.store === undefined) await opened.close();
+    throw error;
+  }
+  const store = replication?.store ?? opened;
+  const events =
+    deps.events ?? replication?.training?.events ?? (config.redisUrl ? createRedisTrainingEvents(config.redisUrl) : createLocalTrainingEvents());
+  const cache = new IndexCache({
+    store,
+    idleEvictMs: config.idleEvictMs,
+    sealWorkers: new SealWorkers(deps.sealWorkers ?? defaultSealWorkers()),
+    onOpen: replication ? (open, at) => replication.sync.track(open, at) : undefined,
+  });
+  replication?.sync.start(cache);
   return new CipherdexIndexService({
     config,
     store,
     events,
-    cache: new IndexCache({ store, idleEvictMs: config.idleEvictMs, sealWorkers: new SealWorkers(deps.sealWorkers ?? defaultSealWorkers()) }),
-    scheduler: new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events }),
+    cache,
+    scheduler: new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events, remote: replication?.training?.runs }),
     owned: { store: deps.store === undefined, events: deps.events === undefined },
+    replication: replication && { leases: replication.leases(events), close: () => replication.close() },
   });
 }

@@ -15,6 +15,11 @@ export interface IndexCacheOptions {
   idleEvictMs: number;
   /** Shares the sealing of large batches with worker threads; absent, all sealing is inline. */
   sealWorkers?: SealWorkers | null;
+  /**
+   * Told of every index opened here, with the store's change and model counters as the load read
+   * them before reading the items (0 for an index created here), so replicas can catch up from there.
+   */
+  onOpen?: (open: OpenIndex, at: { changeSeq: number; modelVersion: number }) => void;
 }
 
 export class IndexCache {
@@ -25,11 +30,13 @@ export class IndexCache {
   readonly #entries = new Map<string, Promise<OpenIndex>>();
   readonly #loaded = new Map<string, OpenIndex>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #onOpen: IndexCacheOptions['onOpen'];
 
   constructor(options: IndexCacheOptions) {
     this.#store = options.store;
     this.#idleEvictMs = options.idleEvictMs;
     this.#sealWorkers = options.sealWorkers ?? null;
+    this.#onOpen = options.onOpen;
     // Checked a few times per idle period, so an index is evicted at most ~25% late.
     const period = Math.max(10, Math.min(Math.floor(options.idleEvictMs / 4), 30_000));
     this.#sweeper = setInterval(() => this.evictIdle(), period);
@@ -72,7 +79,7 @@ export class IndexCache {
         const dataKey = unwrapOrThrow(key, stored.wrappedDataKey, name);
         // Another opener may have started the load while we read the record: share theirs.
         pending = this.#entries.get(name);
-        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers));
+        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers), stored);
         dataKey.fill(0);
       }
       const open = await pending;
@@ -92,6 +99,7 @@ export class IndexCache {
     this.drop(open.name);
     this.#entries.set(open.name, Promise.resolve(open));
     this.#loaded.set(open.name, open);
+    this.#onOpen?.(open, { changeSeq: 0, modelVersion: 0 });
   }
 
   /** Closes and forgets `name` (deleted, or to be reloaded). */
@@ -125,7 +133,7 @@ export class IndexCache {
     this.#entries.clear();
   }
 
-  async #startLoad(name: string, load: Promise<OpenIndex>): Promise<OpenIndex> {
+  async #startLoad(name: string, load: Promise<OpenIndex>, at: { changeSeq: number; modelVersion: number }): Promise<OpenIndex> {
     this.#entries.set(name, load);
     try {
       const open = await load;
@@ -135,6 +143,7 @@ export class IndexCache {
         throw new IndexNotFoundError(name);
       }
       this.#loaded.set(name, open);
+      this.#onOpen?.(open, at);
       return open;
     } catch (error) {
       if (this.#entries.get(name) === load) this.#entries.delete(name);

@@ -2,6 +2,7 @@
 // its whole input before touching anything, and changes the store before memory, so a failure at
 // any step leaves both as they were (batches are all-or-nothing).
 
+import { randomUUID } from 'node:crypto';
 import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
@@ -28,6 +29,7 @@ import { OpenIndex, type ItemRecord } from './open-index.js';
 import { createTrainingJob } from './training-job.js';
 import { resolveTrainingParams } from './training-params.js';
 import type { TrainingEventBus } from './training-events.js';
+import type { TrainingLeases } from './training-lease.js';
 import type { TrainingScheduler } from './training-scheduler.js';
 import type { TrainingParams } from './training-status.js';
 import type {
@@ -65,6 +67,8 @@ export interface IndexServiceParts {
   events: TrainingEventBus;
   /** Closed by close(): what the factory opened itself (callers close what they passed in). */
   owned: { store: boolean; events: boolean };
+  /** Replicas share the store (replication.ts): runs take a lease first; closed by close(). */
+  replication?: { leases: TrainingLeases; close(): Promise<void> } | null;
 }
 
 export class CipherdexIndexService implements IndexService {
@@ -74,6 +78,7 @@ export class CipherdexIndexService implements IndexService {
   readonly #scheduler: TrainingScheduler;
   readonly #events: TrainingEventBus;
   readonly #owned: { store: boolean; events: boolean };
+  readonly #replication: IndexServiceParts['replication'];
   readonly #convergenceFailures = new Map<string, ConvergenceError>();
   #closed = false;
 
@@ -84,6 +89,7 @@ export class CipherdexIndexService implements IndexService {
     this.#scheduler = parts.scheduler;
     this.#events = parts.events;
     this.#owned = parts.owned;
+    this.#replication = parts.replication ?? null;
   }
 
   async createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo> {
@@ -137,7 +143,7 @@ export class CipherdexIndexService implements IndexService {
         await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
         open.applyUpserts(prepared.map((item) => item.record));
       });
-      this.#maybeAutoTrain(open);
+      await this.#maybeAutoTrain(open);
       return { upsertedCount: valid.length, index: this.#describe(open) };
     });
   }
@@ -235,6 +241,7 @@ export class CipherdexIndexService implements IndexService {
     if (this.#closed) return;
     this.#closed = true;
     await this.#scheduler.close();
+    await this.#replication?.close();
     this.#cache.close();
     await this.#cache.sealWorkers?.close();
     if (this.#owned.events) await this.#events.close();
@@ -284,7 +291,10 @@ export class CipherdexIndexService implements IndexService {
   }
 
   /** Queues a run; the open index stays pinned in memory until the run has ended. */
-  #enqueue(open: OpenIndex, trigger: TrainingTrigger, params: TrainingParams, requireConvergence: boolean): TrainingRun {
+  async #enqueue(open: OpenIndex, trigger: TrainingTrigger, params: TrainingParams, requireConvergence: boolean): Promise<TrainingRun> {
+    // With replicas the run's lease comes first: a run anywhere refuses this one as a local run would.
+    const runId = randomUUID();
+    const lease = this.#replication ? await this.#replication.leases.claim(open.name, runId, trigger) : null;
     const job = createTrainingJob({
       open,
       store: this.#store,
@@ -296,15 +306,17 @@ export class CipherdexIndexService implements IndexService {
     open.pin();
     let run: TrainingRun;
     try {
-      run = this.#scheduler.enqueue({ index: open.name, trigger, params, vectorCount: open.size, job });
+      run = this.#scheduler.enqueue({ index: open.name, trigger, params, vectorCount: open.size, job: lease?.guard(job) ?? job, runId });
     } catch (error) {
       open.unpin();
+      await lease?.release();
       throw error;
     }
-    this.#scheduler.waitFor(run.runId).then(
-      () => open.unpin(),
-      () => open.unpin(),
-    );
+    const ended = (): void => {
+      open.unpin();
+      void lease?.release();
+    };
+    this.#scheduler.waitFor(run.runId).then(ended, ended);
     return run;
   }
 
@@ -316,7 +328,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   /** Queues an AUTOMATIC run when the policy says so; never waits for it and never fails the upsert. */
-  #maybeAutoTrain(open: OpenIndex): void {
+  async #maybeAutoTrain(open: OpenIndex): Promise<void> {
     const config = this.#config;
     if (!config.autoTrainEnabled || this.#scheduler.isTraining(open.name)) return;
     const input = {
@@ -332,11 +344,12 @@ export class CipherdexIndexService implements IndexService {
     }
     try {
       const params = resolveTrainingParams({}, { config: open.config, vectorCount: open.size, memoryBudgetBytes: config.trainingMemoryBudget });
-      this.#enqueue(open, 'AUTOMATIC', params, false);
+      await this.#enqueue(open, 'AUTOMATIC', params, false);
     } catch (error) {
-      // Not enough vectors for a configured nLists, over the memory budget, or a run raced us in:
-      // the index keeps serving as it is, and a later upsert tries again.
-      if (error instanceof CipherdexError || error instanceof TrainingInProgressError) return;
+      // Not enough vectors for a configured nLists, over the memory budget, or a run raced us in
+      // (with replicas, also a lease the database could not grant): the index keeps serving as it
+      // is, and a later upsert tries again.
+      if (error instanceof CipherdexError || error instanceof TrainingInProgressError || this.#replication) return;
       throw error;
     }
   }

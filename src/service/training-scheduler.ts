@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { CipherdexError, TrainingInProgressError, TrainingNotRunningError, ValidationError } from './errors.js';
 import { startWith, type TrainingEventBus } from './training-events.js';
-import { idleStatus, queuedRun, trainingEtaMs, trainingProgress, type TrainingParams } from './training-status.js';
+import { idleStatus, isTerminalPhase, queuedRun, trainingEtaMs, trainingProgress, type TrainingParams } from './training-status.js';
 import type { TrainingPhase, TrainingRun, TrainingStatus, TrainingTrigger } from './types.js';
 
 /** The phases a job reports; QUEUED and the terminal phases belong to the scheduler. */
@@ -48,6 +48,14 @@ export interface TrainingRequest {
   params: TrainingParams;
   vectorCount: number;
   job: TrainingJob;
+  /** The run's id when it had to be known before queueing (a lease taken for it); random otherwise. */
+  runId?: string;
+}
+
+/** The latest status of each index as every replica published it (several replicas share a store). */
+export interface RemoteTrainingStatuses {
+  latest(index: string): TrainingStatus | null;
+  forget(index: string): void;
 }
 
 export interface TrainingSchedulerOptions {
@@ -57,6 +65,8 @@ export interface TrainingSchedulerOptions {
   now?: () => number;
   /** Finished runs remembered for waitFor() (beyond each index's last run). */
   finishedRunsKept?: number;
+  /** Runs of other replicas: what current(), lastRun() and isTraining() report when none runs here. */
+  remote?: RemoteTrainingStatuses | null;
 }
 
 const GENERIC_FAILURE = 'training failed';
@@ -85,6 +95,7 @@ export class TrainingScheduler {
   private readonly events: TrainingEventBus;
   private readonly now: () => number;
   private readonly finishedRunsKept: number;
+  private readonly remote: RemoteTrainingStatuses | null;
   /** Queued or running runs by index (detached runs are not here). */
   private readonly active = new Map<string, Run>();
   private readonly queue: Run[] = [];
@@ -103,6 +114,7 @@ export class TrainingScheduler {
     this.events = options.events;
     this.now = options.now ?? Date.now;
     this.finishedRunsKept = options.finishedRunsKept ?? 1000;
+    this.remote = options.remote ?? null;
   }
 
   /** Returns the new run (QUEUED, or INITIALIZING when a slot is free); throws TrainingInProgressError when the index already has a queued or running run. */
@@ -112,7 +124,7 @@ export class TrainingScheduler {
     if (existing !== undefined) throw new TrainingInProgressError(request.index, existing.status.runId);
     let resolveFinal!: (run: TrainingRun) => void;
     const final = new Promise<TrainingRun>((resolve) => (resolveFinal = resolve));
-    const runId = randomUUID();
+    const runId = request.runId ?? randomUUID();
     const run: Run = {
       status: Object.freeze(queuedRun({ runId, index: request.index, trigger: request.trigger, params: request.params, vectorCount: request.vectorCount })),
       job: request.job,
@@ -149,15 +161,18 @@ export class TrainingScheduler {
 
   /** The queued or running run, else the last finished run, else IDLE (runId null). */
   current(index: string): TrainingStatus {
-    return this.active.get(index)?.status ?? this.last.get(index) ?? idleStatus(index);
+    return this.active.get(index)?.status ?? this.newestElsewhere(index) ?? idleStatus(index);
   }
 
   lastRun(index: string): TrainingRun | null {
-    return this.active.get(index)?.status ?? this.last.get(index) ?? null;
+    return this.active.get(index)?.status ?? this.newestElsewhere(index) ?? null;
   }
 
+  /** A run of the index is queued or running here, or (as last heard) on another replica. */
   isTraining(index: string): boolean {
-    return this.active.has(index);
+    if (this.active.has(index)) return true;
+    const newest = this.newestElsewhere(index);
+    return newest !== undefined && !isTerminalPhase(newest.phase);
   }
 
   /** Resolves with the run's final state (COMPLETED, FAILED or CANCELLED), also for runs that already ended. */
@@ -184,6 +199,22 @@ export class TrainingScheduler {
     };
   }
 
+  /**
+   * With no run active here: the newer of this scheduler's last run and the last status another
+   * replica published. At most one run of an index is active across replicas (training leases), so
+   * a remote run that has not ended is the current one, unless it is our own (echoed back).
+   */
+  private newestElsewhere(index: string): TrainingRun | undefined {
+    const local = this.last.get(index);
+    const heard = this.remote?.latest(index) ?? null;
+    if (heard === null || heard.runId === null || heard.trigger === null) return local;
+    const own = this.finished.get(heard.runId);
+    if (own !== undefined) return local ?? own;
+    const remote = heard as TrainingRun;
+    if (!isTerminalPhase(remote.phase) || local === undefined) return remote;
+    return (remote.finishedAt?.getTime() ?? 0) > (local.finishedAt?.getTime() ?? 0) ? remote : local;
+  }
+
   /** The index was deleted: its run ends CANCELLED now (a running job is aborted) and its history is dropped. */
   forget(index: string): void {
     const run = this.active.get(index);
@@ -196,6 +227,7 @@ export class TrainingScheduler {
       this.end(run, this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE }));
     }
     this.last.delete(index);
+    this.remote?.forget(index);
   }
 
   /**
