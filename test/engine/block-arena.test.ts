@@ -1,3 +1,4 @@
+// BlockArena: aligned disjoint blocks, in-place growth of the top block, compaction that keeps contents.
 import { describe, expect, it } from 'vitest';
 import { BlockArena, type Block } from '../../src/engine/block-arena.js';
 import { KernelHeap } from '../../src/engine/kernel-heap.js';

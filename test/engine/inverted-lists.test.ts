@@ -1,3 +1,4 @@
+// InvertedLists: dense lists through appends and swap-removals, codes and epochs kept with their rows.
 import { describe, expect, it } from 'vitest';
 import { BlockArena } from '../../src/engine/block-arena.js';
 import { InvertedLists } from '../../src/engine/inverted-lists.js';

@@ -1,3 +1,4 @@
+// IvfFlatIndex: exact and probing search against naive scans, batch = single, churn, filters, models, real embeddings.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

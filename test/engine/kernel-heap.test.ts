@@ -1,3 +1,4 @@
+// KernelHeap: growth that keeps contents, disjoint reservations over one shared memory, the 4 GiB ceiling.
 import { describe, expect, it } from 'vitest';
 import { HeapExhaustedError, KernelHeap, MAX_HEAP_BYTES } from '../../src/engine/kernel-heap.js';
 

@@ -1,3 +1,4 @@
+// Distance kernels: the SIMD (assembled from the WAT here) and plain paths against naive arithmetic and each other.
 import { describe, expect, it } from 'vitest';
 import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { kernelInfo, NEAREST_BLOCK, type Kernels } from '../../src/engine/kernels.js';

@@ -1,3 +1,4 @@
+// trainKMeans: recovery of separated clusters, empty-cluster repair, determinism, progress, cancellation, bad input.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError, TrainingAbortedError } from '../../src/engine/errors.js';
 import { trainKMeans } from '../../src/engine/kmeans.js';

@@ -1,3 +1,4 @@
+// Metrics: stored rows (cosine normalised once), exact distances against the definitions, rejected values.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { assertMetric, encodeVector, exactDistance, METRICS, rowStride } from '../../src/engine/metric.js';

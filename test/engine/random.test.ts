@@ -1,3 +1,4 @@
+// Seeded random numbers: reproducible sequences, a sane range, distinct samples and true permutations.
 import { describe, expect, it } from 'vitest';
 import { createRandom, sampleIndices, shuffle } from '../../src/engine/random.js';
 

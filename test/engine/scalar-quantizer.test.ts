@@ -1,3 +1,4 @@
+// ScalarQuantizer: int8 row codes within half a step, clamping, and query codes that reproduce q.x.
 import { describe, expect, it } from 'vitest';
 import { codeBytesFor, ScalarQuantizer } from '../../src/engine/scalar-quantizer.js';
 import { randomVectors } from './helpers.js';

@@ -1,3 +1,4 @@
+// Shared rows: in-place use of rows already in kernel memory, copies (padded, normalised) otherwise.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { allocateSharedRows, placeRows, sharedRowsHome } from '../../src/engine/shared-rows.js';

@@ -1,3 +1,4 @@
+// TopK: the k best by score, ties by id whatever the arrival order, bound, lazy filter.
 import { describe, expect, it } from 'vitest';
 import { TopK } from '../../src/engine/top-k.js';
 import { createRandom } from '../../src/engine/random.js';

@@ -1,3 +1,4 @@
+// trainInWorker: same model as same-thread training, snapshot in place, a free main thread, abort, bad input.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError, TrainingAbortedError } from '../../src/engine/errors.js';
 import { IvfFlatIndex } from '../../src/engine/ivf-flat-index.js';

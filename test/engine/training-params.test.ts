@@ -1,3 +1,4 @@
+// Training parameters: defaults, the nLists rule, checks, and the memory estimate.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { estimateTrainingBytes } from '../../src/engine/kmeans.js';

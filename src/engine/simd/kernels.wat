@@ -1,4 +1,5 @@
-;; WebAssembly SIMD (f32x4) distance kernels of the IVF engine: the hot path of search and training.
+;; WebAssembly SIMD distance kernels of the IVF engine (f32x4 on rows, int8/int16 on codes): the hot
+;; path of search and training.
 ;;
 ;; Every kernel works on rows of `rb` bytes (a multiple of 16: vectors are zero-padded to a whole
 ;; number of f32x4 lanes, which changes no dot product) that live in the one shared memory the
