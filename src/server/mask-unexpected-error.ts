@@ -1,20 +1,34 @@
 // Masking for errors nobody planned for: the client gets yoga's generic "Unexpected error." and
 // the log gets the error's class and message (never variables: they hold keys and contents).
 // Typed domain errors never come here: the errors plugin turns them into union members first.
+// The one exception is a store fault (disk full, read-only, database unreachable): not the
+// caller's doing, so no union member, yet it must be told plainly: it answers with its own
+// message, code STORE_UNAVAILABLE and HTTP 503, so clients and load balancers know to retry.
 
+import { GraphQLError } from 'graphql';
 import { maskError, type YogaServerOptions } from 'graphql-yoga';
+import { StoreUnavailableError } from '../service/errors.js';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
 
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+}
+
 export function maskUnexpectedError(log: (line: string) => void): MaskError {
   return (error, message, isDev) => {
+    const original = (error as { originalError?: unknown }).originalError ?? error;
+    if (original instanceof StoreUnavailableError) {
+      log(`Store unavailable (${original.fault}): ${original.cause === undefined ? original.message : describe(original.cause)}`);
+      return new GraphQLError(original.message, {
+        nodes: (error as Partial<GraphQLError>).nodes,
+        path: (error as Partial<GraphQLError>).path,
+        extensions: { code: original.code, fault: original.fault, http: { status: 503 } },
+      });
+    }
     const masked = maskError(error, message, isDev);
     // yoga passes GraphQL errors (validation, auth, bad input) through unchanged: those are answers.
-    if (masked !== error) {
-      const original = (error as { originalError?: unknown }).originalError ?? error;
-      const described = original instanceof Error ? `${original.name}: ${original.message}` : typeof original;
-      log(`Unexpected error, masked in the response: ${described}`);
-    }
+    if (masked !== error) log(`Unexpected error, masked in the response: ${describe(original)}`);
     return masked;
   };
 }

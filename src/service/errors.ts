@@ -2,6 +2,8 @@
 // and the fields that help fix it. The GraphQL layer maps each class to an object type in a
 // result union; nothing here knows about GraphQL.
 
+import type { StoreFaultKind } from '../storage/index.js';
+
 export abstract class CipherdexError extends Error {
   abstract readonly code: string;
   constructor(message: string) {
@@ -123,3 +125,27 @@ export class IntegrityError extends CipherdexError {
     super(`Stored ${what} failed its integrity check: the database was altered outside Cipherdex.`);
   }
 }
+
+/**
+ * The store cannot do what was asked: disk full, read-only, database unreachable, locked, I/O
+ * failure. Not the caller's doing, so it is no member of the result unions: the server answers it
+ * as a request error with code STORE_UNAVAILABLE (HTTP 503). Reads served from memory go on.
+ */
+export class StoreUnavailableError extends CipherdexError {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(
+    readonly fault: StoreFaultKind,
+    options?: { cause?: unknown },
+  ) {
+    super(STORE_FAULT_MESSAGES[fault]);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+const STORE_FAULT_MESSAGES: Readonly<Record<StoreFaultKind, string>> = {
+  'disk-full': 'The store is out of disk space: the change was not saved. Reads still work; retry once space is freed.',
+  'read-only': 'The store is read-only: the change was not saved. Reads still work; retry once it is writable again.',
+  unreachable: 'The database cannot be reached: the request could not be completed. Retry once it is back.',
+  busy: 'The store is locked by another process: the change was not saved. Retry shortly.',
+  'io-error': 'The store reported an I/O error: the request could not be completed. Retry, and check the server log.',
+};

@@ -117,8 +117,12 @@ export class CipherdexIndexService implements IndexService {
     }
   }
 
-  listIndexes(): Promise<string[]> {
-    return this.#store.listIndexNames();
+  async listIndexes(): Promise<string[]> {
+    try {
+      return await this.#store.listIndexNames();
+    } catch (error) {
+      throw toDomainError(error, '', 'list of index names');
+    }
   }
 
   async describeIndex(name: string, key: IndexKeyInput): Promise<IndexInfo> {

@@ -3,8 +3,8 @@
 
 import { IndexKeyFormatError, KeyUnwrapError, SealIntegrityError } from '../crypto/index.js';
 import { EngineInputError } from '../engine/index.js';
-import { StoreConflictError, StoreIndexNotFoundError } from '../storage/index.js';
-import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, ValidationError } from './errors.js';
+import { StoreConflictError, StoreIndexNotFoundError, storeFaultOf } from '../storage/index.js';
+import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, StoreUnavailableError, ValidationError } from './errors.js';
 
 /** Returns the domain error for `error` (or `error` itself when it has no domain meaning). */
 export function toDomainError(error: unknown, index: string, what = `record of index "${index}"`): unknown {
@@ -15,6 +15,8 @@ export function toDomainError(error: unknown, index: string, what = `record of i
   if (error instanceof IndexKeyFormatError) return new ValidationError('key', error.message, { min: 32, max: 32 });
   // The service validates before the engine sees anything; this is the net under that rule.
   if (error instanceof EngineInputError) return new ValidationError('input', error.message);
+  const fault = storeFaultOf(error);
+  if (fault !== null) return new StoreUnavailableError(fault, { cause: error });
   return error;
 }
 

@@ -150,7 +150,8 @@ export class SqliteStore implements Store {
 
   async createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex> {
     try {
-      const row = this.#statements.insertIndex.get(index.name, index.wrappedDataKey, index.sealedConfig, Date.now());
+      // all(), never get(), for a write outside a transaction: see saveModel.
+      const [row] = this.#statements.insertIndex.all(index.name, index.wrappedDataKey, index.sealedConfig, Date.now());
       if (row === undefined) throw new Error('INSERT ... RETURNING returned no row');
       return toStoredIndex(row);
     } catch (error) {
@@ -206,7 +207,10 @@ export class SqliteStore implements Store {
   }
 
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {
-    const row = this.#statements.saveModel.get(sealedModel, index);
+    // A write ... RETURNING outside a transaction commits when the statement finishes. get() stops
+    // at the first row and finishes it by a reset whose error better-sqlite3 drops: a commit that
+    // failed (disk full, read-only) would look like success. all() runs it to the end, so it throws.
+    const [row] = this.#statements.saveModel.all(sealedModel, index);
     if (row === undefined) throw new StoreIndexNotFoundError(index);
     return row.model_version;
   }
