@@ -324,7 +324,24 @@ describe.skipIf(!postgres.available)('PostgreSQL going away and coming back', ()
       await expectUpserted(server, index, key, before);
       expect(proxy.connections).toBeGreaterThan(0);
 
+      // Writes in flight when the database goes: each batch is all or nothing, acknowledged ones stay.
+      const inFlight: Array<{ batch: Item[]; acknowledged: boolean; answer: StoreFaultAnswer }> = [];
+      let writing = true;
+      const writer = (async () => {
+        for (let n = 0; writing; n++) {
+          const batch = items(`flight${n}`, 100, 200 + n);
+          const answer = await upsert(server, index, key, batch);
+          inFlight.push({ batch, acknowledged: answer.body.data?.upsert.__typename === 'UpsertSuccess', answer });
+        }
+      })();
+      while (inFlight.filter((w) => w.acknowledged).length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
       await proxy.cut();
+      while (inFlight.filter((w) => !w.acknowledged).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      writing = false;
+      await writer;
+      // A write cut short mid-statement is as clear as one refused outright.
+      for (const { answer } of inFlight.filter((w) => !w.acknowledged)) expectStoreFault(answer, 'unreachable', /database cannot be reached/);
+
       expectStoreFault(await upsert(server, index, key, after), 'unreachable', /database cannot be reached/);
       expectStoreFault(
         await server.request(CreateIndexDocument, { name: 'other', key, dimension: DIMENSION }),
@@ -349,7 +366,12 @@ describe.skipIf(!postgres.available)('PostgreSQL going away and coming back', ()
       // Durable in the database itself: a fresh server, straight to PostgreSQL, reads it all.
       await server.close();
       server = await startTestServer({ env: { ...env, CIPHERDEX_CONNECTION_STRING: schema.connectionString } });
-      await expectStored(server, index, key, [...before, ...after]);
+      await expectStored(server, index, key, [...before, ...after, ...inFlight.filter((w) => w.acknowledged).flatMap((w) => w.batch)]);
+      for (const { batch, acknowledged } of inFlight.filter((w) => !w.acknowledged)) {
+        const found = await server.request(ItemsDocument, { index, key, ids: batch.map((item) => item.id) });
+        const count = found.body.data?.items.__typename === 'ItemList' ? found.body.data.items.items.length : -1;
+        expect([0, batch.length], `batch acknowledged: ${acknowledged}`).toContain(count);
+      }
     } finally {
       await server.close();
       await proxy.close();
