@@ -25,13 +25,17 @@ export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string)
   if (stored) return [stored];
 
   const key = `cdx_${randomBytes(32).toString('base64url')}`;
-  await mkdir(source.dataDir, { recursive: true });
   try {
+    await mkdir(source.dataDir, { recursive: true });
     // 'wx': of two first starts racing, one writes and the other reads the winner's hash.
     await writeFile(file, `${hashApiKey(key).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return [(await readHashFile(file))!];
-    throw error;
+    // A read-only or full data directory: say what could not be done and the two ways out.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot keep a generated API key in ${file} (${reason}); make CIPHERDEX_DATA_DIR writable, or set CIPHERDEX_API_KEY.`, {
+      cause: error,
+    });
   }
   announce(key, file, log);
   return [hashApiKey(key)];

@@ -26,10 +26,12 @@ import {
   type TrainingStatusSubscription,
   UpsertDocument,
 } from '../generated/graphql.js';
+import { loadConfig } from '../../src/config.js';
+import { startServer } from '../../src/server/start-server.js';
 import { collect, newIndexKey, startTestServer, type TestServer } from '../server/harness.js';
+import { mountReadOnly, mountTmpfs, mountUnavailableReason } from '../support/mounts.js';
 import { createPostgresTestSchema, probePostgres } from '../support/services.js';
 import { CuttableProxy } from './cuttable-proxy.js';
-import { mountReadOnly, mountTmpfs, mountUnavailableReason } from '../support/mounts.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
 
@@ -275,7 +277,7 @@ describe.skipIf(mountProblem !== null)('a full disk', () => {
 });
 
 describe.skipIf(mountProblem !== null)('a read-only data directory', () => {
-  it('stops the start with a message naming the directory and the cause, then starts with all data once writable', async () => {
+  it('stops the start with a message naming the directory and the cause (store, generated API key), then starts with all data once writable', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'cipherdex-readonly-'));
     const key = newIndexKey();
     const index = 'ro';
@@ -290,6 +292,10 @@ describe.skipIf(mountProblem !== null)('a read-only data directory', () => {
       const refused = startTestServer({ dataDir: readOnly.path, env: { AUTO_TRAIN_DISABLED: 'true' } });
       await expect(refused).rejects.toThrow(`Cannot open the SQLite store in CIPHERDEX_DATA_DIR "${readOnly.path}": the directory is read-only`);
       await expect(refused).rejects.toMatchObject({ name: 'StoreOpenError', fault: 'read-only' });
+      // Without CIPHERDEX_API_KEY the first start must keep a generated key there, and says it cannot.
+      await expect(startServer(loadConfig({ CIPHERDEX_DATA_DIR: readOnly.path, PORT: '0' }), { log: () => {} })).rejects.toThrow(
+        /Cannot keep a generated API key in .*api-key\.sha256 \(EROFS.*make CIPHERDEX_DATA_DIR writable, or set CIPHERDEX_API_KEY/,
+      );
     } finally {
       await readOnly.release();
     }
