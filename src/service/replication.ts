@@ -15,6 +15,9 @@ import { createReplicaTrainingEvents, type ReplicaRedis, type ReplicaTrainingEve
 import type { TrainingEventBus } from './training-events.js';
 import { TrainingLeases } from './training-lease.js';
 
+/** A replica does not start without the Redis it was told to use (as it does not without its database). */
+export const REDIS_START_TIMEOUT_MS = 10_000;
+
 export interface Replication {
   /** The store the service writes through. */
   store: Store;
@@ -45,6 +48,7 @@ export async function startReplication(
     };
     redis = { publisher: connect(), subscriber: connect() };
     try {
+      await Promise.all([ready(redis.publisher), ready(redis.subscriber)]);
       training = await createReplicaTrainingEvents(redis);
       notices = await createRedisChangeNotices(redis, replication.origin, (index) => sync.notify(index));
     } catch (error) {
@@ -72,4 +76,17 @@ export async function startReplication(
       if (redis !== null) await Promise.allSettled([redis.publisher.quit(), redis.subscriber.quit()]);
     },
   };
+}
+
+async function ready(client: Redis): Promise<void> {
+  if (client.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      timer = setTimeout(() => reject(new Error(`Redis at REDIS_URL did not answer within ${REDIS_START_TIMEOUT_MS / 1000} s`)), REDIS_START_TIMEOUT_MS);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
 }
