@@ -46,7 +46,11 @@ export function encodeVector(
     : copyNumbers(source, sourceOffset, dimension, target, targetOffset, label);
   const stride = rowStride(dimension);
   for (let j = dimension; j < stride; j++) target[targetOffset + j] = 0;
-  if (metric !== 'cosine') return Math.fround(sum);
+  if (metric !== 'cosine') {
+    // Squared norms (and distances) are float32 in the kernels: one that overflows ranks nothing.
+    if (!Number.isFinite(Math.fround(sum))) throw new EngineInputError(`${label} is too large: its squared norm overflows float32`);
+    return Math.fround(sum);
+  }
   if (sum === 0) throw new EngineInputError(`${label} is the zero vector, which has no cosine distance`);
   const scale = 1 / Math.sqrt(sum);
   for (let j = 0; j < dimension; j++) target[targetOffset + j] *= scale;

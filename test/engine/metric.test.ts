@@ -38,6 +38,13 @@ describe('metrics', () => {
     expect(() => encodeVector(new Float32Array([1, Number.NaN]), 0, 2, 'euclidean', out, 0, 'vector')).toThrow(/vector\[1\]/);
   });
 
+  it('rejects a vector whose squared norm overflows float32, except under cosine (normalised first)', () => {
+    const out = new Float32Array(4);
+    expect(() => encodeVector([1e20, 1e20], 0, 2, 'squared_euclidean', out, 0, 'v')).toThrow(/overflows/);
+    expect(encodeVector([1e20, 1e20], 0, 2, 'cosine', out, 0, 'v')).toBe(0);
+    expect(out[0]).toBeCloseTo(Math.SQRT1_2, 6);
+  });
+
   it('rejects the zero vector under cosine only', () => {
     const out = new Float32Array(4);
     expect(() => encodeVector([0, 0], 0, 2, 'cosine', out, 0, 'v')).toThrow(/zero vector/);
