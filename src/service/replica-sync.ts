@@ -83,15 +83,10 @@ export class ReplicaSync {
   /** An index was opened here (loaded from the store, or created): follow its changes from `at`. */
   track(open: OpenIndex, at: LoadedAt): void {
     if (this.#closed) return;
-    this.#tracked.set(open.name, {
-      open,
-      seq: at.changeSeq,
-      modelVersion: at.modelVersion,
-      running: null,
-      again: false,
-      stale: false,
-      idsByToken: null,
-    });
+    const tracked: Tracked = { open, seq: at.changeSeq, modelVersion: at.modelVersion, running: null, again: false, stale: false, idsByToken: null };
+    this.#tracked.set(open.name, tracked);
+    // Notices that arrived while the index was loading found nothing to catch up: look once now.
+    this.#schedule(tracked);
   }
 
   /** Another replica announced a change of `index`. */

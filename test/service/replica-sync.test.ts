@@ -61,8 +61,12 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     await schema.drop();
   });
 
-  /** B opens the index (as a request would). */
-  const openOnB = (name = 'docs', bytes = keyBytes): Promise<OpenIndex> => cacheB.acquire(name, Buffer.from(bytes));
+  /** B opens the index (as a request would), and has looked for changes made while it loaded. */
+  async function openOnB(name = 'docs', bytes = keyBytes): Promise<OpenIndex> {
+    const open = await cacheB.acquire(name, Buffer.from(bytes));
+    await syncB.settled();
+    return open;
+  }
 
   async function checkNow(): Promise<void> {
     await syncB.poll();
