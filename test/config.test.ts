@@ -23,6 +23,14 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 5000, apiKeys: ['a', 'b'], dbType: 'postgres', retrainThreshold: 50, autoTrainEnabled: false });
   });
 
+  it('reads the replica settings, with a 30 s training lease and a 500 ms check by default', () => {
+    expect(loadConfig({})).toMatchObject({ trainingLeaseMs: 30_000, replicaPollMs: 500 });
+    expect(loadConfig({ TRAINING_LEASE_MS: '2000', REPLICA_POLL_MS: '100' })).toMatchObject({ trainingLeaseMs: 2000, replicaPollMs: 100 });
+    // A lease shorter than a database round trip under load would be lost by healthy replicas.
+    expect(() => loadConfig({ TRAINING_LEASE_MS: '100' })).toThrow(/TRAINING_LEASE_MS/);
+    expect(() => loadConfig({ REPLICA_POLL_MS: '0' })).toThrow(/REPLICA_POLL_MS/);
+  });
+
   it('rejects nonsense instead of guessing', () => {
     expect(() => loadConfig({ RETRAIN_THRESHOLD: 'ten' })).toThrow(/RETRAIN_THRESHOLD/);
     expect(() => loadConfig({ CIPHERDEX_DB_TYPE: 'postgres' })).toThrow(/CONNECTION_STRING/);
