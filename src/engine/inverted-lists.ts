@@ -28,21 +28,33 @@ export class InvertedLists {
   private readonly listIds: Uint32Array[];
   // id -> slot; a slot holds the id's list, position and the epoch it was written in. Slots keep
   // the per-vector bookkeeping in typed arrays rather than one object per vector.
-  private readonly locator = new Map<number, number>();
-  private slotList: Uint32Array = new Uint32Array(16);
-  private slotPos: Uint32Array = new Uint32Array(16);
-  private slotEpoch: Uint32Array = new Uint32Array(16);
-  private readonly freeSlots: number[] = [];
-  private slotsUsed = 0;
+  private readonly locator: Map<number, number>;
+  private slotList: Uint32Array;
+  private slotPos: Uint32Array;
+  private slotEpoch: Uint32Array;
+  private readonly freeSlots: number[];
+  private slotsUsed: number;
 
-  /** `expected[l]` rows are reserved in list l up front (a rebuild knows the final sizes). */
+  /**
+   * `expected[l]` rows are reserved in list l up front (a rebuild knows the final sizes). A
+   * rebuild passes the lists it replaces as `previous`: the new lists take over its ids and their
+   * slots (copies of the slot tables, the same id map, unchanged while rebuilding) and are filled
+   * with `appendSlot`, so that no id is hashed again and `previous` stays valid until the swap.
+   */
   constructor(
     private readonly arena: BlockArena,
     stride: number,
     count: number,
     expected?: ArrayLike<number>,
     private readonly quantizer: ScalarQuantizer | null = null,
+    previous?: InvertedLists,
   ) {
+    this.locator = previous ? previous.locator : new Map<number, number>();
+    this.slotList = previous ? previous.slotList.slice() : new Uint32Array(16);
+    this.slotPos = previous ? previous.slotPos.slice() : new Uint32Array(16);
+    this.slotEpoch = previous ? previous.slotEpoch.slice() : new Uint32Array(16);
+    this.freeSlots = previous ? previous.freeSlots.slice() : [];
+    this.slotsUsed = previous ? previous.slotsUsed : 0;
     this.count = count;
     this.stride = stride;
     this.rowBytes = stride * 4;
@@ -115,6 +127,20 @@ export class InvertedLists {
     return slot === undefined ? -1 : this.slotEpoch[slot];
   }
 
+  /** The bookkeeping slot of `id`, or -1; slots are below `slotCount`. */
+  slotOf(id: number): number {
+    const slot = this.locator.get(id);
+    return slot === undefined ? -1 : slot;
+  }
+
+  get slotCount(): number {
+    return this.slotsUsed;
+  }
+
+  epochOfSlot(slot: number): number {
+    return this.slotEpoch[slot];
+  }
+
   /**
    * Appends `id` (absent from every list) to `list` with the row found `sourceDelta` bytes into
    * `source`, a block of the same arena (read after any compaction this append causes).
@@ -130,6 +156,16 @@ export class InvertedLists {
   }
 
   private place(list: number, position: number, id: number, norm: number, epoch: number): void {
+    this.fill(list, position, id, norm);
+    const slot = this.takeSlot();
+    this.slotList[slot] = list;
+    this.slotPos[slot] = position;
+    this.slotEpoch[slot] = epoch;
+    this.locator.set(id, slot);
+  }
+
+  /** The norm, codes and id of the row just written at `position`. */
+  private fill(list: number, position: number, id: number, norm: number): void {
     const heap = this.arena.heap;
     heap.f32[(this.normsAt(list) >> 2) + position] = norm;
     if (this.quantizer) {
@@ -137,11 +173,6 @@ export class InvertedLists {
     }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;
-    const slot = this.takeSlot();
-    this.slotList[slot] = list;
-    this.slotPos[slot] = position;
-    this.slotEpoch[slot] = epoch;
-    this.locator.set(id, slot);
   }
 
   /**
@@ -156,6 +187,21 @@ export class InvertedLists {
     // A loop, not set(subarray()): a rebuild appends every row, and the views cost more than the copy.
     for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
     this.place(list, position, id, norm, epoch);
+  }
+
+  /**
+   * Rebuild only: appends the row (read from another memory) of `id`, which keeps its slot from
+   * the lists this one was built from.
+   */
+  appendSlot(list: number, id: number, slot: number, source: Float32Array, from: number, norm: number): void {
+    const position = this.lengths[list];
+    if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
+    const f32 = this.arena.heap.f32;
+    const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
+    for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
+    this.fill(list, position, id, norm);
+    this.slotList[slot] = list;
+    this.slotPos[slot] = position;
   }
 
   remove(id: number): boolean {

@@ -329,18 +329,27 @@ export class IvfFlatIndex {
     const trustedEpoch = assignment
       ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
       : -1;
-    const given = new Map<number, number>();
-    if (assignment && trustedEpoch >= 0) for (let i = 0; i < assignment.ids.length; i++) given.set(assignment.ids[i], assignment.lists[i]);
+    // The given list of each vector, by its bookkeeping slot (ids are hashed once, here).
+    const lists = old.lists;
+    const given = new Int32Array(lists.slotCount).fill(-1);
+    if (assignment && trustedEpoch >= 0) {
+      for (let i = 0; i < assignment.ids.length; i++) {
+        const slot = lists.slotOf(assignment.ids[i]);
+        if (slot >= 0) given[slot] = assignment.lists[i];
+      }
+    }
 
     // First where every vector goes, then lists built at their final sizes.
-    const target = new Uint32Array(old.lists.size);
+    const slots = new Uint32Array(lists.size);
+    const target = new Uint32Array(lists.size);
     const unassigned: number[] = [];
     let row = 0;
-    for (let list = 0; list < old.lists.count; list++) {
-      const ids = old.lists.ids(list);
-      for (let i = 0; i < old.lists.length(list); i++, row++) {
-        const to = given.get(ids[i]);
-        if (to !== undefined && old.lists.epochOf(ids[i]) <= trustedEpoch) target[row] = to;
+    for (let list = 0; list < lists.count; list++) {
+      const ids = lists.ids(list);
+      for (let i = 0; i < lists.length(list); i++, row++) {
+        const slot = lists.slotOf(ids[i]);
+        slots[row] = slot;
+        if (given[slot] >= 0 && lists.epochOfSlot(slot) <= trustedEpoch) target[row] = given[slot];
         else unassigned.push(row);
       }
     }
@@ -350,15 +359,15 @@ export class IvfFlatIndex {
     this.assignNearest(next, old, rowsByIndex, unassigned, target);
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
-    next.lists = new InvertedLists(next.arena, this.stride, nLists, sizes, quantizer);
+    next.lists = new InvertedLists(next.arena, this.stride, nLists, sizes, quantizer, lists);
     const f32 = old.heap.f32;
     row = 0;
-    for (let list = 0; list < old.lists.count; list++) {
-      const ids = old.lists.ids(list);
-      const rows = old.lists.rowsAt(list) >> 2;
-      const norms = old.lists.normsAt(list) >> 2;
-      for (let i = 0; i < old.lists.length(list); i++, row++) {
-        next.lists.appendFrom(target[row], ids[i], f32, rows + i * this.stride, f32[norms + i], old.lists.epochOf(ids[i]));
+    for (let list = 0; list < lists.count; list++) {
+      const ids = lists.ids(list);
+      const rows = lists.rowsAt(list) >> 2;
+      const norms = lists.normsAt(list) >> 2;
+      for (let i = 0; i < lists.length(list); i++, row++) {
+        next.lists.appendSlot(target[row], ids[i], slots[row], f32, rows + i * this.stride, f32[norms + i]);
       }
     }
     this.store = next;

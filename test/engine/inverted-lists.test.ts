@@ -114,6 +114,26 @@ describe('InvertedLists', () => {
     expect(lists.size).toBe(live.size);
   });
 
+  it('a rebuild takes over ids, slots and epochs and leaves the lists it replaces intact', () => {
+    const { arena, lists, add } = setup(1);
+    for (let id = 0; id < 40; id++) add(0, id);
+    lists.remove(7);
+    const fresh = new BlockArena(new KernelHeap({ kernels: 'plain' }));
+    const sizes = [0, 0, 0];
+    for (let i = 0; i < lists.length(0); i++) sizes[lists.ids(0)[i] % 3]++;
+    const rebuilt = new InvertedLists(fresh, STRIDE, 3, sizes, null, lists);
+    const f32 = arena.heap.f32;
+    for (let i = 0; i < lists.length(0); i++) {
+      const id = lists.ids(0)[i];
+      rebuilt.appendSlot(id % 3, id, lists.slotOf(id), f32, (lists.rowsAt(0) >> 2) + i * STRIDE, f32[(lists.normsAt(0) >> 2) + i]);
+    }
+    expect(rebuilt.size).toBe(39);
+    expect(rebuilt.has(7)).toBe(false);
+    expect(expectConsistent(fresh, rebuilt)).toEqual(expectConsistent(arena, lists));
+    expect(rebuilt.epochOf(12)).toBe(12);
+    expect(lists.listOf(12)).toBe(0); // the old lists still answer for themselves
+  });
+
   it('reserves expected sizes up front and keeps the epoch each id was written in', () => {
     const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
     const lists = new InvertedLists(arena, STRIDE, 2, [20, 3]);
