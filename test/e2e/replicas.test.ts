@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CancelTrainingDocument,
   CreateIndexDocument,
   DeleteItemsDocument,
   IndexDocument,
@@ -294,7 +295,9 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
     await createOn(a, index);
     expect(await upsertOn(a, index, clusteredVectors(400, DIMENSION, 4, 4).map((vector, i) => ({ id: `r${i}`, vector })))).toBe(true);
     await eventually(() => vectorCountOn(b, index), (count) => count === 400, '400 items on B');
-    const [onA, onB] = await Promise.all([trainOn(a, index, { nLists: 4 }), trainOn(b, index, { nLists: 4 })]);
+    // Runs that cannot end on their own: the loser cannot have come after the winner finished.
+    const long = { nLists: 4, maxIters: 10_000, tolerance: 0 };
+    const [onA, onB] = await Promise.all([trainOn(a, index, long), trainOn(b, index, long)]);
     const outcomes = [onA, onB];
     const runs = outcomes.filter((outcome) => outcome.__typename === 'TrainingRun');
     const refusals = outcomes.filter((outcome) => outcome.__typename === 'TrainingInProgressError');
@@ -302,6 +305,9 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
     expect(refusals).toHaveLength(1);
     if (runs[0]!.__typename !== 'TrainingRun' || refusals[0]!.__typename !== 'TrainingInProgressError') return;
     expect(refusals[0]!.activeRunId).toBe(runs[0]!.runId);
+    const winner = onA.__typename === 'TrainingRun' ? a : b;
+    const cancelled = await winner.request(CancelTrainingDocument, { index, key });
+    expect(cancelled.body.data?.cancelTraining).toMatchObject({ __typename: 'TrainingRun', runId: runs[0]!.runId });
   });
 
   it('reports the run of a replica killed with SIGKILL as FAILED once its lease expires, loses no acknowledged write, and trains again', async () => {

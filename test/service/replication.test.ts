@@ -111,22 +111,30 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
     await eventually(() => b.describeIndex(name, key), (info) => !info.isTraining, 'B to know the run ended');
   });
 
-  it('makes one run of two simultaneous trainIndex calls, and B swaps in its model', async () => {
+  it('makes one run of two simultaneous trainIndex calls, and swaps a model trained on one replica into the other', async () => {
     const [a, b] = [await replica(), await replica()];
     await populated(a, 400);
     await eventually(() => b.describeIndex(name, key), (info) => info.vectorCount === 400, 'B to catch up');
-    const outcomes = await Promise.allSettled([a.train(name, key, { nLists: 4 }), b.train(name, key, { nLists: 4 })]);
+    // Runs that cannot end on their own: the loser cannot have come after the winner finished.
+    const long = { nLists: 4, maxIters: 10_000, tolerance: 0 };
+    const outcomes = await Promise.allSettled([a.train(name, key, long), b.train(name, key, long)]);
     const runs = outcomes.filter((outcome): outcome is PromiseFulfilledResult<TrainingRun> => outcome.status === 'fulfilled').map((outcome) => outcome.value);
     expect(runs).toHaveLength(1);
     const refusal = (outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason;
     expect(refusal).toBeInstanceOf(TrainingInProgressError);
     expect(refusal).toMatchObject({ runId: runs[0].runId });
+    const winner = outcomes[0].status === 'fulfilled' ? a : b;
+    await winner.cancelTraining(name, key);
+    expect((await winner.waitForRun(runs[0].runId)).phase).toBe('CANCELLED');
 
-    const trainer = outcomes[0].status === 'fulfilled' ? a : b;
-    const other = trainer === a ? b : a;
-    expect((await trainer.waitForRun(runs[0].runId)).phase).toBe('COMPLETED');
+    // A run that completes on one replica is swapped in on the other.
+    const trainer = winner === a ? b : a;
+    const other = winner;
+    await eventually(() => trainer.describeIndex(name, key), (described) => !described.isTraining, 'the cancellation to be heard');
+    const run = await trainer.train(name, key, { nLists: 4, wait: true });
+    expect(run.phase).toBe('COMPLETED');
     const info = await eventually(() => other.describeIndex(name, key), (described) => described.isTrained, 'the model on the other replica');
-    expect(info).toMatchObject({ nLists: 4, isTraining: false, lastTrainingRun: { runId: runs[0].runId, phase: 'COMPLETED' } });
+    expect(info).toMatchObject({ nLists: 4, isTraining: false, lastTrainingRun: { runId: run.runId, phase: 'COMPLETED' } });
     const query = seededVectors(1, DIM, 7)[0];
     const [onTrainer] = await trainer.search(name, key, [query], { topK: 5, nProbes: 4 });
     const [onOther] = await other.search(name, key, [query], { topK: 5, nProbes: 4 });
