@@ -1,26 +1,28 @@
-// Load benchmark: a real Cipherdex server on loopback (temp SQLite directory, port 0) under
-// concurrent HTTP searches and upserts and graphql-ws trainingStatus subscribers, while the
-// upserts push the index across RETRAIN_THRESHOLD so an automatic training run happens in the
-// middle of the load. Bounded in operations and in time. Prints throughput, p50/p99 latency and
-// errors per operation, then checks that every acknowledged write is stored with its exact vector
-// and that searches find items by their own vectors. `npm run bench -- load --help` lists flags.
+// Load benchmark: a real Cipherdex server on loopback (startServer in a process of its own,
+// bench/load-server.ts: temp SQLite directory, port 0) under concurrent HTTP searches and upserts
+// and graphql-ws trainingStatus subscribers, while the upserts push the index across
+// RETRAIN_THRESHOLD so an automatic training run happens in the middle of the load. Bounded in
+// operations and in time. Prints throughput, p50/p99 latency and errors per operation and the
+// server's event-loop delay, then checks that every acknowledged write is stored with its exact
+// vector and that searches find items by their own vectors. `npm run bench -- load --help`.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.js';
-import { startServer } from '../src/server/start-server.js';
 import type { TrainingPhase, TrainingTrigger } from '../src/service/types.js';
 import { embeddingLikeData } from './data/embedding-like.js';
+import type { LoadServerMessage, LoadServerStats } from './load-server.js';
 
 export interface LoadOptions {
   searchClients: number;
   upsertClients: number;
+  /** At least 1: the first subscriber is how the benchmark sees the automatic run start and end. */
   subscribers: number;
   /** Upsert batches each upsert client sends (the count bound). */
   upsertsPerClient: number;
@@ -82,6 +84,8 @@ export interface LoadReport {
   /** The first few error messages, for diagnosis. */
   errorSamples: string[];
   timedOut: boolean;
+  /** How long the server's event loop was held up during the load phase (a request waits that long before it is even read). */
+  serverLoop: Omit<LoadServerStats, 'type'>;
 }
 
 const OPERATIONS = {
@@ -140,6 +144,45 @@ function toBase64(vector: Float32Array): string {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
 }
 
+interface LoadServer {
+  url: string;
+  stats(): Promise<LoadServerStats>;
+  close(): Promise<void>;
+}
+
+/** startServer in a child process (bench/load-server.ts), so client work never delays the server's event loop. */
+async function startLoadServer(env: Record<string, string>): Promise<LoadServer> {
+  const entry = fileURLToPath(new URL('./load-server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.on('message', (message: LoadServerMessage) => {
+      if (message.type === 'listening') resolve(message.url);
+    });
+    child.once('exit', (code) => reject(new Error(`the load server exited (${code}) before listening`)));
+  });
+  return {
+    url,
+    stats: () =>
+      new Promise((resolve) => {
+        const listener = (message: LoadServerMessage) => {
+          if (message.type !== 'stats') return;
+          child.off('message', listener);
+          resolve(message);
+        };
+        child.on('message', listener);
+        child.send({ type: 'stats' });
+      }),
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.send({ type: 'close' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
@@ -151,7 +194,11 @@ interface Sample {
 
 export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: string) => void = console.log): Promise<LoadReport> {
   const { dimension, batchSize } = options;
+  if (options.subscribers < 1) throw new RangeError('the load benchmark needs at least one subscriber: it sees the automatic run through it');
   const clientItems = options.upsertClients * options.upsertsPerClient * batchSize;
+  if (options.preload >= options.retrainThreshold || options.preload + clientItems < options.retrainThreshold) {
+    throw new RangeError(`the clients' upserts must carry the index from ${options.preload} items across RETRAIN_THRESHOLD ${options.retrainThreshold} (they add ${clientItems})`);
+  }
   log(
     `\n## load: ${options.searchClients} search clients, ${options.upsertClients} upsert clients (${options.upsertsPerClient} x ${batchSize} items), ` +
       `${options.subscribers} trainingStatus subscribers; ${options.preload} items preloaded, RETRAIN_THRESHOLD ${options.retrainThreshold}, ${dimension}d, SQLite, loopback`,
@@ -160,15 +207,13 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
   const apiKey = `bench_${randomBytes(16).toString('hex')}`;
   const key = randomBytes(32).toString('base64');
   const index = 'load';
-  const serverLog: string[] = [];
-  const config = loadConfig({
+  const server = await startLoadServer({
     CIPHERDEX_DATA_DIR: dataDir,
     CIPHERDEX_API_KEY: apiKey,
     PORT: '0',
     HOST: '127.0.0.1',
     RETRAIN_THRESHOLD: String(options.retrainThreshold),
   });
-  const server = await startServer(config, { log: (line) => serverLog.push(line) });
   const wsUrl = server.url.replace(/^http/, 'ws');
   const clients: Client[] = [];
   const errorSamples: string[] = [];
@@ -195,6 +240,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
       await upsertRows(Array.from({ length: Math.min(1000, options.preload - start) }, (_, i) => start + i), preloadId);
     }
 
+    await server.stats(); // resets the event-loop histogram: only the load phase is reported
     const startMs = performance.now();
     const deadline = startMs + options.timeLimitMs;
     let timedOut = false;
@@ -298,6 +344,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     overTime();
     await searching;
     const elapsedMs = performance.now() - startMs;
+    const { type: _stats, ...serverLoop } = await server.stats();
 
     // The run as subscriber 0 saw it, and whether every subscriber saw its start and its end.
     const window = runWindow as { runId: string; fromMs: number; toMs: number | null } | null;
@@ -381,6 +428,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
       selfSearchMisses,
       errorSamples,
       timedOut,
+      serverLoop,
     };
     printReport(report, log);
     return report;
@@ -400,6 +448,8 @@ function printReport(report: LoadReport, log: (line: string) => void): void {
     const what = op.operation === 'subscription' ? 'subscription (events; latency = subscribe to first event)' : op.operation;
     log(`| ${what} | ${op.count} | ${fixed(op.perSecond, 1)} | ${fixed(op.p50Ms, 2)} | ${fixed(op.p99Ms, 2)} | ${op.errors} | ${op.duringTraining} |`);
   }
+  const loop = report.serverLoop;
+  log(`server event loop held up: p50 ${fixed(loop.loopDelayP50Ms, 1)} ms, p99 ${fixed(loop.loopDelayP99Ms, 1)} ms, max ${fixed(loop.loopDelayMaxMs, 1)} ms (server in its own process)`);
   const run = report.run;
   log(
     run === null
@@ -456,7 +506,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     ...base,
     searchClients: int(values['search-clients'], base.searchClients, 0),
     upsertClients: int(values['upsert-clients'], base.upsertClients),
-    subscribers: int(values.subscribers, base.subscribers, 0),
+    subscribers: int(values.subscribers, base.subscribers),
     upsertsPerClient: int(values.upserts, base.upsertsPerClient),
     batchSize: int(values.batch, base.batchSize),
     preload: int(values.preload, base.preload, 0),

@@ -1,0 +1,43 @@
+// The server side of the load benchmark, in a process of its own so that the clients' work never
+// shares its event loop: startServer on 127.0.0.1, port 0, settings from the environment. Over IPC
+// it reports its URL, then on request how long its event loop was held up since the last request
+// (the delay a request waits before the server even looks at it) and its heap.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/server/start-server.js';
+
+export interface LoadServerStats {
+  type: 'stats';
+  loopDelayP50Ms: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  heapUsed: number;
+}
+
+export type LoadServerMessage = { type: 'listening'; url: string } | LoadServerStats;
+
+const send = (message: LoadServerMessage): void => void process.send?.(message);
+// The histogram records the whole interval between its 1 ms ticks; the hold-up is what exceeds 1 ms.
+const RESOLUTION_MS = 1;
+const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+delay.enable();
+
+const server = await startServer(loadConfig(), { log: () => {} });
+process.on('message', (message: { type?: string }) => {
+  if (message.type === 'stats') {
+    const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+    send({
+      type: 'stats',
+      loopDelayP50Ms: ms(delay.percentile(50)),
+      loopDelayP99Ms: ms(delay.percentile(99)),
+      loopDelayMaxMs: ms(delay.max),
+      heapUsed: process.memoryUsage().heapUsed,
+    });
+    delay.reset();
+  } else if (message.type === 'close') {
+    void server.close().then(() => process.exit(0));
+  }
+});
+// The benchmark that started this process is gone: so is its server.
+process.on('disconnect', () => process.exit(1));
+send({ type: 'listening', url: server.url });
