@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { IndexKeyFormatError, KeyUnwrapError, SealIntegrityError } from '../../src/crypto/index.js';
 import { EngineInputError } from '../../src/engine/index.js';
-import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, ValidationError } from '../../src/service/errors.js';
+import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, StoreUnavailableError, ValidationError } from '../../src/service/errors.js';
 import { toDomainError, translatingErrors } from '../../src/service/lower-layer-errors.js';
 import { StoreConflictError, StoreIndexNotFoundError } from '../../src/storage/index.js';
 
@@ -22,6 +22,17 @@ describe('toDomainError', () => {
 
   it('names the argument of a malformed key', () => {
     expect((toDomainError(new IndexKeyFormatError('bad'), 'docs') as ValidationError).argument).toBe('key');
+  });
+
+  it('turns a store fault into StoreUnavailableError, keeping the driver error as its cause', () => {
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const mapped = toDomainError(full, 'docs');
+    expect(mapped).toBeInstanceOf(StoreUnavailableError);
+    expect(mapped).toMatchObject({ code: 'STORE_UNAVAILABLE', fault: 'disk-full', cause: full });
+    // The message is written for callers: no driver text, no path.
+    expect((mapped as Error).message).not.toContain('database or disk is full');
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    expect(toDomainError(refused, 'docs')).toMatchObject({ fault: 'unreachable' });
   });
 
   it('passes other errors through untouched', () => {
