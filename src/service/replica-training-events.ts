@@ -88,10 +88,13 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
   /** When each deleted index was forgotten: older statuses (our own echoes included) stay out. */
   const forgotten = new Map<string, number>();
 
-  const note = (index: string, candidate: Latest): void => {
-    if (candidate.at <= (forgotten.get(index) ?? -1)) return;
+  /** Keeps `candidate` if it is newer than what is known; true when it was kept. */
+  const note = (index: string, candidate: Latest): boolean => {
+    if (candidate.at <= (forgotten.get(index) ?? -1)) return false;
     const known = latest.get(index);
-    if (known === undefined || candidate.at >= known.at) latest.set(index, candidate);
+    if (known !== undefined && candidate.at < known.at) return false;
+    latest.set(index, candidate);
+    return true;
   };
 
   subscriber.on('pmessage', (_pattern: string, topic: string, message: string) => {
@@ -104,17 +107,22 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
     topics.deliver(topic, parseEnvelope(message)!);
   });
 
-  const load = async (): Promise<void> => {
+  /** Learns the stored statuses; after a reconnect, subscribers get those that changed meanwhile. */
+  const load = async (deliver: boolean): Promise<void> => {
     const stored = await publisher.hgetall(LATEST_STATUS_KEY);
     for (const [index, message] of Object.entries(stored)) {
       const parsed = parseMessage(message);
-      if (parsed !== null && parsed.status.index === index) note(index, parsed);
+      if (parsed === null || parsed.status.index !== index) continue;
+      const known = latest.get(index);
+      const changed = known === undefined || known.at !== parsed.at;
+      if (note(index, parsed) && changed && deliver) topics.deliver(TRAINING_TOPIC_PREFIX + index, parseEnvelope(message)!);
     }
   };
   await subscriber.psubscribe(`${TRAINING_TOPIC_PREFIX}*`);
-  await load();
-  // Events published while the connection was down are lost; the stored statuses are not.
-  subscriber.on('ready', () => void load().catch(() => {}));
+  await load(false);
+  // Events published while the connection was down are lost; the stored statuses are not (the end
+  // of a run, above all, which a subscriber waits for).
+  subscriber.on('ready', () => void load(true).catch(() => {}));
 
   const events = createTrainingEventBus({ remote: { target: topics }, topicPrefix: TRAINING_TOPIC_PREFIX });
   return {

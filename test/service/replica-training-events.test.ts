@@ -59,8 +59,11 @@ describe.skipIf(!redis.available)(`replica training events over Redis${redis.ava
     await admin.quit();
   });
 
-  async function replica(): Promise<ReplicaTrainingEvents> {
-    const connections = { publisher: new Redis(redis.url, { maxRetriesPerRequest: null }), subscriber: new Redis(redis.url, { maxRetriesPerRequest: null }) };
+  async function replica(subscriberName = `replica-events-${randomUUID()}`): Promise<ReplicaTrainingEvents> {
+    const connections = {
+      publisher: new Redis(redis.url, { maxRetriesPerRequest: null }),
+      subscriber: new Redis(redis.url, { maxRetriesPerRequest: null, connectionName: subscriberName }),
+    };
     const made = await createReplicaTrainingEvents(connections);
     opened.push({ replica: made, connections });
     return made;
@@ -121,6 +124,28 @@ describe.skipIf(!redis.available)(`replica training events over Redis${redis.ava
     expect(scheduler.isTraining(index)).toBe(false);
     await stream.return!();
     await scheduler.close();
+  });
+
+  it("gives subscribers the end of a run published while their replica's subscription was cut", async () => {
+    const index = newIndex();
+    const subscriberName = `cut-${randomUUID()}`;
+    const a = await replica();
+    const b = await replica(subscriberName);
+    const onB = b.events.subscribe(index);
+    a.events.publish(index, runStatus(index, 'r1', 'ITERATING', 1));
+    expect(await take(onB, 1)).toEqual([runStatus(index, 'r1', 'ITERATING', 1)]);
+
+    // Redis drops B's subscription connection; the run ends before B is back.
+    const admin = new Redis(redis.url);
+    const clients = (await admin.client('LIST')) as string;
+    const id = /id=(\d+) .*name=(\S+)/g;
+    const victim = [...clients.matchAll(id)].find((match) => match[2] === subscriberName)![1];
+    await admin.client('KILL', 'ID', victim!);
+    await admin.quit();
+    a.events.publish(index, runStatus(index, 'r1', 'COMPLETED', 2));
+    expect(await take(onB, 1)).toEqual([runStatus(index, 'r1', 'COMPLETED', 2)]);
+    expect(b.runs.latest(index)?.phase).toBe('COMPLETED');
+    await onB.return!();
   });
 
   it('forgets a deleted index here and for replicas that start later', async () => {
