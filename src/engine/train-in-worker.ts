@@ -29,14 +29,45 @@ function tsxApiUrl(): string {
   return pathToFileURL(join(dirname(manifest), exports['./esm/api'].import.default)).href;
 }
 
-function spawnWorker(job: TrainingJob): Worker {
+function spawnWorker(): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./training-worker.js', here), { workerData: job });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./training-worker.js', here));
   // Running from TypeScript source: the worker registers tsx itself, since loader flags given
   // to the parent do not reach worker threads reliably on Node 20.
   const entry = new URL('./training-worker.ts', here).href;
   const boot = `import(${JSON.stringify(tsxApiUrl())}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
-  return new Worker(boot, { eval: true, workerData: job });
+  return new Worker(boot, { eval: true });
+}
+
+/**
+ * One finished worker is kept, unreferenced, for IDLE_MS: starting a worker costs hundreds of
+ * milliseconds under tsx (it compiles the engine again), a share of a whole training run.
+ */
+const IDLE_MS = 30_000;
+let idle: { worker: Worker; timer: NodeJS.Timeout } | null = null;
+
+function takeWorker(): Worker {
+  if (!idle) return spawnWorker();
+  const { worker, timer } = idle;
+  idle = null;
+  clearTimeout(timer);
+  worker.ref();
+  return worker;
+}
+
+function keepWorker(worker: Worker): void {
+  if (idle) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  const timer = setTimeout(() => {
+    if (idle?.worker !== worker) return;
+    idle = null;
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  idle = { worker, timer };
 }
 
 function rebuildError(name: string, message: string): Error {
@@ -78,25 +109,31 @@ export async function trainInWorker(
     control,
   };
   return new Promise<TrainResult>((resolve, reject) => {
-    const worker = spawnWorker(job);
-    let settled = false;
+    const worker = takeWorker();
     const stop = (): void => {
       Atomics.store(control, STOP_FLAG, 1);
     };
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
+    // A worker that answered (done or failed) can take the next job; one that broke cannot.
+    const settle = (outcome: () => void, reusable: boolean): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
       signal?.removeEventListener('abort', stop);
+      if (reusable) keepWorker(worker);
+      else void worker.terminate();
       outcome();
-      void worker.terminate();
     };
-    signal?.addEventListener('abort', stop, { once: true });
-    worker.on('message', (message: TrainingMessage) => {
+    const onMessage = (message: TrainingMessage): void => {
       if (message.type === 'progress') onProgress?.(message.progress);
-      else if (message.type === 'done') settle(() => resolve(message.result));
-      else settle(() => reject(rebuildError(message.name, message.message)));
-    });
-    worker.on('error', (error) => settle(() => reject(error)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`training worker exited with code ${code} before finishing`))));
+      else if (message.type === 'done') settle(() => resolve(message.result), true);
+      else settle(() => reject(rebuildError(message.name, message.message)), true);
+    };
+    const onError = (error: Error): void => settle(() => reject(error), false);
+    const onExit = (code: number): void => settle(() => reject(new Error(`training worker exited with code ${code} before finishing`)), false);
+    signal?.addEventListener('abort', stop, { once: true });
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage(job);
   });
 }
