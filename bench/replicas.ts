@@ -49,6 +49,8 @@ export interface ThroughputResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** CPU the load generator itself used while measuring, in cores (it shares the machine). */
+  generatorCores: number;
 }
 
 export interface ReplicasBenchReport {
@@ -139,6 +141,8 @@ async function drive(urls: string[], apiKey: string, bodies: string[], seconds: 
   const latencies: number[] = [];
   const warmUntil = performance.now() + 1000;
   const stopAt = warmUntil + seconds * 1000;
+  let cpuAtStart: NodeJS.CpuUsage | null = null;
+  setTimeout(() => (cpuAtStart = process.cpuUsage()), 1000).unref();
   const worker = async () => {
     for (;;) {
       const started = performance.now();
@@ -159,8 +163,15 @@ async function drive(urls: string[], apiKey: string, bodies: string[], seconds: 
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  const cpu = process.cpuUsage(cpuAtStart ?? undefined);
   latencies.sort((a, b) => a - b);
-  return { requestsPerSecond: latencies.length / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors };
+  return {
+    requestsPerSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    errors,
+    generatorCores: (cpu.user + cpu.system) / 1e6 / seconds,
+  };
 }
 
 export async function runReplicasBench(options: ReplicasBenchOptions = DEFAULT_REPLICAS_BENCH, log: (line: string) => void = console.log): Promise<ReplicasBenchReport> {
@@ -248,13 +259,13 @@ export async function runReplicasBench(options: ReplicasBenchOptions = DEFAULT_R
       propagation: { samples: delays.length, p50Ms: percentile(delays, 0.5), p99Ms: percentile(delays, 0.99), maxMs: delays.at(-1) ?? Number.NaN },
     };
 
-    log('\n| workload | replicas | searches/s | p50 ms | p99 ms | errors | vs 1 replica |');
-    log('|---|---|---|---|---|---|---|');
+    log('\n| workload | replicas | searches/s | p50 ms | p99 ms | errors | vs 1 replica | generator CPU (cores) |');
+    log('|---|---|---|---|---|---|---|---|');
     for (const row of throughput) {
       const single = throughput.find((other) => other.workload === row.workload && other.replicas === 1)!;
       log(
         `| ${row.workload === 'exact' ? 'exact (untrained, full scan)' : `IVF (nLists ${options.nLists}, nProbes ${options.nProbes})`} | ${row.replicas} | ` +
-          `${row.requestsPerSecond.toFixed(0)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.errors} | ${(row.requestsPerSecond / single.requestsPerSecond).toFixed(2)}x |`,
+          `${row.requestsPerSecond.toFixed(0)} | ${row.p50Ms.toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${row.errors} | ${(row.requestsPerSecond / single.requestsPerSecond).toFixed(2)}x | ${row.generatorCores.toFixed(2)} |`,
       );
     }
     const p = report.propagation;
