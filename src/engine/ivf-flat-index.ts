@@ -57,7 +57,7 @@ export function defaultNProbes(nLists: number): number {
 
 /** Rows one kernel call scans for a single query, and for a group of batched queries. */
 const SCAN_ROWS = 4096;
-const BATCH_ROWS = 512;
+const BATCH_ROWS = 256;
 /** Queries of a batch scanned together against one list; larger groups overflow the L2 cache. */
 const GROUP_QUERIES = 64;
 /** Queries encoded and probed at once by searchBatch; bounds its scratch memory. */
