@@ -124,7 +124,7 @@ export class ReplicaSync {
         if (tracked.open.closed) this.#tracked.delete(name);
         else if (tracked.stale) this.#closeWhenIdle(tracked);
       }
-      const checked = [...this.#tracked.values()];
+      const checked = [...this.#tracked.values()].filter((tracked) => !tracked.stale);
       if (checked.length > 0) {
         const heads = new Map((await this.#replication.heads(checked.map((tracked) => tracked.open.name))).map((head) => [head.name, head]));
         for (const tracked of checked) {
@@ -153,7 +153,7 @@ export class ReplicaSync {
   /** Catches up until nobody asked for another pass; the check and the reset happen in one step. */
   async #drain(tracked: Tracked): Promise<void> {
     try {
-      while (tracked.again && !tracked.open.closed && !this.#closed) {
+      while (tracked.again && !tracked.stale && !tracked.open.closed && !this.#closed) {
         tracked.again = false;
         // A failure (database unreachable, a record that fails its integrity check) leaves the
         // index where it was; the periodic check tries again.

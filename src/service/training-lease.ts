@@ -75,10 +75,12 @@ export class TrainingLeases {
     return this.#hold(index, runId);
   }
 
-  /** Announces and removes the expired leases of other replicas (runs on a timer; callable directly). */
+  /** Announces and removes expired leases of runs not held here (runs on a timer; callable directly). */
   async sweep(): Promise<void> {
+    // Runs this process holds are left out: their own renewal finds out that the lease lapsed.
+    const holding = [...this.#held].map((lease) => lease.runId);
     this.#sweeping ??= this.#options.store
-      .reapExpiredLeases((lease) => this.#announceAbandoned(lease))
+      .reapExpiredLeases((lease) => this.#announceAbandoned(lease), holding)
       .catch(() => [])
       .finally(() => {
         this.#sweeping = null;

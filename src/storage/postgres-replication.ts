@@ -121,13 +121,13 @@ export class PostgresReplication implements ReplicationStore {
     await this.#pool.query('DELETE FROM training_leases WHERE index_name = $1 AND run_id = $2', [index, runId]);
   }
 
-  async reapExpiredLeases(announce: (lease: TrainingLease) => Promise<void>): Promise<TrainingLease[]> {
+  async reapExpiredLeases(announce: (lease: TrainingLease) => Promise<void>, keep: readonly string[] = []): Promise<TrainingLease[]> {
     return inTransaction(this.#pool, async (client) => {
       // SKIP LOCKED: replicas sweeping at the same moment split the expired leases between them.
       const { rows } = await client.query<LeaseRow>(
         `SELECT index_name, run_id, owner, run_trigger FROM training_leases
-         WHERE expires_at < now() AND owner <> $1 FOR UPDATE SKIP LOCKED`,
-        [this.origin],
+         WHERE expires_at < now() AND NOT (run_id = ANY($1::text[])) FOR UPDATE SKIP LOCKED`,
+        [keep],
       );
       const reaped = rows.map(toLease);
       for (const lease of reaped) {

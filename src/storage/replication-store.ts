@@ -53,9 +53,10 @@ export interface ReplicationStore {
   renewLease(index: string, runId: string, ttlMs: number): Promise<boolean>;
   releaseLease(index: string, runId: string): Promise<void>;
   /**
-   * Removes expired leases of other processes, calling `announce` for each before its removal
+   * Removes expired leases, except those of the runs in `keep` (runs this process still has, which
+   * find out themselves that their lease lapsed), calling `announce` for each before its removal
    * commits: when announce (or the process) fails, the lease stays for a later sweep, so the end
    * of a run is announced at least once.
    */
-  reapExpiredLeases(announce: (lease: TrainingLease) => Promise<void>): Promise<TrainingLease[]>;
+  reapExpiredLeases(announce: (lease: TrainingLease) => Promise<void>, keep?: readonly string[]): Promise<TrainingLease[]>;
 }

@@ -130,6 +130,12 @@ describe.skipIf(!postgres.available)(`TrainingLeases${postgres.available ? '' : 
     await topic.return!();
   });
 
+  it('reaps an expired lease this process left behind (its removal failed) when it no longer holds it', async () => {
+    await storeA.replication.claimLease({ index: 'docs', runId: 'left-behind', trigger: 'MANUAL' }, -1000);
+    const onA = leasesOn(storeA, 60_000);
+    await expect(onA.claim('docs', 'run-2', 'MANUAL')).resolves.toMatchObject({ runId: 'run-2' });
+  });
+
   it('stops a run that can no longer renew its lease, before its commit point, with TrainingLeaseLostError', async () => {
     const onA = leasesOn(storeA, 600);
     const held = await onA.claim('docs', 'run-a', 'MANUAL');

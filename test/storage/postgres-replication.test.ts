@@ -147,10 +147,10 @@ describe.skipIf(!postgres.available)(`PostgreSQL replication support${postgres.a
       expect(await b.replication.claimLease(lease('run-b'), 60_000)).toMatchObject({ claimed: false, expired: true, holder: { runId: 'run-a' } });
     });
 
-    it("reaps other processes' expired leases after announcing them, and never its own", async () => {
+    it('reaps expired leases after announcing them, except those of the runs it is told to keep', async () => {
       await a.replication.claimLease(lease('run-a'), -1000);
       const announced: TrainingLease[] = [];
-      expect(await a.replication.reapExpiredLeases(async (l) => void announced.push(l))).toEqual([]);
+      expect(await a.replication.reapExpiredLeases(async (l) => void announced.push(l), ['run-a'])).toEqual([]);
 
       const reaped = await b.replication.reapExpiredLeases(async (l) => void announced.push(l));
       expect(reaped).toEqual([{ index: 'docs', runId: 'run-a', owner: a.replication.origin, trigger: 'MANUAL' }]);
