@@ -213,6 +213,9 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     PORT: '0',
     HOST: '127.0.0.1',
     RETRAIN_THRESHOLD: String(options.retrainThreshold),
+  }).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
   });
   const wsUrl = server.url.replace(/^http/, 'ws');
   const clients: Client[] = [];
