@@ -1,6 +1,7 @@
 // IVF-Flat index: a coarse quantizer (centroids) over inverted lists of full vectors. Untrained it
 // is one list searched exhaustively; trained, a search probes the nProbes lists whose centroids
-// are nearest, scans them and merges the best k. Vectors live once, in the lists' heap blocks.
+// are nearest, scans them and merges the best k. Vectors live once, in the lists' heap blocks;
+// a trained index also keeps int8 codes of them there, for a pre-scan re-ranked exactly.
 import { BlockArena, type Block } from './block-arena.js';
 import { EngineInputError } from './errors.js';
 import { KernelHeap } from './kernel-heap.js';
