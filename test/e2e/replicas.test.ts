@@ -293,10 +293,11 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
   it('makes one run of simultaneous trainIndex calls on two replicas', async () => {
     const index = newIndexName('race');
     await createOn(a, index);
-    expect(await upsertOn(a, index, clusteredVectors(400, DIMENSION, 4, 4).map((vector, i) => ({ id: `r${i}`, vector })))).toBe(true);
-    await eventually(() => vectorCountOn(b, index), (count) => count === 400, '400 items on B');
-    // Runs that cannot end on their own: the loser cannot have come after the winner finished.
-    const long = { nLists: 4, maxIters: 10_000, tolerance: 0 };
+    expect(await upsertOn(a, index, clusteredVectors(3000, DIMENSION, 4, 4).map((vector, i) => ({ id: `r${i}`, vector })))).toBe(true);
+    await eventually(() => vectorCountOn(b, index), (count) => count === 3000, '3000 items on B');
+    // Runs that last seconds: more vectors than a batch makes them mini-batch runs, whose shift
+    // never reaches a tolerance of 0 (a full-batch run can, and may end before the other call).
+    const long = { nLists: 64, maxIters: 10_000, tolerance: 0 };
     const [onA, onB] = await Promise.all([trainOn(a, index, long), trainOn(b, index, long)]);
     const outcomes = [onA, onB];
     const runs = outcomes.filter((outcome) => outcome.__typename === 'TrainingRun');
@@ -320,8 +321,8 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
     await eventually(() => vectorCountOn(a, index), (count) => count === 6000, '6000 items on A');
 
     const onC = watch(c.ws(), index, key);
-    // A long run on A: it cannot converge (tolerance 0) before A is killed.
-    const run = await trainOn(a, index, { nLists: 32, maxIters: 10_000, tolerance: 0 });
+    // A long run on A: mini-batch (more vectors than a batch) with tolerance 0 runs to maxIters.
+    const run = await trainOn(a, index, { nLists: 64, maxIters: 10_000, tolerance: 0 });
     expect(run.__typename).toBe('TrainingRun');
     if (run.__typename !== 'TrainingRun') return;
 

@@ -91,9 +91,10 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
 
   it("streams A's run to a subscriber on B, starting from the run's current state", async () => {
     const [a, b] = [await replica(), await replica()];
-    await populated(a, 2000);
-    await eventually(() => b.describeIndex(name, key), (info) => info.vectorCount === 2000, 'B to catch up');
-    const run = await a.train(name, key, { nLists: 8, maxIters: 10_000, tolerance: 0 });
+    await populated(a, 3000);
+    await eventually(() => b.describeIndex(name, key), (info) => info.vectorCount === 3000, 'B to catch up');
+    // Mini-batch (more vectors than a batch) with tolerance 0: it runs until cancelled.
+    const run = await a.train(name, key, { nLists: 64, maxIters: 10_000, tolerance: 0 });
     // B learns of the run through Redis, then a subscriber on B starts from where the run is.
     await eventually(() => b.describeIndex(name, key), (info) => info.isTraining, 'B to know A trains');
     const stream = await b.trainingStatus(name, key);
@@ -113,10 +114,11 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
 
   it('makes one run of two simultaneous trainIndex calls, and swaps a model trained on one replica into the other', async () => {
     const [a, b] = [await replica(), await replica()];
-    await populated(a, 400);
-    await eventually(() => b.describeIndex(name, key), (info) => info.vectorCount === 400, 'B to catch up');
-    // Runs that cannot end on their own: the loser cannot have come after the winner finished.
-    const long = { nLists: 4, maxIters: 10_000, tolerance: 0 };
+    await populated(a, 3000);
+    await eventually(() => b.describeIndex(name, key), (info) => info.vectorCount === 3000, 'B to catch up');
+    // Runs that last seconds: more vectors than a batch makes them mini-batch runs, whose shift
+    // never reaches a tolerance of 0 (a full-batch run can, and may end before the other call).
+    const long = { nLists: 64, maxIters: 10_000, tolerance: 0 };
     const outcomes = await Promise.allSettled([a.train(name, key, long), b.train(name, key, long)]);
     const runs = outcomes.filter((outcome): outcome is PromiseFulfilledResult<TrainingRun> => outcome.status === 'fulfilled').map((outcome) => outcome.value);
     expect(runs).toHaveLength(1);
