@@ -23,7 +23,10 @@ export async function serve(args: string[]): Promise<number> {
   }
   // Imported here, not at the top, so client commands (import, search, ...) start fast and
   // never load the server stack.
-  const { startServer } = await import('../../server/start-server.js');
+  const [{ startServer }, { StoreOpenError }] = await Promise.all([
+    import('../../server/start-server.js'),
+    import('../../storage/index.js'),
+  ]);
   let server;
   try {
     server = await startServer(config, { log: (line: string) => console.log(line) });
@@ -31,6 +34,8 @@ export async function serve(args: string[]): Promise<number> {
     if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
       throw new CliError(`port ${config.port} on ${config.host} is already in use; set PORT to another port`, ExitCode.SERVER_ERROR);
     }
+    // Its message already names the setting and the cause; a stack trace would only bury it.
+    if (error instanceof StoreOpenError) throw new CliError(error.message, ExitCode.SERVER_ERROR);
     throw error;
   }
 
