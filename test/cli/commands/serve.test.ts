@@ -43,4 +43,17 @@ describe('cipherdex serve', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('names the setting and the cause, without a stack trace, when the store cannot open', async () => {
+    const bin = fileURLToPath(new URL('../../../bin/cipherdex.js', import.meta.url));
+    const notADirectory = fileURLToPath(import.meta.url);
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: { PATH: process.env.PATH, PORT: '0', CIPHERDEX_DATA_DIR: join(notADirectory, 'data'), CIPHERDEX_API_KEY: 'k' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = await collect(child);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(/CIPHERDEX_DATA_DIR .*not a directory/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
 });
