@@ -3,6 +3,7 @@
 // schema and one Redis, driven over loopback HTTP by a load generator in this process (unpinned:
 // it shares the two cores with the replicas, so the two-replica figure is a lower bound). Two
 // workloads: exact search (untrained index, a full scan per query) and IVF search after training.
+// With two replicas, half the generator's connections go to each (as a least-connections balancer would).
 // Then the propagation delay: from an upsert acknowledged by replica 1 until replica 2 returns the
 // item. Needs PostgreSQL and Redis on loopback. `npm run bench -- replicas --help` lists the flags.
 
@@ -160,7 +161,11 @@ function post(url: URL, agent: Agent, apiKey: string, body: string): Promise<{ s
   });
 }
 
-/** `concurrency` loops sending the prepared bodies round-robin to `urls` for `seconds` (after a warm-up second). */
+/**
+ * `concurrency` loops sending the prepared bodies for `seconds` (after a warm-up second), split
+ * evenly between `urls` with each loop keeping to one: a slow replica then holds back only its own
+ * share, as behind a least-connections balancer (strict round-robin would pace both at its rate).
+ */
 async function drive(urls: string[], apiKey: string, bodies: string[], seconds: number, concurrency: number): Promise<Omit<ThroughputResult, 'workload' | 'replicas'>> {
   const targets = urls.map((url) => new URL(url));
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -171,13 +176,13 @@ async function drive(urls: string[], apiKey: string, bodies: string[], seconds: 
   const stopAt = warmUntil + seconds * 1000;
   let cpuAtStart: NodeJS.CpuUsage | null = null;
   setTimeout(() => (cpuAtStart = process.cpuUsage()), 1000).unref();
-  const worker = async () => {
+  const worker = async (target: URL) => {
     for (;;) {
       const started = performance.now();
       if (started >= stopAt) return;
       const n = next++;
       try {
-        const { status, text } = await post(targets[n % targets.length]!, agent, apiKey, bodies[n % bodies.length]!);
+        const { status, text } = await post(target, agent, apiKey, bodies[n % bodies.length]!);
         if (status !== 200 || !text.includes('"SearchResults"')) throw new Error(text.slice(0, 200));
         if (started >= warmUntil) latencies.push(performance.now() - started);
       } catch {
@@ -185,7 +190,7 @@ async function drive(urls: string[], apiKey: string, bodies: string[], seconds: 
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(targets[w % targets.length]!)));
   agent.destroy();
   const cpu = process.cpuUsage(cpuAtStart ?? undefined);
   latencies.sort((a, b) => a - b);
