@@ -1,10 +1,7 @@
 // Runs k-means, with the final assignment, in a worker_threads worker over shared memory, so the
 // thread that serves queries stays responsive while an index trains.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import { EngineInputError, TrainingAbortedError } from './errors.js';
 import { assertInitialCentroids, type KMeansOptions } from './kmeans.js';
 import { assertDimension, assertMetric, type Metric } from './metric.js';
@@ -19,26 +16,6 @@ export interface WorkerTrainHooks {
   signal?: AbortSignal;
 }
 
-/** tsx's ESM API, for a worker that must load TypeScript (tests, `tsx` runs). */
-function tsxApiUrl(): string {
-  const resolve = (import.meta as ImportMeta & { resolve?: (specifier: string) => string }).resolve;
-  if (typeof resolve === 'function') return resolve('tsx/esm/api');
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const exports = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports;
-  return pathToFileURL(join(dirname(manifest), exports['./esm/api'].import.default)).href;
-}
-
-function spawnWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./training-worker.js', here));
-  // Running from TypeScript source: the worker registers tsx itself, since loader flags given
-  // to the parent do not reach worker threads reliably on Node 20.
-  const entry = new URL('./training-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsxApiUrl())}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
-  return new Worker(boot, { eval: true });
-}
-
 /**
  * One finished worker is kept, unreferenced, for IDLE_MS: starting a worker costs hundreds of
  * milliseconds under tsx (it compiles the engine again), a share of a whole training run.
@@ -47,7 +24,7 @@ const IDLE_MS = 30_000;
 let idle: { worker: Worker; timer: NodeJS.Timeout } | null = null;
 
 function takeWorker(): Worker {
-  if (!idle) return spawnWorker();
+  if (!idle) return spawnSiblingWorker(import.meta.url, 'training-worker');
   const { worker, timer } = idle;
   idle = null;
   clearTimeout(timer);

@@ -6,11 +6,8 @@
 // pool keeps a copy of each registered data key (wiped on unregister) so a worker started later,
 // or restarted after a crash, can be given it.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import { TOKEN_BYTES } from '../crypto/index.js';
 import type { SealWorkerRequest, SealWorkerResponse, SealableItem } from './seal-worker-protocol.js';
 
@@ -29,25 +26,6 @@ interface Slot {
   /** Handles this worker has been given the key of. */
   registered: Set<number>;
   pending: Map<number, Pending>;
-}
-
-/** tsx's ESM API, for a worker that must load TypeScript (tests, `tsx` runs). */
-function tsxApiUrl(): string {
-  const resolve = (import.meta as ImportMeta & { resolve?: (specifier: string) => string }).resolve;
-  if (typeof resolve === 'function') return resolve('tsx/esm/api');
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const exports = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports;
-  return pathToFileURL(join(dirname(manifest), exports['./esm/api'].import.default)).href;
-}
-
-function spawn(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./seal-worker.js', here));
-  // Running from TypeScript source: the worker registers tsx itself (loader flags given to the
-  // parent do not reach worker threads reliably on Node 20).
-  const entry = new URL('./seal-worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(tsxApiUrl())}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`, { eval: true });
 }
 
 export class SealWorkers {
@@ -137,7 +115,7 @@ export class SealWorkers {
     this.#nextSlot = (at + 1) % this.size;
     const existing = this.#slots[at];
     if (existing) return existing;
-    const slot: Slot = { worker: spawn(), registered: new Set(), pending: new Map() };
+    const slot: Slot = { worker: spawnSiblingWorker(import.meta.url, 'seal-worker'), registered: new Set(), pending: new Map() };
     // An idle pool must not keep the process alive.
     slot.worker.unref();
     const fail = (error: Error): void => {
