@@ -7,13 +7,14 @@
 // Then the propagation delay: from an upsert acknowledged by replica 1 until replica 2 returns the
 // item. Needs PostgreSQL and Redis on loopback. `npm run bench -- replicas --help` lists the flags.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { startServeProcess } from '../test/support/serve-process.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 
 export interface ReplicasBenchOptions {
@@ -62,7 +63,6 @@ export interface ReplicasBenchReport {
   propagation: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 const SEARCH = `query ($index: String!, $key: IndexKey!, $vector: Vector!, $topK: Int, $nProbes: Int) {
   search(index: $index, key: $key, vector: $vector, topK: $topK, nProbes: $nProbes) { __typename ... on SearchResults { hits { id distance } } } }`;
@@ -83,30 +83,7 @@ function hasTaskset(): boolean {
 }
 
 async function startReplica(core: number | null, env: Record<string, string>): Promise<Replica> {
-  const node = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve'];
-  const [command, ...args] = core === null ? node : ['taskset', '-c', String(core), ...node];
-  const child = spawn(command!, args, {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearInterval(timer);
-        resolve(match[1]!);
-      }
-    }, 20);
-    void exited.then(() => {
-      clearInterval(timer);
-      reject(new Error(`a replica exited before listening:\n${output}`));
-    });
-  });
+  const { url, child, exited } = await startServeProcess('a replica', { NODE_ENV: 'production', ...env }, core === null ? [] : ['taskset', '-c', String(core)]);
   return {
     url,
     child,

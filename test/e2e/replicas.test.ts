@@ -6,9 +6,8 @@
 // again; and a replica started empty serves every acknowledged write, exactly, once a request
 // brings the key.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
@@ -29,13 +28,13 @@ import {
   UpsertDocument,
 } from '../generated/graphql.js';
 import type { HttpAnswer } from '../server/harness.js';
+import { startServeProcess } from '../support/serve-process.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LEASE_MS = 2000;
 const DIMENSION = 16;
 
@@ -55,34 +54,13 @@ interface Replica {
 
 /** `cipherdex serve` in a child process, with the settings an operator gives each replica. */
 async function serve(name: string, env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearInterval(timer);
-        resolve(match[1]!);
-      }
-    }, 20);
-    void exited.then(() => {
-      clearInterval(timer);
-      reject(new Error(`${name} exited before listening:\n${output}`));
-    });
-  });
+  const { url, child, output, exited } = await startServeProcess(name, env);
   const clients: Client[] = [];
   return {
     name,
     url,
     child,
-    output: () => output,
+    output,
     async request(document, variables) {
       const response = await fetch(url, {
         method: 'POST',
