@@ -4,7 +4,7 @@
 
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
-import type { JsonObject } from '../service/types.js';
+import type { JsonObject } from '../service/index.js';
 import type { GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars/date-time-scalar.js';
 import { IndexKeyScalar } from './scalars/index-key-scalar.js';

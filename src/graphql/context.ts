@@ -1,7 +1,7 @@
 // What every resolver receives: the domain service (its only way into the domain) and the
 // facts about the running server that the health field reports.
 
-import type { IndexService } from '../service/types.js';
+import type { IndexService } from '../service/index.js';
 
 export interface ServerInfo {
   version: string;

@@ -13,7 +13,7 @@ import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import type { GraphQLContext, ServerInfo } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
-import type { IndexService } from '../service/types.js';
+import type { IndexService } from '../service/index.js';
 import { createAuthFailureLimiter } from './auth-failure-limiter.js';
 import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';

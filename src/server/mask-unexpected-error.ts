@@ -7,7 +7,7 @@
 
 import { GraphQLError } from 'graphql';
 import { maskError, type YogaServerOptions } from 'graphql-yoga';
-import { StoreUnavailableError } from '../service/errors.js';
+import { StoreUnavailableError } from '../service/index.js';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
 

@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
-import { createIndexService } from '../service/create-index-service.js';
-import type { IndexService } from '../service/types.js';
+import { createIndexService } from '../service/index.js';
+import type { IndexService } from '../service/index.js';
 import { loadApiKeyHashes } from './api-key-store.js';
 import { createServer, GRAPHQL_PATH } from './create-server.js';
 

@@ -6,7 +6,7 @@
 // therefore sees the service through a view whose streams end the moment the operation's signal
 // aborts; ending the stream settles the pending next() and the whole chain above it unwinds.
 
-import type { IndexService, TrainingStatus } from '../service/types.js';
+import type { IndexService, TrainingStatus } from '../service/index.js';
 
 /** `service`, except that trainingStatus streams are returned as soon as `signal` aborts. */
 export function serviceForOperation(service: IndexService, signal: AbortSignal): IndexService {

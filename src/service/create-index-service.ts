@@ -6,12 +6,12 @@
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
 import { openStore, type Store } from '../storage/index.js';
-import { IndexCache } from './index-cache.js';
-import { startReplication } from './replication.js';
+import { IndexCache } from './open/index-cache.js';
+import { startReplication } from './replication/replication.js';
 import { CipherdexIndexService } from './index-service.js';
-import { SealWorkers } from './seal-workers.js';
-import { createLocalTrainingEvents, createRedisTrainingEvents, type TrainingEventBus } from './training-events.js';
-import { TrainingScheduler } from './training-scheduler.js';
+import { SealWorkers } from './sealing/seal-workers.js';
+import { createLocalTrainingEvents, createRedisTrainingEvents, type TrainingEventBus } from './training/training-events.js';
+import { TrainingScheduler } from './training/training-scheduler.js';
 
 /** Sealing workers beside the main thread: one fewer than the cores, at most 3 (0 on one core). */
 export function defaultSealWorkers(): number {

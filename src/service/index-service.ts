@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
-import { AcceptedKeys } from './accepted-keys.js';
-import { shouldAutoTrain } from './auto-train-policy.js';
+import { AcceptedKeys } from './open/accepted-keys.js';
+import { shouldAutoTrain } from './training/auto-train-policy.js';
 import { CipherdexError, ConvergenceError, IndexNotFoundError, TrainingInProgressError, ValidationError } from './errors.js';
-import type { IndexCache } from './index-cache.js';
-import { sealIndexConfig } from './index-config-record.js';
+import type { IndexCache } from './open/index-cache.js';
+import { sealIndexConfig } from './records/index-config-record.js';
 import {
   INDEX_NAME_PATTERN,
   parseKeyArgument,
@@ -22,16 +22,16 @@ import {
   validateNProbes,
   validateQueries,
   validateTopK,
-} from './input-validation.js';
+} from './input/input-validation.js';
 import { toDomainError, translatingErrors } from './lower-layer-errors.js';
-import { compileFilter } from './metadata-filter.js';
-import { OpenIndex, type ItemRecord } from './open-index.js';
-import { createTrainingJob } from './training-job.js';
-import { resolveTrainingParams } from './training-params.js';
-import type { TrainingEventBus } from './training-events.js';
-import type { TrainingLeases } from './training-lease.js';
-import type { TrainingScheduler } from './training-scheduler.js';
-import type { TrainingParams } from './training-status.js';
+import { compileFilter } from './input/metadata-filter.js';
+import { OpenIndex, type ItemRecord } from './open/open-index.js';
+import { createTrainingJob } from './training/training-job.js';
+import { resolveTrainingParams } from './training/training-params.js';
+import type { TrainingEventBus } from './training/training-events.js';
+import type { TrainingLeases } from './replication/training-lease.js';
+import type { TrainingScheduler } from './training/training-scheduler.js';
+import type { TrainingParams } from './training/training-status.js';
 import type {
   CreateIndexOptions,
   IndexInfo,

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server/start-server.js';
 import { createIndexService } from '../../src/service/create-index-service.js';
 import type { CipherdexIndexService } from '../../src/service/index-service.js';
-import { createLocalTrainingEvents, type TrainingEventBus } from '../../src/service/training-events.js';
+import { createLocalTrainingEvents, type TrainingEventBus } from '../../src/service/training/training-events.js';
 import { TrainingStatusDocument } from '../generated/graphql.js';
 import { newIndexKey } from './harness.js';
 

@@ -1,7 +1,7 @@
 // The flags every client command shares: where the server is, the API key, and the index key,
 // each with its environment variable as the fallback.
 
-import { parseIndexKey, IndexKeyFormatError } from '../../crypto/index.js';
+import { parseIndexKey, IndexKeyFormatError } from '../../service/index.js';
 import { usageError } from '../exit-codes.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';

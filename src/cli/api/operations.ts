@@ -1,7 +1,7 @@
 // The GraphQL documents the CLI sends and the shapes of their answers. Vectors always travel in
 // variables in the compact base64 form, never inline, so query text stays small.
 
-import type { JsonObject } from '../../service/types.js';
+import type { JsonObject } from '../../service/index.js';
 import type { Result } from './typed-result.js';
 
 export type TrainingPhase = 'IDLE' | 'QUEUED' | 'INITIALIZING' | 'ITERATING' | 'ASSIGNING' | 'PERSISTING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';

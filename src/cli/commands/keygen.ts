@@ -1,7 +1,7 @@
 // `cipherdex keygen`: prints a fresh random 32-byte index key, the secret that opens one index.
 
 import { parseArgs } from 'node:util';
-import { generateIndexKey } from '../../crypto/index.js';
+import { generateIndexKey } from '../../service/index.js';
 
 export const keygenHelp = `Usage: cipherdex keygen [--hex]
 

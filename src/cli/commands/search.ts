@@ -11,7 +11,7 @@ import { ExitCode, usageError } from '../exit-codes.js';
 import { formatScientific } from '../format.js';
 import { enumOption, integerOption } from '../option-values.js';
 import { VECTOR_FILE_FORMATS, openVectorFile } from '../vector-files/open-vector-file.js';
-import type { JsonObject } from '../../service/types.js';
+import type { JsonObject } from '../../service/index.js';
 
 /** Queries per searchBatch request; well under the server's default MAX_QUERIES_PER_BATCH. */
 const QUERIES_PER_REQUEST = 100;

@@ -2,7 +2,7 @@
 // Lines are split on raw bytes so every record's byte offset is exact and a resume can seek to it.
 
 import { open, type FileHandle } from 'node:fs/promises';
-import type { JsonObject } from '../../service/types.js';
+import type { JsonObject } from '../../service/index.js';
 import { VectorFileError, float32FromLittleEndian, type ReadPosition, type VectorBatch, type VectorFile, type VectorRecord } from './vector-file.js';
 
 const CHUNK_BYTES = 1 << 20;

@@ -3,7 +3,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import { CliError, ExitCode } from '../exit-codes.js';
-import type { JsonObject } from '../../service/types.js';
+import type { JsonObject } from '../../service/index.js';
 
 export interface VectorRecord {
   id: string;

@@ -3,7 +3,7 @@
 // the index is the service's typed InvalidIndexKeyError. Input only: a key is never serialized.
 
 import { GraphQLScalarType, Kind } from 'graphql';
-import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
+import { IndexKeyFormatError, parseIndexKey } from '../../service/index.js';
 import { badUserInput } from './bad-user-input.js';
 
 function parse(value: unknown): Uint8Array {

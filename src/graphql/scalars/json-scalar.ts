@@ -4,7 +4,7 @@
 
 import { GraphQLScalarType } from 'graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import type { JsonObject } from '../../service/types.js';
+import type { JsonObject } from '../../service/index.js';
 
 export const JsonScalar = new GraphQLScalarType<JsonObject, JsonObject>({
   ...(GraphQLJSONObject.toConfig() as ConstructorParameters<typeof GraphQLScalarType<JsonObject, JsonObject>>[0]),

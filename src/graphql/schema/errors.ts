@@ -21,7 +21,7 @@ import {
   TrainingInProgressError,
   TrainingNotRunningError,
   ValidationError,
-} from '../../service/errors.js';
+} from '../../service/index.js';
 import { builder } from '../builder.js';
 
 export const ErrorInterface = builder.interfaceRef<CipherdexError>('Error').implement({

@@ -1,8 +1,8 @@
 // Indexes: their description, the Metric and IndexType enums, and listing, opening, creating
 // and deleting an index.
 
-import { IndexAlreadyExistsError, ValidationError } from '../../service/errors.js';
-import type { IndexInfo } from '../../service/types.js';
+import { IndexAlreadyExistsError, ValidationError } from '../../service/index.js';
+import type { IndexInfo } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
 import { TrainingRunRef } from './training.js';

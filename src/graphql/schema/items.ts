@@ -1,8 +1,8 @@
 // Items: the vectors with their contents and metadata; upserting, reading, listing and
 // deleting them. The ItemField enum chooses what reads return besides the id.
 
-import { DimensionMismatchError } from '../../service/errors.js';
-import type { IndexInfo, Item } from '../../service/types.js';
+import { DimensionMismatchError } from '../../service/index.js';
+import type { IndexInfo, Item } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';

@@ -1,8 +1,8 @@
 // Vector search: one query vector (`search`) or many at once (`searchBatch`), with optional
 // metadata filter. Untrained indexes answer exactly; trained ones probe `nProbes` lists.
 
-import { DimensionMismatchError } from '../../service/errors.js';
-import type { SearchHit, SearchResults } from '../../service/types.js';
+import { DimensionMismatchError } from '../../service/index.js';
+import type { SearchHit, SearchResults } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';

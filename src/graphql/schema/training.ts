@@ -8,8 +8,8 @@ import {
   InsufficientVectorsError,
   TrainingInProgressError,
   TrainingNotRunningError,
-} from '../../service/errors.js';
-import type { TrainingQueueInfo, TrainingRun, TrainingStatus } from '../../service/types.js';
+} from '../../service/index.js';
+import type { TrainingQueueInfo, TrainingRun, TrainingStatus } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';

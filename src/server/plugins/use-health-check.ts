@@ -4,7 +4,7 @@
 
 import { useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { ServerInfo } from '../../graphql/context.js';
-import type { IndexService } from '../../service/types.js';
+import type { IndexService } from '../../service/index.js';
 
 export const HEALTH_PATH = '/health';
 export const READY_PATH = '/ready';

@@ -1,0 +1,6 @@
+// The service layer's one entry point: the upper layers (graphql, server, cli) import from here only.
+export type * from './types.js';
+export * from './errors.js';
+export { createIndexService, defaultSealWorkers, type IndexServiceDeps } from './create-index-service.js';
+export { CipherdexIndexService } from './index-service.js';
+export { generateIndexKey, IndexKeyFormatError, parseIndexKey } from '../crypto/index.js';

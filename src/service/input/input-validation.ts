@@ -1,0 +1,273 @@
+// Validation of every caller-supplied argument, before anything is sealed or written: each rule
+// throws a typed error naming the argument, the item and the allowed range, so a bad request
+// changes nothing (batches are all-or-nothing because they are checked whole, up front).
+
+import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
+import type { Config } from '../../config.js';
+import { DimensionMismatchError, ValidationError } from '../errors.js';
+import type { CreateIndexOptions, IndexKeyInput, IndexType, ItemField, ItemInput, JsonObject, Metric, VectorInput } from '../types.js';
+
+export type Limits = Config['limits'];
+
+export const METRICS: readonly Metric[] = ['euclidean', 'squared_euclidean', 'cosine'];
+export const INDEX_TYPES: readonly IndexType[] = ['ivf_flat'];
+export const ITEM_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadata'];
+
+/** Index names are stored and listed in plaintext and appear in associated data: keep them plain. */
+export const INDEX_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const MAX_LISTS = 65_536;
+export const MAX_TRAIN_ITERS = 10_000;
+/**
+ * Vector components beyond this magnitude are refused: the engine computes distances in float32,
+ * where a squared distance between such vectors overflows to Infinity (or NaN), and those items
+ * would drop out of or scramble search results. 4 * dimension * 1e30 stays finite up to 8e7
+ * dimensions; real embeddings are many orders of magnitude smaller.
+ */
+export const MAX_COMPONENT_MAGNITUDE = 1e15;
+/** Metadata deeper than this is refused; real metadata is shallow and recursion must stay bounded. */
+export const MAX_METADATA_DEPTH = 32;
+
+export function validateIndexName(name: unknown): string {
+  if (typeof name !== 'string' || !INDEX_NAME_PATTERN.test(name)) {
+    throw new ValidationError(
+      'name',
+      'an index name is 1 to 128 characters of letters, digits, "_", "." and "-", not starting with "." or "-"',
+      { min: 1, max: 128 },
+    );
+  }
+  return name;
+}
+
+/** The 32 key bytes; a malformed key is a ValidationError on `key` (its text is never echoed). */
+export function parseKeyArgument(key: IndexKeyInput): Buffer {
+  try {
+    return parseIndexKey(key);
+  } catch (error) {
+    if (error instanceof IndexKeyFormatError) throw new ValidationError('key', error.message, { min: 32, max: 32 });
+    throw error;
+  }
+}
+
+export interface ValidCreateOptions {
+  dimension: number;
+  metric: Metric;
+  type: IndexType;
+  nLists: number | null;
+}
+
+export function validateCreateOptions(options: CreateIndexOptions, limits: Limits): ValidCreateOptions {
+  const dimension = options?.dimension;
+  if (!Number.isInteger(dimension) || dimension < 1 || dimension > limits.maxDimension) {
+    throw new ValidationError('dimension', `dimension must be an integer from 1 to ${limits.maxDimension}`, {
+      min: 1,
+      max: limits.maxDimension,
+    });
+  }
+  const metric = options.metric ?? 'euclidean';
+  if (!METRICS.includes(metric)) throw new ValidationError('metric', `metric must be one of ${METRICS.join(', ')}`, { allowed: METRICS });
+  const type = options.type ?? 'ivf_flat';
+  if (!INDEX_TYPES.includes(type)) throw new ValidationError('type', `type must be one of ${INDEX_TYPES.join(', ')}`, { allowed: INDEX_TYPES });
+  const nLists = options.nLists ?? null;
+  if (nLists !== null) requireInteger('nLists', nLists, 1, MAX_LISTS);
+  return { dimension, metric, type, nLists };
+}
+
+export function requireInteger(argument: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const upper = max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`;
+    throw new ValidationError(argument, `${argument} must be an integer from ${min}${upper}; got ${String(value)}`, {
+      min,
+      ...(max === Number.MAX_SAFE_INTEGER ? {} : { max }),
+    });
+  }
+  return value;
+}
+
+function checkId(id: unknown, argument: string, limits: Limits): string {
+  if (typeof id !== 'string' || id.length === 0) throw new ValidationError(argument, `${argument} must be a non-empty string`, { min: 1 });
+  const bytes = Buffer.byteLength(id, 'utf8');
+  if (bytes > limits.maxIdBytes) {
+    throw new ValidationError(argument, `${argument} is ${bytes} bytes of UTF-8; ids are at most ${limits.maxIdBytes}`, {
+      min: 1,
+      max: limits.maxIdBytes,
+    });
+  }
+  return id;
+}
+
+/** Ids to read or delete: non-empty list, each a valid id. Repeats are allowed (they are harmless here). */
+export function validateIds(ids: unknown, limits: Limits): string[] {
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > limits.maxBatchItems) {
+    throw new ValidationError('ids', `ids must list 1 to ${limits.maxBatchItems} ids`, { min: 1, max: limits.maxBatchItems });
+  }
+  return ids.map((id, i) => checkId(id, `ids[${i}]`, limits));
+}
+
+/**
+ * Converts a vector to float32 and checks its length and every component. `label` names the
+ * argument (`items[3].vector`), `who` the item for messages (`item "doc-7"`).
+ */
+export function toFloat32Vector(input: VectorInput, dimension: number, metric: Metric, label: string, who: string): Float32Array {
+  if (input === null || typeof input !== 'object' || typeof input.length !== 'number') {
+    throw new ValidationError(label, `${label} (${who}) must be a list of numbers`);
+  }
+  if (input.length !== dimension) throw new DimensionMismatchError(dimension, input.length, label);
+  // set() copies typed arrays as memory and plain arrays without the iterator protocol.
+  const vector = new Float32Array(dimension);
+  vector.set(input as ArrayLike<number>);
+  // Typed arrays hold numbers by construction; a plain array might hold strings that set() coerced.
+  const typed = ArrayBuffer.isView(input);
+  let normSquared = 0;
+  for (let i = 0; i < dimension; i++) {
+    const value = vector[i];
+    if (!Number.isFinite(value) || (!typed && typeof input[i] !== 'number')) {
+      const original = input[i];
+      const why =
+        typeof original !== 'number'
+          ? `is ${typeof original}, not a number`
+          : Number.isFinite(original)
+            ? `(${original}) is outside the float32 range`
+            : `is ${original}`;
+      throw new ValidationError(label, `${label}[${i}] ${why} (${who}); components must be finite numbers`);
+    }
+    if (Math.abs(value) > MAX_COMPONENT_MAGNITUDE) {
+      throw new ValidationError(
+        label,
+        `${label}[${i}] (${input[i]}) is beyond ±${MAX_COMPONENT_MAGNITUDE} (${who}); distances between such vectors overflow float32`,
+        { min: -MAX_COMPONENT_MAGNITUDE, max: MAX_COMPONENT_MAGNITUDE },
+      );
+    }
+    normSquared += value * value;
+  }
+  if (metric === 'cosine' && normSquared === 0) {
+    throw new ValidationError(label, `${label} (${who}) is all zeros; cosine distance needs a non-zero vector`);
+  }
+  return vector;
+}
+
+export interface ValidItem {
+  id: string;
+  vector: Float32Array;
+  contents: string | null;
+  metadata: JsonObject | null;
+  metadataJson: string | null;
+}
+
+/** The whole batch or an error: size, ids, duplicates, vectors, contents and metadata limits. */
+export function validateItems(items: unknown, dimension: number, metric: Metric, limits: Limits): ValidItem[] {
+  if (!Array.isArray(items) || items.length === 0 || items.length > limits.maxBatchItems) {
+    const count = Array.isArray(items) ? `; got ${items.length}` : '';
+    throw new ValidationError('items', `a batch holds 1 to ${limits.maxBatchItems} items${count}`, { min: 1, max: limits.maxBatchItems });
+  }
+  const seen = new Map<string, number>();
+  return items.map((raw: unknown, i): ValidItem => {
+    const at = `items[${i}]`;
+    if (raw === null || typeof raw !== 'object') throw new ValidationError(at, `${at} must be an object with id and vector`);
+    const item = raw as Partial<ItemInput>;
+    const id = checkId(item.id, `${at}.id`, limits);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new ValidationError(`${at}.id`, `id "${id}" appears twice in the batch (items[${first}] and ${at}); each id at most once`);
+    }
+    seen.set(id, i);
+    const who = `item "${id}"`;
+    if (item.vector === undefined) throw new ValidationError(`${at}.vector`, `${at}.vector (${who}) is required`);
+    const vector = toFloat32Vector(item.vector, dimension, metric, `${at}.vector`, who);
+    const contents = validateContents(item.contents, `${at}.contents`, who, limits);
+    const { metadata, metadataJson } = validateMetadata(item.metadata, `${at}.metadata`, who, limits);
+    return { id, vector, contents, metadata, metadataJson };
+  });
+}
+
+function validateContents(contents: unknown, argument: string, who: string, limits: Limits): string | null {
+  if (contents === undefined || contents === null) return null;
+  if (typeof contents !== 'string') throw new ValidationError(argument, `${argument} (${who}) must be a string`);
+  const bytes = Buffer.byteLength(contents, 'utf8');
+  if (bytes > limits.maxContentsBytes) {
+    throw new ValidationError(argument, `${argument} (${who}) is ${bytes} bytes; contents are at most ${limits.maxContentsBytes}`, {
+      max: limits.maxContentsBytes,
+    });
+  }
+  return contents;
+}
+
+function validateMetadata(
+  metadata: unknown,
+  argument: string,
+  who: string,
+  limits: Limits,
+): { metadata: JsonObject | null; metadataJson: string | null } {
+  if (metadata === undefined || metadata === null) return { metadata: null, metadataJson: null };
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw new ValidationError(argument, `${argument} (${who}) must be a JSON object`);
+  }
+  checkJsonValue(metadata, argument, who, 0);
+  const json = JSON.stringify(metadata);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > limits.maxMetadataBytes) {
+    throw new ValidationError(argument, `${argument} (${who}) is ${bytes} bytes as JSON; metadata is at most ${limits.maxMetadataBytes}`, {
+      max: limits.maxMetadataBytes,
+    });
+  }
+  // Keep the parsed copy of what is stored, so memory and storage agree after a reload.
+  return { metadata: JSON.parse(json) as JsonObject, metadataJson: json };
+}
+
+function checkJsonValue(value: unknown, path: string, who: string, depth: number): void {
+  if (depth > MAX_METADATA_DEPTH) throw new ValidationError(path, `${path} (${who}) nests deeper than ${MAX_METADATA_DEPTH} levels`);
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ValidationError(path, `${path} (${who}) is ${value}; JSON numbers are finite`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((element, i) => checkJsonValue(element, `${path}[${i}]`, who, depth + 1));
+    return;
+  }
+  // Plain objects, and prototype-less ones: graphql-scalars builds JSON literals written in the
+  // query text with Object.create(null).
+  if (typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    for (const [key, element] of Object.entries(value)) checkJsonValue(element, `${path}.${key}`, who, depth + 1);
+    return;
+  }
+  throw new ValidationError(path, `${path} (${who}) is ${typeof value}, not a JSON value`);
+}
+
+/** Query vectors for one search: 1..maxQueriesPerBatch, packed row-major for the engine. */
+export function validateQueries(vectors: unknown, dimension: number, metric: Metric, limits: Limits): Float32Array {
+  if (!Array.isArray(vectors) || vectors.length === 0 || vectors.length > limits.maxQueriesPerBatch) {
+    throw new ValidationError('vectors', `a search takes 1 to ${limits.maxQueriesPerBatch} query vectors`, {
+      min: 1,
+      max: limits.maxQueriesPerBatch,
+    });
+  }
+  if (vectors.length === 1) return toFloat32Vector(vectors[0] as VectorInput, dimension, metric, 'vectors[0]', 'query 0');
+  const packed = new Float32Array(vectors.length * dimension);
+  vectors.forEach((vector: VectorInput, i) => {
+    packed.set(toFloat32Vector(vector, dimension, metric, `vectors[${i}]`, `query ${i}`), i * dimension);
+  });
+  return packed;
+}
+
+export function validateInclude(include: unknown, fallback: readonly ItemField[]): ReadonlySet<ItemField> {
+  if (include === undefined || include === null) return new Set(fallback);
+  if (!Array.isArray(include)) throw new ValidationError('include', 'include must be a list of fields', { allowed: ITEM_FIELDS });
+  for (const field of include) {
+    if (!ITEM_FIELDS.includes(field as ItemField)) {
+      throw new ValidationError('include', `unknown field "${String(field)}"; include takes ${ITEM_FIELDS.join(', ')}`, {
+        allowed: ITEM_FIELDS,
+      });
+    }
+  }
+  return new Set(include as ItemField[]);
+}
+
+export function validateTopK(topK: unknown, limits: Limits): number {
+  return requireInteger('topK', topK ?? 10, 1, limits.maxTopK);
+}
+
+/** nProbes is bounded by the trained lists; on an untrained index (exact scan) only its form is checked. */
+export function validateNProbes(nProbes: unknown, nLists: number | null): number | undefined {
+  if (nProbes === undefined || nProbes === null) return undefined;
+  return requireInteger('nProbes', nProbes, 1, nLists ?? Number.MAX_SAFE_INTEGER);
+}

@@ -1,0 +1,162 @@
+// The indexes open in this process. An index is loaded (decrypted into memory) once; concurrent
+// openers share that one load; later requests only prove their key. An index nobody has used for
+// `idleEvictMs` is closed, dropping its plaintext, unless a request or a training run holds it.
+
+import { KeyUnwrapError, unwrapDataKey } from '../../crypto/index.js';
+import type { Store } from '../../storage/index.js';
+import { IndexNotFoundError, InvalidIndexKeyError } from '../errors.js';
+import { loadOpenIndex } from './index-loader.js';
+import { translatingErrors } from '../lower-layer-errors.js';
+import type { OpenIndex } from './open-index.js';
+import type { SealWorkers } from '../sealing/seal-workers.js';
+
+export interface IndexCacheOptions {
+  store: Store;
+  idleEvictMs: number;
+  /** Shares the sealing of large batches with worker threads; absent, all sealing is inline. */
+  sealWorkers?: SealWorkers | null;
+  /**
+   * Told of every index opened here, with the store's change and model counters as the load read
+   * them before reading the items (0 for an index created here), so replicas can catch up from there.
+   */
+  onOpen?: (open: OpenIndex, at: { changeSeq: number; modelVersion: number }) => void;
+}
+
+export class IndexCache {
+  readonly #store: Store;
+  readonly #idleEvictMs: number;
+  readonly #sealWorkers: SealWorkers | null;
+  /** Loads in flight and loaded indexes, by name: the promise is what concurrent openers share. */
+  readonly #entries = new Map<string, Promise<OpenIndex>>();
+  readonly #loaded = new Map<string, OpenIndex>();
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #onOpen: IndexCacheOptions['onOpen'];
+
+  constructor(options: IndexCacheOptions) {
+    this.#store = options.store;
+    this.#idleEvictMs = options.idleEvictMs;
+    this.#sealWorkers = options.sealWorkers ?? null;
+    this.#onOpen = options.onOpen;
+    // Checked a few times per idle period, so an index is evicted at most ~25% late.
+    const period = Math.max(10, Math.min(Math.floor(options.idleEvictMs / 4), 30_000));
+    this.#sweeper = setInterval(() => this.evictIdle(), period);
+    this.#sweeper.unref();
+  }
+
+  /** Runs `work` with the open index, after proving `key` opens it; the index stays loaded meanwhile. */
+  async use<T>(name: string, key: Buffer, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
+    const open = await this.acquire(name, key);
+    open.enter();
+    try {
+      return await work(open);
+    } finally {
+      open.leave();
+    }
+  }
+
+  /**
+   * Proves `key` opens `name` without loading it when it is not open already (deletion needs no
+   * plaintext). Throws IndexNotFoundError or InvalidIndexKeyError.
+   */
+  async verify(name: string, key: Buffer): Promise<void> {
+    const pending = this.#entries.get(name);
+    if (pending !== undefined) {
+      const open = await pending;
+      if (!open.keys.accepts(key)) throw new InvalidIndexKeyError(name);
+      return;
+    }
+    const stored = await translatingErrors(name, () => this.#store.getIndex(name));
+    if (stored === null) throw new IndexNotFoundError(name);
+    unwrapOrThrow(key, stored.wrappedDataKey, name).fill(0);
+  }
+
+  async acquire(name: string, key: Buffer): Promise<OpenIndex> {
+    for (;;) {
+      let pending = this.#entries.get(name);
+      if (pending === undefined) {
+        const stored = await translatingErrors(name, () => this.#store.getIndex(name));
+        if (stored === null) throw new IndexNotFoundError(name);
+        const dataKey = unwrapOrThrow(key, stored.wrappedDataKey, name);
+        // Another opener may have started the load while we read the record: share theirs.
+        pending = this.#entries.get(name);
+        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers), stored);
+        dataKey.fill(0);
+      }
+      const open = await pending;
+      if (open.closed) continue;
+      if (!open.keys.accepts(key)) throw new InvalidIndexKeyError(name);
+      return open;
+    }
+  }
+
+  /** The sealing workers indexes opened here share (null when sealing stays inline). */
+  get sealWorkers(): SealWorkers | null {
+    return this.#sealWorkers;
+  }
+
+  /** Registers an index created by this process, already open and empty. */
+  insert(open: OpenIndex): void {
+    this.drop(open.name);
+    this.#entries.set(open.name, Promise.resolve(open));
+    this.#loaded.set(open.name, open);
+    this.#onOpen?.(open, { changeSeq: 0, modelVersion: 0 });
+  }
+
+  /** Closes and forgets `name` (deleted, or to be reloaded). */
+  drop(name: string): void {
+    const open = this.#loaded.get(name);
+    this.#entries.delete(name);
+    this.#loaded.delete(name);
+    open?.close();
+  }
+
+  /** Closes every index idle for at least idleEvictMs and not in use; returns their names. */
+  evictIdle(now = Date.now()): string[] {
+    const evicted: string[] = [];
+    for (const [name, open] of this.#loaded) {
+      if (!open.inUse && now - open.lastUsedMs >= this.#idleEvictMs) {
+        this.drop(name);
+        evicted.push(name);
+      }
+    }
+    return evicted;
+  }
+
+  /** Names of the indexes whose plaintext is in memory now. */
+  resident(): string[] {
+    return [...this.#loaded.keys()];
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    for (const name of [...this.#loaded.keys()]) this.drop(name);
+    this.#entries.clear();
+  }
+
+  async #startLoad(name: string, load: Promise<OpenIndex>, at: { changeSeq: number; modelVersion: number }): Promise<OpenIndex> {
+    this.#entries.set(name, load);
+    try {
+      const open = await load;
+      // A drop() while loading (the index was deleted) wins: the load's result is discarded.
+      if (this.#entries.get(name) !== load) {
+        open.close();
+        throw new IndexNotFoundError(name);
+      }
+      this.#loaded.set(name, open);
+      this.#onOpen?.(open, at);
+      return open;
+    } catch (error) {
+      if (this.#entries.get(name) === load) this.#entries.delete(name);
+      throw error;
+    }
+  }
+}
+
+function unwrapOrThrow(key: Buffer, wrapped: Buffer, name: string): Buffer {
+  try {
+    return unwrapDataKey(key, wrapped, name);
+  } catch (error) {
+    if (error instanceof KeyUnwrapError) throw new InvalidIndexKeyError(name);
+    throw error;
+  }
+}

@@ -1,0 +1,325 @@
+// An index while it is open in this process: its cipher, the decrypted items, the engine that
+// searches them, and the maps between item ids and the engine's 32-bit slots. Everything here is
+// plaintext in memory; close() drops it (idle eviction, deletion).
+//
+// Every upsert gives an item a fresh slot (a replaced item's old slot is removed). A training
+// snapshot therefore names exactly the vectors it saw: when the new model is swapped in, slots
+// that were deleted or replaced meanwhile are simply absent, and newer ones are assigned by the
+// engine, so no item ever keeps a list chosen for an older vector.
+
+import { randomBytes } from 'node:crypto';
+import type { IndexCipher } from '../../crypto/index.js';
+import { IvfFlatIndex } from '../../engine/index.js';
+import type { StoredItem } from '../../storage/index.js';
+import type { AcceptedKeys } from './accepted-keys.js';
+import { itemAad } from '../records/associated-data.js';
+import type { IndexConfig } from '../records/index-config-record.js';
+import type { ValidItem } from '../input/input-validation.js';
+import { encodeItem, type DecodedItem } from '../records/item-codec.js';
+import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
+import type { MetadataPredicate } from '../input/metadata-filter.js';
+import type { SealWorkers } from '../sealing/seal-workers.js';
+import type { TrainedModel } from '../records/trained-model-record.js';
+import type { JsonObject, TrainingRun } from '../types.js';
+import { WriteLock } from './write-lock.js';
+
+export interface ItemRecord {
+  id: string;
+  token: Buffer;
+  /** Random per write: tells a stored model's assignment whether it still describes this item. */
+  revision: number;
+  /** The vector as stored (the engine may keep a normalized copy for cosine). */
+  vector: Float32Array;
+  contents: string | null;
+  metadata: JsonObject | null;
+}
+
+export interface ModelState {
+  nLists: number;
+  trainedVectorCount: number;
+  /** The run that trained the model (read back from the stored model after a restart). */
+  run: TrainingRun;
+}
+
+/** An item sealed and ready to write, with the record it becomes in memory once written. */
+export interface PreparedItem {
+  stored: StoredItem;
+  record: ItemRecord;
+}
+
+/** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
+export const PARALLEL_SEAL_MIN_ITEMS = 512;
+
+/** Where an index's sealing can be shared with worker threads. */
+export interface SealerRegistration {
+  workers: SealWorkers;
+  handle: number;
+}
+
+export class OpenIndex {
+  readonly name: string;
+  readonly config: IndexConfig;
+  readonly createdAt: Date;
+  readonly cipher: IndexCipher;
+  readonly keys: AcceptedKeys;
+  /** Serializes writes (and the training swap) so store and memory change in the same order. */
+  readonly lock = new WriteLock();
+  lastUsedMs = Date.now();
+
+  #engine: IvfFlatIndex;
+  readonly #slotById = new Map<string, number>();
+  readonly #records = new Map<number, ItemRecord>();
+  #nextSlot = 0;
+  #model: ModelState | null = null;
+  #active = 0;
+  #pins = 0;
+  #closed = false;
+
+  readonly #sealer: SealerRegistration | null;
+
+  constructor(name: string, config: IndexConfig, createdAt: Date, cipher: IndexCipher, keys: AcceptedKeys, sealer: SealerRegistration | null = null) {
+    this.name = name;
+    this.config = config;
+    this.createdAt = createdAt;
+    this.cipher = cipher;
+    this.keys = keys;
+    this.#sealer = sealer;
+    this.#engine = new IvfFlatIndex({ dimension: config.dimension, metric: config.metric });
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  get isTrained(): boolean {
+    return this.#engine.isTrained;
+  }
+
+  get model(): ModelState | null {
+    return this.#model;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Requests running now, or training runs holding the index: either keeps it from eviction. */
+  get inUse(): boolean {
+    return this.#active > 0 || this.#pins > 0 || this.lock.busy;
+  }
+
+  get engine(): IvfFlatIndex {
+    return this.#engine;
+  }
+
+  enter(): void {
+    this.#active++;
+    this.lastUsedMs = Date.now();
+  }
+
+  leave(): void {
+    this.#active--;
+    this.lastUsedMs = Date.now();
+  }
+
+  pin(): void {
+    this.#pins++;
+  }
+
+  unpin(): void {
+    this.#pins--;
+    this.lastUsedMs = Date.now();
+  }
+
+  tokenOf(id: string): Buffer {
+    return this.cipher.token(ITEM_TOKEN_DOMAIN, id);
+  }
+
+  /**
+   * Seals a validated batch; CPU only, so it runs outside the write lock. Large batches are split
+   * between this thread and the sealing workers; a worker that fails leaves its share to this thread.
+   */
+  async prepare(items: readonly ValidItem[]): Promise<PreparedItem[]> {
+    const revisions = new Uint32Array(randomBytes(4 * items.length).buffer.slice(0));
+    const sealer = this.#sealer;
+    const workers = sealer?.workers.size ?? 0;
+    if (sealer === null || workers === 0 || items.length < PARALLEL_SEAL_MIN_ITEMS) return this.#sealRange(items, revisions, 0, items.length);
+    const local = sealer.workers.localShare(items.length);
+    const perWorker = Math.ceil((items.length - local) / workers);
+    const started = performance.now();
+    const remote: { start: number; end: number; batch: Promise<{ tokens: Buffer[]; sealed: Buffer[] } | null> }[] = [];
+    for (let start = local; start < items.length; start += perWorker) {
+      const end = Math.min(items.length, start + perWorker);
+      // Only what the worker needs crosses the thread boundary (each field is copied).
+      const sealable = items.slice(start, end).map(({ id, vector, contents, metadataJson }) => ({ id, vector, contents, metadataJson }));
+      const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end)).catch(() => null);
+      remote.push({ start, end, batch });
+    }
+    const prepared = this.#sealRange(items, revisions, 0, local);
+    const localMs = performance.now() - started;
+    for (const { start, end, batch } of remote) {
+      const result = await batch;
+      if (result === null) {
+        prepared.push(...this.#sealRange(items, revisions, start, end));
+        continue;
+      }
+      if (start === local) sealer.workers.recordSplit(local, localMs, end - start, performance.now() - started);
+      for (let i = start; i < end; i++) {
+        const item = items[i];
+        const token = result.tokens[i - start];
+        prepared.push({
+          stored: { token, sealed: result.sealed[i - start] },
+          record: { id: item.id, token, revision: revisions[i], vector: item.vector, contents: item.contents, metadata: item.metadata },
+        });
+      }
+    }
+    return prepared;
+  }
+
+  #sealRange(items: readonly ValidItem[], revisions: Uint32Array, start: number, end: number): PreparedItem[] {
+    const prepared: PreparedItem[] = [];
+    for (let i = start; i < end; i++) {
+      const item = items[i];
+      const token = this.tokenOf(item.id);
+      const revision = revisions[i];
+      const sealed = this.cipher.seal(encodeItem(item, revision), itemAad(this.name, token));
+      prepared.push({
+        stored: { token, sealed },
+        record: { id: item.id, token, revision, vector: item.vector, contents: item.contents, metadata: item.metadata },
+      });
+    }
+    return prepared;
+  }
+
+  /** Adds or replaces items in memory; called after the store made them durable (or while loading). */
+  applyUpserts(records: readonly ItemRecord[]): void {
+    const slots = new Uint32Array(records.length);
+    const vectors = new Float32Array(records.length * this.config.dimension);
+    records.forEach((record, i) => {
+      const previous = this.#slotById.get(record.id);
+      if (previous !== undefined) {
+        this.#engine.remove(previous);
+        this.#records.delete(previous);
+      }
+      const slot = this.#allocateSlot();
+      this.#slotById.set(record.id, slot);
+      this.#records.set(slot, record);
+      slots[i] = slot;
+      vectors.set(record.vector, i * this.config.dimension);
+    });
+    this.#engine.addBatch(slots, vectors);
+  }
+
+  /** Removes items from memory; returns how many were present. */
+  applyDeletes(ids: readonly string[]): number {
+    let removed = 0;
+    for (const id of ids) {
+      const slot = this.#slotById.get(id);
+      if (slot === undefined) continue;
+      this.#engine.remove(slot);
+      this.#records.delete(slot);
+      this.#slotById.delete(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  record(id: string): ItemRecord | undefined {
+    const slot = this.#slotById.get(id);
+    return slot === undefined ? undefined : this.#records.get(slot);
+  }
+
+  recordAtSlot(slot: number): ItemRecord | undefined {
+    return this.#records.get(slot);
+  }
+
+  ids(): string[] {
+    return [...this.#slotById.keys()];
+  }
+
+  /**
+   * One result list per query row of `queries` (n x dimension, row-major); `toHit` turns each
+   * found record into what the caller returns, so hits are built once.
+   */
+  search<T>(
+    queries: Float32Array,
+    options: { topK: number; nProbes?: number; filter: MetadataPredicate | null },
+    toHit: (record: ItemRecord, distance: number) => T,
+  ): { hits: T[]; exact: boolean }[] {
+    const { filter } = options;
+    const records = this.#records;
+    const engineOptions = {
+      topK: options.topK,
+      nProbes: options.nProbes,
+      filter: filter === null ? undefined : (slot: number) => filter(records.get(slot)?.metadata),
+    };
+    // One query is the common case: the single-query path skips the batch's grouping work.
+    const results =
+      queries.length === this.config.dimension ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
+    return results.map((result) => {
+      const hits: T[] = [];
+      for (let i = 0; i < result.ids.length; i++) {
+        const record = records.get(result.ids[i]);
+        if (record !== undefined) hits.push(toHit(record, result.distances[i]));
+      }
+      return { hits, exact: result.exact };
+    });
+  }
+
+  /**
+   * Swaps in a trained model. `assignment` pairs engine slots with their lists (for a training
+   * run, the snapshot's own ids array, which lets the engine ignore rows written since); slots no
+   * longer present are ignored, items without an assignment are placed by the engine.
+   * Synchronous, so no search ever sees a half-applied model.
+   */
+  applyModel(model: { centroids: Float32Array; nLists: number }, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): void {
+    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists }, assignment);
+    this.#model = state;
+  }
+
+  /**
+   * Applies a model loaded from the store. Its assignments are keyed by token and revision; an
+   * item written after training (new, or replaced) has no matching pair and the engine places it.
+   */
+  applyStoredModel(model: TrainedModel): void {
+    const slotByToken = new Map<string, number>();
+    for (const [slot, record] of this.#records) slotByToken.set(record.token.toString('latin1'), slot);
+    const slots: number[] = [];
+    const lists: number[] = [];
+    model.tokens.forEach((token, i) => {
+      const slot = slotByToken.get(token.toString('latin1'));
+      if (slot !== undefined && this.#records.get(slot)!.revision === model.revisions[i]) {
+        slots.push(slot);
+        lists.push(model.lists[i]);
+      }
+    });
+    this.applyModel(
+      model,
+      { ids: Uint32Array.from(slots), lists: Uint32Array.from(lists) },
+      { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run },
+    );
+  }
+
+  /** Plaintext records for a decoded batch read from the store. */
+  static recordOf(item: DecodedItem, token: Buffer): ItemRecord {
+    return { id: item.id, token, revision: item.revision, vector: item.vector, contents: item.contents, metadata: item.metadata };
+  }
+
+  /** Drops every plaintext reference and destroys the cipher's keys. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sealer !== null) this.#sealer.workers.unregister(this.#sealer.handle);
+    this.cipher.destroy();
+    this.keys.forget();
+    for (const record of this.#records.values()) record.vector.fill(0);
+    this.#records.clear();
+    this.#slotById.clear();
+    this.#engine = new IvfFlatIndex({ dimension: this.config.dimension, metric: this.config.metric });
+  }
+
+  #allocateSlot(): number {
+    if (this.#nextSlot > 0xffff_fffe) throw new Error(`Index "${this.name}" ran out of slots; reopen it to compact them.`);
+    return this.#nextSlot++;
+  }
+}

@@ -1,0 +1,103 @@
+// A trained IVF model as a sealed record: the centroids and, for every item trained on, its list,
+// keyed by the item's token and revision (engine slots are per process and mean nothing after a
+// restart; the revision tells whether the item was replaced after training).
+//
+//   u8 format | u8 0 | u16 0 | u32 nLists | u32 dimension | u32 assignments | u32 trained vectors |
+//   u32 info bytes | f32 centroids (nLists x dimension) | u32 list per assignment |
+//   u32 revision per assignment | 32-byte token per assignment |
+//   info JSON (index name, and the run that trained it, so lastTrainingRun survives a restart)
+
+import { TOKEN_BYTES, type IndexCipher } from '../../crypto/index.js';
+import { modelAad } from './associated-data.js';
+import type { TrainingRun } from '../types.js';
+
+export interface ModelInfo {
+  index: string;
+  /** The run that produced the model, as it stood when the model was written (phase COMPLETED). */
+  run: TrainingRun;
+}
+
+export interface TrainedModel {
+  nLists: number;
+  dimension: number;
+  centroids: Float32Array;
+  /** How many vectors the index held when this model was trained (drives automatic retraining). */
+  trainedVectorCount: number;
+  tokens: Buffer[];
+  revisions: Uint32Array;
+  lists: Uint32Array;
+  info: ModelInfo;
+}
+
+const FORMAT = 1;
+const HEADER_BYTES = 24;
+
+export function encodeModel(model: TrainedModel): Buffer {
+  const count = model.tokens.length;
+  if (model.lists.length !== count || model.revisions.length !== count) throw new RangeError('one list and one revision per token');
+  const info = Buffer.from(JSON.stringify(model.info), 'utf8');
+  const centroidBytes = model.centroids.byteLength;
+  const out = Buffer.alloc(HEADER_BYTES + centroidBytes + count * (8 + TOKEN_BYTES) + info.length);
+  out.writeUInt8(FORMAT, 0);
+  out.writeUInt32LE(model.nLists, 4);
+  out.writeUInt32LE(model.dimension, 8);
+  out.writeUInt32LE(count, 12);
+  out.writeUInt32LE(model.trainedVectorCount, 16);
+  out.writeUInt32LE(info.length, 20);
+  let offset = HEADER_BYTES;
+  out.set(new Uint8Array(model.centroids.buffer, model.centroids.byteOffset, centroidBytes), offset);
+  offset += centroidBytes;
+  out.set(new Uint8Array(model.lists.buffer, model.lists.byteOffset, count * 4), offset);
+  offset += count * 4;
+  out.set(new Uint8Array(model.revisions.buffer, model.revisions.byteOffset, count * 4), offset);
+  offset += count * 4;
+  for (const token of model.tokens) {
+    if (token.length !== TOKEN_BYTES) throw new RangeError(`tokens are ${TOKEN_BYTES} bytes`);
+    out.set(token, offset);
+    offset += TOKEN_BYTES;
+  }
+  out.set(info, offset);
+  return out;
+}
+
+export function decodeModel(bytes: Buffer): TrainedModel {
+  if (bytes.length < HEADER_BYTES || bytes.readUInt8(0) !== FORMAT) throw new Error('unknown model record format');
+  const nLists = bytes.readUInt32LE(4);
+  const dimension = bytes.readUInt32LE(8);
+  const count = bytes.readUInt32LE(12);
+  const trainedVectorCount = bytes.readUInt32LE(16);
+  const infoBytes = bytes.readUInt32LE(20);
+  const centroidBytes = nLists * dimension * 4;
+  if (bytes.length !== HEADER_BYTES + centroidBytes + count * (8 + TOKEN_BYTES) + infoBytes) {
+    throw new Error('model record length does not match its header');
+  }
+  let offset = HEADER_BYTES;
+  // Fresh aligned copies: decrypted bytes may sit at any offset of a pooled buffer.
+  const centroids = new Float32Array(nLists * dimension);
+  new Uint8Array(centroids.buffer).set(bytes.subarray(offset, offset + centroidBytes));
+  offset += centroidBytes;
+  const lists = new Uint32Array(count);
+  new Uint8Array(lists.buffer).set(bytes.subarray(offset, offset + count * 4));
+  offset += count * 4;
+  const revisions = new Uint32Array(count);
+  new Uint8Array(revisions.buffer).set(bytes.subarray(offset, offset + count * 4));
+  offset += count * 4;
+  const tokens = new Array<Buffer>(count);
+  for (let i = 0; i < count; i++, offset += TOKEN_BYTES) tokens[i] = bytes.subarray(offset, offset + TOKEN_BYTES);
+  const info = JSON.parse(bytes.toString('utf8', offset, offset + infoBytes)) as ModelInfo;
+  // Dates travel as ISO strings in JSON.
+  const { startedAt, finishedAt } = info.run as unknown as { startedAt: string | null; finishedAt: string | null };
+  info.run = { ...info.run, startedAt: startedAt === null ? null : new Date(startedAt), finishedAt: finishedAt === null ? null : new Date(finishedAt) };
+  return { nLists, dimension, centroids, trainedVectorCount, tokens, revisions, lists, info };
+}
+
+export function sealModel(cipher: IndexCipher, model: TrainedModel): Buffer {
+  return cipher.seal(encodeModel(model), modelAad(model.info.index));
+}
+
+/** Throws SealIntegrityError when altered or moved; an Error when it names another index. */
+export function openModel(cipher: IndexCipher, index: string, sealed: Buffer): TrainedModel {
+  const model = decodeModel(cipher.open(sealed, modelAad(index)));
+  if (model.info.index !== index) throw new Error(`The model record of "${index}" names index "${model.info.index}".`);
+  return model;
+}

@@ -1,0 +1,82 @@
+// The store as a replica's service sees it: each write is announced to the other replicas once it
+// is durable, and a model this replica saves is reported as already in memory (its training job
+// swaps it in right after saving), so catching up does not load it again.
+
+import type { ReplicationStore, Store, StoredIndex, StoredItem } from '../../storage/index.js';
+
+export interface StoreAnnouncements {
+  /** The index changed (items written or deleted, model saved, index deleted). */
+  changed(index: string): void;
+  /** This process saved model `version` of `index`. */
+  savedModel(index: string, version: number): void;
+}
+
+export class AnnouncingStore implements Store {
+  readonly #inner: Store;
+  readonly #announce: StoreAnnouncements;
+
+  constructor(inner: Store, announce: StoreAnnouncements) {
+    this.#inner = inner;
+    this.#announce = announce;
+  }
+
+  get kind(): Store['kind'] {
+    return this.#inner.kind;
+  }
+
+  get replication(): ReplicationStore | undefined {
+    return this.#inner.replication;
+  }
+
+  createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex> {
+    return this.#inner.createIndex(index);
+  }
+
+  getIndex(name: string): Promise<StoredIndex | null> {
+    return this.#inner.getIndex(name);
+  }
+
+  listIndexNames(): Promise<string[]> {
+    return this.#inner.listIndexNames();
+  }
+
+  async deleteIndex(name: string): Promise<boolean> {
+    const deleted = await this.#inner.deleteIndex(name);
+    if (deleted) this.#announce.changed(name);
+    return deleted;
+  }
+
+  async putItems(index: string, items: StoredItem[]): Promise<void> {
+    await this.#inner.putItems(index, items);
+    this.#announce.changed(index);
+  }
+
+  async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
+    const deleted = await this.#inner.deleteItems(index, tokens);
+    this.#announce.changed(index);
+    return deleted;
+  }
+
+  getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
+    return this.#inner.getItems(index, tokens);
+  }
+
+  scanItems(index: string, pageSize?: number): AsyncIterable<StoredItem[]> {
+    return this.#inner.scanItems(index, pageSize);
+  }
+
+  countItems(index: string): Promise<number> {
+    return this.#inner.countItems(index);
+  }
+
+  async saveModel(index: string, sealedModel: Buffer): Promise<number> {
+    const version = await this.#inner.saveModel(index, sealedModel);
+    this.#announce.savedModel(index, version);
+    this.#announce.changed(index);
+    return version;
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}

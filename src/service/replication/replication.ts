@@ -1,0 +1,92 @@
+// What a replica needs to share a PostgreSQL store with other replicas, assembled from the
+// configuration: the store wrapped so its writes are announced, the sync that applies other
+// replicas' writes to the indexes open here, training leases, and, with REDIS_URL, the Redis
+// connections that carry change notices and training events (with every run's latest status).
+// Without Redis the replicas still converge (the periodic check) and train one at a time, but
+// trainingStatus only shows runs of the replica it is asked.
+
+import { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
+import type { ReplicationStore, Store } from '../../storage/index.js';
+import { AnnouncingStore } from './announcing-store.js';
+import { createRedisChangeNotices, type ChangeNotices } from './change-notices.js';
+import { ReplicaSync } from './replica-sync.js';
+import { createReplicaTrainingEvents, type ReplicaRedis, type ReplicaTrainingEvents } from './replica-training-events.js';
+import type { TrainingEventBus } from '../training/training-events.js';
+import { TrainingLeases } from './training-lease.js';
+
+/** A replica does not start without the Redis it was told to use (as it does not without its database). */
+export const REDIS_START_TIMEOUT_MS = 10_000;
+
+export interface Replication {
+  /** The store the service writes through. */
+  store: Store;
+  sync: ReplicaSync;
+  /** Training events over Redis with every replica's latest statuses; null without REDIS_URL. */
+  training: ReplicaTrainingEvents | null;
+  /** Created once the service has chosen its event bus (FAILED for abandoned runs goes there). */
+  leases(events: TrainingEventBus): TrainingLeases;
+  /** Stops syncing, releases held leases and closes the Redis connections (the store stays open). */
+  close(): Promise<void>;
+}
+
+export async function startReplication(
+  config: Pick<Config, 'redisUrl' | 'replicaPollMs' | 'trainingLeaseMs'>,
+  store: Store,
+  replication: ReplicationStore,
+): Promise<Replication> {
+  const sync = new ReplicaSync({ store, replication, pollMs: config.replicaPollMs });
+  let redis: ReplicaRedis | null = null;
+  let training: ReplicaTrainingEvents | null = null;
+  let notices: ChangeNotices | null = null;
+  if (config.redisUrl !== null) {
+    const connect = (): Redis => {
+      const client = new Redis(config.redisUrl!, { maxRetriesPerRequest: null });
+      // Reconnection is automatic; ioredis would print every failed attempt otherwise.
+      client.on('error', () => {});
+      return client;
+    };
+    redis = { publisher: connect(), subscriber: connect() };
+    try {
+      await Promise.all([ready(redis.publisher), ready(redis.subscriber)]);
+      training = await createReplicaTrainingEvents(redis);
+      notices = await createRedisChangeNotices(redis, replication.origin, (index) => sync.notify(index));
+    } catch (error) {
+      redis.publisher.disconnect();
+      redis.subscriber.disconnect();
+      throw error;
+    }
+  }
+  const announced = new AnnouncingStore(store, {
+    changed: (index) => notices?.announce(index),
+    savedModel: (index, version) => sync.savedModel(index, version),
+  });
+  let leases: TrainingLeases | null = null;
+  return {
+    store: announced,
+    sync,
+    training,
+    leases(events) {
+      leases ??= new TrainingLeases({ store: replication, leaseMs: config.trainingLeaseMs, events, runs: training?.runs ?? null, flush: training?.flush });
+      return leases;
+    },
+    async close() {
+      await sync.close();
+      await leases?.close();
+      if (redis !== null) await Promise.allSettled([redis.publisher.quit(), redis.subscriber.quit()]);
+    },
+  };
+}
+
+async function ready(client: Redis): Promise<void> {
+  if (client.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      timer = setTimeout(() => reject(new Error(`Redis at REDIS_URL did not answer within ${REDIS_START_TIMEOUT_MS / 1000} s`)), REDIS_START_TIMEOUT_MS);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}

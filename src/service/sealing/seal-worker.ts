@@ -1,0 +1,67 @@
+// Entry point of a sealing worker thread: computes tokens and seals item records for the indexes
+// registered with it, exactly as the main thread does (same codec, same associated data).
+
+import { parentPort } from 'node:worker_threads';
+import { IndexCipher, TOKEN_BYTES } from '../../crypto/index.js';
+import { itemAad } from '../records/associated-data.js';
+import { encodeItem } from '../records/item-codec.js';
+import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
+import type { SealWorkerRequest, SealWorkerResponse } from './seal-worker-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('seal-worker.ts runs only as a worker thread');
+const indexes = new Map<number, { index: string; cipher: IndexCipher }>();
+
+function seal(request: Extract<SealWorkerRequest, { type: 'seal' }>): SealWorkerResponse {
+  const registered = indexes.get(request.handle);
+  if (!registered) return { type: 'failed', job: request.job, message: `index handle ${request.handle} is not registered` };
+  const { index, cipher } = registered;
+  const n = request.items.length;
+  const tokens = new Uint8Array(n * TOKEN_BYTES);
+  const parts: Buffer[] = [];
+  const ends = new Uint32Array(n);
+  let total = 0;
+  request.items.forEach((item, i) => {
+    const token = cipher.token(ITEM_TOKEN_DOMAIN, item.id);
+    tokens.set(token, i * TOKEN_BYTES);
+    const sealed = cipher.seal(encodeItem(item, request.revisions[i]), itemAad(index, token));
+    parts.push(sealed);
+    total += sealed.length;
+    ends[i] = total;
+  });
+  // One buffer for the whole batch: transferred back, not copied item by item.
+  const sealed = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    sealed.set(part, offset);
+    offset += part.length;
+  }
+  return { type: 'sealed', job: request.job, tokens, sealed, ends };
+}
+
+port.on('message', (request: SealWorkerRequest) => {
+  switch (request.type) {
+    case 'register': {
+      const dataKey = Buffer.from(request.dataKey);
+      indexes.set(request.handle, { index: request.index, cipher: new IndexCipher(dataKey) });
+      dataKey.fill(0);
+      request.dataKey.fill(0);
+      break;
+    }
+    case 'unregister':
+      indexes.get(request.handle)?.cipher.destroy();
+      indexes.delete(request.handle);
+      break;
+    case 'seal': {
+      let response: SealWorkerResponse;
+      try {
+        response = seal(request);
+      } catch (error) {
+        response = { type: 'failed', job: request.job, message: error instanceof Error ? error.message : String(error) };
+      }
+      if (response.type === 'sealed') port.postMessage(response, [response.tokens.buffer, response.sealed.buffer, response.ends.buffer] as ArrayBuffer[]);
+      else port.postMessage(response);
+      break;
+    }
+  }
+});

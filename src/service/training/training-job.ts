@@ -1,0 +1,109 @@
+// The work of one training run: snapshot the open index's vectors, run k-means in a worker
+// thread, seal and persist the new model, then swap it in atomically. Searches keep using the
+// previous state until the swap; writes made during the run are placed by the swap.
+
+import { trainInWorker } from '../../engine/index.js';
+import type { Store } from '../../storage/index.js';
+import { ConvergenceError } from '../errors.js';
+import { toDomainError } from '../lower-layer-errors.js';
+import type { OpenIndex } from '../open/open-index.js';
+import { sealModel } from '../records/trained-model-record.js';
+import type { TrainingJob, TrainingJobResult } from './training-scheduler.js';
+import type { TrainingParams } from './training-status.js';
+import type { TrainingRun, TrainingTrigger } from '../types.js';
+
+export interface TrainingJobOptions {
+  open: OpenIndex;
+  store: Store;
+  params: TrainingParams;
+  trigger: TrainingTrigger;
+  /** A run that stops above tolerance is not swapped in and fails with ConvergenceError. */
+  requireConvergence: boolean;
+  /** Called with the ConvergenceError before the job rejects, so waiters can rethrow it. */
+  onConvergenceFailure?: (runId: string, error: ConvergenceError) => void;
+}
+
+class IndexClosedError extends Error {
+  constructor(index: string) {
+    super(`Index "${index}" was closed or deleted during training.`);
+    this.name = 'IndexClosedError';
+  }
+}
+
+export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
+  const { open, store, params } = options;
+  return async ({ runId, signal, report }): Promise<TrainingJobResult> => {
+    if (open.closed) throw new IndexClosedError(open.name);
+    const startedAt = new Date();
+    // Copied into shared memory once; the worker reads it without another copy.
+    const snapshot = open.engine.trainingSnapshot();
+    const result = await trainInWorker(snapshot.vectors, open.config.dimension, open.config.metric, params, {
+      signal,
+      // Shift and inertia are NaN until the first iteration: report them as unknown, not as NaN.
+      onProgress: (progress) =>
+        report({ phase: progress.phase, iteration: progress.iteration, shift: finite(progress.shift), inertia: finite(progress.inertia) }),
+    });
+    if (options.requireConvergence && !result.converged) {
+      const error = new ConvergenceError(result.iterations, result.shift, params.tolerance);
+      options.onConvergenceFailure?.(runId, error);
+      throw error;
+    }
+    report({ phase: 'PERSISTING', iteration: result.iterations, shift: result.shift, inertia: result.inertia });
+    await open.lock.run(async () => {
+      // The commit point: after the model is durable, the swap must follow, whatever happens.
+      signal.throwIfAborted();
+      if (open.closed) throw new IndexClosedError(open.name);
+      // The stored model keeps the assignments of items still present, by token and revision.
+      const lists: number[] = [];
+      const tokens: Buffer[] = [];
+      const revisions: number[] = [];
+      for (let row = 0; row < snapshot.ids.length; row++) {
+        const record = open.recordAtSlot(snapshot.ids[row]);
+        if (record === undefined) continue;
+        lists.push(result.lists[row]);
+        tokens.push(record.token);
+        revisions.push(record.revision);
+      }
+      const finishedAt = new Date();
+      const run: TrainingRun = {
+        runId,
+        index: open.name,
+        trigger: options.trigger,
+        phase: 'COMPLETED',
+        iteration: result.iterations,
+        ...params,
+        shift: finite(result.shift) ?? null,
+        inertia: finite(result.inertia) ?? null,
+        converged: result.converged,
+        progress: 1,
+        elapsedMs: finishedAt.getTime() - startedAt.getTime(),
+        etaMs: 0,
+        vectorCount: snapshot.ids.length,
+        startedAt,
+        finishedAt,
+        message: null,
+      };
+      const sealed = sealModel(open.cipher, {
+        nLists: result.nLists,
+        dimension: open.config.dimension,
+        centroids: result.centroids,
+        trainedVectorCount: snapshot.ids.length,
+        tokens,
+        revisions: Uint32Array.from(revisions),
+        lists: Uint32Array.from(lists),
+        info: { index: open.name, run },
+      });
+      try {
+        await store.saveModel(open.name, sealed);
+      } catch (error) {
+        throw toDomainError(error, open.name);
+      }
+      open.applyModel(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
+    });
+    return { iterations: result.iterations, shift: result.shift, inertia: result.inertia, converged: result.converged };
+  };
+}
+
+function finite(value: number): number | undefined {
+  return Number.isFinite(value) ? value : undefined;
+}

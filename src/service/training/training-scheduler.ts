@@ -1,0 +1,360 @@
+// Queues training runs (one per index at a time, at most maxConcurrent overall, first come first
+// served) and turns each job's reports into TrainingStatus events on the index's topic.
+import { randomUUID } from 'node:crypto';
+import { CipherdexError, TrainingInProgressError, TrainingNotRunningError, ValidationError } from '../errors.js';
+import { startWith, type TrainingEventBus } from './training-events.js';
+import { idleStatus, isTerminalPhase, queuedRun, trainingEtaMs, trainingProgress, type TrainingParams } from './training-status.js';
+import type { TrainingPhase, TrainingRun, TrainingStatus, TrainingTrigger } from '../types.js';
+
+/** The phases a job reports; QUEUED and the terminal phases belong to the scheduler. */
+export type TrainingJobPhase = Extract<TrainingPhase, 'INITIALIZING' | 'ITERATING' | 'ASSIGNING' | 'PERSISTING'>;
+const JOB_PHASES: ReadonlySet<TrainingPhase> = new Set<TrainingPhase>(['INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING']);
+
+export interface TrainingJobContext {
+  runId: string;
+  /**
+   * Aborted by cancel(), forget() and close(). A job checks it before its commit point and then
+   * rejects; a job that returns a result is taken to have committed it (the run ends COMPLETED).
+   */
+  signal: AbortSignal;
+  /**
+   * Publishes the run's new state. Report ITERATING once per finished iteration (iteration 1, 2, ...);
+   * reporting `{ phase: 'ITERATING', iteration: 0 }` when seeding ends keeps seeding time out of the
+   * ETA. Reports after the run ended or was cancelled are ignored.
+   */
+  report(update: TrainingReport): void;
+}
+
+export interface TrainingReport {
+  phase: TrainingJobPhase;
+  iteration?: number;
+  shift?: number;
+  inertia?: number;
+  message?: string;
+}
+
+export interface TrainingJobResult {
+  iterations: number;
+  shift: number;
+  inertia: number;
+  converged: boolean;
+}
+
+export type TrainingJob = (ctx: TrainingJobContext) => Promise<TrainingJobResult>;
+
+export interface TrainingRequest {
+  index: string;
+  trigger: TrainingTrigger;
+  params: TrainingParams;
+  vectorCount: number;
+  job: TrainingJob;
+  /** The run's id when it had to be known before queueing (a lease taken for it); random otherwise. */
+  runId?: string;
+}
+
+/** The latest status of each index as every replica published it (several replicas share a store). */
+export interface RemoteTrainingStatuses {
+  latest(index: string): TrainingStatus | null;
+  forget(index: string): void;
+}
+
+export interface TrainingSchedulerOptions {
+  maxConcurrent: number;
+  events: TrainingEventBus;
+  /** Wall clock in ms; tests pass a controllable one. */
+  now?: () => number;
+  /** Finished runs remembered for waitFor() (beyond each index's last run). */
+  finishedRunsKept?: number;
+  /** Runs of other replicas: what current(), lastRun() and isTraining() report when none runs here. */
+  remote?: RemoteTrainingStatuses | null;
+}
+
+const GENERIC_FAILURE = 'training failed';
+const CANCELLED_MESSAGE = 'training cancelled';
+const LATE_CANCEL_MESSAGE = 'cancelled too late: the new model was already saved';
+
+interface Run {
+  status: TrainingRun;
+  readonly job: TrainingJob;
+  readonly controller: AbortController;
+  startMs: number | null;
+  /** Where the mean iteration time is measured from: the last report before iterations began. */
+  clock: { ms: number; iteration: number };
+  lastIteration: { ms: number; iteration: number } | null;
+  /** The index was deleted: the run already ended (CANCELLED) for the world; only its job is left to settle. */
+  detached: boolean;
+  ended: boolean;
+  readonly final: Promise<TrainingRun>;
+  readonly resolveFinal: (run: TrainingRun) => void;
+  /** Settles when the job has returned or thrown (or at once for a run that never started). */
+  settled: Promise<void>;
+}
+
+export class TrainingScheduler {
+  private readonly maxConcurrent: number;
+  private readonly events: TrainingEventBus;
+  private readonly now: () => number;
+  private readonly finishedRunsKept: number;
+  private readonly remote: RemoteTrainingStatuses | null;
+  /** Queued or running runs by index (detached runs are not here). */
+  private readonly active = new Map<string, Run>();
+  private readonly queue: Run[] = [];
+  private readonly running = new Set<Run>();
+  private readonly byId = new Map<string, Run>();
+  private readonly last = new Map<string, TrainingRun>();
+  /** Final states by run id, oldest first, bounded by finishedRunsKept. */
+  private readonly finished = new Map<string, TrainingRun>();
+  private closed = false;
+
+  constructor(options: TrainingSchedulerOptions) {
+    if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
+      throw new RangeError(`maxConcurrent must be an integer >= 1, got ${options.maxConcurrent}`);
+    }
+    this.maxConcurrent = options.maxConcurrent;
+    this.events = options.events;
+    this.now = options.now ?? Date.now;
+    this.finishedRunsKept = options.finishedRunsKept ?? 1000;
+    this.remote = options.remote ?? null;
+  }
+
+  /** Returns the new run (QUEUED, or INITIALIZING when a slot is free); throws TrainingInProgressError when the index already has a queued or running run. */
+  enqueue(request: TrainingRequest): TrainingRun {
+    if (this.closed) throw new Error('The training scheduler is closed.');
+    const existing = this.active.get(request.index);
+    if (existing !== undefined) throw new TrainingInProgressError(request.index, existing.status.runId);
+    let resolveFinal!: (run: TrainingRun) => void;
+    const final = new Promise<TrainingRun>((resolve) => (resolveFinal = resolve));
+    const runId = request.runId ?? randomUUID();
+    const run: Run = {
+      status: Object.freeze(queuedRun({ runId, index: request.index, trigger: request.trigger, params: request.params, vectorCount: request.vectorCount })),
+      job: request.job,
+      controller: new AbortController(),
+      startMs: null,
+      clock: { ms: 0, iteration: 0 },
+      lastIteration: null,
+      detached: false,
+      ended: false,
+      final,
+      resolveFinal,
+      settled: Promise.resolve(),
+    };
+    this.active.set(request.index, run);
+    this.byId.set(runId, run);
+    this.queue.push(run);
+    this.events.publish(request.index, run.status);
+    this.startQueued();
+    return run.status;
+  }
+
+  /**
+   * Queued: CANCELLED at once. Running: aborts its signal and returns its current state; the run
+   * ends when the job settles (see waitFor): CANCELLED when the job rejects, COMPLETED when it had
+   * already passed its commit point and returns its result.
+   */
+  cancel(index: string): TrainingRun {
+    const run = this.active.get(index);
+    if (run === undefined) throw new TrainingNotRunningError(index);
+    if (!this.running.has(run)) return this.cancelQueued(run);
+    run.controller.abort();
+    return run.status;
+  }
+
+  /** The queued or running run, else the last finished run, else IDLE (runId null). */
+  current(index: string): TrainingStatus {
+    return this.active.get(index)?.status ?? this.newestElsewhere(index) ?? idleStatus(index);
+  }
+
+  lastRun(index: string): TrainingRun | null {
+    return this.active.get(index)?.status ?? this.newestElsewhere(index) ?? null;
+  }
+
+  /** A run of the index is queued or running here, or (as last heard) on another replica. */
+  isTraining(index: string): boolean {
+    if (this.active.has(index)) return true;
+    const newest = this.newestElsewhere(index);
+    return newest !== undefined && !isTerminalPhase(newest.phase);
+  }
+
+  /** Resolves with the run's final state (COMPLETED, FAILED or CANCELLED), also for runs that already ended. */
+  waitFor(runId: string): Promise<TrainingRun> {
+    const run = this.byId.get(runId);
+    if (run !== undefined) return run.final;
+    const done = this.finished.get(runId);
+    if (done !== undefined) return Promise.resolve(done);
+    return Promise.reject(new ValidationError('runId', `No training run "${runId}" is known.`));
+  }
+
+  /** The current state first, then every event of this index, across later runs, until returned. */
+  subscribe(index: string): AsyncIterableIterator<TrainingStatus> {
+    // Both happen in one synchronous step and every state change publishes synchronously, so no
+    // event falls between the state yielded first and the topic.
+    const rest = this.events.subscribe(index);
+    return startWith(this.current(index), rest);
+  }
+
+  snapshot(): { running: TrainingRun[]; queued: TrainingRun[] } {
+    return {
+      running: [...this.running].filter((run) => !run.detached).map((run) => run.status),
+      queued: this.queue.map((run) => run.status),
+    };
+  }
+
+  /**
+   * With no run active here: the newer of this scheduler's last run and the last status another
+   * replica published. At most one run of an index is active across replicas (training leases), so
+   * a remote run that has not ended is the current one, unless it is our own (echoed back).
+   */
+  private newestElsewhere(index: string): TrainingRun | undefined {
+    const local = this.last.get(index);
+    const heard = this.remote?.latest(index) ?? null;
+    if (heard === null || heard.runId === null || heard.trigger === null) return local;
+    const own = this.finished.get(heard.runId);
+    if (own !== undefined) return local ?? own;
+    const remote = heard as TrainingRun;
+    if (!isTerminalPhase(remote.phase) || local === undefined) return remote;
+    return (remote.finishedAt?.getTime() ?? 0) > (local.finishedAt?.getTime() ?? 0) ? remote : local;
+  }
+
+  /** The index was deleted: its run ends CANCELLED now (a running job is aborted) and its history is dropped. */
+  forget(index: string): void {
+    const run = this.active.get(index);
+    if (run !== undefined && !this.running.has(run)) {
+      this.cancelQueued(run);
+    } else if (run !== undefined) {
+      run.controller.abort();
+      run.detached = true;
+      this.active.delete(index);
+      this.end(run, this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE }));
+    }
+    this.last.delete(index);
+    this.remote?.forget(index);
+  }
+
+  /**
+   * Cancels every run and waits for running jobs to settle. Subscriptions stay open until the event
+   * bus closes (its owner closes it), so they still deliver the CANCELLED events.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const run of [...this.queue]) this.cancelQueued(run);
+    for (const run of this.running) run.controller.abort();
+    await Promise.all([...this.running].map((run) => run.settled));
+  }
+
+  private cancelQueued(run: Run): TrainingRun {
+    this.queue.splice(this.queue.indexOf(run), 1);
+    this.active.delete(run.status.index);
+    run.controller.abort();
+    const status = this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE });
+    this.end(run, status);
+    return status;
+  }
+
+  private startQueued(): void {
+    while (this.running.size < this.maxConcurrent && this.queue.length > 0) {
+      this.start(this.queue.shift()!);
+    }
+  }
+
+  private start(run: Run): void {
+    const ms = this.now();
+    this.running.add(run);
+    run.startMs = ms;
+    run.clock = { ms, iteration: 0 };
+    this.update(run, { phase: 'INITIALIZING', startedAt: new Date(ms) });
+    const ctx: TrainingJobContext = {
+      runId: run.status.runId,
+      signal: run.controller.signal,
+      report: (update) => this.report(run, update),
+    };
+    // Started on a later microtask: enqueue() returns before the job runs any of its code, and a
+    // job that throws synchronously fails like one that rejects.
+    run.settled = Promise.resolve()
+      .then(() => run.job(ctx))
+      .then(
+        (result) => this.settle(run, { result }),
+        (error: unknown) => this.settle(run, { error }),
+      );
+  }
+
+  private report(run: Run, update: TrainingReport): void {
+    if (run.ended || run.controller.signal.aborted) return;
+    if (!JOB_PHASES.has(update.phase)) throw new RangeError(`A training job cannot report phase ${update.phase}.`);
+    const ms = this.now();
+    const iteration = update.iteration ?? (update.phase === 'ITERATING' ? run.status.iteration + 1 : run.status.iteration);
+    if (update.phase === 'ITERATING' && iteration > 0) run.lastIteration = { ms, iteration };
+    else if (update.phase === 'INITIALIZING' || update.phase === 'ITERATING') run.clock = { ms, iteration };
+    const { clock, lastIteration } = run;
+    const meanIterationMs =
+      lastIteration !== null && lastIteration.iteration > clock.iteration
+        ? (lastIteration.ms - clock.ms) / (lastIteration.iteration - clock.iteration)
+        : null;
+    this.update(run, {
+      phase: update.phase,
+      iteration,
+      shift: update.shift ?? run.status.shift,
+      inertia: update.inertia ?? run.status.inertia,
+      message: update.message ?? null,
+      progress: trainingProgress(update.phase, iteration, run.status.maxIters, run.status.progress),
+      etaMs: trainingEtaMs(update.phase, iteration, run.status.maxIters, meanIterationMs),
+    });
+  }
+
+  private settle(run: Run, outcome: { result: TrainingJobResult } | { error: unknown }): void {
+    this.running.delete(run);
+    if (!run.detached) {
+      this.active.delete(run.status.index);
+      let status: TrainingRun;
+      if ('result' in outcome) {
+        // A job that returns after an abort passed its commit point first: its model is in use,
+        // so the run completed, and saying CANCELLED would be false.
+        const { iterations, shift, inertia, converged } = outcome.result;
+        const message = run.controller.signal.aborted ? LATE_CANCEL_MESSAGE : null;
+        status = this.terminal(run, 'COMPLETED', { iteration: iterations, shift, inertia, converged, progress: 1, etaMs: 0, message });
+      } else if (run.controller.signal.aborted) {
+        status = this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE });
+      } else {
+        // Only our own errors carry messages written for callers; anything else may hold paths or internals.
+        const message = outcome.error instanceof CipherdexError ? outcome.error.message : GENERIC_FAILURE;
+        status = this.terminal(run, 'FAILED', { message });
+      }
+      this.end(run, status);
+    }
+    this.startQueued();
+  }
+
+  /** A final state: finishedAt now, elapsed measured from the start (zero for a run that never started). */
+  private terminal(run: Run, phase: 'COMPLETED' | 'FAILED' | 'CANCELLED', patch: Partial<TrainingRun>): TrainingRun {
+    const ms = this.now();
+    return Object.freeze({
+      ...run.status,
+      etaMs: null,
+      ...patch,
+      phase,
+      elapsedMs: run.startMs === null ? 0 : Math.max(0, ms - run.startMs),
+      finishedAt: new Date(ms),
+    });
+  }
+
+  /** Publishes a run's final state, records it and releases waitFor() callers. */
+  private end(run: Run, status: TrainingRun): void {
+    run.ended = true;
+    run.status = status;
+    this.byId.delete(status.runId);
+    this.last.set(status.index, status);
+    this.finished.set(status.runId, status);
+    while (this.finished.size > this.finishedRunsKept) this.finished.delete(this.finished.keys().next().value!);
+    this.events.publish(status.index, status);
+    run.resolveFinal(status);
+  }
+
+  private update(run: Run, patch: Partial<TrainingRun>): void {
+    const ms = this.now();
+    run.status = Object.freeze({
+      ...run.status,
+      ...patch,
+      elapsedMs: run.startMs === null ? 0 : Math.max(0, ms - run.startMs),
+    });
+    this.events.publish(run.status.index, run.status);
+  }
+}

@@ -1,0 +1,117 @@
+// Metadata filters: every operator, implicit equality, dotted paths, arrays, missing fields, and
+// the ValidationError a malformed filter produces.
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../src/service/errors.js';
+import { compileFilter, jsonEqual } from '../../../src/service/input/metadata-filter.js';
+import type { Filter, JsonObject } from '../../../src/service/types.js';
+
+const docs: Record<string, JsonObject | null> = {
+  a: { genre: 'sci-fi', year: 1965, rating: 4.5, tags: ['classic', 'space'], author: { name: 'Herbert', born: 1920 } },
+  b: { genre: 'fantasy', year: 1954, rating: 4.8, tags: ['classic'], author: { name: 'Tolkien', born: 1892 }, draft: null },
+  c: { genre: 'sci-fi', year: 2011, rating: 3.9, tags: [], author: { name: 'Weir' }, chapters: [{ n: 1, title: 'x' }, { n: 2 }] },
+  d: { year: '1999', published: false },
+  e: null,
+};
+
+function matching(filter: Filter): string[] {
+  const predicate = compileFilter(filter);
+  return Object.entries(docs)
+    .filter(([, metadata]) => predicate(metadata))
+    .map(([id]) => id);
+}
+
+describe('compileFilter', () => {
+  it('matches everything when the filter is absent or empty', () => {
+    expect(matching({})).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(Object.keys(docs).filter((id) => compileFilter(null)(docs[id]))).toHaveLength(5);
+    expect(Object.keys(docs).filter((id) => compileFilter(undefined)(docs[id]))).toHaveLength(5);
+  });
+
+  it('treats a plain value as $eq, and ANDs several fields', () => {
+    expect(matching({ genre: 'sci-fi' })).toEqual(['a', 'c']);
+    expect(matching({ genre: { $eq: 'sci-fi' } })).toEqual(['a', 'c']);
+    expect(matching({ genre: 'sci-fi', year: 1965 })).toEqual(['a']);
+  });
+
+  it('compares numbers with numbers and strings with strings only', () => {
+    expect(matching({ year: { $gt: 1960 } })).toEqual(['a', 'c']);
+    expect(matching({ year: { $gte: 1965 } })).toEqual(['a', 'c']);
+    expect(matching({ year: { $lt: 1965 } })).toEqual(['b']);
+    expect(matching({ year: { $lte: 1965 } })).toEqual(['a', 'b']);
+    expect(matching({ year: { $gte: 1960, $lt: 2000 } })).toEqual(['a']);
+    expect(matching({ year: { $gt: '1990' } })).toEqual(['d']);
+    expect(matching({ genre: { $lt: 'g' } })).toEqual(['b']);
+  });
+
+  it('$ne and $nin also match items without the field', () => {
+    expect(matching({ genre: { $ne: 'sci-fi' } })).toEqual(['b', 'd', 'e']);
+    expect(matching({ genre: { $nin: ['sci-fi', 'fantasy'] } })).toEqual(['d', 'e']);
+    expect(matching({ genre: { $in: ['fantasy', 'horror'] } })).toEqual(['b']);
+  });
+
+  it('matches array fields element-wise, and whole arrays exactly', () => {
+    expect(matching({ tags: 'space' })).toEqual(['a']);
+    expect(matching({ tags: { $in: ['classic'] } })).toEqual(['a', 'b']);
+    expect(matching({ tags: { $ne: 'classic' } })).toEqual(['c', 'd', 'e']);
+    expect(matching({ tags: ['classic'] })).toEqual(['b']);
+    expect(matching({ tags: [] })).toEqual(['c']);
+  });
+
+  it('follows dotted paths into objects and arrays of objects', () => {
+    expect(matching({ 'author.name': 'Weir' })).toEqual(['c']);
+    expect(matching({ 'author.born': { $lt: 1900 } })).toEqual(['b']);
+    expect(matching({ 'author.born': { $exists: false } })).toEqual(['c', 'd', 'e']);
+    expect(matching({ 'chapters.n': 2 })).toEqual(['c']);
+    expect(matching({ 'chapters.title': { $exists: true } })).toEqual(['c']);
+    expect(matching({ author: { name: 'Herbert', born: 1920 } })).toEqual(['a']);
+    expect(matching({ author: { born: 1920, name: 'Herbert' } })).toEqual(['a']);
+  });
+
+  it('$exists distinguishes a null value from a missing field; null equality matches both', () => {
+    expect(matching({ draft: { $exists: true } })).toEqual(['b']);
+    expect(matching({ draft: null })).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(matching({ published: false })).toEqual(['d']);
+    expect(matching({ published: { $exists: false } })).toEqual(['a', 'b', 'c', 'e']);
+  });
+
+  it('combines clauses with $and and $or, nested', () => {
+    expect(matching({ $or: [{ genre: 'fantasy' }, { year: { $gt: 2000 } }] })).toEqual(['b', 'c']);
+    expect(matching({ $and: [{ genre: 'sci-fi' }, { rating: { $gt: 4 } }] })).toEqual(['a']);
+    expect(
+      matching({ $or: [{ $and: [{ genre: 'sci-fi' }, { year: { $lt: 2000 } }] }, { 'author.name': 'Tolkien' }], rating: { $gte: 4.6 } }),
+    ).toEqual(['b']);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['an unknown field operator', { year: { $regex: '19' } }, /\$regex/],
+    ['an unknown top-level operator', { $nor: [{ a: 1 }] }, /\$nor/],
+    ['$in without an array', { genre: { $in: 'sci-fi' } }, /\$in/],
+    ['$nin without an array', { genre: { $nin: 3 } }, /\$nin/],
+    ['$exists without a boolean', { genre: { $exists: 1 } }, /\$exists/],
+    ['$gt with an object', { year: { $gt: { y: 1 } } }, /\$gt/],
+    ['$lte with null', { year: { $lte: null } }, /\$lte/],
+    ['$and with an empty list', { $and: [] }, /\$and/],
+    ['$or with a non-list', { $or: { genre: 'x' } }, /\$or/],
+    ['$or with a non-object clause', { $or: [3] }, /\$or/],
+    ['operators mixed with fields', { year: { $gt: 1, exact: 2 } }, /mix/],
+    ['an empty path segment', { 'author..name': 'x' }, /field path/],
+    ['a non-object filter', ['genre'], /object/],
+  ])('rejects %s with a ValidationError naming it', (_, filter, message) => {
+    let caught: unknown;
+    try {
+      compileFilter(filter as Filter);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect((caught as ValidationError).argument).toBe('filter');
+    expect((caught as ValidationError).message).toMatch(message);
+  });
+
+  it('compares JSON structurally, ignoring key order only', () => {
+    expect(jsonEqual({ a: [1, { b: 2 }], c: null }, { c: null, a: [1, { b: 2 }] })).toBe(true);
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: undefined as unknown as null })).toBe(false);
+    expect(jsonEqual('1', 1)).toBe(false);
+  });
+});

@@ -1,0 +1,20 @@
+// The sealed index configuration round-trips and opens only for its own index under its own key.
+import { describe, expect, it } from 'vitest';
+import { IndexCipher, SealIntegrityError, generateDataKey } from '../../../src/crypto/index.js';
+import { openIndexConfig, sealIndexConfig } from '../../../src/service/records/index-config-record.js';
+
+describe('index config record', () => {
+  const cipher = new IndexCipher(generateDataKey());
+  const config = { dimension: 384, metric: 'cosine' as const, type: 'ivf_flat' as const, nLists: null };
+
+  it('round-trips, including an unset nLists', () => {
+    expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', config))).toEqual(config);
+    expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', { ...config, nLists: 64 }))).toEqual({ ...config, nLists: 64 });
+  });
+
+  it('refuses a record moved to another index or opened with another data key', () => {
+    const sealed = sealIndexConfig(cipher, 'docs', config);
+    expect(() => openIndexConfig(cipher, 'other', sealed)).toThrow(SealIntegrityError);
+    expect(() => openIndexConfig(new IndexCipher(generateDataKey()), 'docs', sealed)).toThrow(SealIntegrityError);
+  });
+});
