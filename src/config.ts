@@ -1,4 +1,4 @@
-// Runtime settings, read once from the environment. Every setting the README documents is here.
+// Runtime settings, read once from the environment. Every setting docs/operations.md documents is here.
 
 export interface Config {
   port: number;

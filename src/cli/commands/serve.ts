@@ -9,7 +9,7 @@ export const serveHelp = `Usage: cipherdex serve
 Starts the Cipherdex server (GraphQL over HTTP and WebSockets on one port, /health, /dashboard).
 Settings come from the environment: PORT, HOST, CIPHERDEX_API_KEY, CIPHERDEX_DATA_DIR,
 CIPHERDEX_DB_TYPE, CIPHERDEX_CONNECTION_STRING, REDIS_URL, RETRAIN_THRESHOLD,
-AUTO_TRAIN_DISABLED, TRAINING_LEASE_MS, REPLICA_POLL_MS and the limits documented in the README. Stops cleanly on SIGINT/SIGTERM.`;
+AUTO_TRAIN_DISABLED, TRAINING_LEASE_MS, REPLICA_POLL_MS and the limits documented in docs/operations.md. Stops cleanly on SIGINT/SIGTERM.`;
 
 /** Resolves when the server has stopped after a signal. */
 export async function serve(args: string[]): Promise<number> {
