@@ -11,6 +11,7 @@ import { startReplication } from './replication/replication.js';
 import { CipherdexIndexService } from './index-service.js';
 import { SealWorkers } from './sealing/seal-workers.js';
 import { createLocalTrainingEvents, createRedisTrainingEvents, type TrainingEventBus } from './training/training-events.js';
+import { TrainingRuns } from './training/training-runs.js';
 import { TrainingScheduler } from './training/training-scheduler.js';
 
 /** Sealing workers beside the main thread: one fewer than the cores, at most 3 (0 on one core). */
@@ -46,13 +47,15 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     onOpen: replication ? (open, at) => replication.sync.track(open, at) : undefined,
   });
   replication?.sync.start(cache);
+  const scheduler = new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events, remote: replication?.training?.runs });
   return new CipherdexIndexService({
     config,
     store,
     events,
     cache,
-    scheduler: new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events, remote: replication?.training?.runs }),
+    scheduler,
+    training: new TrainingRuns({ config, store, scheduler, leases: replication ? replication.leases(events) : null }),
     owned: { store: deps.store === undefined, events: deps.events === undefined },
-    replication: replication && { leases: replication.leases(events), close: () => replication.close() },
+    replication: replication && { close: () => replication.close() },
   });
 }

@@ -2,13 +2,11 @@
 // its whole input before touching anything, and changes the store before memory, so a failure at
 // any step leaves both as they were (batches are all-or-nothing).
 
-import { randomUUID } from 'node:crypto';
 import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
-import { shouldAutoTrain } from './training/auto-train-policy.js';
-import { CipherdexError, ConvergenceError, IndexNotFoundError, TrainingInProgressError, ValidationError } from './errors.js';
+import { IndexNotFoundError, ValidationError } from './errors.js';
 import type { IndexCache } from './open/index-cache.js';
 import { sealIndexConfig } from './records/index-config-record.js';
 import {
@@ -26,12 +24,9 @@ import {
 import { toDomainError, translatingErrors } from './lower-layer-errors.js';
 import { compileFilter } from './input/metadata-filter.js';
 import { OpenIndex, type ItemRecord } from './open/open-index.js';
-import { createTrainingJob } from './training/training-job.js';
-import { resolveTrainingParams } from './training/training-params.js';
 import type { TrainingEventBus } from './training/training-events.js';
-import type { TrainingLeases } from './replication/training-lease.js';
+import type { TrainingRuns } from './training/training-runs.js';
 import type { TrainingScheduler } from './training/training-scheduler.js';
-import type { TrainingParams } from './training/training-status.js';
 import type {
   CreateIndexOptions,
   IndexInfo,
@@ -47,28 +42,25 @@ import type {
   TrainingQueueInfo,
   TrainingRun,
   TrainingStatus,
-  TrainingTrigger,
   VectorInput,
 } from './types.js';
 
 /** `get` returns every field unless asked otherwise; `search` returns ids and distances only. */
 const GET_DEFAULT_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadata'];
 const SEARCH_DEFAULT_FIELDS: readonly ItemField[] = [];
-/** After an automatic or manual run fails or is cancelled, upserts wait this long before queueing another. */
-export const AUTO_TRAIN_RETRY_MS = 60_000;
-/** Convergence failures remembered for waitForRun, oldest dropped first. */
-const CONVERGENCE_FAILURES_KEPT = 1000;
 
 export interface IndexServiceParts {
   config: Config;
   store: Store;
   cache: IndexCache;
   scheduler: TrainingScheduler;
+  /** Starts runs on the scheduler (manual and automatic), under leases when replicas share the store. */
+  training: TrainingRuns;
   events: TrainingEventBus;
   /** Closed by close(): what the factory opened itself (callers close what they passed in). */
   owned: { store: boolean; events: boolean };
-  /** Replicas share the store (replication.ts): runs take a lease first; closed by close(). */
-  replication?: { leases: TrainingLeases; close(): Promise<void> } | null;
+  /** Replicas share the store (replication.ts): closed by close(). */
+  replication?: { close(): Promise<void> } | null;
 }
 
 export class CipherdexIndexService implements IndexService {
@@ -76,10 +68,10 @@ export class CipherdexIndexService implements IndexService {
   readonly #store: Store;
   readonly #cache: IndexCache;
   readonly #scheduler: TrainingScheduler;
+  readonly #training: TrainingRuns;
   readonly #events: TrainingEventBus;
   readonly #owned: { store: boolean; events: boolean };
   readonly #replication: IndexServiceParts['replication'];
-  readonly #convergenceFailures = new Map<string, ConvergenceError>();
   #closed = false;
 
   constructor(parts: IndexServiceParts) {
@@ -87,6 +79,7 @@ export class CipherdexIndexService implements IndexService {
     this.#store = parts.store;
     this.#cache = parts.cache;
     this.#scheduler = parts.scheduler;
+    this.#training = parts.training;
     this.#events = parts.events;
     this.#owned = parts.owned;
     this.#replication = parts.replication ?? null;
@@ -147,7 +140,7 @@ export class CipherdexIndexService implements IndexService {
         await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
         open.applyUpserts(prepared.map((item) => item.record));
       });
-      await this.#maybeAutoTrain(open);
+      await this.#training.maybeAutoTrain(open);
       return { upsertedCount: valid.length, index: this.#describe(open) };
     });
   }
@@ -195,23 +188,12 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async train(name: string, key: IndexKeyInput, options: TrainOptions = {}): Promise<TrainingRun> {
-    const run = await this.#use(name, key, (open) => {
-      const params = resolveTrainingParams(options ?? {}, {
-        config: open.config,
-        vectorCount: open.size,
-        memoryBudgetBytes: this.#config.trainingMemoryBudget,
-      });
-      return this.#enqueue(open, 'MANUAL', params, options.requireConvergence === true);
-    });
+    const run = await this.#use(name, key, (open) => this.#training.train(open, options));
     return options.wait === true ? this.waitForRun(run.runId) : run;
   }
 
   async waitForRun(runId: string): Promise<TrainingRun> {
-    if (typeof runId !== 'string' || runId === '') throw new ValidationError('runId', 'runId must be a run id returned by train');
-    const run = await this.#scheduler.waitFor(runId);
-    const failure = this.#convergenceFailures.get(runId);
-    if (failure !== undefined) throw failure;
-    return run;
+    return this.#training.waitFor(runId);
   }
 
   async cancelTraining(name: string, key: IndexKeyInput): Promise<TrainingRun> {
@@ -292,70 +274,6 @@ export class CipherdexIndexService implements IndexService {
       lastTrainingRun: this.#scheduler.lastRun(open.name) ?? open.model?.run ?? null,
       createdAt: open.createdAt,
     };
-  }
-
-  /** Queues a run; the open index stays pinned in memory until the run has ended. */
-  async #enqueue(open: OpenIndex, trigger: TrainingTrigger, params: TrainingParams, requireConvergence: boolean): Promise<TrainingRun> {
-    // With replicas the run's lease comes first: a run anywhere refuses this one as a local run would.
-    const runId = randomUUID();
-    const lease = this.#replication ? await this.#replication.leases.claim(open.name, runId, trigger) : null;
-    const job = createTrainingJob({
-      open,
-      store: this.#store,
-      params,
-      trigger,
-      requireConvergence,
-      onConvergenceFailure: (runId, error) => this.#rememberConvergenceFailure(runId, error),
-    });
-    open.pin();
-    let run: TrainingRun;
-    try {
-      run = this.#scheduler.enqueue({ index: open.name, trigger, params, vectorCount: open.size, job: lease?.guard(job) ?? job, runId });
-    } catch (error) {
-      open.unpin();
-      await lease?.release();
-      throw error;
-    }
-    const ended = (): void => {
-      open.unpin();
-      void lease?.release();
-    };
-    this.#scheduler.waitFor(run.runId).then(ended, ended);
-    return run;
-  }
-
-  #rememberConvergenceFailure(runId: string, error: ConvergenceError): void {
-    this.#convergenceFailures.set(runId, error);
-    while (this.#convergenceFailures.size > CONVERGENCE_FAILURES_KEPT) {
-      this.#convergenceFailures.delete(this.#convergenceFailures.keys().next().value!);
-    }
-  }
-
-  /** Queues an AUTOMATIC run when the policy says so; never waits for it and never fails the upsert. */
-  async #maybeAutoTrain(open: OpenIndex): Promise<void> {
-    const config = this.#config;
-    if (!config.autoTrainEnabled || this.#scheduler.isTraining(open.name)) return;
-    const input = {
-      vectorCount: open.size,
-      trainedVectorCount: open.model?.trainedVectorCount ?? null,
-      retrainThreshold: config.retrainThreshold,
-      growthFactor: config.retrainGrowthFactor,
-    };
-    if (!shouldAutoTrain(input)) return;
-    const last = this.#scheduler.lastRun(open.name);
-    if (last !== null && (last.phase === 'FAILED' || last.phase === 'CANCELLED') && last.finishedAt !== null && Date.now() - last.finishedAt.getTime() < AUTO_TRAIN_RETRY_MS) {
-      return;
-    }
-    try {
-      const params = resolveTrainingParams({}, { config: open.config, vectorCount: open.size, memoryBudgetBytes: config.trainingMemoryBudget });
-      await this.#enqueue(open, 'AUTOMATIC', params, false);
-    } catch (error) {
-      // Not enough vectors for a configured nLists, over the memory budget, or a run raced us in
-      // (with replicas, also a lease the database could not grant): the index keeps serving as it
-      // is, and a later upsert tries again.
-      if (error instanceof CipherdexError || error instanceof TrainingInProgressError || this.#replication) return;
-      throw error;
-    }
   }
 }
 

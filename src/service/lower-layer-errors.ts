@@ -3,7 +3,7 @@
 
 import { IndexKeyFormatError, KeyUnwrapError, SealIntegrityError } from '../crypto/index.js';
 import { EngineInputError } from '../engine/index.js';
-import { StoreConflictError, StoreIndexNotFoundError, storeFaultOf } from '../storage/index.js';
+import { LeaseContendedError, StoreConflictError, StoreIndexNotFoundError, storeFaultOf } from '../storage/index.js';
 import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, StoreUnavailableError, ValidationError } from './errors.js';
 
 /** Returns the domain error for `error` (or `error` itself when it has no domain meaning). */
@@ -15,6 +15,8 @@ export function toDomainError(error: unknown, index: string, what = `record of i
   if (error instanceof IndexKeyFormatError) return new ValidationError('key', error.message, { min: 32, max: 32 });
   // The service validates before the engine sees anything; this is the net under that rule.
   if (error instanceof EngineInputError) return new ValidationError('input', error.message);
+  // Other replicas kept taking and dropping the lease: a busy store, worth a retry.
+  if (error instanceof LeaseContendedError) return new StoreUnavailableError('busy', { cause: error });
   const fault = storeFaultOf(error);
   if (fault !== null) return new StoreUnavailableError(fault, { cause: error });
   return error;

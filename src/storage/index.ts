@@ -10,6 +10,6 @@ export {
 } from './store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
-export type { IndexChange, IndexHead, LeaseClaim, ReplicationStore, TrainingLease } from './replication-store.js';
+export { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 export { SQLITE_FILE_NAME, StoreOpenError, openStore } from './open-store.js';
 export { storeFaultOf, type StoreFaultKind } from './store-fault.js';

@@ -4,7 +4,7 @@
 
 import type pg from 'pg';
 import { inTransaction } from './postgres-transaction.js';
-import type { IndexChange, IndexHead, LeaseClaim, ReplicationStore, TrainingLease } from './replication-store.js';
+import { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 
 interface HeadRow {
   name: string;
@@ -105,7 +105,7 @@ export class PostgresReplication implements ReplicationStore {
       );
       if (rows.length === 1) return { claimed: false, holder: toLease(rows[0]), expired: rows[0].expired };
       // Released between our insert and our read: try again.
-      if (attempt === CLAIM_ATTEMPTS) throw new Error(`The training lease of index "${lease.index}" kept changing hands; try again.`);
+      if (attempt === CLAIM_ATTEMPTS) throw new LeaseContendedError(lease.index);
     }
   }
 

@@ -29,6 +29,14 @@ export interface TrainingLease {
   trigger: string;
 }
 
+/** A lease kept changing hands while it was being claimed: the store is busy with it; retry shortly. */
+export class LeaseContendedError extends Error {
+  constructor(readonly index: string) {
+    super(`The training lease of index "${index}" kept changing hands; try again.`);
+    this.name = 'LeaseContendedError';
+  }
+}
+
 export type LeaseClaim = { claimed: true } | { claimed: false; holder: TrainingLease; expired: boolean };
 
 export interface ReplicationStore {

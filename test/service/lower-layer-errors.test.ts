@@ -4,7 +4,7 @@ import { IndexKeyFormatError, KeyUnwrapError, SealIntegrityError } from '../../s
 import { EngineInputError } from '../../src/engine/index.js';
 import { IndexAlreadyExistsError, IndexNotFoundError, IntegrityError, InvalidIndexKeyError, StoreUnavailableError, ValidationError } from '../../src/service/errors.js';
 import { toDomainError, translatingErrors } from '../../src/service/lower-layer-errors.js';
-import { StoreConflictError, StoreIndexNotFoundError } from '../../src/storage/index.js';
+import { LeaseContendedError, StoreConflictError, StoreIndexNotFoundError } from '../../src/storage/index.js';
 
 describe('toDomainError', () => {
   it.each<[Error, new (...args: never[]) => Error]>([
@@ -33,6 +33,11 @@ describe('toDomainError', () => {
     expect((mapped as Error).message).not.toContain('database or disk is full');
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     expect(toDomainError(refused, 'docs')).toMatchObject({ fault: 'unreachable' });
+  });
+
+  it('turns a lease that kept changing hands into a busy store', () => {
+    const contended = new LeaseContendedError('docs');
+    expect(toDomainError(contended, 'docs')).toMatchObject({ code: 'STORE_UNAVAILABLE', fault: 'busy', cause: contended });
   });
 
   it('passes other errors through untouched', () => {
