@@ -101,7 +101,7 @@ const OPERATIONS = {
   itemIds: `query ($index: String!, $key: IndexKey!) {
     itemIds(index: $index, key: $key) { __typename ... on ItemIdList { ids } ... on Error { code message } } }`,
   items: `query ($index: String!, $key: IndexKey!, $ids: [ID!]!) {
-    items(index: $index, key: $key, ids: $ids, include: [VECTOR]) { __typename ... on ItemList { items { id vector } } ... on Error { code message } } }`,
+    items(index: $index, key: $key, ids: $ids) { __typename ... on ItemList { items { id vector } } ... on Error { code message } } }`,
   trainingStatus: `subscription ($index: String!, $key: IndexKey!) {
     trainingStatus(index: $index, key: $key) {
       __typename ... on TrainingStatus { runId trigger phase iteration nLists elapsedMs } ... on Error { code message } } }`,

@@ -185,7 +185,7 @@ describe('API properties under hostile input', () => {
     const ids = ((idsAnswer.body.data?.itemIds as { ids?: string[] }).ids ?? []).slice().sort();
     const items: unknown[] = [];
     for (let start = 0; start < ids.length; start += 8) {
-      const answer = await send(print(ItemsDocument), JSON.stringify({ index, key, ids: ids.slice(start, start + 8), include: ['VECTOR', 'CONTENTS', 'METADATA'] }));
+      const answer = await send(print(ItemsDocument), JSON.stringify({ index, key, ids: ids.slice(start, start + 8) }));
       items.push(...((answer.body.data?.items as { items: unknown[] }).items ?? []));
     }
     return { indexes, ids, items };
@@ -340,7 +340,7 @@ describe('API properties under hostile input', () => {
     expectWellBehaved(upsert);
     expect(upsert.body.data?.upsert?.__typename).toBe('UpsertSuccess');
     model.set('literal', { vector: [1, 1, 1, 1], contents: null, metadata: { shelf: 2, tags: ['x'], nested: { ok: true } } });
-    const search = await send(`{ search(index: "${index}", key: "${key}", vector: [1, 1, 1, 1], topK: 1, filter: { nested: { ok: true } }, include: [METADATA]) { ... on SearchResults { hits { id metadata } } } }`);
+    const search = await send(`{ search(index: "${index}", key: "${key}", vector: [1, 1, 1, 1], topK: 1, filter: { nested: { ok: true } }) { ... on SearchResults { hits { id metadata } } } }`);
     expect(search.body.data?.search).toEqual({ hits: [{ id: 'literal', metadata: { shelf: 2, tags: ['x'], nested: { ok: true } } }] });
   });
 

@@ -62,7 +62,7 @@ async function expectUpserted(api: Api, index: string, key: string, batch: Item[
 async function expectStored(api: Api, index: string, key: string, expected: Item[]): Promise<void> {
   for (let start = 0; start < expected.length; start += 1000) {
     const chunk = expected.slice(start, start + 1000);
-    const answer = await api.request(ItemsDocument, { index, key, ids: chunk.map((item) => item.id), include: ['VECTOR'] });
+    const answer = await api.request(ItemsDocument, { index, key, ids: chunk.map((item) => item.id) });
     const result = answer.body.data?.items;
     if (result?.__typename !== 'ItemList') throw new Error(`items failed: ${JSON.stringify(answer.body)}`);
     expect(result.items.map((item) => item.id)).toEqual(chunk.map((item) => item.id));

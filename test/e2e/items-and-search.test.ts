@@ -1,5 +1,5 @@
 // End to end: the item and index life cycle over real HTTP: upsert with contents and metadata,
-// read back by id, list ids, search with include and a metadata filter, delete items, delete the index.
+// read back by id, list ids, search with selected fields and a metadata filter, delete items, delete the index.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -43,8 +43,8 @@ describe('items and search over the API', () => {
     await server.close();
   });
 
-  it('reads items back by id, in the order asked, with the fields included', async () => {
-    const answer = await server.request(ItemsDocument, { index: name, key, ids: ['doc-5', 'missing', 'doc-2'], include: ['VECTOR', 'CONTENTS', 'METADATA'] });
+  it('reads items back by id, in the order asked, with the fields selected', async () => {
+    const answer = await server.request(ItemsDocument, { index: name, key, ids: ['doc-5', 'missing', 'doc-2'] });
     const result = answer.body.data?.items;
     expect(result?.__typename).toBe('ItemList');
     if (result?.__typename !== 'ItemList') return;
@@ -52,8 +52,11 @@ describe('items and search over the API', () => {
     expect(result.items[0]).toMatchObject({ contents: 'contents of document 5', metadata: { shelf: 2, tags: ['odd'] } });
     expect(result.items[0]!.vector).toEqual(Array.from(vectors[5]!));
 
-    const idsOnly = await server.request(ItemsDocument, { index: name, key, ids: ['doc-5'], include: [] });
-    expect(idsOnly.body.data?.items).toMatchObject({ items: [{ id: 'doc-5', vector: null, contents: null, metadata: null }] });
+    // A selected field is never null for want of being asked for: null means the item has none.
+    await server.request(UpsertDocument, { index: name, key, items: [{ id: 'doc-bare', vector: Array.from(vectors[0]!) }] });
+    const bare = await server.request(ItemsDocument, { index: name, key, ids: ['doc-bare'] });
+    expect(bare.body.data?.items).toMatchObject({ items: [{ id: 'doc-bare', vector: Array.from(vectors[0]!), contents: null, metadata: null }] });
+    await server.request(DeleteItemsDocument, { index: name, key, ids: ['doc-bare'] });
   });
 
   it('lists every id', async () => {
@@ -62,7 +65,7 @@ describe('items and search over the API', () => {
     expect(result?.__typename === 'ItemIdList' ? [...result.ids].sort() : null).toEqual(items.map((item) => item.id).sort());
   });
 
-  it('searches exactly, nearest first, with include and a metadata filter', async () => {
+  it('searches exactly, nearest first, with the selected fields and a metadata filter', async () => {
     const query = uniformVectors(1, 8, 77)[0]!;
     const plain = await server.request(SearchDocument, { index: name, key, vector: Array.from(query), topK: 5 });
     const result = plain.body.data?.search;
@@ -78,7 +81,6 @@ describe('items and search over the API', () => {
       vector: toBase64(query),
       topK: 5,
       filter: { shelf: { $eq: 1 } },
-      include: ['METADATA', 'CONTENTS'],
     });
     const hits = filtered.body.data?.search.__typename === 'SearchResults' ? filtered.body.data.search.hits : [];
     const shelfOne = items.filter((item) => item.metadata.shelf === 1);
@@ -86,7 +88,7 @@ describe('items and search over the API', () => {
     for (const hit of hits) {
       expect(hit.metadata).toMatchObject({ shelf: 1 });
       expect(hit.contents).toBe(`contents of document ${hit.id.slice(4)}`);
-      expect(hit.vector).toBeNull();
+      expect(hit.vector).toEqual(Array.from(vectors[Number(hit.id.slice(4))]!));
     }
   });
 
@@ -100,7 +102,7 @@ describe('items and search over the API', () => {
 
   it('replaces an item on re-upsert', async () => {
     await server.request(UpsertDocument, { index: name, key, items: [{ id: 'doc-0', vector: Array.from(vectors[1]!), contents: 'replaced' }] });
-    const answer = await server.request(ItemsDocument, { index: name, key, ids: ['doc-0'], include: ['CONTENTS', 'VECTOR'] });
+    const answer = await server.request(ItemsDocument, { index: name, key, ids: ['doc-0'] });
     expect(answer.body.data?.items).toMatchObject({ items: [{ id: 'doc-0', contents: 'replaced', vector: Array.from(vectors[1]!) }] });
   });
 

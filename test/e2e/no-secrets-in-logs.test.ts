@@ -163,7 +163,7 @@ describe('server output during a full scenario', () => {
     }
 
     // Reads and searches that carry the secrets back out, in base64 and list form.
-    const read = await run(ItemsDocument, { index: 'alpha', key: base64Key, ids: [items[3]!.id], include: ['CONTENTS', 'METADATA', 'VECTOR'] });
+    const read = await run(ItemsDocument, { index: 'alpha', key: base64Key, ids: [items[3]!.id] });
     expect(read.text).toContain(items[3]!.contents);
     const filtered = await run(SearchDocument, {
       index: 'beta',
@@ -171,7 +171,6 @@ describe('server output during a full scenario', () => {
       vector: Array.from(items[5]!.vector),
       topK: 3,
       filter: { owner: { $eq: items[5]!.metadata.owner } },
-      include: ['CONTENTS', 'METADATA'],
     });
     expect(filtered.text).toContain(items[5]!.metadata.depth.level.note);
     const batch = await run(SearchBatchDocument, { index: 'alpha', key: base64Key, vectors: items.slice(0, 3).map((item) => toBase64(item.vector)), topK: 2 });

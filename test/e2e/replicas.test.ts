@@ -352,7 +352,7 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
     const lost = [...mine.keys()].filter((id) => !stored.has(id));
     expect(lost).toEqual([]);
     const sample = [...mine.keys()].filter((_, i) => i % 50 === 0);
-    const got = await d.request(ItemsDocument, { index, key, ids: sample, include: ['VECTOR'] });
+    const got = await d.request(ItemsDocument, { index, key, ids: sample });
     if (got.body.data?.items.__typename !== 'ItemList') throw new Error(JSON.stringify(got.body));
     for (const item of got.body.data.items.items) expect(item.vector).toEqual(Array.from(mine.get(item.id)!));
     // D and C answer alike, with the survivor's model (every list probed).

@@ -129,11 +129,14 @@ export interface SearchResults {
 
 export type ItemField = 'VECTOR' | 'CONTENTS' | 'METADATA';
 
+// The server fetches what the selection asks for, so the optional fields are switched by @include.
 export const SEARCH_BATCH_QUERY = `query CliSearchBatch($index: String!, $key: IndexKey!, $vectors: [Vector!]!, $topK: Int, $nProbes: Int,
-    $filter: JSON, $include: [ItemField!]) {
-  searchBatch(index: $index, key: $key, vectors: $vectors, topK: $topK, nProbes: $nProbes, filter: $filter, include: $include) {
+    $filter: JSON, $withContents: Boolean!, $withMetadata: Boolean!, $withVector: Boolean!) {
+  searchBatch(index: $index, key: $key, vectors: $vectors, topK: $topK, nProbes: $nProbes, filter: $filter) {
     __typename
-    ... on SearchBatchResults { results { exact hits { id distance contents metadata vector } } }
+    ... on SearchBatchResults { results { exact hits {
+      id distance contents @include(if: $withContents) metadata @include(if: $withMetadata) vector @include(if: $withVector)
+    } } }
     ${ERROR_FIELDS}
   }
 }`;

@@ -77,6 +77,11 @@ function parseInclude(text: string | undefined): ItemField[] {
     .map((part) => enumOption(part, '--include', FIELDS)!);
 }
 
+/** The @include switches of SEARCH_BATCH_QUERY: the server fetches only the fields selected. */
+function selectionVariables(fields: readonly ItemField[]): { withContents: boolean; withMetadata: boolean; withVector: boolean } {
+  return { withContents: fields.includes('CONTENTS'), withMetadata: fields.includes('METADATA'), withVector: fields.includes('VECTOR') };
+}
+
 interface Query {
   /** The record's id when the query came from a file. */
   id: string | null;
@@ -111,7 +116,7 @@ export async function searchCommand(args: string[]): Promise<number> {
     topK: integerOption(values['top-k'], '--top-k', 1) ?? 10,
     nProbes: integerOption(values['n-probes'], '--n-probes', 1) ?? null,
     filter: parseFilter(values.filter),
-    include: parseInclude(values.include),
+    ...selectionVariables(parseInclude(values.include)),
   };
   const limit = integerOption(values.limit, '--limit', 1) ?? Number.POSITIVE_INFINITY;
   const format = enumOption(values.format, '--format', VECTOR_FILE_FORMATS);

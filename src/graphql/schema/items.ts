@@ -1,15 +1,17 @@
 // Items: the vectors with their contents and metadata; upserting, reading, listing and
-// deleting them. The ItemField enum chooses what reads return besides the id.
+// deleting them. A read fetches and decrypts the payload fields its selection set asks for
+// (selected-item-fields.ts); the ItemField enum remains for the deprecated `include` argument.
 
 import { DimensionMismatchError } from '../../service/index.js';
 import type { IndexInfo, Item } from '../../service/index.js';
 import { builder } from '../builder.js';
+import { selectedItemFields } from '../selected-item-fields.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';
 import { IndexRef } from './indexes.js';
 
 export const ItemFieldEnum = builder.enumType('ItemField', {
-  description: 'What a read returns besides the id.',
+  description: 'A payload field of an item (for the deprecated `include` argument).',
   values: {
     VECTOR: { value: 'vector' },
     CONTENTS: { value: 'contents' },
@@ -17,12 +19,26 @@ export const ItemFieldEnum = builder.enumType('ItemField', {
   } as const,
 });
 
-export const ItemRef = builder.objectRef<Item>('Item').implement({
+/**
+ * The rule when `include` and the selection disagree: the selection wins, always. `include` is
+ * read by no resolver; a field is fetched exactly when it is selected, so a selected field is
+ * never null for want of being included, and an included but unselected one costs nothing.
+ */
+export const INCLUDE_DEPRECATION =
+  'The selection set decides what is fetched: a field is returned, fetched and decrypted exactly when it is selected. include is ignored (also when it disagrees with the selection) and will be removed in the next release.';
+
+export const deprecatedIncludeArgs = builder.args((t) => ({
+  include: t.field({ type: [ItemFieldEnum], deprecationReason: INCLUDE_DEPRECATION, description: 'Deprecated: select the fields instead.' }),
+}));
+
+const ITEM = 'Item';
+
+export const ItemRef = builder.objectRef<Item>(ITEM).implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    vector: t.expose('vector', { type: 'Vector', nullable: true, description: 'Present when VECTOR was included.' }),
-    contents: t.exposeString('contents', { nullable: true }),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    vector: t.expose('vector', { type: 'Vector', nullable: true, description: 'Fetched and decrypted only when selected.' }),
+    contents: t.exposeString('contents', { nullable: true, description: 'Null when the item has none. Fetched and decrypted only when selected.' }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Null when the item has none. Fetched and decrypted only when selected.' }),
   }),
 });
 
@@ -62,10 +78,10 @@ builder.queryField('items', (t) =>
     args: {
       ...indexArgs,
       ids: t.arg.idList({ required: true }),
-      include: t.arg({ type: [ItemFieldEnum] }),
+      ...deprecatedIncludeArgs,
     },
-    resolve: async (_root, args, { service }) => ({
-      items: await service.get(args.index, args.key, args.ids.map(String), args.include ?? undefined),
+    resolve: async (_root, args, { service }, info) => ({
+      items: await service.get(args.index, args.key, args.ids.map(String), selectedItemFields(info, ITEM)),
     }),
   }),
 );

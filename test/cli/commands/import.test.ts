@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function storedItems(name: string, key: string, ids: string[]) {
-  const data = await graphql(server, ItemsDocument, { index: name, key, ids, include: ['VECTOR', 'CONTENTS', 'METADATA'] });
+  const data = await graphql(server, ItemsDocument, { index: name, key, ids });
   return success(data.items, 'ItemList').items;
 }
 
