@@ -1,10 +1,13 @@
-// Public API of the engine: the IVF-Flat index, k-means training (same thread or worker), metrics
-// and the kernels' status. Pure computation: no I/O, no keys, no storage.
+// Public API of the engine: index types behind the VectorIndex interface (built by the factory),
+// k-means training (same thread or worker), metrics and the kernels' status. Pure computation:
+// no I/O, no keys, no storage.
 export type { Metric } from './metric.js';
 export { METRICS } from './metric.js';
 export { EngineInputError, TrainingAbortedError } from './errors.js';
 export { IvfFlatIndex, defaultNProbes } from './ivf-flat-index.js';
-export type { EngineSearchOptions, EngineSearchResult, IvfModel, ModelAssignment, TrainingSnapshot } from './ivf-flat-index.js';
+export type { EngineSearchOptions, EngineSearchResult, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
+export { ENGINE_INDEX_TYPES, createVectorIndex } from './index-factory.js';
+export type { EngineIndexType, VectorIndexOptions } from './index-factory.js';
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';
 export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './training-params.js';
 export { trainKMeans, estimateTrainingBytes } from './kmeans.js';

@@ -1,10 +1,10 @@
 // The inverted lists: each list keeps its rows in one contiguous heap block (rows first, then
-// their squared norms, then, for a trained index, their int8 codes) beside an array of their ids,
+// their squared norms, then, when a list codec stores codes, their codes) beside an array of their ids,
 // and a locator maps an id to its list and position. Removal moves the list's last row into the
 // hole, so lists stay dense: a scan never meets a dead row, however many removals came before.
 import type { Block, BlockArena } from './block-arena.js';
 import { ROW_TILE } from './kernels.js';
-import type { ScalarQuantizer } from './scalar-quantizer.js';
+import type { ListCodec } from './list-codec.js';
 
 const GROWTH = 1.5;
 /** Estimated bytes a JS Map spends per entry (key, value, chain link, buckets, slack). */
@@ -17,7 +17,7 @@ function roundToTile(rows: number): number {
 export class InvertedLists {
   readonly count: number;
   readonly rowBytes: number;
-  /** Bytes of int8 codes per row (0 without a quantizer). */
+  /** Bytes of codes per row (0 without a codec that stores codes). */
   readonly codeBytes: number;
   private readonly stride: number;
   /** Bytes per row in a block: the row, its norm, its codes. */
@@ -46,7 +46,7 @@ export class InvertedLists {
     stride: number,
     count: number,
     expected?: ArrayLike<number>,
-    private readonly quantizer: ScalarQuantizer | null = null,
+    private readonly codec: ListCodec | null = null,
     previous?: InvertedLists,
   ) {
     this.locator = previous ? previous.locator : new Map<number, number>();
@@ -58,7 +58,7 @@ export class InvertedLists {
     this.count = count;
     this.stride = stride;
     this.rowBytes = stride * 4;
-    this.codeBytes = quantizer ? quantizer.codeBytes : 0;
+    this.codeBytes = codec ? codec.codeBytes : 0;
     this.slotBytes = this.rowBytes + 4 + this.codeBytes;
     this.blocks = new Array<Block>(count);
     this.capacities = new Uint32Array(count);
@@ -95,7 +95,7 @@ export class InvertedLists {
     return this.blocks[list].offset + this.capacities[list] * this.rowBytes;
   }
 
-  /** Byte offset of the int8 codes of `list`'s rows (when there is a quantizer). */
+  /** Byte offset of the codes of `list`'s rows (when the codec stores codes). */
   codesAt(list: number): number {
     return this.blocks[list].offset + this.capacities[list] * (this.rowBytes + 4);
   }
@@ -168,8 +168,8 @@ export class InvertedLists {
   private fill(list: number, position: number, id: number, norm: number): void {
     const heap = this.arena.heap;
     heap.f32[(this.normsAt(list) >> 2) + position] = norm;
-    if (this.quantizer) {
-      this.quantizer.encodeRow(heap.f32, (this.rowsAt(list) + position * this.rowBytes) >> 2, heap.i8, this.codesAt(list) + position * this.codeBytes);
+    if (this.codeBytes > 0) {
+      (this.codec as ListCodec).encode(heap, (this.rowsAt(list) + position * this.rowBytes) >> 2, this.codesAt(list) + position * this.codeBytes);
     }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;

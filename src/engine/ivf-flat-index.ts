@@ -1,52 +1,22 @@
 // IVF-Flat index: a coarse quantizer (centroids) over inverted lists of full vectors. Untrained it
 // is one list searched exhaustively; trained, a search probes the nProbes lists whose centroids
 // are nearest, scans them and merges the best k. Vectors live once, in the lists' heap blocks;
-// a trained index also keeps int8 codes of them there, for a pre-scan re-ranked exactly.
+// a trained index also keeps int8 codes of them there (the scalar-quantizer list codec), for a
+// pre-scan re-ranked exactly on the rows.
 import { BlockArena, type Block } from './block-arena.js';
+import { CoarseQuantizer } from './coarse-quantizer.js';
 import { EngineInputError } from './errors.js';
+import { FlatCodec } from './flat-codec.js';
 import { KernelHeap } from './kernel-heap.js';
-import { NEAREST_BLOCK, QUERY_TILE, ROW_TILE, type KernelChoice } from './kernels.js';
+import { NEAREST_BLOCK, QUERY_TILE, tile, type KernelChoice } from './kernels.js';
 import { InvertedLists } from './inverted-lists.js';
+import type { ListCodec } from './list-codec.js';
+import { GROUP_QUERIES, BATCH_ROWS, SCAN_ROWS, scanList, scanListForGroup } from './list-scanner.js';
 import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
 import { allocateSharedRows } from './shared-rows.js';
 import { TopK } from './top-k.js';
-
-export interface EngineSearchOptions {
-  topK: number;
-  /** Lists to probe; defaultNProbes(nLists) when absent. Ignored (everything is scanned) untrained. */
-  nProbes?: number;
-  /** Only ids it accepts can be returned. Asked only about candidates that would enter the top k. */
-  filter?: (id: number) => boolean;
-}
-
-/** Ascending distance (ties: smaller id first), at most topK entries. */
-export interface EngineSearchResult {
-  ids: Uint32Array;
-  distances: Float32Array;
-  /** Every vector was considered: untrained, or every list probed. */
-  exact: boolean;
-}
-
-export interface IvfModel {
-  centroids: Float32Array;
-  nLists: number;
-}
-
-/** Rows to train on, copied into shared memory; `epoch` tells later writes apart (applyModel). */
-export interface TrainingSnapshot {
-  ids: Uint32Array;
-  vectors: Float32Array;
-  epoch: number;
-}
-
-/** The list of each id in a training snapshot, as trainKMeans returned them (`lists[i]` for `ids[i]`). */
-export interface ModelAssignment {
-  ids: Uint32Array;
-  lists: Uint32Array;
-  /** The snapshot's epoch, when `ids` is not the snapshot's own array. */
-  epoch?: number;
-}
+import type { EngineSearchOptions, EngineSearchResult, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
 
 /**
  * Lists probed when a search names none: ceil(sqrt(nLists)), which on embedding-like data
@@ -56,52 +26,19 @@ export function defaultNProbes(nLists: number): number {
   return Math.max(1, Math.min(nLists, Math.ceil(Math.sqrt(nLists))));
 }
 
-/** Rows one kernel call scans for a single query, and for a group of batched queries. */
-const SCAN_ROWS = 4096;
-const BATCH_ROWS = 256;
-/** Queries of a batch scanned together against one list; larger groups overflow the L2 cache. */
-const GROUP_QUERIES = 64;
 /** Queries encoded and probed at once by searchBatch; bounds its scratch memory. */
 const BATCH_QUERIES = 1024;
 /** Rows encoded and assigned at once by addBatch and applyModel. */
 const INSERT_ROWS = 1024;
 
-const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / to) * to;
-
-/**
- * Offers n scanned rows to `best`: score = ||x||^2 - 2 q.x (the squared distance less ||q||^2,
- * or for unit cosine rows with zero norms, twice the cosine distance less 2), where the kernel
- * wrote q.x / (twice / 2) (1 for f32 rows, the query's scale for int8 codes). A kernel first
- * picks the rows under the current bound (widened, since it works in f32), so this loop, the
- * JS part of every search, sees only the rows that may enter. `selected` is scratch for n u32.
- */
-function offerScores(
-  best: TopK, heap: KernelHeap, norms: number, dots: number, n: number, ids: Uint32Array, idFrom: number,
-  twice: number, rows: number, rowBytes: number, selected: number, filter?: (id: number) => boolean,
-): void {
-  let bound = best.bound;
-  const f32 = heap.f32;
-  const u32 = heap.u32;
-  const end = heap.kernels.selectScores(norms, dots, n, twice, bound + Math.abs(bound) * 1e-5 + 1e-30, selected) >> 2;
-  const normsAt = norms >> 2;
-  const dotsAt = dots >> 2;
-  for (let s = selected >> 2; s < end; s++) {
-    const i = u32[s];
-    const score = f32[normsAt + i] - twice * f32[dotsAt + i];
-    // The candidate carries where its row is, for the exact re-rank.
-    if (score <= bound && best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
-  }
-}
-
 /** Heap-resident state; applyModel builds a whole new one and swaps it in. */
-interface Store {
+interface IndexState {
   heap: KernelHeap;
   arena: BlockArena;
   lists: InvertedLists;
-  /** Centroid rows padded to a tile, then their squared norms (+Infinity for padding). */
-  centroids: Block | null;
+  coarse: CoarseQuantizer | null;
   model: IvfModel | null;
-  /** Int8 codes for the pre-scan of a trained index (null untrained, or with prescan off). */
+  /** The codec of the probing pre-scan (int8 codes; null untrained, or with prescan off). */
   quantizer: ScalarQuantizer | null;
   scratch: Block | null;
 }
@@ -121,14 +58,16 @@ function assertId(id: unknown, label = 'id'): asserts id is number {
   }
 }
 
-export class IvfFlatIndex {
+export class IvfFlatIndex implements VectorIndex {
   readonly dimension: number;
   readonly metric: Metric;
   private readonly stride: number;
   private readonly rowBytes: number;
   private readonly kernelChoice: KernelChoice;
   private readonly prescan: boolean;
-  private store: Store;
+  private state: IndexState;
+  /** Scans the float32 rows: untrained, exact searches, or with prescan off. */
+  private readonly flat: FlatCodec;
   /** Writes record the current epoch; a snapshot closes one, so later writes are recognisable. */
   private epoch = 0;
   private lastSnapshotEpoch = -1;
@@ -149,40 +88,41 @@ export class IvfFlatIndex {
     this.rowBytes = this.stride * 4;
     this.kernelChoice = options.kernels ?? 'auto';
     this.prescan = options.prescan ?? true;
-    this.store = this.createStore(null, null);
+    this.flat = new FlatCodec(this.stride);
+    this.state = this.createState(null, null);
   }
 
   get size(): number {
-    return this.store.lists.size;
+    return this.state.lists.size;
   }
 
   get isTrained(): boolean {
-    return this.store.model !== null;
+    return this.state.model !== null;
   }
 
   get nLists(): number {
-    return this.store.model?.nLists ?? 0;
+    return this.state.model?.nLists ?? 0;
   }
 
   /** Whether this index scans with the WebAssembly SIMD kernels. */
   get simd(): boolean {
-    return this.store.heap.kernels.simd;
+    return this.state.heap.kernels.simd;
   }
 
   has(id: number): boolean {
-    return this.store.lists.has(id);
+    return this.state.lists.has(id);
   }
 
   /** Inserts or replaces `id`. An invalid vector changes nothing. */
   add(id: number, vector: ArrayLike<number>): void {
     assertId(id);
     assertVectorLength(vector, this.dimension, 'vector');
-    const store = this.store;
-    const scratch = this.scratch(store, this.rowBytes + tile(this.nLists) * 4);
-    const norm = encodeVector(vector, 0, this.dimension, this.metric, store.heap.f32, scratch.offset >> 2, 'vector');
-    const list = store.model ? this.nearestList(store, scratch.offset, scratch.offset + this.rowBytes) : 0;
-    store.lists.remove(id);
-    store.lists.append(list, id, scratch, 0, norm, this.epoch);
+    const state = this.state;
+    const scratch = this.scratch(state, this.rowBytes + tile(this.nLists) * 4);
+    const norm = encodeVector(vector, 0, this.dimension, this.metric, state.heap.f32, scratch.offset >> 2, 'vector');
+    const list = state.coarse ? state.coarse.nearest(state.heap, scratch.offset, scratch.offset + this.rowBytes) : 0;
+    state.lists.remove(id);
+    state.lists.append(list, id, scratch, 0, norm, this.epoch);
   }
 
   /** Inserts or replaces many (row-major n x dimension); validates every row before changing anything. */
@@ -197,75 +137,59 @@ export class IvfFlatIndex {
     const probe = new Float32Array(this.stride);
     for (let i = 0; i < n; i++) encodeVector(vectors, i * this.dimension, this.dimension, this.metric, probe, 0, `vectors row ${i}`);
 
-    const store = this.store;
+    const state = this.state;
     const k = this.nLists;
     const chunk = Math.min(INSERT_ROWS, tile(n));
     const regions = { rows: chunk * this.rowBytes, labels: chunk * 4, best: chunk * 4, nearest: NEAREST_BLOCK * tile(k) * 4 };
     const norms = new Float64Array(chunk);
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
-      const scratch = this.scratch(store, regions.rows + regions.labels + regions.best + regions.nearest);
+      const scratch = this.scratch(state, regions.rows + regions.labels + regions.best + regions.nearest);
       const base = scratch.offset;
-      const f32 = store.heap.f32;
+      const f32 = state.heap.f32;
       for (let i = 0; i < count; i++) {
         norms[i] = encodeVector(vectors, (start + i) * this.dimension, this.dimension, this.metric, f32, (base >> 2) + i * this.stride, `vectors row ${start + i}`);
       }
       const labelsAt = base + regions.rows;
-      if (store.model && store.centroids) {
-        store.heap.kernels.nearest(
-          base, tile(count), store.centroids.offset, tile(k), this.rowBytes,
-          store.centroids.offset + tile(k) * this.rowBytes, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best,
-        );
-      }
+      if (state.coarse) state.coarse.assign(state.heap, base, count, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best);
       // The labels are copied out: appends may move the scratch block.
-      const lists = store.model ? store.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : new Uint32Array(count);
+      const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : new Uint32Array(count);
       for (let i = 0; i < count; i++) {
         const id = ids[start + i];
-        store.lists.remove(id);
-        store.lists.append(lists[i], id, scratch, i * this.rowBytes, norms[i], this.epoch);
+        state.lists.remove(id);
+        state.lists.append(lists[i], id, scratch, i * this.rowBytes, norms[i], this.epoch);
       }
     }
   }
 
   remove(id: number): boolean {
     if (!Number.isInteger(id)) return false;
-    return this.store.lists.remove(id);
+    return this.state.lists.remove(id);
   }
 
   search(query: ArrayLike<number>, options: EngineSearchOptions): EngineSearchResult {
     const { topK, nProbes, filter } = this.searchOptions(options);
     assertVectorLength(query, this.dimension, 'query');
-    const store = this.store;
+    const state = this.state;
     const k = this.nLists;
-    const exact = !store.model || nProbes >= k;
-    const quantizer = exact ? null : store.quantizer;
+    const exact = !state.coarse || nProbes >= k;
+    const codec = this.scanCodec(state, exact);
     const outFloats = Math.max(SCAN_ROWS, tile(k));
-    const scratch = this.scratch(store, this.rowBytes + outFloats * 4 + SCAN_ROWS * 4 + (quantizer ? quantizer.codeBytes * 2 : 0));
+    const scratch = this.scratch(state, this.rowBytes + outFloats * 4 + SCAN_ROWS * 4 + codec.queryBytes);
     const queryAt = scratch.offset;
     const outAt = queryAt + this.rowBytes;
     const selectedAt = outAt + outFloats * 4;
-    const codesAt = selectedAt + SCAN_ROWS * 4;
-    const heap = store.heap;
-    const f32 = heap.f32;
-    encodeVector(query, 0, this.dimension, this.metric, f32, queryAt >> 2, 'query');
-    const twice = quantizer ? 2 * quantizer.encodeQuery(f32, queryAt >> 2, heap.i16, codesAt >> 1) : 2;
-    const best = new TopK(quantizer ? rerankWindow(topK) : topK);
-    const probed = exact ? null : this.probe(store, queryAt, outAt, nProbes);
-    const lists = store.lists;
-    const kernels = heap.kernels;
+    const preparedAt = selectedAt + SCAN_ROWS * 4;
+    const heap = state.heap;
+    encodeVector(query, 0, this.dimension, this.metric, heap.f32, queryAt >> 2, 'query');
+    const twice = 2 * codec.prepareQuery(heap, queryAt >> 2, preparedAt);
+    const best = new TopK(codec.exact ? topK : rerankWindow(topK));
+    const probed = state.coarse && !exact ? state.coarse.probe(heap, queryAt, outAt, nProbes) : null;
+    const lists = state.lists;
     const count = probed ? probed.length : lists.count;
-    for (let p = 0; p < count; p++) {
-      const list = probed ? probed[p] : p;
-      const length = lists.length(list);
-      const ids = lists.ids(list);
-      for (let start = 0; start < length; start += SCAN_ROWS) {
-        const n = Math.min(SCAN_ROWS, length - start);
-        if (quantizer) kernels.dotRowsI8(codesAt, lists.codesAt(list) + start * lists.codeBytes, n, lists.codeBytes, outAt);
-        else kernels.dotRows(queryAt, lists.rowsAt(list) + start * this.rowBytes, n, this.rowBytes, outAt);
-        offerScores(best, heap, lists.normsAt(list) + start * 4, outAt, n, ids, start, twice, lists.rowsAt(list), this.rowBytes, selectedAt, filter);
-      }
-    }
-    return this.finish(store, best, queryAt, exact, topK);
+    const scanScratch = { out: outAt, selected: selectedAt };
+    for (let p = 0; p < count; p++) scanList(best, heap, lists, codec, probed ? probed[p] : p, preparedAt, twice, scanScratch, filter);
+    return this.finish(state, best, queryAt, exact, topK);
   }
 
   /** Many queries at once (row-major n x dimension): the same answers as `search`, faster per query. */
@@ -291,7 +215,7 @@ export class IvfFlatIndex {
    * shared memory: a training worker reads them in place and the index stays free to change.
    */
   trainingSnapshot(): TrainingSnapshot {
-    const { lists, heap } = this.store;
+    const { lists, heap } = this.state;
     const n = lists.size;
     const vectors = allocateSharedRows(Math.max(n, 1), this.dimension, this.metric === 'cosine').subarray(0, n * this.dimension);
     const ids = new Uint32Array(new SharedArrayBuffer(Math.max(n, 1) * 4), 0, n);
@@ -326,7 +250,7 @@ export class IvfFlatIndex {
    */
   applyModel(model: IvfModel, assignment?: ModelAssignment): void {
     const { centroids, nLists } = this.checkModel(model, assignment);
-    const old = this.store;
+    const old = this.state;
     const trustedEpoch = assignment
       ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
       : -1;
@@ -356,7 +280,7 @@ export class IvfFlatIndex {
     }
     const rowsByIndex = this.rowLocations(old);
     const quantizer = this.prescan ? ScalarQuantizer.fit(old.heap.f32, rowsByIndex, this.dimension) : null;
-    const next = this.createStore({ centroids: centroids.slice(), nLists }, quantizer);
+    const next = this.createState({ centroids: centroids.slice(), nLists }, quantizer);
     this.assignNearest(next, old, rowsByIndex, unassigned, target);
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
@@ -371,17 +295,17 @@ export class IvfFlatIndex {
         next.lists.appendSlot(target[row], ids[i], slots[row], f32, rows + i * this.stride, f32[norms + i]);
       }
     }
-    this.store = next;
+    this.state = next;
   }
 
   model(): IvfModel | null {
-    const model = this.store.model;
+    const model = this.state.model;
     return model ? { centroids: model.centroids.slice(), nLists: model.nLists } : null;
   }
 
   /** Bytes held: the heap memory (vectors, norms, centroids, scratch) and the bookkeeping beside it. */
   memoryBytes(): number {
-    const { heap, lists, model } = this.store;
+    const { heap, lists, model } = this.state;
     return heap.byteLength + lists.bookkeepingBytes() + (model ? model.centroids.byteLength : 0);
   }
 
@@ -399,137 +323,79 @@ export class IvfFlatIndex {
     return { topK, nProbes: k === 0 ? 0 : Math.min(k, nProbes ?? defaultNProbes(k)), filter };
   }
 
-  private createStore(model: IvfModel | null, quantizer: ScalarQuantizer | null): Store {
+  private createState(model: IvfModel | null, quantizer: ScalarQuantizer | null): IndexState {
     const heap = new KernelHeap({ kernels: this.kernelChoice });
     const arena = new BlockArena(heap);
-    let centroids: Block | null = null;
-    if (model) {
-      const k = tile(model.nLists);
-      centroids = arena.alloc(k * (this.rowBytes + 4));
-      const f32 = heap.f32;
-      const rows = centroids.offset >> 2;
-      const norms = rows + k * this.stride;
-      f32.fill(0, rows, norms);
-      f32.fill(Infinity, norms + model.nLists, norms + k);
-      for (let c = 0; c < model.nLists; c++) {
-        let sum = 0;
-        for (let t = 0; t < this.dimension; t++) {
-          const value = model.centroids[c * this.dimension + t];
-          f32[rows + c * this.stride + t] = value;
-          sum += value * value;
-        }
-        f32[norms + c] = sum;
-      }
-    }
+    const coarse = model ? new CoarseQuantizer(arena, model.centroids, model.nLists, this.dimension, this.stride) : null;
     // Untrained: the one list. Trained: applyModel puts lists sized for their contents here.
     const lists = new InvertedLists(arena, this.stride, model ? 0 : 1);
-    return { heap, arena, lists, centroids, model, quantizer, scratch: null };
+    return { heap, arena, lists, coarse, model, quantizer, scratch: null };
   }
 
-  /** The store's scratch block, at least `bytes` long; read its offset after any other allocation. */
-  private scratch(store: Store, bytes: number): Block {
-    const old = store.scratch;
+  /** The codec a search scans with: the f32 rows when exact, else the pre-scan codes if kept. */
+  private scanCodec(state: IndexState, exact: boolean): ListCodec {
+    return exact ? this.flat : state.quantizer ?? this.flat;
+  }
+
+  /** The state's scratch block, at least `bytes` long; read its offset after any other allocation. */
+  private scratch(state: IndexState, bytes: number): Block {
+    const old = state.scratch;
     if (old && old.bytes >= bytes) return old;
-    if (old) store.arena.free(old);
+    if (old) state.arena.free(old);
     // Doubling keeps a stream of growing requests from reallocating every time.
-    store.scratch = store.arena.alloc(Math.max(bytes, (old?.bytes ?? 0) * 2));
-    return store.scratch;
-  }
-
-  /** The list whose centroid is nearest the row at `queryAt`; `outAt` takes tile(nLists) floats. */
-  private nearestList(store: Store, queryAt: number, outAt: number): number {
-    const centroids = store.centroids as Block;
-    const k = this.nLists;
-    store.heap.kernels.dotRows(queryAt, centroids.offset, tile(k), this.rowBytes, outAt);
-    const f32 = store.heap.f32;
-    const norms = (centroids.offset + tile(k) * this.rowBytes) >> 2;
-    const out = outAt >> 2;
-    let bestList = 0;
-    let bestScore = Infinity;
-    for (let c = 0; c < k; c++) {
-      const score = f32[norms + c] - 2 * f32[out + c];
-      if (score < bestScore) {
-        bestScore = score;
-        bestList = c;
-      }
-    }
-    return bestList;
-  }
-
-  /** The nProbes lists nearest the query, nearest first (so the top-k bound tightens early). */
-  private probe(store: Store, queryAt: number, outAt: number, nProbes: number): Uint32Array {
-    const centroids = store.centroids as Block;
-    const k = this.nLists;
-    store.heap.kernels.dotRows(queryAt, centroids.offset, tile(k), this.rowBytes, outAt);
-    return this.nearestLists(store.heap.f32, (centroids.offset + tile(k) * this.rowBytes) >> 2, outAt >> 2, k, nProbes);
-  }
-
-  private nearestLists(f32: Float32Array, norms: number, dots: number, k: number, nProbes: number): Uint32Array {
-    const nearest = new TopK(nProbes);
-    let bound = Infinity;
-    for (let c = 0; c < k; c++) {
-      const score = f32[norms + c] - 2 * f32[dots + c];
-      if (score <= bound && nearest.offer(score, c)) bound = nearest.bound;
-    }
-    return nearest.drain().ids;
+    state.scratch = state.arena.alloc(Math.max(bytes, (old?.bytes ?? 0) * 2));
+    return state.scratch;
   }
 
   private searchBlock(
     queries: Float32Array, first: number, m: number, topK: number, nProbes: number, filter?: (id: number) => boolean,
   ): EngineSearchResult[] {
-    const store = this.store;
+    const state = this.state;
     const k = this.nLists;
-    const exact = !store.model || nProbes >= k;
-    const quantizer = exact ? null : store.quantizer;
-    // A query as the kernels read it: f32 rows, or int16 codes for the quantized pre-scan.
-    const queryBytes = quantizer ? quantizer.codeBytes * 2 : this.rowBytes;
+    const coarse = state.coarse;
+    const exact = !coarse || nProbes >= k;
+    const codec = this.scanCodec(state, exact);
+    const queryBytes = codec.queryBytes;
     const mTiled = tile(m, QUERY_TILE);
     const regions = {
       queries: mTiled * this.rowBytes,
-      codes: quantizer ? mTiled * queryBytes : 0,
+      prepared: mTiled * queryBytes,
       scores: exact ? 0 : mTiled * tile(k) * 4,
       group: GROUP_QUERIES * queryBytes,
       out: GROUP_QUERIES * BATCH_ROWS * 4,
       members: GROUP_QUERIES * 4,
       selected: BATCH_ROWS * 4,
     };
-    const scratch = this.scratch(store, Object.values(regions).reduce((a, b) => a + b, 0));
+    const scratch = this.scratch(state, Object.values(regions).reduce((a, b) => a + b, 0));
     const queriesAt = scratch.offset;
-    const codesAt = queriesAt + regions.queries;
-    const scoresAt = codesAt + regions.codes;
+    const preparedAt = queriesAt + regions.queries;
+    const scoresAt = preparedAt + regions.prepared;
     const groupAt = scoresAt + regions.scores;
     const outAt = groupAt + regions.group;
     const membersAt = outAt + regions.out;
     const selectedAt = membersAt + regions.members;
-    const heap = store.heap;
+    const heap = state.heap;
     const f32 = heap.f32;
-    const twice = new Float64Array(m).fill(2);
+    const twice = new Float64Array(m);
     for (let i = 0; i < m; i++) {
-      encodeVector(queries, (first + i) * this.dimension, this.dimension, this.metric, f32, (queriesAt >> 2) + i * this.stride, `queries row ${first + i}`);
-      if (quantizer) twice[i] = 2 * quantizer.encodeQuery(f32, (queriesAt >> 2) + i * this.stride, heap.i16, (codesAt >> 1) + i * quantizer.codeBytes);
+      const at = (queriesAt >> 2) + i * this.stride;
+      encodeVector(queries, (first + i) * this.dimension, this.dimension, this.metric, f32, at, `queries row ${first + i}`);
+      twice[i] = 2 * codec.prepareQuery(heap, at, preparedAt + i * queryBytes);
     }
     f32.fill(0, (queriesAt >> 2) + m * this.stride, (queriesAt >> 2) + mTiled * this.stride);
 
     // Which queries scan which list: all of them when exact, else each query's nProbes nearest,
     // found for the whole block in one blocked pass over the centroids.
-    const lists = store.lists;
+    const lists = state.lists;
     const members: Uint32Array[] = new Array(lists.count);
     if (exact) {
       const all = new Uint32Array(m);
       for (let i = 0; i < m; i++) all[i] = i;
       members.fill(all);
     } else {
-      const centroids = store.centroids as Block;
-      const kTiled = tile(k);
-      heap.kernels.dotBlock(queriesAt, mTiled, centroids.offset, kTiled, this.rowBytes, scoresAt, kTiled);
-      const norms = (centroids.offset + kTiled * this.rowBytes) >> 2;
-      const probes = new Uint32Array(m * nProbes);
+      const probes = coarse.probeBlock(heap, queriesAt, m, mTiled, scoresAt, nProbes);
       const counts = new Uint32Array(k);
-      for (let i = 0; i < m; i++) {
-        const nearest = this.nearestLists(f32, norms, (scoresAt >> 2) + i * kTiled, k, nProbes);
-        probes.set(nearest, i * nProbes);
-        for (const list of nearest) counts[list]++;
-      }
+      for (const list of probes) counts[list]++;
       for (let list = 0; list < k; list++) members[list] = new Uint32Array(counts[list]);
       counts.fill(0);
       for (let i = 0; i < m; i++) {
@@ -541,41 +407,20 @@ export class IvfFlatIndex {
     }
 
     const best: TopK[] = [];
-    for (let i = 0; i < m; i++) best.push(new TopK(quantizer ? rerankWindow(topK) : topK));
-    const kernels = heap.kernels;
+    for (let i = 0; i < m; i++) best.push(new TopK(codec.exact ? topK : rerankWindow(topK)));
+    const scanScratch = { out: outAt, selected: selectedAt };
     for (let list = 0; list < lists.count; list++) {
-      const length = lists.length(list);
-      const who = members[list];
-      if (length === 0 || who.length === 0) continue;
-      const norms = lists.normsAt(list);
-      const ids = lists.ids(list);
-      const rows = lists.rowsAt(list);
-      for (let g = 0; g < who.length; g += GROUP_QUERIES) {
-        const size = Math.min(GROUP_QUERIES, who.length - g);
-        heap.u32.set(who.subarray(g, g + size), membersAt >> 2);
-        kernels.gatherRows(quantizer ? codesAt : queriesAt, membersAt, size, queryBytes, groupAt);
-        const sizeTiled = tile(size, QUERY_TILE);
-        heap.i8.fill(0, groupAt + size * queryBytes, groupAt + sizeTiled * queryBytes);
-        for (let start = 0; start < length; start += BATCH_ROWS) {
-          const n = Math.min(BATCH_ROWS, length - start);
-          if (quantizer) kernels.dotBlockI8(groupAt, sizeTiled, lists.codesAt(list) + start * lists.codeBytes, tile(n, 2), lists.codeBytes, outAt, BATCH_ROWS);
-          else kernels.dotBlock(groupAt, sizeTiled, lists.rowsAt(list) + start * this.rowBytes, tile(n, 2), this.rowBytes, outAt, BATCH_ROWS);
-          for (let j = 0; j < size; j++) {
-            const query = who[g + j];
-            offerScores(best[query], heap, norms + start * 4, outAt + j * BATCH_ROWS * 4, n, ids, start, twice[query], rows, this.rowBytes, selectedAt, filter);
-          }
-        }
-      }
+      scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter);
     }
     const results: EngineSearchResult[] = [];
-    for (let i = 0; i < m; i++) results.push(this.finish(store, best[i], queriesAt + i * this.rowBytes, exact, topK));
+    for (let i = 0; i < m; i++) results.push(this.finish(state, best[i], queriesAt + i * this.rowBytes, exact, topK));
     return results;
   }
 
   /** Re-ranks the kept candidates by their exact distance and keeps the best `keep`. */
-  private finish(store: Store, best: TopK, queryAt: number, exact: boolean, keep: number): EngineSearchResult {
+  private finish(state: IndexState, best: TopK, queryAt: number, exact: boolean, keep: number): EngineSearchResult {
     const { ids, tags } = best.drain();
-    const f32 = store.heap.f32;
+    const f32 = state.heap.f32;
     const n = ids.length;
     const distances = new Float64Array(n);
     for (let i = 0; i < n; i++) distances[i] = exactDistance(this.metric, f32, queryAt >> 2, f32, tags[i] >> 2, this.dimension);
@@ -623,24 +468,23 @@ export class IvfFlatIndex {
     return { centroids, nLists };
   }
 
-  /** Float index of every stored row of `store`, in list order (the order rebuilds walk). */
-  private rowLocations(store: Store): Float64Array {
-    const at = new Float64Array(store.lists.size);
+  /** Float index of every stored row of `state`, in list order (the order rebuilds walk). */
+  private rowLocations(state: IndexState): Float64Array {
+    const at = new Float64Array(state.lists.size);
     let row = 0;
-    for (let list = 0; list < store.lists.count; list++) {
-      const rows = store.lists.rowsAt(list) >> 2;
-      for (let i = 0; i < store.lists.length(list); i++) at[row++] = rows + i * this.stride;
+    for (let list = 0; list < state.lists.count; list++) {
+      const rows = state.lists.rowsAt(list) >> 2;
+      for (let i = 0; i < state.lists.length(list); i++) at[row++] = rows + i * this.stride;
     }
     return at;
   }
 
   /** Assigns the rows listed in `which` (of `from`) to their nearest centroid of `to`, into `target`. */
-  private assignNearest(to: Store, from: Store, rowsAt: Float64Array, which: number[], target: Uint32Array): void {
+  private assignNearest(to: IndexState, from: IndexState, rowsAt: Float64Array, which: number[], target: Uint32Array): void {
     if (which.length === 0) return;
-    const k = (to.model as IvfModel).nLists;
+    const coarse = to.coarse as CoarseQuantizer;
     const chunk = Math.min(INSERT_ROWS, tile(which.length));
-    const scratch = this.scratch(to, chunk * (this.rowBytes + 8) + NEAREST_BLOCK * tile(k) * 4);
-    const centroids = to.centroids as Block;
+    const scratch = this.scratch(to, chunk * (this.rowBytes + 8) + NEAREST_BLOCK * coarse.paddedLists * 4);
     const source = from.heap.f32;
     for (let start = 0; start < which.length; start += chunk) {
       const count = Math.min(chunk, which.length - start);
@@ -651,10 +495,7 @@ export class IvfFlatIndex {
         f32.set(source.subarray(at, at + this.stride), (base >> 2) + i * this.stride);
       }
       const labelsAt = base + chunk * this.rowBytes;
-      to.heap.kernels.nearest(
-        base, tile(count), centroids.offset, tile(k), this.rowBytes,
-        centroids.offset + tile(k) * this.rowBytes, labelsAt, labelsAt + chunk * 4, labelsAt + chunk * 8,
-      );
+      coarse.assign(to.heap, base, count, labelsAt, labelsAt + chunk * 4, labelsAt + chunk * 8);
       const labels = to.heap.u32;
       for (let i = 0; i < count; i++) target[which[start + i]] = labels[(labelsAt >> 2) + i];
     }

@@ -10,6 +10,9 @@ export const QUERY_TILE = 4;
 /** `nearest` needs scratch for this many rows of k floats. */
 export const NEAREST_BLOCK = 32;
 
+/** `rows` rounded up to a whole number of tiles of `to`. */
+export const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / to) * to;
+
 /**
  * Addresses are byte offsets into the heap; a row is `rowBytes` long (a multiple of 16, the
  * vector zero-padded). Counts are multiples of the tiles above; outputs past the real rows are

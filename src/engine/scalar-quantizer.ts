@@ -1,6 +1,9 @@
-// Int8 codes of stored rows and int16 codes of queries for the quantized pre-scan: the kernels
-// rank candidates on a quarter of the bytes, then the exact f32 rows re-rank them. Each dimension
-// gets its own affine code, x_d ~ offset_d + step_d * code_d with code_d in [-127, 127].
+// The int8 list codec (Faiss's scalar quantizer): int8 codes of stored rows and int16 codes of
+// queries, so the kernels rank candidates on a quarter of the bytes before an exact re-rank. Each
+// dimension gets its own affine code, x_d ~ offset_d + step_d * code_d with code_d in [-127, 127].
+import type { InvertedLists } from './inverted-lists.js';
+import type { HeapViews, Kernels } from './kernels.js';
+import type { ListCodec } from './list-codec.js';
 
 /** Codes are padded to whole 16-byte SIMD steps (the padding codes are 0 and add nothing). */
 export function codeBytesFor(dimension: number): number {
@@ -11,8 +14,9 @@ export function codeBytesFor(dimension: number): number {
 const MARGIN = 0.1;
 const FIT_ROWS = 32_768;
 
-export class ScalarQuantizer {
+export class ScalarQuantizer implements ListCodec {
   readonly codeBytes: number;
+  readonly exact = false;
   private readonly inverseSteps: Float64Array;
 
   constructor(
@@ -22,6 +26,15 @@ export class ScalarQuantizer {
   ) {
     this.codeBytes = codeBytesFor(dimension);
     this.inverseSteps = Float64Array.from(steps, (step) => 1 / step);
+  }
+
+  get entryBytes(): number {
+    return this.codeBytes;
+  }
+
+  /** The query's int16 codes. */
+  get queryBytes(): number {
+    return this.codeBytes * 2;
   }
 
   /**
@@ -72,5 +85,25 @@ export class ScalarQuantizer {
     for (let d = 0; d < dimension; d++) i16[to + d] = Math.round((f32[from + d] * steps[d]) / scale);
     i16.fill(0, to + dimension, to + this.codeBytes);
     return scale;
+  }
+
+  entriesAt(lists: InvertedLists, list: number): number {
+    return lists.codesAt(list);
+  }
+
+  encode(heap: HeapViews, from: number, to: number): void {
+    this.encodeRow(heap.f32, from, heap.i8, to);
+  }
+
+  prepareQuery(heap: HeapViews, from: number, to: number): number {
+    return this.encodeQuery(heap.f32, from, heap.i16, to >> 1);
+  }
+
+  scan(kernels: Kernels, query: number, entries: number, n: number, out: number): void {
+    kernels.dotRowsI8(query, entries, n, this.codeBytes, out);
+  }
+
+  scanBlock(kernels: Kernels, queries: number, m: number, entries: number, n: number, out: number, ldo: number): void {
+    kernels.dotBlockI8(queries, m, entries, n, this.codeBytes, out, ldo);
   }
 }

@@ -9,7 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IndexCipher } from '../../crypto/index.js';
-import { IvfFlatIndex } from '../../engine/index.js';
+import { createVectorIndex, type IvfModel, type VectorIndex } from '../../engine/index.js';
 import type { StoredItem } from '../../storage/index.js';
 import type { AcceptedKeys } from './accepted-keys.js';
 import { itemAad } from '../records/associated-data.js';
@@ -66,7 +66,7 @@ export class OpenIndex {
   readonly lock = new WriteLock();
   lastUsedMs = Date.now();
 
-  #engine: IvfFlatIndex;
+  #engine: VectorIndex;
   readonly #slotById = new Map<string, number>();
   readonly #records = new Map<number, ItemRecord>();
   #nextSlot = 0;
@@ -84,7 +84,7 @@ export class OpenIndex {
     this.cipher = cipher;
     this.keys = keys;
     this.#sealer = sealer;
-    this.#engine = new IvfFlatIndex({ dimension: config.dimension, metric: config.metric });
+    this.#engine = createVectorIndex(config);
   }
 
   get size(): number {
@@ -108,7 +108,7 @@ export class OpenIndex {
     return this.#active > 0 || this.#pins > 0 || this.lock.busy;
   }
 
-  get engine(): IvfFlatIndex {
+  get engine(): VectorIndex {
     return this.#engine;
   }
 
@@ -272,8 +272,8 @@ export class OpenIndex {
    * longer present are ignored, items without an assignment are placed by the engine.
    * Synchronous, so no search ever sees a half-applied model.
    */
-  applyModel(model: { centroids: Float32Array; nLists: number }, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): void {
-    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists }, assignment);
+  applyModel(model: IvfModel, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): void {
+    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment);
     this.#model = state;
   }
 
@@ -315,7 +315,7 @@ export class OpenIndex {
     for (const record of this.#records.values()) record.vector.fill(0);
     this.#records.clear();
     this.#slotById.clear();
-    this.#engine = new IvfFlatIndex({ dimension: this.config.dimension, metric: this.config.metric });
+    this.#engine = createVectorIndex(this.config);
   }
 
   #allocateSlot(): number {

@@ -3,9 +3,12 @@
 // restart; the revision tells whether the item was replaced after training).
 //
 //   u8 format | u8 0 | u16 0 | u32 nLists | u32 dimension | u32 assignments | u32 trained vectors |
-//   u32 info bytes | f32 centroids (nLists x dimension) | u32 list per assignment |
+//   u32 info bytes | [format 2: u32 codec bytes] | f32 centroids (nLists x dimension) |
+//   [format 2: the list codec's parameters] | u32 list per assignment |
 //   u32 revision per assignment | 32-byte token per assignment |
 //   info JSON (index name, and the run that trained it, so lastTrainingRun survives a restart)
+//
+// Format 2 is written; format 1 (no codec parameters: every IVF_FLAT model before them) still reads.
 
 import { TOKEN_BYTES, type IndexCipher } from '../../crypto/index.js';
 import { modelAad } from './associated-data.js';
@@ -21,6 +24,8 @@ export interface TrainedModel {
   nLists: number;
   dimension: number;
   centroids: Float32Array;
+  /** The list codec's trained parameters (SQ ranges, PQ codebooks); absent when the type has none. */
+  codec?: Uint8Array;
   /** How many vectors the index held when this model was trained (drives automatic retraining). */
   trainedVectorCount: number;
   tokens: Buffer[];
@@ -29,24 +34,30 @@ export interface TrainedModel {
   info: ModelInfo;
 }
 
-const FORMAT = 1;
-const HEADER_BYTES = 24;
+const FORMAT = 2;
+/** Header bytes by format. */
+const HEADER_BYTES: Record<number, number> = { 1: 24, 2: 28 };
 
 export function encodeModel(model: TrainedModel): Buffer {
   const count = model.tokens.length;
   if (model.lists.length !== count || model.revisions.length !== count) throw new RangeError('one list and one revision per token');
   const info = Buffer.from(JSON.stringify(model.info), 'utf8');
   const centroidBytes = model.centroids.byteLength;
-  const out = Buffer.alloc(HEADER_BYTES + centroidBytes + count * (8 + TOKEN_BYTES) + info.length);
+  const codec = model.codec ?? new Uint8Array(0);
+  const header = HEADER_BYTES[FORMAT];
+  const out = Buffer.alloc(header + centroidBytes + codec.length + count * (8 + TOKEN_BYTES) + info.length);
   out.writeUInt8(FORMAT, 0);
   out.writeUInt32LE(model.nLists, 4);
   out.writeUInt32LE(model.dimension, 8);
   out.writeUInt32LE(count, 12);
   out.writeUInt32LE(model.trainedVectorCount, 16);
   out.writeUInt32LE(info.length, 20);
-  let offset = HEADER_BYTES;
+  out.writeUInt32LE(codec.length, 24);
+  let offset = header;
   out.set(new Uint8Array(model.centroids.buffer, model.centroids.byteOffset, centroidBytes), offset);
   offset += centroidBytes;
+  out.set(codec, offset);
+  offset += codec.length;
   out.set(new Uint8Array(model.lists.buffer, model.lists.byteOffset, count * 4), offset);
   offset += count * 4;
   out.set(new Uint8Array(model.revisions.buffer, model.revisions.byteOffset, count * 4), offset);
@@ -61,21 +72,26 @@ export function encodeModel(model: TrainedModel): Buffer {
 }
 
 export function decodeModel(bytes: Buffer): TrainedModel {
-  if (bytes.length < HEADER_BYTES || bytes.readUInt8(0) !== FORMAT) throw new Error('unknown model record format');
+  const format = bytes.length > 0 ? bytes.readUInt8(0) : 0;
+  const header = HEADER_BYTES[format];
+  if (header === undefined || bytes.length < header) throw new Error('unknown model record format');
   const nLists = bytes.readUInt32LE(4);
   const dimension = bytes.readUInt32LE(8);
   const count = bytes.readUInt32LE(12);
   const trainedVectorCount = bytes.readUInt32LE(16);
   const infoBytes = bytes.readUInt32LE(20);
+  const codecBytes = format >= 2 ? bytes.readUInt32LE(24) : 0;
   const centroidBytes = nLists * dimension * 4;
-  if (bytes.length !== HEADER_BYTES + centroidBytes + count * (8 + TOKEN_BYTES) + infoBytes) {
+  if (bytes.length !== header + centroidBytes + codecBytes + count * (8 + TOKEN_BYTES) + infoBytes) {
     throw new Error('model record length does not match its header');
   }
-  let offset = HEADER_BYTES;
+  let offset = header;
   // Fresh aligned copies: decrypted bytes may sit at any offset of a pooled buffer.
   const centroids = new Float32Array(nLists * dimension);
   new Uint8Array(centroids.buffer).set(bytes.subarray(offset, offset + centroidBytes));
   offset += centroidBytes;
+  const codec = codecBytes > 0 ? new Uint8Array(bytes.subarray(offset, offset + codecBytes)) : undefined;
+  offset += codecBytes;
   const lists = new Uint32Array(count);
   new Uint8Array(lists.buffer).set(bytes.subarray(offset, offset + count * 4));
   offset += count * 4;
@@ -88,7 +104,7 @@ export function decodeModel(bytes: Buffer): TrainedModel {
   // Dates travel as ISO strings in JSON.
   const { startedAt, finishedAt } = info.run as unknown as { startedAt: string | null; finishedAt: string | null };
   info.run = { ...info.run, startedAt: startedAt === null ? null : new Date(startedAt), finishedAt: finishedAt === null ? null : new Date(finishedAt) };
-  return { nLists, dimension, centroids, trainedVectorCount, tokens, revisions, lists, info };
+  return { nLists, dimension, centroids, ...(codec ? { codec } : {}), trainedVectorCount, tokens, revisions, lists, info };
 }
 
 export function sealModel(cipher: IndexCipher, model: TrainedModel): Buffer {

@@ -24,6 +24,9 @@ function model(index = 'docs'): TrainedModel {
   };
 }
 
+const V1_RECORD =
+  'AQAAAAIAAAACAAAAAgAAAAUAAABoAQAAAAAAPwAAgL8AABBAAABAQAEAAAAAAAAACQAAAAcAAAABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICeyJpbmRleCI6ImRvY3MiLCJydW4iOnsicnVuSWQiOiJydW4tMSIsImluZGV4IjoiZG9jcyIsInRyaWdnZXIiOiJNQU5VQUwiLCJwaGFzZSI6IkNPTVBMRVRFRCIsIml0ZXJhdGlvbiI6MywibWF4SXRlcnMiOjEwMCwibkxpc3RzIjoyLCJiYXRjaFNpemUiOjIwNDgsInRvbGVyYW5jZSI6MC4wMDAwMDEsInNoaWZ0IjowLCJpbmVydGlhIjoxLjUsImNvbnZlcmdlZCI6dHJ1ZSwicHJvZ3Jlc3MiOjEsImVsYXBzZWRNcyI6NCwiZXRhTXMiOjAsInZlY3RvckNvdW50Ijo1LCJzdGFydGVkQXQiOiIyMDI1LTAxLTAxVDAwOjAwOjAwLjAwMFoiLCJmaW5pc2hlZEF0IjoiMjAyNS0wMS0wMVQwMDowMDowMC4wMDRaIiwibWVzc2FnZSI6bnVsbH19';
+
 describe('trained model record', () => {
   it('round-trips every field exactly', () => {
     const original = model();
@@ -33,6 +36,36 @@ describe('trained model record', () => {
     expect(Array.from(decoded.revisions)).toEqual([0xffffffff, 7]);
     expect(Array.from(decoded.lists)).toEqual([2, 0]);
     expect(decoded).toMatchObject({ nLists: 3, dimension: 2, trainedVectorCount: 7, info: original.info });
+  });
+
+  it('writes format 2 and round-trips the list codec parameters', () => {
+    const codec = new Uint8Array([1, 2, 3, 250, 0, 7]);
+    const bytes = encodeModel({ ...model(), codec });
+    expect(bytes.readUInt8(0)).toBe(2);
+    const decoded = decodeModel(bytes);
+    expect(Array.from(decoded.codec ?? [])).toEqual(Array.from(codec));
+    expect(Array.from(decoded.lists)).toEqual([2, 0]);
+    expect(decodeModel(encodeModel(model())).codec).toBeUndefined();
+  });
+
+  it('still reads a format 1 record (written before codec parameters existed)', () => {
+    // Written by the format 1 encoder: 2 lists of dimension 2, tokens of bytes 1 and 2.
+    const v1 = Buffer.from(V1_RECORD, 'base64');
+    expect(v1.readUInt8(0)).toBe(1);
+    const decoded = decodeModel(v1);
+    expect(decoded).toMatchObject({ nLists: 2, dimension: 2, trainedVectorCount: 5 });
+    expect(Array.from(decoded.centroids)).toEqual([0.5, -1, 2.25, 3]);
+    expect(decoded.codec).toBeUndefined();
+    expect(Array.from(decoded.lists)).toEqual([1, 0]);
+    expect(Array.from(decoded.revisions)).toEqual([9, 7]);
+    expect(decoded.tokens.map((t) => t[0])).toEqual([1, 2]);
+    expect(decoded.info.run.finishedAt).toEqual(new Date('2025-01-01T00:00:00.004Z'));
+  });
+
+  it('refuses an unknown format', () => {
+    const bytes = encodeModel(model());
+    bytes.writeUInt8(3, 0);
+    expect(() => decodeModel(bytes)).toThrow(/unknown model record format/);
   });
 
   it('refuses a record whose length disagrees with its header', () => {

@@ -1,0 +1,102 @@
+// The coarse quantizer of an IVF index: the centroids, kept in the heap as rows padded to a whole
+// tile followed by their squared norms (+Infinity for padding, so a padding centroid never wins),
+// and the nearest-centroid questions asked of them: a row's list, a query's probes.
+import type { Block, BlockArena } from './block-arena.js';
+import type { KernelHeap } from './kernel-heap.js';
+import { tile } from './kernels.js';
+import { TopK } from './top-k.js';
+
+export class CoarseQuantizer {
+  readonly nLists: number;
+  /** nLists rounded up to a whole tile: the rows the kernels scan. */
+  readonly paddedLists: number;
+  private readonly block: Block;
+  private readonly rowBytes: number;
+
+  constructor(arena: BlockArena, centroids: Float32Array, nLists: number, dimension: number, stride: number) {
+    this.nLists = nLists;
+    this.paddedLists = tile(nLists);
+    this.rowBytes = stride * 4;
+    const k = this.paddedLists;
+    this.block = arena.alloc(k * (this.rowBytes + 4));
+    const f32 = arena.heap.f32;
+    const rows = this.block.offset >> 2;
+    const norms = rows + k * stride;
+    f32.fill(0, rows, norms);
+    f32.fill(Infinity, norms + nLists, norms + k);
+    for (let c = 0; c < nLists; c++) {
+      let sum = 0;
+      for (let t = 0; t < dimension; t++) {
+        const value = centroids[c * dimension + t];
+        f32[rows + c * stride + t] = value;
+        sum += value * value;
+      }
+      f32[norms + c] = sum;
+    }
+  }
+
+  /** Byte address of the centroid rows (read after any allocation: the block may move). */
+  get centroidsAt(): number {
+    return this.block.offset;
+  }
+
+  /** Byte address of the centroids' squared norms. */
+  get normsAt(): number {
+    return this.block.offset + this.paddedLists * this.rowBytes;
+  }
+
+  /** The list whose centroid is nearest the row at `queryAt`; `outAt` takes paddedLists floats. */
+  nearest(heap: KernelHeap, queryAt: number, outAt: number): number {
+    heap.kernels.dotRows(queryAt, this.centroidsAt, this.paddedLists, this.rowBytes, outAt);
+    const f32 = heap.f32;
+    const norms = this.normsAt >> 2;
+    const out = outAt >> 2;
+    let bestList = 0;
+    let bestScore = Infinity;
+    for (let c = 0; c < this.nLists; c++) {
+      const score = f32[norms + c] - 2 * f32[out + c];
+      if (score < bestScore) {
+        bestScore = score;
+        bestList = c;
+      }
+    }
+    return bestList;
+  }
+
+  /** The nProbes lists nearest the query, nearest first (so the top-k bound tightens early). */
+  probe(heap: KernelHeap, queryAt: number, outAt: number, nProbes: number): Uint32Array {
+    heap.kernels.dotRows(queryAt, this.centroidsAt, this.paddedLists, this.rowBytes, outAt);
+    return this.nearestOfScores(heap.f32, outAt >> 2, nProbes);
+  }
+
+  /**
+   * The nProbes nearest lists of each of m queries (rows from `queriesAt`, mTiled of them with the
+   * padding), found in one blocked pass: `scoresAt` takes mTiled x paddedLists floats.
+   */
+  probeBlock(heap: KernelHeap, queriesAt: number, m: number, mTiled: number, scoresAt: number, nProbes: number): Uint32Array {
+    const k = this.paddedLists;
+    heap.kernels.dotBlock(queriesAt, mTiled, this.centroidsAt, k, this.rowBytes, scoresAt, k);
+    const probes = new Uint32Array(m * nProbes);
+    for (let i = 0; i < m; i++) probes.set(this.nearestOfScores(heap.f32, (scoresAt >> 2) + i * k, nProbes), i * nProbes);
+    return probes;
+  }
+
+  /**
+   * Labels each of `count` rows from `rowsAt` with its nearest list (u32 at `labelsAt`); `bestAt`
+   * takes tile(count) floats and `scratchAt` NEAREST_BLOCK x paddedLists floats.
+   */
+  assign(heap: KernelHeap, rowsAt: number, count: number, labelsAt: number, bestAt: number, scratchAt: number): void {
+    heap.kernels.nearest(rowsAt, tile(count), this.centroidsAt, this.paddedLists, this.rowBytes, this.normsAt, labelsAt, bestAt, scratchAt);
+  }
+
+  private nearestOfScores(f32: Float32Array, dots: number, nProbes: number): Uint32Array {
+    const norms = this.normsAt >> 2;
+    const nearest = new TopK(nProbes);
+    let bound = Infinity;
+    for (let c = 0; c < this.nLists; c++) {
+      const score = f32[norms + c] - 2 * f32[dots + c];
+      if (score <= bound && nearest.offer(score, c)) bound = nearest.bound;
+    }
+    return nearest.drain().ids;
+  }
+}

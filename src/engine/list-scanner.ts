@@ -1,0 +1,98 @@
+// The inverted-list scanner (Faiss's InvertedListScanner): runs a list codec's scan over a list's
+// entries for one prepared query, or for a group of them, and offers the entries that may enter
+// each query's top k. Candidates carry the address of their float32 row for the exact re-rank.
+import type { InvertedLists } from './inverted-lists.js';
+import type { KernelHeap } from './kernel-heap.js';
+import { QUERY_TILE, tile } from './kernels.js';
+import type { ListCodec } from './list-codec.js';
+import type { TopK } from './top-k.js';
+
+/** Entries one scan call covers for a single query, and for a group of batched queries. */
+export const SCAN_ROWS = 4096;
+export const BATCH_ROWS = 256;
+/** Queries of a batch scanned together against one list; larger groups overflow the L2 cache. */
+export const GROUP_QUERIES = 64;
+
+/**
+ * Offers n scanned rows to `best`: score = ||x||^2 - 2 q.x (the squared distance less ||q||^2,
+ * or for unit cosine rows with zero norms, twice the cosine distance less 2), where the scan
+ * wrote q.x / (twice / 2) (1 for f32 rows, the query's scale for int8 codes). A kernel first
+ * picks the rows under the current bound (widened, since it works in f32), so this loop, the
+ * JS part of every search, sees only the rows that may enter. `selected` is scratch for n u32.
+ */
+function offerScores(
+  best: TopK, heap: KernelHeap, norms: number, dots: number, n: number, ids: Uint32Array, idFrom: number,
+  twice: number, rows: number, rowBytes: number, selected: number, filter?: (id: number) => boolean,
+): void {
+  let bound = best.bound;
+  const f32 = heap.f32;
+  const u32 = heap.u32;
+  const end = heap.kernels.selectScores(norms, dots, n, twice, bound + Math.abs(bound) * 1e-5 + 1e-30, selected) >> 2;
+  const normsAt = norms >> 2;
+  const dotsAt = dots >> 2;
+  for (let s = selected >> 2; s < end; s++) {
+    const i = u32[s];
+    const score = f32[normsAt + i] - twice * f32[dotsAt + i];
+    // The candidate carries where its row is, for the exact re-rank.
+    if (score <= bound && best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
+  }
+}
+
+/** Scratch a scanner needs beside the prepared queries: byte addresses of free heap regions. */
+export interface ScanScratch {
+  /** SCAN_ROWS floats (single query) or GROUP_QUERIES x BATCH_ROWS floats (a group). */
+  out: number;
+  /** SCAN_ROWS (or BATCH_ROWS) u32. */
+  selected: number;
+}
+
+/** Scans `list` for the query prepared at `query` (scale `twice` / 2), offering to `best`. */
+export function scanList(
+  best: TopK, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number, query: number, twice: number,
+  scratch: ScanScratch, filter?: (id: number) => boolean,
+): void {
+  const length = lists.length(list);
+  const ids = lists.ids(list);
+  const entries = codec.entriesAt(lists, list);
+  const norms = lists.normsAt(list);
+  const rows = lists.rowsAt(list);
+  for (let start = 0; start < length; start += SCAN_ROWS) {
+    const n = Math.min(SCAN_ROWS, length - start);
+    codec.scan(heap.kernels, query, entries + start * codec.entryBytes, n, scratch.out);
+    offerScores(best, heap, norms + start * 4, scratch.out, n, ids, start, twice, rows, lists.rowBytes, scratch.selected, filter);
+  }
+}
+
+/**
+ * Scans `list` for the queries numbered in `who` (prepared, one per queryBytes, from `prepared`):
+ * they are gathered GROUP_QUERIES at a time to `group` (GROUP_QUERIES x queryBytes) with their
+ * numbers at `members`, so each stretch of the list is read once for the whole group.
+ */
+export function scanListForGroup(
+  best: TopK[], twice: Float64Array, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number,
+  who: Uint32Array, prepared: number, group: number, members: number, scratch: ScanScratch, filter?: (id: number) => boolean,
+): void {
+  const length = lists.length(list);
+  if (length === 0 || who.length === 0) return;
+  const kernels = heap.kernels;
+  const queryBytes = codec.queryBytes;
+  const norms = lists.normsAt(list);
+  const ids = lists.ids(list);
+  const rows = lists.rowsAt(list);
+  const entries = codec.entriesAt(lists, list);
+  for (let g = 0; g < who.length; g += GROUP_QUERIES) {
+    const size = Math.min(GROUP_QUERIES, who.length - g);
+    heap.u32.set(who.subarray(g, g + size), members >> 2);
+    kernels.gatherRows(prepared, members, size, queryBytes, group);
+    const sizeTiled = tile(size, QUERY_TILE);
+    heap.i8.fill(0, group + size * queryBytes, group + sizeTiled * queryBytes);
+    for (let start = 0; start < length; start += BATCH_ROWS) {
+      const n = Math.min(BATCH_ROWS, length - start);
+      codec.scanBlock(kernels, group, sizeTiled, entries + start * codec.entryBytes, tile(n, 2), scratch.out, BATCH_ROWS);
+      for (let j = 0; j < size; j++) {
+        const query = who[g + j];
+        offerScores(best[query], heap, norms + start * 4, scratch.out + j * BATCH_ROWS * 4, n, ids, start, twice[query], rows, lists.rowBytes, scratch.selected, filter);
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// What the service needs of an index, whatever its type: writes, searches, a training snapshot and
+// the swap to a trained model. Each index type (IVF_FLAT today) implements it; index-factory.ts
+// picks the implementation, so the service never names a concrete class.
+import type { Metric } from './metric.js';
+
+export interface EngineSearchOptions {
+  topK: number;
+  /** Lists to probe; defaultNProbes(nLists) when absent. Ignored (everything is scanned) untrained. */
+  nProbes?: number;
+  /** Only ids it accepts can be returned. Asked only about candidates that would enter the top k. */
+  filter?: (id: number) => boolean;
+}
+
+/** Ascending distance (ties: smaller id first), at most topK entries. */
+export interface EngineSearchResult {
+  ids: Uint32Array;
+  distances: Float32Array;
+  /** Every vector was considered: untrained, or every list probed. */
+  exact: boolean;
+}
+
+/** A trained model: the coarse quantizer's centroids and, for types whose codes need them, codec parameters. */
+export interface IvfModel {
+  centroids: Float32Array;
+  nLists: number;
+  /** The list codec's trained parameters (opaque to everyone but the codec); absent when it has none. */
+  codec?: Uint8Array;
+}
+
+/** Rows to train on, copied into shared memory; `epoch` tells later writes apart (applyModel). */
+export interface TrainingSnapshot {
+  ids: Uint32Array;
+  vectors: Float32Array;
+  epoch: number;
+}
+
+/** The list of each id in a training snapshot, as trainKMeans returned them (`lists[i]` for `ids[i]`). */
+export interface ModelAssignment {
+  ids: Uint32Array;
+  lists: Uint32Array;
+  /** The snapshot's epoch, when `ids` is not the snapshot's own array. */
+  epoch?: number;
+}
+
+export interface VectorIndex {
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly size: number;
+  readonly isTrained: boolean;
+  readonly nLists: number;
+  /** Whether this index scans with the WebAssembly SIMD kernels. */
+  readonly simd: boolean;
+  has(id: number): boolean;
+  /** Inserts or replaces `id`. An invalid vector changes nothing. */
+  add(id: number, vector: ArrayLike<number>): void;
+  /** Inserts or replaces many (row-major n x dimension); validates every row before changing anything. */
+  addBatch(ids: ArrayLike<number>, vectors: Float32Array): void;
+  remove(id: number): boolean;
+  search(query: ArrayLike<number>, options: EngineSearchOptions): EngineSearchResult;
+  /** Many queries at once (row-major n x dimension): the same answers as `search`, faster per query. */
+  searchBatch(queries: Float32Array, options: EngineSearchOptions): EngineSearchResult[];
+  trainingSnapshot(): TrainingSnapshot;
+  /** Installs a model in one step (no search sees a mix); see IvfFlatIndex.applyModel. */
+  applyModel(model: IvfModel, assignment?: ModelAssignment): void;
+  model(): IvfModel | null;
+  /** Bytes held resident by the index. */
+  memoryBytes(): number;
+}
