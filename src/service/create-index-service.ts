@@ -10,7 +10,8 @@ import { IndexCache } from './open/index-cache.js';
 import { startReplication } from './replication/replication.js';
 import { CipherdexIndexService } from './index-service.js';
 import { SealWorkers } from './sealing/seal-workers.js';
-import { createLocalTrainingEvents, createRedisTrainingEvents, type TrainingEventBus } from './training/training-events.js';
+import { openRedisTrainingEvents } from './replication/replica-training-events.js';
+import { createLocalTrainingEvents, type TrainingEventBus } from './training/training-events.js';
 import { TrainingRuns } from './training/training-runs.js';
 import { TrainingScheduler } from './training/training-scheduler.js';
 
@@ -38,8 +39,14 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     throw error;
   }
   const store = replication?.store ?? opened;
-  const events =
-    deps.events ?? replication?.training?.events ?? (config.redisUrl ? createRedisTrainingEvents(config.redisUrl) : createLocalTrainingEvents());
+  let events: TrainingEventBus;
+  try {
+    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl) : createLocalTrainingEvents());
+  } catch (error) {
+    await replication?.close();
+    if (deps.store === undefined) await opened.close();
+    throw error;
+  }
   const cache = new IndexCache({
     store,
     idleEvictMs: config.idleEvictMs,

@@ -3,7 +3,7 @@
 // a lost notice (a crash between commit and publish, a Redis outage) costs latency until the next
 // periodic check, never correctness.
 
-import type { ReplicaRedis } from './replica-training-events.js';
+import type { ReplicaRedis } from './replica-redis.js';
 
 export const CHANGE_NOTICE_CHANNEL = 'cipherdex:index-changes';
 

@@ -1,22 +1,20 @@
-// Training events shared by replicas through Redis, plus the last status of every index, so a
-// replica can answer "what is this index's training doing" for runs executing elsewhere.
+// The one Redis transport of training events: events shared by every process on one Redis, plus
+// the last status of every index, so a replica can answer "what is this index's training doing"
+// for runs executing elsewhere.
 //
 // One pattern subscription (PSUBSCRIBE on every training topic, made before the service serves)
 // delivers events to this process's subscribers and keeps the latest status per index. A
 // per-topic SUBSCRIBE made when a client subscribes (createRedisTrainingEvents) would lose the
 // events published while it is being set up, and would know nothing of the run's state before.
 // Each publish also stores the status in a Redis hash, from which a replica that starts (or
-// reconnects) later learns the statuses it missed. Topic names and envelopes are those of
-// training-events.ts, so both kinds of replica understand each other.
+// reconnects) later learns the statuses it missed. Each message is parsed once, on arrival.
 
 import type { Redis } from 'ioredis';
-import { createTrainingEventBus, parseEnvelope, type TrainingEventBus } from '../training/training-events.js';
+import { createTrainingEventBus, TRAINING_TOPIC_PREFIX, type TrainingEnvelope, type TrainingEventBus } from '../training/training-events.js';
 import type { RemoteTrainingStatuses } from '../training/training-scheduler.js';
-import type { TrainingStatus } from '../types.js';
+import type { TrainingPhase, TrainingStatus, TrainingTrigger } from '../types.js';
+import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './replica-redis.js';
 
-type Envelope = NonNullable<ReturnType<typeof parseEnvelope>>;
-
-export const TRAINING_TOPIC_PREFIX = 'cipherdex:training:';
 /** Hash of index name -> the last envelope published for it. */
 export const LATEST_STATUS_KEY = 'cipherdex:training-status';
 
@@ -28,25 +26,9 @@ export interface ReplicaTrainingEvents {
   flush(): Promise<void>;
 }
 
-export interface ReplicaRedis {
-  /** Publishes and stores; commands wait out outages (maxRetriesPerRequest: null). */
-  publisher: Redis;
-  /** In subscriber mode once a subscription is made. */
-  subscriber: Redis;
-}
-
-interface Latest {
-  status: TrainingStatus;
-  /** When it was published (the publisher's clock): orders a status against the stored one after a reconnect. */
+/** The wire form: the bus's envelope plus when it was published (the publisher's clock), which orders a status against the stored one after a reconnect. */
+export interface TrainingMessage extends TrainingEnvelope {
   at: number;
-}
-
-/** The wire form: an envelope of training-events.ts plus the time of publication. */
-function parseMessage(message: string): Latest | null {
-  const envelope: Envelope | null = parseEnvelope(message);
-  if (envelope === null) return null;
-  const at = (JSON.parse(message) as { at?: unknown }).at;
-  return { status: envelope.status, at: typeof at === 'number' ? at : 0 };
 }
 
 /** An event target whose dispatch goes to Redis and whose listeners hear what Redis delivers. */
@@ -59,7 +41,7 @@ class RedisTopics extends EventTarget {
   }
 
   override dispatchEvent(event: Event): boolean {
-    const envelope = (event as CustomEvent<Envelope>).detail;
+    const envelope = (event as CustomEvent<TrainingEnvelope>).detail;
     const message = JSON.stringify({ ...envelope, at: Date.now() });
     // One transaction: the stored status and the published one never disagree.
     void this.#publisher
@@ -71,7 +53,7 @@ class RedisTopics extends EventTarget {
     return true;
   }
 
-  deliver(topic: string, envelope: Envelope): void {
+  deliver(topic: string, envelope: TrainingEnvelope): void {
     super.dispatchEvent(new CustomEvent(topic, { detail: envelope }));
   }
 }
@@ -84,12 +66,12 @@ class RedisTopics extends EventTarget {
 export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<ReplicaTrainingEvents> {
   const { publisher, subscriber } = redis;
   const topics = new RedisTopics(publisher);
-  const latest = new Map<string, Latest>();
+  const latest = new Map<string, TrainingMessage>();
   /** When each deleted index was forgotten: older statuses (our own echoes included) stay out. */
   const forgotten = new Map<string, number>();
 
   /** Keeps `candidate` if it is newer than what is known; true when it was kept. */
-  const note = (index: string, candidate: Latest): boolean => {
+  const note = (index: string, candidate: TrainingMessage): boolean => {
     if (candidate.at <= (forgotten.get(index) ?? -1)) return false;
     const known = latest.get(index);
     if (known !== undefined && candidate.at < known.at) return false;
@@ -99,23 +81,23 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
 
   subscriber.on('pmessage', (_pattern: string, topic: string, message: string) => {
     if (!topic.startsWith(TRAINING_TOPIC_PREFIX)) return;
-    const received = parseMessage(message);
+    const received = parseTrainingMessage(message);
     if (received === null || topic !== TRAINING_TOPIC_PREFIX + received.status.index) return;
     // Noted first, delivered second, in one step: a subscriber that reads the latest status and
     // then listens misses nothing and sees nothing twice.
     note(received.status.index, received);
-    topics.deliver(topic, parseEnvelope(message)!);
+    topics.deliver(topic, received);
   });
 
   /** Learns the stored statuses; after a reconnect, subscribers get those that changed meanwhile. */
   const load = async (deliver: boolean): Promise<void> => {
     const stored = await publisher.hgetall(LATEST_STATUS_KEY);
     for (const [index, message] of Object.entries(stored)) {
-      const parsed = parseMessage(message);
+      const parsed = parseTrainingMessage(message);
       if (parsed === null || parsed.status.index !== index) continue;
       const known = latest.get(index);
       const changed = known === undefined || known.at !== parsed.at;
-      if (note(index, parsed) && changed && deliver) topics.deliver(TRAINING_TOPIC_PREFIX + index, parseEnvelope(message)!);
+      if (note(index, parsed) && changed && deliver) topics.deliver(TRAINING_TOPIC_PREFIX + index, parsed);
     }
   };
   await subscriber.psubscribe(`${TRAINING_TOPIC_PREFIX}*`);
@@ -124,7 +106,7 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
   // of a run, above all, which a subscriber waits for).
   subscriber.on('ready', () => void load(true).catch(() => {}));
 
-  const events = createTrainingEventBus({ remote: { target: topics }, topicPrefix: TRAINING_TOPIC_PREFIX });
+  const events = createTrainingEventBus({ remote: { target: topics } });
   return {
     events,
     runs: {
@@ -139,4 +121,94 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
       await publisher.ping();
     },
   };
+}
+
+/**
+ * Training events over Redis for a service without replication (REDIS_URL with SQLite): the same
+ * transport on connections of its own, which close() closes.
+ */
+export async function openRedisTrainingEvents(redisUrl: string): Promise<TrainingEventBus> {
+  const redis = await connectReplicaRedis(redisUrl);
+  let made: ReplicaTrainingEvents;
+  try {
+    made = await createReplicaTrainingEvents(redis);
+  } catch (error) {
+    void closeReplicaRedis(redis, 'now');
+    throw error;
+  }
+  const { events } = made;
+  return {
+    publish: (index, status) => events.publish(index, status),
+    subscribe: (index) => events.subscribe(index),
+    subscriberCount: (index) => events.subscriberCount(index),
+    close: async () => {
+      await events.close();
+      await closeReplicaRedis(redis);
+    },
+  };
+}
+
+const PHASES: ReadonlySet<string> = new Set<TrainingPhase>([
+  'IDLE', 'QUEUED', 'INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING', 'COMPLETED', 'FAILED', 'CANCELLED',
+]);
+const TRIGGERS: ReadonlySet<string> = new Set<TrainingTrigger>(['MANUAL', 'AUTOMATIC']);
+
+/**
+ * Parses a Redis message (one JSON.parse, Dates revived from their ISO strings). Anything that is
+ * not a well-formed message (another publisher on the channel) becomes null and is ignored; a
+ * message without its time of publication counts as older than any other.
+ */
+export function parseTrainingMessage(message: string): TrainingMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (!isRecord(value) || typeof value.origin !== 'string' || !isRecord(value.status)) return null;
+  const status = reviveStatus(value.status);
+  return status === null ? null : { origin: value.origin, status, at: typeof value.at === 'number' ? value.at : 0 };
+}
+
+function reviveStatus(raw: Record<string, unknown>): TrainingStatus | null {
+  const numbers = ['iteration', 'maxIters', 'nLists', 'batchSize', 'tolerance', 'progress', 'elapsedMs', 'vectorCount'] as const;
+  if (typeof raw.index !== 'string' || typeof raw.phase !== 'string' || !PHASES.has(raw.phase)) return null;
+  if (!numbers.every((name) => typeof raw[name] === 'number')) return null;
+  const startedAt = reviveDate(raw.startedAt);
+  const finishedAt = reviveDate(raw.finishedAt);
+  if (startedAt === undefined || finishedAt === undefined) return null;
+  const trigger = typeof raw.trigger === 'string' && TRIGGERS.has(raw.trigger) ? (raw.trigger as TrainingTrigger) : null;
+  return {
+    runId: typeof raw.runId === 'string' ? raw.runId : null,
+    index: raw.index,
+    trigger,
+    phase: raw.phase as TrainingPhase,
+    iteration: raw.iteration as number,
+    maxIters: raw.maxIters as number,
+    nLists: raw.nLists as number,
+    batchSize: raw.batchSize as number,
+    tolerance: raw.tolerance as number,
+    shift: typeof raw.shift === 'number' ? raw.shift : null,
+    inertia: typeof raw.inertia === 'number' ? raw.inertia : null,
+    converged: raw.converged === true,
+    progress: raw.progress as number,
+    elapsedMs: raw.elapsedMs as number,
+    etaMs: typeof raw.etaMs === 'number' ? raw.etaMs : null,
+    vectorCount: raw.vectorCount as number,
+    startedAt,
+    finishedAt,
+    message: typeof raw.message === 'string' ? raw.message : null,
+  };
+}
+
+/** Null stays null; an ISO string becomes a Date; anything else is malformed (undefined). */
+function reviveDate(value: unknown): Date | null | undefined {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -5,18 +5,15 @@
 // Without Redis the replicas still converge (the periodic check) and train one at a time, but
 // trainingStatus only shows runs of the replica it is asked.
 
-import { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
 import type { ReplicationStore, Store } from '../../storage/index.js';
 import { AnnouncingStore } from './announcing-store.js';
 import { createRedisChangeNotices, type ChangeNotices } from './change-notices.js';
 import { ReplicaSync } from './replica-sync.js';
-import { createReplicaTrainingEvents, type ReplicaRedis, type ReplicaTrainingEvents } from './replica-training-events.js';
+import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './replica-redis.js';
+import { createReplicaTrainingEvents, type ReplicaTrainingEvents } from './replica-training-events.js';
 import type { TrainingEventBus } from '../training/training-events.js';
 import { TrainingLeases } from './training-lease.js';
-
-/** A replica does not start without the Redis it was told to use (as it does not without its database). */
-export const REDIS_START_TIMEOUT_MS = 10_000;
 
 export interface Replication {
   /** The store the service writes through. */
@@ -40,20 +37,12 @@ export async function startReplication(
   let training: ReplicaTrainingEvents | null = null;
   let notices: ChangeNotices | null = null;
   if (config.redisUrl !== null) {
-    const connect = (): Redis => {
-      const client = new Redis(config.redisUrl!, { maxRetriesPerRequest: null });
-      // Reconnection is automatic; ioredis would print every failed attempt otherwise.
-      client.on('error', () => {});
-      return client;
-    };
-    redis = { publisher: connect(), subscriber: connect() };
+    redis = await connectReplicaRedis(config.redisUrl);
     try {
-      await Promise.all([ready(redis.publisher), ready(redis.subscriber)]);
       training = await createReplicaTrainingEvents(redis);
       notices = await createRedisChangeNotices(redis, replication.origin, (index) => sync.notify(index));
     } catch (error) {
-      redis.publisher.disconnect();
-      redis.subscriber.disconnect();
+      void closeReplicaRedis(redis, 'now');
       throw error;
     }
   }
@@ -73,20 +62,7 @@ export async function startReplication(
     async close() {
       await sync.close();
       await leases?.close();
-      if (redis !== null) await Promise.allSettled([redis.publisher.quit(), redis.subscriber.quit()]);
+      if (redis !== null) await closeReplicaRedis(redis);
     },
   };
-}
-
-async function ready(client: Redis): Promise<void> {
-  if (client.status === 'ready') return;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      timer = setTimeout(() => reject(new Error(`Redis at REDIS_URL did not answer within ${REDIS_START_TIMEOUT_MS / 1000} s`)), REDIS_START_TIMEOUT_MS);
-    });
-  } finally {
-    clearTimeout(timer);
-  }
 }

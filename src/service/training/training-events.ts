@@ -1,19 +1,20 @@
-// Per-index topics of TrainingStatus events: in one process, or across replicas through any
-// graphql-yoga PubSub event target (createRedisEventTarget). Slow subscribers get superseded
-// progress events coalesced; phase changes and the end of a run are never dropped.
+// Per-index topics of TrainingStatus events: in one process, or across replicas through an event
+// target that carries them (replication/replica-training-events.ts, over Redis). Slow subscribers
+// get superseded progress events coalesced; phase changes and the end of a run are never dropped.
 //
 // Why not createPubSub's subscribe from @graphql-yoga/subscription (5.1.1 here): its Repeater only
 // adds the event listener on the first next(), so events published between subscribe() and the
 // first pull are lost (the scheduler yields the current state first, then relies on the topic);
 // its `repeaterBuffer` is one instance shared by every subscription; a SlidingBuffer would drop
 // phase changes; and without a buffer, 1024 undelivered events make the listener throw inside
-// dispatchEvent. We keep its event target contract (a CustomEvent whose `detail` is the payload),
-// so any target that works with createPubSub, Redis included, works here.
+// dispatchEvent. We keep its event target contract (a CustomEvent whose `detail` is the payload,
+// an event type per topic).
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { isTerminalPhase } from './training-status.js';
-import type { TrainingPhase, TrainingStatus, TrainingTrigger } from '../types.js';
+import type { TrainingStatus } from '../types.js';
+
+/** Topic names are this prefix and the index name (the Redis channels too). */
+export const TRAINING_TOPIC_PREFIX = 'cipherdex:training:';
 
 export interface TrainingEventBus {
   publish(index: string, status: TrainingStatus): void;
@@ -25,17 +26,23 @@ export interface TrainingEventBus {
   close(): Promise<void>;
 }
 
+/** What travels on the remote target: the status, and which bus published it (to skip our own echoes). */
+export interface TrainingEnvelope {
+  origin: string;
+  status: TrainingStatus;
+}
+
 export interface TrainingEventBusOptions {
   /**
-   * Carries events to other replicas. Events published here reach this process's subscribers
-   * directly (synchronously, so nothing is lost while a remote subscription is being set up);
-   * events from the remote target that this bus published itself are ignored.
+   * Carries events to other replicas: `dispatchEvent` sends a CustomEvent<TrainingEnvelope> whose
+   * type is the topic, and its listeners hear the other replicas' envelopes. Events published here
+   * reach this process's subscribers directly (synchronously, so nothing is lost while a remote
+   * subscription is being set up); envelopes from the remote target that this bus published itself
+   * are ignored.
    */
   remote?: { target: EventTarget; close?: () => Promise<void> };
   /** Undelivered events per subscriber before superseded progress events are coalesced. */
   bufferSize?: number;
-  /** Prefix of the event target's topic names. */
-  topicPrefix?: string;
 }
 
 const DEFAULT_BUFFER_SIZE = 256;
@@ -45,44 +52,8 @@ export function createLocalTrainingEvents(options: Omit<TrainingEventBusOptions,
   return createTrainingEventBus(options);
 }
 
-/**
- * Events shared by every replica on one Redis (REDIS_URL). Dates travel as ISO strings and are
- * revived on arrival. The publishing connection waits out Redis outages instead of rejecting
- * (createRedisEventTarget does not handle a rejected publish).
- */
-export function createRedisTrainingEvents(
-  redisUrl: string,
-  options: Omit<TrainingEventBusOptions, 'remote'> = {},
-): TrainingEventBus {
-  const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  const subscribeClient = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  // ioredis prints unhandled 'error' events; reconnection is automatic, so there is nothing to do here.
-  publishClient.on('error', () => {});
-  subscribeClient.on('error', () => {});
-  const target = createRedisEventTarget<CustomEvent<RemoteEnvelope>>({
-    publishClient,
-    subscribeClient,
-    serializer: { stringify: (message) => JSON.stringify(message), parse: (message) => parseEnvelope(message) },
-  });
-  return createTrainingEventBus({
-    ...options,
-    remote: {
-      target,
-      close: async () => {
-        await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
-      },
-    },
-  });
-}
-
-interface RemoteEnvelope {
-  origin: string;
-  status: TrainingStatus;
-}
-
 export function createTrainingEventBus(options: TrainingEventBusOptions = {}): TrainingEventBus {
   const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
-  const prefix = options.topicPrefix ?? 'cipherdex:training:';
   const origin = randomUUID();
   const subscribers = new Map<string, Set<StatusSubscription>>();
   const remoteListeners = new Map<string, (event: Event) => void>();
@@ -98,19 +69,19 @@ export function createTrainingEventBus(options: TrainingEventBusOptions = {}): T
     const remote = options.remote;
     if (remote === undefined || remoteListeners.has(index)) return;
     const listener = (event: Event): void => {
-      const envelope = (event as CustomEvent<RemoteEnvelope | null>).detail;
+      const envelope = (event as CustomEvent<TrainingEnvelope | null>).detail;
       if (envelope === null || envelope.origin === origin || envelope.status.index !== index) return;
       deliver(index, envelope.status);
     };
     remoteListeners.set(index, listener);
-    remote.target.addEventListener(prefix + index, listener);
+    remote.target.addEventListener(TRAINING_TOPIC_PREFIX + index, listener);
   }
 
   function unlistenRemote(index: string): void {
     const listener = remoteListeners.get(index);
     if (listener === undefined) return;
     remoteListeners.delete(index);
-    options.remote?.target.removeEventListener(prefix + index, listener);
+    options.remote?.target.removeEventListener(TRAINING_TOPIC_PREFIX + index, listener);
   }
 
   function remove(index: string, subscription: StatusSubscription): void {
@@ -126,8 +97,8 @@ export function createTrainingEventBus(options: TrainingEventBusOptions = {}): T
     publish(index, status) {
       if (closed) return;
       deliver(index, status);
-      const envelope: RemoteEnvelope = { origin, status };
-      options.remote?.target.dispatchEvent(new CustomEvent(prefix + index, { detail: envelope }));
+      const envelope: TrainingEnvelope = { origin, status };
+      options.remote?.target.dispatchEvent(new CustomEvent(TRAINING_TOPIC_PREFIX + index, { detail: envelope }));
     },
 
     subscribe(index) {
@@ -263,68 +234,4 @@ export function startWith(
     },
   };
   return iterator;
-}
-
-const PHASES: ReadonlySet<string> = new Set<TrainingPhase>([
-  'IDLE', 'QUEUED', 'INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING', 'COMPLETED', 'FAILED', 'CANCELLED',
-]);
-const TRIGGERS: ReadonlySet<string> = new Set<TrainingTrigger>(['MANUAL', 'AUTOMATIC']);
-
-/**
- * Parses a Redis message back into an envelope: Dates revived from their ISO strings. Anything that
- * is not a well-formed envelope (another publisher on the channel) becomes null and is ignored.
- */
-export function parseEnvelope(message: string): RemoteEnvelope | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    return null;
-  }
-  if (!isRecord(value) || typeof value.origin !== 'string' || !isRecord(value.status)) return null;
-  const status = reviveStatus(value.status);
-  return status === null ? null : { origin: value.origin, status };
-}
-
-function reviveStatus(raw: Record<string, unknown>): TrainingStatus | null {
-  const numbers = ['iteration', 'maxIters', 'nLists', 'batchSize', 'tolerance', 'progress', 'elapsedMs', 'vectorCount'] as const;
-  if (typeof raw.index !== 'string' || typeof raw.phase !== 'string' || !PHASES.has(raw.phase)) return null;
-  if (!numbers.every((name) => typeof raw[name] === 'number')) return null;
-  const startedAt = reviveDate(raw.startedAt);
-  const finishedAt = reviveDate(raw.finishedAt);
-  if (startedAt === undefined || finishedAt === undefined) return null;
-  const trigger = typeof raw.trigger === 'string' && TRIGGERS.has(raw.trigger) ? (raw.trigger as TrainingTrigger) : null;
-  return {
-    runId: typeof raw.runId === 'string' ? raw.runId : null,
-    index: raw.index,
-    trigger,
-    phase: raw.phase as TrainingPhase,
-    iteration: raw.iteration as number,
-    maxIters: raw.maxIters as number,
-    nLists: raw.nLists as number,
-    batchSize: raw.batchSize as number,
-    tolerance: raw.tolerance as number,
-    shift: typeof raw.shift === 'number' ? raw.shift : null,
-    inertia: typeof raw.inertia === 'number' ? raw.inertia : null,
-    converged: raw.converged === true,
-    progress: raw.progress as number,
-    elapsedMs: raw.elapsedMs as number,
-    etaMs: typeof raw.etaMs === 'number' ? raw.etaMs : null,
-    vectorCount: raw.vectorCount as number,
-    startedAt,
-    finishedAt,
-    message: typeof raw.message === 'string' ? raw.message : null,
-  };
-}
-
-/** Null stays null; an ISO string becomes a Date; anything else is malformed (undefined). */
-function reviveDate(value: unknown): Date | null | undefined {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') return undefined;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHANGE_NOTICE_CHANNEL, createRedisChangeNotices } from '../../../src/service/replication/change-notices.js';
-import type { ReplicaRedis } from '../../../src/service/replication/replica-training-events.js';
+import type { ReplicaRedis } from '../../../src/service/replication/replica-redis.js';
 import { probeRedis } from '../../support/services.js';
 
 const redis = await probeRedis();

@@ -1,13 +1,21 @@
 // Training events between replicas over real Redis, with the latest status of every index: events
 // reach the other replica's subscribers (and the publisher's own subscribers once), every replica
 // knows the latest status per index (also one that starts later, from the stored hash), a
-// scheduler reports another replica's run as the current state, and a deleted index's history is
-// forgotten for later replicas too.
+// scheduler reports another replica's run as the current state, a deleted index's history is
+// forgotten for later replicas too, a service without replication shares events over the same
+// transport, and messages parse once into Date-safe statuses.
 
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LATEST_STATUS_KEY, createReplicaTrainingEvents, type ReplicaRedis, type ReplicaTrainingEvents } from '../../../src/service/replication/replica-training-events.js';
+import type { ReplicaRedis } from '../../../src/service/replication/replica-redis.js';
+import {
+  LATEST_STATUS_KEY,
+  createReplicaTrainingEvents,
+  openRedisTrainingEvents,
+  parseTrainingMessage,
+  type ReplicaTrainingEvents,
+} from '../../../src/service/replication/replica-training-events.js';
 import { TrainingScheduler } from '../../../src/service/training/training-scheduler.js';
 import { queuedRun } from '../../../src/service/training/training-status.js';
 import type { TrainingPhase, TrainingStatus } from '../../../src/service/types.js';
@@ -158,5 +166,56 @@ describe.skipIf(!redis.available)(`replica training events over Redis${redis.ava
     expect(a.runs.latest(index)).toBeNull();
     await a.flush();
     expect((await replica()).runs.latest(index)).toBeNull();
+  });
+});
+
+describe.skipIf(!redis.available)('Redis training events without replication (REDIS_URL with SQLite)', () => {
+  it('carries events between processes with Dates intact, delivers local ones once, and ends with close()', async () => {
+    const index = `redis-events-${randomUUID()}`;
+    const a = await openRedisTrainingEvents(redis.url);
+    const b = await openRedisTrainingEvents(redis.url);
+    try {
+      const onA = a.subscribe(index);
+      const onB = b.subscribe(index);
+      const run = [runStatus(index, 'r1', 'QUEUED'), runStatus(index, 'r1', 'ITERATING', 1), runStatus(index, 'r1', 'COMPLETED', 1)];
+      for (const status of run) a.publish(index, status);
+      const fromB = await take(onB, 3);
+      expect(fromB).toEqual(run);
+      expect(fromB[2].finishedAt).toBeInstanceOf(Date);
+      const marker = runStatus(index, 'r2', 'QUEUED');
+      b.publish(index, marker);
+      expect(await take(onA, 4)).toEqual([...run, marker]);
+      await Promise.all([onA.return!(), onB.return!()]);
+      expect(a.subscriberCount() + b.subscriberCount()).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      const admin = new Redis(redis.url);
+      await admin.hdel(LATEST_STATUS_KEY, index);
+      await admin.quit();
+    }
+    // A closed bus ends new subscriptions at once.
+    const after = a.subscribe(index);
+    await expect(after.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('training messages', () => {
+  it('round-trip a status through JSON with its Dates and the time of publication', () => {
+    const status = { ...runStatus('a', 'r1', 'COMPLETED', 12), shift: 0.5, inertia: 3, etaMs: 0 };
+    const parsed = parseTrainingMessage(JSON.stringify({ origin: 'replica-1', status, at: 1234 }));
+    expect(parsed).toEqual({ origin: 'replica-1', status, at: 1234 });
+    expect(parsed!.status.startedAt).toBeInstanceOf(Date);
+    expect(parsed!.status.finishedAt).toBeInstanceOf(Date);
+    // Without its time of publication a message is older than any other.
+    expect(parseTrainingMessage(JSON.stringify({ origin: 'replica-1', status }))!.at).toBe(0);
+  });
+
+  it('are null when they are not training messages', () => {
+    const good = { origin: 'r', status: runStatus('a', 'r1', 'QUEUED'), at: 1 };
+    expect(parseTrainingMessage('not json')).toBeNull();
+    expect(parseTrainingMessage(JSON.stringify({ status: good.status }))).toBeNull();
+    expect(parseTrainingMessage(JSON.stringify({ ...good, status: { ...good.status, phase: 'DANCING' } }))).toBeNull();
+    expect(parseTrainingMessage(JSON.stringify({ ...good, status: { ...good.status, startedAt: 'yesterday' } }))).toBeNull();
+    expect(parseTrainingMessage(JSON.stringify({ ...good, status: { ...good.status, iteration: '3' } }))).toBeNull();
   });
 });

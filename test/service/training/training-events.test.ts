@@ -1,21 +1,15 @@
 // The training event bus: per-index topics, no loss at subscribe time, coalescing that keeps phase
-// changes and run endings, cleanup, Date-safe envelopes, and cross-replica delivery over real Redis.
+// changes and run endings, and cleanup (its Redis transport: replication/replica-training-events).
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLocalTrainingEvents,
-  createRedisTrainingEvents,
-  parseEnvelope,
   startWith,
   supersedes,
   type TrainingEventBus,
 } from '../../../src/service/training/training-events.js';
 import { idleStatus, isTerminalPhase } from '../../../src/service/training/training-status.js';
 import type { TrainingPhase, TrainingStatus } from '../../../src/service/types.js';
-import { probeRedis } from '../../support/services.js';
-
-const redis = await probeRedis();
 
 function status(index: string, runId: string, phase: TrainingPhase, iteration = 0): TrainingStatus {
   return {
@@ -211,79 +205,5 @@ describe('startWith', () => {
     await expect(iterator.next()).resolves.toEqual({ value: undefined, done: true });
     expect(returned).toBe(1);
     expect(bus.subscriberCount()).toBe(0);
-  });
-});
-
-describe('Redis envelopes', () => {
-  it('round-trips a status through JSON with its Dates', () => {
-    const event = status('a', randomUUID(), 'COMPLETED', 12);
-    const envelope = parseEnvelope(JSON.stringify({ origin: 'replica-1', status: { ...event, shift: 0.5, inertia: 3, etaMs: 0 } }));
-    expect(envelope).toEqual({ origin: 'replica-1', status: { ...event, shift: 0.5, inertia: 3, etaMs: 0 } });
-    expect(envelope!.status.startedAt).toBeInstanceOf(Date);
-    expect(envelope!.status.finishedAt).toBeInstanceOf(Date);
-  });
-
-  it('rejects messages that are not training envelopes', () => {
-    const good = { origin: 'r', status: status('a', randomUUID(), 'QUEUED') };
-    expect(parseEnvelope('not json')).toBeNull();
-    expect(parseEnvelope(JSON.stringify({ status: good.status }))).toBeNull();
-    expect(parseEnvelope(JSON.stringify({ ...good, status: { ...good.status, phase: 'DANCING' } }))).toBeNull();
-    expect(parseEnvelope(JSON.stringify({ ...good, status: { ...good.status, startedAt: 'yesterday' } }))).toBeNull();
-    expect(parseEnvelope(JSON.stringify({ ...good, status: { ...good.status, iteration: '3' } }))).toBeNull();
-  });
-});
-
-describe.skipIf(!redis.available)('Redis training events (two replicas)', () => {
-  const buses: TrainingEventBus[] = [];
-  afterEach(async () => {
-    await Promise.all(buses.splice(0).map((b) => b.close()));
-  });
-
-  /** Resolves once Redis reports `count` subscribers on the channel. */
-  async function channelSubscribers(channel: string, count: number): Promise<void> {
-    const admin = new Redis(redis.url);
-    try {
-      for (;;) {
-        const [, subscribers] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
-        if (Number(subscribers) === count) return;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    } finally {
-      admin.disconnect();
-    }
-  }
-
-  it('carries events to another replica with Dates intact, and delivers local ones once', async () => {
-    const index = `events-test-${randomUUID()}`;
-    const replicaA = createRedisTrainingEvents(redis.url);
-    const replicaB = createRedisTrainingEvents(redis.url);
-    buses.push(replicaA, replicaB);
-    const onA = replicaA.subscribe(index);
-    const onB = replicaB.subscribe(index);
-    await channelSubscribers(`cipherdex:training:${index}`, 2);
-
-    const events = runEvents(index, 3);
-    for (const event of events) replicaA.publish(index, event);
-    const fromB: TrainingStatus[] = [];
-    for await (const event of onB) {
-      fromB.push(event);
-      if (event.phase === 'COMPLETED') break;
-    }
-    expect(fromB).toEqual(events);
-    expect(fromB[1].startedAt).toBeInstanceOf(Date);
-    expect(fromB.at(-1)!.finishedAt!.getTime()).toBe(events.at(-1)!.finishedAt!.getTime());
-
-    // A's own subscriber got each event once, straight from the process (no echo from Redis).
-    const marker = status(index, randomUUID(), 'QUEUED');
-    replicaB.publish(index, marker);
-    const fromA: TrainingStatus[] = [];
-    for await (const event of onA) {
-      fromA.push(event);
-      if (event.runId === marker.runId) break;
-    }
-    expect(fromA).toEqual([...events, marker]);
-
-    expect(replicaA.subscriberCount() + replicaB.subscriberCount()).toBe(0);
-    await channelSubscribers(`cipherdex:training:${index}`, 0);
   });
 });
