@@ -22,6 +22,7 @@ import { useDashboard } from './plugins/use-dashboard.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
 import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
+import { usePersistedQueries } from './plugins/use-persisted-queries.js';
 import { abortingOnReturn, serviceForOperation } from './subscription-lifetime.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -96,6 +97,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     logging: yogaLogger(log),
     plugins: [
       useApiKeyAuth(verify, authLimit),
+      // After auth (which strips a keyless caller's extensions), before parsing and the limits.
+      usePersistedQueries(),
       useLimits(queryLimitsFrom(config)),
       useHealthCheck(service, server),
       useDashboard(),

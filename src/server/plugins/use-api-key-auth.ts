@@ -84,16 +84,22 @@ function isPresented(key: unknown): boolean {
  * parsing, validation and their caches: a caller without a key learns nothing about the schema,
  * and its failures never land in a cache that keyed callers share. Only then, for a caller
  * without a valid key, the query is parsed (at most 100 tokens) to see whether it asks for health
- * alone; such a query uses no key, so it is answered and not counted. WebSocket operations are
+ * alone; such a query uses no key, so it is answered and not counted. A keyless request's
+ * extensions (persisted-query hashes) are dropped. WebSocket operations are
  * checked once per connection, by authorizeConnection.
  */
 export function useApiKeyAuth(verify: ApiKeyVerifier, limit: FailedAuthLimit): Plugin<object, { req: IncomingMessage }> {
   return {
-    onParams({ params, request, setResult, context }) {
+    onParams({ params, request, setParams, setResult, context }) {
       const presented = request.headers.get('x-api-key');
       const address = limit.addressOf(context.req);
       const retryAfterMs = isPresented(presented) ? limit.limiter.retryAfterMs(address) : 0;
       if (retryAfterMs === 0 && verify(presented ?? undefined)) return;
+      // Later onParams hooks still run after a refusal: without its extensions, a keyless
+      // request can neither register a persisted query nor learn whether a hash is known; a
+      // hash sent alone keeps an empty query so yoga's parameter check lets the 401 through.
+      const { extensions: _dropped, ...withoutExtensions } = params;
+      setParams({ ...withoutExtensions, query: params.query ?? '' });
       if (isOpenQuery(params.query)) return;
       if (retryAfterMs > 0) {
         setResult({ errors: [rateLimitedError(retryAfterMs)] });
