@@ -245,7 +245,7 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   if (options.lloydIters > 0) {
     lloyd = await timedTraining(1, () => trainKMeans(snapshot.vectors, d, 'squared_euclidean', { nLists, batchSize: n, maxIters: options.lloydIters, tolerance: DEFAULT_TRAIN_PARAMS.tolerance }));
   }
-  trainingRows.push(describe(`mini-batch ${params.batchSize} x ${params.maxIters}, same thread`, sameThread, lloyd?.result));
+  trainingRows.push(describe(`mini-batch ${params.batchSize}, at most ${params.maxIters} iterations, same thread`, sameThread, lloyd?.result));
   trainingRows.push(describe('same, in a worker (the first run starts it)', worker, lloyd?.result));
   if (lloyd) trainingRows.push(describe(`full-data Lloyd (max ${options.lloydIters} iterations)`, lloyd));
   console.log(`## Training, ${nLists} lists (median of ${options.trainRuns} runs; both seeded with greedy k-means++)`);

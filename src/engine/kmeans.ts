@@ -42,6 +42,19 @@ function forgettingWindow(count: number, nLists: number): number {
 
 const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / to) * to;
 
+/**
+ * Mini-batch stopping, scikit-learn's MiniBatchKMeans rule: a batch's inertia and shift are
+ * noisy (sampling alone keeps the shift near 1e-3 on embedding-like data), so both are smoothed
+ * by an exponentially weighted average, and a run has converged when the smoothed shift falls to
+ * `tolerance` or when the smoothed inertia has not reached a new minimum for this many batches in
+ * a row: the centroids then only wander within the sampling noise. scikit-learn weighs a batch by
+ * 2 x batch / rows; here the weight is batch / forgetting window, the span the centroids average
+ * over, since with the former's longer memory the average still fell for 100+ batches after the
+ * centroids had settled. On the benchmark data (100,000 x 128, 256 lists) runs stop after 75-92
+ * batches, 1.2-1.6% above full Lloyd (patience 5: 46-70 batches, 1.7-2.2%).
+ */
+export const NO_IMPROVEMENT_PATIENCE = 10;
+
 /** Candidates per greedy k-means++ step: 2 + ln k, scikit-learn's choice. */
 function seedTrials(nLists: number): number {
   return 2 + Math.floor(Math.log(nLists));
@@ -142,8 +155,12 @@ class KMeansRun {
   /** Variance of the data, the scale of the relative shift. */
   private variance = 1;
   private iterations = 0;
+  /** Full batch: of the last iteration; mini-batch: smoothed (see NO_IMPROVEMENT_PATIENCE). */
   private shift = Number.NaN;
   private inertia = Number.NaN;
+  /** Mini-batch: the lowest smoothed inertia so far, and batches since it was reached. */
+  private bestInertia = Infinity;
+  private sinceImprovement = 0;
   /** Rows ever assigned to each centroid (mini-batch) or assigned this step (Lloyd). */
   private readonly counts: Float64Array;
   private readonly batchCounts: Uint32Array;
@@ -196,7 +213,7 @@ class KMeansRun {
       if (this.full) this.lloydStep();
       else this.miniBatchStep();
       this.report('ITERATING');
-      if (this.shift <= this.params.tolerance) {
+      if (this.shift <= this.params.tolerance || this.sinceImprovement >= NO_IMPROVEMENT_PATIENCE) {
         converged = true;
         break;
       }
@@ -404,7 +421,7 @@ class KMeansRun {
       inertia += Math.max(0, batchNorms[i] + f32[best + i]);
       batchCounts[u32[labels + i]]++;
     }
-    this.inertia = (inertia * this.n) / b;
+    const batchInertia = (inertia * this.n) / b;
     const sums = this.f64;
     const sumsAt = this.at.sums >> 3;
     sums.fill(0, sumsAt, sumsAt + k * stride);
@@ -439,7 +456,30 @@ class KMeansRun {
         this.lastWon[c] = this.iterations;
       },
     );
-    this.shift = moved / (k * this.variance);
+    this.smooth(batchInertia, moved / (k * this.variance));
+  }
+
+  /**
+   * Folds one batch's inertia and shift into their running averages, and counts batches without
+   * a new lowest average. The first batch is measured against the seeds: it is reported as it is
+   * but starts no average.
+   */
+  private smooth(batchInertia: number, batchShift: number): void {
+    if (this.iterations <= 2) {
+      this.inertia = batchInertia;
+      this.shift = batchShift;
+      if (this.iterations === 1) return;
+    } else {
+      const weight = Math.min(1, this.batch / forgettingWindow(this.n, this.k));
+      this.inertia += (batchInertia - this.inertia) * weight;
+      this.shift += (batchShift - this.shift) * weight;
+    }
+    if (this.inertia < this.bestInertia) {
+      this.bestInertia = this.inertia;
+      this.sinceImprovement = 0;
+    } else {
+      this.sinceImprovement++;
+    }
   }
 
   /** One Lloyd step over all rows: assign each to its nearest centroid, move centroids to the means. */

@@ -8,7 +8,10 @@ export interface TrainParams {
   /** Rows per mini-batch; a batch as large as the data makes every iteration a full Lloyd step. */
   batchSize: number;
   maxIters: number;
-  /** Stop when the relative centroid shift of an iteration falls to this (see TrainProgress.shift). */
+  /**
+   * Stop when the relative centroid shift falls to this (see TrainProgress.shift: of the last
+   * iteration for full batches, smoothed over recent batches for mini-batches).
+   */
   tolerance: number;
   /** Same seed, same data, same parameters: same model. A fixed default seed is used when absent. */
   seed?: number;
@@ -23,13 +26,15 @@ export interface TrainProgress {
   iteration: number;
   maxIters: number;
   /**
-   * Relative centroid shift of the last iteration: the mean squared move of a centroid divided
-   * by the variance of the data (mean squared distance to its mean). NaN before the first iteration.
+   * Relative centroid shift: the mean squared move of a centroid in an iteration divided by the
+   * variance of the data (mean squared distance to its mean). Full batch: of the last iteration;
+   * mini-batch: an exponentially weighted average over recent batches (see
+   * NO_IMPROVEMENT_PATIENCE in kmeans.ts). NaN before the first iteration.
    */
   shift: number;
   /**
-   * Sum of squared distances of the rows to their centroids: estimated from the current batch
-   * while iterating with mini-batches (scaled to all rows), exact in full-batch iterations.
+   * Sum of squared distances of the rows to their centroids: exact in full-batch iterations;
+   * with mini-batches estimated from the batches (scaled to all rows) and smoothed like `shift`.
    * NaN before the first iteration.
    */
   inertia: number;
@@ -46,7 +51,10 @@ export interface TrainResult {
   shift: number;
   /** Exact sum of squared distances of every row to its list's centroid. */
   inertia: number;
-  /** The shift fell to the tolerance before maxIters. */
+  /**
+   * The run stopped before maxIters: the shift fell to the tolerance, or (mini-batch) the
+   * smoothed inertia stopped improving.
+   */
   converged: boolean;
   elapsedMs: number;
 }

@@ -1,7 +1,9 @@
-// trainKMeans: recovery of separated clusters, empty-cluster repair, determinism, progress, cancellation, bad input.
+// trainKMeans: recovery of separated clusters, the mini-batch stopping rule, empty-cluster repair, determinism,
+// progress, cancellation, bad input.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError, TrainingAbortedError } from '../../src/engine/errors.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { NO_IMPROVEMENT_PATIENCE, trainKMeans } from '../../src/engine/kmeans.js';
+import { embeddingLikeData } from '../../bench/data/embedding-like.js';
 import type { TrainParams, TrainProgress, TrainResult } from '../../src/engine/training-params.js';
 import { clusteredVectors, naiveDistance, randomVectors, row } from './helpers.js';
 
@@ -45,10 +47,10 @@ describe('trainKMeans', () => {
     expectRecovered(result);
   });
 
-  it('mini-batch recovers the same clusters', () => {
+  it('mini-batch converges on well-separated clusters, stops early and recovers them', () => {
     const result = trainKMeans(separated, D, 'squared_euclidean', miniBatch);
-    expect(result.iterations).toBe(miniBatch.maxIters);
-    expect(result.converged).toBe(false); // tolerance 0 is never reached by noisy mini-batches
+    expect(result.converged).toBe(true);
+    expect(result.iterations).toBeLessThan(miniBatch.maxIters);
     expectRecovered(result);
   });
 
@@ -165,5 +167,69 @@ describe('trainKMeans', () => {
     nan[7] = Number.NaN;
     expect(() => trainKMeans(nan, 4, 'euclidean', ok)).toThrow(/finite/);
     expect(() => trainKMeans(data, 4, 'euclidean', ok, {}, { initialCentroids: new Float32Array(3) })).toThrow(EngineInputError);
+  });
+});
+
+describe('trainKMeans mini-batch stopping rule', () => {
+  /** Smoothed progress of every iteration of a run. */
+  function traced(vectors: Float32Array, d: number, params: TrainParams): { result: TrainResult; steps: TrainProgress[] } {
+    const steps: TrainProgress[] = [];
+    const result = trainKMeans(vectors, d, 'squared_euclidean', params, { onProgress: (p) => p.phase === 'ITERATING' && steps.push(p) });
+    return { result, steps };
+  }
+
+  it('stops when the smoothed inertia has not reached a new low for the patience, and not before', () => {
+    const { result, steps } = traced(separated, D, miniBatch);
+    expect(result.converged).toBe(true);
+    expect(steps.length).toBe(result.iterations);
+    // The first batch is measured against the seeds and takes no part; the lowest average after it
+    // came exactly the patience before the end, and every later one was no lower.
+    const averaged = steps.slice(1).map((p) => p.inertia);
+    const lowest = averaged.indexOf(Math.min(...averaged));
+    expect(averaged.length - 1 - lowest).toBe(NO_IMPROVEMENT_PATIENCE);
+    // It did not stop at an earlier chance: new lows came at most the patience apart.
+    let lastLow = 0;
+    for (let i = 1; i <= lowest; i++) {
+      if (averaged[i] < Math.min(...averaged.slice(0, i))) {
+        expect(i - lastLow).toBeLessThanOrEqual(NO_IMPROVEMENT_PATIENCE);
+        lastLow = i;
+      }
+    }
+  });
+
+  it('stops at the first iteration whose smoothed shift reaches tolerance', () => {
+    const tolerance = 1e-3;
+    const { result, steps } = traced(separated, D, { ...miniBatch, tolerance });
+    expect(result.converged).toBe(true);
+    const first = steps.findIndex((p) => p.shift <= tolerance);
+    expect(first).toBeGreaterThan(0);
+    expect(result.iterations).toBe(first + 1);
+    expect(result.iterations).toBeLessThan(traced(separated, D, miniBatch).result.iterations);
+  });
+
+  it('smooths shift and inertia: each batch moves the average an eighth of the way', () => {
+    // 480 rows, 8 lists, batches of 64: the forgetting window is 8 x 64 rows = 8 batches, so an
+    // average falls by at most an eighth per batch (batch values are >= 0); raw values jump.
+    const { steps } = traced(separated, D, { ...miniBatch, maxIters: 40, tolerance: 0 });
+    for (let i = 2; i < steps.length; i++) {
+      expect(steps[i].shift).toBeGreaterThanOrEqual(steps[i - 1].shift * (7 / 8) * (1 - 1e-12));
+      expect(steps[i].inertia).toBeGreaterThanOrEqual(steps[i - 1].inertia * (7 / 8) * (1 - 1e-12));
+    }
+  });
+
+  it('stops well before maxIters on benchmark-shaped data, close to a full Lloyd run', () => {
+    const data = embeddingLikeData({ count: 20_000, queries: 0, dimension: 64, seed: 7 });
+    const params: TrainParams = { nLists: 64, batchSize: 1024, maxIters: 200, tolerance: 1e-6, seed: 3 };
+    const a = traced(data.base, 64, params);
+    expect(a.result.converged).toBe(true);
+    expect(a.result.iterations).toBeLessThan(params.maxIters);
+    expect(a.result.shift).toBeGreaterThan(params.tolerance); // stopped by the inertia rule, not the shift
+    const lloyd = trainKMeans(data.base, 64, 'squared_euclidean', { ...params, batchSize: 20_000, maxIters: 30 });
+    expect(a.result.inertia / lloyd.inertia).toBeLessThan(1.03);
+    // Deterministic under the seed: the same stop, the same model.
+    const b = traced(data.base, 64, params);
+    expect(b.result.iterations).toBe(a.result.iterations);
+    expect(Array.from(b.result.centroids)).toEqual(Array.from(a.result.centroids));
+    expect(b.steps.map((p) => p.inertia)).toEqual(a.steps.map((p) => p.inertia));
   });
 });

@@ -120,7 +120,7 @@ builder.objectType(InsufficientResourcesError, {
 
 builder.objectType(ConvergenceError, {
   name: 'ConvergenceError',
-  description: 'The run stopped at maxIters above tolerance, and the caller required convergence.',
+  description: 'The run stopped at maxIters without converging, and the caller required convergence.',
   interfaces,
   fields: (t) => ({
     iterations: t.exposeInt('iterations'),

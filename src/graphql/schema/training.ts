@@ -114,11 +114,14 @@ builder.mutationField('trainIndex', (t) =>
       nLists: t.arg.int({ description: 'Inverted lists (clusters); chosen from the vector count when absent.' }),
       batchSize: t.arg.int({ description: 'Vectors per training batch (default 2048).' }),
       maxIters: t.arg.int({ description: 'Upper bound on k-means iterations (default 100).' }),
-      tolerance: t.arg.float({ description: 'Convergence threshold on the relative centroid shift (default 1e-6).' }),
+      tolerance: t.arg.float({
+        description:
+          'Convergence threshold on the relative centroid shift, smoothed over recent batches in mini-batch runs (default 1e-6). Mini-batch runs also converge when their smoothed inertia stops improving.',
+      }),
       wait: t.arg.boolean({ defaultValue: false, description: 'Resolve when the run ends instead of when it is queued.' }),
       requireConvergence: t.arg.boolean({
         defaultValue: false,
-        description: 'With wait: a run that stops at maxIters above tolerance answers ConvergenceError.',
+        description: 'With wait: a run that stops at maxIters without converging answers ConvergenceError.',
       }),
     },
     resolve: (_root, args, { service }) =>
