@@ -108,13 +108,20 @@ function meanRecall(found: EngineSearchResult[], truth: EngineSearchResult[]): n
   return hits / total;
 }
 
-/** Timed runs of `train`, reporting the median one. */
-async function timedTraining(runs: number, train: () => Promise<TrainResult> | TrainResult): Promise<{ result: TrainResult; ms: number }> {
-  const timings: { result: TrainResult; ms: number }[] = [];
+/** This process's CPU time in ms: on a shared machine, steadier than wall time for same-thread work. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** Timed runs of `train`, reporting the median one (wall time, and this thread's CPU time). */
+async function timedTraining(runs: number, train: () => Promise<TrainResult> | TrainResult): Promise<{ result: TrainResult; ms: number; cpu: number }> {
+  const timings: { result: TrainResult; ms: number; cpu: number }[] = [];
   for (let r = 0; r < runs; r++) {
     const start = performance.now();
+    const cpuStart = cpuMs();
     const result = await train();
-    timings.push({ result, ms: performance.now() - start });
+    timings.push({ result, ms: performance.now() - start, cpu: cpuMs() - cpuStart });
   }
   timings.sort((a, b) => a.ms - b.ms);
   return timings[Math.floor(timings.length / 2)];
@@ -233,23 +240,24 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   const sameThread = await timedTraining(options.trainRuns, () => trainKMeans(snapshot.vectors, d, 'squared_euclidean', params));
   const worker = await timedTraining(options.trainRuns, () => trainInWorker(snapshot.vectors, d, 'squared_euclidean', params));
   const trainingRows: (string | number)[][] = [];
-  const describe = (name: string, run: { result: TrainResult; ms: number }, reference?: TrainResult): (string | number)[] => [
+  const describe = (name: string, run: { result: TrainResult; ms: number; cpu: number }, reference?: TrainResult, sameThread = true): (string | number)[] => [
     name,
     (run.ms / 1000).toFixed(2),
+    sameThread ? (run.cpu / 1000).toFixed(2) : '',
     run.result.iterations,
     run.result.converged ? 'yes' : 'no',
     run.result.inertia.toExponential(4),
     reference ? `${(((run.result.inertia - reference.inertia) / reference.inertia) * 100).toFixed(2)}%` : '',
   ];
-  let lloyd: { result: TrainResult; ms: number } | undefined;
+  let lloyd: { result: TrainResult; ms: number; cpu: number } | undefined;
   if (options.lloydIters > 0) {
     lloyd = await timedTraining(1, () => trainKMeans(snapshot.vectors, d, 'squared_euclidean', { nLists, batchSize: n, maxIters: options.lloydIters, tolerance: DEFAULT_TRAIN_PARAMS.tolerance }));
   }
   trainingRows.push(describe(`mini-batch ${params.batchSize}, at most ${params.maxIters} iterations, same thread`, sameThread, lloyd?.result));
-  trainingRows.push(describe('same, in a worker (the first run starts it)', worker, lloyd?.result));
+  trainingRows.push(describe('same, in a worker (the first run starts it)', worker, lloyd?.result, false));
   if (lloyd) trainingRows.push(describe(`full-data Lloyd (max ${options.lloydIters} iterations)`, lloyd));
   console.log(`## Training, ${nLists} lists (median of ${options.trainRuns} runs; both seeded with greedy k-means++)`);
-  table(['run', 'seconds', 'iterations', 'converged', 'inertia', 'vs Lloyd'], trainingRows);
+  table(['run', 'seconds', 'CPU s', 'iterations', 'converged', 'inertia', 'vs Lloyd'], trainingRows);
 
   start = performance.now();
   index.applyModel(sameThread.result, { ids: snapshot.ids, lists: sameThread.result.lists });

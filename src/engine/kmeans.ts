@@ -47,11 +47,12 @@ const tile = (rows: number, to: number = ROW_TILE): number => Math.ceil(rows / t
  * noisy (sampling alone keeps the shift near 1e-3 on embedding-like data), so both are smoothed
  * by an exponentially weighted average, and a run has converged when the smoothed shift falls to
  * `tolerance` or when the smoothed inertia has not reached a new minimum for this many batches in
- * a row: the centroids then only wander within the sampling noise. scikit-learn weighs a batch by
- * 2 x batch / rows; here the weight is batch / forgetting window, the span the centroids average
- * over, since with the former's longer memory the average still fell for 100+ batches after the
- * centroids had settled. On the benchmark data (100,000 x 128, 256 lists) runs stop after 75-92
- * batches, 1.2-1.6% above full Lloyd (patience 5: 46-70 batches, 1.7-2.2%).
+ * a row: the centroids then only wander within the sampling noise. Tolerance 0 turns both off, so
+ * that a caller can ask for every iteration. scikit-learn weighs a batch by 2 x batch / rows; here
+ * the weight is batch / forgetting window, the span the centroids average over, since with the
+ * former's longer memory the average still fell for 100+ batches after the centroids had settled.
+ * On the benchmark data (100,000 x 128, 256 lists) runs stop after 75-92 batches, 1.2-1.6% above
+ * full Lloyd (patience 5: 46-70 batches, 1.7-2.2%).
  */
 export const NO_IMPROVEMENT_PATIENCE = 10;
 
@@ -213,7 +214,7 @@ class KMeansRun {
       if (this.full) this.lloydStep();
       else this.miniBatchStep();
       this.report('ITERATING');
-      if (this.shift <= this.params.tolerance || this.sinceImprovement >= NO_IMPROVEMENT_PATIENCE) {
+      if (this.shift <= this.params.tolerance || (this.params.tolerance > 0 && this.sinceImprovement >= NO_IMPROVEMENT_PATIENCE)) {
         converged = true;
         break;
       }

@@ -17,6 +17,8 @@ const separated = clusteredVectors(centres, D, PER, 0.5, 3);
 
 const lloyd: TrainParams = { nLists: CLUSTERS, batchSize: 10_000, maxIters: 50, tolerance: 1e-6, seed: 1 };
 const miniBatch: TrainParams = { nLists: CLUSTERS, batchSize: 64, maxIters: 60, tolerance: 0, seed: 1 };
+/** Tolerance 0 runs every iteration; any positive one lets the mini-batch stopping rule act. */
+const stopping: TrainParams = { ...miniBatch, tolerance: 1e-6 };
 
 /** Each true cluster lands in exactly one list, and each list holds exactly one cluster. */
 function expectRecovered(result: TrainResult): void {
@@ -48,9 +50,16 @@ describe('trainKMeans', () => {
   });
 
   it('mini-batch converges on well-separated clusters, stops early and recovers them', () => {
-    const result = trainKMeans(separated, D, 'squared_euclidean', miniBatch);
+    const result = trainKMeans(separated, D, 'squared_euclidean', stopping);
     expect(result.converged).toBe(true);
-    expect(result.iterations).toBeLessThan(miniBatch.maxIters);
+    expect(result.iterations).toBeLessThan(stopping.maxIters);
+    expectRecovered(result);
+  });
+
+  it('mini-batch with tolerance 0 runs every iteration and recovers the clusters', () => {
+    const result = trainKMeans(separated, D, 'squared_euclidean', miniBatch);
+    expect(result.iterations).toBe(miniBatch.maxIters);
+    expect(result.converged).toBe(false);
     expectRecovered(result);
   });
 
@@ -179,7 +188,7 @@ describe('trainKMeans mini-batch stopping rule', () => {
   }
 
   it('stops when the smoothed inertia has not reached a new low for the patience, and not before', () => {
-    const { result, steps } = traced(separated, D, miniBatch);
+    const { result, steps } = traced(separated, D, stopping);
     expect(result.converged).toBe(true);
     expect(steps.length).toBe(result.iterations);
     // The first batch is measured against the seeds and takes no part; the lowest average after it
@@ -199,12 +208,12 @@ describe('trainKMeans mini-batch stopping rule', () => {
 
   it('stops at the first iteration whose smoothed shift reaches tolerance', () => {
     const tolerance = 1e-3;
-    const { result, steps } = traced(separated, D, { ...miniBatch, tolerance });
+    const { result, steps } = traced(separated, D, { ...stopping, tolerance });
     expect(result.converged).toBe(true);
     const first = steps.findIndex((p) => p.shift <= tolerance);
     expect(first).toBeGreaterThan(0);
     expect(result.iterations).toBe(first + 1);
-    expect(result.iterations).toBeLessThan(traced(separated, D, miniBatch).result.iterations);
+    expect(result.iterations).toBeLessThan(traced(separated, D, stopping).result.iterations);
   });
 
   it('smooths shift and inertia: each batch moves the average an eighth of the way', () => {

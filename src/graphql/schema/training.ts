@@ -116,7 +116,7 @@ builder.mutationField('trainIndex', (t) =>
       maxIters: t.arg.int({ description: 'Upper bound on k-means iterations (default 100).' }),
       tolerance: t.arg.float({
         description:
-          'Convergence threshold on the relative centroid shift, smoothed over recent batches in mini-batch runs (default 1e-6). Mini-batch runs also converge when their smoothed inertia stops improving.',
+          'Convergence threshold on the relative centroid shift, smoothed over recent batches in mini-batch runs (default 1e-6). Mini-batch runs also converge when their smoothed inertia stops improving; 0 runs all maxIters.',
       }),
       wait: t.arg.boolean({ defaultValue: false, description: 'Resolve when the run ends instead of when it is queued.' }),
       requireConvergence: t.arg.boolean({
