@@ -2,6 +2,7 @@
 // them. Each section parses its own flags (`npm run bench -- engine --help`).
 import { parseEngineArgs, runEngineBench } from './engine.js';
 import { parseLoadArgs, runLoad } from './load.js';
+import { parseMetricsArgs, runMetricsBench } from './metrics-overhead.js';
 import { parseReplicasArgs, runReplicasBench } from './replicas.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
 
@@ -13,6 +14,7 @@ const SECTIONS: Record<string, Section> = {
   service: async (args) => void (await runServiceBench(parseServiceArgs(args))),
   load: async (args) => void (await runLoad(parseLoadArgs(args))),
   replicas: async (args) => void (await runReplicasBench(parseReplicasArgs(args))),
+  metrics: async (args) => void (await runMetricsBench(parseMetricsArgs(args))),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -54,6 +54,12 @@ export interface Config {
   trustedProxies: string[];
   /** graphql-ws: a socket that sends no connection_init within this many ms is closed with 4408. */
   connectionInitTimeoutMs: number;
+  /** Serve /metrics and measure for it (METRICS_ENABLED=false turns both off). */
+  metricsEnabled: boolean;
+  /** A bearer token that opens /metrics besides the API keys (for a scraper that should not hold an API key). */
+  metricsToken: string | null;
+  /** Label per-index metrics with index names (one series set per index; names are visible to whoever scrapes). */
+  metricsIndexLabels: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -117,5 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
     authFailureWindowMs: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 300, 1) * 1000,
     trustedProxies: (env.TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     connectionInitTimeoutMs: int(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 1),
+    metricsEnabled: bool(env, 'METRICS_ENABLED', true),
+    metricsToken: env.CIPHERDEX_METRICS_TOKEN?.trim() || null,
+    metricsIndexLabels: bool(env, 'METRICS_INDEX_LABELS', false),
   };
 }

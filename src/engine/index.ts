@@ -5,7 +5,7 @@ export type { Metric } from './metric.js';
 export { METRICS } from './metric.js';
 export { EngineInputError, TrainingAbortedError } from './errors.js';
 export { IvfFlatIndex, defaultNProbes } from './ivf-flat-index.js';
-export type { EngineSearchOptions, EngineSearchResult, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
+export type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
 export { ENGINE_INDEX_TYPES, createVectorIndex } from './index-factory.js';
 export type { EngineIndexType, VectorIndexOptions } from './index-factory.js';
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';

@@ -16,7 +16,7 @@ import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactD
 import { ScalarQuantizer } from './scalar-quantizer.js';
 import { allocateSharedRows } from './shared-rows.js';
 import { TopK } from './top-k.js';
-import type { EngineSearchOptions, EngineSearchResult, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
+import type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
 
 /**
  * Lists probed when a search names none: ceil(sqrt(nLists)), which on embedding-like data
@@ -184,12 +184,19 @@ export class IvfFlatIndex implements VectorIndex {
     encodeVector(query, 0, this.dimension, this.metric, heap.f32, queryAt >> 2, 'query');
     const twice = 2 * codec.prepareQuery(heap, queryAt >> 2, preparedAt);
     const best = new TopK(codec.exact ? topK : rerankWindow(topK));
+    const timings = options.timings;
+    const started = timings ? performance.now() : 0;
     const probed = state.coarse && !exact ? state.coarse.probe(heap, queryAt, outAt, nProbes) : null;
+    const probedAt = timings ? performance.now() : 0;
     const lists = state.lists;
     const count = probed ? probed.length : lists.count;
     const scanScratch = { out: outAt, selected: selectedAt };
     for (let p = 0; p < count; p++) scanList(best, heap, lists, codec, probed ? probed[p] : p, preparedAt, twice, scanScratch, filter);
-    return this.finish(state, best, queryAt, exact, topK);
+    if (!timings) return this.finish(state, best, queryAt, exact, topK);
+    const scannedAt = performance.now();
+    const result = this.finish(state, best, queryAt, exact, topK);
+    addTimings(timings, started, probedAt, scannedAt, performance.now());
+    return result;
   }
 
   /** Many queries at once (row-major n x dimension): the same answers as `search`, faster per query. */
@@ -205,7 +212,7 @@ export class IvfFlatIndex implements VectorIndex {
     const results: EngineSearchResult[] = [];
     for (let start = 0; start < total; start += BATCH_QUERIES) {
       const count = Math.min(BATCH_QUERIES, total - start);
-      results.push(...this.searchBlock(queries, start, count, topK, nProbes, filter));
+      results.push(...this.searchBlock(queries, start, count, topK, nProbes, filter, options.timings));
     }
     return results;
   }
@@ -348,7 +355,7 @@ export class IvfFlatIndex implements VectorIndex {
   }
 
   private searchBlock(
-    queries: Float32Array, first: number, m: number, topK: number, nProbes: number, filter?: (id: number) => boolean,
+    queries: Float32Array, first: number, m: number, topK: number, nProbes: number, filter?: (id: number) => boolean, timings?: EngineStageTimings,
   ): EngineSearchResult[] {
     const state = this.state;
     const k = this.nLists;
@@ -386,6 +393,7 @@ export class IvfFlatIndex implements VectorIndex {
 
     // Which queries scan which list: all of them when exact, else each query's nProbes nearest,
     // found for the whole block in one blocked pass over the centroids.
+    const started = timings ? performance.now() : 0;
     const lists = state.lists;
     const members: Uint32Array[] = new Array(lists.count);
     if (exact) {
@@ -406,14 +414,17 @@ export class IvfFlatIndex implements VectorIndex {
       }
     }
 
+    const probedAt = timings ? performance.now() : 0;
     const best: TopK[] = [];
     for (let i = 0; i < m; i++) best.push(new TopK(codec.exact ? topK : rerankWindow(topK)));
     const scanScratch = { out: outAt, selected: selectedAt };
     for (let list = 0; list < lists.count; list++) {
       scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter);
     }
+    const scannedAt = timings ? performance.now() : 0;
     const results: EngineSearchResult[] = [];
     for (let i = 0; i < m; i++) results.push(this.finish(state, best[i], queriesAt + i * this.rowBytes, exact, topK));
+    if (timings) addTimings(timings, started, probedAt, scannedAt, performance.now());
     return results;
   }
 
@@ -500,4 +511,10 @@ export class IvfFlatIndex implements VectorIndex {
       for (let i = 0; i < count; i++) target[which[start + i]] = labels[(labelsAt >> 2) + i];
     }
   }
+}
+
+function addTimings(timings: EngineStageTimings, started: number, probedAt: number, scannedAt: number, finishedAt: number): void {
+  timings.probe += probedAt - started;
+  timings.scan += scannedAt - probedAt;
+  timings.rerank += finishedAt - scannedAt;
 }

@@ -9,6 +9,17 @@ export interface EngineSearchOptions {
   nProbes?: number;
   /** Only ids it accepts can be returned. Asked only about candidates that would enter the top k. */
   filter?: (id: number) => boolean;
+  /** When given, each stage's time is added to it (milliseconds), for metrics; absent, nothing is timed. */
+  timings?: EngineStageTimings;
+}
+
+/** Time spent per search stage, in milliseconds, accumulated across calls. */
+export interface EngineStageTimings {
+  /** Ranking centroids to choose the lists (0 for an exact search). */
+  probe: number;
+  scan: number;
+  /** Exact distances of the kept candidates and their final order. */
+  rerank: number;
 }
 
 /** Ascending distance (ties: smaller id first), at most topK entries. */

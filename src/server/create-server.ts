@@ -19,6 +19,9 @@ import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';
 import { apiKeyVerifier, authorizeConnection, type FailedAuthLimit, useApiKeyAuth } from './plugins/use-api-key-auth.js';
 import { useDashboard } from './plugins/use-dashboard.js';
+import { useMetrics } from './plugins/use-metrics.js';
+import { hashApiKey } from './api-key-store.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from './prometheus-metrics.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
 import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
@@ -34,6 +37,11 @@ export interface CreateServerOptions {
   apiKeyHashes: readonly Buffer[];
   server: ServerInfo;
   log: (line: string) => void;
+  /**
+   * The registry /metrics serves; the service should report to its `service` side. Created here
+   * when absent (and config.metricsEnabled); null serves no /metrics.
+   */
+  metrics?: PrometheusMetrics | null;
 }
 
 export interface CipherdexServer {
@@ -71,10 +79,19 @@ interface EnvelopedRoot {
 export function createServer(options: CreateServerOptions): CipherdexServer {
   const { config, service, server, log } = options;
   const verify = apiKeyVerifier(options.apiKeyHashes);
+  const metrics =
+    options.metrics !== undefined ? options.metrics : config.metricsEnabled ? createPrometheusMetrics({ indexLabels: config.metricsIndexLabels }) : null;
+  metrics?.observe(service);
+  const limiter = createAuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs });
   // One limiter for both transports: guesses over HTTP and over WebSockets add up.
   const authLimit: FailedAuthLimit = {
-    limiter: createAuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs }),
+    limiter: metrics?.countingRefusals(limiter) ?? limiter,
     addressOf: clientAddressResolver(config.trustedProxies),
+  };
+  const metricsAccess = {
+    verifyApiKey: verify,
+    verifyToken: config.metricsToken === null ? null : apiKeyVerifier([hashApiKey(config.metricsToken)]),
+    limit: authLimit,
   };
   // Over HTTP the request's signal aborts when the client goes away (an SSE stream cut short); a
   // WebSocket operation has no request of its own, so onSubscribe gives it its own signal.
@@ -96,6 +113,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     maxRequestBodySize: config.limits.maxRequestBytes,
     logging: yogaLogger(log),
     plugins: [
+      metrics === null ? {} : useMetrics(metrics, metricsAccess),
       useApiKeyAuth(verify, authLimit),
       // After auth (which strips a keyless caller's extensions), before parsing and the limits.
       usePersistedQueries(),

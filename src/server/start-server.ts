@@ -8,6 +8,7 @@ import { createIndexService } from '../service/index.js';
 import type { IndexService } from '../service/index.js';
 import { loadApiKeyHashes } from './api-key-store.js';
 import { createServer, GRAPHQL_PATH } from './create-server.js';
+import { createPrometheusMetrics } from './prometheus-metrics.js';
 
 export interface StartServerOptions {
   /** Used as is and left open by close(); created from `config` (and closed by close()) when absent. */
@@ -40,7 +41,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
   // Keys first: a damaged key file stops the start before anything is opened.
   const apiKeyHashes = await loadApiKeyHashes(config, log);
   const version = await packageVersion();
-  const service = options.service ?? (await createIndexService(config));
+  const metrics = config.metricsEnabled ? createPrometheusMetrics({ indexLabels: config.metricsIndexLabels }) : null;
+  const service = options.service ?? (await createIndexService(config, { metrics: metrics?.service }));
   const ownsService = options.service === undefined;
 
   const server = createServer({
@@ -49,6 +51,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     apiKeyHashes,
     server: { version, startedAt: Date.now(), store: config.dbType },
     log,
+    metrics,
   });
   try {
     await new Promise<void>((resolve, reject) => {

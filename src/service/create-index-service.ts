@@ -13,6 +13,8 @@ import { SealWorkers } from './sealing/seal-workers.js';
 import { openRedisTrainingEvents } from './replication/replica-training-events.js';
 import { createLocalTrainingEvents, type TrainingEventBus } from './training/training-events.js';
 import { TrainingRuns } from './training/training-runs.js';
+import { measuredStore } from './measured-store.js';
+import type { ServiceMetrics } from './service-metrics.js';
 import { TrainingScheduler } from './training/training-scheduler.js';
 
 /** Sealing workers beside the main thread: one fewer than the cores, at most 3 (0 on one core). */
@@ -27,6 +29,8 @@ export interface IndexServiceDeps {
   events?: TrainingEventBus;
   /** Worker threads that share the sealing of large upserts; defaultSealWorkers() when absent, 0 for none. */
   sealWorkers?: number;
+  /** Told of searches, upserts, finished runs and every store call; nothing is measured when absent. */
+  metrics?: ServiceMetrics;
 }
 
 export async function createIndexService(config: Config, deps: IndexServiceDeps = {}): Promise<CipherdexIndexService> {
@@ -38,7 +42,8 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     if (deps.store === undefined) await opened.close();
     throw error;
   }
-  const store = replication?.store ?? opened;
+  const unmeasured = replication?.store ?? opened;
+  const store = deps.metrics ? measuredStore(unmeasured, deps.metrics) : unmeasured;
   let events: TrainingEventBus;
   try {
     events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl) : createLocalTrainingEvents());
@@ -61,8 +66,15 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     events,
     cache,
     scheduler,
-    training: new TrainingRuns({ config, store, scheduler, leases: replication ? replication.leases(events) : null }),
+    training: new TrainingRuns({
+      config,
+      store,
+      scheduler,
+      leases: replication ? replication.leases(events) : null,
+      onRunEnded: deps.metrics && ((run) => deps.metrics?.trainingEnded(run)),
+    }),
     owned: { store: deps.store === undefined, events: deps.events === undefined },
     replication: replication && { close: () => replication.close() },
+    metrics: deps.metrics,
   });
 }

@@ -27,6 +27,7 @@ import { OpenIndex, type ItemRecord } from './open/open-index.js';
 import type { TrainingEventBus } from './training/training-events.js';
 import type { TrainingRuns } from './training/training-runs.js';
 import type { TrainingScheduler } from './training/training-scheduler.js';
+import { NO_SERVICE_METRICS, type ServiceMetrics } from './service-metrics.js';
 import type {
   CreateIndexOptions,
   IndexInfo,
@@ -61,6 +62,8 @@ export interface IndexServiceParts {
   owned: { store: boolean; events: boolean };
   /** Replicas share the store (replication.ts): closed by close(). */
   replication?: { close(): Promise<void> } | null;
+  /** Told of searches and upserts (the store is measured where it is built, runs by TrainingRuns). */
+  metrics?: ServiceMetrics;
 }
 
 export class CipherdexIndexService implements IndexService {
@@ -72,6 +75,7 @@ export class CipherdexIndexService implements IndexService {
   readonly #events: TrainingEventBus;
   readonly #owned: { store: boolean; events: boolean };
   readonly #replication: IndexServiceParts['replication'];
+  readonly #metrics: ServiceMetrics;
   #closed = false;
 
   constructor(parts: IndexServiceParts) {
@@ -83,6 +87,7 @@ export class CipherdexIndexService implements IndexService {
     this.#events = parts.events;
     this.#owned = parts.owned;
     this.#replication = parts.replication ?? null;
+    this.#metrics = parts.metrics ?? NO_SERVICE_METRICS;
   }
 
   async createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo> {
@@ -132,6 +137,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }> {
+    const started = performance.now();
     return this.#use(name, key, async (open) => {
       const valid = validateItems(items, open.config.dimension, open.config.metric, this.#config.limits);
       const prepared = await open.prepare(valid);
@@ -140,6 +146,7 @@ export class CipherdexIndexService implements IndexService {
         await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
         open.applyUpserts(prepared.map((item) => item.record));
       });
+      this.#metrics.upserted(name, valid.length, (performance.now() - started) / 1000);
       await this.#training.maybeAutoTrain(open);
       return { upsertedCount: valid.length, index: this.#describe(open) };
     });
@@ -176,14 +183,20 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async search(name: string, key: IndexKeyInput, vectors: VectorInput[], options: SearchOptions = {}): Promise<SearchResults[]> {
+    const started = performance.now();
     return this.#use(name, key, (open) => {
+      const opened = performance.now();
       const limits = this.#config.limits;
       const topK = validateTopK(options.topK, limits);
       const nProbes = validateNProbes(options.nProbes, open.isTrained ? (open.model?.nLists ?? null) : null);
       const fields = validateInclude(options.include, SEARCH_DEFAULT_FIELDS);
       const filter = options.filter === undefined || options.filter === null || Object.keys(options.filter).length === 0 ? null : compileFilter(options.filter);
       const queries = validateQueries(vectors, open.config.dimension, open.config.metric, limits);
-      return open.search(queries, { topK, nProbes, filter }, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }));
+      const timings = { probe: 0, scan: 0, rerank: 0 };
+      const results = open.search(queries, { topK, nProbes, filter, timings }, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }));
+      const stages = { decrypt: (opened - started) / 1000, probe: timings.probe / 1000, scan: timings.scan / 1000, rerank: timings.rerank / 1000 };
+      this.#metrics.searched(name, results.length, stages, (performance.now() - started) / 1000);
+      return results;
     });
   }
 
@@ -221,6 +234,10 @@ export class CipherdexIndexService implements IndexService {
   /** Names of the indexes decrypted in memory right now (for tests and metrics; no key needed, names are public). */
   residentIndexes(): string[] {
     return this.#cache.resident();
+  }
+
+  residentMemory(): { indexes: number; bytes: number } {
+    return this.#cache.residentMemory();
   }
 
   async close(): Promise<void> {

@@ -4,3 +4,4 @@ export * from './errors.js';
 export { createIndexService, defaultSealWorkers, type IndexServiceDeps } from './create-index-service.js';
 export { CipherdexIndexService } from './index-service.js';
 export { generateIndexKey, IndexKeyFormatError, parseIndexKey } from '../crypto/index.js';
+export { NO_SERVICE_METRICS, type SearchStageSeconds, type ServiceMetrics } from './service-metrics.js';

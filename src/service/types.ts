@@ -159,6 +159,8 @@ export interface IndexService {
   /** Verifies the key, then yields the current state and every later event, across runs, until returned. */
   trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>>;
   trainingQueue(): TrainingQueueInfo;
+  /** Indexes decrypted in memory now and the bytes their engines hold (names are public; for metrics). */
+  residentMemory(): { indexes: number; bytes: number };
 
   close(): Promise<void>;
 }

@@ -100,6 +100,23 @@ describe.each(METRICS)('IvfFlatIndex (%s)', (metric) => {
     }
   });
 
+  it('times its stages when asked, without changing an answer', () => {
+    const index = trained(metric);
+    const query = row(queries, D, 0);
+    const timings = { probe: 0, scan: 0, rerank: 0 };
+    const timed = index.search(query, { topK: 10, nProbes: 3, timings });
+    const plain = index.search(query, { topK: 10, nProbes: 3 });
+    expect(Array.from(timed.ids)).toEqual(Array.from(plain.ids));
+    expect(timings.scan).toBeGreaterThan(0);
+    expect(timings.probe).toBeGreaterThanOrEqual(0);
+    expect(timings.rerank).toBeGreaterThanOrEqual(0);
+    const afterOne = { ...timings };
+    const batch = index.searchBatch(queries, { topK: 10, nProbes: 3, timings });
+    expect(Array.from(batch[0].ids)).toEqual(Array.from(plain.ids));
+    // Accumulated, not overwritten.
+    expect(timings.scan).toBeGreaterThan(afterOne.scan);
+  });
+
   it('gives the same answers on the SIMD and plain kernels', () => {
     const simd = trained(metric, 12, 'auto');
     const plain = trained(metric, 12, 'plain');

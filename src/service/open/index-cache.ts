@@ -127,6 +127,13 @@ export class IndexCache {
     return [...this.#loaded.keys()];
   }
 
+  /** How many indexes are decrypted in memory and the bytes their engines hold (vectors, codes, lists, centroids). */
+  residentMemory(): { indexes: number; bytes: number } {
+    let bytes = 0;
+    for (const open of this.#loaded.values()) bytes += open.engine.memoryBytes();
+    return { indexes: this.#loaded.size, bytes };
+  }
+
   close(): void {
     clearInterval(this.#sweeper);
     for (const name of [...this.#loaded.keys()]) this.drop(name);

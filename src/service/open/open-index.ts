@@ -9,7 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IndexCipher } from '../../crypto/index.js';
-import { createVectorIndex, type IvfModel, type VectorIndex } from '../../engine/index.js';
+import { createVectorIndex, type EngineStageTimings, type IvfModel, type VectorIndex } from '../../engine/index.js';
 import type { StoredItem } from '../../storage/index.js';
 import type { AcceptedKeys } from './accepted-keys.js';
 import { itemAad } from '../records/associated-data.js';
@@ -243,7 +243,7 @@ export class OpenIndex {
    */
   search<T>(
     queries: Float32Array,
-    options: { topK: number; nProbes?: number; filter: MetadataPredicate | null },
+    options: { topK: number; nProbes?: number; filter: MetadataPredicate | null; timings?: EngineStageTimings },
     toHit: (record: ItemRecord, distance: number) => T,
   ): { hits: T[]; exact: boolean }[] {
     const { filter } = options;
@@ -252,6 +252,7 @@ export class OpenIndex {
       topK: options.topK,
       nProbes: options.nProbes,
       filter: filter === null ? undefined : (slot: number) => filter(records.get(slot)?.metadata),
+      timings: options.timings,
     };
     // One query is the common case: the single-query path skips the batch's grouping work.
     const results =

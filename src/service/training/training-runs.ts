@@ -38,6 +38,8 @@ export interface TrainingRunsOptions {
   scheduler: TrainingScheduler;
   /** With replicas: every run claims its index's lease before it is queued. */
   leases: RunLeases | null;
+  /** Told of every run queued here once it has ended (COMPLETED, FAILED or CANCELLED). */
+  onRunEnded?: (run: TrainingRun) => void;
 }
 
 export class TrainingRuns {
@@ -119,7 +121,10 @@ export class TrainingRuns {
       open.unpin();
       void lease?.release();
     };
-    scheduler.waitFor(run.runId).then(ended, ended);
+    scheduler.waitFor(run.runId).then((final) => {
+      this.#options.onRunEnded?.(final);
+      ended();
+    }, ended);
     return run;
   }
 
