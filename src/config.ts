@@ -9,7 +9,9 @@ export interface Config {
   dbType: 'sqlite' | 'postgres';
   connectionString: string | null;
   redisUrl: string | null;
+  /** Vectors at which an untrained index is queued for training; -1 (RETRAIN_THRESHOLD=-1) turns automatic training off. */
   retrainThreshold: number;
+  /** False with AUTO_TRAIN_DISABLED=true or RETRAIN_THRESHOLD=-1. */
   autoTrainEnabled: boolean;
   /** A trained index is retrained once it holds this many times the vectors it was trained on. */
   retrainGrowthFactor: number;
@@ -72,6 +74,15 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
+/** RETRAIN_THRESHOLD: a count of vectors, or -1 for "never train on its own" (CyborgDB's convention). */
+function retrainThreshold(env: Env): number {
+  const raw = env.RETRAIN_THRESHOLD?.trim();
+  if (raw === undefined || raw === '') return 10_000;
+  const value = Number(raw);
+  if (value === -1 || (Number.isInteger(value) && value >= 1)) return value;
+  throw new Error(`RETRAIN_THRESHOLD must be an integer >= 1, or -1 to turn automatic training off, got "${env.RETRAIN_THRESHOLD}"`);
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -86,6 +97,7 @@ export function loadConfig(env: Env = process.env): Config {
   const connectionString = env.CIPHERDEX_CONNECTION_STRING || null;
   if (dbType === 'postgres' && !connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
   const production = env.NODE_ENV === 'production';
+  const threshold = retrainThreshold(env);
   return {
     port: int(env, 'PORT', 4000),
     host: env.HOST || '127.0.0.1',
@@ -94,8 +106,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbType,
     connectionString,
     redisUrl: env.REDIS_URL || null,
-    retrainThreshold: int(env, 'RETRAIN_THRESHOLD', 10_000, 1),
-    autoTrainEnabled: !bool(env, 'AUTO_TRAIN_DISABLED', false),
+    retrainThreshold: threshold,
+    autoTrainEnabled: threshold !== -1 && !bool(env, 'AUTO_TRAIN_DISABLED', false),
     retrainGrowthFactor: int(env, 'RETRAIN_GROWTH_FACTOR', 4, 2),
     maxConcurrentTrainings: int(env, 'MAX_CONCURRENT_TRAININGS', 1, 1),
     trainingMemoryBudget: int(env, 'TRAINING_MEMORY_BUDGET_MB', 4096, 1) * 2 ** 20,

@@ -23,6 +23,12 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 5000, apiKeys: ['a', 'b'], dbType: 'postgres', retrainThreshold: 50, autoTrainEnabled: false });
   });
 
+  it('RETRAIN_THRESHOLD=-1 turns automatic training off; other values below 1 are refused', () => {
+    expect(loadConfig({ RETRAIN_THRESHOLD: '-1' })).toMatchObject({ retrainThreshold: -1, autoTrainEnabled: false });
+    expect(loadConfig({ RETRAIN_THRESHOLD: '1' })).toMatchObject({ retrainThreshold: 1, autoTrainEnabled: true });
+    for (const bad of ['0', '-2', '-1.5', '1e400']) expect(() => loadConfig({ RETRAIN_THRESHOLD: bad })).toThrow(/RETRAIN_THRESHOLD must be an integer >= 1, or -1/);
+  });
+
   it('reads the replica settings, with a 30 s training lease and a 500 ms check by default', () => {
     expect(loadConfig({})).toMatchObject({ trainingLeaseMs: 30_000, replicaPollMs: 500 });
     expect(loadConfig({ TRAINING_LEASE_MS: '2000', REPLICA_POLL_MS: '100' })).toMatchObject({ trainingLeaseMs: 2000, replicaPollMs: 100 });

@@ -201,8 +201,10 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async train(name: string, key: IndexKeyInput, options: TrainOptions = {}): Promise<TrainingRun> {
-    const run = await this.#use(name, key, (open) => this.#training.train(open, options));
-    return options.wait === true ? this.waitForRun(run.runId) : run;
+    const start = (): Promise<TrainingRun> => this.#use(name, key, (open) => this.#training.train(open, options));
+    if (options.wait !== true) return start();
+    const { done } = await this.#use(name, key, (open) => this.#training.trainAndWait(open, options, start));
+    return done;
   }
 
   async waitForRun(runId: string): Promise<TrainingRun> {

@@ -75,7 +75,7 @@ export const TrainingStatusRef = builder.objectRef<TrainingStatus>('TrainingStat
 const TrainingQueueRef = builder.objectRef<TrainingQueueInfo>('TrainingQueue').implement({
   description: 'The service-wide training scheduler.',
   fields: (t) => ({
-    retrainThreshold: t.exposeInt('retrainThreshold', { description: 'An untrained index is queued once it holds this many vectors.' }),
+    retrainThreshold: t.exposeInt('retrainThreshold', { description: 'An untrained index is queued once it holds this many vectors; -1 when RETRAIN_THRESHOLD=-1 turned automatic training off.' }),
     autoTrainEnabled: t.exposeBoolean('autoTrainEnabled'),
     retrainGrowthFactor: t.exposeFloat('retrainGrowthFactor', {
       description: 'A trained index is queued again once it holds this many times the vectors it was trained on.',
@@ -118,7 +118,11 @@ builder.mutationField('trainIndex', (t) =>
         description:
           'Convergence threshold on the relative centroid shift, smoothed over recent batches in mini-batch runs (default 1e-6). Mini-batch runs also converge when their smoothed inertia stops improving; 0 runs all maxIters.',
       }),
-      wait: t.arg.boolean({ defaultValue: false, description: 'Resolve when the run ends instead of when it is queued.' }),
+      wait: t.arg.boolean({
+        defaultValue: false,
+        description:
+          'Resolve when the run ends instead of when it is queued. When the index already has a run (manual or automatic), waits for that run if it uses every argument given here, else for one follow-up run with these arguments queued when it ends.',
+      }),
       requireConvergence: t.arg.boolean({
         defaultValue: false,
         description: 'With wait: a run that stops at maxIters without converging answers ConvergenceError.',

@@ -1,11 +1,12 @@
 // Starts training runs for open indexes, manual and automatic: the auto-train rule and its retry
 // window, the lease a run takes first when replicas share the store, keeping the index in memory
-// while its run lasts, and the convergence failures waitFor reports.
+// while its run lasts, the convergence failures waitFor reports, and what an explicit caller that
+// waits gets when a run is already active (that run, or one follow-up run).
 
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { Store } from '../../storage/index.js';
-import { CipherdexError, ConvergenceError, ValidationError } from '../errors.js';
+import { CipherdexError, ConvergenceError, TrainingInProgressError, ValidationError } from '../errors.js';
 import { translatingErrors } from '../lower-layer-errors.js';
 import type { OpenIndex } from '../open/open-index.js';
 import type { TrainOptions, TrainingRun, TrainingTrigger } from '../types.js';
@@ -42,9 +43,30 @@ export interface TrainingRunsOptions {
   onRunEnded?: (run: TrainingRun) => void;
 }
 
+/** The arguments a caller gave explicitly; a run matches them when it uses every one of them. */
+type RunArguments = Pick<TrainOptions, 'nLists' | 'batchSize' | 'maxIters' | 'tolerance'> & { requireConvergence: boolean };
+
+function runArguments(options: TrainOptions): RunArguments {
+  const { nLists, batchSize, maxIters, tolerance } = options;
+  return { nLists, batchSize, maxIters, tolerance, requireConvergence: options.requireConvergence === true };
+}
+
+const sameArguments = (a: RunArguments, b: RunArguments): boolean =>
+  a.nLists === b.nLists && a.batchSize === b.batchSize && a.maxIters === b.maxIters && a.tolerance === b.tolerance && a.requireConvergence === b.requireConvergence;
+
+/** A run queued for when the index's active run ends, and the callers waiting for it. */
+interface FollowUp {
+  args: RunArguments;
+  done: Promise<TrainingRun>;
+}
+
 export class TrainingRuns {
   readonly #options: TrainingRunsOptions;
   readonly #convergenceFailures = new Map<string, ConvergenceError>();
+  /** Active runs that swap in their model only if they converge. */
+  readonly #requiringConvergence = new Set<string>();
+  /** At most one follow-up per index; automatic runs stay out of its way until it is queued. */
+  readonly #followUps = new Map<string, FollowUp>();
 
   constructor(options: TrainingRunsOptions) {
     this.#options = options;
@@ -53,6 +75,62 @@ export class TrainingRuns {
   /** Queues a MANUAL run with `options` resolved against the index. */
   async train(open: OpenIndex, options: TrainOptions): Promise<TrainingRun> {
     return this.#enqueue(open, 'MANUAL', this.#params(open, options), options.requireConvergence === true);
+  }
+
+  /**
+   * `train` with wait. With no run of the index active here: queues one and waits for it. With one
+   * active (either trigger), waits for it when it uses every argument the caller gave (and requires
+   * convergence exactly when the caller does), moving it ahead of queued automatic runs; otherwise
+   * queues one follow-up run with the caller's arguments once it ends (`startFollowUp` queues it,
+   * reopening the index) and waits for that. Callers asking for the same follow-up share it; other
+   * arguments while one is pending are refused with TrainingInProgressError. The result is wrapped
+   * so that a caller inside the index cache's use() does not wait there.
+   */
+  async trainAndWait(open: OpenIndex, options: TrainOptions, startFollowUp: () => Promise<TrainingRun>): Promise<{ done: Promise<TrainingRun> }> {
+    const { scheduler } = this.#options;
+    this.#params(open, options); // bad arguments are refused whatever is running
+    const args = runArguments(options);
+    const active = scheduler.activeRun(open.name);
+    let done: Promise<TrainingRun>;
+    if (active === null) {
+      done = this.waitFor((await this.train(open, options)).runId);
+    } else if (this.#uses(active, args)) {
+      scheduler.prioritize(open.name);
+      done = this.waitFor(active.runId);
+    } else {
+      done = this.#followUp(open.name, args, active.runId, startFollowUp);
+    }
+    done.catch(() => undefined); // the caller handles it; this only keeps an early rejection from counting as unhandled
+    return { done };
+  }
+
+  #uses(run: TrainingRun, args: RunArguments): boolean {
+    return (
+      (args.nLists === undefined || args.nLists === run.nLists) &&
+      (args.batchSize === undefined || args.batchSize === run.batchSize) &&
+      (args.maxIters === undefined || args.maxIters === run.maxIters) &&
+      (args.tolerance === undefined || args.tolerance === run.tolerance) &&
+      args.requireConvergence === this.#requiringConvergence.has(run.runId)
+    );
+  }
+
+  #followUp(index: string, args: RunArguments, after: string, start: () => Promise<TrainingRun>): Promise<TrainingRun> {
+    const pending = this.#followUps.get(index);
+    if (pending !== undefined) {
+      if (sameArguments(pending.args, args)) return pending.done;
+      throw new TrainingInProgressError(index, after);
+    }
+    const queued = (async () => {
+      try {
+        await this.#options.scheduler.waitFor(after).catch(() => undefined); // however it ended
+        return await start();
+      } finally {
+        this.#followUps.delete(index);
+      }
+    })();
+    const done = queued.then((run) => this.waitFor(run.runId));
+    this.#followUps.set(index, { args, done });
+    return done;
   }
 
   /** Resolves once the run ended; throws its ConvergenceError when it required convergence and missed it. */
@@ -67,7 +145,7 @@ export class TrainingRuns {
   /** Queues an AUTOMATIC run when the policy says so; never waits for it, and fails only on the unexpected. */
   async maybeAutoTrain(open: OpenIndex): Promise<void> {
     const { config, scheduler } = this.#options;
-    if (!config.autoTrainEnabled || scheduler.isTraining(open.name)) return;
+    if (!config.autoTrainEnabled || scheduler.isTraining(open.name) || this.#followUps.has(open.name)) return;
     const input = {
       vectorCount: open.size,
       trainedVectorCount: open.model?.trainedVectorCount ?? null,
@@ -117,7 +195,9 @@ export class TrainingRuns {
       await lease?.release();
       throw error;
     }
+    if (requireConvergence) this.#requiringConvergence.add(run.runId);
     const ended = (): void => {
+      this.#requiringConvergence.delete(run.runId);
       open.unpin();
       void lease?.release();
     };

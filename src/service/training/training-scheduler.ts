@@ -1,5 +1,6 @@
-// Queues training runs (one per index at a time, at most maxConcurrent overall, first come first
-// served) and turns each job's reports into TrainingStatus events on the index's topic.
+// Queues training runs (one per index at a time, at most maxConcurrent overall; explicit runs ahead
+// of queued automatic ones, otherwise first come first served) and turns each job's reports into
+// TrainingStatus events on the index's topic.
 import { randomUUID } from 'node:crypto';
 import { CipherdexError, TrainingInProgressError, TrainingNotRunningError, ValidationError } from '../errors.js';
 import { startWith, type TrainingEventBus } from './training-events.js';
@@ -88,6 +89,8 @@ interface Run {
   readonly resolveFinal: (run: TrainingRun) => void;
   /** Settles when the job has returned or thrown (or at once for a run that never started). */
   settled: Promise<void>;
+  /** A MANUAL run, or one an explicit caller waits for: queued ahead of the other automatic runs. */
+  explicit: boolean;
 }
 
 export class TrainingScheduler {
@@ -137,10 +140,12 @@ export class TrainingScheduler {
       final,
       resolveFinal,
       settled: Promise.resolve(),
+      explicit: request.trigger === 'MANUAL',
     };
     this.active.set(request.index, run);
     this.byId.set(runId, run);
-    this.queue.push(run);
+    if (run.explicit) this.queueAheadOfAutomatic(run);
+    else this.queue.push(run);
     this.events.publish(request.index, run.status);
     this.startQueued();
     return run.status;
@@ -157,6 +162,26 @@ export class TrainingScheduler {
     if (!this.running.has(run)) return this.cancelQueued(run);
     run.controller.abort();
     return run.status;
+  }
+
+  /** The index's run queued or running in this process, if any. */
+  activeRun(index: string): TrainingRun | null {
+    return this.active.get(index)?.status ?? null;
+  }
+
+  /**
+   * An explicit caller now waits for the index's queued run (of either trigger): it moves ahead of
+   * the queued automatic runs, as an explicit run would have been queued. A no-op for a run that
+   * already started or has none queued.
+   */
+  prioritize(index: string): void {
+    const run = this.active.get(index);
+    if (run === undefined || run.explicit) return;
+    run.explicit = true;
+    const at = this.queue.indexOf(run);
+    if (at === -1) return;
+    this.queue.splice(at, 1);
+    this.queueAheadOfAutomatic(run);
   }
 
   /** The queued or running run, else the last finished run, else IDLE (runId null). */
@@ -248,6 +273,13 @@ export class TrainingScheduler {
     const status = this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE });
     this.end(run, status);
     return status;
+  }
+
+  /** After the explicit runs already queued, before the first automatic one. */
+  private queueAheadOfAutomatic(run: Run): void {
+    const at = this.queue.findIndex((queued) => !queued.explicit);
+    if (at === -1) this.queue.push(run);
+    else this.queue.splice(at, 0, run);
   }
 
   private startQueued(): void {

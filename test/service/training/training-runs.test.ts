@@ -1,13 +1,14 @@
 // Starting runs: the automatic rule with its retry window, the lease a run claims first (with
 // replicas) and gives back when the run ends, the pin that keeps the index in memory meanwhile,
-// and which failures an automatic start keeps to itself (the typed ones) and which it surfaces.
+// and which failures an automatic start keeps to itself (the typed ones) and which it surfaces;
+// an explicit caller that waits joins the active run or gets one follow-up run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { IndexCipher, generateDataKey } from '../../../src/crypto/index.js';
-import { StoreUnavailableError, TrainingInProgressError } from '../../../src/service/errors.js';
+import { StoreUnavailableError, TrainingInProgressError, ValidationError } from '../../../src/service/errors.js';
 import { validateItems } from '../../../src/service/input/input-validation.js';
 import { AcceptedKeys } from '../../../src/service/open/accepted-keys.js';
 import { OpenIndex } from '../../../src/service/open/open-index.js';
@@ -140,5 +141,80 @@ describe('an automatic run', () => {
 describe('waitFor', () => {
   it('refuses what is not a run id', async () => {
     await expect(runs().waitFor('')).rejects.toMatchObject({ code: 'VALIDATION_ERROR', argument: 'runId' });
+  });
+});
+
+describe('trainAndWait, with a run of the index already active', () => {
+  /** Holds the one training slot until released, so that the runs queued behind it stay queued. */
+  function occupySlot(): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    scheduler.enqueue({
+      index: 'busy', trigger: 'AUTOMATIC', vectorCount: 1, params: { nLists: 1, batchSize: 1, maxIters: 1, tolerance: 0 },
+      job: async () => (await held, { iterations: 1, shift: 0, inertia: 0, converged: true }),
+    });
+    return release;
+  }
+
+  it('joins a queued automatic run and moves it ahead of the other automatic runs', async () => {
+    const release = occupySlot();
+    const training = runs({}, false);
+    const other = await openIndexWithVectors('other');
+    await training.maybeAutoTrain(other);
+    await training.maybeAutoTrain(open);
+    expect(scheduler.snapshot().queued.map((r) => r.index)).toEqual(['other', 'docs']);
+    const automatic = scheduler.activeRun('docs')!;
+    let followUps = 0;
+    const { done } = await training.trainAndWait(open, {}, async () => (followUps++, training.train(open, {})));
+    expect(scheduler.snapshot().queued.map((r) => r.index)).toEqual(['docs', 'other']);
+    release();
+    const final = await done;
+    expect(final).toMatchObject({ runId: automatic.runId, trigger: 'AUTOMATIC', phase: 'COMPLETED' });
+    expect(followUps).toBe(0);
+    await scheduler.waitFor(scheduler.activeRun('other')!.runId);
+    other.close();
+  });
+
+  it('queues one follow-up run when the arguments differ, shared by callers asking the same, and refuses others', async () => {
+    const release = occupySlot();
+    const training = runs({}, false);
+    await training.maybeAutoTrain(open);
+    const automatic = scheduler.activeRun('docs')!;
+    expect(automatic.nLists).not.toBe(4);
+    let followUps = 0;
+    const start = async () => (followUps++, training.train(open, { nLists: 4 }));
+    const first = await training.trainAndWait(open, { nLists: 4 }, start);
+    const second = await training.trainAndWait(open, { nLists: 4 }, start);
+    await expect(training.trainAndWait(open, { nLists: 5 }, start)).rejects.toBeInstanceOf(TrainingInProgressError);
+    await expect(training.trainAndWait(open, { nLists: 4, requireConvergence: true }, start)).rejects.toBeInstanceOf(TrainingInProgressError);
+    // Bad arguments are refused as such, whatever is running.
+    await expect(training.trainAndWait(open, { nLists: 0 }, start)).rejects.toBeInstanceOf(ValidationError);
+    // Automatic runs stay out of the follow-up's way.
+    expect(scheduler.activeRun('docs')?.runId).toBe(automatic.runId);
+    release();
+    const [a, b] = await Promise.all([first.done, second.done]);
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ trigger: 'MANUAL', nLists: 4, phase: 'COMPLETED' });
+    expect(a.runId).not.toBe(automatic.runId);
+    expect((await scheduler.waitFor(automatic.runId)).phase).toBe('COMPLETED');
+    expect(followUps).toBe(1);
+    // With the follow-up done, the index trains afresh.
+    const again = await training.trainAndWait(open, { nLists: 5 }, start);
+    expect(await again.done).toMatchObject({ trigger: 'MANUAL', nLists: 5, phase: 'COMPLETED' });
+  });
+
+  it('joins a run that requires convergence only when the caller requires it too', async () => {
+    const release = occupySlot();
+    const training = runs({}, false);
+    const required = await training.train(open, { nLists: 4, maxIters: 1, tolerance: 0, requireConvergence: true });
+    let followUps = 0;
+    const start = async () => (followUps++, training.train(open, { nLists: 4 }));
+    const joined = await training.trainAndWait(open, { requireConvergence: true }, start);
+    const relaxed = await training.trainAndWait(open, {}, start);
+    release();
+    await expect(joined.done).rejects.toMatchObject({ code: 'CONVERGENCE_FAILED' });
+    expect(await relaxed.done).toMatchObject({ trigger: 'MANUAL', nLists: 4, phase: 'COMPLETED' });
+    expect((await scheduler.waitFor(required.runId)).phase).toBe('FAILED');
+    expect(followUps).toBe(1);
   });
 });

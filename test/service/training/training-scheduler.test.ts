@@ -241,6 +241,44 @@ describe('TrainingScheduler queueing', () => {
     expect(scheduler.snapshot()).toEqual({ running: [], queued: [] });
   });
 
+  it('queues explicit runs ahead of queued automatic runs, first come first served among each', async () => {
+    const jobs = new Map(['busy', 'auto1', 'auto2', 'manual1', 'manual2'].map((index) => [index, drivenJob()]));
+    const started: string[] = [];
+    const enqueue = (index: string, trigger: 'MANUAL' | 'AUTOMATIC'): TrainingRun =>
+      scheduler.enqueue(request(index, (ctx) => (started.push(index), jobs.get(index)!.job(ctx)), { trigger }));
+    const runs = [
+      enqueue('busy', 'AUTOMATIC'),
+      enqueue('auto1', 'AUTOMATIC'),
+      enqueue('auto2', 'AUTOMATIC'),
+      enqueue('manual1', 'MANUAL'),
+      enqueue('manual2', 'MANUAL'),
+    ];
+    expect(scheduler.snapshot().queued.map((r) => r.index)).toEqual(['manual1', 'manual2', 'auto1', 'auto2']);
+    for (const index of ['busy', 'manual1', 'manual2', 'auto1', 'auto2']) {
+      await flush();
+      jobs.get(index)!.finish();
+    }
+    await Promise.all(runs.map((r) => scheduler.waitFor(r.runId)));
+    expect(started).toEqual(['busy', 'manual1', 'manual2', 'auto1', 'auto2']);
+  });
+
+  it('prioritize() moves a queued automatic run behind the explicit runs and ahead of the other automatic ones', () => {
+    for (const [index, trigger] of [['busy', 'MANUAL'], ['auto1', 'AUTOMATIC'], ['auto2', 'AUTOMATIC'], ['manual', 'MANUAL']] as const) {
+      scheduler.enqueue(request(index, drivenJob().job, { trigger }));
+    }
+    scheduler.prioritize('auto2');
+    expect(scheduler.snapshot().queued.map((r) => r.index)).toEqual(['manual', 'auto2', 'auto1']);
+    // Once waited for, it keeps its place: a later explicit run queues behind it.
+    scheduler.enqueue(request('manual-later', drivenJob().job));
+    expect(scheduler.snapshot().queued.map((r) => r.index)).toEqual(['manual', 'auto2', 'manual-later', 'auto1']);
+    // Running runs and indexes without a run are left as they are.
+    scheduler.prioritize('busy');
+    scheduler.prioritize('nothing');
+    expect(scheduler.snapshot().queued.map((r) => r.index)).toEqual(['manual', 'auto2', 'manual-later', 'auto1']);
+    expect(scheduler.activeRun('auto2')).toMatchObject({ index: 'auto2', phase: 'QUEUED', trigger: 'AUTOMATIC' });
+    expect(scheduler.activeRun('nothing')).toBeNull();
+  });
+
   it('cancels a queued run at once, without ever calling its job', async () => {
     const blocker = drivenJob();
     scheduler.enqueue(request('a', blocker.job));
