@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startServeProcess } from '../test/support/serve-process.js';
+import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 
 export interface ReplicasBenchOptions {
@@ -94,7 +95,7 @@ async function startReplica(core: number | null, env: Record<string, string>): P
   };
 }
 
-async function call<T>(url: string, apiKey: string, query: string, variables: Record<string, unknown>): Promise<T> {
+export async function call<T>(url: string, apiKey: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': apiKey },
@@ -109,7 +110,7 @@ function toBase64(vector: Float32Array): string {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
 }
 
-function percentile(sorted: number[], q: number): number {
+export function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
@@ -306,18 +307,10 @@ export function parseReplicasArgs(args: string[]): ReplicasBenchOptions {
     },
     strict: false,
   });
-  if (values.help === true) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+  exitWithUsageIfAsked(values.help, USAGE);
   const base: ReplicasBenchOptions =
     values.quick === true ? { ...DEFAULT_REPLICAS_BENCH, vectors: 10_000, seconds: 2, nLists: 64, nProbes: 8, propagationSamples: 20 } : { ...DEFAULT_REPLICAS_BENCH };
-  const int = (raw: string | boolean | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (typeof raw !== 'string' || !Number.isInteger(value) || value < 1) throw new Error(`expected a positive integer, got ${String(raw)}\n${USAGE}`);
-    return value;
-  };
+  const int = (raw: string | boolean | undefined, fallback: number): number => positiveIntFlag(raw, fallback, USAGE);
   return {
     ...base,
     vectors: int(values.vectors, base.vectors),

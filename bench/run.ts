@@ -4,6 +4,7 @@ import { parseEngineArgs, runEngineBench } from './engine.js';
 import { parseLoadArgs, runLoad } from './load.js';
 import { parseMetricsArgs, runMetricsBench } from './metrics-overhead.js';
 import { parseReplicasArgs, runReplicasBench } from './replicas.js';
+import { parseSelectionArgs, runSelectionBench } from './selection.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
 
 type Section = (args: string[]) => Promise<void>;
@@ -15,6 +16,7 @@ const SECTIONS: Record<string, Section> = {
   load: async (args) => void (await runLoad(parseLoadArgs(args))),
   replicas: async (args) => void (await runReplicasBench(parseReplicasArgs(args))),
   metrics: async (args) => void (await runMetricsBench(parseMetricsArgs(args))),
+  selection: async (args) => void (await runSelectionBench(parseSelectionArgs(args))),
 };
 
 async function main(argv: string[]): Promise<void> {

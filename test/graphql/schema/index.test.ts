@@ -90,7 +90,7 @@ describe('schema', () => {
     expect(committed.trimEnd()).toBe(printed.trimEnd());
   });
 
-  it('has generated documents that are up to date (graphql-codegen --check)', async () => {
+  it('has generated documents and possibleTypes that are up to date (graphql-codegen --check)', async () => {
     const bin = new URL('node_modules/.bin/graphql-codegen', root).pathname;
     await expect(promisify(execFile)(bin, ['--config', 'codegen.ts', '--check'], { cwd: root.pathname })).resolves.toBeDefined();
   });
