@@ -18,11 +18,14 @@ const HEX = /^[0-9a-fA-F]{64}$/;
 const BASE64_STD = /^[A-Za-z0-9+/]{43}=?$/;
 const BASE64_URL = /^[A-Za-z0-9_-]{43}=?$/;
 
-const EXPECTED = 'an index key must be 32 bytes, given as base64 (44 characters, or 43 unpadded; standard or url-safe) or hex (64 characters)';
+const EXPECTED = 'an index key is 32 bytes, given as base64 (44 characters, or 43 unpadded; standard or url-safe) or hex (64 characters)';
+const HEX_ANY = /^(?:[0-9a-fA-F]{2})+$/;
+const BASE64_ANY = /^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$/;
 
 /**
  * Returns the 32 key bytes as a fresh Buffer. Hex is tried first because every 64-character hex
- * string is also valid base64 (of 48 bytes), so the order decides the meaning.
+ * string is also valid base64 (of 48 bytes), so the order decides the meaning. A malformed key is
+ * described by what it decodes to, never by its text: a 62-digit hex key is 31 of the real bytes.
  */
 export function parseIndexKey(input: string | Uint8Array): Buffer {
   if (input instanceof Uint8Array) {
@@ -46,7 +49,12 @@ export function parseIndexKey(input: string | Uint8Array): Buffer {
     }
     throw new IndexKeyFormatError(`${EXPECTED}; the base64 text is not a canonical encoding of 32 bytes`);
   }
-  throw new IndexKeyFormatError(`${EXPECTED}; got a string of ${text.length} characters that is neither`);
+  if (HEX_ANY.test(text)) throw new IndexKeyFormatError(`the key is hex that decodes to ${text.length / 2} bytes; ${EXPECTED}`);
+  if (BASE64_ANY.test(text)) {
+    const bytes = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+    throw new IndexKeyFormatError(`the key is base64 that decodes to ${bytes.byteLength} bytes; ${EXPECTED}`);
+  }
+  throw new IndexKeyFormatError(`the key is ${text.length} characters, neither base64 nor hex; ${EXPECTED}`);
 }
 
 export function generateIndexKey(): Buffer {

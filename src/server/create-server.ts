@@ -24,7 +24,10 @@ import { hashApiKey } from './api-key-store.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './prometheus-metrics.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
+import { useHiddenSuggestions } from './plugins/use-hidden-suggestions.js';
 import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
+import { useInputErrorRedaction } from './plugins/use-input-error-redaction.js';
+import { useOpaqueRequestErrors } from './plugins/use-opaque-request-errors.js';
 import { usePersistedQueries } from './plugins/use-persisted-queries.js';
 import { abortingOnReturn, serviceForOperation } from './subscription-lifetime.js';
 
@@ -114,10 +117,13 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     logging: yogaLogger(log),
     plugins: [
       metrics === null ? {} : useMetrics(metrics, metricsAccess),
+      useOpaqueRequestErrors(),
+      useInputErrorRedaction(),
       useApiKeyAuth(verify, authLimit),
       // After auth (which strips a keyless caller's extensions), before parsing and the limits.
       usePersistedQueries(),
       useLimits(queryLimitsFrom(config)),
+      useHiddenSuggestions(),
       useHealthCheck(service, server),
       useDashboard(),
       config.introspection ? {} : useDisableIntrospection(),

@@ -21,7 +21,7 @@ function fromBase64(text: string): Float32Array {
 
 function fromList(values: readonly unknown[]): number[] {
   return values.map((value, i) => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw badUserInput(`Vector element ${i} is not a finite number.`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw badUserInput(`Vector element ${i} is not a finite number.`, undefined, `[${i}]`);
     return value;
   });
 }
@@ -36,7 +36,7 @@ function parseLiteral(ast: ValueNode): Float32Array | number[] {
   if (ast.kind === Kind.STRING) return fromBase64(ast.value);
   if (ast.kind === Kind.LIST) {
     return ast.values.map((element, i) => {
-      if (element.kind !== Kind.FLOAT && element.kind !== Kind.INT) throw badUserInput(`Vector element ${i} is not a number.`, element);
+      if (element.kind !== Kind.FLOAT && element.kind !== Kind.INT) throw badUserInput(`Vector element ${i} is not a number.`, element, `[${i}]`);
       return Number(element.value);
     });
   }

@@ -1,6 +1,8 @@
 // Validation of every caller-supplied argument, before anything is sealed or written: each rule
 // throws a typed error naming the argument, the item and the allowed range, so a bad request
 // changes nothing (batches are all-or-nothing because they are checked whole, up front).
+// Messages say where (items[3].vector[7]) and what is wrong, never the value: ids, vectors,
+// contents and metadata are the caller's data, and errors travel further than data should.
 
 import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
 import type { Config } from '../../config.js';
@@ -83,8 +85,24 @@ export function requireInteger(argument: string, value: unknown, min: number, ma
   return value;
 }
 
+// With the u flag a surrogate pair is one code point, so only an unpaired surrogate is in Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Strings must be well-formed UTF-16: a lone surrogate has no UTF-8 form, so it would be stored
+ * as U+FFFD while memory kept the original, and two ids differing only there would collide in
+ * the store (one acknowledged item lost at the next load).
+ */
+export function requireWellFormed(value: string, argument: string): string {
+  if (LONE_SURROGATE.test(value)) {
+    throw new ValidationError(argument, `${argument} is not well-formed UTF-16 (it holds a lone surrogate, which has no UTF-8 form)`);
+  }
+  return value;
+}
+
 function checkId(id: unknown, argument: string, limits: Limits): string {
   if (typeof id !== 'string' || id.length === 0) throw new ValidationError(argument, `${argument} must be a non-empty string`, { min: 1 });
+  requireWellFormed(id, argument);
   const bytes = Buffer.byteLength(id, 'utf8');
   if (bytes > limits.maxIdBytes) {
     throw new ValidationError(argument, `${argument} is ${bytes} bytes of UTF-8; ids are at most ${limits.maxIdBytes}`, {
@@ -107,9 +125,9 @@ export function validateIds(ids: unknown, limits: Limits): string[] {
  * Converts a vector to float32 and checks its length and every component. `label` names the
  * argument (`items[3].vector`), `who` the item for messages (`item "doc-7"`).
  */
-export function toFloat32Vector(input: VectorInput, dimension: number, metric: Metric, label: string, who: string): Float32Array {
+export function toFloat32Vector(input: VectorInput, dimension: number, metric: Metric, label: string): Float32Array {
   if (input === null || typeof input !== 'object' || typeof input.length !== 'number') {
-    throw new ValidationError(label, `${label} (${who}) must be a list of numbers`);
+    throw new ValidationError(label, `${label} must be a list of numbers`);
   }
   if (input.length !== dimension) throw new DimensionMismatchError(dimension, input.length, label);
   // set() copies typed arrays as memory and plain arrays without the iterator protocol.
@@ -123,24 +141,20 @@ export function toFloat32Vector(input: VectorInput, dimension: number, metric: M
     if (!Number.isFinite(value) || (!typed && typeof input[i] !== 'number')) {
       const original = input[i];
       const why =
-        typeof original !== 'number'
-          ? `is ${typeof original}, not a number`
-          : Number.isFinite(original)
-            ? `(${original}) is outside the float32 range`
-            : `is ${original}`;
-      throw new ValidationError(label, `${label}[${i}] ${why} (${who}); components must be finite numbers`);
+        typeof original !== 'number' ? `is a ${typeof original}, not a number` : Number.isFinite(original) ? 'is outside the float32 range' : 'is not finite';
+      throw new ValidationError(label, `${label}[${i}] ${why}; components must be finite numbers`);
     }
     if (Math.abs(value) > MAX_COMPONENT_MAGNITUDE) {
       throw new ValidationError(
         label,
-        `${label}[${i}] (${input[i]}) is beyond ±${MAX_COMPONENT_MAGNITUDE} (${who}); distances between such vectors overflow float32`,
+        `${label}[${i}] is beyond ±${MAX_COMPONENT_MAGNITUDE}; distances between such vectors overflow float32`,
         { min: -MAX_COMPONENT_MAGNITUDE, max: MAX_COMPONENT_MAGNITUDE },
       );
     }
     normSquared += value * value;
   }
   if (metric === 'cosine' && normSquared === 0) {
-    throw new ValidationError(label, `${label} (${who}) is all zeros; cosine distance needs a non-zero vector`);
+    throw new ValidationError(label, `${label} is all zeros; cosine distance needs a non-zero vector`);
   }
   return vector;
 }
@@ -167,24 +181,24 @@ export function validateItems(items: unknown, dimension: number, metric: Metric,
     const id = checkId(item.id, `${at}.id`, limits);
     const first = seen.get(id);
     if (first !== undefined) {
-      throw new ValidationError(`${at}.id`, `id "${id}" appears twice in the batch (items[${first}] and ${at}); each id at most once`);
+      throw new ValidationError(`${at}.id`, `${at}.id repeats items[${first}].id; a batch holds each id at most once`);
     }
     seen.set(id, i);
-    const who = `item "${id}"`;
-    if (item.vector === undefined) throw new ValidationError(`${at}.vector`, `${at}.vector (${who}) is required`);
-    const vector = toFloat32Vector(item.vector, dimension, metric, `${at}.vector`, who);
-    const contents = validateContents(item.contents, `${at}.contents`, who, limits);
-    const { metadata, metadataJson } = validateMetadata(item.metadata, `${at}.metadata`, who, limits);
+    if (item.vector === undefined) throw new ValidationError(`${at}.vector`, `${at}.vector is required`);
+    const vector = toFloat32Vector(item.vector, dimension, metric, `${at}.vector`);
+    const contents = validateContents(item.contents, `${at}.contents`, limits);
+    const { metadata, metadataJson } = validateMetadata(item.metadata, `${at}.metadata`, limits);
     return { id, vector, contents, metadata, metadataJson };
   });
 }
 
-function validateContents(contents: unknown, argument: string, who: string, limits: Limits): string | null {
+function validateContents(contents: unknown, argument: string, limits: Limits): string | null {
   if (contents === undefined || contents === null) return null;
-  if (typeof contents !== 'string') throw new ValidationError(argument, `${argument} (${who}) must be a string`);
+  if (typeof contents !== 'string') throw new ValidationError(argument, `${argument} must be a string`);
+  requireWellFormed(contents, argument);
   const bytes = Buffer.byteLength(contents, 'utf8');
   if (bytes > limits.maxContentsBytes) {
-    throw new ValidationError(argument, `${argument} (${who}) is ${bytes} bytes; contents are at most ${limits.maxContentsBytes}`, {
+    throw new ValidationError(argument, `${argument} is ${bytes} bytes; contents are at most ${limits.maxContentsBytes}`, {
       max: limits.maxContentsBytes,
     });
   }
@@ -194,18 +208,17 @@ function validateContents(contents: unknown, argument: string, who: string, limi
 function validateMetadata(
   metadata: unknown,
   argument: string,
-  who: string,
   limits: Limits,
 ): { metadata: JsonObject | null; metadataJson: string | null } {
   if (metadata === undefined || metadata === null) return { metadata: null, metadataJson: null };
   if (typeof metadata !== 'object' || Array.isArray(metadata)) {
-    throw new ValidationError(argument, `${argument} (${who}) must be a JSON object`);
+    throw new ValidationError(argument, `${argument} must be a JSON object`);
   }
-  checkJsonValue(metadata, argument, who, 0);
+  checkJsonValue(metadata, argument, 0);
   const json = JSON.stringify(metadata);
   const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > limits.maxMetadataBytes) {
-    throw new ValidationError(argument, `${argument} (${who}) is ${bytes} bytes as JSON; metadata is at most ${limits.maxMetadataBytes}`, {
+    throw new ValidationError(argument, `${argument} is ${bytes} bytes as JSON; metadata is at most ${limits.maxMetadataBytes}`, {
       max: limits.maxMetadataBytes,
     });
   }
@@ -213,24 +226,32 @@ function validateMetadata(
   return { metadata: JSON.parse(json) as JsonObject, metadataJson: json };
 }
 
-function checkJsonValue(value: unknown, path: string, who: string, depth: number): void {
-  if (depth > MAX_METADATA_DEPTH) throw new ValidationError(path, `${path} (${who}) nests deeper than ${MAX_METADATA_DEPTH} levels`);
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+/** Paths name object members by position (metadata[key 2]), since the keys are data too. */
+function checkJsonValue(value: unknown, path: string, depth: number): void {
+  if (depth > MAX_METADATA_DEPTH) throw new ValidationError(path, `${path} nests deeper than ${MAX_METADATA_DEPTH} levels`);
+  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    requireWellFormed(value, path);
+    return;
+  }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new ValidationError(path, `${path} (${who}) is ${value}; JSON numbers are finite`);
+    if (!Number.isFinite(value)) throw new ValidationError(path, `${path} is not finite; JSON numbers are finite`);
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((element, i) => checkJsonValue(element, `${path}[${i}]`, who, depth + 1));
+    value.forEach((element, i) => checkJsonValue(element, `${path}[${i}]`, depth + 1));
     return;
   }
   // Plain objects, and prototype-less ones: graphql-scalars builds JSON literals written in the
   // query text with Object.create(null).
   if (typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
-    for (const [key, element] of Object.entries(value)) checkJsonValue(element, `${path}.${key}`, who, depth + 1);
+    Object.entries(value).forEach(([key, element], i) => {
+      requireWellFormed(key, `${path}[key ${i}]`);
+      checkJsonValue(element, `${path}[key ${i}]`, depth + 1);
+    });
     return;
   }
-  throw new ValidationError(path, `${path} (${who}) is ${typeof value}, not a JSON value`);
+  throw new ValidationError(path, `${path} is a ${typeof value}, not a JSON value`);
 }
 
 /** Query vectors for one search: 1..maxQueriesPerBatch, packed row-major for the engine. */
@@ -241,10 +262,10 @@ export function validateQueries(vectors: unknown, dimension: number, metric: Met
       max: limits.maxQueriesPerBatch,
     });
   }
-  if (vectors.length === 1) return toFloat32Vector(vectors[0] as VectorInput, dimension, metric, 'vectors[0]', 'query 0');
+  if (vectors.length === 1) return toFloat32Vector(vectors[0] as VectorInput, dimension, metric, 'vectors[0]');
   const packed = new Float32Array(vectors.length * dimension);
   vectors.forEach((vector: VectorInput, i) => {
-    packed.set(toFloat32Vector(vector, dimension, metric, `vectors[${i}]`, `query ${i}`), i * dimension);
+    packed.set(toFloat32Vector(vector, dimension, metric, `vectors[${i}]`), i * dimension);
   });
   return packed;
 }

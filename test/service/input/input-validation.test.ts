@@ -68,14 +68,14 @@ describe('input validation', () => {
     validation(() => validateItems([], 2, 'euclidean', limits), 'items', /1 to 4/);
     const five = Array.from({ length: 5 }, (_, i) => ({ id: `i${i}`, vector: [1, 2] }));
     validation(() => validateItems(five, 2, 'euclidean', limits), 'items', /got 5/);
-    validation(() => validateItems([{ id: 'a', vector: [1, 2] }, { id: 'b', vector: [1, 2] }, { id: 'a', vector: [3, 4] }], 2, 'euclidean', limits), 'items[2].id', /"a" appears twice.*items\[0\]/);
+    validation(() => validateItems([{ id: 'a', vector: [1, 2] }, { id: 'b', vector: [1, 2] }, { id: 'a', vector: [3, 4] }], 2, 'euclidean', limits), 'items[2].id', /^items\[2\]\.id repeats items\[0\]\.id; a batch holds each id at most once$/);
   });
 
   it('names the item and position of a bad vector component', () => {
-    validation(() => validateItems([{ id: 'ok', vector: [1, 2] }, { id: 'bad', vector: [1, Number.NaN] }], 2, 'euclidean', limits), 'items[1].vector', /items\[1\]\.vector\[1\] is NaN \(item "bad"\)/);
-    validation(() => validateItems([{ id: 'inf', vector: [Infinity, 2] }], 2, 'euclidean', limits), 'items[0].vector', /\[0\] is Infinity/);
+    validation(() => validateItems([{ id: 'ok', vector: [1, 2] }, { id: 'bad', vector: [1, Number.NaN] }], 2, 'euclidean', limits), 'items[1].vector', /^items\[1\]\.vector\[1\] is not finite/);
+    validation(() => validateItems([{ id: 'inf', vector: [Infinity, 2] }], 2, 'euclidean', limits), 'items[0].vector', /\[0\] is not finite/);
     validation(() => validateItems([{ id: 'big', vector: [1e39, 2] }], 2, 'euclidean', limits), 'items[0].vector', /float32 range/);
-    validation(() => validateItems([{ id: 'text', vector: [1, '2' as unknown as number] }], 2, 'euclidean', limits), 'items[0].vector', /\[1\] is string, not a number/);
+    validation(() => validateItems([{ id: 'text', vector: [1, '2' as unknown as number] }], 2, 'euclidean', limits), 'items[0].vector', /\[1\] is a string, not a number/);
     validation(() => validateItems([{ id: 'huge', vector: [1, -1e16] }], 2, 'euclidean', limits), 'items[0].vector', /\[1\].*beyond/);
     validation(() => validateItems([{ id: 'zero', vector: [0, 0] }], 2, 'cosine', limits), 'items[0].vector', /all zeros/);
     expect(validateItems([{ id: 'zero', vector: [0, 0] }], 2, 'euclidean', limits)).toHaveLength(1);
@@ -93,17 +93,17 @@ describe('input validation', () => {
     validation(() => validateItems([{ id: 'a', vector: [1, 2], contents: 'x'.repeat(11) }], 2, 'euclidean', limits), 'items[0].contents', /11 bytes/);
     validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: { text: 'x'.repeat(40) } }], 2, 'euclidean', limits), 'items[0].metadata', /as JSON/);
     validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: [1] as never }], 2, 'euclidean', limits), 'items[0].metadata', /JSON object/);
-    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: { n: Number.NaN } }], 2, 'euclidean', limits), 'items[0].metadata.n');
+    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: { n: Number.NaN } }], 2, 'euclidean', limits), 'items[0].metadata[key 0]');
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 40; i++) deep = { d: deep };
-    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: deep as never }], 2, 'euclidean', { ...limits, maxMetadataBytes: 1000 }), 'items[0].metadata' + '.d'.repeat(33), /deeper/);
+    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: deep as never }], 2, 'euclidean', { ...limits, maxMetadataBytes: 1000 }), 'items[0].metadata' + '[key 0]'.repeat(33), /deeper/);
   });
 
   it('accepts metadata objects without a prototype (JSON literals parsed by graphql-scalars)', () => {
     const metadata = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, nested: Object.assign(Object.create(null) as object, { b: 'x' }) });
     const [item] = validateItems([{ id: 'a', vector: [1, 2], metadata: metadata as never }], 2, 'euclidean', limits);
     expect(item.metadataJson).toBe('{"a":1,"nested":{"b":"x"}}');
-    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: { when: new Date(0) } as never }], 2, 'euclidean', limits), 'items[0].metadata.when');
+    validation(() => validateItems([{ id: 'a', vector: [1, 2], metadata: { when: new Date(0) } as never }], 2, 'euclidean', limits), 'items[0].metadata[key 0]');
   });
 
   it('validates ids to read or delete', () => {
@@ -116,7 +116,7 @@ describe('input validation', () => {
     expect(Array.from(validateQueries([[1, 2], new Float32Array([3, 4])], 2, 'euclidean', limits))).toEqual([1, 2, 3, 4]);
     validation(() => validateQueries([], 2, 'euclidean', limits), 'vectors');
     validation(() => validateQueries([[1, 2], [1, 2], [1, 2]], 2, 'euclidean', limits), 'vectors');
-    validation(() => validateQueries([[1, 2], [Number.NaN, 2]], 2, 'euclidean', limits), 'vectors[1]', /query 1/);
+    validation(() => validateQueries([[1, 2], [Number.NaN, 2]], 2, 'euclidean', limits), 'vectors[1]', /^vectors\[1\]\[0\] is not finite/);
     expect(caught(() => validateQueries([[1]], 2, 'euclidean', limits))).toBeInstanceOf(DimensionMismatchError);
   });
 
