@@ -54,6 +54,8 @@ export interface Config {
    * linklocal, uniquelocal); empty means the client address is the socket's peer.
    */
   trustedProxies: string[];
+  /** Origins whose browser pages may call the API (CIPHERDEX_CORS_ORIGINS, comma-separated); empty: none. */
+  corsOrigins: string[];
   /** graphql-ws: a socket that sends no connection_init within this many ms is closed with 4408. */
   connectionInitTimeoutMs: number;
   /** Serve /metrics and measure for it (METRICS_ENABLED=false turns both off). */
@@ -89,6 +91,21 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new Error(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** A comma list of origins, each scheme://host[:port] exactly as a browser sends it in Origin. */
+function origins(env: Env, name: string): string[] {
+  const list = (env[name] ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (parsed === null || parsed.origin !== origin) throw new Error(`${name} lists origins as scheme://host[:port] with no path, got "${origin}"`);
+  }
+  return list;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -138,5 +155,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsEnabled: bool(env, 'METRICS_ENABLED', true),
     metricsToken: env.CIPHERDEX_METRICS_TOKEN?.trim() || null,
     metricsIndexLabels: bool(env, 'METRICS_INDEX_LABELS', false),
+    corsOrigins: origins(env, 'CIPHERDEX_CORS_ORIGINS'),
   };
 }

@@ -3,8 +3,9 @@
 // <dataDir>/api-key.sha256, so a fresh `npm start` works and is never open.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../runtime/private-files.js';
 
 export const API_KEY_HASH_FILE = 'api-key.sha256';
 
@@ -26,9 +27,10 @@ export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string)
 
   const key = `cdx_${randomBytes(32).toString('base64url')}`;
   try {
-    await mkdir(source.dataDir, { recursive: true });
+    ensurePrivateDir(source.dataDir);
     // 'wx': of two first starts racing, one writes and the other reads the winner's hash.
-    await writeFile(file, `${hashApiKey(key).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
+    await writeFile(file, `${hashApiKey(key).toString('hex')}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
+    await chmod(file, PRIVATE_FILE_MODE);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return [(await readHashFile(file))!];
     // A read-only or full data directory: say what could not be done and the two ways out.

@@ -15,6 +15,7 @@ import type { GraphQLContext, ServerInfo } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
 import type { IndexService } from '../service/index.js';
 import { createAuthFailureLimiter } from './auth-failure-limiter.js';
+import { corsPolicy } from './cors-policy.js';
 import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';
 import { apiKeyVerifier, authorizeConnection, type FailedAuthLimit, useApiKeyAuth } from './plugins/use-api-key-auth.js';
@@ -109,6 +110,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     healthCheckEndpoint: HEALTH_PATH,
     context,
     landingPage: false,
+    cors: corsPolicy(config),
     graphiql: config.graphiql ? { title: 'Cipherdex', defaultQuery: GRAPHIQL_DEFAULT_QUERY, defaultHeaders: '{\n  "x-api-key": ""\n}' } : false,
     // Served from node_modules, not a CDN, so GraphiQL works offline.
     renderGraphiQL,

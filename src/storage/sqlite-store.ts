@@ -2,8 +2,8 @@
 // resolved write has been fsynced to the write-ahead log.
 
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensurePrivateDir, ensurePrivateFile } from '../runtime/private-files.js';
 import { pendingMigrations } from './migration.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
@@ -125,7 +125,10 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) the database file and applies pending migrations. */
   static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    mkdirSync(dirname(file), { recursive: true });
+    // Private whatever the umask: the directory 0700, the database 0600 (its WAL and shared-memory
+    // files take the database's mode).
+    ensurePrivateDir(dirname(file));
+    ensurePrivateFile(file);
     const db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
     try {
       // 8 KiB pages hold a dozen ~600-byte sealed records each; only takes effect on a new file.

@@ -7,6 +7,10 @@
 // a window, the address is refused before its key is compared (HTTP 429 with Retry-After, code
 // RATE_LIMITED; close code 4429), so a refusal never tells a right key from a wrong one. Check,
 // compare and count happen without yielding, so concurrent guesses are all counted.
+// The header is checked when the request arrives (onRequest), before its body is read: a request
+// with a body and no valid key is refused at once unless it declares a body small enough to be a
+// health query (OPEN_BODY_MAX_BYTES), so an unauthenticated caller costs microseconds, not a
+// 50 MB read and parse.
 
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -79,6 +83,26 @@ function isPresented(key: unknown): boolean {
   return key !== undefined && key !== null && key !== '';
 }
 
+/** The most a caller without a key may send: a health query and its JSON envelope fit many times over. */
+export const OPEN_BODY_MAX_BYTES = 4096;
+
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A body that could hold a health query: declared (no chunked stream) and small. */
+function mayBeOpenQuery(request: Request): boolean {
+  const declared = request.headers.get('content-length');
+  return declared !== null && /^\d+$/.test(declared) && Number(declared) <= OPEN_BODY_MAX_BYTES;
+}
+
+function refusal(error: GraphQLError, fetchAPI: { Response: typeof Response }): Response {
+  const http = error.extensions.http as { status: number; headers?: Record<string, string> };
+  return new fetchAPI.Response(JSON.stringify({ errors: [error.toJSON()] }), {
+    status: http.status,
+    // close: the unread body is not drained for a next request on this connection.
+    headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...http.headers },
+  });
+}
+
 /**
  * HTTP: checks the x-api-key header as soon as the request's GraphQL parameters are read, before
  * parsing, validation and their caches: a caller without a key learns nothing about the schema,
@@ -90,6 +114,21 @@ function isPresented(key: unknown): boolean {
  */
 export function useApiKeyAuth(verify: ApiKeyVerifier, limit: FailedAuthLimit): Plugin<object, { req: IncomingMessage }> {
   return {
+    onRequest({ request, serverContext, fetchAPI, endResponse }) {
+      if (BODILESS_METHODS.has(request.method)) return;
+      const presented = request.headers.get('x-api-key');
+      const address = limit.addressOf(serverContext.req);
+      const retryAfterMs = isPresented(presented) ? limit.limiter.retryAfterMs(address) : 0;
+      if (retryAfterMs === 0 && verify(presented ?? undefined)) return;
+      // Small enough to be a health query: onParams reads it and decides (and counts).
+      if (mayBeOpenQuery(request)) return;
+      if (retryAfterMs > 0) {
+        endResponse(refusal(rateLimitedError(retryAfterMs), fetchAPI));
+        return;
+      }
+      if (isPresented(presented)) limit.limiter.recordFailure(address);
+      endResponse(refusal(unauthenticatedError(), fetchAPI));
+    },
     onParams({ params, request, setParams, setResult, context }) {
       const presented = request.headers.get('x-api-key');
       const address = limit.addressOf(context.req);

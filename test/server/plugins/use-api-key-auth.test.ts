@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { loadConfig } from '../../../src/config.js';
@@ -55,6 +56,53 @@ describe('API-key authentication on the real server', () => {
     const answer = await server.request(IndexesDocument, {});
     expect(answer.status).toBe(200);
     expect(answer.body.data?.indexes).toEqual([]);
+  });
+
+  /**
+   * Starts a POST that announces `declaredBytes` but sends only the first KiB, and resolves with
+   * the status the server answers (or 'no answer' after 3 s): an answer means the server decided
+   * without reading the body.
+   */
+  function statusBeforeBody(headers: Record<string, string>, declaredBytes: number): Promise<number | 'no answer'> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(server.url);
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(declaredBytes), ...headers } });
+      const timer = setTimeout(() => {
+        req.destroy();
+        resolve('no answer');
+      }, 3000);
+      req.on('response', (response) => {
+        clearTimeout(timer);
+        response.resume();
+        req.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') resolve('no answer');
+        else reject(error);
+      });
+      req.write(`{"query": "{ indexes }", "variables": {"pad": "${'x'.repeat(1000)}`);
+    });
+  }
+
+  it('refuses a large body without a valid key before reading it (checked in onRequest)', async () => {
+    expect(await statusBeforeBody({}, 50 * 2 ** 20)).toBe(401);
+    expect(await statusBeforeBody({ 'x-api-key': 'wrong' }, 50 * 2 ** 20)).toBe(401);
+    // With the right key the server waits for the body it was promised.
+    expect(await statusBeforeBody({ 'x-api-key': server.apiKey }, 50 * 2 ** 20)).toBe('no answer');
+  });
+
+  it('refuses a chunked body without a valid key at once, and still answers a small health query without one', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode('{"query": "{ indexes }"}')) }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(401);
+    const health = await server.request(HealthDocument, {}, { apiKey: null });
+    expect(health.status).toBe(200);
   });
 
   it('leaves the health query open, but nothing selected beside it', async () => {
