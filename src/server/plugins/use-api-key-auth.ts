@@ -115,13 +115,12 @@ function refusal(error: GraphQLError, fetchAPI: { Response: typeof Response }): 
 export function useApiKeyAuth(verify: ApiKeyVerifier, limit: FailedAuthLimit): Plugin<object, { req: IncomingMessage }> {
   return {
     onRequest({ request, serverContext, fetchAPI, endResponse }) {
-      if (BODILESS_METHODS.has(request.method)) return;
+      // No body, or small enough to be a health query: onParams reads it and decides (and counts).
+      if (BODILESS_METHODS.has(request.method) || mayBeOpenQuery(request)) return;
       const presented = request.headers.get('x-api-key');
       const address = limit.addressOf(serverContext.req);
       const retryAfterMs = isPresented(presented) ? limit.limiter.retryAfterMs(address) : 0;
       if (retryAfterMs === 0 && verify(presented ?? undefined)) return;
-      // Small enough to be a health query: onParams reads it and decides (and counts).
-      if (mayBeOpenQuery(request)) return;
       if (retryAfterMs > 0) {
         endResponse(refusal(rateLimitedError(retryAfterMs), fetchAPI));
         return;
