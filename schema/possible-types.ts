@@ -71,6 +71,7 @@
     ],
     "SearchBatchResult": [
       "DimensionMismatchError",
+      "IncompatibleIndexError",
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
@@ -79,6 +80,7 @@
     ],
     "SearchResult": [
       "DimensionMismatchError",
+      "IncompatibleIndexError",
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",

@@ -8,6 +8,7 @@ export { IvfFlatIndex, defaultNProbes } from './ivf-flat-index.js';
 export type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
 export { ENGINE_INDEX_TYPES, createVectorIndex } from './index-factory.js';
 export type { EngineIndexType, VectorIndexOptions } from './index-factory.js';
+export { TopK } from './top-k.js';
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';
 export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './training-params.js';
 export { trainKMeans, estimateTrainingBytes } from './kmeans.js';

@@ -17,10 +17,13 @@ import {
   validateInclude,
   validateIndexName,
   validateItems,
+  validateAlpha,
+  validateFusion,
   validateNProbes,
-  validateQueries,
+  validateSearchQueries,
   validateTopK,
 } from './input/input-validation.js';
+import { searchWithText } from './hybrid-search.js';
 import { toDomainError, translatingErrors } from './lower-layer-errors.js';
 import { compileFilter } from './input/metadata-filter.js';
 import { OpenIndex, type ItemRecord } from './open/open-index.js';
@@ -182,7 +185,7 @@ export class CipherdexIndexService implements IndexService {
     return this.#use(name, key, (open) => open.ids().sort());
   }
 
-  async search(name: string, key: IndexKeyInput, vectors: VectorInput[], options: SearchOptions = {}): Promise<SearchResults[]> {
+  async search(name: string, key: IndexKeyInput, vectors: VectorInput[] | null, options: SearchOptions = {}): Promise<SearchResults[]> {
     const started = performance.now();
     return this.#use(name, key, (open) => {
       const opened = performance.now();
@@ -191,9 +194,17 @@ export class CipherdexIndexService implements IndexService {
       const nProbes = validateNProbes(options.nProbes, open.isTrained ? (open.model?.nLists ?? null) : null);
       const fields = validateInclude(options.include, SEARCH_DEFAULT_FIELDS);
       const filter = options.filter === undefined || options.filter === null || Object.keys(options.filter).length === 0 ? null : compileFilter(options.filter);
-      const queries = validateQueries(vectors, open.config.dimension, open.config.metric, limits);
+      const queries = validateSearchQueries(vectors, options.texts, open.config.dimension, open.config.metric, limits);
       const timings = { probe: 0, scan: 0, rerank: 0 };
-      const results = open.search(queries, { topK, nProbes, filter, timings }, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }));
+      const results =
+        queries.texts === null
+          ? open.search(queries.vectors!, { topK, nProbes, filter, timings }, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }))
+          : searchWithText(
+              open,
+              { ...queries, texts: queries.texts },
+              { topK, nProbes, filter, timings, alpha: validateAlpha(options.alpha), fusion: validateFusion(options.fusion) },
+              (record, scores): SearchHit => present(record, fields, { id: record.id, ...scores }),
+            );
       const stages = { decrypt: (opened - started) / 1000, probe: timings.probe / 1000, scan: timings.scan / 1000, rerank: timings.rerank / 1000 };
       this.#metrics.searched(name, results.length, stages, (performance.now() - started) / 1000);
       return results;
@@ -292,6 +303,9 @@ export class CipherdexIndexService implements IndexService {
       // After a restart the scheduler knows no runs; the stored model remembers the one that made it.
       lastTrainingRun: this.#scheduler.lastRun(open.name) ?? open.model?.run ?? null,
       createdAt: open.createdAt,
+      textSearch: open.config.textSearch === true,
+      textFields: [...(open.config.textFields ?? [])],
+      textLanguage: open.config.textLanguage ?? null,
     };
   }
 }

@@ -3,5 +3,6 @@ export type * from './types.js';
 export * from './errors.js';
 export { createIndexService, defaultSealWorkers, type IndexServiceDeps } from './create-index-service.js';
 export { CipherdexIndexService } from './index-service.js';
+export { TEXT_LANGUAGES } from './input/input-validation.js';
 export { generateIndexKey, IndexKeyFormatError, parseIndexKey } from '../crypto/index.js';
 export { NO_SERVICE_METRICS, type SearchStageSeconds, type ServiceMetrics } from './service-metrics.js';

@@ -4,6 +4,32 @@
 export type Metric = 'euclidean' | 'squared_euclidean' | 'cosine';
 export type IndexType = 'ivf_flat';
 export type ItemField = 'vector' | 'contents' | 'metadata';
+/** Languages of keyword search: a Snowball stemmer and a stop-word list exist for each. */
+export type TextLanguage =
+  | 'arabic'
+  | 'armenian'
+  | 'basque'
+  | 'catalan'
+  | 'czech'
+  | 'danish'
+  | 'dutch'
+  | 'english'
+  | 'finnish'
+  | 'french'
+  | 'german'
+  | 'hungarian'
+  | 'irish'
+  | 'italian'
+  | 'norwegian'
+  | 'portuguese'
+  | 'romanian'
+  | 'russian'
+  | 'slovene'
+  | 'spanish'
+  | 'swedish'
+  | 'turkish';
+/** How a hybrid search merges its vector and keyword rankings (Weaviate's two methods). */
+export type Fusion = 'rrf' | 'relative_score';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -19,6 +45,12 @@ export interface CreateIndexOptions {
   type?: IndexType;
   /** Lists to train into; chosen from the vector count at training time when absent. */
   nLists?: number;
+  /** Keyword (BM25) search over contents and `textFields`; default false. */
+  textSearch?: boolean;
+  /** Dotted metadata paths whose strings are indexed beside the contents (needs textSearch). */
+  textFields?: string[];
+  /** Stop words and stemming of the keyword index; default english (needs textSearch). */
+  textLanguage?: TextLanguage;
 }
 
 export interface IndexInfo {
@@ -33,6 +65,10 @@ export interface IndexInfo {
   isTraining: boolean;
   lastTrainingRun: TrainingRun | null;
   createdAt: Date;
+  textSearch: boolean;
+  textFields: string[];
+  /** Null when the index has no text search. */
+  textLanguage: TextLanguage | null;
 }
 
 export interface ItemInput {
@@ -51,7 +87,12 @@ export interface Item {
 }
 
 export interface SearchHit extends Item {
-  distance: number;
+  /** The vector distance; null for a hit only the keyword search found. */
+  distance: number | null;
+  /** With text: the fused score (higher is better); absent or null on a vector-only query. */
+  score?: number | null;
+  /** With text: the BM25 score; null for a hit only the vector search found. */
+  textScore?: number | null;
 }
 
 export interface SearchResults {
@@ -68,6 +109,15 @@ export interface SearchOptions {
   nProbes?: number;
   filter?: Filter | null;
   include?: ItemField[];
+  /**
+   * Keyword queries, one per query (beside `vectors`, index by index; a null entry is a
+   * vector-only query). Needs an index created with textSearch.
+   */
+  texts?: (string | null)[] | null;
+  /** Weight of the vector ranking in a hybrid query, 0..1 (1 pure vector, 0 pure keyword); default 0.5. */
+  alpha?: number;
+  /** Default rrf. */
+  fusion?: Fusion;
 }
 
 export interface TrainOptions {
@@ -148,8 +198,11 @@ export interface IndexService {
   delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }>;
   listIds(name: string, key: IndexKeyInput): Promise<string[]>;
 
-  /** One result per query vector, in order. */
-  search(name: string, key: IndexKeyInput, vectors: VectorInput[], options?: SearchOptions): Promise<SearchResults[]>;
+  /**
+   * One result per query, in order: a query is a vector, a text (options.texts), or both (fused).
+   * `vectors` may be null or empty when every query is a text.
+   */
+  search(name: string, key: IndexKeyInput, vectors: VectorInput[] | null, options?: SearchOptions): Promise<SearchResults[]>;
 
   /** Queues a run and returns it at once (phase QUEUED or later). */
   train(name: string, key: IndexKeyInput, options?: TrainOptions): Promise<TrainingRun>;

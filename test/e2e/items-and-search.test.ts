@@ -72,7 +72,7 @@ describe('items and search over the API', () => {
     if (result?.__typename !== 'SearchResults') throw new Error(JSON.stringify(plain.body));
     expect(result.exact).toBe(true);
     expect(result.hits.map((hit) => hit.id)).toEqual(exactTopK(query, items, 5));
-    const distances = result.hits.map((hit) => hit.distance);
+    const distances = result.hits.map((hit) => hit.distance!);
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
 
     const filtered = await server.request(SearchDocument, {

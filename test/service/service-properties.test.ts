@@ -245,10 +245,10 @@ describe('index service properties', () => {
     const expected = candidates.map(([, item]) => distance(metric, item.vector, query)).sort((a, b) => a - b).slice(0, topK);
     expect(result!.exact).toBe(true);
     expect(result!.hits).toHaveLength(expected.length);
-    result!.hits.forEach((hit, i) => expect(sameDistance(hit.distance, expected[i]!), `hit ${i}: ${hit.distance} vs ${expected[i]}`).toBe(true));
+    result!.hits.forEach((hit, i) => expect(sameDistance(hit.distance!, expected[i]!), `hit ${i}: ${hit.distance} vs ${expected[i]}`).toBe(true));
     for (const hit of result!.hits) {
       const item = model.get(hit.id)!;
-      expect(sameDistance(hit.distance, distance(metric, item.vector, query)), `${hit.id}: ${hit.distance}`).toBe(true);
+      expect(sameDistance(hit.distance!, distance(metric, item.vector, query)), `${hit.id}: ${hit.distance}`).toBe(true);
       if (filter !== null) expect(referenceMatches(filter, item.metadata)).toBe(true);
     }
   }

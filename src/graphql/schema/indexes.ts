@@ -1,7 +1,7 @@
 // Indexes: their description, the Metric and IndexType enums, and listing, opening, creating
 // and deleting an index.
 
-import { IndexAlreadyExistsError, ValidationError } from '../../service/index.js';
+import { IndexAlreadyExistsError, TEXT_LANGUAGES, ValidationError } from '../../service/index.js';
 import type { IndexInfo } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
@@ -21,6 +21,11 @@ export const IndexTypeEnum = builder.enumType('IndexType', {
   } as const,
 });
 
+export const TextLanguageEnum = builder.enumType('TextLanguage', {
+  description: 'Stop words and Snowball stemming of a text-search index.',
+  values: Object.fromEntries(TEXT_LANGUAGES.map((language) => [language.toUpperCase(), { value: language }])),
+});
+
 export const IndexRef = builder.objectRef<IndexInfo>('Index').implement({
   description: 'An encrypted vector index, as seen by a holder of its key.',
   fields: (t) => ({
@@ -37,6 +42,14 @@ export const IndexRef = builder.objectRef<IndexInfo>('Index').implement({
     isTraining: t.exposeBoolean('isTraining'),
     lastTrainingRun: t.field({ type: TrainingRunRef, nullable: true, resolve: (index) => index.lastTrainingRun }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    textSearch: t.exposeBoolean('textSearch', { description: 'Keyword (BM25) search over contents and textFields; fixed at creation.' }),
+    textFields: t.exposeStringList('textFields', { description: 'Dotted metadata paths indexed for keyword search beside the contents.' }),
+    textLanguage: t.field({
+      type: TextLanguageEnum,
+      nullable: true,
+      description: 'Language of the keyword index; null without textSearch.',
+      resolve: (index) => index.textLanguage,
+    }),
   }),
 });
 
@@ -75,6 +88,12 @@ builder.mutationField('createIndex', (t) =>
       metric: t.arg({ type: MetricEnum, defaultValue: 'euclidean' }),
       type: t.arg({ type: IndexTypeEnum, defaultValue: 'ivf_flat' }),
       nLists: t.arg.int({ description: 'Lists to train into; chosen from the vector count at training time when absent.' }),
+      textSearch: t.arg.boolean({
+        defaultValue: false,
+        description: 'Also index contents (and textFields) for keyword search; the term index lives only in memory.',
+      }),
+      textFields: t.arg.stringList({ description: 'Dotted metadata paths whose strings are indexed beside the contents (needs textSearch).' }),
+      textLanguage: t.arg({ type: TextLanguageEnum, description: 'Stop words and stemming; english when absent (needs textSearch).' }),
     },
     resolve: (_root, args, { service }) =>
       service.createIndex(args.name, args.key, {
@@ -82,6 +101,9 @@ builder.mutationField('createIndex', (t) =>
         metric: args.metric ?? undefined,
         type: args.type ?? undefined,
         nLists: args.nLists ?? undefined,
+        textSearch: args.textSearch ?? undefined,
+        textFields: args.textFields ?? undefined,
+        textLanguage: args.textLanguage ?? undefined,
       }),
   }),
 );

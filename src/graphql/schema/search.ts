@@ -1,9 +1,11 @@
-// Vector search: one query vector (`search`) or many at once (`searchBatch`), with optional
-// metadata filter. Untrained indexes answer exactly; trained ones probe `nProbes` lists. Each hit
-// carries the payload fields its selection set asks for, and only those are fetched.
+// Search: one query (`search`) or many at once (`searchBatch`), each a vector, a keyword text
+// (indexes created with textSearch), or both fused into one ranking; with optional metadata
+// filter. Untrained indexes answer vector queries exactly; trained ones probe `nProbes` lists.
+// Each hit carries the payload fields its selection set asks for, and only those are fetched.
 
-import { DimensionMismatchError } from '../../service/index.js';
-import type { SearchHit, SearchResults } from '../../service/index.js';
+import { DimensionMismatchError, IncompatibleIndexError } from '../../service/index.js';
+import type { SearchHit, SearchOptions, SearchResults } from '../../service/index.js';
+import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
 import { selectedItemFields } from '../selected-item-fields.js';
 import { indexAccessErrors } from './errors.js';
@@ -15,7 +17,15 @@ const SEARCH_HIT = 'SearchHit';
 const SearchHitRef = builder.objectRef<SearchHit>(SEARCH_HIT).implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    distance: t.exposeFloat('distance', { description: "Distance under the index's metric; smaller is nearer." }),
+    distance: t.exposeFloat('distance', {
+      nullable: true,
+      description: "Distance under the index's metric; smaller is nearer. Null for a hit only the keyword search found.",
+    }),
+    score: t.exposeFloat('score', {
+      nullable: true,
+      description: 'With text: the fused score, higher is better (the BM25 score on a text-only query). Null on a vector-only query.',
+    }),
+    textScore: t.exposeFloat('textScore', { nullable: true, description: 'With text: the BM25 score; null for a hit only the vector search found.' }),
     contents: t.exposeString('contents', { nullable: true, description: 'Null when the item has none. Fetched and decrypted only when selected.' }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Null when the item has none. Fetched and decrypted only when selected.' }),
     vector: t.expose('vector', { type: 'Vector', nullable: true, description: 'Fetched and decrypted only when selected.' }),
@@ -35,27 +45,62 @@ const SearchBatchResultsRef = builder.objectRef<{ results: SearchResults[] }>('S
   }),
 });
 
+const FusionEnum = builder.enumType('Fusion', {
+  description: 'How a hybrid query merges its vector and keyword rankings (as Weaviate defines them).',
+  values: {
+    RRF: { value: 'rrf', description: 'Reciprocal rank fusion: weight / (60 + rank), rank from 0, summed over both rankings.' },
+    RELATIVE_SCORE: {
+      value: 'relative_score',
+      description: "Each ranking's scores min-max normalised to 0..1, then alpha × vector + (1 − alpha) × keyword.",
+    },
+  } as const,
+});
+
 const searchOptionArgs = builder.args((t) => ({
   topK: t.int({ defaultValue: 10, description: 'Hits to return per query vector.' }),
   nProbes: t.int({ description: 'Lists to scan on a trained index; the service chooses when absent.' }),
   filter: t.field({ type: 'JSON', description: 'MongoDB-style metadata filter: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or, dotted paths.' }),
   ...deprecatedIncludeArgs,
+  alpha: t.float({ defaultValue: 0.5, description: 'Weight of the vector ranking in a hybrid query: 1 is pure vector, 0 pure keyword.' }),
+  fusion: t.field({ type: FusionEnum, defaultValue: 'rrf', description: 'How a hybrid query merges its two rankings.' }),
 }));
 
-const searchErrors = [...indexAccessErrors, DimensionMismatchError];
+const searchErrors = [...indexAccessErrors, DimensionMismatchError, IncompatibleIndexError];
+
+type SearchOptionArgs = {
+  topK?: number | null;
+  nProbes?: number | null;
+  filter?: unknown;
+  alpha?: number | null;
+  fusion?: 'rrf' | 'relative_score' | null;
+};
+
+function searchOptions(args: SearchOptionArgs, texts: (string | null)[] | null, info: GraphQLResolveInfo): SearchOptions {
+  return {
+    topK: args.topK ?? undefined,
+    nProbes: args.nProbes ?? undefined,
+    filter: args.filter as SearchOptions['filter'],
+    include: selectedItemFields(info, SEARCH_HIT),
+    texts,
+    alpha: args.alpha ?? undefined,
+    fusion: args.fusion ?? undefined,
+  };
+}
 
 builder.queryField('search', (t) =>
   t.field({
     type: SearchResultsRef,
     errors: { types: searchErrors },
-    args: { ...indexArgs, vector: t.arg({ type: 'Vector', required: true }), ...searchOptionArgs },
+    args: {
+      ...indexArgs,
+      vector: t.arg({ type: 'Vector', description: 'The query vector; may be left out when `text` is given.' }),
+      text: t.arg.string({ description: 'Keyword query (BM25 over contents and the textFields); needs an index created with textSearch.' }),
+      ...searchOptionArgs,
+    },
     resolve: async (_root, args, { service }, info) => {
-      const [results] = await service.search(args.index, args.key, [args.vector], {
-        topK: args.topK ?? undefined,
-        nProbes: args.nProbes ?? undefined,
-        filter: args.filter,
-        include: selectedItemFields(info, SEARCH_HIT),
-      });
+      const vectors = args.vector === null || args.vector === undefined ? null : [args.vector];
+      const texts = args.text === null || args.text === undefined ? null : [args.text];
+      const [results] = await service.search(args.index, args.key, vectors, searchOptions(args, texts, info));
       return results;
     },
   }),
@@ -65,14 +110,18 @@ builder.queryField('searchBatch', (t) =>
   t.field({
     type: SearchBatchResultsRef,
     errors: { types: searchErrors },
-    args: { ...indexArgs, vectors: t.arg({ type: ['Vector'], required: true }), ...searchOptionArgs },
-    resolve: async (_root, args, { service }, info) => ({
-      results: await service.search(args.index, args.key, args.vectors, {
-        topK: args.topK ?? undefined,
-        nProbes: args.nProbes ?? undefined,
-        filter: args.filter,
-        include: selectedItemFields(info, SEARCH_HIT),
+    args: {
+      ...indexArgs,
+      vectors: t.arg({ type: ['Vector'], description: 'Query vectors; may be left out when `texts` is given.' }),
+      texts: t.arg({
+        type: ['String'],
+        required: { list: false, items: false },
+        description: 'Keyword queries, one per query vector when both are given (null: that query is vector only).',
       }),
+      ...searchOptionArgs,
+    },
+    resolve: async (_root, args, { service }, info) => ({
+      results: await service.search(args.index, args.key, args.vectors ?? null, searchOptions(args, args.texts?.map((text) => text ?? null) ?? null, info)),
     }),
   }),
 );

@@ -7,13 +7,43 @@
 import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
 import type { Config } from '../../config.js';
 import { DimensionMismatchError, ValidationError } from '../errors.js';
-import type { CreateIndexOptions, IndexKeyInput, IndexType, ItemField, ItemInput, JsonObject, Metric, VectorInput } from '../types.js';
+import type { CreateIndexOptions, Fusion, IndexKeyInput, IndexType, ItemField, ItemInput, JsonObject, Metric, TextLanguage, VectorInput } from '../types.js';
 
 export type Limits = Config['limits'];
 
 export const METRICS: readonly Metric[] = ['euclidean', 'squared_euclidean', 'cosine'];
 export const INDEX_TYPES: readonly IndexType[] = ['ivf_flat'];
 export const ITEM_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadata'];
+/** Written as a record so the compiler checks it names every TextLanguage. */
+const TEXT_LANGUAGE_SET: Record<TextLanguage, true> = {
+  arabic: true,
+  armenian: true,
+  basque: true,
+  catalan: true,
+  czech: true,
+  danish: true,
+  dutch: true,
+  english: true,
+  finnish: true,
+  french: true,
+  german: true,
+  hungarian: true,
+  irish: true,
+  italian: true,
+  norwegian: true,
+  portuguese: true,
+  romanian: true,
+  russian: true,
+  slovene: true,
+  spanish: true,
+  swedish: true,
+  turkish: true,
+};
+export const TEXT_LANGUAGES = Object.keys(TEXT_LANGUAGE_SET) as readonly TextLanguage[];
+export const FUSIONS: readonly Fusion[] = ['rrf', 'relative_score'];
+/** Metadata paths one index may name for text search, and the length of each. */
+export const MAX_TEXT_FIELDS = 32;
+export const MAX_TEXT_FIELD_LENGTH = 256;
 
 /** Index names are stored and listed in plaintext and appear in associated data: keep them plain. */
 export const INDEX_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -55,6 +85,9 @@ export interface ValidCreateOptions {
   metric: Metric;
   type: IndexType;
   nLists: number | null;
+  textSearch: boolean;
+  textFields: string[];
+  textLanguage: TextLanguage | null;
 }
 
 export function validateCreateOptions(options: CreateIndexOptions, limits: Limits): ValidCreateOptions {
@@ -71,7 +104,39 @@ export function validateCreateOptions(options: CreateIndexOptions, limits: Limit
   if (!INDEX_TYPES.includes(type)) throw new ValidationError('type', `type must be one of ${INDEX_TYPES.join(', ')}`, { allowed: INDEX_TYPES });
   const nLists = options.nLists ?? null;
   if (nLists !== null) requireInteger('nLists', nLists, 1, MAX_LISTS);
-  return { dimension, metric, type, nLists };
+  return { dimension, metric, type, nLists, ...validateTextOptions(options) };
+}
+
+/** textSearch, and the fields and language that only mean something with it. */
+function validateTextOptions(options: CreateIndexOptions): Pick<ValidCreateOptions, 'textSearch' | 'textFields' | 'textLanguage'> {
+  const textSearch = options.textSearch ?? false;
+  if (typeof textSearch !== 'boolean') throw new ValidationError('textSearch', 'textSearch must be true or false');
+  const { textFields, textLanguage } = options;
+  if (!textSearch) {
+    for (const [argument, value] of [['textFields', textFields], ['textLanguage', textLanguage]] as const) {
+      if (value !== undefined && value !== null) throw new ValidationError(argument, `${argument} needs textSearch: true`);
+    }
+    return { textSearch, textFields: [], textLanguage: null };
+  }
+  const language = textLanguage ?? 'english';
+  if (!TEXT_LANGUAGES.includes(language)) {
+    throw new ValidationError('textLanguage', `textLanguage must be one of ${TEXT_LANGUAGES.join(', ')}`, { allowed: TEXT_LANGUAGES });
+  }
+  const fields = textFields ?? [];
+  if (!Array.isArray(fields) || fields.length > MAX_TEXT_FIELDS) {
+    throw new ValidationError('textFields', `textFields lists at most ${MAX_TEXT_FIELDS} metadata paths`, { max: MAX_TEXT_FIELDS });
+  }
+  fields.forEach((field: unknown, i) => {
+    const argument = `textFields[${i}]`;
+    if (typeof field !== 'string' || field.length === 0 || field.length > MAX_TEXT_FIELD_LENGTH || field.split('.').some((part) => part === '')) {
+      throw new ValidationError(argument, `${argument} must be a dotted metadata path such as "title" or "author.name" (1 to ${MAX_TEXT_FIELD_LENGTH} characters)`, {
+        min: 1,
+        max: MAX_TEXT_FIELD_LENGTH,
+      });
+    }
+    if (fields.indexOf(field) !== i) throw new ValidationError(argument, `${argument} ("${field}") appears twice in textFields`);
+  });
+  return { textSearch, textFields: [...fields], textLanguage: language };
 }
 
 export function requireInteger(argument: string, value: unknown, min: number, max: number): number {
@@ -268,6 +333,70 @@ export function validateQueries(vectors: unknown, dimension: number, metric: Met
     packed.set(toFloat32Vector(vector, dimension, metric, `vectors[${i}]`), i * dimension);
   });
   return packed;
+}
+
+/** A keyword query is at most this many bytes of UTF-8. */
+export const MAX_QUERY_TEXT_BYTES = 16 << 10;
+
+export interface ValidQueries {
+  /** Query vectors packed row-major (n x dimension), or null when every query is a text. */
+  vectors: Float32Array | null;
+  /** One keyword query per query (null: vector only), or null when no query has text. */
+  texts: (string | null)[] | null;
+  count: number;
+}
+
+/**
+ * The queries of one search: vectors, texts, or both side by side (query i is vectors[i] with
+ * texts[i]). Every query needs at least one of the two.
+ */
+export function validateSearchQueries(vectors: unknown, texts: unknown, dimension: number, metric: Metric, limits: Limits): ValidQueries {
+  const hasVectors = Array.isArray(vectors) && vectors.length > 0;
+  if (texts === undefined || texts === null) {
+    if (!hasVectors && (vectors === undefined || vectors === null || Array.isArray(vectors))) {
+      throw new ValidationError('vectors', 'a search takes a query vector, a text, or both');
+    }
+    const packed = validateQueries(vectors, dimension, metric, limits);
+    return { vectors: packed, texts: null, count: packed.length / dimension };
+  }
+  const max = limits.maxQueriesPerBatch;
+  if (!Array.isArray(texts) || texts.length === 0 || texts.length > max) {
+    throw new ValidationError('texts', `a search takes 1 to ${max} texts`, { min: 1, max });
+  }
+  const valid = texts.map((text: unknown, i): string | null => {
+    const argument = `texts[${i}]`;
+    if (text === null || text === undefined) {
+      if (!hasVectors) throw new ValidationError(argument, `${argument} is null and there is no query vector; each query needs a vector, a text, or both`);
+      return null;
+    }
+    if (typeof text !== 'string') throw new ValidationError(argument, `${argument} must be a string`);
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > MAX_QUERY_TEXT_BYTES) {
+      throw new ValidationError(argument, `${argument} is ${bytes} bytes; a keyword query is at most ${MAX_QUERY_TEXT_BYTES}`, { max: MAX_QUERY_TEXT_BYTES });
+    }
+    return text;
+  });
+  if (!hasVectors) return { vectors: null, texts: valid, count: valid.length };
+  const packed = validateQueries(vectors, dimension, metric, limits);
+  if (packed.length / dimension !== valid.length) {
+    throw new ValidationError('texts', `texts has ${valid.length} entries and vectors ${packed.length / dimension}: one text (or null) per query vector`);
+  }
+  return { vectors: packed, texts: valid, count: valid.length };
+}
+
+/** The vector ranking's weight in a hybrid query: 0 (keyword only) to 1 (vector only). */
+export function validateAlpha(alpha: unknown): number {
+  if (alpha === undefined || alpha === null) return 0.5;
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
+    throw new ValidationError('alpha', `alpha must be a number from 0 (keyword only) to 1 (vector only); got ${String(alpha)}`, { min: 0, max: 1 });
+  }
+  return alpha;
+}
+
+export function validateFusion(fusion: unknown): Fusion {
+  if (fusion === undefined || fusion === null) return 'rrf';
+  if (!FUSIONS.includes(fusion as Fusion)) throw new ValidationError('fusion', `fusion must be one of ${FUSIONS.join(', ')}`, { allowed: FUSIONS });
+  return fusion as Fusion;
 }
 
 export function validateInclude(include: unknown, fallback: readonly ItemField[]): ReadonlySet<ItemField> {

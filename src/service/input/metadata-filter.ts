@@ -168,7 +168,7 @@ function rangeTest(operator: '$gt' | '$gte' | '$lt' | '$lte', bound: unknown, wh
 }
 
 /** The values a dotted path reaches: none when missing, several when it crosses arrays. */
-function resolvePath(metadata: JsonObject | null | undefined, segments: readonly string[]): Candidates {
+export function resolvePath(metadata: JsonObject | null | undefined, segments: readonly string[]): Candidates {
   if (metadata === null || metadata === undefined) return [];
   let current: Candidates = [metadata];
   for (const segment of segments) {

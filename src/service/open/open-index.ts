@@ -1,6 +1,7 @@
 // An index while it is open in this process: its cipher, the decrypted items, the engine that
-// searches them, and the maps between item ids and the engine's 32-bit slots. Everything here is
-// plaintext in memory; close() drops it (idle eviction, deletion).
+// searches them, the keyword index when it has text search, and the maps between item ids and
+// the engine's 32-bit slots. Everything here is plaintext in memory; close() drops it (idle
+// eviction, deletion).
 //
 // Every upsert gives an item a fresh slot (a replaced item's old slot is removed). A training
 // snapshot therefore names exactly the vectors it saw: when the new model is swapped in, slots
@@ -20,6 +21,7 @@ import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
 import type { MetadataPredicate } from '../input/metadata-filter.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
+import { TextIndex } from '../text/text-index.js';
 import type { JsonObject, TrainingRun } from '../types.js';
 import { WriteLock } from './write-lock.js';
 
@@ -67,6 +69,8 @@ export class OpenIndex {
   lastUsedMs = Date.now();
 
   #engine: VectorIndex;
+  /** The BM25 index of an index created with textSearch, keyed by slot; null otherwise. */
+  readonly text: TextIndex | null;
   readonly #slotById = new Map<string, number>();
   readonly #records = new Map<number, ItemRecord>();
   #nextSlot = 0;
@@ -85,6 +89,7 @@ export class OpenIndex {
     this.keys = keys;
     this.#sealer = sealer;
     this.#engine = createVectorIndex(config);
+    this.text = config.textSearch === true ? new TextIndex({ textFields: config.textFields ?? [], textLanguage: config.textLanguage ?? 'english' }) : null;
   }
 
   get size(): number {
@@ -200,10 +205,13 @@ export class OpenIndex {
       if (previous !== undefined) {
         this.#engine.remove(previous);
         this.#records.delete(previous);
+        this.text?.remove(previous);
       }
       const slot = this.#allocateSlot();
       this.#slotById.set(record.id, slot);
       this.#records.set(slot, record);
+      // Indexed from the decrypted record now, so the term index never needs contents kept resident.
+      this.text?.add(slot, record.contents, record.metadata);
       slots[i] = slot;
       vectors.set(record.vector, i * this.config.dimension);
     });
@@ -218,6 +226,7 @@ export class OpenIndex {
       if (slot === undefined) continue;
       this.#engine.remove(slot);
       this.#records.delete(slot);
+      this.text?.remove(slot);
       this.#slotById.delete(id);
       removed++;
     }
@@ -316,6 +325,7 @@ export class OpenIndex {
     for (const record of this.#records.values()) record.vector.fill(0);
     this.#records.clear();
     this.#slotById.clear();
+    this.text?.clear();
     this.#engine = createVectorIndex(this.config);
   }
 

@@ -1,9 +1,9 @@
-// The index configuration (dimension, metric, type, configured lists) as a sealed record: it is
+// The index configuration (dimension, metric, type, configured lists, text search) as a sealed record: it is
 // what the store keeps beside the wrapped data key, so even an index's shape is not in plaintext.
 
 import type { IndexCipher } from '../../crypto/index.js';
 import { configAad } from './associated-data.js';
-import type { IndexType, Metric } from '../types.js';
+import type { IndexType, Metric, TextLanguage } from '../types.js';
 
 export interface IndexConfig {
   dimension: number;
@@ -11,6 +11,11 @@ export interface IndexConfig {
   type: IndexType;
   /** Lists the index was created with; null means "chosen from the vector count at training". */
   nLists: number | null;
+  /** Keyword search: the in-memory BM25 index over contents and `textFields`; absent means off. */
+  textSearch?: boolean;
+  textFields?: string[];
+  /** Null or absent when textSearch is off. */
+  textLanguage?: TextLanguage | null;
 }
 
 const FORMAT = 1;
@@ -22,7 +27,16 @@ export function sealIndexConfig(cipher: IndexCipher, index: string, config: Inde
 
 /** Throws SealIntegrityError when the record was altered or belongs to another index. */
 export function openIndexConfig(cipher: IndexCipher, index: string, sealed: Buffer): IndexConfig {
-  const parsed = JSON.parse(cipher.open(sealed, configAad(index)).toString('utf8')) as IndexConfig & { format: number; index: string };
+  const parsed = JSON.parse(cipher.open(sealed, configAad(index)).toString('utf8')) as Partial<IndexConfig> &
+    Pick<IndexConfig, 'dimension' | 'metric' | 'type' | 'nLists'> & { format: number; index: string };
   if (parsed.format !== FORMAT || parsed.index !== index) throw new Error(`Index "${index}" has a configuration record of an unknown format.`);
-  return { dimension: parsed.dimension, metric: parsed.metric, type: parsed.type, nLists: parsed.nLists };
+  return {
+    dimension: parsed.dimension,
+    metric: parsed.metric,
+    type: parsed.type,
+    nLists: parsed.nLists,
+    textSearch: parsed.textSearch ?? false,
+    textFields: parsed.textFields ?? [],
+    textLanguage: parsed.textLanguage ?? null,
+  };
 }

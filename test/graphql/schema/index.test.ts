@@ -19,23 +19,25 @@ import { schema } from '../../../src/graphql/schema/index.js';
 
 const root = new URL('../../../', import.meta.url);
 
-// The fixed part of the public contract (issue 4), verbatim: names, argument types and defaults.
+// The fixed part of the public contract (issue 4, with issue 15's text search: a query may be a
+// text alone, so the vector arguments became optional), verbatim: names, argument types and defaults.
 const CONTRACT = /* GraphQL */ `
   type Query {
     health: Health!
     indexes: [String!]!
     index(name: String!, key: IndexKey!): IndexResult!
-    search(index: String!, key: IndexKey!, vector: Vector!, topK: Int = 10, nProbes: Int,
-           filter: JSON, include: [ItemField!]): SearchResult!
-    searchBatch(index: String!, key: IndexKey!, vectors: [Vector!]!, topK: Int = 10, nProbes: Int,
-           filter: JSON, include: [ItemField!]): SearchBatchResult!
+    search(index: String!, key: IndexKey!, vector: Vector, topK: Int = 10, nProbes: Int,
+           filter: JSON, include: [ItemField!], text: String, alpha: Float = 0.5, fusion: Fusion = RRF): SearchResult!
+    searchBatch(index: String!, key: IndexKey!, vectors: [Vector!], topK: Int = 10, nProbes: Int,
+           filter: JSON, include: [ItemField!], texts: [String], alpha: Float = 0.5, fusion: Fusion = RRF): SearchBatchResult!
     items(index: String!, key: IndexKey!, ids: [ID!]!, include: [ItemField!]): ItemsResult!
     itemIds(index: String!, key: IndexKey!): ItemIdsResult!
     trainingQueue: TrainingQueue!
   }
   type Mutation {
     createIndex(name: String!, key: IndexKey!, dimension: Int!, metric: Metric = EUCLIDEAN,
-                type: IndexType = IVF_FLAT, nLists: Int): CreateIndexResult!
+                type: IndexType = IVF_FLAT, nLists: Int, textSearch: Boolean = false, textFields: [String!],
+                textLanguage: TextLanguage): CreateIndexResult!
     deleteIndex(name: String!, key: IndexKey!): DeleteIndexResult!
     upsert(index: String!, key: IndexKey!, items: [ItemInput!]!): UpsertResult!
     deleteItems(index: String!, key: IndexKey!, ids: [ID!]!): DeleteItemsResult!
@@ -46,7 +48,10 @@ const CONTRACT = /* GraphQL */ `
   type Subscription {
     trainingStatus(index: String!, key: IndexKey!): TrainingStatusResult!
   }
+  type Index { textSearch: Boolean!, textFields: [String!]!, textLanguage: TextLanguage }
+  type SearchHit { id: ID!, distance: Float, score: Float, textScore: Float }
   input ItemInput { id: ID!, vector: Vector!, contents: String, metadata: JSON }
+  enum Fusion { RRF RELATIVE_SCORE }
   enum Metric { EUCLIDEAN SQUARED_EUCLIDEAN COSINE }
   enum ItemField { VECTOR CONTENTS METADATA }
   enum TrainingPhase { IDLE QUEUED INITIALIZING ITERATING ASSIGNING PERSISTING COMPLETED FAILED CANCELLED }

@@ -48,7 +48,16 @@ describe('input validation', () => {
   });
 
   it('normalizes create options with defaults and checks each range', () => {
-    expect(validateCreateOptions({ dimension: 8 }, limits)).toEqual({ dimension: 8, metric: 'euclidean', type: 'ivf_flat', nLists: null });
+    expect(validateCreateOptions({ dimension: 8 }, limits)).toEqual({
+      dimension: 8,
+      metric: 'euclidean',
+      type: 'ivf_flat',
+      nLists: null,
+      textSearch: false,
+      textFields: [],
+      textLanguage: null,
+    });
+    expect(validateCreateOptions({ dimension: 8, textSearch: true }, limits)).toMatchObject({ textSearch: true, textFields: [], textLanguage: 'english' });
     expect(validateCreateOptions({ dimension: 8, metric: 'cosine', nLists: 4 }, limits)).toMatchObject({ metric: 'cosine', nLists: 4 });
     expect(validation(() => validateCreateOptions({ dimension: 17 }, limits), 'dimension').range).toEqual({ min: 1, max: 16 });
     validation(() => validateCreateOptions({ dimension: 2.5 }, limits), 'dimension');

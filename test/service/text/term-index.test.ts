@@ -1,0 +1,72 @@
+// The term index changes incrementally: adding, replacing and removing documents keeps postings,
+// document frequencies, lengths and the term dictionary exact, and reuses freed document numbers.
+import { describe, expect, it } from 'vitest';
+import { TermIndex } from '../../../src/service/text/term-index.js';
+
+describe('TermIndex', () => {
+  it('counts document frequencies, term frequencies and lengths', () => {
+    const index = new TermIndex();
+    index.add(10, ['cat', 'dog', 'cat']);
+    index.add(11, ['dog', 'fish']);
+    expect(index.documentCount).toBe(2);
+    expect(index.averageLength).toBe(2.5);
+    expect(index.documentFrequency('dog')).toBe(2);
+    expect(index.documentFrequency('cat')).toBe(1);
+    expect(index.frequency(10, 'cat')).toBe(2);
+    expect(index.frequency(11, 'cat')).toBe(0);
+    expect(index.termCount).toBe(3);
+  });
+
+  it('removes every term of a deleted document, and terms no document holds any more', () => {
+    const index = new TermIndex();
+    index.add(1, ['alpha', 'beta']);
+    index.add(2, ['beta', 'gamma']);
+    expect(index.remove(1)).toBe(true);
+    expect(index.remove(1)).toBe(false);
+    expect(index.documentFrequency('alpha')).toBe(0);
+    expect(index.posting('alpha')).toBeNull();
+    expect(index.documentFrequency('beta')).toBe(1);
+    expect(index.termCount).toBe(2);
+    expect(index.documentCount).toBe(1);
+    expect(index.averageLength).toBe(2);
+  });
+
+  it('replaces a document added again under the same key', () => {
+    const index = new TermIndex();
+    index.add(5, ['old', 'shared']);
+    index.add(6, ['shared']);
+    index.add(5, ['new', 'new']);
+    expect(index.documentFrequency('old')).toBe(0);
+    expect(index.documentFrequency('new')).toBe(1);
+    expect(index.frequency(5, 'new')).toBe(2);
+    expect(index.documentFrequency('shared')).toBe(1);
+    expect(index.documentCount).toBe(2);
+    expect(index.averageLength).toBe(1.5);
+  });
+
+  it('reuses freed document numbers without mixing documents up', () => {
+    const index = new TermIndex();
+    for (let key = 0; key < 100; key++) index.add(key, [`t${key % 7}`, 'all']);
+    for (let key = 0; key < 100; key += 2) index.remove(key);
+    const capacity = index.docCapacity;
+    for (let key = 100; key < 150; key++) index.add(key, [`t${key % 7}`, 'all', 'late']);
+    expect(index.docCapacity).toBe(capacity);
+    expect(index.documentFrequency('all')).toBe(100);
+    expect(index.documentFrequency('late')).toBe(50);
+    const posting = index.posting('t3')!;
+    const keys = Array.from(posting.docs.subarray(0, posting.length), (doc) => index.keyOf(doc)).sort((a, b) => a - b);
+    const expected = [...Array.from({ length: 50 }, (_, i) => 2 * i + 1), ...Array.from({ length: 50 }, (_, i) => 100 + i)].filter((key) => key % 7 === 3);
+    expect(keys).toEqual(expected);
+  });
+
+  it('keeps an empty document as a document of length 0', () => {
+    const index = new TermIndex();
+    index.add(1, []);
+    index.add(2, ['word', 'word']);
+    expect(index.documentCount).toBe(2);
+    expect(index.averageLength).toBe(1);
+    index.clear();
+    expect(index.documentCount).toBe(0);
+    expect(index.documentFrequency('word')).toBe(0);
+  });
+});
