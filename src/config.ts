@@ -58,6 +58,8 @@ export interface Config {
   corsOrigins: string[];
   /** graphql-ws: a socket that sends no connection_init within this many ms is closed with 4408. */
   connectionInitTimeoutMs: number;
+  /** Server log level (LOG_LEVEL): fatal, error, warn, info, debug, trace or silent. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Serve /metrics and measure for it (METRICS_ENABLED=false turns both off). */
   metricsEnabled: boolean;
   /** A bearer token that opens /metrics besides the API keys (for a scraper that should not hold an API key). */
@@ -108,6 +110,16 @@ function origins(env: Env, name: string): string[] {
   return list;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logLevel(env: Env): Config['logLevel'] {
+  const raw = (env.LOG_LEVEL ?? '').trim().toLowerCase();
+  if (raw === '') return 'info';
+  const level = LOG_LEVELS.find((name) => name === raw);
+  if (level === undefined) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  return level;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dbType = (env.CIPHERDEX_DB_TYPE ?? 'sqlite').toLowerCase();
   if (dbType !== 'sqlite' && dbType !== 'postgres') throw new Error(`CIPHERDEX_DB_TYPE must be sqlite or postgres`);
@@ -152,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailureWindowMs: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 300, 1) * 1000,
     trustedProxies: (env.TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     connectionInitTimeoutMs: int(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 1),
+    logLevel: logLevel(env),
     metricsEnabled: bool(env, 'METRICS_ENABLED', true),
     metricsToken: env.CIPHERDEX_METRICS_TOKEN?.trim() || null,
     metricsIndexLabels: bool(env, 'METRICS_INDEX_LABELS', false),

@@ -20,6 +20,9 @@ import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';
 import { apiKeyVerifier, authorizeConnection, type FailedAuthLimit, useApiKeyAuth } from './plugins/use-api-key-auth.js';
 import { useDashboard } from './plugins/use-dashboard.js';
+import { requestIdFor, useRequestId } from './plugins/use-request-id.js';
+import { enterRequest } from './request-context.js';
+import type { ServerLog } from './server-log.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { hashApiKey } from './api-key-store.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './prometheus-metrics.js';
@@ -40,7 +43,7 @@ export interface CreateServerOptions {
   /** SHA-256 hashes of the accepted API keys (see api-key-store.ts). */
   apiKeyHashes: readonly Buffer[];
   server: ServerInfo;
-  log: (line: string) => void;
+  log: ServerLog;
   /**
    * The registry /metrics serves; the service should report to its `service` side. Created here
    * when absent (and config.metricsEnabled); null serves no /metrics.
@@ -63,13 +66,13 @@ query {
 }
 `;
 
-/** yoga's own messages go to the server log; debug chatter does not. */
-function yogaLogger(log: (line: string) => void): YogaLogger {
+/** yoga's own messages go to the server log at their own levels; its debug chatter does not. */
+function yogaLogger(log: ServerLog): YogaLogger {
   return {
     debug: () => {},
-    info: (...args) => log(format(...args)),
-    warn: (...args) => log(`warning: ${format(...args)}`),
-    error: (...args) => log(`error: ${format(...args)}`),
+    info: (...args) => log.info(format(...args)),
+    warn: (...args) => log.warn(format(...args)),
+    error: (...args) => log.error(format(...args)),
   };
 }
 
@@ -118,6 +121,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     maxRequestBodySize: config.limits.maxRequestBytes,
     logging: yogaLogger(log),
     plugins: [
+      useRequestId(log),
       metrics === null ? {} : useMetrics(metrics, metricsAccess),
       useOpaqueRequestErrors(),
       useInputErrorRedaction(),
@@ -145,6 +149,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
         return Symbol.asyncIterator in result ? abortingOnReturn(result, root.ended) : result;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        // Each WebSocket operation is a request of its own in the log.
+        enterRequest(requestIdFor(null));
         const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
         const ended = new AbortController();
         try {

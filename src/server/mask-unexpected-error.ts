@@ -8,6 +8,7 @@
 import { GraphQLError } from 'graphql';
 import { maskError, type YogaServerOptions } from 'graphql-yoga';
 import { StoreUnavailableError } from '../service/index.js';
+import type { ServerLog } from './server-log.js';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
 
@@ -15,11 +16,11 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
 }
 
-export function maskUnexpectedError(log: (line: string) => void): MaskError {
+export function maskUnexpectedError(log: Pick<ServerLog, 'warn' | 'error'>): MaskError {
   return (error, message, isDev) => {
     const original = (error as { originalError?: unknown }).originalError ?? error;
     if (original instanceof StoreUnavailableError) {
-      log(`Store unavailable (${original.fault}): ${original.cause === undefined ? original.message : describe(original.cause)}`);
+      log.warn(`Store unavailable (${original.fault}): ${original.cause === undefined ? original.message : describe(original.cause)}`);
       return new GraphQLError(original.message, {
         nodes: (error as Partial<GraphQLError>).nodes,
         path: (error as Partial<GraphQLError>).path,
@@ -28,7 +29,7 @@ export function maskUnexpectedError(log: (line: string) => void): MaskError {
     }
     const masked = maskError(error, message, isDev);
     // yoga passes GraphQL errors (validation, auth, bad input) through unchanged: those are answers.
-    if (masked !== error) log(`Unexpected error, masked in the response: ${describe(original)}`);
+    if (masked !== error) log.error(`Unexpected error, masked in the response: ${describe(original)}`);
     return masked;
   };
 }

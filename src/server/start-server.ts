@@ -9,11 +9,15 @@ import type { IndexService } from '../service/index.js';
 import { loadApiKeyHashes } from './api-key-store.js';
 import { createServer, GRAPHQL_PATH } from './create-server.js';
 import { createPrometheusMetrics } from './prometheus-metrics.js';
+import { createServerLog, type ServerLog } from './server-log.js';
 
 export interface StartServerOptions {
   /** Used as is and left open by close(); created from `config` (and closed by close()) when absent. */
   service?: IndexService;
-  /** Where operational messages go, one line at a time (default: stdout). */
+  /**
+   * Where output goes, one line at a time (default: stdout): JSON log lines (server-log.ts) and,
+   * on a first start without CIPHERDEX_API_KEY, the plain-text announcement of the generated key.
+   */
   log?: (line: string) => void;
 }
 
@@ -21,6 +25,8 @@ export interface RunningServer {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql (ws:// on the same path for subscriptions). */
   url: string;
   port: number;
+  /** The server's structured log, for whoever runs it (the CLI logs its shutdown there). */
+  log: ServerLog;
   close(): Promise<void>;
 }
 
@@ -37,9 +43,11 @@ function urlHost(host: string): string {
 }
 
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  // Keys first: a damaged key file stops the start before anything is opened.
-  const apiKeyHashes = await loadApiKeyHashes(config, log);
+  const write = options.log ?? ((line: string) => console.log(line));
+  const log = createServerLog({ level: config.logLevel, write: options.log });
+  // Keys first: a damaged key file stops the start before anything is opened. A generated key is
+  // announced in plain text, not as a log record: a person has to read and keep it.
+  const apiKeyHashes = await loadApiKeyHashes(config, write);
   const version = await packageVersion();
   const metrics = config.metricsEnabled ? createPrometheusMetrics({ indexLabels: config.metricsIndexLabels }) : null;
   const service = options.service ?? (await createIndexService(config, { metrics: metrics?.service }));
@@ -70,12 +78,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
   const port = (server.httpServer.address() as AddressInfo).port;
   const url = `http://${urlHost(config.host)}:${port}${GRAPHQL_PATH}`;
-  log(`Cipherdex ${version} listening on ${url} (WebSocket subscriptions on the same path${config.graphiql ? ', GraphiQL in a browser' : ''})`);
+  log.info(`Cipherdex ${version} listening on ${url} (WebSocket subscriptions on the same path${config.graphiql ? ', GraphiQL in a browser' : ''})`);
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    log,
     close() {
       closing ??= (async () => {
         await server.close();

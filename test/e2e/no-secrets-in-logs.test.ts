@@ -4,6 +4,8 @@
 // metadata, filtered searches, manual and automatic training watched over WebSockets, wrong API
 // keys and index keys, malformed input of every kind, a rate-limited address, shutdown). Then no
 // API key, index key (in any encoding), item contents, metadata value or item id may appear in it.
+// It runs at LOG_LEVEL=debug, so every request's own log line is in the output too; every line is
+// a JSON log record, and a request's X-Request-Id comes back in its response and in its log line.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +79,7 @@ async function serve(dataDir: string): Promise<Served> {
       RETRAIN_THRESHOLD: '50',
       AUTH_FAILURE_LIMIT: '3',
       MAX_CONTENTS_BYTES: '4096',
+      LOG_LEVEL: 'debug',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -112,6 +115,9 @@ describe('server output during a full scenario', () => {
   let dataDir: string;
   let server: Served;
   let exitCode: number | null = null;
+  const tracedId = `trace-${randomBytes(6).toString('hex')}`;
+  let echoedId: string | null = null;
+  let generatedId: string | null = null;
 
   async function post(body: string | object, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
     const response = await fetch(server.url, {
@@ -183,6 +189,18 @@ describe('server output during a full scenario', () => {
     expect(phases).toContain('ITERATING');
     await ws.dispose();
 
+    // A caller's request id comes back and names the request in the log; without one, the server makes one.
+    const traced = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'x-request-id': tracedId },
+      body: JSON.stringify({ query: print(SearchDocument), variables: { index: 'alpha', key: base64Key, vector: Array.from(items[7]!.vector) } }),
+    });
+    echoedId = traced.headers.get('x-request-id');
+    await traced.text();
+    const untraced = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ query: '{ indexes }' }) });
+    generatedId = untraced.headers.get('x-request-id');
+    await untraced.text();
+
     // A wrong index key.
     const wrongIndex = await run(IndexDocument, { name: 'alpha', key: wrongIndexKey });
     expect(wrongIndex.data?.index.__typename).toBe('InvalidIndexKeyError');
@@ -239,5 +257,29 @@ describe('server output during a full scenario', () => {
     const output = server.output();
     const leaked = secrets().filter((secret) => output.includes(secret));
     expect(leaked, `server output:\n${output}`).toEqual([]);
+  });
+
+  it('writes every line as a JSON log record, and names requests by the id their response carries', () => {
+    const lines = server.output().split('\n').filter((line) => line.trim() !== '');
+    const records = lines.map((line) => {
+      try {
+        return JSON.parse(line) as { level?: unknown; time?: unknown; msg?: unknown; requestId?: unknown; path?: unknown; status?: unknown };
+      } catch {
+        throw new Error(`not a JSON log line: ${line}`);
+      }
+    });
+    for (const record of records) {
+      expect(typeof record.level).toBe('number');
+      expect(typeof record.time).toBe('string');
+      expect(typeof record.msg).toBe('string');
+    }
+    expect(echoedId).toBe(tracedId);
+    expect(generatedId).toMatch(/^[0-9a-f-]{36}$/);
+    const served = records.filter((record) => record.msg === 'request served');
+    // Every HTTP request of the scenario has its line, at debug level, with a path and never a query string.
+    expect(served.length).toBeGreaterThan(20);
+    expect(served.every((record) => record.path === '/graphql')).toBe(true);
+    expect(served.find((record) => record.requestId === tracedId)).toMatchObject({ status: 200 });
+    expect(served.find((record) => record.requestId === generatedId)).toMatchObject({ status: 200 });
   });
 });

@@ -47,11 +47,11 @@ export async function serve(args: string[]): Promise<number> {
         process.exit(ExitCode.INTERRUPTED);
       }
       stopping = true;
-      console.log(`${signal} received, shutting down...`);
+      server.log.info(`${signal} received, shutting down...`);
       server.close().then(
         () => resolve(0),
         (error: unknown) => {
-          console.error(`error while shutting down: ${error instanceof Error ? error.message : String(error)}`);
+          server.log.error(`error while shutting down: ${error instanceof Error ? error.message : String(error)}`);
           resolve(ExitCode.SERVER_ERROR);
         },
       );
