@@ -5,7 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_TRAIN_PARAMS,
-  IvfFlatIndex,
+  IvfIndex,
   kernelInfo,
   trainInWorker,
   trainKMeans,
@@ -176,7 +176,7 @@ const SEARCH_HEADER = ['nProbes', 'recall@10', 'QPS single', 'QPS batched', 'bat
 
 /** One table row per nProbes: recall and speed of single and batched search against `truth`. */
 function searchRows(
-  index: IvfFlatIndex, queries: Float32Array, truth: EngineSearchResult[], probeCounts: number[], options: EngineBenchOptions,
+  index: IvfIndex, queries: Float32Array, truth: EngineSearchResult[], probeCounts: number[], options: EngineBenchOptions,
 ): (string | number)[][] {
   const { dimension: d, topK, queries: queryCount } = options;
   const bytesPerVector = index.memoryBytes() / index.size;
@@ -225,7 +225,7 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   const data = embeddingLikeData({ count: n, queries: options.queries, dimension: d, seed: options.seed });
   console.log(`data generated in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   const ids = Uint32Array.from({ length: n }, (_, i) => i);
-  const index = new IvfFlatIndex({ dimension: d, metric: 'squared_euclidean' });
+  const index = new IvfIndex({ dimension: d, metric: 'squared_euclidean' });
   start = performance.now();
   index.addBatch(ids, data.base);
   const addMs = performance.now() - start;
@@ -269,7 +269,7 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   console.log(`single: one query per call; batched: ${options.queries} queries per call, median of 3`);
   table(SEARCH_HEADER, searchRows(index, data.queries, truth, probeCounts, options));
 
-  const plain = new IvfFlatIndex({ dimension: d, metric: 'squared_euclidean', prescan: false });
+  const plain = new IvfIndex({ dimension: d, metric: 'squared_euclidean', prescan: false });
   plain.addBatch(ids, data.base);
   plain.applyModel(sameThread.result, { ids: snapshot.ids, lists: sameThread.result.lists });
   console.log('## Same lists, f32 rows scanned directly (prescan: false)');

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { IndexCipher, generateIndexKey, unwrapDataKey } from '../src/crypto/index.js';
-import { IvfFlatIndex } from '../src/engine/index.js';
+import { IvfIndex } from '../src/engine/index.js';
 import { createIndexService } from '../src/service/create-index-service.js';
 import { ITEM_TOKEN_DOMAIN } from '../src/service/records/item-token.js';
 import { openModel } from '../src/service/records/trained-model-record.js';
@@ -132,7 +132,7 @@ export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SER
     log(`service cold open: ${options.vectors} records decrypted and indexed in ${loadMs.toFixed(0)} ms`);
 
     // The raw engine on the same vectors, in the same insertion order.
-    const engine = new IvfFlatIndex({ dimension, metric: 'euclidean' });
+    const engine = new IvfIndex({ dimension, metric: 'euclidean' });
     engine.addBatch(Uint32Array.from({ length: options.vectors }, (_, i) => i), data);
 
     const search: ServiceBenchReport['search'] = [];

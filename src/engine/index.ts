@@ -4,10 +4,12 @@
 export type { Metric } from './metric.js';
 export { METRICS } from './metric.js';
 export { EngineInputError, TrainingAbortedError } from './errors.js';
-export { IvfFlatIndex, defaultNProbes } from './ivf-flat-index.js';
-export type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
-export { ENGINE_INDEX_TYPES, createVectorIndex } from './index-factory.js';
-export type { EngineIndexType, VectorIndexOptions } from './index-factory.js';
+export { IvfIndex, defaultNProbes } from './ivf-index.js';
+export type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex, VectorSource } from './vector-index.js';
+export { createVectorIndex } from './index-factory.js';
+export type { VectorIndexOptions } from './index-factory.js';
+export { DEFAULT_PQ_BITS, INDEX_TYPES, defaultPqSubvectors, resolveIndexType, trainListCodec } from './index-types.js';
+export type { IndexTypeName, IndexTypeOptions, IndexTypeSpec } from './index-types.js';
 export { TopK } from './top-k.js';
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';
 export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './training-params.js';

@@ -7,6 +7,12 @@ import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
 
 const GROWTH = 1.5;
+
+/** A list entry's code written beforehand (a batch encoded at once): `codeBytes` from byte `at`. */
+export interface EncodedCode {
+  codes: Int8Array;
+  at: number;
+}
 /** Estimated bytes a JS Map spends per entry (key, value, chain link, buckets, slack). */
 const MAP_ENTRY_BYTES = 40;
 
@@ -143,20 +149,22 @@ export class InvertedLists {
 
   /**
    * Appends `id` (absent from every list) to `list` with the row found `sourceDelta` bytes into
-   * `source`, a block of the same arena (read after any compaction this append causes).
+   * `source`, a block of the same arena (read after any compaction this append causes). Its code
+   * is `code` when given, else the codec encodes the row. Lists without rows (stride 0) keep
+   * only the norm and the code.
    */
-  append(list: number, id: number, source: Block, sourceDelta: number, norm: number, epoch: number): void {
+  append(list: number, id: number, source: Block, sourceDelta: number, norm: number, epoch: number, code?: EncodedCode): void {
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
     const f32 = this.arena.heap.f32;
     const target = (this.blocks[list].offset + position * this.rowBytes) >> 2;
     const from = (source.offset + sourceDelta) >> 2;
     f32.copyWithin(target, from, from + this.stride);
-    this.place(list, position, id, norm, epoch);
+    this.place(list, position, id, norm, epoch, f32, from, code);
   }
 
-  private place(list: number, position: number, id: number, norm: number, epoch: number): void {
-    this.fill(list, position, id, norm);
+  private place(list: number, position: number, id: number, norm: number, epoch: number, source: Float32Array, from: number, code?: EncodedCode): void {
+    this.fill(list, position, id, norm, source, from, code);
     const slot = this.takeSlot();
     this.slotList[slot] = list;
     this.slotPos[slot] = position;
@@ -164,12 +172,14 @@ export class InvertedLists {
     this.locator.set(id, slot);
   }
 
-  /** The norm, codes and id of the row just written at `position`. */
-  private fill(list: number, position: number, id: number, norm: number): void {
+  /** The norm, code and id of the row just written at `position` (its row is at `from` of `source`). */
+  private fill(list: number, position: number, id: number, norm: number, source: Float32Array, from: number, code?: EncodedCode): void {
     const heap = this.arena.heap;
     heap.f32[(this.normsAt(list) >> 2) + position] = norm;
     if (this.codeBytes > 0) {
-      (this.codec as ListCodec).encode(heap, (this.rowsAt(list) + position * this.rowBytes) >> 2, this.codesAt(list) + position * this.codeBytes);
+      const to = this.codesAt(list) + position * this.codeBytes;
+      if (code) heap.i8.set(code.codes.subarray(code.at, code.at + this.codeBytes), to);
+      else (this.codec as ListCodec).encode(source, from, heap.i8, to);
     }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;
@@ -186,20 +196,20 @@ export class InvertedLists {
     const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
     // A loop, not set(subarray()): a rebuild appends every row, and the views cost more than the copy.
     for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
-    this.place(list, position, id, norm, epoch);
+    this.place(list, position, id, norm, epoch, source, from);
   }
 
   /**
    * Rebuild only: appends the row (read from another memory) of `id`, which keeps its slot from
    * the lists this one was built from.
    */
-  appendSlot(list: number, id: number, slot: number, source: Float32Array, from: number, norm: number): void {
+  appendSlot(list: number, id: number, slot: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
     const f32 = this.arena.heap.f32;
     const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
     for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
-    this.fill(list, position, id, norm);
+    this.fill(list, position, id, norm, source, from, code);
     this.slotList[slot] = list;
     this.slotPos[slot] = position;
   }

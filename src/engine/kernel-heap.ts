@@ -23,7 +23,7 @@ export class HeapExhaustedError extends RangeError {
 export class KernelHeap implements HeapViews {
   readonly memory: WebAssembly.Memory;
   readonly kernels: Kernels;
-  private views: { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; i16: Int16Array };
+  private views: { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; u8: Uint8Array; i16: Int16Array };
 
   /**
    * Shared so that a worker can be handed the same memory; growing a shared memory never
@@ -52,6 +52,10 @@ export class KernelHeap implements HeapViews {
 
   get i8(): Int8Array {
     return this.views.i8;
+  }
+
+  get u8(): Uint8Array {
+    return this.views.u8;
   }
 
   get i16(): Int16Array {
@@ -99,8 +103,11 @@ export class KernelHeap implements HeapViews {
     if (this.views.f32.byteLength !== this.memory.buffer.byteLength) this.views = this.makeViews();
   }
 
-  private makeViews(): { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; i16: Int16Array } {
+  private makeViews(): { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; u8: Uint8Array; i16: Int16Array } {
     const buffer = this.memory.buffer;
-    return { f32: new Float32Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer), i8: new Int8Array(buffer), i16: new Int16Array(buffer) };
+    return {
+      f32: new Float32Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer),
+      i8: new Int8Array(buffer), u8: new Uint8Array(buffer), i16: new Int16Array(buffer),
+    };
   }
 }

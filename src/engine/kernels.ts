@@ -57,6 +57,7 @@ export interface HeapViews {
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
   readonly i8: Int8Array;
+  readonly u8: Uint8Array;
   readonly i16: Int16Array;
 }
 

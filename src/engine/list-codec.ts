@@ -2,7 +2,8 @@
 // opaque codes, each type supplies how to fit, encode and scan them). The float32 rows themselves
 // (flat-codec.ts) and the int8 scalar quantizer (scalar-quantizer.ts) are the implementations.
 import type { InvertedLists } from './inverted-lists.js';
-import type { HeapViews, Kernels } from './kernels.js';
+import type { KernelHeap } from './kernel-heap.js';
+import type { HeapViews } from './kernels.js';
 
 export interface ListCodec {
   /** Bytes the codec stores per entry beside its row; 0 when it scans the float32 rows themselves. */
@@ -13,20 +14,37 @@ export interface ListCodec {
   readonly queryBytes: number;
   /** Whether the scan's dot products are exact (else the best candidates are re-ranked on rows). */
   readonly exact: boolean;
+  /** Whether scanBlock beats one scan per query (else the scanner scans each query in place). */
+  readonly blocked: boolean;
   /** Byte address of the first entry of `list` the scan reads (valid until the next allocation). */
   entriesAt(lists: InvertedLists, list: number): number;
-  /** Writes the code of the float32 row at float index `from` of the heap to byte `to`. */
-  encode(heap: HeapViews, from: number, to: number): void;
+  /** Writes the code of the float32 row at float index `from` of `source` to byte `to` of `codes`. */
+  encode(source: Float32Array, from: number, codes: Int8Array, to: number): void;
+  /** Writes the codes of the rows at float indices `rows` of `source`, one after another from byte `to`. */
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void;
   /**
    * Writes the float32 query at float index `from` as the scan reads it, at byte `to`; returns
    * the scale s with q.x = s * (what scan writes for x), up to a constant that does not rank.
    */
   prepareQuery(heap: HeapViews, from: number, to: number): number;
+  /** That constant: q.x = constant + scale * scan for the query at float index `from` of `source`. */
+  queryConstant(source: Float32Array, from: number): number;
   /** out[i] = prepared query . entry i, for i < n. */
-  scan(kernels: Kernels, query: number, entries: number, n: number, out: number): void;
+  scan(heap: KernelHeap, query: number, entries: number, n: number, out: number): void;
   /** out[i * ldo + j] = prepared query i . entry j, for i < m (multiple of QUERY_TILE), j < n (even). */
-  scanBlock(kernels: Kernels, queries: number, m: number, entries: number, n: number, out: number, ldo: number): void;
+  scanBlock(heap: KernelHeap, queries: number, m: number, entries: number, n: number, out: number, ldo: number): void;
+  /** The trained parameters, to persist with the model (null when there are none to keep). */
+  toBytes(): Uint8Array | null;
 }
 
-/** How a codec is fitted: on the rows at float indices `rows` of `f32`. */
-export type ListCodecFit = (f32: Float32Array, rows: ArrayLike<number>, dimension: number) => ListCodec;
+/** Rows to fit a codec on: float indices into `source`, each row `dimension` floats. */
+export interface FitRows {
+  source: Float32Array;
+  rows: ArrayLike<number>;
+  dimension: number;
+}
+
+/** encodeBatch done one row at a time, for codecs with nothing faster. */
+export function encodeEach(codec: ListCodec, source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void {
+  for (let r = 0; r < rows.length; r++) codec.encode(source, rows[r], codes, to + r * codec.codeBytes);
+}

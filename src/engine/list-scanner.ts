@@ -58,7 +58,7 @@ export function scanList(
   const rows = lists.rowsAt(list);
   for (let start = 0; start < length; start += SCAN_ROWS) {
     const n = Math.min(SCAN_ROWS, length - start);
-    codec.scan(heap.kernels, query, entries + start * codec.entryBytes, n, scratch.out);
+    codec.scan(heap, query, entries + start * codec.entryBytes, n, scratch.out);
     offerScores(best, heap, norms + start * 4, scratch.out, n, ids, start, twice, rows, lists.rowBytes, scratch.selected, filter);
   }
 }
@@ -80,6 +80,10 @@ export function scanListForGroup(
   const ids = lists.ids(list);
   const rows = lists.rowsAt(list);
   const entries = codec.entriesAt(lists, list);
+  if (!codec.blocked) {
+    for (const query of who) scanList(best[query], heap, lists, codec, list, prepared + query * queryBytes, twice[query], scratch, filter);
+    return;
+  }
   for (let g = 0; g < who.length; g += GROUP_QUERIES) {
     const size = Math.min(GROUP_QUERIES, who.length - g);
     heap.u32.set(who.subarray(g, g + size), members >> 2);
@@ -88,7 +92,7 @@ export function scanListForGroup(
     heap.i8.fill(0, group + size * queryBytes, group + sizeTiled * queryBytes);
     for (let start = 0; start < length; start += BATCH_ROWS) {
       const n = Math.min(BATCH_ROWS, length - start);
-      codec.scanBlock(kernels, group, sizeTiled, entries + start * codec.entryBytes, tile(n, 2), scratch.out, BATCH_ROWS);
+      codec.scanBlock(heap, group, sizeTiled, entries + start * codec.entryBytes, tile(n, 2), scratch.out, BATCH_ROWS);
       for (let j = 0; j < size; j++) {
         const query = who[g + j];
         offerScores(best[query], heap, norms + start * 4, scratch.out + j * BATCH_ROWS * 4, n, ids, start, twice[query], rows, lists.rowBytes, scratch.selected, filter);

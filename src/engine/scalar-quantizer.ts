@@ -1,9 +1,11 @@
 // The int8 list codec (Faiss's scalar quantizer): int8 codes of stored rows and int16 codes of
 // queries, so the kernels rank candidates on a quarter of the bytes before an exact re-rank. Each
 // dimension gets its own affine code, x_d ~ offset_d + step_d * code_d with code_d in [-127, 127].
+import { EngineInputError } from './errors.js';
 import type { InvertedLists } from './inverted-lists.js';
-import type { HeapViews, Kernels } from './kernels.js';
-import type { ListCodec } from './list-codec.js';
+import type { KernelHeap } from './kernel-heap.js';
+import type { HeapViews } from './kernels.js';
+import { encodeEach, type ListCodec } from './list-codec.js';
 
 /** Codes are padded to whole 16-byte SIMD steps (the padding codes are 0 and add nothing). */
 export function codeBytesFor(dimension: number): number {
@@ -17,6 +19,7 @@ const FIT_ROWS = 32_768;
 export class ScalarQuantizer implements ListCodec {
   readonly codeBytes: number;
   readonly exact = false;
+  readonly blocked = true;
   private readonly inverseSteps: Float64Array;
 
   constructor(
@@ -91,19 +94,60 @@ export class ScalarQuantizer implements ListCodec {
     return lists.codesAt(list);
   }
 
-  encode(heap: HeapViews, from: number, to: number): void {
-    this.encodeRow(heap.f32, from, heap.i8, to);
+  encode(source: Float32Array, from: number, codes: Int8Array, to: number): void {
+    this.encodeRow(source, from, codes, to);
+  }
+
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void {
+    encodeEach(this, source, rows, codes, to);
+  }
+
+  /** u32 dimension, then the offsets and the steps as float32. */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(4 + this.dimension * 8);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, this.dimension, true);
+    for (let d = 0; d < this.dimension; d++) {
+      view.setFloat32(4 + d * 4, this.offsets[d], true);
+      view.setFloat32(4 + (this.dimension + d) * 4, this.steps[d], true);
+    }
+    return out;
+  }
+
+  /** The quantizer `toBytes` wrote, for an index of `dimension`. */
+  static fromBytes(bytes: Uint8Array, dimension: number): ScalarQuantizer {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.byteLength !== 4 + dimension * 8 || view.getUint32(0, true) !== dimension) {
+      throw new EngineInputError(`scalar quantizer parameters do not fit dimension ${dimension}`);
+    }
+    const offsets = new Float32Array(dimension);
+    const steps = new Float32Array(dimension);
+    for (let d = 0; d < dimension; d++) {
+      offsets[d] = view.getFloat32(4 + d * 4, true);
+      steps[d] = view.getFloat32(4 + (dimension + d) * 4, true);
+      if (!Number.isFinite(offsets[d]) || !(steps[d] > 0) || !Number.isFinite(steps[d])) {
+        throw new EngineInputError(`scalar quantizer parameters of dimension ${d} are not usable`);
+      }
+    }
+    return new ScalarQuantizer(dimension, offsets, steps);
   }
 
   prepareQuery(heap: HeapViews, from: number, to: number): number {
     return this.encodeQuery(heap.f32, from, heap.i16, to >> 1);
   }
 
-  scan(kernels: Kernels, query: number, entries: number, n: number, out: number): void {
-    kernels.dotRowsI8(query, entries, n, this.codeBytes, out);
+  /** q . offsets: the part of q.x the codes leave out. */
+  queryConstant(source: Float32Array, from: number): number {
+    let sum = 0;
+    for (let d = 0; d < this.dimension; d++) sum += source[from + d] * this.offsets[d];
+    return sum;
   }
 
-  scanBlock(kernels: Kernels, queries: number, m: number, entries: number, n: number, out: number, ldo: number): void {
-    kernels.dotBlockI8(queries, m, entries, n, this.codeBytes, out, ldo);
+  scan(heap: KernelHeap, query: number, entries: number, n: number, out: number): void {
+    heap.kernels.dotRowsI8(query, entries, n, this.codeBytes, out);
+  }
+
+  scanBlock(heap: KernelHeap, queries: number, m: number, entries: number, n: number, out: number, ldo: number): void {
+    heap.kernels.dotBlockI8(queries, m, entries, n, this.codeBytes, out, ldo);
   }
 }

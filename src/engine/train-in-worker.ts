@@ -3,6 +3,7 @@
 import type { Worker } from 'node:worker_threads';
 import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import { EngineInputError, TrainingAbortedError } from './errors.js';
+import type { IndexTypeSpec } from './index-types.js';
 import { assertInitialCentroids, type KMeansOptions } from './kmeans.js';
 import { assertDimension, assertMetric, type Metric } from './metric.js';
 import { placeRows, rowCount } from './shared-rows.js';
@@ -57,7 +58,8 @@ function rebuildError(name: string, message: string): Error {
 
 /**
  * The same job as trainKMeans in a worker thread. Rows that already live in shared kernel memory
- * (an index's trainingSnapshot) are read in place; other rows are copied there once.
+ * (an index's trainingSnapshot) are read in place; other rows are copied there once. With
+ * `options.codec` the worker also trains that index type's list codec (result.codec).
  */
 export async function trainInWorker(
   vectors: Float32Array,
@@ -65,7 +67,7 @@ export async function trainInWorker(
   metric: Metric,
   params: TrainParams,
   hooks: WorkerTrainHooks = {},
-  options: KMeansOptions = {},
+  options: KMeansOptions & { codec?: IndexTypeSpec } = {},
 ): Promise<TrainResult> {
   assertDimension(dimension);
   assertMetric(metric);
@@ -83,6 +85,7 @@ export async function trainInWorker(
     params: { ...params },
     kernels: options.kernels ?? 'auto',
     initialCentroids: options.initialCentroids,
+    ...(options.codec ? { codec: options.codec } : {}),
     control,
   };
   return new Promise<TrainResult>((resolve, reject) => {

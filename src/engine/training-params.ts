@@ -57,6 +57,8 @@ export interface TrainResult {
    */
   converged: boolean;
   elapsedMs: number;
+  /** The list codec's parameters, when the run trained one (IndexTypeSpec of trainInWorker). */
+  codec?: Uint8Array;
 }
 
 /**

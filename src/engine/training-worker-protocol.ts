@@ -1,4 +1,5 @@
 // What the training worker is handed and what it posts back (see train-in-worker.ts).
+import type { IndexTypeSpec } from './index-types.js';
 import type { KernelChoice } from './kernels.js';
 import type { TrainParams, TrainProgress, TrainResult } from './training-params.js';
 
@@ -11,6 +12,8 @@ export interface TrainingJob {
   params: TrainParams;
   kernels: KernelChoice;
   initialCentroids?: Float32Array;
+  /** The index type whose list codec is trained on the same rows after the centroids. */
+  codec?: IndexTypeSpec;
   /** control[STOP_FLAG] becomes 1 when the caller wants the run to stop. */
   control: Int32Array;
 }

@@ -1,6 +1,7 @@
 // What the service needs of an index, whatever its type: writes, searches, a training snapshot and
-// the swap to a trained model. Each index type (IVF_FLAT today) implements it; index-factory.ts
-// picks the implementation, so the service never names a concrete class.
+// the swap to a trained model. index-factory.ts builds the implementation for a type, so the
+// service never names a concrete class.
+import type { IndexTypeName, IndexTypeSpec } from './index-types.js';
 import type { Metric } from './metric.js';
 
 export interface EngineSearchOptions {
@@ -28,7 +29,15 @@ export interface EngineSearchResult {
   distances: Float32Array;
   /** Every vector was considered: untrained, or every list probed. */
   exact: boolean;
+  /** The distances are code distances (a codes-only index), not yet re-ranked on the vectors. */
+  approximate?: true;
 }
+
+/**
+ * The vector of an id as it was added, for an index that keeps only codes (retraining reads every
+ * vector again); undefined when it has none.
+ */
+export type VectorSource = (id: number) => ArrayLike<number> | undefined;
 
 /** A trained model: the coarse quantizer's centroids and, for types whose codes need them, codec parameters. */
 export interface IvfModel {
@@ -56,6 +65,11 @@ export interface ModelAssignment {
 export interface VectorIndex {
   readonly dimension: number;
   readonly metric: Metric;
+  readonly type: IndexTypeName;
+  /** The type with its options decided (what its codec trains with). */
+  readonly spec: IndexTypeSpec;
+  /** Searches return code distances, to re-rank on the vectors kept elsewhere (trained IVF_SQ8, IVF_PQ). */
+  readonly approximate: boolean;
   readonly size: number;
   readonly isTrained: boolean;
   readonly nLists: number;
@@ -70,9 +84,10 @@ export interface VectorIndex {
   search(query: ArrayLike<number>, options: EngineSearchOptions): EngineSearchResult;
   /** Many queries at once (row-major n x dimension): the same answers as `search`, faster per query. */
   searchBatch(queries: Float32Array, options: EngineSearchOptions): EngineSearchResult[];
-  trainingSnapshot(): TrainingSnapshot;
-  /** Installs a model in one step (no search sees a mix); see IvfFlatIndex.applyModel. */
-  applyModel(model: IvfModel, assignment?: ModelAssignment): void;
+  /** `source` gives the vectors when the index keeps only codes. */
+  trainingSnapshot(source?: VectorSource): TrainingSnapshot;
+  /** Installs a model in one step (no search sees a mix); see IvfIndex.applyModel. */
+  applyModel(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): void;
   model(): IvfModel | null;
   /** Bytes held resident by the index. */
   memoryBytes(): number;

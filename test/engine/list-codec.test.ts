@@ -78,7 +78,7 @@ describe.each(cases)('ListCodec: $name', ({ codec, tolerance, constant }) => {
       heap.f32.fill(0, queryAt >> 2, (queryAt >> 2) + STRIDE);
       heap.f32.set(queries.subarray(q * D, (q + 1) * D), queryAt >> 2);
       const scale = codec.prepareQuery(heap, queryAt >> 2, preparedAt);
-      codec.scan(heap.kernels, preparedAt, codec.entriesAt(lists, 0), N, outAt);
+      codec.scan(heap, preparedAt, codec.entriesAt(lists, 0), N, outAt);
       for (let r = 0; r < N; r++) {
         const id = lists.ids(0)[r];
         const exact = dot(queries, q * D, data, id * D);
@@ -101,9 +101,9 @@ describe.each(cases)('ListCodec: $name', ({ codec, tolerance, constant }) => {
       heap.f32.set(queries.subarray(q * D, (q + 1) * D), queryAt >> 2);
       scales.push(codec.prepareQuery(heap, queryAt >> 2, preparedBlock.offset + q * codec.queryBytes));
     }
-    codec.scanBlock(heap.kernels, preparedBlock.offset, m, codec.entriesAt(lists, 0), N, blockAt, ldo);
+    codec.scanBlock(heap, preparedBlock.offset, m, codec.entriesAt(lists, 0), N, blockAt, ldo);
     for (let q = 0; q < m; q++) {
-      codec.scan(heap.kernels, preparedBlock.offset + q * codec.queryBytes, codec.entriesAt(lists, 0), N, singleAt);
+      codec.scan(heap, preparedBlock.offset + q * codec.queryBytes, codec.entriesAt(lists, 0), N, singleAt);
       for (let r = 0; r < N; r++) expect(heap.f32[(blockAt >> 2) + q * ldo + r]).toBeCloseTo(heap.f32[(singleAt >> 2) + r], 4);
       expect(scales[q]).toBeGreaterThan(0);
     }

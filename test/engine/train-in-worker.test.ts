@@ -1,7 +1,9 @@
 // trainInWorker: same model as same-thread training, snapshot in place, a free main thread, abort, bad input.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError, TrainingAbortedError } from '../../src/engine/errors.js';
-import { IvfFlatIndex } from '../../src/engine/ivf-flat-index.js';
+import { createVectorIndex } from '../../src/engine/index-factory.js';
+import { trainListCodec } from '../../src/engine/index-types.js';
+import { IvfIndex } from '../../src/engine/ivf-index.js';
 import { trainKMeans } from '../../src/engine/kmeans.js';
 import { trainInWorker } from '../../src/engine/train-in-worker.js';
 import type { TrainProgress } from '../../src/engine/training-params.js';
@@ -24,7 +26,7 @@ describe('trainInWorker', () => {
   });
 
   it('trains in place on an index snapshot (shared memory) and the model applies', async () => {
-    const index = new IvfFlatIndex({ dimension: D, metric: 'cosine' });
+    const index = new IvfIndex({ dimension: D, metric: 'cosine' });
     index.addBatch(Uint32Array.from({ length: 3000 }, (_, i) => i), data);
     const snapshot = index.trainingSnapshot();
     const before = Array.from(snapshot.vectors.subarray(0, 64));
@@ -34,6 +36,20 @@ describe('trainInWorker', () => {
     index.applyModel(result, { ids: snapshot.ids, lists: result.lists });
     expect(index.nLists).toBe(20);
     expect(index.search(data.subarray(0, D), { topK: 1, nProbes: 1 }).ids[0]).toBe(0);
+  });
+
+  it.each(['ivf_sq8', 'ivf_pq'] as const)('trains the %s codec after the centroids, on the same rows, and the model applies', async (type) => {
+    const index = createVectorIndex({ type, dimension: D, metric: 'euclidean' });
+    index.addBatch(Uint32Array.from({ length: 3000 }, (_, i) => i), data);
+    const snapshot = index.trainingSnapshot();
+    const result = await trainInWorker(snapshot.vectors, D, 'euclidean', params, {}, { codec: index.spec });
+    const here = trainListCodec(index.spec, { source: data, rows: Array.from({ length: 3000 }, (_, i) => i * D), dimension: D }, params.seed);
+    expect(Array.from(result.codec ?? [])).toEqual(Array.from(here ?? [1]));
+    index.applyModel(result, { ids: snapshot.ids, lists: result.lists });
+    expect(index.approximate).toBe(true);
+    expect(index.search(data.subarray(0, D), { topK: 5, nProbes: 20 }).ids).toContain(0);
+    const flat = await trainInWorker(snapshot.vectors, D, 'euclidean', params, {}, { codec: { type: 'ivf_flat' } });
+    expect(flat.codec).toBeUndefined();
   });
 
   it('keeps the calling thread free while it trains', async () => {

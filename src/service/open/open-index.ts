@@ -10,7 +10,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IndexCipher } from '../../crypto/index.js';
-import { createVectorIndex, type EngineStageTimings, type IvfModel, type VectorIndex } from '../../engine/index.js';
+import { createVectorIndex, type EngineStageTimings, type IvfModel, type TrainingSnapshot, type VectorIndex } from '../../engine/index.js';
 import type { StoredItem } from '../../storage/index.js';
 import type { AcceptedKeys } from './accepted-keys.js';
 import { itemAad } from '../records/associated-data.js';
@@ -283,7 +283,7 @@ export class OpenIndex {
    * Synchronous, so no search ever sees a half-applied model.
    */
   applyModel(model: IvfModel, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): void {
-    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment);
+    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, this.#vectorOf);
     this.#model = state;
   }
 
@@ -309,6 +309,13 @@ export class OpenIndex {
       { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run },
     );
   }
+
+  /** The engine's rows to train on (an engine that keeps only codes reads the vectors here). */
+  trainingSnapshot(): TrainingSnapshot {
+    return this.#engine.trainingSnapshot(this.#vectorOf);
+  }
+
+  readonly #vectorOf = (slot: number): Float32Array | undefined => this.#records.get(slot)?.vector;
 
   /** Plaintext records for a decoded batch read from the store. */
   static recordOf(item: DecodedItem, token: Buffer): ItemRecord {

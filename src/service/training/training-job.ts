@@ -36,13 +36,13 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
     if (open.closed) throw new IndexClosedError(open.name);
     const startedAt = new Date();
     // Copied into shared memory once; the worker reads it without another copy.
-    const snapshot = open.engine.trainingSnapshot();
+    const snapshot = open.trainingSnapshot();
     const result = await trainInWorker(snapshot.vectors, open.config.dimension, open.config.metric, params, {
       signal,
       // Shift and inertia are NaN until the first iteration: report them as unknown, not as NaN.
       onProgress: (progress) =>
         report({ phase: progress.phase, iteration: progress.iteration, shift: finite(progress.shift), inertia: finite(progress.inertia) }),
-    });
+    }, { codec: open.engine.spec });
     if (options.requireConvergence && !result.converged) {
       const error = new ConvergenceError(result.iterations, result.shift, params.tolerance);
       options.onConvergenceFailure?.(runId, error);
@@ -87,6 +87,7 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         nLists: result.nLists,
         dimension: open.config.dimension,
         centroids: result.centroids,
+        ...(result.codec ? { codec: result.codec } : {}),
         trainedVectorCount: snapshot.ids.length,
         tokens,
         revisions: Uint32Array.from(revisions),

@@ -1,14 +1,16 @@
-// IVF-Flat index: a coarse quantizer (centroids) over inverted lists of full vectors. Untrained it
-// is one list searched exhaustively; trained, a search probes the nProbes lists whose centroids
-// are nearest, scans them and merges the best k. Vectors live once, in the lists' heap blocks;
-// a trained index also keeps int8 codes of them there (the scalar-quantizer list codec), for a
-// pre-scan re-ranked exactly on the rows.
+// The IVF index of every type: a coarse quantizer (centroids) over inverted lists. Untrained it is
+// one list of float32 rows searched exhaustively; trained, a search probes the nProbes lists whose
+// centroids are nearest, scans them with the type's list codec and merges the best k.
+// IVF_FLAT keeps its rows in the lists, with int8 codes beside them for a pre-scan re-ranked
+// exactly on the rows. IVF_SQ8 and IVF_PQ keep only codes once trained: their results carry code
+// distances (marked approximate) and the caller re-ranks them on vectors it keeps elsewhere.
 import { BlockArena, type Block } from './block-arena.js';
 import { CoarseQuantizer } from './coarse-quantizer.js';
 import { EngineInputError } from './errors.js';
 import { FlatCodec } from './flat-codec.js';
 import { KernelHeap } from './kernel-heap.js';
 import { NEAREST_BLOCK, QUERY_TILE, tile, type KernelChoice } from './kernels.js';
+import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
 import type { ListCodec } from './list-codec.js';
 import { GROUP_QUERIES, BATCH_ROWS, SCAN_ROWS, scanList, scanListForGroup } from './list-scanner.js';
@@ -16,7 +18,7 @@ import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactD
 import { ScalarQuantizer } from './scalar-quantizer.js';
 import { allocateSharedRows } from './shared-rows.js';
 import { TopK } from './top-k.js';
-import type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex } from './vector-index.js';
+import type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex, VectorSource } from './vector-index.js';
 
 /**
  * Lists probed when a search names none: ceil(sqrt(nLists)), which on embedding-like data
@@ -28,6 +30,7 @@ export function defaultNProbes(nLists: number): number {
 
 /** Queries encoded and probed at once by searchBatch; bounds its scratch memory. */
 const BATCH_QUERIES = 1024;
+const PREPARED_BYTES = 16 << 20;
 /** Rows encoded and assigned at once by addBatch and applyModel. */
 const INSERT_ROWS = 1024;
 
@@ -38,8 +41,13 @@ interface IndexState {
   lists: InvertedLists;
   coarse: CoarseQuantizer | null;
   model: IvfModel | null;
-  /** The codec of the probing pre-scan (int8 codes; null untrained, or with prescan off). */
-  quantizer: ScalarQuantizer | null;
+  /**
+   * The codec of the codes kept beside (or instead of) the rows: IVF_FLAT's int8 pre-scan (null
+   * untrained, or with prescan off), the trained SQ8 or PQ codec. Null means no codes.
+   */
+  codec: ListCodec | null;
+  /** Whether the lists hold the float32 rows (always for IVF_FLAT; untrained for the others). */
+  rows: boolean;
   scratch: Block | null;
 }
 
@@ -58,9 +66,11 @@ function assertId(id: unknown, label = 'id'): asserts id is number {
   }
 }
 
-export class IvfFlatIndex implements VectorIndex {
+export class IvfIndex implements VectorIndex {
   readonly dimension: number;
   readonly metric: Metric;
+  readonly type: IndexTypeName;
+  readonly spec: IndexTypeSpec;
   private readonly stride: number;
   private readonly rowBytes: number;
   private readonly kernelChoice: KernelChoice;
@@ -77,19 +87,27 @@ export class IvfFlatIndex implements VectorIndex {
    * `kernels` picks the distance kernels (tests and benchmarks compare them); default auto.
    * `prescan` (default true) keeps int8 codes of every row once trained, and probing searches
    * rank candidates on them before the exact re-rank: a quarter of the bytes to stream for
-   * a quarter more memory. Exact searches always scan the f32 rows.
+   * a quarter more memory. Exact searches always scan the f32 rows. `spec` (default IVF_FLAT)
+   * is the index type, checked by resolveIndexType.
    */
-  constructor(options: { dimension: number; metric: Metric; kernels?: KernelChoice; prescan?: boolean }) {
+  constructor(options: { dimension: number; metric: Metric; kernels?: KernelChoice; prescan?: boolean; spec?: IndexTypeSpec }) {
     assertDimension(options?.dimension);
     assertMetric(options.metric);
     this.dimension = options.dimension;
     this.metric = options.metric;
+    this.spec = options.spec ?? { type: 'ivf_flat' };
+    this.type = this.spec.type;
     this.stride = rowStride(this.dimension);
     this.rowBytes = this.stride * 4;
     this.kernelChoice = options.kernels ?? 'auto';
     this.prescan = options.prescan ?? true;
     this.flat = new FlatCodec(this.stride);
     this.state = this.createState(null, null);
+  }
+
+  /** Whether searches return code distances for the caller to re-rank (a trained IVF_SQ8 or IVF_PQ). */
+  get approximate(): boolean {
+    return !this.state.rows;
   }
 
   get size(): number {
@@ -152,12 +170,14 @@ export class IvfFlatIndex implements VectorIndex {
       }
       const labelsAt = base + regions.rows;
       if (state.coarse) state.coarse.assign(state.heap, base, count, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best);
-      // The labels are copied out: appends may move the scratch block.
+      // The labels and codes are copied out: appends may move the scratch block.
       const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : new Uint32Array(count);
+      const codes = state.rows ? null : this.encodeRows(state.codec as ListCodec, f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride));
+      const codeBytes = state.lists.codeBytes;
       for (let i = 0; i < count; i++) {
         const id = ids[start + i];
         state.lists.remove(id);
-        state.lists.append(lists[i], id, scratch, i * this.rowBytes, norms[i], this.epoch);
+        state.lists.append(lists[i], id, scratch, i * this.rowBytes, norms[i], this.epoch, codes ? { codes, at: i * codeBytes } : undefined);
       }
     }
   }
@@ -183,7 +203,7 @@ export class IvfFlatIndex implements VectorIndex {
     const heap = state.heap;
     encodeVector(query, 0, this.dimension, this.metric, heap.f32, queryAt >> 2, 'query');
     const twice = 2 * codec.prepareQuery(heap, queryAt >> 2, preparedAt);
-    const best = new TopK(codec.exact ? topK : rerankWindow(topK));
+    const best = new TopK(this.window(state, codec, topK));
     const timings = options.timings;
     const started = timings ? performance.now() : 0;
     const probed = state.coarse && !exact ? state.coarse.probe(heap, queryAt, outAt, nProbes) : null;
@@ -210,8 +230,11 @@ export class IvfFlatIndex implements VectorIndex {
     const probe = new Float32Array(this.stride);
     for (let i = 0; i < total; i++) encodeVector(queries, i * this.dimension, this.dimension, this.metric, probe, 0, `queries row ${i}`);
     const results: EngineSearchResult[] = [];
-    for (let start = 0; start < total; start += BATCH_QUERIES) {
-      const count = Math.min(BATCH_QUERIES, total - start);
+    // Prepared queries may be large (PQ tables): a block's stay within PREPARED_BYTES.
+    const codec = this.scanCodec(this.state, !this.state.coarse || nProbes >= this.nLists);
+    const perBlock = Math.max(QUERY_TILE, Math.min(BATCH_QUERIES, Math.floor(PREPARED_BYTES / codec.queryBytes)));
+    for (let start = 0; start < total; start += perBlock) {
+      const count = Math.min(perBlock, total - start);
       results.push(...this.searchBlock(queries, start, count, topK, nProbes, filter, options.timings));
     }
     return results;
@@ -220,8 +243,9 @@ export class IvfFlatIndex implements VectorIndex {
   /**
    * Rows to train on (ids and row-major vectors, cosine rows unit length), copied once into a
    * shared memory: a training worker reads them in place and the index stays free to change.
+   * An index that keeps only codes reads its vectors from `source`.
    */
-  trainingSnapshot(): TrainingSnapshot {
+  trainingSnapshot(source?: VectorSource): TrainingSnapshot {
     const { lists, heap } = this.state;
     const n = lists.size;
     const vectors = allocateSharedRows(Math.max(n, 1), this.dimension, this.metric === 'cosine').subarray(0, n * this.dimension);
@@ -231,7 +255,14 @@ export class IvfFlatIndex implements VectorIndex {
     for (let list = 0; list < lists.count; list++) {
       const length = lists.length(list);
       const from = lists.rowsAt(list) >> 2;
-      if (this.stride === this.dimension) {
+      if (!this.state.rows) {
+        const listIds = lists.ids(list);
+        const scratch = new Float32Array(this.stride);
+        for (let i = 0; i < length; i++) {
+          this.readSource(source, listIds[i], scratch);
+          vectors.set(scratch.subarray(0, this.dimension), (row + i) * this.dimension);
+        }
+      } else if (this.stride === this.dimension) {
         vectors.set(f32.subarray(from, from + length * this.stride), row * this.dimension);
       } else {
         for (let i = 0; i < length; i++) {
@@ -255,8 +286,10 @@ export class IvfFlatIndex implements VectorIndex {
    * array is passed, else the one `assignment.epoch` names, else the latest; with no snapshot
    * ever taken (a model loaded from storage) the assignment is trusted as given.
    */
-  applyModel(model: IvfModel, assignment?: ModelAssignment): void {
+  applyModel(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): void {
     const { centroids, nLists } = this.checkModel(model, assignment);
+    // A compressed type's codec comes with the model (checked before anything changes).
+    const trained = this.spec.type === 'ivf_flat' ? null : loadListCodec(this.spec, model.codec, this.dimension);
     const old = this.state;
     const trustedEpoch = assignment
       ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
@@ -285,21 +318,24 @@ export class IvfFlatIndex implements VectorIndex {
         else unassigned.push(row);
       }
     }
-    const rowsByIndex = this.rowLocations(old);
-    const quantizer = this.prescan ? ScalarQuantizer.fit(old.heap.f32, rowsByIndex, this.dimension) : null;
-    const next = this.createState({ centroids: centroids.slice(), nLists }, quantizer);
-    this.assignNearest(next, old, rowsByIndex, unassigned, target);
+    // Every row in list order: in the old lists, or (codes only) read from the source.
+    const { f32, at: rowsByIndex } = old.rows ? { f32: old.heap.f32, at: this.rowLocations(old) } : this.readRows(old, source);
+    const codec = trained ?? (this.prescan ? ScalarQuantizer.fit(f32, rowsByIndex, this.dimension) : null);
+    const next = this.createState({ centroids: centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) }, codec);
+    this.assignNearest(next, f32, rowsByIndex, unassigned, target);
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
-    next.lists = new InvertedLists(next.arena, this.stride, nLists, sizes, quantizer, lists);
-    const f32 = old.heap.f32;
+    next.lists = new InvertedLists(next.arena, next.rows ? this.stride : 0, nLists, sizes, codec, lists);
+    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, f32, rowsByIndex);
+    const codeBytes = next.lists.codeBytes;
+    const oldF32 = old.heap.f32;
     row = 0;
     for (let list = 0; list < lists.count; list++) {
       const ids = lists.ids(list);
-      const rows = lists.rowsAt(list) >> 2;
       const norms = lists.normsAt(list) >> 2;
       for (let i = 0; i < lists.length(list); i++, row++) {
-        next.lists.appendSlot(target[row], ids[i], slots[row], f32, rows + i * this.stride, f32[norms + i]);
+        const code = codes ? { codes, at: row * codeBytes } : undefined;
+        next.lists.appendSlot(target[row], ids[i], slots[row], f32, rowsByIndex[row], oldF32[norms + i], code);
       }
     }
     this.state = next;
@@ -307,13 +343,14 @@ export class IvfFlatIndex implements VectorIndex {
 
   model(): IvfModel | null {
     const model = this.state.model;
-    return model ? { centroids: model.centroids.slice(), nLists: model.nLists } : null;
+    if (!model) return null;
+    return { centroids: model.centroids.slice(), nLists: model.nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) };
   }
 
-  /** Bytes held: the heap memory (vectors, norms, centroids, scratch) and the bookkeeping beside it. */
+  /** Bytes held: the heap memory (rows or codes, norms, centroids, scratch) and the bookkeeping beside it. */
   memoryBytes(): number {
     const { heap, lists, model } = this.state;
-    return heap.byteLength + lists.bookkeepingBytes() + (model ? model.centroids.byteLength : 0);
+    return heap.byteLength + lists.bookkeepingBytes() + (model ? model.centroids.byteLength + (model.codec?.byteLength ?? 0) : 0);
   }
 
   private searchOptions(options: EngineSearchOptions): { topK: number; nProbes: number; filter?: (id: number) => boolean } {
@@ -330,18 +367,52 @@ export class IvfFlatIndex implements VectorIndex {
     return { topK, nProbes: k === 0 ? 0 : Math.min(k, nProbes ?? defaultNProbes(k)), filter };
   }
 
-  private createState(model: IvfModel | null, quantizer: ScalarQuantizer | null): IndexState {
+  private createState(model: IvfModel | null, codec: ListCodec | null): IndexState {
     const heap = new KernelHeap({ kernels: this.kernelChoice });
     const arena = new BlockArena(heap);
     const coarse = model ? new CoarseQuantizer(arena, model.centroids, model.nLists, this.dimension, this.stride) : null;
     // Untrained: the one list. Trained: applyModel puts lists sized for their contents here.
     const lists = new InvertedLists(arena, this.stride, model ? 0 : 1);
-    return { heap, arena, lists, coarse, model, quantizer, scratch: null };
+    return { heap, arena, lists, coarse, model, codec, rows: model === null || this.spec.type === 'ivf_flat', scratch: null };
   }
 
-  /** The codec a search scans with: the f32 rows when exact, else the pre-scan codes if kept. */
+  /** The codec a search scans with: the f32 rows when exact or without codes, else the codes. */
   private scanCodec(state: IndexState, exact: boolean): ListCodec {
-    return exact ? this.flat : state.quantizer ?? this.flat;
+    if (!state.rows) return state.codec as ListCodec;
+    return exact ? this.flat : state.codec ?? this.flat;
+  }
+
+  /** The codes of the rows at float indices `rows` of `source`, one after another. */
+  private encodeRows(codec: ListCodec, source: Float32Array, rows: ArrayLike<number>): Int8Array {
+    const codes = new Int8Array(rows.length * codec.codeBytes);
+    codec.encodeBatch(source, rows, codes, 0);
+    return codes;
+  }
+
+  /** The vector of `id` from `source`, validated and stored as the lists would hold it, into `into`. */
+  private readSource(source: VectorSource | undefined, id: number, into: Float32Array): void {
+    const vector = source?.(id);
+    if (vector === undefined) throw new EngineInputError(`this ${this.type} index keeps only codes: a vector source must give the vector of id ${id}`);
+    assertVectorLength(vector, this.dimension, `vector of id ${id}`);
+    encodeVector(vector, 0, this.dimension, this.metric, into, 0, `vector of id ${id}`);
+  }
+
+  /** Every row of `state` in list order, read from `source` (the lists keep only codes). */
+  private readRows(state: IndexState, source: VectorSource | undefined): { f32: Float32Array; at: Float64Array } {
+    const n = state.lists.size;
+    const f32 = new Float32Array(Math.max(1, n) * this.stride);
+    const at = new Float64Array(n);
+    const row = new Float32Array(this.stride);
+    let r = 0;
+    for (let list = 0; list < state.lists.count; list++) {
+      const ids = state.lists.ids(list);
+      for (let i = 0; i < state.lists.length(list); i++, r++) {
+        this.readSource(source, ids[i], row);
+        f32.set(row, r * this.stride);
+        at[r] = r * this.stride;
+      }
+    }
+    return { f32, at };
   }
 
   /** The state's scratch block, at least `bytes` long; read its offset after any other allocation. */
@@ -368,10 +439,11 @@ export class IvfFlatIndex implements VectorIndex {
       queries: mTiled * this.rowBytes,
       prepared: mTiled * queryBytes,
       scores: exact ? 0 : mTiled * tile(k) * 4,
-      group: GROUP_QUERIES * queryBytes,
+      group: codec.blocked ? GROUP_QUERIES * queryBytes : 0,
       out: GROUP_QUERIES * BATCH_ROWS * 4,
       members: GROUP_QUERIES * 4,
-      selected: BATCH_ROWS * 4,
+      // A codec that is not blocked scans each query alone, SCAN_ROWS at a time.
+      selected: SCAN_ROWS * 4,
     };
     const scratch = this.scratch(state, Object.values(regions).reduce((a, b) => a + b, 0));
     const queriesAt = scratch.offset;
@@ -416,7 +488,7 @@ export class IvfFlatIndex implements VectorIndex {
 
     const probedAt = timings ? performance.now() : 0;
     const best: TopK[] = [];
-    for (let i = 0; i < m; i++) best.push(new TopK(codec.exact ? topK : rerankWindow(topK)));
+    for (let i = 0; i < m; i++) best.push(new TopK(this.window(state, codec, topK)));
     const scanScratch = { out: outAt, selected: selectedAt };
     for (let list = 0; list < lists.count; list++) {
       scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter);
@@ -428,8 +500,14 @@ export class IvfFlatIndex implements VectorIndex {
     return results;
   }
 
+  /** Candidates a scan keeps: more than topK when the engine re-ranks them on its own rows. */
+  private window(state: IndexState, codec: ListCodec, topK: number): number {
+    return codec.exact || !state.rows ? topK : rerankWindow(topK);
+  }
+
   /** Re-ranks the kept candidates by their exact distance and keeps the best `keep`. */
   private finish(state: IndexState, best: TopK, queryAt: number, exact: boolean, keep: number): EngineSearchResult {
+    if (!state.rows) return this.codeDistances(state, best, queryAt, exact);
     const { ids, tags } = best.drain();
     const f32 = state.heap.f32;
     const n = ids.length;
@@ -450,6 +528,28 @@ export class IvfFlatIndex implements VectorIndex {
     }
     const size = Math.min(keep, n);
     return { ids: ids.slice(0, size), distances: Float32Array.from(distances.subarray(0, size)), exact };
+  }
+
+  /**
+   * The kept candidates of a codes-only scan with their code distances: a score is the squared
+   * distance less ||q||^2 (cosine: twice the distance less 2), with q.x taken from the codes.
+   */
+  private codeDistances(state: IndexState, best: TopK, queryAt: number, exact: boolean): EngineSearchResult {
+    const { ids, scores } = best.drain();
+    const f32 = state.heap.f32;
+    let qq = 0;
+    for (let t = 0; t < this.dimension; t++) qq += f32[(queryAt >> 2) + t] ** 2;
+    // The scan's q.x left out a constant that ranks nothing but belongs in a distance.
+    const dropped = -2 * (state.codec as ListCodec).queryConstant(f32, queryAt >> 2);
+    const distances = new Float32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      if (this.metric === 'cosine') distances[i] = Math.min(2, Math.max(0, 1 + (scores[i] + dropped) / 2));
+      else {
+        const squared = Math.max(0, scores[i] + dropped + qq);
+        distances[i] = this.metric === 'euclidean' ? Math.sqrt(squared) : squared;
+      }
+    }
+    return { ids, distances, exact, approximate: true };
   }
 
   private checkModel(model: IvfModel, assignment?: ModelAssignment): IvfModel {
@@ -491,12 +591,11 @@ export class IvfFlatIndex implements VectorIndex {
   }
 
   /** Assigns the rows listed in `which` (of `from`) to their nearest centroid of `to`, into `target`. */
-  private assignNearest(to: IndexState, from: IndexState, rowsAt: Float64Array, which: number[], target: Uint32Array): void {
+  private assignNearest(to: IndexState, source: Float32Array, rowsAt: Float64Array, which: number[], target: Uint32Array): void {
     if (which.length === 0) return;
     const coarse = to.coarse as CoarseQuantizer;
     const chunk = Math.min(INSERT_ROWS, tile(which.length));
     const scratch = this.scratch(to, chunk * (this.rowBytes + 8) + NEAREST_BLOCK * coarse.paddedLists * 4);
-    const source = from.heap.f32;
     for (let start = 0; start < which.length; start += chunk) {
       const count = Math.min(chunk, which.length - start);
       const f32 = to.heap.f32;

@@ -1,9 +1,9 @@
-// IvfFlatIndex: exact and probing search against naive scans, batch = single, churn, filters, models, real embeddings.
+// IvfIndex: exact and probing search against naive scans, batch = single, churn, filters, models, real embeddings.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
-import { defaultNProbes, IvfFlatIndex } from '../../src/engine/ivf-flat-index.js';
+import { defaultNProbes, IvfIndex } from '../../src/engine/ivf-index.js';
 import { trainKMeans } from '../../src/engine/kmeans.js';
 import { METRICS, type Metric } from '../../src/engine/metric.js';
 import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
@@ -14,13 +14,13 @@ const data = randomVectors(N, D, 31);
 const ids = Uint32Array.from({ length: N }, (_, i) => 1000 + 3 * i);
 const queries = randomVectors(20, D, 32);
 
-function filled(metric: Metric, kernels: 'auto' | 'plain' = 'auto'): IvfFlatIndex {
-  const index = new IvfFlatIndex({ dimension: D, metric, kernels });
+function filled(metric: Metric, kernels: 'auto' | 'plain' = 'auto'): IvfIndex {
+  const index = new IvfIndex({ dimension: D, metric, kernels });
   index.addBatch(ids, data);
   return index;
 }
 
-function trained(metric: Metric, nLists = 12, kernels: 'auto' | 'plain' = 'auto'): IvfFlatIndex {
+function trained(metric: Metric, nLists = 12, kernels: 'auto' | 'plain' = 'auto'): IvfIndex {
   const index = filled(metric, kernels);
   const snapshot = index.trainingSnapshot();
   const model = trainKMeans(snapshot.vectors, D, metric, { nLists, batchSize: 256, maxIters: 20, tolerance: 0, seed: 3 });
@@ -28,7 +28,7 @@ function trained(metric: Metric, nLists = 12, kernels: 'auto' | 'plain' = 'auto'
   return index;
 }
 
-describe.each(METRICS)('IvfFlatIndex (%s)', (metric) => {
+describe.each(METRICS)('IvfIndex (%s)', (metric) => {
   it('untrained: exact search, same ids and distances as a naive scan (recall 1.0)', () => {
     const index = filled(metric);
     expect(index.isTrained).toBe(false);
@@ -85,7 +85,7 @@ describe.each(METRICS)('IvfFlatIndex (%s)', (metric) => {
   it('the int8 pre-scan returns what scanning the f32 rows returns', () => {
     const coded = trained(metric);
     const model = coded.model() as { centroids: Float32Array; nLists: number };
-    const plainRows = new IvfFlatIndex({ dimension: D, metric, prescan: false });
+    const plainRows = new IvfIndex({ dimension: D, metric, prescan: false });
     plainRows.addBatch(ids, data);
     // Both assign every vector to its nearest centroid, so both hold the same lists.
     plainRows.applyModel(model);
@@ -129,7 +129,7 @@ describe.each(METRICS)('IvfFlatIndex (%s)', (metric) => {
   });
 });
 
-describe('IvfFlatIndex', () => {
+describe('IvfIndex', () => {
   it('finds an inserted vector at distance 0 under every metric', () => {
     for (const metric of METRICS) {
       const index = trained(metric);
@@ -140,7 +140,7 @@ describe('IvfFlatIndex', () => {
   });
 
   it('orders equal distances by id', () => {
-    const index = new IvfFlatIndex({ dimension: 2, metric: 'euclidean' });
+    const index = new IvfIndex({ dimension: 2, metric: 'euclidean' });
     for (const id of [9, 4, 7, 1]) index.add(id, [1, 0]);
     index.add(5, [0, 1]);
     const result = index.search([0, 0], { topK: 5 });
@@ -149,7 +149,7 @@ describe('IvfFlatIndex', () => {
   });
 
   it('returns at most topK and at most what it holds', () => {
-    const index = new IvfFlatIndex({ dimension: 3, metric: 'cosine' });
+    const index = new IvfIndex({ dimension: 3, metric: 'cosine' });
     expect(index.search([1, 0, 0], { topK: 5 }).ids).toHaveLength(0);
     index.add(1, [1, 0, 0]);
     index.add(2, [0, 1, 0]);
@@ -219,7 +219,7 @@ describe('IvfFlatIndex', () => {
     const centres = new Float32Array(4 * D);
     for (let c = 0; c < 4; c++) centres[c * D + c] = 20;
     const points = clusteredVectors(centres, D, 50, 1, 5);
-    const index = new IvfFlatIndex({ dimension: D, metric: 'squared_euclidean' });
+    const index = new IvfIndex({ dimension: D, metric: 'squared_euclidean' });
     index.addBatch(Uint32Array.from({ length: 200 }, (_, i) => i), points);
     const snapshot = index.trainingSnapshot();
     const model = trainKMeans(snapshot.vectors, D, 'squared_euclidean', { nLists: 4, batchSize: 1000, maxIters: 20, tolerance: 1e-6 });
@@ -249,7 +249,7 @@ describe('IvfFlatIndex', () => {
     for (let c = 0; c < 4; c++) centres[c * D + c] = 20;
     const points = clusteredVectors(centres, D, 50, 1, 6);
     const run = (withEpoch: boolean): number => {
-      const index = new IvfFlatIndex({ dimension: D, metric: 'squared_euclidean' });
+      const index = new IvfIndex({ dimension: D, metric: 'squared_euclidean' });
       index.addBatch(Uint32Array.from({ length: 200 }, (_, i) => i), points);
       const first = index.trainingSnapshot();
       const model = trainKMeans(first.vectors, D, 'squared_euclidean', { nLists: 4, batchSize: 1000, maxIters: 20, tolerance: 1e-6 });
@@ -302,7 +302,7 @@ describe('IvfFlatIndex', () => {
     const rowIds = Uint32Array.from({ length: 8000 }, (_, i) => i);
     const model = trainKMeans(rows, d, 'euclidean', { nLists: 4, batchSize: 1000, maxIters: 5, tolerance: 0 });
     const sizes = [true, false].map((prescan) => {
-      const index = new IvfFlatIndex({ dimension: d, metric: 'euclidean', prescan });
+      const index = new IvfIndex({ dimension: d, metric: 'euclidean', prescan });
       index.addBatch(rowIds, rows);
       index.applyModel(model, { ids: rowIds, lists: model.lists });
       return index.memoryBytes();
@@ -312,7 +312,7 @@ describe('IvfFlatIndex', () => {
   });
 
   it('model() returns a copy and memoryBytes grows with the vectors held', () => {
-    const small = new IvfFlatIndex({ dimension: D, metric: 'euclidean' });
+    const small = new IvfIndex({ dimension: D, metric: 'euclidean' });
     const empty = small.memoryBytes();
     const index = trained('euclidean');
     expect(index.memoryBytes()).toBeGreaterThan(empty + N * D * 4);
@@ -325,8 +325,8 @@ describe('IvfFlatIndex', () => {
 
   it('rejects wrong dimensions, NaN, bad ids and bad options without changing anything', () => {
     const index = filled('euclidean');
-    expect(() => new IvfFlatIndex({ dimension: 0, metric: 'euclidean' })).toThrow(EngineInputError);
-    expect(() => new IvfFlatIndex({ dimension: 4, metric: 'dot' as Metric })).toThrow(EngineInputError);
+    expect(() => new IvfIndex({ dimension: 0, metric: 'euclidean' })).toThrow(EngineInputError);
+    expect(() => new IvfIndex({ dimension: 4, metric: 'dot' as Metric })).toThrow(EngineInputError);
     expect(() => index.add(1, new Float32Array(D - 1))).toThrow(EngineInputError);
     expect(() => index.add(-1, new Float32Array(D))).toThrow(EngineInputError);
     expect(() => index.add(2 ** 32, new Float32Array(D))).toThrow(EngineInputError);
@@ -365,7 +365,7 @@ const embeddings = fileURLToPath(new URL('../../../shared/data/bge-m3-alice-pp-1
 const haveEmbeddings = existsSync(`${embeddings}sentence-queries.f32`);
 if (!haveEmbeddings && process.env.CI === 'true') throw new Error(`real embeddings missing under ${embeddings}`);
 
-describe.skipIf(!haveEmbeddings)('IvfFlatIndex on real bge-m3 embeddings', () => {
+describe.skipIf(!haveEmbeddings)('IvfIndex on real bge-m3 embeddings', () => {
   const load = (name: string): Float32Array => {
     const bytes = readFileSync(`${embeddings}${name}`);
     return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -376,8 +376,8 @@ describe.skipIf(!haveEmbeddings)('IvfFlatIndex on real bge-m3 embeddings', () =>
     const base = load('paragraph-queries.f32');
     const probes = load('sentence-queries.f32');
     const count = base.length / dimension;
-    const exact = new IvfFlatIndex({ dimension, metric });
-    const ivf = new IvfFlatIndex({ dimension, metric });
+    const exact = new IvfIndex({ dimension, metric });
+    const ivf = new IvfIndex({ dimension, metric });
     const baseIds = Uint32Array.from({ length: count }, (_, i) => i);
     exact.addBatch(baseIds, base);
     ivf.addBatch(baseIds, base);
