@@ -55,6 +55,13 @@
       "InvalidIndexKeyError",
       "ValidationError"
     ],
+    "IndexStatsResult": [
+      "IndexNotFoundError",
+      "IndexStats",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "ValidationError"
+    ],
     "ItemIdsResult": [
       "IndexNotFoundError",
       "IntegrityError",

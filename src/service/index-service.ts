@@ -31,10 +31,16 @@ import type { TrainingEventBus } from './training/training-events.js';
 import type { TrainingRuns } from './training/training-runs.js';
 import type { TrainingScheduler } from './training/training-scheduler.js';
 import { NO_SERVICE_METRICS, type ServiceMetrics } from './service-metrics.js';
+import { IndexActivity, quantile } from './index-activity.js';
+import { LatestValueStream } from './latest-value-stream.js';
+
+/** indexStats emits at most once per interval; its rates are per second over the last complete second. */
+const STATS_INTERVAL_MS = 1000;
 import type {
   CreateIndexOptions,
   IndexInfo,
   IndexKeyInput,
+  IndexStats,
   IndexService,
   Item,
   ItemField,
@@ -79,6 +85,7 @@ export class CipherdexIndexService implements IndexService {
   readonly #owned: { store: boolean; events: boolean };
   readonly #replication: IndexServiceParts['replication'];
   readonly #metrics: ServiceMetrics;
+  readonly #activity = new IndexActivity();
   #closed = false;
 
   constructor(parts: IndexServiceParts) {
@@ -134,6 +141,7 @@ export class CipherdexIndexService implements IndexService {
     await this.#verify(name, key);
     // A run of this index ends CANCELLED now; its job finds the index closed before it commits.
     this.#scheduler.forget(name);
+    this.#activity.forget(name);
     const deleted = await translatingErrors(name, () => this.#store.deleteIndex(name));
     this.#cache.drop(name);
     if (!deleted) throw new IndexNotFoundError(name);
@@ -150,6 +158,7 @@ export class CipherdexIndexService implements IndexService {
         open.applyUpserts(prepared.map((item) => item.record));
       });
       this.#metrics.upserted(name, valid.length, (performance.now() - started) / 1000);
+      this.#activity.recordUpsert(name, valid.length);
       await this.#training.maybeAutoTrain(open);
       return { upsertedCount: valid.length, index: this.#describe(open) };
     });
@@ -206,7 +215,9 @@ export class CipherdexIndexService implements IndexService {
               (record, scores): SearchHit => present(record, fields, { id: record.id, ...scores }),
             );
       const stages = { decrypt: (opened - started) / 1000, probe: timings.probe / 1000, scan: timings.scan / 1000, rerank: timings.rerank / 1000 };
-      this.#metrics.searched(name, results.length, stages, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      this.#metrics.searched(name, results.length, stages, seconds);
+      this.#activity.recordSearch(name, results.length, seconds * 1000);
       return results;
     });
   }
@@ -247,6 +258,39 @@ export class CipherdexIndexService implements IndexService {
   /** Names of the indexes decrypted in memory right now (for tests and metrics; no key needed, names are public). */
   residentIndexes(): string[] {
     return this.#cache.resident();
+  }
+
+  trainingQueueUpdates(): AsyncIterableIterator<TrainingQueueInfo> {
+    const stream = new LatestValueStream<TrainingQueueInfo>(() => unsubscribe());
+    const unsubscribe = this.#scheduler.onQueueChange(() => stream.offer(this.trainingQueue()));
+    stream.offer(this.trainingQueue());
+    return stream;
+  }
+
+  async indexStats(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<IndexStats>> {
+    // Opening proves the key and gives the count to start from; later ticks need no key.
+    let vectorCount = await this.#use(name, key, (open) => open.size);
+    const snapshot = (): IndexStats => {
+      const open = this.#cache.loaded(name);
+      if (open !== undefined) vectorCount = open.size;
+      const last = this.#activity.lastSecond(name);
+      return {
+        index: name,
+        vectorCount,
+        upsertsPerSecond: last.upserts,
+        searchesPerSecond: last.searches,
+        searchP50Ms: quantile(last.latenciesMs, 0.5),
+        searchP99Ms: quantile(last.latenciesMs, 0.99),
+        residentBytes: open?.engine.memoryBytes() ?? 0,
+        intervalMs: STATS_INTERVAL_MS,
+        at: new Date(),
+      };
+    };
+    const timer = setInterval(() => stream.offer(snapshot()), STATS_INTERVAL_MS);
+    timer.unref();
+    const stream = new LatestValueStream<IndexStats>(() => clearInterval(timer));
+    stream.offer(snapshot());
+    return stream;
   }
 
   residentMemory(): { indexes: number; bytes: number } {

@@ -184,6 +184,22 @@ export interface TrainingQueueInfo {
   queued: TrainingRun[];
 }
 
+/** An index's activity over the last complete second (indexStats). Holds counts and timings only. */
+export interface IndexStats {
+  index: string;
+  vectorCount: number;
+  upsertsPerSecond: number;
+  /** Query vectors searched per second (a searchBatch of n counts n). */
+  searchesPerSecond: number;
+  /** Search call latency percentiles over the interval, null when nothing was searched. */
+  searchP50Ms: number | null;
+  searchP99Ms: number | null;
+  /** Bytes the index's engine holds in memory (0 while it is not loaded). */
+  residentBytes: number;
+  intervalMs: number;
+  at: Date;
+}
+
 /** The domain API. Every method that takes a key verifies it first and throws InvalidIndexKeyError. */
 export interface IndexService {
   createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo>;
@@ -212,6 +228,10 @@ export interface IndexService {
   /** Verifies the key, then yields the current state and every later event, across runs, until returned. */
   trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>>;
   trainingQueue(): TrainingQueueInfo;
+  /** The queue now, then again after every change (a run queued, started or ended); a slow consumer gets the latest only. */
+  trainingQueueUpdates(): AsyncIterableIterator<TrainingQueueInfo>;
+  /** Verifies the key, then yields the index's stats now and once per second; a slow consumer gets the latest only. */
+  indexStats(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<IndexStats>>;
   /** Indexes decrypted in memory now and the bytes their engines hold (names are public; for metrics). */
   residentMemory(): { indexes: number; bytes: number };
 

@@ -4,6 +4,7 @@ import { builder } from '../builder.js';
 import './errors.js';
 import './health.js';
 import './indexes.js';
+import './index-stats.js';
 import './items.js';
 import './search.js';
 import './training.js';

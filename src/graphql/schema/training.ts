@@ -72,7 +72,7 @@ export const TrainingStatusRef = builder.objectRef<TrainingStatus>('TrainingStat
   }),
 });
 
-const TrainingQueueRef = builder.objectRef<TrainingQueueInfo>('TrainingQueue').implement({
+export const TrainingQueueRef = builder.objectRef<TrainingQueueInfo>('TrainingQueue').implement({
   description: 'The service-wide training scheduler.',
   fields: (t) => ({
     retrainThreshold: t.exposeInt('retrainThreshold', { description: 'An untrained index is queued once it holds this many vectors; -1 when RETRAIN_THRESHOLD=-1 turned automatic training off.' }),
@@ -91,6 +91,16 @@ builder.queryField('trainingQueue', (t) =>
     type: TrainingQueueRef,
     description: 'Runs in progress and waiting, and the rule that queues automatic runs.',
     resolve: (_root, _args, { service }) => service.trainingQueue(),
+  }),
+);
+
+builder.subscriptionField('trainingQueue', (t) =>
+  t.field({
+    type: TrainingQueueRef,
+    description:
+      'The training queue now, then again after every change (a run queued, started or ended). A slow client receives the latest state, never a backlog.',
+    subscribe: (_root, _args, { service }) => service.trainingQueueUpdates(),
+    resolve: (queue) => queue,
   }),
 );
 

@@ -127,6 +127,11 @@ export class IndexCache {
     return [...this.#loaded.keys()];
   }
 
+  /** The index if it is loaded now (no key is checked: callers proved theirs earlier). */
+  loaded(name: string): OpenIndex | undefined {
+    return this.#loaded.get(name);
+  }
+
   /** How many indexes are decrypted in memory and the bytes their engines hold (vectors, codes, lists, centroids). */
   residentMemory(): { indexes: number; bytes: number } {
     let bytes = 0;

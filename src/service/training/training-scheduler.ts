@@ -108,6 +108,8 @@ export class TrainingScheduler {
   /** Final states by run id, oldest first, bounded by finishedRunsKept. */
   private readonly finished = new Map<string, TrainingRun>();
   private closed = false;
+  /** Told whenever a run is queued, starts or ends here (trainingQueue subscriptions). */
+  private readonly queueListeners = new Set<() => void>();
 
   constructor(options: TrainingSchedulerOptions) {
     if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
@@ -148,6 +150,7 @@ export class TrainingScheduler {
     else this.queue.push(run);
     this.events.publish(request.index, run.status);
     this.startQueued();
+    this.queueChanged();
     return run.status;
   }
 
@@ -282,6 +285,16 @@ export class TrainingScheduler {
     else this.queue.splice(at, 0, run);
   }
 
+  /** Calls `listener` after every change of snapshot() (a run queued, started or ended); returns the unsubscribe. */
+  onQueueChange(listener: () => void): () => void {
+    this.queueListeners.add(listener);
+    return () => this.queueListeners.delete(listener);
+  }
+
+  private queueChanged(): void {
+    for (const listener of [...this.queueListeners]) listener();
+  }
+
   private startQueued(): void {
     while (this.running.size < this.maxConcurrent && this.queue.length > 0) {
       this.start(this.queue.shift()!);
@@ -353,6 +366,8 @@ export class TrainingScheduler {
       this.end(run, status);
     }
     this.startQueued();
+    // The next queued run has started: its own change.
+    this.queueChanged();
   }
 
   /** A final state: finishedAt now, elapsed measured from the start (zero for a run that never started). */
@@ -378,6 +393,7 @@ export class TrainingScheduler {
     while (this.finished.size > this.finishedRunsKept) this.finished.delete(this.finished.keys().next().value!);
     this.events.publish(status.index, status);
     run.resolveFinal(status);
+    this.queueChanged();
   }
 
   private update(run: Run, patch: Partial<TrainingRun>): void {
