@@ -159,7 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxDirectives: int(env, 'MAX_DIRECTIVES', 20, 0),
     },
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
-    graphiql: bool(env, 'GRAPHIQL', !production),
+    // On in development, off in production unless asked for (GRAPHIQL is the older name).
+    graphiql: bool(env, 'CIPHERDEX_GRAPHIQL', bool(env, 'GRAPHIQL', !production)),
     authFailureLimit: int(env, 'AUTH_FAILURE_LIMIT', 10, 0),
     authFailureWindowMs: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 300, 1) * 1000,
     trustedProxies: (env.TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),

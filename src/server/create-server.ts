@@ -5,7 +5,6 @@
 
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { format } from 'node:util';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaLogger } from 'graphql-yoga';
@@ -23,6 +22,7 @@ import { useDashboard } from './plugins/use-dashboard.js';
 import { requestIdFor, useRequestId } from './plugins/use-request-id.js';
 import { enterRequest } from './request-context.js';
 import type { ServerLog } from './server-log.js';
+import { useGraphiQLPage } from './plugins/use-graphiql-page.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { hashApiKey } from './api-key-store.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './prometheus-metrics.js';
@@ -114,9 +114,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     context,
     landingPage: false,
     cors: corsPolicy(config),
-    graphiql: config.graphiql ? { title: 'Cipherdex', defaultQuery: GRAPHIQL_DEFAULT_QUERY, defaultHeaders: '{\n  "x-api-key": ""\n}' } : false,
-    // Served from node_modules, not a CDN, so GraphiQL works offline.
-    renderGraphiQL,
+    // GraphiQL is served by useGraphiQLPage (compressed, with a CSP, headers never persisted).
+    graphiql: false,
     maskedErrors: { maskError: maskUnexpectedError(log) },
     maxRequestBodySize: config.limits.maxRequestBytes,
     logging: yogaLogger(log),
@@ -132,6 +131,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
       useHiddenSuggestions(),
       useHealthCheck(service, server),
       useDashboard(),
+      config.graphiql ? useGraphiQLPage({ endpoint: GRAPHQL_PATH, title: 'Cipherdex', defaultQuery: GRAPHIQL_DEFAULT_QUERY }) : {},
       config.introspection ? {} : useDisableIntrospection(),
     ],
   });

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'graphql-yoga';
+import { BROWSER_PAGE_HEADERS, contentSecurityPolicy } from '../browser-page-headers.js';
 
 const require = createRequire(import.meta.url);
 const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
@@ -55,11 +56,8 @@ function assets(): Map<string, Asset> {
  * may not be framed, may not run inline or foreign scripts, and sends no referrer.
  */
 const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'cache-control': 'no-cache',
+  'content-security-policy': contentSecurityPolicy(),
+  ...BROWSER_PAGE_HEADERS,
 };
 
 export function useDashboard(): Plugin {
