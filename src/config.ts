@@ -1,12 +1,14 @@
 // Runtime settings, read once from the environment. Every setting docs/operations.md documents is here.
 
+import { STORE_KINDS, type StoreKind } from './storage/store-kinds.js';
+
 export interface Config {
   port: number;
   host: string;
   /** Comma-separated API keys; empty means "generate one on first start and keep its hash". */
   apiKeys: string[];
   dataDir: string;
-  dbType: 'sqlite' | 'postgres';
+  dbType: StoreKind;
   connectionString: string | null;
   redisUrl: string | null;
   /** Vectors at which an untrained index is queued for training; -1 (RETRAIN_THRESHOLD=-1) turns automatic training off. */
@@ -121,8 +123,8 @@ function logLevel(env: Env): Config['logLevel'] {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const dbType = (env.CIPHERDEX_DB_TYPE ?? 'sqlite').toLowerCase();
-  if (dbType !== 'sqlite' && dbType !== 'postgres') throw new Error(`CIPHERDEX_DB_TYPE must be sqlite or postgres`);
+  const dbType = STORE_KINDS.find((kind) => kind === (env.CIPHERDEX_DB_TYPE ?? 'sqlite').toLowerCase());
+  if (dbType === undefined) throw new Error(`CIPHERDEX_DB_TYPE must be ${STORE_KINDS.join(' or ')}`);
   const connectionString = env.CIPHERDEX_CONNECTION_STRING || null;
   if (dbType === 'postgres' && !connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
   const production = env.NODE_ENV === 'production';

@@ -6,6 +6,7 @@ import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
+import { ITEM_FIELDS } from './enumerations.js';
 import { IndexNotFoundError, ValidationError } from './errors.js';
 import type { IndexCache } from './open/index-cache.js';
 import { sealIndexConfig } from './records/index-config-record.js';
@@ -56,7 +57,7 @@ import type {
 } from './types.js';
 
 /** `get` returns every field unless asked otherwise; `search` returns ids and distances only. */
-const GET_DEFAULT_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadata'];
+const GET_DEFAULT_FIELDS: readonly ItemField[] = ITEM_FIELDS;
 const SEARCH_DEFAULT_FIELDS: readonly ItemField[] = [];
 
 export interface IndexServiceParts {

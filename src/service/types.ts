@@ -1,35 +1,9 @@
 // The domain API's vocabulary: what callers of the index service pass in and get back.
 // The GraphQL layer maps these one to one; tests and benchmarks use them directly.
 
-export type Metric = 'euclidean' | 'squared_euclidean' | 'cosine';
-export type IndexType = 'ivf_flat';
-export type ItemField = 'vector' | 'contents' | 'metadata';
-/** Languages of keyword search: a Snowball stemmer and a stop-word list exist for each. */
-export type TextLanguage =
-  | 'arabic'
-  | 'armenian'
-  | 'basque'
-  | 'catalan'
-  | 'czech'
-  | 'danish'
-  | 'dutch'
-  | 'english'
-  | 'finnish'
-  | 'french'
-  | 'german'
-  | 'hungarian'
-  | 'irish'
-  | 'italian'
-  | 'norwegian'
-  | 'portuguese'
-  | 'romanian'
-  | 'russian'
-  | 'slovene'
-  | 'spanish'
-  | 'swedish'
-  | 'turkish';
-/** How a hybrid search merges its vector and keyword rankings (Weaviate's two methods). */
-export type Fusion = 'rrf' | 'relative_score';
+import type { Fusion, IndexType, ItemField, Metric, TextLanguage, TrainingPhase, TrainingTrigger } from './enumerations.js';
+
+export type { Fusion, IndexType, ItemField, Metric, TextLanguage, TrainingPhase, TrainingTrigger };
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -130,19 +104,6 @@ export interface TrainOptions {
   /** Resolve with the run's final state instead of at once (train then waitForRun in one call). */
   wait?: boolean;
 }
-
-export type TrainingPhase =
-  | 'IDLE'
-  | 'QUEUED'
-  | 'INITIALIZING'
-  | 'ITERATING'
-  | 'ASSIGNING'
-  | 'PERSISTING'
-  | 'COMPLETED'
-  | 'FAILED'
-  | 'CANCELLED';
-
-export type TrainingTrigger = 'MANUAL' | 'AUTOMATIC';
 
 /** One snapshot of an index's training state; every event on a training topic is one of these. */
 export interface TrainingStatus {

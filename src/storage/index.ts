@@ -13,3 +13,4 @@ export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
 export { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 export { SQLITE_FILE_NAME, StoreOpenError, openStore } from './open-store.js';
 export { storeFaultOf, type StoreFaultKind } from './store-fault.js';
+export { STORE_KINDS, type StoreKind } from './store-kinds.js';

@@ -2,6 +2,7 @@
 // store holds (they are listed without a key); everything else arrives already sealed.
 
 import type { ReplicationStore } from './replication-store.js';
+import type { StoreKind } from './store-kinds.js';
 
 export interface StoredIndex {
   name: string;
@@ -40,7 +41,7 @@ export class StoreIndexNotFoundError extends Error {
 export const DEFAULT_SCAN_PAGE_SIZE = 1000;
 
 export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
+  readonly kind: StoreKind;
   /** Present when several processes can share this store (PostgreSQL). */
   readonly replication?: ReplicationStore;
   /** Throws StoreConflictError when the name is taken. */

@@ -1,17 +1,18 @@
 // The GraphQL documents the CLI sends and the shapes of their answers. Vectors always travel in
 // variables in the compact base64 form, never inline, so query text stays small.
 
-import type { JsonObject } from '../../service/index.js';
+import { TERMINAL_PHASES, type ItemField as ServiceItemField, type JsonObject, type TrainingPhase, type TrainingTrigger } from '../../service/index.js';
 import type { Result } from './typed-result.js';
 
-export type TrainingPhase = 'IDLE' | 'QUEUED' | 'INITIALIZING' | 'ITERATING' | 'ASSIGNING' | 'PERSISTING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+// Phase and trigger names are the same in the schema as in the service.
+export type { TrainingPhase };
 
-export const FINAL_PHASES: ReadonlySet<TrainingPhase> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+export const FINAL_PHASES: ReadonlySet<TrainingPhase> = new Set(TERMINAL_PHASES);
 
 export interface TrainingProgress {
   runId: string | null;
   index: string;
-  trigger: 'MANUAL' | 'AUTOMATIC' | null;
+  trigger: TrainingTrigger | null;
   phase: TrainingPhase;
   iteration: number;
   maxIters: number;
@@ -127,7 +128,8 @@ export interface SearchResults {
   exact: boolean;
 }
 
-export type ItemField = 'VECTOR' | 'CONTENTS' | 'METADATA';
+/** The ItemField enum's GraphQL names: the service's names in upper case. */
+export type ItemField = Uppercase<ServiceItemField>;
 
 // The server fetches what the selection asks for, so the optional fields are switched by @include.
 export const SEARCH_BATCH_QUERY = `query CliSearchBatch($index: String!, $key: IndexKey!, $vectors: [Vector!]!, $topK: Int, $nProbes: Int,

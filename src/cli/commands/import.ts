@@ -20,11 +20,13 @@ import { CliError, ExitCode, usageError } from '../exit-codes.js';
 import { formatCount, formatDuration } from '../format.js';
 import { ImportCheckpoint, checkpointPathFor } from '../import/import-checkpoint.js';
 import { ImportProgress } from '../import/import-progress.js';
+import { METRICS, type Metric } from '../../service/index.js';
 import { enumOption, integerOption, requiredOption } from '../option-values.js';
 import { VECTOR_FILE_FORMATS, openVectorFile } from '../vector-files/open-vector-file.js';
 import type { VectorFile, VectorRecord } from '../vector-files/vector-file.js';
 
-const METRICS = ['EUCLIDEAN', 'SQUARED_EUCLIDEAN', 'COSINE'] as const;
+/** The Metric enum's GraphQL names: the service's metrics in upper case. */
+const METRIC_NAMES = METRICS.map((metric) => metric.toUpperCase() as Uppercase<Metric>);
 
 export const importHelp = `Usage: cipherdex import <file> --index NAME [options]
 
@@ -47,7 +49,7 @@ Options:
   --format FORMAT     ${VECTOR_FILE_FORMATS.join(' | ')} (default: from the extension)
   --batch-size N      items per upsert request (default 1000)
   --id-prefix TEXT    prefix of the ids of .fvecs/.npy rows (default: none, ids are "0", "1", ...)
-  --metric METRIC     for a new index: ${METRICS.join(' | ')} (default EUCLIDEAN)
+  --metric METRIC     for a new index: ${METRIC_NAMES.join(' | ')} (default EUCLIDEAN)
   --n-lists N         for a new index: number of IVF lists (default: chosen when training)
   --restart           ignore the checkpoint and import from the first record
   --quiet             no progress bar
@@ -75,7 +77,7 @@ export async function importCommand(args: string[]): Promise<number> {
   const path = positionals[0]!;
   const indexName = requiredOption(values.index, '--index');
   const batchSize = integerOption(values['batch-size'], '--batch-size', 1) ?? 1000;
-  const metric = enumOption(values.metric, '--metric', METRICS);
+  const metric = enumOption(values.metric, '--metric', METRIC_NAMES);
   const nLists = integerOption(values['n-lists'], '--n-lists', 1);
   const format = enumOption(values.format, '--format', VECTOR_FILE_FORMATS);
   const connection = resolveConnection(values);
@@ -164,7 +166,7 @@ interface IndexTarget {
   indexName: string;
   key: string;
   file: VectorFile;
-  metric: (typeof METRICS)[number] | undefined;
+  metric: Uppercase<Metric> | undefined;
   nLists: number | undefined;
 }
 

@@ -11,11 +11,11 @@ import { ExitCode, usageError } from '../exit-codes.js';
 import { formatScientific } from '../format.js';
 import { enumOption, integerOption } from '../option-values.js';
 import { VECTOR_FILE_FORMATS, openVectorFile } from '../vector-files/open-vector-file.js';
-import type { JsonObject } from '../../service/index.js';
+import { ITEM_FIELDS, type JsonObject } from '../../service/index.js';
 
 /** Queries per searchBatch request; well under the server's default MAX_QUERIES_PER_BATCH. */
 const QUERIES_PER_REQUEST = 100;
-const FIELDS = ['CONTENTS', 'METADATA', 'VECTOR'] as const;
+const FIELDS = ITEM_FIELDS.map((field) => field.toUpperCase() as ItemField);
 
 export const searchHelp = `Usage: cipherdex search <index> (--vector V | --from-file FILE) [options]
 

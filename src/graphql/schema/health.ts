@@ -1,13 +1,14 @@
 // Liveness of the API itself: the one query field that answers without an API key (the auth
 // plugin lets an operation through when it selects nothing else).
 
+import { STORE_KINDS, type StoreKind } from '../../service/index.js';
 import { builder } from '../builder.js';
 
 interface Health {
   status: 'ok' | 'degraded';
   version: string;
   uptimeSeconds: number;
-  store: string;
+  store: StoreKind;
   storeReachable: boolean;
 }
 
@@ -16,7 +17,7 @@ const HealthRef = builder.objectRef<Health>('Health').implement({
     status: t.exposeString('status', { description: 'ok, or degraded when the store does not answer.' }),
     version: t.exposeString('version'),
     uptimeSeconds: t.exposeFloat('uptimeSeconds'),
-    store: t.exposeString('store', { description: 'sqlite or postgres.' }),
+    store: t.exposeString('store', { description: `${STORE_KINDS.join(' or ')}.` }),
     storeReachable: t.exposeBoolean('storeReachable'),
   }),
 });

@@ -1,29 +1,30 @@
 // Indexes: their description, the Metric and IndexType enums, and listing, opening, creating
 // and deleting an index.
 
-import { IndexAlreadyExistsError, TEXT_LANGUAGES, ValidationError } from '../../service/index.js';
+import { INDEX_TYPES, IndexAlreadyExistsError, METRICS, TEXT_LANGUAGES, ValidationError } from '../../service/index.js';
 import type { IndexInfo } from '../../service/index.js';
 import { builder } from '../builder.js';
+import { enumValuesOf } from './enum-values.js';
 import { indexAccessErrors } from './errors.js';
 import { TrainingRunRef } from './training.js';
 
 export const MetricEnum = builder.enumType('Metric', {
-  values: {
-    EUCLIDEAN: { value: 'euclidean' },
-    SQUARED_EUCLIDEAN: { value: 'squared_euclidean' },
-    COSINE: { value: 'cosine', description: 'Cosine distance (1 - cosine similarity).' },
-  } as const,
+  values: enumValuesOf(METRICS, {
+    euclidean: undefined,
+    squared_euclidean: undefined,
+    cosine: 'Cosine distance (1 - cosine similarity).',
+  }),
 });
 
 export const IndexTypeEnum = builder.enumType('IndexType', {
-  values: {
-    IVF_FLAT: { value: 'ivf_flat', description: 'Inverted file of lists holding full vectors.' },
-  } as const,
+  values: enumValuesOf(INDEX_TYPES, {
+    ivf_flat: 'Inverted file of lists holding full vectors.',
+  }),
 });
 
 export const TextLanguageEnum = builder.enumType('TextLanguage', {
   description: 'Stop words and Snowball stemming of a text-search index.',
-  values: Object.fromEntries(TEXT_LANGUAGES.map((language) => [language.toUpperCase(), { value: language }])),
+  values: enumValuesOf(TEXT_LANGUAGES),
 });
 
 export const IndexRef = builder.objectRef<IndexInfo>('Index').implement({

@@ -2,9 +2,10 @@
 // deleting them. A read fetches and decrypts the payload fields its selection set asks for
 // (selected-item-fields.ts); the ItemField enum remains for the deprecated `include` argument.
 
-import { DimensionMismatchError } from '../../service/index.js';
+import { DimensionMismatchError, ITEM_FIELDS } from '../../service/index.js';
 import type { IndexInfo, Item } from '../../service/index.js';
 import { builder } from '../builder.js';
+import { enumValuesOf } from './enum-values.js';
 import { selectedItemFields } from '../selected-item-fields.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';
@@ -12,11 +13,7 @@ import { IndexRef } from './indexes.js';
 
 export const ItemFieldEnum = builder.enumType('ItemField', {
   description: 'A payload field of an item (for the deprecated `include` argument).',
-  values: {
-    VECTOR: { value: 'vector' },
-    CONTENTS: { value: 'contents' },
-    METADATA: { value: 'metadata' },
-  } as const,
+  values: enumValuesOf(ITEM_FIELDS, { vector: undefined, contents: undefined, metadata: undefined }),
 });
 
 /**

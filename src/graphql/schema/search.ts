@@ -3,11 +3,12 @@
 // filter. Untrained indexes answer vector queries exactly; trained ones probe `nProbes` lists.
 // Each hit carries the payload fields its selection set asks for, and only those are fetched.
 
-import { DimensionMismatchError, IncompatibleIndexError } from '../../service/index.js';
+import { DimensionMismatchError, FUSIONS, IncompatibleIndexError } from '../../service/index.js';
 import type { SearchHit, SearchOptions, SearchResults } from '../../service/index.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
 import { selectedItemFields } from '../selected-item-fields.js';
+import { enumValuesOf } from './enum-values.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';
 import { deprecatedIncludeArgs } from './items.js';
@@ -47,13 +48,10 @@ const SearchBatchResultsRef = builder.objectRef<{ results: SearchResults[] }>('S
 
 const FusionEnum = builder.enumType('Fusion', {
   description: 'How a hybrid query merges its vector and keyword rankings (as Weaviate defines them).',
-  values: {
-    RRF: { value: 'rrf', description: 'Reciprocal rank fusion: weight / (60 + rank), rank from 0, summed over both rankings.' },
-    RELATIVE_SCORE: {
-      value: 'relative_score',
-      description: "Each ranking's scores min-max normalised to 0..1, then alpha × vector + (1 − alpha) × keyword.",
-    },
-  } as const,
+  values: enumValuesOf(FUSIONS, {
+    rrf: 'Reciprocal rank fusion: weight / (60 + rank), rank from 0, summed over both rankings.',
+    relative_score: "Each ranking's scores min-max normalised to 0..1, then alpha × vector + (1 − alpha) × keyword.",
+  }),
 });
 
 const searchOptionArgs = builder.args((t) => ({

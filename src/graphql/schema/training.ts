@@ -7,6 +7,8 @@ import {
   InsufficientResourcesError,
   InsufficientVectorsError,
   TrainingInProgressError,
+  TRAINING_PHASES,
+  TRAINING_TRIGGERS,
   TrainingNotRunningError,
 } from '../../service/index.js';
 import type { TrainingQueueInfo, TrainingRun, TrainingStatus } from '../../service/index.js';
@@ -14,16 +16,14 @@ import { builder } from '../builder.js';
 import { indexAccessErrors } from './errors.js';
 import { indexArgs } from './index-args.js';
 
-const PHASES = ['IDLE', 'QUEUED', 'INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
-
 export const TrainingPhaseEnum = builder.enumType('TrainingPhase', {
   description: 'Where a run is. COMPLETED, FAILED and CANCELLED are final; IDLE means no run is queued or running.',
-  values: PHASES,
+  values: TRAINING_PHASES,
 });
 
 export const TrainingTriggerEnum = builder.enumType('TrainingTrigger', {
   description: 'MANUAL: trainIndex. AUTOMATIC: the index crossed its retrain threshold.',
-  values: ['MANUAL', 'AUTOMATIC'] as const,
+  values: TRAINING_TRIGGERS,
 });
 
 /** What a run and a status event share; a run is a status whose runId and trigger are known. */

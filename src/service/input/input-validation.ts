@@ -7,40 +7,11 @@
 import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
 import type { Config } from '../../config.js';
 import { DimensionMismatchError, ValidationError } from '../errors.js';
+import { FUSIONS, INDEX_TYPES, ITEM_FIELDS, METRICS, TEXT_LANGUAGES, isOneOf } from '../enumerations.js';
 import type { CreateIndexOptions, Fusion, IndexKeyInput, IndexType, ItemField, ItemInput, JsonObject, Metric, TextLanguage, VectorInput } from '../types.js';
 
 export type Limits = Config['limits'];
 
-export const METRICS: readonly Metric[] = ['euclidean', 'squared_euclidean', 'cosine'];
-export const INDEX_TYPES: readonly IndexType[] = ['ivf_flat'];
-export const ITEM_FIELDS: readonly ItemField[] = ['vector', 'contents', 'metadata'];
-/** Written as a record so the compiler checks it names every TextLanguage. */
-const TEXT_LANGUAGE_SET: Record<TextLanguage, true> = {
-  arabic: true,
-  armenian: true,
-  basque: true,
-  catalan: true,
-  czech: true,
-  danish: true,
-  dutch: true,
-  english: true,
-  finnish: true,
-  french: true,
-  german: true,
-  hungarian: true,
-  irish: true,
-  italian: true,
-  norwegian: true,
-  portuguese: true,
-  romanian: true,
-  russian: true,
-  slovene: true,
-  spanish: true,
-  swedish: true,
-  turkish: true,
-};
-export const TEXT_LANGUAGES = Object.keys(TEXT_LANGUAGE_SET) as readonly TextLanguage[];
-export const FUSIONS: readonly Fusion[] = ['rrf', 'relative_score'];
 /** Metadata paths one index may name for text search, and the length of each. */
 export const MAX_TEXT_FIELDS = 32;
 export const MAX_TEXT_FIELD_LENGTH = 256;
@@ -99,9 +70,9 @@ export function validateCreateOptions(options: CreateIndexOptions, limits: Limit
     });
   }
   const metric = options.metric ?? 'euclidean';
-  if (!METRICS.includes(metric)) throw new ValidationError('metric', `metric must be one of ${METRICS.join(', ')}`, { allowed: METRICS });
+  if (!isOneOf(METRICS, metric)) throw new ValidationError('metric', `metric must be one of ${METRICS.join(', ')}`, { allowed: METRICS });
   const type = options.type ?? 'ivf_flat';
-  if (!INDEX_TYPES.includes(type)) throw new ValidationError('type', `type must be one of ${INDEX_TYPES.join(', ')}`, { allowed: INDEX_TYPES });
+  if (!isOneOf(INDEX_TYPES, type)) throw new ValidationError('type', `type must be one of ${INDEX_TYPES.join(', ')}`, { allowed: INDEX_TYPES });
   const nLists = options.nLists ?? null;
   if (nLists !== null) requireInteger('nLists', nLists, 1, MAX_LISTS);
   return { dimension, metric, type, nLists, ...validateTextOptions(options) };
@@ -119,7 +90,7 @@ function validateTextOptions(options: CreateIndexOptions): Pick<ValidCreateOptio
     return { textSearch, textFields: [], textLanguage: null };
   }
   const language = textLanguage ?? 'english';
-  if (!TEXT_LANGUAGES.includes(language)) {
+  if (!isOneOf(TEXT_LANGUAGES, language)) {
     throw new ValidationError('textLanguage', `textLanguage must be one of ${TEXT_LANGUAGES.join(', ')}`, { allowed: TEXT_LANGUAGES });
   }
   const fields = textFields ?? [];
@@ -395,15 +366,15 @@ export function validateAlpha(alpha: unknown): number {
 
 export function validateFusion(fusion: unknown): Fusion {
   if (fusion === undefined || fusion === null) return 'rrf';
-  if (!FUSIONS.includes(fusion as Fusion)) throw new ValidationError('fusion', `fusion must be one of ${FUSIONS.join(', ')}`, { allowed: FUSIONS });
-  return fusion as Fusion;
+  if (!isOneOf(FUSIONS, fusion)) throw new ValidationError('fusion', `fusion must be one of ${FUSIONS.join(', ')}`, { allowed: FUSIONS });
+  return fusion;
 }
 
 export function validateInclude(include: unknown, fallback: readonly ItemField[]): ReadonlySet<ItemField> {
   if (include === undefined || include === null) return new Set(fallback);
   if (!Array.isArray(include)) throw new ValidationError('include', 'include must be a list of fields', { allowed: ITEM_FIELDS });
   for (const field of include) {
-    if (!ITEM_FIELDS.includes(field as ItemField)) {
+    if (!isOneOf(ITEM_FIELDS, field)) {
       throw new ValidationError('include', `unknown field "${String(field)}"; include takes ${ITEM_FIELDS.join(', ')}`, {
         allowed: ITEM_FIELDS,
       });

@@ -12,7 +12,8 @@
 import type { Redis } from 'ioredis';
 import { createTrainingEventBus, TRAINING_TOPIC_PREFIX, type TrainingEnvelope, type TrainingEventBus } from '../training/training-events.js';
 import type { RemoteTrainingStatuses } from '../training/training-scheduler.js';
-import type { TrainingPhase, TrainingStatus, TrainingTrigger } from '../types.js';
+import { isOneOf, TRAINING_PHASES, TRAINING_TRIGGERS } from '../enumerations.js';
+import type { TrainingStatus } from '../types.js';
 import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './replica-redis.js';
 
 /** Hash of index name -> the last envelope published for it. */
@@ -148,11 +149,6 @@ export async function openRedisTrainingEvents(redisUrl: string): Promise<Trainin
   };
 }
 
-const PHASES: ReadonlySet<string> = new Set<TrainingPhase>([
-  'IDLE', 'QUEUED', 'INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING', 'COMPLETED', 'FAILED', 'CANCELLED',
-]);
-const TRIGGERS: ReadonlySet<string> = new Set<TrainingTrigger>(['MANUAL', 'AUTOMATIC']);
-
 /**
  * Parses a Redis message (one JSON.parse, Dates revived from their ISO strings). Anything that is
  * not a well-formed message (another publisher on the channel) becomes null and is ignored; a
@@ -172,17 +168,17 @@ export function parseTrainingMessage(message: string): TrainingMessage | null {
 
 function reviveStatus(raw: Record<string, unknown>): TrainingStatus | null {
   const numbers = ['iteration', 'maxIters', 'nLists', 'batchSize', 'tolerance', 'progress', 'elapsedMs', 'vectorCount'] as const;
-  if (typeof raw.index !== 'string' || typeof raw.phase !== 'string' || !PHASES.has(raw.phase)) return null;
+  if (typeof raw.index !== 'string' || !isOneOf(TRAINING_PHASES, raw.phase)) return null;
   if (!numbers.every((name) => typeof raw[name] === 'number')) return null;
   const startedAt = reviveDate(raw.startedAt);
   const finishedAt = reviveDate(raw.finishedAt);
   if (startedAt === undefined || finishedAt === undefined) return null;
-  const trigger = typeof raw.trigger === 'string' && TRIGGERS.has(raw.trigger) ? (raw.trigger as TrainingTrigger) : null;
+  const trigger = isOneOf(TRAINING_TRIGGERS, raw.trigger) ? raw.trigger : null;
   return {
     runId: typeof raw.runId === 'string' ? raw.runId : null,
     index: raw.index,
     trigger,
-    phase: raw.phase as TrainingPhase,
+    phase: raw.phase,
     iteration: raw.iteration as number,
     maxIters: raw.maxIters as number,
     nLists: raw.nLists as number,

@@ -2,14 +2,15 @@
 // of queued automatic ones, otherwise first come first served) and turns each job's reports into
 // TrainingStatus events on the index's topic.
 import { randomUUID } from 'node:crypto';
+import { isOneOf } from '../enumerations.js';
 import { CipherdexError, TrainingInProgressError, TrainingNotRunningError, ValidationError } from '../errors.js';
 import { startWith, type TrainingEventBus } from './training-events.js';
 import { idleStatus, isTerminalPhase, queuedRun, trainingEtaMs, trainingProgress, type TrainingParams } from './training-status.js';
 import type { TrainingPhase, TrainingRun, TrainingStatus, TrainingTrigger } from '../types.js';
 
 /** The phases a job reports; QUEUED and the terminal phases belong to the scheduler. */
-export type TrainingJobPhase = Extract<TrainingPhase, 'INITIALIZING' | 'ITERATING' | 'ASSIGNING' | 'PERSISTING'>;
-const JOB_PHASES: ReadonlySet<TrainingPhase> = new Set<TrainingPhase>(['INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING']);
+const JOB_PHASES = ['INITIALIZING', 'ITERATING', 'ASSIGNING', 'PERSISTING'] as const satisfies readonly TrainingPhase[];
+export type TrainingJobPhase = (typeof JOB_PHASES)[number];
 
 export interface TrainingJobContext {
   runId: string;
@@ -324,7 +325,7 @@ export class TrainingScheduler {
 
   private report(run: Run, update: TrainingReport): void {
     if (run.ended || run.controller.signal.aborted) return;
-    if (!JOB_PHASES.has(update.phase)) throw new RangeError(`A training job cannot report phase ${update.phase}.`);
+    if (!isOneOf(JOB_PHASES, update.phase)) throw new RangeError(`A training job cannot report phase ${update.phase}.`);
     const ms = this.now();
     const iteration = update.iteration ?? (update.phase === 'ITERATING' ? run.status.iteration + 1 : run.status.iteration);
     if (update.phase === 'ITERATING' && iteration > 0) run.lastIteration = { ms, iteration };

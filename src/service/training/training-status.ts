@@ -1,4 +1,5 @@
 // Builds TrainingStatus snapshots: the IDLE state, a run's QUEUED state, and a run's progress and ETA.
+import { isOneOf, TERMINAL_PHASES } from '../enumerations.js';
 import type { TrainingPhase, TrainingRun, TrainingStatus, TrainingTrigger } from '../types.js';
 
 export interface TrainingParams {
@@ -8,11 +9,9 @@ export interface TrainingParams {
   tolerance: number;
 }
 
-const TERMINAL_PHASES: ReadonlySet<TrainingPhase> = new Set<TrainingPhase>(['COMPLETED', 'FAILED', 'CANCELLED']);
-
 /** A run in one of these phases is over: no further event of that run follows. */
 export function isTerminalPhase(phase: TrainingPhase): boolean {
-  return TERMINAL_PHASES.has(phase);
+  return isOneOf(TERMINAL_PHASES, phase);
 }
 
 /** The state of an index that never trained (or whose history was dropped). */

@@ -1,7 +1,7 @@
 // Text analysis: case and diacritic folding, stop words and stemming per language, the same
 // terms for a document and a query.
 import { describe, expect, it } from 'vitest';
-import { TEXT_LANGUAGES } from '../../../src/service/input/input-validation.js';
+import { TEXT_LANGUAGES } from '../../../src/service/enumerations.js';
 import { TextAnalyzer, foldDiacritics } from '../../../src/service/text/analyzer.js';
 
 describe('TextAnalyzer', () => {
