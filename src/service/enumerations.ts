@@ -1,13 +1,13 @@
 // The domain's closed sets of names, each spelled once: the TypeScript types (types.ts), the input
-// validation and the GraphQL enums all derive from these arrays. Metrics and index types are the
-// engine's (it is what implements them); the service adds nothing to either.
+// validation and the GraphQL enums all derive from these arrays. Metrics are the engine's (it is
+// what implements them); index types are those of the engine's that the service offers.
 
-import { ENGINE_INDEX_TYPES, METRICS, type EngineIndexType, type Metric } from '../engine/index.js';
+import { METRICS, type IndexTypeName, type Metric } from '../engine/index.js';
 
 export { METRICS, type Metric };
 
-export const INDEX_TYPES: readonly EngineIndexType[] = ENGINE_INDEX_TYPES;
-export type IndexType = EngineIndexType;
+export const INDEX_TYPES = ['ivf_flat'] as const satisfies readonly IndexTypeName[];
+export type IndexType = (typeof INDEX_TYPES)[number];
 
 /** The payload fields of an item a read can return (its id always comes back). */
 export const ITEM_FIELDS = ['vector', 'contents', 'metadata'] as const;
