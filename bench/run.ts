@@ -6,6 +6,7 @@ import { parseMetricsArgs, runMetricsBench } from './metrics-overhead.js';
 import { parseReplicasArgs, runReplicasBench } from './replicas.js';
 import { parseSelectionArgs, runSelectionBench } from './selection.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
+import { parseTextArgs, runTextBench } from './text.js';
 
 type Section = (args: string[]) => Promise<void>;
 
@@ -17,6 +18,7 @@ const SECTIONS: Record<string, Section> = {
   replicas: async (args) => void (await runReplicasBench(parseReplicasArgs(args))),
   metrics: async (args) => void (await runMetricsBench(parseMetricsArgs(args))),
   selection: async (args) => void (await runSelectionBench(parseSelectionArgs(args))),
+  text: (args) => runTextBench(parseTextArgs(args)),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -51,7 +51,7 @@ export interface ServiceBenchReport {
   search: { mode: string; engine: LatencySummary; service: LatencySummary; addedP50Ms: number; overheadP50: number; overheadP99: number }[];
 }
 
-function summarize(samples: number[]): LatencySummary {
+export function summarize(samples: number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return { p50Ms: at(0.5), p99Ms: at(0.99), meanMs: samples.reduce((s, x) => s + x, 0) / samples.length };

@@ -15,19 +15,19 @@ describe('words', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...FAST_PATH_CHARACTERS), { maxLength: 24 }), (characters) => {
         const text = characters.join('');
-        expect([...words(text, segmenter)]).toEqual(bySegmenter(text));
+        expect(words(text, segmenter)).toEqual(bySegmenter(text));
       }),
       { numRuns: 20_000 },
     );
   });
 
   it('keeps the joins UAX #29 defines: apostrophes, decimal numbers, abbreviations, underscores', () => {
-    expect([...words("don't stop 3.14 1,000 e.g. snake_case a.1 __ _", segmenter)]).toEqual(["don't", 'stop', '3.14', '1,000', 'e.g', 'snake_case', 'a', '1', '__']);
+    expect(words("don't stop 3.14 1,000 e.g. snake_case a.1 __ _", segmenter)).toEqual(["don't", 'stop', '3.14', '1,000', 'e.g', 'snake_case', 'a', '1', '__']);
   });
 
   it('hands other scripts to the segmenter', () => {
     const text = '東京タワー and Ελληνικά, עברית';
-    expect([...words(text, segmenter)]).toEqual(bySegmenter(text));
-    expect([...words(text, segmenter)]).toContain('Ελληνικά');
+    expect(words(text, segmenter)).toEqual(bySegmenter(text));
+    expect(words(text, segmenter)).toContain('Ελληνικά');
   });
 });

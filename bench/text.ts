@@ -1,0 +1,176 @@
+// Keyword and hybrid search benchmark (`npm run bench -- text`): documents of about 60 real words
+// (seeded Zipf draws over a word list) with embedding-like vectors, upserted into two SQLite
+// indexes, one with textSearch. It reports the time to open each (the difference is building the
+// term index from the decrypted records), the latency of text-only, hybrid and vector-only
+// queries through the service, and the term index's memory per document.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { generateIndexKey } from '../src/crypto/index.js';
+import { createRandom } from '../src/engine/random.js';
+import { createIndexService } from '../src/service/create-index-service.js';
+import { TextIndex } from '../src/service/text/text-index.js';
+import type { ItemInput, SearchOptions } from '../src/service/types.js';
+import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
+import { embeddingLikeData } from './data/embedding-like.js';
+import { ZipfWords, loadWordList } from './data/word-corpus.js';
+import { summarize, type LatencySummary } from './service.js';
+
+export interface TextBenchOptions {
+  documents: number;
+  words: number;
+  dimension: number;
+  queries: number;
+  topK: number;
+  batchSize: number;
+}
+
+export const DEFAULT_TEXT_BENCH: TextBenchOptions = { documents: 100_000, words: 60, dimension: 64, queries: 300, topK: 10, batchSize: 5_000 };
+
+/** Queries draw their words from below the most frequent ranks, as people rarely search for those. */
+const QUERY_MIN_RANK = 100;
+
+export async function runTextBench(options: TextBenchOptions = DEFAULT_TEXT_BENCH, log: (line: string) => void = console.log): Promise<void> {
+  const { documents, dimension, topK } = options;
+  const list = loadWordList();
+  log(`\n## text: ${documents} documents of ~${options.words} words (${list.words.length} distinct words from ${list.source}), ${dimension}d vectors, SQLite, top-${topK}`);
+  const zipf = new ZipfWords(list.words, 15);
+  const { base, queries: queryVectors } = embeddingLikeData({ count: documents, queries: options.queries, dimension, seed: 15 });
+  const items: ItemInput[] = Array.from({ length: documents }, (_, i) => ({
+    id: `doc-${i}`,
+    vector: base.subarray(i * dimension, (i + 1) * dimension),
+    contents: zipf.document(options.words),
+    metadata: { shard: i % 16 },
+  }));
+  // One to three words per query.
+  const random = createRandom(16);
+  const texts = Array.from({ length: options.queries }, () => Array.from({ length: 1 + Math.floor(random() * 3) }, () => zipf.next(QUERY_MIN_RANK)).join(' '));
+  const vectors = Array.from({ length: options.queries }, (_, i) => queryVectors.subarray(i * dimension, (i + 1) * dimension));
+
+  const dir = mkdtempSync(join(tmpdir(), 'cipherdex-bench-text-'));
+  const config = loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true' });
+  config.limits = { ...config.limits, maxBatchItems: Math.max(config.limits.maxBatchItems, options.batchSize) };
+  const key = generateIndexKey().toString('base64');
+  try {
+    let service = await createIndexService(config);
+    await service.createIndex('plain', key, { dimension });
+    await service.createIndex('text', key, { dimension, textSearch: true });
+    for (const name of ['plain', 'text']) {
+      const started = performance.now();
+      for (let start = 0; start < documents; start += options.batchSize) await service.upsert(name, key, items.slice(start, start + options.batchSize));
+      log(`upsert into ${name}: ${Math.round(documents / ((performance.now() - started) / 1000))} items/s`);
+    }
+    await service.close();
+
+    // Cold opens in a fresh service: each decrypts every record; the text index also analyses them.
+    service = await createIndexService(config);
+    // CPU time beside wall time: on a shared machine the wall clock also counts waiting for a core.
+    const openMs: Record<string, { wall: number; cpu: number }> = {};
+    for (const name of ['plain', 'text']) {
+      const started = performance.now();
+      const cpu = process.cpuUsage();
+      await service.describeIndex(name, key);
+      openMs[name] = { wall: performance.now() - started, cpu: cpuMs(cpu) };
+    }
+
+    const time = async (run: (i: number) => Promise<unknown>): Promise<{ wall: LatencySummary; cpu: LatencySummary }> => {
+      for (let i = 0; i < Math.min(30, options.queries); i++) await run(i);
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      for (let i = 0; i < options.queries; i++) {
+        const started = performance.now();
+        const cpuStarted = process.cpuUsage();
+        await run(i);
+        cpu.push(cpuMs(cpuStarted));
+        wall.push(performance.now() - started);
+      }
+      return { wall: summarize(wall), cpu: summarize(cpu) };
+    };
+    const search = (vector: Float32Array | null, extra: SearchOptions) => service.search('text', key, vector === null ? null : [vector], { topK, ...extra });
+    const latency = {
+      text: await time((i) => search(null, { texts: [texts[i]] })),
+      rrf: await time((i) => search(vectors[i], { texts: [texts[i]] })),
+      relative: await time((i) => search(vectors[i], { texts: [texts[i]], fusion: 'relative_score' })),
+      vector: await time((i) => search(vectors[i], {})),
+    };
+    await service.close();
+
+    const memory = termIndexMemory(items);
+    const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+    const open = (wall: number, cpu: number) => `${ms(wall)} (CPU ${ms(cpu)})`;
+    const query = (summary: { wall: LatencySummary; cpu: LatencySummary }) =>
+      `${ms(summary.wall.p50Ms)} / ${ms(summary.wall.p99Ms)} (CPU p50 ${ms(summary.cpu.p50Ms)})`;
+    const rows: [string, string, string][] = [
+      ['open, index without text search', open(openMs.plain.wall, openMs.plain.cpu), ''],
+      ['open, index with text search', open(openMs.text.wall, openMs.text.cpu), ''],
+      ['term index build at open (difference)', open(openMs.text.wall - openMs.plain.wall, openMs.text.cpu - openMs.plain.cpu), '< 2 s'],
+      ['text-only query p50 / p99', query(latency.text), 'p50 < 5 ms'],
+      ['hybrid query (RRF) p50 / p99', query(latency.rrf), 'p50 < 8 ms'],
+      ['hybrid query (relative score) p50 / p99', query(latency.relative), 'p50 < 8 ms'],
+      ['vector-only query p50 / p99 (exact, untrained)', query(latency.vector), ''],
+      ['term index memory per document', `${Math.round(memory.measured)} B measured (${Math.round(memory.estimated)} B by structure)`, ''],
+      ['distinct terms / mean terms per document', `${memory.terms} / ${memory.meanLength.toFixed(1)}`, ''],
+    ];
+    log('\n| measure | value | target |\n|---|---|---|');
+    for (const [measure, value, target] of rows) log(`| ${measure} | ${value} | ${target} |`);
+    log(`load average while measuring: ${loadavg().map((load) => load.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+}
+
+/** Heap and array-buffer growth from building a term index over `items` alone, after full GCs. */
+function termIndexMemory(items: readonly ItemInput[]): { measured: number; estimated: number; terms: number; meanLength: number } {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const used = () => {
+    gc();
+    gc();
+    const { heapUsed, arrayBuffers } = process.memoryUsage();
+    return heapUsed + arrayBuffers;
+  };
+  const before = used();
+  const index = new TextIndex({ textFields: [], textLanguage: 'english' });
+  items.forEach((item, slot) => index.add(slot, item.contents ?? null, null));
+  const measured = (used() - before) / items.length;
+  return { measured, estimated: index.terms.estimateBytes() / items.length, terms: index.terms.termCount, meanLength: index.terms.averageLength };
+}
+
+const USAGE = `npm run bench -- text [--documents N] [--words N] [--queries N] [--dimension N] [--quick]
+  Upserts N documents of about --words real words (seeded) with vectors into two SQLite indexes, one
+  with textSearch, reopens both, and times text-only, hybrid and vector-only searches through the
+  service. --quick: 10,000 documents and 100 queries.`;
+
+export function parseTextArgs(args: string[]): TextBenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      documents: { type: 'string' },
+      words: { type: 'string' },
+      queries: { type: 'string' },
+      dimension: { type: 'string' },
+      quick: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  exitWithUsageIfAsked(values.help, USAGE);
+  const base = values.quick ? { ...DEFAULT_TEXT_BENCH, documents: 10_000, queries: 100 } : DEFAULT_TEXT_BENCH;
+  return {
+    ...base,
+    documents: positiveIntFlag(values.documents, base.documents, USAGE),
+    words: positiveIntFlag(values.words, base.words, USAGE),
+    queries: positiveIntFlag(values.queries, base.queries, USAGE),
+    dimension: positiveIntFlag(values.dimension, base.dimension, USAGE),
+  };
+}
