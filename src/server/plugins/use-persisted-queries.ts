@@ -1,8 +1,9 @@
 // Automatic persisted queries (Apollo's APQ protocol, also urql's persistedExchange): a client
 // sends the SHA-256 of its query, and the query text only when the server answers
-// PERSISTED_QUERY_NOT_FOUND. Queries may then travel as cache-friendly HTTP GETs; mutations never
-// run over GET (yoga answers 405, whether the text came in the request or from this store).
-// The hash check and protocol are @graphql-yoga/plugin-apq's; this file only bounds the store.
+// PERSISTED_QUERY_NOT_FOUND. Queries may then travel as short HTTP GETs; mutations never run
+// over GET (yoga answers 405, whether the text came in the request or from this store).
+// The hash check and protocol are @graphql-yoga/plugin-apq's; this file bounds the store and
+// keeps shared caches from storing answers to GET.
 //
 // Order matters: this plugin sits after the API-key check, which strips a keyless caller's
 // extensions, so only authenticated callers register or look up hashes; the persisted text is
@@ -53,6 +54,20 @@ export function createPersistedQueryStore(limits: PersistedQueryLimits = DEFAULT
   };
 }
 
+/**
+ * GET answers are marked uncacheable: every answer is one tenant's data (decrypted), fetched with
+ * an API key a shared cache cannot see in its cache key, so no cache between client and server
+ * may keep or replay it.
+ */
 export function usePersistedQueries(store: APQStore = createPersistedQueryStore()): Plugin {
-  return useAPQ({ store });
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(useAPQ({ store }));
+    },
+    onResponse({ request, response }) {
+      if (request.method === 'GET' && (response.headers.get('content-type') ?? '').includes('json')) {
+        response.headers.set('cache-control', 'private, no-store');
+      }
+    },
+  };
 }

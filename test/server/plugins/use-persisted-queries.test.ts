@@ -57,6 +57,16 @@ describe('persisted queries on the real server', () => {
     expect(await post({ extensions: extensionsFor(query) })).toEqual({ status: 200, data: { indexes: [] }, codes: [] });
   });
 
+  it('marks answers to GET as uncacheable by shared caches', async () => {
+    const query = fresh();
+    await post({ query, extensions: extensionsFor(query) });
+    const url = new URL(server.url);
+    url.searchParams.set('extensions', JSON.stringify(extensionsFor(query)));
+    const response = await fetch(url, { headers: headers(server.apiKey) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('private, no-store');
+  });
+
   it('refuses a text whose hash does not match, and keeps nothing under that hash', async () => {
     const query = fresh();
     const wrong = { persistedQuery: { version: 1, sha256Hash: sha256(`${query} `) } };
