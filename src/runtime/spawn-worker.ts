@@ -16,11 +16,11 @@ function tsxApiUrl(): string {
   return pathToFileURL(join(dirname(manifest), exports['./esm/api'].import.default)).href;
 }
 
-/** `spawnSiblingWorker(import.meta.url, 'training-worker')` runs ./training-worker.(ts|js). */
-export function spawnSiblingWorker(callerUrl: string, moduleName: string): Worker {
-  if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${moduleName}.js`, callerUrl));
+/** `spawnSiblingWorker(import.meta.url, 'training-worker')` runs ./training-worker.(ts|js); `workerData` reaches it as such. */
+export function spawnSiblingWorker(callerUrl: string, moduleName: string, workerData?: unknown): Worker {
+  if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${moduleName}.js`, callerUrl), { workerData });
   // The worker registers tsx itself: loader flags given to the parent do not reach worker
   // threads reliably on Node 20.
   const entry = JSON.stringify(new URL(`./${moduleName}.ts`, callerUrl).href);
-  return new Worker(`import(${JSON.stringify(tsxApiUrl())}).then(({ tsImport }) => tsImport(${entry}, ${entry}));`, { eval: true });
+  return new Worker(`import(${JSON.stringify(tsxApiUrl())}).then(({ tsImport }) => tsImport(${entry}, ${entry}));`, { eval: true, workerData });
 }

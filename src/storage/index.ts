@@ -9,6 +9,7 @@ export {
   type StoredItem,
 } from './store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { SqliteWorkerStore } from './sqlite-worker-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
 export { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 export { SQLITE_FILE_NAME, StoreOpenError, openStore } from './open-store.js';

@@ -7,7 +7,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { PostgresStore } from './postgres-store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { SqliteWorkerStore } from './sqlite-worker-store.js';
 import type { Store } from './store.js';
 import { storeFaultOf, type StoreFaultKind } from './store-fault.js';
 
@@ -46,7 +46,7 @@ export async function openStore(config: Pick<Config, 'dbType' | 'dataDir' | 'con
     }
   }
   try {
-    return await SqliteStore.open(join(config.dataDir, SQLITE_FILE_NAME));
+    return await SqliteWorkerStore.open(join(config.dataDir, SQLITE_FILE_NAME));
   } catch (error) {
     // SQLite says only "unable to open database file" when it cannot write the directory.
     const fault = (await directoryFault(config.dataDir)) ?? storeFaultOf(error);

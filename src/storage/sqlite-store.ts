@@ -1,5 +1,7 @@
 // The embedded store: one SQLite file through better-sqlite3, WAL with synchronous=FULL so a
-// resolved write has been fsynced to the write-ahead log.
+// resolved write has been fsynced to the write-ahead log. Writes called in the same turn of the
+// event loop share one transaction (group commit): one fsync for all of them, each in a savepoint
+// of its own so that one failing leaves the others to commit.
 
 import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
@@ -78,9 +80,20 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/** A write waiting for the next group commit; `nested` runs it inside the group's transaction. */
+interface PendingWrite {
+  run(nested: boolean): unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
+  readonly #pending: PendingWrite[] = [];
+  readonly #group: Database.Transaction<(writes: PendingWrite[], outcomes: Array<{ value: unknown } | { error: unknown }>) => void>;
+  readonly #createIndex: Database.Transaction<(name: string, wrappedDataKey: Buffer, sealedConfig: Buffer) => IndexRow | undefined>;
+  readonly #saveModel: Database.Transaction<(index: string, sealedModel: Buffer) => number | undefined>;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #putItems: Database.Transaction<(index: string, items: StoredItem[]) => void>;
   readonly #deleteItems: Database.Transaction<(index: string, tokens: Buffer[]) => number>;
@@ -121,6 +134,60 @@ export class SqliteStore implements Store {
       s.deleteIndexItems.run(row.id);
       return true;
     });
+    // all(), never get(), for a write ... RETURNING: get() stops at the first row and finishes the
+    // statement by a reset whose error better-sqlite3 drops, so a failed write could look done.
+    this.#createIndex = db.transaction((name: string, wrappedDataKey: Buffer, sealedConfig: Buffer) =>
+      s.insertIndex.all(name, wrappedDataKey, sealedConfig, Date.now())[0]);
+    this.#saveModel = db.transaction((index: string, sealedModel: Buffer) => s.saveModel.all(sealedModel, index)[0]?.model_version);
+    // Each write of a group runs as a nested transaction (a savepoint): its failure rolls back only
+    // its own changes, and the group commits the rest with one fsync.
+    this.#group = db.transaction((writes: PendingWrite[], outcomes: Array<{ value: unknown } | { error: unknown }>) => {
+      for (const write of writes) {
+        try {
+          outcomes.push({ value: write.run(true) });
+        } catch (error) {
+          outcomes.push({ error });
+        }
+      }
+    });
+  }
+
+  /**
+   * Queues a write for the group commit at the end of this turn of the event loop; it resolves
+   * once its transaction has committed (fsynced). Writes run in call order.
+   */
+  #write<T>(run: (nested: boolean) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => this.#commit());
+      this.#pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  #commit(): void {
+    const writes = this.#pending.splice(0);
+    if (writes.length === 0) return;
+    if (writes.length === 1) {
+      const [write] = writes;
+      try {
+        write.resolve(write.run(false));
+      } catch (error) {
+        write.reject(error);
+      }
+      return;
+    }
+    const outcomes: Array<{ value: unknown } | { error: unknown }> = [];
+    try {
+      this.#group.immediate(writes, outcomes);
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): none of the group was written.
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    writes.forEach((write, i) => {
+      const outcome = outcomes[i];
+      if ('error' in outcome) write.reject(outcome.error);
+      else write.resolve(outcome.value);
+    });
   }
 
   /** Opens (creating if needed) the database file and applies pending migrations. */
@@ -153,8 +220,7 @@ export class SqliteStore implements Store {
 
   async createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex> {
     try {
-      // all(), never get(), for a write outside a transaction: see saveModel.
-      const [row] = this.#statements.insertIndex.all(index.name, index.wrappedDataKey, index.sealedConfig, Date.now());
+      const row = await this.#write((nested) => (nested ? this.#createIndex : this.#createIndex.immediate)(index.name, index.wrappedDataKey, index.sealedConfig));
       if (row === undefined) throw new Error('INSERT ... RETURNING returned no row');
       return toStoredIndex(row);
     } catch (error) {
@@ -173,17 +239,17 @@ export class SqliteStore implements Store {
   }
 
   async deleteIndex(name: string): Promise<boolean> {
-    return this.#deleteIndex.immediate(name);
+    return this.#write((nested) => (nested ? this.#deleteIndex : this.#deleteIndex.immediate)(name));
   }
 
   // IMMEDIATE takes the write lock up front, so the id lookup and the writes see one state and
   // another process cannot slip in between (a deferred transaction could fail to upgrade).
   async putItems(index: string, items: StoredItem[]): Promise<void> {
-    this.#putItems.immediate(index, items);
+    await this.#write((nested) => (nested ? this.#putItems : this.#putItems.immediate)(index, items));
   }
 
   async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
-    return this.#deleteItems.immediate(index, tokens);
+    return this.#write((nested) => (nested ? this.#deleteItems : this.#deleteItems.immediate)(index, tokens));
   }
 
   async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
@@ -210,16 +276,15 @@ export class SqliteStore implements Store {
   }
 
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {
-    // A write ... RETURNING outside a transaction commits when the statement finishes. get() stops
-    // at the first row and finishes it by a reset whose error better-sqlite3 drops: a commit that
-    // failed (disk full, read-only) would look like success. all() runs it to the end, so it throws.
-    const [row] = this.#statements.saveModel.all(sealedModel, index);
-    if (row === undefined) throw new StoreIndexNotFoundError(index);
-    return row.model_version;
+    const version = await this.#write((nested) => (nested ? this.#saveModel : this.#saveModel.immediate)(index, sealedModel));
+    if (version === undefined) throw new StoreIndexNotFoundError(index);
+    return version;
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#commit(); // writes already called are committed (or fail) before the file closes
+    this.#db.close();
   }
 }
 

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it, afterEach } from 'vitest';
 import { openStore, SQLITE_FILE_NAME } from '../../src/storage/open-store.js';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
+import { StoreIndexNotFoundError } from '../../src/storage/store.js';
 import { crashBatch } from './fixtures/crash-batch.js';
 import { storeContract, type StoreLocation } from './store-contract.js';
 
@@ -23,13 +24,23 @@ afterEach(() => {
   for (const dir of directories.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+// openStore runs the store in its writer thread (SqliteWorkerStore); tests and tools may also
+// open SqliteStore on their own thread. Both keep the whole contract.
 storeContract('sqlite', async (): Promise<StoreLocation> => {
   const dir = mkdtempSync(join(tmpdir(), 'cipherdex-sqlite-'));
   return {
     open: () => openStore({ dbType: 'sqlite', dataDir: dir, connectionString: null }),
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
-});
+}, 'writer thread');
+
+storeContract('sqlite', async (): Promise<StoreLocation> => {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherdex-sqlite-'));
+  return {
+    open: () => SqliteStore.open(join(dir, SQLITE_FILE_NAME)),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}, 'same thread');
 
 describe('SqliteStore specifics', () => {
   it('keeps its data in <dataDir>/cipherdex.db, in WAL mode, creating the directory', async () => {
@@ -69,13 +80,45 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('commits writes called together as one group: all in call order, a failing one alone rolled back', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    const store = await SqliteStore.open(file);
+    try {
+      await store.createIndex({ name: 'a', wrappedDataKey: Buffer.from('k'), sealedConfig: Buffer.from('c') });
+      const token = Buffer.alloc(32, 7);
+      // In one turn of the event loop: create b, write both, fail on a missing index, then rewrite
+      // and delete items written earlier in the same group.
+      const calls = [
+        store.createIndex({ name: 'b', wrappedDataKey: Buffer.from('k'), sealedConfig: Buffer.from('c') }),
+        store.putItems('a', [{ token, sealed: Buffer.from('first') }]),
+        store.putItems('b', [{ token, sealed: Buffer.from('in b') }]),
+        store.putItems('missing', [{ token, sealed: Buffer.from('never') }]),
+        store.putItems('a', [{ token, sealed: Buffer.from('second') }, { token: Buffer.alloc(32, 8), sealed: Buffer.from('gone') }]),
+        store.deleteItems('a', [Buffer.alloc(32, 8)]),
+      ];
+      const outcomes = await Promise.allSettled(calls);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(StoreIndexNotFoundError);
+      expect((outcomes[5] as PromiseFulfilledResult<number>).value).toBe(1);
+      expect((await store.getItems('a', [token]))[0].sealed.toString()).toBe('second');
+      expect((await store.getItems('b', [token]))[0].sealed.toString()).toBe('in b');
+      expect(await store.countItems('a')).toBe(1);
+      expect(await store.listIndexNames()).toEqual(['a', 'b']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('needs a connection string to open PostgreSQL', async () => {
     await expect(openStore({ dbType: 'postgres', dataDir: tempDir(), connectionString: null })).rejects.toThrow(/CONNECTION_STRING/);
   });
 });
 
 describe('SqliteStore durability', () => {
-  it('keeps every acknowledged batch when the writer is killed with SIGKILL mid-stream', async () => {
+  it.each([
+    ['on its own thread', 'same-thread'],
+    ['through the writer thread', 'writer-thread'],
+  ])('keeps every acknowledged batch when the writer is killed with SIGKILL mid-stream, %s', async (_, mode) => {
     const file = join(tempDir(), SQLITE_FILE_NAME);
     const batchSize = 500;
     const setup = await SqliteStore.open(file);
@@ -83,7 +126,7 @@ describe('SqliteStore durability', () => {
     await setup.close();
 
     const writer = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, String(batchSize)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, String(batchSize), mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     // A random moment: after some acknowledged batches, plus a random delay into the next ones.
@@ -110,11 +153,17 @@ describe('SqliteStore durability', () => {
         expect(found.length, `batch ${batch}`).toBe(batchSize);
         found.forEach((item, i) => expect(item.sealed.equals(expected[i].sealed)).toBe(true));
       }
-      // The batch in flight when the kill came is all there or not there at all.
-      const inFlight = crashBatch(acknowledged.length, batchSize);
-      const partial = (await store.getItems('docs', inFlight.map((i) => i.token))).length;
-      expect([0, batchSize]).toContain(partial);
-      expect(await store.countItems('docs')).toBe(acknowledged.length * batchSize + partial);
+      // Batches in flight when the kill came (up to two past the last acknowledged one, with the
+      // writer thread's two writers) are each all there or not there at all.
+      let unacknowledged = 0;
+      for (let batch = 0; batch <= Math.max(...acknowledged) + 2; batch++) {
+        if (acknowledged.includes(batch)) continue;
+        const expected = crashBatch(batch, batchSize);
+        const found = (await store.getItems('docs', expected.map((i) => i.token))).length;
+        expect([0, batchSize], `batch ${batch}`).toContain(found);
+        unacknowledged += found;
+      }
+      expect(await store.countItems('docs')).toBe(acknowledged.length * batchSize + unacknowledged);
     } finally {
       await store.close();
     }

@@ -39,8 +39,8 @@ function byCodePoint(a: string, b: string): number {
   return x.length - y.length;
 }
 
-export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLocation>): void {
-  describe(`Store contract (${kind})`, () => {
+export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLocation>, variant?: string): void {
+  describe(`Store contract (${variant === undefined ? kind : `${kind}, ${variant}`})`, () => {
     let location: StoreLocation;
     let store: Store;
 

@@ -1,0 +1,138 @@
+// The SQLite store as the server uses it: the same SqliteStore, run in a writer thread of its own
+// (sqlite-writer-worker.ts). This side only forwards each Store call and waits for its answer, so
+// a commit's fsync (tens of ms for a large batch) never stalls the event loop that serves queries.
+// Acknowledged still means durable: a write resolves when the thread reports it committed.
+
+import type { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+import {
+  deserializeError,
+  reviveBuffers,
+  type ForwardedMethod,
+  type WriterReply,
+  type WriterRequest,
+  type WriterStart,
+} from './sqlite-writer-protocol.js';
+import { DEFAULT_SCAN_PAGE_SIZE, type Store, type StoredIndex, type StoredItem } from './store.js';
+
+type Call = { resolve(value: unknown): void; reject(error: unknown): void };
+/** A request before it gets its id (Omit over a union would merge its members). */
+type Unnumbered<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+export class SqliteWorkerStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #worker: Worker;
+  readonly #calls = new Map<number, Call>();
+  #nextId = 1;
+  /** Why the thread is gone, once it is: every later call fails with it. */
+  #stopped: Error | null = null;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (reply: WriterReply) => {
+      const call = this.#calls.get(reply.id);
+      if (call === undefined) return;
+      this.#calls.delete(reply.id);
+      if (reply.ok) call.resolve(reviveBuffers(reply.value));
+      else call.reject(deserializeError(reply.error));
+    });
+    const stop = (error: Error): void => {
+      this.#stopped ??= error;
+      for (const call of this.#calls.values()) call.reject(this.#stopped);
+      this.#calls.clear();
+    };
+    worker.on('error', (error) => stop(error));
+    worker.on('exit', (code) => stop(new Error(`The SQLite writer thread stopped (exit code ${code}).`)));
+  }
+
+  /** Starts the writer thread and opens (creating if needed, migrating) the file in it. */
+  static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteWorkerStore> {
+    const worker = spawnSiblingWorker(import.meta.url, 'sqlite-writer-worker', { file, options });
+    const started = await new Promise<WriterStart>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`The SQLite writer thread exited (code ${code}) before opening ${file}.`)));
+    });
+    if (!started.ok) {
+      await worker.terminate();
+      throw deserializeError(started.error);
+    }
+    return new SqliteWorkerStore(worker);
+  }
+
+  #send<T>(request: Unnumbered<WriterRequest>): Promise<T> {
+    if (this.#stopped !== null) return Promise.reject(this.#stopped);
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#worker.postMessage({ ...request, id } as WriterRequest);
+    });
+  }
+
+  #call<T>(method: ForwardedMethod, ...args: unknown[]): Promise<T> {
+    return this.#send<T>({ method, args });
+  }
+
+  createIndex(index: { name: string; wrappedDataKey: Buffer; sealedConfig: Buffer }): Promise<StoredIndex> {
+    return this.#call('createIndex', index);
+  }
+
+  getIndex(name: string): Promise<StoredIndex | null> {
+    return this.#call('getIndex', name);
+  }
+
+  listIndexNames(): Promise<string[]> {
+    return this.#call('listIndexNames');
+  }
+
+  deleteIndex(name: string): Promise<boolean> {
+    return this.#call('deleteIndex', name);
+  }
+
+  putItems(index: string, items: StoredItem[]): Promise<void> {
+    return this.#call('putItems', index, items);
+  }
+
+  deleteItems(index: string, tokens: Buffer[]): Promise<number> {
+    return this.#call('deleteItems', index, tokens);
+  }
+
+  getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
+    return this.#call('getItems', index, tokens);
+  }
+
+  async *scanItems(index: string, pageSize = DEFAULT_SCAN_PAGE_SIZE): AsyncIterable<StoredItem[]> {
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be a positive integer');
+    const scan = await this.#send<number>({ method: 'scanOpen', args: [index, pageSize] });
+    let done = false;
+    try {
+      for (;;) {
+        const page = await this.#send<StoredItem[] | null>({ method: 'scanNext', scan });
+        if (page === null) {
+          done = true;
+          return;
+        }
+        yield page;
+      }
+    } finally {
+      // A loop abandoned early releases the thread's cursor too.
+      if (!done && this.#stopped === null) await this.#send({ method: 'scanReturn', scan });
+    }
+  }
+
+  countItems(index: string): Promise<number> {
+    return this.#call('countItems', index);
+  }
+
+  saveModel(index: string, sealedModel: Buffer): Promise<number> {
+    return this.#call('saveModel', index, sealedModel);
+  }
+
+  async close(): Promise<void> {
+    if (this.#stopped !== null) return;
+    await this.#call('close');
+    this.#stopped = new Error('The store is closed.');
+    await this.#worker.terminate();
+  }
+}

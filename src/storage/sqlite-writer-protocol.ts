@@ -1,0 +1,63 @@
+// Messages between the SQLite writer thread and the store that talks to it: a call of a Store
+// method by name, its outcome, and how errors and Buffers cross the thread boundary.
+
+import { StoreConflictError, StoreIndexNotFoundError, type Store } from './store.js';
+
+/** The Store methods the writer thread runs; scanItems crosses as scanOpen / scanNext / scanReturn. */
+export type ForwardedMethod = Exclude<keyof Store, 'kind' | 'replication' | 'scanItems'>;
+
+export type WriterRequest =
+  | { id: number; method: ForwardedMethod; args: unknown[] }
+  | { id: number; method: 'scanOpen'; args: [index: string, pageSize?: number] }
+  | { id: number; method: 'scanNext' | 'scanReturn'; scan: number };
+
+export type WriterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+/** The start message of the writer thread: where the file is, or why it could not be opened. */
+export type WriterStart = { ok: true } | { ok: false; error: SerializedError };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  /** The driver's code (SQLITE_FULL, ...): what store-fault.ts classifies faults by. */
+  code?: string;
+  index?: string;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { code, index } = error as { code?: unknown; index?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof index === 'string' ? { index } : {}),
+  };
+}
+
+/** The error on this side of the boundary: the store's own classes again, driver errors with their code. */
+export function deserializeError(error: SerializedError): Error {
+  if (error.name === 'StoreConflictError' && error.index !== undefined) return new StoreConflictError(error.index);
+  if (error.name === 'StoreIndexNotFoundError' && error.index !== undefined) return new StoreIndexNotFoundError(error.index);
+  const revived = new Error(error.message);
+  revived.name = error.name;
+  if (error.code !== undefined) Object.assign(revived, { code: error.code });
+  return revived;
+}
+
+/**
+ * Structured cloning turns Buffers into plain Uint8Arrays; callers of a Store expect Buffers back.
+ * Walks arrays and plain objects (the shapes the Store API carries) and rewraps the bytes in place.
+ */
+export function reviveBuffers<T>(value: T): T {
+  if (value instanceof Uint8Array) return (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)) as T;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = reviveBuffers(value[i]);
+    return value;
+  }
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = reviveBuffers(record[key]);
+  }
+  return value;
+}
