@@ -27,7 +27,7 @@ import { useMetrics } from './plugins/use-metrics.js';
 import { hashApiKey } from './api-key-store.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './prometheus-metrics.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
-import { HEALTH_PATH, useHealthCheck } from './plugins/use-health-check.js';
+import { useHealthCheck, YOGA_HEALTH_PATH } from './plugins/use-health-check.js';
 import { useHiddenSuggestions } from './plugins/use-hidden-suggestions.js';
 import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
 import { useInputErrorRedaction } from './plugins/use-input-error-redaction.js';
@@ -110,7 +110,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
   const yoga = createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    healthCheckEndpoint: HEALTH_PATH,
+    healthCheckEndpoint: YOGA_HEALTH_PATH,
     context,
     landingPage: false,
     cors: corsPolicy(config),

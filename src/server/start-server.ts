@@ -8,6 +8,9 @@ import { createIndexService } from '../service/index.js';
 import type { IndexService } from '../service/index.js';
 import { loadApiKeyHashes } from './api-key-store.js';
 import { createServer, GRAPHQL_PATH } from './create-server.js';
+import { DASHBOARD_PATH } from './plugins/use-dashboard.js';
+import { HEALTH_PATH } from './plugins/use-health-check.js';
+import { METRICS_PATH } from './plugins/use-metrics.js';
 import { createPrometheusMetrics } from './prometheus-metrics.js';
 import { createServerLog, type ServerLog } from './server-log.js';
 
@@ -77,8 +80,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
   }
 
   const port = (server.httpServer.address() as AddressInfo).port;
-  const url = `http://${urlHost(config.host)}:${port}${GRAPHQL_PATH}`;
-  log.info(`Cipherdex ${version} listening on ${url} (WebSocket subscriptions on the same path${config.graphiql ? ', GraphiQL in a browser' : ''})`);
+  const origin = `http://${urlHost(config.host)}:${port}`;
+  const url = `${origin}${GRAPHQL_PATH}`;
+  const extras = [`dashboard ${origin}${DASHBOARD_PATH}`, ...(config.metricsEnabled ? [`metrics ${origin}${METRICS_PATH}`] : []), `health ${origin}${HEALTH_PATH}`];
+  log.info(
+    `Cipherdex ${version} listening on ${url} (WebSocket subscriptions on the same path${config.graphiql ? ', GraphiQL in a browser' : ''}); ${extras.join('; ')}`,
+  );
 
   let closing: Promise<void> | undefined;
   return {

@@ -28,7 +28,10 @@ describe('startServer', () => {
     const running = await startServer(loadConfig({ CIPHERDEX_DATA_DIR: dataDir, CIPHERDEX_API_KEY: 'k', PORT: '0' }), { log: (line) => logs.push(line) });
     expect(running.port).toBeGreaterThan(0);
     expect(running.url).toBe(`http://127.0.0.1:${running.port}/graphql`);
-    expect(logs.some((line) => line.includes(running.url))).toBe(true);
+    // The start-up banner names every endpoint an operator reaches for.
+    const banner = logs.map((line) => (JSON.parse(line) as { msg: string }).msg).find((msg) => msg.includes(running.url));
+    const origin = `http://127.0.0.1:${running.port}`;
+    for (const path of ['/graphql', '/dashboard', '/metrics', '/health']) expect(banner).toContain(`${origin}${path}`);
     expect(await indexes(running.url, 'k')).toBe(200);
     await running.close();
     await expect(fetch(running.url)).rejects.toThrow();

@@ -14,6 +14,12 @@ describe('health and readiness probes', () => {
     try {
       const health = await fetch(new URL('/health', server.url));
       expect(health.status).toBe(200);
+      expect(health.headers.get('content-type')).toContain('application/json');
+      const body = (await health.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ status: 'ok' });
+      expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(body.uptimeSeconds).toBeGreaterThanOrEqual(0);
+      expect(JSON.stringify(body).length).toBeLessThan(200);
       const ready = await fetch(new URL('/ready', server.url));
       expect(ready.status).toBe(200);
       const report = (await ready.json()) as Record<string, unknown>;
