@@ -19,6 +19,22 @@ export function formatScientific(value: number | null | undefined): string {
   return magnitude >= 0.01 && magnitude < 1e6 ? trimZeros(value.toPrecision(4)) : value.toExponential(2);
 }
 
+/** Distances in one fixed form (six decimals), so a column of them lines up and compares by eye. */
+export function formatDistance(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '--';
+  return value.toFixed(6);
+}
+
+/**
+ * Width of a progress bar that leaves `reserved` columns for the text around it on a terminal
+ * `columns` wide (40 when the width is unknown, never under 10): the line then fits, and what
+ * follows the bar first (percentage, ETA) is never cut off.
+ */
+export function progressBarSize(columns: number | undefined, reserved: number): number {
+  if (columns === undefined || columns <= 0) return 40;
+  return Math.max(10, Math.min(40, columns - reserved - 1));
+}
+
 export function formatCount(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }

@@ -8,7 +8,7 @@ import { SEARCH_BATCH_QUERY, type ItemField, type SearchBatchData, type SearchRe
 import { expectResult } from '../api/typed-result.js';
 import { encodeVector } from '../api/vector-encoding.js';
 import { ExitCode, usageError } from '../exit-codes.js';
-import { formatScientific } from '../format.js';
+import { formatDistance, formatScientific } from '../format.js';
 import { enumOption, integerOption } from '../option-values.js';
 import { VECTOR_FILE_FORMATS, openVectorFile } from '../vector-files/open-vector-file.js';
 import { ITEM_FIELDS, type JsonObject } from '../../service/index.js';
@@ -22,7 +22,8 @@ export const searchHelp = `Usage: cipherdex search <index> (--vector V | --from-
 Prints the nearest items of each query vector: rank, id, distance, and the included fields.
 
 Options:
-  --vector V         one query vector: comma-separated numbers ("0.1,0.2,0.3") or a JSON list
+  --vector V         one query vector: comma-separated numbers ("0.1,0.2,0.3") or a JSON list;
+                     a vector that starts with a minus sign works as --vector=-0.31,0.2 or --vector -0.31,0.2
   --from-file FILE   query vectors from a .jsonl, .fvecs or .npy file (one query per record)
   --format FORMAT    ${VECTOR_FILE_FORMATS.join(' | ')} for --from-file (default: from the extension)
   --limit N          with --from-file, use only the first N vectors
@@ -88,9 +89,27 @@ interface Query {
   vector: Float32Array;
 }
 
+/**
+ * `--vector -0.31,0.2`: node's parseArgs takes a value starting with "-" for an option and refuses
+ * it, so a --vector followed by a number list is joined into `--vector=-0.31,0.2` first.
+ */
+export function joinNegativeVector(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === '--vector' && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`--vector=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]!);
+    }
+  }
+  return joined;
+}
+
 export async function searchCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args,
+    args: joinNegativeVector(args),
     allowPositionals: true,
     strict: true,
     options: {
@@ -161,7 +180,7 @@ function print(query: Query, result: SearchResults, json: boolean): void {
       hit.metadata != null ? JSON.stringify(hit.metadata) : '',
       hit.vector != null ? `[${hit.vector.map((x) => formatScientific(x)).join(', ')}]` : '',
     ].filter((text) => text !== '');
-    console.log(`  ${String(rank + 1).padStart(3)}  ${hit.id.padEnd(idWidth)}  ${formatScientific(hit.distance).padStart(10)}  ${extras.join('  ')}`.trimEnd());
+    console.log(`  ${String(rank + 1).padStart(3)}  ${hit.id.padEnd(idWidth)}  ${formatDistance(hit.distance).padStart(12)}  ${extras.join('  ')}`.trimEnd());
   });
 }
 

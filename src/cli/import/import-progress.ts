@@ -2,8 +2,11 @@
 // Progress is measured in bytes, which every format knows up front (JSON Lines has no row count).
 
 import cliProgress from 'cli-progress';
-import { formatCount, formatDuration } from '../format.js';
+import { formatCount, formatDuration, progressBarSize } from '../format.js';
 import type { ReadPosition, VectorFile } from '../vector-files/vector-file.js';
+
+/** Columns for the percentage and ETA after the bar (" 100% | ETA 12m 05s"). */
+const RESERVED_COLUMNS = 20;
 
 export class ImportProgress {
   private readonly bar: cliProgress.SingleBar;
@@ -23,7 +26,12 @@ export class ImportProgress {
     this.bar = new cliProgress.SingleBar(
       {
         stream,
-        format: '{bar} {percentage}% | {records} records | {rate} items/s | ETA {etaText}',
+        // ETA right after the percentage: on a narrow terminal the line's tail is cut, not the ETA.
+        format: '{bar} {percentage}% | ETA {etaText} | {records} records | {rate} items/s',
+        barsize: progressBarSize(stream.columns, RESERVED_COLUMNS),
+        // Cleared when it stops: an import that fails leaves its error on a clean line, one that
+        // succeeds its summary, and never a half-drawn bar above either.
+        clearOnComplete: true,
         hideCursor: true,
         // When stderr is a file or a pipe (CI logs), print a plain line every few seconds instead.
         noTTYOutput: true,

@@ -2,10 +2,12 @@
 // or iteration otherwise (logs and CI keep every step, and tests can read them).
 
 import cliProgress from 'cli-progress';
-import { formatDuration, formatScientific } from '../format.js';
+import { formatDuration, formatScientific, progressBarSize } from '../format.js';
 import type { TrainingProgress } from '../api/operations.js';
 
 const STEPS = 1000;
+/** Columns for the phase, percentage and ETA around the bar ("ITERATING    [bar] 100% | ETA 12m 05s"). */
+const RESERVED_COLUMNS = 30;
 
 export class TrainingProgressView {
   private readonly bar: cliProgress.SingleBar | null;
@@ -17,7 +19,9 @@ export class TrainingProgressView {
       ? new cliProgress.SingleBar(
           {
             stream,
-            format: '{phase} {bar} {percentage}% | iteration {iteration}/{maxIters} | shift {shift} | inertia {inertia} | ETA {etaText}',
+            // ETA right after the percentage: on a narrow terminal the line's tail is cut, not the ETA.
+            format: '{phase} {bar} {percentage}% | ETA {etaText} | iteration {iteration}/{maxIters} | shift {shift} | inertia {inertia}',
+            barsize: progressBarSize(stream.columns, RESERVED_COLUMNS),
             hideCursor: true,
             fps: 10,
           },

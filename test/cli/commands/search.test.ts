@@ -48,8 +48,34 @@ describe('cipherdex search', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toBe('query: 2 hits (exact)');
-    expect(lines[1]).toMatch(/^\s+1\s+item-3\s+0\s+"text 3"\s+\{"group":3\}$/);
+    expect(lines[1]).toMatch(/^\s+1\s+item-3\s+0\.000000\s+"text 3"\s+\{"group":3\}$/);
     expect(lines).toHaveLength(3);
+  });
+
+  it('formats every distance the same way: six decimals, aligned in one column', async () => {
+    const result = await runCli(['search', 'points', '--vector', Array.from(vectors[40]!, (x) => x + 0.3).join(','), '--top-k', '8'], env);
+    expect(result.code).toBe(0);
+    const rows = result.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(8);
+    const distances = rows.map((row) => /^\s+\d+\s+item-\d+\s+(\S+)$/.exec(row)?.[1]);
+    for (const distance of distances) expect(distance).toMatch(/^\d+\.\d{6}$/);
+    // Right-aligned: every distance ends in the same column.
+    expect(new Set(rows.map((row) => row.length)).size).toBe(1);
+  });
+
+  it('accepts a vector whose first component is negative, after a space or an equals sign', async () => {
+    const query = Float32Array.from(vectors[9]!, (value) => value - 100);
+    query[0] = -Math.abs(query[0]!) - 0.31;
+    const text = Array.from(query).join(',');
+    expect(text.startsWith('-')).toBe(true);
+    const spaced = await runCli(['search', 'points', '--vector', text, '--top-k', '3', '--json'], env);
+    const joined = await runCli(['search', 'points', `--vector=${text}`, '--top-k', '3', '--json'], env);
+    expect(spaced.stderr).toBe('');
+    expect(spaced.code).toBe(0);
+    expect(joined.code).toBe(0);
+    const hitsOf = (stdout: string) => (JSON.parse(stdout.trim()) as { hits: { id: string }[] }).hits.map((hit) => hit.id);
+    expect(hitsOf(spaced.stdout)).toEqual(bruteForceTopK(vectors, ids, query, 3));
+    expect(hitsOf(joined.stdout)).toEqual(hitsOf(spaced.stdout));
   });
 
   it('runs every vector of a file as a query, in order, and applies the metadata filter', async () => {
