@@ -7,12 +7,26 @@
       }
       const result: PossibleTypesResultData = {
   "possibleTypes": {
+    "BrowseResult": [
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "ItemConnection",
+      "ValidationError"
+    ],
     "CancelTrainingResult": [
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
       "TrainingNotRunningError",
       "TrainingRun",
+      "ValidationError"
+    ],
+    "CountResult": [
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "ItemCount",
       "ValidationError"
     ],
     "CreateIndexResult": [
@@ -44,6 +58,7 @@
       "InsufficientVectorsError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "ItemsNotFoundError",
       "TrainingInProgressError",
       "TrainingNotRunningError",
       "ValidationError"
@@ -82,6 +97,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "ItemsNotFoundError",
       "SearchBatchResults",
       "ValidationError"
     ],
@@ -91,6 +107,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "ItemsNotFoundError",
       "SearchResults",
       "ValidationError"
     ],
@@ -115,6 +132,14 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "TrainingStatus",
+      "ValidationError"
+    ],
+    "UpdateItemsResult": [
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "ItemsNotFoundError",
+      "UpdateItemsSuccess",
       "ValidationError"
     ],
     "UpsertResult": [

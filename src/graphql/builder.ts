@@ -4,6 +4,7 @@
 
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
 import type { JsonObject } from '../service/index.js';
 import type { GraphQLContext } from './context.js';
 import { DateTimeScalar } from './scalars/date-time-scalar.js';
@@ -16,6 +17,8 @@ const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   DefaultFieldNullability: false;
+  DefaultEdgesNullability: { list: false; items: false };
+  DefaultNodeNullability: true;
   Scalars: {
     IndexKey: { Input: Uint8Array; Output: never };
     Vector: { Input: Float32Array | number[]; Output: ArrayLike<number> };
@@ -23,8 +26,18 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
   };
 }>({
-  plugins: [ErrorsPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin],
   defaultFieldNullability: false,
+  // Connections only (browse): no Node interface or node/nodes queries, since items are fetched by
+  // id within an index and key, never by a global id.
+  relay: {
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: { list: false, items: false } },
+    nodeFieldOptions: { nullable: true },
+  },
   errors: {
     directResult: true,
     // Field names are unique across Query, Mutation and Subscription, so `index` -> `IndexResult`,

@@ -68,6 +68,15 @@ export class InsufficientVectorsError extends CipherdexError {
   }
 }
 
+/** Ids named by the call that the index does not hold; the call changed nothing. */
+export class ItemsNotFoundError extends CipherdexError {
+  readonly code = 'ITEMS_NOT_FOUND';
+  constructor(readonly ids: readonly string[]) {
+    // The ids are the caller's data: they travel in `ids`, never in the message.
+    super(`${ids.length} of the ids given ${ids.length === 1 ? 'is' : 'are'} not in the index; \`ids\` lists them.`);
+  }
+}
+
 /** The index's configuration cannot do what was asked (e.g. training parameters that contradict it). */
 export class IncompatibleIndexError extends CipherdexError {
   readonly code = 'INCOMPATIBLE_INDEX';

@@ -11,7 +11,7 @@
 import type { EngineStageTimings } from '../engine/index.js';
 import { IncompatibleIndexError } from './errors.js';
 import type { ValidQueries } from './input/input-validation.js';
-import type { MetadataPredicate } from './input/metadata-filter.js';
+import type { CompiledFilter } from './input/metadata-filter.js';
 import type { ItemRecord, OpenIndex } from './open/open-index.js';
 import { fuse, type RankedList } from './text/fusion.js';
 import type { TextIndex } from './text/text-index.js';
@@ -23,11 +23,15 @@ export const HYBRID_LEG_DEPTH = 100;
 export interface TextSearchOptions {
   topK: number;
   nProbes?: number;
-  filter: MetadataPredicate | null;
+  filter: CompiledFilter | null;
   /** The vector leg's engine stage timings accumulate here (metrics). */
   timings?: EngineStageTimings;
   alpha: number;
   fusion: Fusion;
+  /** The vector leg scans every list. */
+  exact?: boolean;
+  /** Vector-only queries keep no hit beyond it. */
+  maxDistance?: number;
 }
 
 /** What a hit of a search with text carries besides the item. */
@@ -48,12 +52,13 @@ export function searchWithText<T>(
   if (text === null) {
     throw new IncompatibleIndexError(`Index "${open.name}" was created without textSearch, so it cannot answer a text query; create an index with textSearch: true.`);
   }
-  const { topK, nProbes, filter, timings, alpha, fusion } = options;
+  const { topK, nProbes, filter, timings, alpha, fusion, maxDistance } = options;
+  const scanAll = options.exact;
   const dimension = open.config.dimension;
   return queries.texts.map((queryText, i) => {
     const vector = queries.vectors?.subarray(i * dimension, (i + 1) * dimension) ?? null;
     if (queryText === null) {
-      const [result] = open.search(vector!, { topK, nProbes, filter, timings }, (record, distance) => toHit(record, { distance, score: null, textScore: null }));
+      const [result] = open.search(vector!, { topK, nProbes, filter, timings, exact: scanAll, maxDistance }, (record, distance) => toHit(record, { distance, score: null, textScore: null }));
       return result;
     }
     if (vector === null) {
@@ -66,7 +71,7 @@ export function searchWithText<T>(
     const textScores = new Map<ItemRecord, number>();
     let exact = true;
     if (alpha > 0) {
-      const [result] = open.search(vector, { topK: depth, nProbes, filter, timings }, (record, distance) => ({ record, distance }));
+      const [result] = open.search(vector, { topK: depth, nProbes, filter, timings, exact: scanAll }, (record, distance) => ({ record, distance }));
       exact = result.exact;
       for (const hit of result.hits) distances.set(hit.record, hit.distance);
       // Nearer is better: the negated distance is the leg's score (min-max normalising it is
@@ -84,8 +89,8 @@ export function searchWithText<T>(
   });
 }
 
-function keywordLeg(open: OpenIndex, text: TextIndex, queryText: string, depth: number, filter: MetadataPredicate | null): { record: ItemRecord; score: number }[] {
-  const accept = filter === null ? undefined : (slot: number) => filter(open.recordAtSlot(slot)?.metadata);
+function keywordLeg(open: OpenIndex, text: TextIndex, queryText: string, depth: number, filter: CompiledFilter | null): { record: ItemRecord; score: number }[] {
+  const accept = filter === null ? undefined : (slot: number) => filter.matches(open.recordAtSlot(slot)?.metadata);
   const found: { record: ItemRecord; score: number }[] = [];
   for (const { key, score } of text.search(queryText, depth, accept)) {
     const record = open.recordAtSlot(key);

@@ -7,27 +7,34 @@ import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
 import { ITEM_FIELDS } from './enumerations.js';
-import { IndexNotFoundError, ValidationError } from './errors.js';
+import { IndexNotFoundError, ItemsNotFoundError, ValidationError } from './errors.js';
 import type { IndexCache } from './open/index-cache.js';
 import { sealIndexConfig } from './records/index-config-record.js';
 import {
   INDEX_NAME_PATTERN,
   parseKeyArgument,
+  validateContents,
   validateCreateOptions,
+  validateFirst,
   validateIds,
   validateInclude,
   validateIndexName,
   validateItems,
   validateAlpha,
   validateFusion,
+  validateMaxDistance,
+  validateMetadata,
   validateNProbes,
   validateSearchQueries,
   validateTopK,
+  type ValidItem,
 } from './input/input-validation.js';
 import { searchWithText } from './hybrid-search.js';
+import mergePatch from 'json-merge-patch';
 import { toDomainError, translatingErrors } from './lower-layer-errors.js';
-import { compileFilter } from './input/metadata-filter.js';
+import { compileFilterPlan, isEmptyFilter, type CompiledFilter } from './input/metadata-filter.js';
 import { OpenIndex, type ItemRecord } from './open/open-index.js';
+import { openCursor, sealCursor } from './records/page-cursor.js';
 import type { TrainingEventBus } from './training/training-events.js';
 import type { TrainingRuns } from './training/training-runs.js';
 import type { TrainingScheduler } from './training/training-scheduler.js';
@@ -38,7 +45,9 @@ import { LatestValueStream } from './latest-value-stream.js';
 /** indexStats emits at most once per interval; its rates are per second over the last complete second. */
 const STATS_INTERVAL_MS = 1000;
 import type {
+  BrowseOptions,
   CreateIndexOptions,
+  Filter,
   IndexInfo,
   IndexKeyInput,
   IndexStats,
@@ -46,6 +55,8 @@ import type {
   Item,
   ItemField,
   ItemInput,
+  ItemPage,
+  ItemPatch,
   SearchHit,
   SearchOptions,
   SearchResults,
@@ -195,6 +206,76 @@ export class CipherdexIndexService implements IndexService {
     return this.#use(name, key, (open) => open.ids().sort());
   }
 
+  async browse(name: string, key: IndexKeyInput, options: BrowseOptions = {}): Promise<ItemPage> {
+    return this.#use(name, key, (open) => {
+      const first = validateFirst(options.first);
+      const fields = validateInclude(options.include, GET_DEFAULT_FIELDS);
+      const filter = filterOrNull(options.filter);
+      const after = options.after === undefined || options.after === null ? null : openCursor(open.cipher, open.name, options.after);
+      const { records, hasNextPage } = open.page(after, first, filter);
+      const items = records.map((record) => ({ cursor: sealCursor(open.cipher, open.name, record.token), item: present(record, fields, { id: record.id }) }));
+      return { items, endCursor: items.at(-1)?.cursor ?? null, hasNextPage };
+    });
+  }
+
+  async count(name: string, key: IndexKeyInput, filter?: Filter | null): Promise<number> {
+    return this.#use(name, key, (open) => open.count(filterOrNull(filter)));
+  }
+
+  async deleteItems(name: string, key: IndexKeyInput, target: { ids?: string[] | null; filter?: Filter | null }): Promise<{ deletedCount: number }> {
+    const byIds = target.ids !== undefined && target.ids !== null;
+    if (byIds === (target.filter !== undefined && target.filter !== null)) {
+      throw new ValidationError('ids', 'deleteItems takes exactly one of ids and filter');
+    }
+    return byIds ? this.delete(name, key, target.ids!) : this.deleteWhere(name, key, target.filter!);
+  }
+
+  async deleteWhere(name: string, key: IndexKeyInput, filter: Filter): Promise<{ deletedCount: number }> {
+    return this.#use(name, key, async (open) => {
+      const plan = filterOrNull(filter);
+      if (plan === null) throw new ValidationError('filter', 'deleting by filter takes a non-empty filter (deleteIndex removes everything)');
+      return open.lock.run(async () => {
+        if (open.closed) throw new IndexNotFoundError(name);
+        // Chosen under the lock, so exactly the items that match when the delete commits go.
+        const doomed = [...open.matching(plan)];
+        if (doomed.length === 0) return { deletedCount: 0 };
+        const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, doomed.map((record) => record.token)));
+        open.applyDeletes(doomed.map((record) => record.id));
+        return { deletedCount };
+      });
+    });
+  }
+
+  async update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch): Promise<{ updatedCount: number }> {
+    return this.#use(name, key, async (open) => {
+      const limits = this.#config.limits;
+      const unique = [...new Set(validateIds(ids, limits))];
+      const patchesMetadata = patch?.metadata !== undefined;
+      const patchesContents = patch?.contents !== undefined;
+      if (!patchesMetadata && !patchesContents) throw new ValidationError('metadata', 'an update takes metadata (a merge patch), contents, or both');
+      // The patch is JSON within the metadata limits; null clears the metadata (RFC 7396).
+      const metadataPatch = patchesMetadata ? validateMetadata(patch.metadata, 'metadata', limits).metadata : undefined;
+      const contents = patchesContents ? validateContents(patch.contents, 'contents', limits) : undefined;
+      return open.lock.run(async () => {
+        if (open.closed) throw new IndexNotFoundError(name);
+        // Read, merged and written under the lock: concurrent updates never lose each other's fields.
+        const missing = unique.filter((id) => open.record(id) === undefined);
+        if (missing.length > 0) throw new ItemsNotFoundError(missing);
+        const valid = unique.map((id): ValidItem => {
+          const record = open.record(id)!;
+          const merged: unknown = patchesMetadata ? mergePatch.apply(structuredClone(record.metadata), metadataPatch) : record.metadata;
+          const { metadata, metadataJson } = validateMetadata(merged, 'metadata', limits);
+          // The very same vector array: nothing is re-encoded, the item keeps its slot and list.
+          return { id, vector: record.vector, contents: patchesContents ? contents! : record.contents, metadata, metadataJson };
+        });
+        const prepared = await open.prepare(valid);
+        await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
+        open.applyUpdates(prepared.map((item) => item.record));
+        return { updatedCount: valid.length };
+      });
+    });
+  }
+
   async search(name: string, key: IndexKeyInput, vectors: VectorInput[] | null, options: SearchOptions = {}): Promise<SearchResults[]> {
     const started = performance.now();
     return this.#use(name, key, (open) => {
@@ -202,19 +283,37 @@ export class CipherdexIndexService implements IndexService {
       const limits = this.#config.limits;
       const topK = validateTopK(options.topK, limits);
       const nProbes = validateNProbes(options.nProbes, open.isTrained ? (open.model?.nLists ?? null) : null);
+      const exact = options.exact ?? false;
+      if (typeof exact !== 'boolean') throw new ValidationError('exact', 'exact is true or false');
+      if (exact && nProbes !== undefined) throw new ValidationError('nProbes', 'nProbes and exact: true exclude each other (exact scans every list)');
+      const maxDistance = validateMaxDistance(options.maxDistance);
       const fields = validateInclude(options.include, SEARCH_DEFAULT_FIELDS);
-      const filter = options.filter === undefined || options.filter === null || Object.keys(options.filter).length === 0 ? null : compileFilter(options.filter);
-      const queries = validateSearchQueries(vectors, options.texts, open.config.dimension, open.config.metric, limits);
+      const filter = filterOrNull(options.filter);
+      const near = options.nearItem ?? null;
       const timings = { probe: 0, scan: 0, rerank: 0 };
-      const results =
-        queries.texts === null
-          ? open.search(queries.vectors!, { topK, nProbes, filter, timings }, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }))
-          : searchWithText(
-              open,
-              { ...queries, texts: queries.texts },
-              { topK, nProbes, filter, timings, alpha: validateAlpha(options.alpha), fusion: validateFusion(options.fusion) },
-              (record, scores): SearchHit => present(record, fields, { id: record.id, ...scores }),
-            );
+      let results: SearchResults[];
+      if (near !== null) {
+        if ((vectors !== null && vectors !== undefined) || (options.texts !== null && options.texts !== undefined)) {
+          throw new ValidationError('nearItem', 'a search takes exactly one of vector(s) and nearItem (and no texts with nearItem)');
+        }
+        const [id] = validateIds([near], limits);
+        const record = open.record(id);
+        if (record === undefined) throw new ItemsNotFoundError([id]);
+        const controls = { topK, filter, exact, maxDistance, exclude: id, timings };
+        results = open.search(record.vector, controls, (hit, distance): SearchHit => present(hit, fields, { id: hit.id, distance }));
+      } else {
+        const queries = validateSearchQueries(vectors, options.texts, open.config.dimension, open.config.metric, limits);
+        const controls = { topK, nProbes, filter, exact, maxDistance, timings };
+        results =
+          queries.texts === null
+            ? open.search(queries.vectors!, controls, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }))
+            : searchWithText(
+                open,
+                { ...queries, texts: queries.texts },
+                { ...controls, alpha: validateAlpha(options.alpha), fusion: validateFusion(options.fusion) },
+                (record, scores): SearchHit => present(record, fields, { id: record.id, ...scores }),
+              );
+      }
       const stages = { decrypt: (opened - started) / 1000, probe: timings.probe / 1000, scan: timings.scan / 1000, rerank: timings.rerank / 1000 };
       const seconds = (performance.now() - started) / 1000;
       this.#metrics.searched(name, results.length, stages, seconds);
@@ -359,6 +458,12 @@ export class CipherdexIndexService implements IndexService {
 function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new ValidationError('name', 'an index name is a string');
   if (!INDEX_NAME_PATTERN.test(name)) throw new IndexNotFoundError(name);
+}
+
+/** A compiled filter, or null for an absent or empty one (which matches everything). Throws ValidationError. */
+function filterOrNull(filter: Filter | null | undefined): CompiledFilter | null {
+  const plan = compileFilterPlan(filter);
+  return isEmptyFilter(filter) ? null : plan;
 }
 
 /** Adds the fields asked for to `into` (a fresh object the caller owns). */

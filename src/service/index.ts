@@ -7,3 +7,4 @@ export { CipherdexIndexService } from './index-service.js';
 export { STORE_KINDS, type StoreKind } from '../storage/index.js';
 export { generateIndexKey, IndexKeyFormatError, parseIndexKey } from '../crypto/index.js';
 export { NO_SERVICE_METRICS, type SearchStageSeconds, type ServiceMetrics } from './service-metrics.js';
+export { FILTER_OPERATORS, describeFilterOperators } from './input/metadata-filter.js';

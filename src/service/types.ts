@@ -75,7 +75,7 @@ export interface SearchResults {
   exact: boolean;
 }
 
-/** MongoDB-style metadata filter: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or, dotted paths. */
+/** MongoDB-style metadata filter over dotted paths; its operators are listed by FILTER_OPERATORS. */
 export type Filter = JsonObject;
 
 export interface SearchOptions {
@@ -92,6 +92,37 @@ export interface SearchOptions {
   alpha?: number;
   /** Default rrf. */
   fusion?: Fusion;
+  /** No hit farther than this. */
+  maxDistance?: number | null;
+  /** Scan every list, whatever the training state (no nProbes with it). */
+  exact?: boolean | null;
+  /** Search near this item's vector instead of given vectors; the item is left out of its hits. */
+  nearItem?: string | null;
+}
+
+export interface PageOptions {
+  /** 1 to 1000; 100 when absent. */
+  first?: number | null;
+  /** The endCursor (or an edge's cursor) of an earlier page of this index. */
+  after?: string | null;
+}
+
+export interface BrowseOptions extends PageOptions {
+  filter?: Filter | null;
+  include?: ItemField[] | null;
+}
+
+/** A page of items in a stable order (by keyed token), each with the cursor that continues after it. */
+export interface ItemPage {
+  items: { cursor: string; item: Item }[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+/** RFC 7396 merge patch of metadata (null removes a field; null as a whole clears it); contents replaced when given. */
+export interface ItemPatch {
+  metadata?: JsonObject | null;
+  contents?: string | null;
 }
 
 export interface TrainOptions {
@@ -174,10 +205,19 @@ export interface IndexService {
   get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]>;
   delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }>;
   listIds(name: string, key: IndexKeyInput): Promise<string[]>;
+  /** Pages through the items `filter` accepts; items that exist throughout a walk come exactly once. */
+  browse(name: string, key: IndexKeyInput, options?: BrowseOptions): Promise<ItemPage>;
+  count(name: string, key: IndexKeyInput, filter?: Filter | null): Promise<number>;
+  /** Deletes by exactly one of `ids` (delete) or `filter` (deleteWhere). */
+  deleteItems(name: string, key: IndexKeyInput, target: { ids?: string[] | null; filter?: Filter | null }): Promise<{ deletedCount: number }>;
+  /** Deletes every item `filter` accepts (a non-empty filter), all or nothing. */
+  deleteWhere(name: string, key: IndexKeyInput, filter: Filter): Promise<{ deletedCount: number }>;
+  /** Patches items in place (vectors untouched), all or nothing; unknown ids are an ItemsNotFoundError. */
+  update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch): Promise<{ updatedCount: number }>;
 
   /**
    * One result per query, in order: a query is a vector, a text (options.texts), or both (fused).
-   * `vectors` may be null or empty when every query is a text.
+   * `vectors` may be null or empty when every query is a text, or with nearItem (one result).
    */
   search(name: string, key: IndexKeyInput, vectors: VectorInput[] | null, options?: SearchOptions): Promise<SearchResults[]>;
 

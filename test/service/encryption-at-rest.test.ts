@@ -7,6 +7,7 @@ import { IntegrityError, InvalidIndexKeyError } from '../../src/service/errors.j
 import type { ItemInput } from '../../src/service/types.js';
 import { seededRandom, seededVectors } from './reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from './service-harness.js';
+import { rejection } from '../support/rejection.js';
 
 const DIM = 16;
 
@@ -40,15 +41,6 @@ function needlesOf(items: ItemInput[], key: string): { label: string; bytes: Buf
 
 function leaks(haystacks: Buffer[], needles: { label: string; bytes: Buffer }[]): string[] {
   return needles.filter((needle) => haystacks.some((hay) => hay.includes(needle.bytes))).map((needle) => needle.label);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 forEachStore((fresh) => {

@@ -15,6 +15,7 @@ import type { CipherdexIndexService } from '../../src/service/index-service.js';
 import type { Filter, ItemInput, JsonObject, Metric } from '../../src/service/types.js';
 import { bruteForce, seededVectors } from './reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from './service-harness.js';
+import { rejection } from '../support/rejection.js';
 
 const DIM = 8;
 
@@ -33,15 +34,6 @@ async function snapshot(service: CipherdexIndexService, harness: ServiceStoreHar
   const items = ids.length === 0 ? [] : await service.get(name, key, ids);
   const raw = (await harness.rawItems(name)).map((row) => `${row.token.toString('hex')}:${row.sealed.toString('hex')}`).sort();
   return { ids, items, raw, info: await service.describeIndex(name, key) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 forEachStore((fresh) => {

@@ -18,6 +18,7 @@ import {
   InsufficientVectorsError,
   IntegrityError,
   InvalidIndexKeyError,
+  ItemsNotFoundError,
   TrainingInProgressError,
   TrainingNotRunningError,
   ValidationError,
@@ -134,6 +135,13 @@ builder.objectType(IntegrityError, {
   description: 'A stored record failed authentication: the database was altered outside Cipherdex.',
   interfaces,
   fields: (t) => ({ what: t.exposeString('what') }),
+});
+
+builder.objectType(ItemsNotFoundError, {
+  name: 'ItemsNotFoundError',
+  description: 'Ids the call named that the index does not hold; nothing was changed.',
+  interfaces,
+  fields: (t) => ({ ids: t.exposeIDList('ids') }),
 });
 
 /** Failures of any call that opens an existing index with a key. */

@@ -1,6 +1,7 @@
 // The whole GraphQL schema: importing each domain module registers its types and fields.
 
 import { builder } from '../builder.js';
+import './browse.js';
 import './errors.js';
 import './health.js';
 import './indexes.js';

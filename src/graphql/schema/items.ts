@@ -2,12 +2,14 @@
 // deleting them. A read fetches and decrypts the payload fields its selection set asks for
 // (selected-item-fields.ts); the ItemField enum remains for the deprecated `include` argument.
 
-import { DimensionMismatchError, ITEM_FIELDS } from '../../service/index.js';
+import { DimensionMismatchError, ITEM_FIELDS, ItemsNotFoundError } from '../../service/index.js';
 import type { IndexInfo, Item } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { enumValuesOf } from './enum-values.js';
 import { selectedItemFields } from '../selected-item-fields.js';
+import { ONLY_PAGE, pageInfoOf, type PageInfo } from './browse.js';
 import { indexAccessErrors } from './errors.js';
+import { FILTER_DESCRIPTION } from './filter-description.js';
 import { indexArgs } from './index-args.js';
 import { IndexRef } from './indexes.js';
 
@@ -28,7 +30,7 @@ export const deprecatedIncludeArgs = builder.args((t) => ({
   include: t.field({ type: [ItemFieldEnum], deprecationReason: INCLUDE_DEPRECATION, description: 'Deprecated: select the fields instead.' }),
 }));
 
-const ITEM = 'Item';
+export const ITEM = 'Item';
 
 export const ItemRef = builder.objectRef<Item>(ITEM).implement({
   fields: (t) => ({
@@ -52,8 +54,19 @@ const ItemListRef = builder.objectRef<{ items: Item[] }>('ItemList').implement({
   fields: (t) => ({ items: t.field({ type: [ItemRef], resolve: (list) => list.items }) }),
 });
 
-const ItemIdListRef = builder.objectRef<{ ids: string[] }>('ItemIdList').implement({
-  fields: (t) => ({ ids: t.exposeIDList('ids') }),
+const ItemIdListRef = builder.objectRef<{ ids: string[]; pageInfo: PageInfo }>('ItemIdList').implement({
+  fields: (t) => ({
+    ids: t.exposeIDList('ids'),
+    pageInfo: t.field({
+      type: builder.pageInfoRef(),
+      description: 'Where the next page starts; without first or after, every id is here and there is no next page.',
+      resolve: (list) => list.pageInfo,
+    }),
+  }),
+});
+
+const UpdateItemsSuccessRef = builder.objectRef<{ updatedCount: number }>('UpdateItemsSuccess').implement({
+  fields: (t) => ({ updatedCount: t.exposeInt('updatedCount') }),
 });
 
 const UpsertSuccessRef = builder.objectRef<{ upsertedCount: number; index: IndexInfo }>('UpsertSuccess').implement({
@@ -86,9 +99,20 @@ builder.queryField('items', (t) =>
 builder.queryField('itemIds', (t) =>
   t.field({
     type: ItemIdListRef,
+    description: 'Every id, sorted; with first or after, one page of ids in the order browse uses.',
     errors: { types: indexAccessErrors },
-    args: indexArgs,
-    resolve: async (_root, args, { service }) => ({ ids: await service.listIds(args.index, args.key) }),
+    args: {
+      ...indexArgs,
+      first: t.arg.int({ description: 'Ids per page, 1 to 1000 (100 when only after is given).' }),
+      after: t.arg.string({ description: 'The endCursor of an earlier page (of itemIds or browse).' }),
+    },
+    resolve: async (_root, args, { service }) => {
+      if (args.first == null && args.after == null) {
+        return { ids: await service.listIds(args.index, args.key), pageInfo: ONLY_PAGE };
+      }
+      const page = await service.browse(args.index, args.key, { first: args.first, after: args.after, include: [] });
+      return { ids: page.items.map(({ item }) => item.id), pageInfo: pageInfoOf(page) };
+    },
   }),
 );
 
@@ -113,11 +137,30 @@ builder.mutationField('upsert', (t) =>
 builder.mutationField('deleteItems', (t) =>
   t.field({
     type: DeleteItemsSuccessRef,
+    description: 'Deletes the items named by exactly one of ids and filter (a non-empty one), all or nothing.',
     errors: { types: indexAccessErrors },
     args: {
       ...indexArgs,
-      ids: t.arg.idList({ required: true }),
+      ids: t.arg.idList(),
+      filter: t.arg({ type: 'JSON', description: FILTER_DESCRIPTION }),
     },
-    resolve: (_root, args, { service }) => service.delete(args.index, args.key, args.ids.map(String)),
+    resolve: (_root, args, { service }) => service.deleteItems(args.index, args.key, { ids: args.ids?.map(String), filter: args.filter }),
+  }),
+);
+
+builder.mutationField('updateItems', (t) =>
+  t.field({
+    type: UpdateItemsSuccessRef,
+    description:
+      'Changes items in place, all or nothing: metadata by JSON merge patch (RFC 7396: null removes a field, null as a whole clears it), contents replaced when given. Vectors, lists and the trained model are untouched.',
+    errors: { types: [...indexAccessErrors, ItemsNotFoundError] },
+    args: {
+      ...indexArgs,
+      ids: t.arg.idList({ required: true }),
+      metadata: t.arg({ type: 'JSON', description: 'A merge patch applied to each item\'s metadata.' }),
+      contents: t.arg.string({ description: 'New contents for each item; null clears them.' }),
+    },
+    resolve: (_root, args, { service }) =>
+      service.update(args.index, args.key, args.ids.map(String), { metadata: args.metadata, contents: args.contents }),
   }),
 );

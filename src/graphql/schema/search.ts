@@ -3,13 +3,14 @@
 // filter. Untrained indexes answer vector queries exactly; trained ones probe `nProbes` lists.
 // Each hit carries the payload fields its selection set asks for, and only those are fetched.
 
-import { DimensionMismatchError, FUSIONS, IncompatibleIndexError } from '../../service/index.js';
+import { DimensionMismatchError, FUSIONS, IncompatibleIndexError, ItemsNotFoundError } from '../../service/index.js';
 import type { SearchHit, SearchOptions, SearchResults } from '../../service/index.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
 import { selectedItemFields } from '../selected-item-fields.js';
 import { enumValuesOf } from './enum-values.js';
 import { indexAccessErrors } from './errors.js';
+import { FILTER_DESCRIPTION } from './filter-description.js';
 import { indexArgs } from './index-args.js';
 import { deprecatedIncludeArgs } from './items.js';
 
@@ -57,13 +58,16 @@ const FusionEnum = builder.enumType('Fusion', {
 const searchOptionArgs = builder.args((t) => ({
   topK: t.int({ defaultValue: 10, description: 'Hits to return per query vector.' }),
   nProbes: t.int({ description: 'Lists to scan on a trained index; the service chooses when absent.' }),
-  filter: t.field({ type: 'JSON', description: 'MongoDB-style metadata filter: $eq $ne $gt $gte $lt $lte $in $nin $exists $and $or, dotted paths.' }),
+  filter: t.field({ type: 'JSON', description: FILTER_DESCRIPTION }),
   ...deprecatedIncludeArgs,
   alpha: t.float({ defaultValue: 0.5, description: 'Weight of the vector ranking in a hybrid query: 1 is pure vector, 0 pure keyword.' }),
   fusion: t.field({ type: FusionEnum, defaultValue: 'rrf', description: 'How a hybrid query merges its two rankings.' }),
+  maxDistance: t.float({ description: 'No hit farther than this (fewer than topK hits when few are this near).' }),
+  exact: t.boolean({ description: 'Scan every item, whatever the training state (not with nProbes).' }),
+  nearItem: t.id({ description: 'Search near this item instead of a given vector or text; the item itself is left out of the hits.' }),
 }));
 
-const searchErrors = [...indexAccessErrors, DimensionMismatchError, IncompatibleIndexError];
+const searchErrors = [...indexAccessErrors, DimensionMismatchError, IncompatibleIndexError, ItemsNotFoundError];
 
 type SearchOptionArgs = {
   topK?: number | null;
@@ -71,6 +75,9 @@ type SearchOptionArgs = {
   filter?: unknown;
   alpha?: number | null;
   fusion?: 'rrf' | 'relative_score' | null;
+  maxDistance?: number | null;
+  exact?: boolean | null;
+  nearItem?: string | number | null;
 };
 
 function searchOptions(args: SearchOptionArgs, texts: (string | null)[] | null, info: GraphQLResolveInfo): SearchOptions {
@@ -82,6 +89,9 @@ function searchOptions(args: SearchOptionArgs, texts: (string | null)[] | null, 
     texts,
     alpha: args.alpha ?? undefined,
     fusion: args.fusion ?? undefined,
+    maxDistance: args.maxDistance,
+    exact: args.exact,
+    nearItem: args.nearItem === null || args.nearItem === undefined ? null : String(args.nearItem),
   };
 }
 
@@ -91,7 +101,7 @@ builder.queryField('search', (t) =>
     errors: { types: searchErrors },
     args: {
       ...indexArgs,
-      vector: t.arg({ type: 'Vector', description: 'The query vector; may be left out when `text` is given.' }),
+      vector: t.arg({ type: 'Vector', description: 'The query vector; may be left out when `text` or `nearItem` is given.' }),
       text: t.arg.string({ description: 'Keyword query (BM25 over contents and the textFields); needs an index created with textSearch.' }),
       ...searchOptionArgs,
     },
@@ -110,7 +120,7 @@ builder.queryField('searchBatch', (t) =>
     errors: { types: searchErrors },
     args: {
       ...indexArgs,
-      vectors: t.arg({ type: ['Vector'], description: 'Query vectors; may be left out when `texts` is given.' }),
+      vectors: t.arg({ type: ['Vector'], description: 'Query vectors; may be left out when `texts` or `nearItem` (one result) is given.' }),
       texts: t.arg({
         type: ['String'],
         required: { list: false, items: false },

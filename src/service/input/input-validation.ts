@@ -228,7 +228,7 @@ export function validateItems(items: unknown, dimension: number, metric: Metric,
   });
 }
 
-function validateContents(contents: unknown, argument: string, limits: Limits): string | null {
+export function validateContents(contents: unknown, argument: string, limits: Limits): string | null {
   if (contents === undefined || contents === null) return null;
   if (typeof contents !== 'string') throw new ValidationError(argument, `${argument} must be a string`);
   requireWellFormed(contents, argument);
@@ -241,7 +241,7 @@ function validateContents(contents: unknown, argument: string, limits: Limits): 
   return contents;
 }
 
-function validateMetadata(
+export function validateMetadata(
   metadata: unknown,
   argument: string,
   limits: Limits,
@@ -391,4 +391,21 @@ export function validateTopK(topK: unknown, limits: Limits): number {
 export function validateNProbes(nProbes: unknown, nLists: number | null): number | undefined {
   if (nProbes === undefined || nProbes === null) return undefined;
   return requireInteger('nProbes', nProbes, 1, nLists ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** Items one page holds at most (browse, paged itemIds). */
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 100;
+
+export function validateFirst(first: unknown): number {
+  return requireInteger('first', first ?? DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
+}
+
+/** A distance bound: finite and not negative (no metric here has negative distances). */
+export function validateMaxDistance(maxDistance: unknown): number | undefined {
+  if (maxDistance === undefined || maxDistance === null) return undefined;
+  if (typeof maxDistance !== 'number' || !Number.isFinite(maxDistance) || maxDistance < 0) {
+    throw new ValidationError('maxDistance', `maxDistance must be a finite number of at least 0; got ${String(maxDistance)}`, { min: 0 });
+  }
+  return maxDistance;
 }

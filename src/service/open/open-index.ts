@@ -18,11 +18,12 @@ import type { IndexConfig } from '../records/index-config-record.js';
 import type { ValidItem } from '../input/input-validation.js';
 import { encodeItem, type DecodedItem } from '../records/item-codec.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
-import type { MetadataPredicate } from '../input/metadata-filter.js';
+import type { CompiledFilter } from '../input/metadata-filter.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
 import { TextIndex } from '../text/text-index.js';
 import type { JsonObject, TrainingRun } from '../types.js';
+import { ItemOrder } from './item-order.js';
 import { WriteLock } from './write-lock.js';
 
 export interface ItemRecord {
@@ -34,6 +35,20 @@ export interface ItemRecord {
   vector: Float32Array;
   contents: string | null;
   metadata: JsonObject | null;
+}
+
+/** What a search asks of an open index, validated. */
+export interface SearchControls {
+  topK: number;
+  nProbes?: number;
+  filter: CompiledFilter | null;
+  /** Scan every list, trained or not. */
+  exact?: boolean;
+  /** No hit farther than this. */
+  maxDistance?: number;
+  /** An item id left out of the hits (a search near that item). */
+  exclude?: string;
+  timings?: EngineStageTimings;
 }
 
 export interface ModelState {
@@ -74,6 +89,7 @@ export class OpenIndex {
   readonly #slotById = new Map<string, number>();
   readonly #records = new Map<number, ItemRecord>();
   #nextSlot = 0;
+  readonly #order = new ItemOrder();
   #model: ModelState | null = null;
   #active = 0;
   #pins = 0;
@@ -206,6 +222,8 @@ export class OpenIndex {
         this.#engine.remove(previous);
         this.#records.delete(previous);
         this.text?.remove(previous);
+      } else {
+        this.#order.add(record.id, record.token);
       }
       const slot = this.#allocateSlot();
       this.#slotById.set(record.id, slot);
@@ -228,9 +246,55 @@ export class OpenIndex {
       this.#records.delete(slot);
       this.text?.remove(slot);
       this.#slotById.delete(id);
+      this.#order.noteRemoved();
       removed++;
     }
     return removed;
+  }
+
+  /**
+   * Replaces the contents and metadata of items in memory, keeping each one's slot, so its vector
+   * (the very same array), its list and the trained model are untouched. Called after the store
+   * made the records durable; every id must be present (the caller checked, under the write lock).
+   */
+  applyUpdates(records: readonly ItemRecord[]): void {
+    for (const record of records) {
+      const slot = this.#slotById.get(record.id);
+      if (slot === undefined) throw new Error(`applyUpdates: an item is not in index "${this.name}"`);
+      this.#records.set(slot, record);
+      // The keyword index follows the new contents and metadata (the vector side needs nothing).
+      this.text?.remove(slot);
+      this.text?.add(slot, record.contents, record.metadata);
+    }
+  }
+
+  /**
+   * Up to `first` records after the item whose token is `after` (from the start when null), in
+   * token order, that `filter` accepts; `hasNextPage` when more follow.
+   */
+  page(after: Buffer | null, first: number, filter: CompiledFilter | null): { records: ItemRecord[]; hasNextPage: boolean } {
+    const entries = this.#order.entries((id) => this.#slotById.has(id));
+    const records: ItemRecord[] = [];
+    for (let i = after === null ? 0 : ItemOrder.after(entries, after); i < entries.length; i++) {
+      const record = this.record(entries[i].id);
+      if (record === undefined || (filter !== null && !filter.matches(record.metadata))) continue;
+      if (records.length === first) return { records, hasNextPage: true };
+      records.push(record);
+    }
+    return { records, hasNextPage: false };
+  }
+
+  /** How many items `filter` accepts (all of them when null). */
+  count(filter: CompiledFilter | null): number {
+    if (filter === null) return this.size;
+    let count = 0;
+    for (const _ of this.matching(filter)) count++;
+    return count;
+  }
+
+  /** Records `filter` accepts, in no particular order (every record when null). */
+  *matching(filter: CompiledFilter | null): Generator<ItemRecord> {
+    for (const record of this.#records.values()) if (filter === null || filter.matches(record.metadata)) yield record;
   }
 
   record(id: string): ItemRecord | undefined {
@@ -248,27 +312,36 @@ export class OpenIndex {
 
   /**
    * One result list per query row of `queries` (n x dimension, row-major); `toHit` turns each
-   * found record into what the caller returns, so hits are built once.
+   * found record into what the caller returns, so hits are built once. `exact` scans every list
+   * whatever the training state; `exclude` (an item id) never appears among the hits; no hit lies
+   * beyond `maxDistance`.
    */
   search<T>(
     queries: Float32Array,
-    options: { topK: number; nProbes?: number; filter: MetadataPredicate | null; timings?: EngineStageTimings },
+    options: SearchControls,
     toHit: (record: ItemRecord, distance: number) => T,
   ): { hits: T[]; exact: boolean }[] {
     const { filter } = options;
     const records = this.#records;
+    const excluded = options.exclude === undefined ? undefined : this.#slotById.get(options.exclude);
+    const accepts =
+      filter === null && excluded === undefined
+        ? undefined
+        : (slot: number) => slot !== excluded && (filter === null || filter.matches(records.get(slot)?.metadata));
+    const nLists = this.#engine.nLists;
     const engineOptions = {
       topK: options.topK,
-      nProbes: options.nProbes,
-      filter: filter === null ? undefined : (slot: number) => filter(records.get(slot)?.metadata),
+      nProbes: options.exact && nLists > 0 ? nLists : options.nProbes,
+      filter: accepts,
       timings: options.timings,
     };
     // One query is the common case: the single-query path skips the batch's grouping work.
     const results =
       queries.length === this.config.dimension ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
+    const maxDistance = options.maxDistance ?? Infinity;
     return results.map((result) => {
       const hits: T[] = [];
-      for (let i = 0; i < result.ids.length; i++) {
+      for (let i = 0; i < result.ids.length && result.distances[i] <= maxDistance; i++) {
         const record = records.get(result.ids[i]);
         if (record !== undefined) hits.push(toHit(record, result.distances[i]));
       }
@@ -333,6 +406,7 @@ export class OpenIndex {
     this.#records.clear();
     this.#slotById.clear();
     this.text?.clear();
+    this.#order.clear();
     this.#engine = createVectorIndex(this.config);
   }
 

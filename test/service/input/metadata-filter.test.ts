@@ -2,7 +2,7 @@
 // the ValidationError a malformed filter produces.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../src/service/errors.js';
-import { compileFilter, jsonEqual } from '../../../src/service/input/metadata-filter.js';
+import { FILTER_OPERATORS, compileFilter, describeFilterOperators, jsonEqual } from '../../../src/service/input/metadata-filter.js';
 import type { Filter, JsonObject } from '../../../src/service/types.js';
 
 const docs: Record<string, JsonObject | null> = {
@@ -82,9 +82,44 @@ describe('compileFilter', () => {
     ).toEqual(['b']);
   });
 
+  it('$not negates an operator expression and matches a missing field', () => {
+    expect(matching({ year: { $not: { $gt: 1960 } } })).toEqual(['b', 'd', 'e']);
+    expect(matching({ genre: { $not: { $in: ['sci-fi'] } } })).toEqual(['b', 'd', 'e']);
+    expect(matching({ year: { $not: { $gte: 1960, $lt: 2000 } } })).toEqual(['b', 'c', 'd', 'e']);
+  });
+
+  it('$nor matches when no clause does', () => {
+    expect(matching({ $nor: [{ genre: 'sci-fi' }, { year: { $lt: 1960 } }] })).toEqual(['d', 'e']);
+    expect(matching({ $nor: [{ published: { $exists: true } }] })).toEqual(['a', 'b', 'c', 'e']);
+  });
+
+  it('$contains matches array fields holding the value, never plain fields', () => {
+    expect(matching({ tags: { $contains: 'classic' } })).toEqual(['a', 'b']);
+    expect(matching({ tags: { $contains: 'space' } })).toEqual(['a']);
+    expect(matching({ genre: { $contains: 'sci-fi' } })).toEqual([]);
+    expect(matching({ 'chapters.n': { $contains: 1 } })).toEqual([]);
+    expect(matching({ chapters: { $contains: { n: 2 } } })).toEqual(['c']);
+  });
+
+  it('documents every operator it implements, from the same table', () => {
+    const names = FILTER_OPERATORS.map((op) => op.name);
+    expect(names).toEqual(expect.arrayContaining(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$contains', '$not', '$and', '$or', '$nor']));
+    const text = describeFilterOperators();
+    for (const name of names) expect(text).toContain(name);
+    // Every documented operator compiles: none is described but missing.
+    for (const op of FILTER_OPERATORS) {
+      const operand = op.scope === 'logical' ? [{ a: 1 }] : op.name === '$exists' ? true : op.name === '$not' ? { $eq: 1 } : op.operand.startsWith('[') ? [1] : 1;
+      const filter = op.scope === 'logical' ? { [op.name]: operand } : { a: { [op.name]: operand } };
+      expect(() => compileFilter(filter as Filter)).not.toThrow();
+    }
+  });
+
   it.each<[string, unknown, RegExp]>([
     ['an unknown field operator', { year: { $regex: '19' } }, /\$regex/],
-    ['an unknown top-level operator', { $nor: [{ a: 1 }] }, /\$nor/],
+    ['an unknown top-level operator', { $xor: [{ a: 1 }] }, /\$xor/],
+    ['a field operator at the top level', { $not: { a: 1 } }, /\$not/],
+    ['$not with a plain value', { year: { $not: 1965 } }, /\$not/],
+    ['$nor with an empty list', { $nor: [] }, /\$nor/],
     ['$in without an array', { genre: { $in: 'sci-fi' } }, /\$in/],
     ['$nin without an array', { genre: { $nin: 3 } }, /\$nin/],
     ['$exists without a boolean', { genre: { $exists: 1 } }, /\$exists/],

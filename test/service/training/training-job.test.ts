@@ -16,21 +16,13 @@ import type { CipherdexIndexService } from '../../../src/service/index-service.j
 import type { ItemInput, TrainingPhase, TrainingStatus } from '../../../src/service/types.js';
 import { bruteForce, recall, seededVectors } from '../reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
+import { rejection } from '../../support/rejection.js';
 
 const DIM = 8;
 const EMBEDDINGS = fileURLToPath(new URL('../../../../shared/data/bge-m3-alice-pp-1000x1024/', import.meta.url));
 
 function itemsOf(vectors: number[][], prefix = 'item'): ItemInput[] {
   return vectors.map((vector, i) => ({ id: `${prefix}-${i}`, vector, metadata: { i } }));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Every hit list equals brute force over `items` (same ids in the same order). */
