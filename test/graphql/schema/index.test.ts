@@ -20,18 +20,24 @@ import { schema } from '../../../src/graphql/schema/index.js';
 const root = new URL('../../../', import.meta.url);
 
 // The fixed part of the public contract (issue 4, with issue 15's text search: a query may be a
-// text alone, so the vector arguments became optional), verbatim: names, argument types and defaults.
+// text alone, so the vector arguments became optional; and issue 14's additions: search near an
+// item, delete by filter, browse, count, paged itemIds, updateItems), verbatim: names, argument
+// types and defaults.
 const CONTRACT = /* GraphQL */ `
   type Query {
     health: Health!
     indexes: [String!]!
     index(name: String!, key: IndexKey!): IndexResult!
     search(index: String!, key: IndexKey!, vector: Vector, topK: Int = 10, nProbes: Int,
-           filter: JSON, include: [ItemField!], text: String, alpha: Float = 0.5, fusion: Fusion = RRF): SearchResult!
+           filter: JSON, include: [ItemField!], text: String, alpha: Float = 0.5, fusion: Fusion = RRF,
+           maxDistance: Float, exact: Boolean, nearItem: ID): SearchResult!
     searchBatch(index: String!, key: IndexKey!, vectors: [Vector!], topK: Int = 10, nProbes: Int,
-           filter: JSON, include: [ItemField!], texts: [String], alpha: Float = 0.5, fusion: Fusion = RRF): SearchBatchResult!
+           filter: JSON, include: [ItemField!], texts: [String], alpha: Float = 0.5, fusion: Fusion = RRF,
+           maxDistance: Float, exact: Boolean, nearItem: ID): SearchBatchResult!
     items(index: String!, key: IndexKey!, ids: [ID!]!, include: [ItemField!]): ItemsResult!
-    itemIds(index: String!, key: IndexKey!): ItemIdsResult!
+    itemIds(index: String!, key: IndexKey!, first: Int, after: String): ItemIdsResult!
+    browse(index: String!, key: IndexKey!, filter: JSON, first: Int = 100, after: String, include: [ItemField!]): BrowseResult!
+    count(index: String!, key: IndexKey!, filter: JSON): CountResult!
     trainingQueue: TrainingQueue!
   }
   type Mutation {
@@ -40,7 +46,8 @@ const CONTRACT = /* GraphQL */ `
                 textLanguage: TextLanguage): CreateIndexResult!
     deleteIndex(name: String!, key: IndexKey!): DeleteIndexResult!
     upsert(index: String!, key: IndexKey!, items: [ItemInput!]!): UpsertResult!
-    deleteItems(index: String!, key: IndexKey!, ids: [ID!]!): DeleteItemsResult!
+    deleteItems(index: String!, key: IndexKey!, ids: [ID!], filter: JSON): DeleteItemsResult!
+    updateItems(index: String!, key: IndexKey!, ids: [ID!]!, metadata: JSON, contents: String): UpdateItemsResult!
     trainIndex(index: String!, key: IndexKey!, nLists: Int, batchSize: Int, maxIters: Int,
                tolerance: Float, wait: Boolean = false): TrainIndexResult!
     cancelTraining(index: String!, key: IndexKey!): CancelTrainingResult!
@@ -50,6 +57,12 @@ const CONTRACT = /* GraphQL */ `
   }
   type Index { textSearch: Boolean!, textFields: [String!]!, textLanguage: TextLanguage }
   type SearchHit { id: ID!, distance: Float, score: Float, textScore: Float }
+  type ItemConnection { edges: [ItemEdge!]! pageInfo: PageInfo! }
+  type ItemEdge { cursor: String! node: Item }
+  type PageInfo { endCursor: String hasNextPage: Boolean! }
+  type ItemCount { count: Int! }
+  type DeleteItemsSuccess { deletedCount: Int! }
+  type UpdateItemsSuccess { updatedCount: Int! }
   input ItemInput { id: ID!, vector: Vector!, contents: String, metadata: JSON }
   enum Fusion { RRF RELATIVE_SCORE }
   enum Metric { EUCLIDEAN SQUARED_EUCLIDEAN COSINE }
@@ -67,6 +80,9 @@ const SUCCESS_MEMBER: Record<string, string> = {
   DeleteIndexResult: 'DeleteIndexSuccess',
   UpsertResult: 'UpsertSuccess',
   DeleteItemsResult: 'DeleteItemsSuccess',
+  UpdateItemsResult: 'UpdateItemsSuccess',
+  BrowseResult: 'ItemConnection',
+  CountResult: 'ItemCount',
   TrainIndexResult: 'TrainingRun',
   CancelTrainingResult: 'TrainingRun',
   TrainingStatusResult: 'TrainingStatus',
@@ -85,6 +101,7 @@ const ERROR_TYPES = [
   'InsufficientResourcesError',
   'ConvergenceError',
   'IntegrityError',
+  'ItemsNotFoundError',
 ];
 
 const printed = printSchema(lexicographicSortSchema(schema));
