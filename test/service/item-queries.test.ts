@@ -230,7 +230,7 @@ forEachStore((fresh) => {
     const query = items[0].vector;
     const cases: [Promise<unknown>, string][] = [
       [service.search('docs', key, [query], { nearItem: 'item-1' }), 'nearItem'],
-      [service.search('docs', key, null, {}), 'nearItem'],
+      [service.search('docs', key, null, {}), 'vectors'],
       [service.search('docs', key, [query], { exact: true, nProbes: 2 }), 'nProbes'],
       [service.search('docs', key, [query], { maxDistance: -1 }), 'maxDistance'],
       [service.search('docs', key, [query], { maxDistance: Number.NaN }), 'maxDistance'],
