@@ -1,4 +1,4 @@
-// The storage layer's public surface: the Store contract, its two implementations and openStore.
+// The storage layer's public surface: the Store contract, its two implementations, their backends and openStore.
 
 export {
   DEFAULT_SCAN_PAGE_SIZE,
@@ -13,5 +13,6 @@ export { SqliteWorkerStore } from './sqlite-worker-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
 export { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 export { SQLITE_FILE_NAME, StoreOpenError, openStore } from './open-store.js';
-export { storeFaultOf, type StoreFaultKind } from './store-fault.js';
+export type { StoreFaultKind } from './store-fault.js';
+export { STORE_BACKENDS, storeFaultOf, type StoreBackend, type StoreSettings } from './store-backends.js';
 export { STORE_KINDS, type StoreKind } from './store-kinds.js';

@@ -11,7 +11,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
-import { storeFaultOf } from '../../src/storage/store-fault.js';
+import { STORE_BACKENDS, storeFaultOf } from '../../src/storage/store-backends.js';
+import { STORE_KINDS } from '../../src/storage/store-kinds.js';
 import { mountTmpfs, mountUnavailableReason } from '../support/mounts.js';
 import { probePostgres } from '../support/services.js';
 
@@ -23,6 +24,24 @@ function caught(work: () => unknown): unknown {
   }
   throw new Error('expected an error');
 }
+
+describe('store backends', () => {
+  const coded = (code: string) => Object.assign(new Error(`failed with ${code}`), { code });
+
+  it('exist for every store kind', () => {
+    expect(Object.keys(STORE_BACKENDS).sort()).toEqual([...STORE_KINDS].sort());
+  });
+
+  it("each read their own driver's codes only; Node's codes are common to all", () => {
+    expect(STORE_BACKENDS.sqlite.faultOf(coded('SQLITE_FULL'))).toBe('disk-full');
+    expect(STORE_BACKENDS.postgres.faultOf(coded('SQLITE_FULL'))).toBeNull();
+    expect(STORE_BACKENDS.postgres.faultOf(coded('53100'))).toBe('disk-full');
+    expect(STORE_BACKENDS.sqlite.faultOf(coded('53100'))).toBeNull();
+    expect(STORE_BACKENDS.postgres.faultOf(coded('08006'))).toBe('unreachable');
+    for (const backend of Object.values(STORE_BACKENDS)) expect(backend.faultOf(coded('ENOSPC'))).toBeNull();
+    expect(storeFaultOf(coded('ENOSPC'))).toBe('disk-full');
+  });
+});
 
 describe('storeFaultOf on SQLite errors', () => {
   let dir: string;
