@@ -88,6 +88,8 @@ export interface VectorIndex {
   trainingSnapshot(source?: VectorSource): TrainingSnapshot;
   /** Installs a model in one step (no search sees a mix); see IvfIndex.applyModel. */
   applyModel(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): void;
+  /** applyModel in resumable steps of a few ms each, the swap in the last one; writes wait until it ends. */
+  applyModelInSteps(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): Generator<void, void, undefined>;
   model(): IvfModel | null;
   /** Bytes held resident by the index. */
   memoryBytes(): number;

@@ -215,6 +215,38 @@ describe('IvfIndex', () => {
     expect(asked.size).toBeLessThan(N / 2);
   });
 
+  it('applyModelInSteps answers searches from the previous model until its last step, then as applyModel would', () => {
+    const n = 10_000;
+    const many = randomVectors(n, D, 41);
+    const manyIds = Uint32Array.from({ length: n }, (_, i) => i);
+    const stepped = new IvfIndex({ dimension: D, metric: 'squared_euclidean' });
+    const whole = new IvfIndex({ dimension: D, metric: 'squared_euclidean' });
+    stepped.addBatch(manyIds, many);
+    whole.addBatch(manyIds, many);
+    const snapshot = stepped.trainingSnapshot();
+    const model = trainKMeans(snapshot.vectors, D, 'squared_euclidean', { nLists: 16, batchSize: 512, maxIters: 10, tolerance: 0, seed: 4 });
+    whole.applyModel(model, { ids: whole.trainingSnapshot().ids, lists: model.lists });
+    const exact = stepped.search(row(queries, D, 0), { topK: 10 });
+
+    const steps = stepped.applyModelInSteps(model, { ids: snapshot.ids, lists: model.lists });
+    let taken = 0;
+    while (steps.next().done !== true) {
+      taken++;
+      // Between steps: still untrained and exact, the same answer; writes are refused.
+      expect(stepped.isTrained).toBe(false);
+      expect(stepped.search(row(queries, D, 0), { topK: 10 })).toEqual(exact);
+      expect(() => stepped.add(n + 1, row(many, D, 0))).toThrow(/being applied/);
+      expect(() => stepped.remove(0)).toThrow(/being applied/);
+    }
+    expect(taken).toBeGreaterThan(2); // 10,000 rows: more than one step of rows
+    expect(stepped.isTrained).toBe(true);
+    for (let q = 0; q < 5; q++) {
+      expect(stepped.search(row(queries, D, q), { topK: 10, nProbes: 3 })).toEqual(whole.search(row(queries, D, q), { topK: 10, nProbes: 3 }));
+    }
+    stepped.add(n + 1, row(many, D, 0)); // writable again
+    expect(stepped.size).toBe(n + 1);
+  });
+
   it('applyModel places vectors written after the snapshot by their own nearest centroid', () => {
     const centres = new Float32Array(4 * D);
     for (let c = 0; c < 4; c++) centres[c * D + c] = 20;

@@ -361,6 +361,22 @@ export class OpenIndex {
   }
 
   /**
+   * applyModel in steps of a few ms, each resumed from the event loop, so that searches go on
+   * while the lists are rebuilt (they see the previous model until the last step swaps the new
+   * one in). The caller holds the write lock throughout: writes wait until the model is in place.
+   */
+  async applyModelInSlices(model: IvfModel, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): Promise<void> {
+    const engine = this.#engine;
+    const steps = engine.applyModelInSteps({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, this.#vectorOf);
+    while (steps.next().done !== true) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Closed meanwhile (deleted): its engine was replaced, and nothing is left to swap into.
+      if (this.#closed || this.#engine !== engine) return void steps.return();
+    }
+    this.#model = state;
+  }
+
+  /**
    * Applies a model loaded from the store. Its assignments are keyed by token and revision; an
    * item written after training (new, or replaced) has no matching pair and the engine places it.
    */

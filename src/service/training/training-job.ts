@@ -99,7 +99,7 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       } catch (error) {
         throw toDomainError(error, open.name);
       }
-      open.applyModel(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
+      await open.applyModelInSlices(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
     });
     return { iterations: result.iterations, shift: result.shift, inertia: result.inertia, converged: result.converged };
   };
