@@ -8,7 +8,7 @@ import { assertInitialCentroids, type KMeansOptions } from './kmeans.js';
 import { assertDimension, assertMetric, type Metric } from './metric.js';
 import { placeRows, rowCount } from './shared-rows.js';
 import { assertTrainParams, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
-import { STOP_FLAG, type TrainingJob, type TrainingMessage } from './training-worker-protocol.js';
+import { STOP_FLAG, type TrainingWorkerTask, type TrainingMessage } from './training-worker-protocol.js';
 
 export interface WorkerTrainHooks {
   /** Called after every iteration (and at the start of each phase). */
@@ -77,7 +77,7 @@ export async function trainInWorker(
   if (signal?.aborted) throw new TrainingAbortedError();
   const rows = placeRows(vectors, dimension, metric, options.kernels);
   const control = new Int32Array(new SharedArrayBuffer(4));
-  const job: TrainingJob = {
+  const job: TrainingWorkerTask = {
     memory: rows.heap.memory,
     ptr: rows.ptr,
     count: rows.count,

@@ -3,7 +3,7 @@ import type { IndexTypeSpec } from './index-types.js';
 import type { KernelChoice } from './kernels.js';
 import type { TrainParams, TrainProgress, TrainResult } from './training-params.js';
 
-export interface TrainingJob {
+export interface TrainingWorkerTask {
   /** The shared memory holding the rows; the worker reserves its working space at its end. */
   memory: WebAssembly.Memory;
   ptr: number;

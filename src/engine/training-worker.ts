@@ -6,13 +6,13 @@ import { KernelHeap } from './kernel-heap.js';
 import { trainListCodec } from './index-types.js';
 import { kmeansOnHeap } from './kmeans.js';
 import { rowStride } from './metric.js';
-import { STOP_FLAG, type TrainingJob, type TrainingMessage } from './training-worker-protocol.js';
+import { STOP_FLAG, type TrainingWorkerTask, type TrainingMessage } from './training-worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('training-worker.ts runs only as a worker thread');
 const post = (message: TrainingMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
-port.on('message', (job: TrainingJob) => {
+port.on('message', (job: TrainingWorkerTask) => {
   try {
     const heap = new KernelHeap({ memory: job.memory, kernels: job.kernels });
     const result = kmeansOnHeap({ heap, ptr: job.ptr, count: job.count, dimension: job.dimension }, job.params, {

@@ -397,6 +397,14 @@ export class CipherdexIndexService implements IndexService {
     return this.#cache.residentMemory();
   }
 
+  async ping(): Promise<boolean> {
+    // Listing index names is the cheapest read that proves the store answers.
+    return this.#store.listIndexNames().then(
+      () => true,
+      () => false,
+    );
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

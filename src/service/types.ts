@@ -235,6 +235,8 @@ export interface IndexService {
   indexStats(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<IndexStats>>;
   /** Indexes decrypted in memory now and the bytes their engines hold (names are public; for metrics). */
   residentMemory(): { indexes: number; bytes: number };
+  /** True when the store answers (the health field and /ready); never throws, needs no key. */
+  ping(): Promise<boolean>;
 
   close(): Promise<void>;
 }
