@@ -91,6 +91,13 @@
       "ItemList",
       "ValidationError"
     ],
+    "RotateIndexKeyResult": [
+      "Index",
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "ValidationError"
+    ],
     "SearchBatchResult": [
       "DimensionMismatchError",
       "IncompatibleIndexError",

@@ -30,6 +30,10 @@ const commands: Record<string, { summary: string; load(): Promise<Command> }> = 
     summary: 'nearest neighbours of a vector or of every vector in a file',
     load: async () => import('./commands/search.js').then((m) => ({ help: m.searchHelp, run: m.searchCommand })),
   },
+  'rotate-key': {
+    summary: "move an index to a new key (the old one stops working everywhere)",
+    load: async () => import('./commands/rotate-key.js').then((m) => ({ help: m.rotateKeyHelp, run: m.rotateKeyCommand })),
+  },
   status: {
     summary: 'indexes and training queue, or one index in detail',
     load: async () => import('./commands/status.js').then((m) => ({ help: m.statusHelp, run: m.statusCommand })),

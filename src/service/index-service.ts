@@ -8,6 +8,7 @@ import type { Store } from '../storage/index.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
 import { ITEM_FIELDS } from './enumerations.js';
 import { IndexNotFoundError, ItemsNotFoundError, ValidationError } from './errors.js';
+import { rotateKey } from './open/key-rotation.js';
 import type { IndexCache } from './open/index-cache.js';
 import { sealIndexConfig } from './records/index-config-record.js';
 import {
@@ -147,6 +148,22 @@ export class CipherdexIndexService implements IndexService {
 
   async describeIndex(name: string, key: IndexKeyInput): Promise<IndexInfo> {
     return this.#use(name, key, (open) => this.#describe(open));
+  }
+
+  async rotateIndexKey(name: string, key: IndexKeyInput, newKey: IndexKeyInput): Promise<IndexInfo> {
+    if (this.#closed) throw new Error('The index service is closed.');
+    const keyBytes = parseKeyArgument(key);
+    const newKeyBytes = parseKeyArgument(newKey, 'newKey');
+    try {
+      checkName(name);
+      await rotateKey(this.#store, this.#cache, name, keyBytes, newKeyBytes);
+    } catch (error) {
+      throw toDomainError(error, name);
+    } finally {
+      keyBytes.fill(0);
+      newKeyBytes.fill(0);
+    }
+    return this.describeIndex(name, newKey);
   }
 
   async deleteIndex(name: string, key: IndexKeyInput): Promise<void> {

@@ -198,6 +198,11 @@ export interface IndexService {
   listIndexes(): Promise<string[]>;
   describeIndex(name: string, key: IndexKeyInput): Promise<IndexInfo>;
   deleteIndex(name: string, key: IndexKeyInput): Promise<void>;
+  /**
+   * Re-wraps the index's data key under `newKey` in one transaction (fast at any size); from then
+   * on `key` gets InvalidIndexKeyError on every replica. Returns the index, opened with `newKey`.
+   */
+  rotateIndexKey(name: string, key: IndexKeyInput, newKey: IndexKeyInput): Promise<IndexInfo>;
 
   /** All-or-nothing, durable before it resolves. Re-upserting an id replaces it. */
   upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }>;

@@ -53,4 +53,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'key version: counts re-wraps of the data key (key rotation)',
+    sql: 'ALTER TABLE indexes ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0;',
+  },
 ];

@@ -10,6 +10,7 @@ interface HeadRow {
   name: string;
   change_seq: string;
   model_version: number;
+  key_version: number;
   created_at: Date;
 }
 
@@ -29,7 +30,7 @@ interface LeaseRow {
 
 function toHead(row: HeadRow): IndexHead {
   // BIGINT arrives as a string; a count of writes stays far below 2^53.
-  return { name: row.name, changeSeq: Number(row.change_seq), modelVersion: row.model_version, createdAt: row.created_at };
+  return { name: row.name, changeSeq: Number(row.change_seq), modelVersion: row.model_version, keyVersion: row.key_version, createdAt: row.created_at };
 }
 
 function toLease(row: LeaseRow): TrainingLease {
@@ -62,7 +63,7 @@ export class PostgresReplication implements ReplicationStore {
   async heads(names: readonly string[]): Promise<IndexHead[]> {
     if (names.length === 0) return [];
     const { rows } = await this.#pool.query<HeadRow>(
-      'SELECT name, change_seq, model_version, created_at FROM indexes WHERE name = ANY($1::text[])',
+      'SELECT name, change_seq, model_version, key_version, created_at FROM indexes WHERE name = ANY($1::text[])',
       [names],
     );
     return rows.map(toHead);
@@ -71,7 +72,7 @@ export class PostgresReplication implements ReplicationStore {
   async changesSince(index: string, afterSeq: number): Promise<{ head: IndexHead; changes: IndexChange[] } | null> {
     // One statement, so the head and the changes come from the same snapshot.
     const { rows } = await this.#pool.query<ChangeRow>(
-      `SELECT i.name, i.change_seq, i.model_version, i.created_at, c.seq, c.origin, c.tokens, c.token_lengths
+      `SELECT i.name, i.change_seq, i.model_version, i.key_version, i.created_at, c.seq, c.origin, c.tokens, c.token_lengths
        FROM indexes i LEFT JOIN index_changes c ON c.index_id = i.id AND c.seq > $2
        WHERE i.name = $1 ORDER BY c.seq`,
       [index, afterSeq],

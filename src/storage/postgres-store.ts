@@ -40,12 +40,13 @@ interface IndexRow {
   sealed_config: Buffer;
   sealed_model: Buffer | null;
   model_version: number;
+  key_version: number;
   change_seq: string;
   created_at: Date;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, change_seq, created_at';
+const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, key_version, change_seq, created_at';
 
 function toStoredIndex(row: IndexRow): StoredIndex {
   return {
@@ -55,6 +56,7 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     sealedModel: row.sealed_model,
     modelVersion: row.model_version,
     changeSeq: Number(row.change_seq),
+    keyVersion: row.key_version,
     createdAt: row.created_at,
   };
 }
@@ -309,6 +311,14 @@ export class PostgresStore implements Store {
       [index],
     );
     return Number(rows[0].n);
+  }
+
+  async replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {
+    const { rows } = await this.#pool.query<{ key_version: number }>(
+      'UPDATE indexes SET wrapped_data_key = $1, key_version = key_version + 1 WHERE name = $2 AND wrapped_data_key = $3 RETURNING key_version',
+      [replacement, index, expected],
+    );
+    return rows[0]?.key_version ?? null;
   }
 
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {

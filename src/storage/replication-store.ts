@@ -8,6 +8,8 @@ export interface IndexHead {
   changeSeq: number;
   /** Counts saved models (saveModel). */
   modelVersion: number;
+  /** Counts re-wraps of the data key (key rotation): a replica re-reads the wrapping when it grows. */
+  keyVersion: number;
   /** Tells an index from a later one created under the same name. */
   createdAt: Date;
 }

@@ -30,4 +30,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX items_by_index ON items (index_id);
     `,
   },
+  {
+    version: 2,
+    description: 'key version: counts re-wraps of the data key (key rotation)',
+    sql: 'ALTER TABLE indexes ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0;',
+  },
 ];

@@ -24,6 +24,7 @@ interface IndexRow {
   sealed_config: Buffer;
   sealed_model: Buffer | null;
   model_version: number;
+  key_version: number;
   created_at: number;
 }
 
@@ -58,6 +59,9 @@ function prepareStatements(db: Database.Database) {
       'SELECT id, token, sealed FROM items WHERE index_id = ? AND id > ? ORDER BY id LIMIT ?',
     ),
     count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM items WHERE index_id = ?'),
+    replaceWrappedDataKey: db.prepare<[Buffer, string, Buffer], { key_version: number }>(
+      'UPDATE indexes SET wrapped_data_key = ?, key_version = key_version + 1 WHERE name = ? AND wrapped_data_key = ? RETURNING key_version',
+    ),
     saveModel: db.prepare<[Buffer, string], { model_version: number }>(
       'UPDATE indexes SET sealed_model = ?, model_version = model_version + 1 WHERE name = ? RETURNING model_version',
     ),
@@ -72,6 +76,7 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     sealedModel: row.sealed_model,
     modelVersion: row.model_version,
     changeSeq: 0,
+    keyVersion: row.key_version,
     createdAt: new Date(row.created_at),
   };
 }
@@ -273,6 +278,12 @@ export class SqliteStore implements Store {
   async countItems(index: string): Promise<number> {
     const id = this.#statements.indexIdByName.get(index)?.id;
     return id === undefined ? 0 : (this.#statements.count.get(id)?.n ?? 0);
+  }
+
+  async replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {
+    // all(), never get(), for a write outside a transaction: see saveModel.
+    const [row] = this.#statements.replaceWrappedDataKey.all(replacement, index, expected);
+    return row?.key_version ?? null;
   }
 
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {

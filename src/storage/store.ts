@@ -13,6 +13,8 @@ export interface StoredIndex {
   modelVersion: number;
   /** Writes to the index so far (see ReplicationStore); always 0 on a store without replication. */
   changeSeq: number;
+  /** 0 at creation, then incremented by each replaceWrappedDataKey (key rotation). */
+  keyVersion: number;
   createdAt: Date;
 }
 
@@ -68,6 +70,12 @@ export interface Store {
    */
   scanItems(index: string, pageSize?: number): AsyncIterable<StoredItem[]>;
   countItems(index: string): Promise<number>;
+  /**
+   * Key rotation: replaces the wrapped data key in one statement, only if it still is `expected`
+   * (compare-and-set, so two rotations cannot both win and each commit leaves exactly one key
+   * valid); returns the new keyVersion, or null when the index is gone or holds another wrapping.
+   */
+  replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null>;
   /** Writes a new sealed model (centroids + assignments) in one transaction; returns the new modelVersion. */
   saveModel(index: string, sealedModel: Buffer): Promise<number>;
   close(): Promise<void>;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it, afterEach } from 'vitest';
 import { openStore, SQLITE_FILE_NAME } from '../../src/storage/open-store.js';
+import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite-migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
 import { StoreIndexNotFoundError } from '../../src/storage/store.js';
 import { crashBatch } from './fixtures/crash-batch.js';
@@ -51,7 +52,7 @@ describe('SqliteStore specifics', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
-      expect(versions).toEqual([{ version: 1 }]);
+      expect(versions).toEqual(SQLITE_MIGRATIONS.map(({ version }) => ({ version })));
     } finally {
       db.close();
     }

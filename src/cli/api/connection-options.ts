@@ -40,15 +40,19 @@ export function resolveConnection(values: { url?: string; 'api-key'?: string }, 
  * The index key, checked locally so a typo fails fast with a clear message instead of a server
  * round trip; it is sent in its canonical base64 form, only in GraphQL variables.
  */
-export function resolveIndexKey(values: { key?: string }, env: NodeJS.ProcessEnv = process.env): string {
-  const raw = values.key ?? env.CIPHERDEX_INDEX_KEY;
+export function resolveIndexKey(
+  values: { key?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  names: { flag: string; variable: string } = { flag: '--key', variable: 'CIPHERDEX_INDEX_KEY' },
+): string {
+  const raw = values.key ?? env[names.variable];
   if (raw === undefined || raw.trim() === '') {
-    throw usageError('an index key is required: pass --key or set CIPHERDEX_INDEX_KEY (make one with `cipherdex keygen`)');
+    throw usageError(`an index key is required: pass ${names.flag} or set ${names.variable} (make one with \`cipherdex keygen\`)`);
   }
   try {
     return parseIndexKey(raw).toString('base64');
   } catch (error) {
-    if (error instanceof IndexKeyFormatError) throw usageError(`invalid index key: ${error.message}`);
+    if (error instanceof IndexKeyFormatError) throw usageError(`invalid index key (${names.flag}): ${error.message}`);
     throw error;
   }
 }

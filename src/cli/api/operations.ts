@@ -65,6 +65,13 @@ export interface IndexQueryData {
   index: Result<IndexDescription>;
 }
 
+export const ROTATE_INDEX_KEY_MUTATION = `mutation CliRotateIndexKey($index: String!, $key: IndexKey!, $newKey: IndexKey!) {
+  rotateIndexKey(name: $index, key: $key, newKey: $newKey) { __typename ... on Index { ${INDEX_FIELDS} } ${ERROR_FIELDS} }
+}`;
+export interface RotateIndexKeyData {
+  rotateIndexKey: Result<IndexDescription>;
+}
+
 export const CREATE_INDEX_MUTATION = `mutation CliCreateIndex($index: String!, $key: IndexKey!, $dimension: Int!, $metric: Metric, $nLists: Int) {
   createIndex(name: $index, key: $key, dimension: $dimension, metric: $metric, nLists: $nLists) {
     __typename ... on Index { ${INDEX_FIELDS} } ${ERROR_FIELDS}

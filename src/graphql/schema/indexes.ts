@@ -109,6 +109,21 @@ builder.mutationField('createIndex', (t) =>
   }),
 );
 
+builder.mutationField('rotateIndexKey', (t) =>
+  t.field({
+    type: IndexRef,
+    description:
+      'Moves the index to `newKey`: its data key is re-wrapped in one transaction (nothing else is re-encrypted, so it is fast at any size). From then on `key` opens it nowhere, on no replica.',
+    errors: { types: indexAccessErrors },
+    args: {
+      name: t.arg.string({ required: true }),
+      key: t.arg({ type: 'IndexKey', required: true, description: 'The key that opens the index now.' }),
+      newKey: t.arg({ type: 'IndexKey', required: true, description: 'The key that will open it instead (npx cipherdex keygen).' }),
+    },
+    resolve: (_root, args, { service }) => service.rotateIndexKey(args.name, args.key, args.newKey),
+  }),
+);
+
 builder.mutationField('deleteIndex', (t) =>
   t.field({
     type: DeleteIndexSuccessRef,

@@ -42,11 +42,11 @@ export function validateIndexName(name: unknown): string {
 }
 
 /** The 32 key bytes; a malformed key is a ValidationError on `key` (its text is never echoed). */
-export function parseKeyArgument(key: IndexKeyInput): Buffer {
+export function parseKeyArgument(key: IndexKeyInput, argument = 'key'): Buffer {
   try {
     return parseIndexKey(key);
   } catch (error) {
-    if (error instanceof IndexKeyFormatError) throw new ValidationError('key', error.message, { min: 32, max: 32 });
+    if (error instanceof IndexKeyFormatError) throw new ValidationError(argument, error.message, { min: 32, max: 32 });
     throw error;
   }
 }

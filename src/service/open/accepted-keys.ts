@@ -9,7 +9,7 @@ const MAX_REMEMBERED = 8;
 
 export class AcceptedKeys {
   readonly #index: string;
-  readonly #wrappedDataKey: Buffer;
+  #wrappedDataKey: Buffer;
   #keys: Buffer[] = [];
 
   constructor(index: string, wrappedDataKey: Buffer, provenKey?: Buffer) {
@@ -33,6 +33,16 @@ export class AcceptedKeys {
     if (this.#keys.length >= MAX_REMEMBERED) this.#keys.shift()!.fill(0);
     this.#keys.push(Buffer.from(key));
     return true;
+  }
+
+  /**
+   * The data key was re-wrapped under another index key (rotation, here or on another replica):
+   * from now on only a key that unwraps `wrappedDataKey` is accepted; the remembered ones, the
+   * old key among them, are wiped.
+   */
+  rewrap(wrappedDataKey: Buffer): void {
+    this.forget();
+    this.#wrappedDataKey = wrappedDataKey;
   }
 
   /** Wipes the remembered keys (the index is being closed). */

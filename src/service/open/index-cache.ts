@@ -19,7 +19,7 @@ export interface IndexCacheOptions {
    * Told of every index opened here, with the store's change and model counters as the load read
    * them before reading the items (0 for an index created here), so replicas can catch up from there.
    */
-  onOpen?: (open: OpenIndex, at: { changeSeq: number; modelVersion: number }) => void;
+  onOpen?: (open: OpenIndex, at: { changeSeq: number; modelVersion: number; keyVersion: number }) => void;
 }
 
 export class IndexCache {
@@ -99,7 +99,18 @@ export class IndexCache {
     this.drop(open.name);
     this.#entries.set(open.name, Promise.resolve(open));
     this.#loaded.set(open.name, open);
-    this.#onOpen?.(open, { changeSeq: 0, modelVersion: 0 });
+    this.#onOpen?.(open, { changeSeq: 0, modelVersion: 0, keyVersion: 0 });
+  }
+
+  /**
+   * The stored wrapping of `name`'s data key is now `wrappedDataKey` (key rotation): a loaded
+   * index accepts only keys that unwrap it; a load in flight read the previous wrapping, so it is
+   * dropped and the next request loads again.
+   */
+  rewrapped(name: string, wrappedDataKey: Buffer): void {
+    const open = this.#loaded.get(name);
+    if (open !== undefined) open.keys.rewrap(wrappedDataKey);
+    else if (this.#entries.has(name)) this.drop(name);
   }
 
   /** Closes and forgets `name` (deleted, or to be reloaded). */
@@ -145,7 +156,7 @@ export class IndexCache {
     this.#entries.clear();
   }
 
-  async #startLoad(name: string, load: Promise<OpenIndex>, at: { changeSeq: number; modelVersion: number }): Promise<OpenIndex> {
+  async #startLoad(name: string, load: Promise<OpenIndex>, at: { changeSeq: number; modelVersion: number; keyVersion: number }): Promise<OpenIndex> {
     this.#entries.set(name, load);
     try {
       const open = await load;
@@ -164,7 +175,8 @@ export class IndexCache {
   }
 }
 
-function unwrapOrThrow(key: Buffer, wrapped: Buffer, name: string): Buffer {
+/** The data key `key` unwraps, or InvalidIndexKeyError. */
+export function unwrapOrThrow(key: Buffer, wrapped: Buffer, name: string): Buffer {
   try {
     return unwrapDataKey(key, wrapped, name);
   } catch (error) {

@@ -69,6 +69,13 @@ export class AnnouncingStore implements Store {
     return this.#inner.countItems(index);
   }
 
+  async replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {
+    const version = await this.#inner.replaceWrappedDataKey(index, expected, replacement);
+    // Other replicas re-read the wrapping, so the old key stops opening the index there too.
+    if (version !== null) this.#announce.changed(index);
+    return version;
+  }
+
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {
     const version = await this.#inner.saveModel(index, sealedModel);
     this.#announce.savedModel(index, version);

@@ -40,6 +40,7 @@ export interface ClosesIndexes {
 export interface LoadedAt {
   changeSeq: number;
   modelVersion: number;
+  keyVersion: number;
 }
 
 interface Tracked {
@@ -47,6 +48,8 @@ interface Tracked {
   /** Every change up to this one is in memory. */
   seq: number;
   modelVersion: number;
+  /** The wrapping of the data key in memory is this version's (key rotation). */
+  keyVersion: number;
   /** A catch-up is running; `again` asks it for one more pass. */
   running: Promise<void> | null;
   again: boolean;
@@ -83,7 +86,7 @@ export class ReplicaSync {
   /** An index was opened here (loaded from the store, or created): follow its changes from `at`. */
   track(open: OpenIndex, at: LoadedAt): void {
     if (this.#closed) return;
-    const tracked: Tracked = { open, seq: at.changeSeq, modelVersion: at.modelVersion, running: null, again: false, stale: false, idsByToken: null };
+    const tracked: Tracked = { open, seq: at.changeSeq, modelVersion: at.modelVersion, keyVersion: at.keyVersion, running: null, again: false, stale: false, idsByToken: null };
     this.#tracked.set(open.name, tracked);
     // Notices that arrived while the index was loading found nothing to catch up: look once now.
     this.#schedule(tracked);
@@ -131,7 +134,7 @@ export class ReplicaSync {
           if (tracked.open.closed || this.#tracked.get(tracked.open.name) !== tracked) continue;
           const head = heads.get(tracked.open.name);
           if (head === undefined || head.createdAt.getTime() !== tracked.open.createdAt.getTime()) this.#closeNow(tracked);
-          else if (head.changeSeq > tracked.seq || head.modelVersion > tracked.modelVersion) this.#schedule(tracked);
+          else if (head.changeSeq > tracked.seq || head.modelVersion > tracked.modelVersion || head.keyVersion > tracked.keyVersion) this.#schedule(tracked);
         }
       }
       if (Date.now() - this.#lastPruneMs >= PRUNE_EVERY_MS) {
@@ -188,6 +191,13 @@ export class ReplicaSync {
         this.#apply(tracked, page, await this.#store.getItems(open.name, page));
       }
       tracked.seq = Math.max(tracked.seq, head.changeSeq);
+      if (head.keyVersion > tracked.keyVersion) {
+        // The key was rotated elsewhere: the old key, even where remembered, stops opening it here.
+        const stored = await this.#store.getIndex(open.name);
+        if (stored === null || stored.createdAt.getTime() !== open.createdAt.getTime()) return;
+        open.keys.rewrap(stored.wrappedDataKey);
+        tracked.keyVersion = stored.keyVersion;
+      }
       if (head.modelVersion > tracked.modelVersion) {
         const stored = await this.#store.getIndex(open.name);
         if (stored === null || stored.createdAt.getTime() !== open.createdAt.getTime() || stored.modelVersion <= tracked.modelVersion) return;

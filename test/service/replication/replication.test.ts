@@ -89,6 +89,22 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
     await eventually(() => b.get(name, key, ['new']), (items) => items.length === 0, 'the delete on B');
   });
 
+  it('refuses a rotated-away key on B too, where B remembered it as accepted', async () => {
+    const [a, b] = [await replica(), await replica()];
+    await populated(a, 20);
+    // B opens the index and remembers the key as accepted.
+    expect((await b.describeIndex(name, key)).vectorCount).toBe(20);
+    const rotated = newKey();
+    await a.rotateIndexKey(name, key, rotated);
+    await eventually(
+      () => b.describeIndex(name, key).then(() => 'accepted', (error: unknown) => (error as Error).name),
+      (outcome) => outcome === 'InvalidIndexKeyError',
+      'B to refuse the old key',
+    );
+    expect((await b.describeIndex(name, rotated)).vectorCount).toBe(20);
+    expect(b.residentIndexes()).toContain(name);
+  });
+
   it("streams A's run to a subscriber on B, starting from the run's current state", async () => {
     const [a, b] = [await replica(), await replica()];
     await populated(a, 3000);
