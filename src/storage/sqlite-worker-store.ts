@@ -125,6 +125,10 @@ export class SqliteWorkerStore implements Store {
     return this.#call('countItems', index);
   }
 
+  replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {
+    return this.#call('replaceWrappedDataKey', index, expected, replacement);
+  }
+
   saveModel(index: string, sealedModel: Buffer): Promise<number> {
     return this.#call('saveModel', index, sealedModel);
   }
