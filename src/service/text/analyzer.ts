@@ -51,7 +51,7 @@ export function foldDiacritics(word: string): string {
  * Words seen are remembered with their term (or as stop words): a corpus repeats a limited
  * vocabulary, and the stemmer costs far more than a map lookup. Cleared when it grows past this.
  */
-const MEMO_LIMIT = 500_000;
+export const MEMO_LIMIT = 500_000;
 /** Marks a stop word in the memo. */
 const STOP = '';
 
@@ -81,10 +81,10 @@ export class TextAnalyzer {
   /** Appends the terms of `text` to `into`. */
   addTerms(text: string, into: string[]): void {
     const memo = this.#memo;
-    for (const word of words(text.toLowerCase(), this.#segmenter)) {
+    for (const word of this.words(text)) {
       let term = memo.get(word);
       if (term === undefined) {
-        term = this.#termOf(word);
+        term = this.termOf(word) ?? STOP;
         if (memo.size >= MEMO_LIMIT) memo.clear();
         memo.set(word, term);
       }
@@ -92,12 +92,18 @@ export class TextAnalyzer {
     }
   }
 
-  #termOf(word: string): string {
+  /** The case-folded words of `text`, before stop words and stemming (for callers with their own memo). */
+  words(text: string): string[] {
+    return words(text.toLowerCase(), this.#segmenter);
+  }
+
+  /** The term of one word of words(), or null for a stop word. Not memoized. */
+  termOf(word: string): string | null {
     // NFKC first: full-width letters and ligatures become the letters the stemmer knows.
     const normal = word.normalize('NFKC');
-    if (this.#stopWords.has(normal) || this.#stopWords.has(foldDiacritics(normal))) return STOP;
+    if (this.#stopWords.has(normal) || this.#stopWords.has(foldDiacritics(normal))) return null;
     // Snowball stemmers expect accented letters, so diacritics are folded after stemming.
     const term = foldDiacritics(this.#stemmer.stem(normal));
-    return term === '' ? STOP : term;
+    return term === '' ? null : term;
   }
 }

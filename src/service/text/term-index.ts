@@ -9,9 +9,12 @@
 /** One term's documents and frequencies; only the first `length` entries are live (unordered). */
 export interface Posting {
   readonly term: string;
+  readonly id: number;
   docs: Uint32Array;
   freqs: Uint32Array;
   length: number;
+  /** Set once its last document is gone and the term left the dictionary: intern the term again. */
+  released: boolean;
 }
 
 const INITIAL_CAPACITY = 1024;
@@ -44,7 +47,9 @@ export class TermIndex {
 
   /** Distinct terms present in at least one document. */
   get termCount(): number {
-    return this.#termIds.size;
+    let count = 0;
+    for (const posting of this.#postings) if (posting !== null && posting.length > 0) count++;
+    return count;
   }
 
   /** Upper bound (exclusive) of internal document numbers: the size accumulators need. */
@@ -58,22 +63,50 @@ export class TermIndex {
 
   /** Indexes `terms` (with repeats) as document `key`, replacing what `key` held before. */
   add(key: number, terms: readonly string[]): void {
+    this.addPostings(
+      key,
+      terms.map((term) => this.intern(term)),
+    );
+  }
+
+  /**
+   * Like add(), with each term given as its posting from intern() (callers that memoize words
+   * save a dictionary lookup per word).
+   */
+  addPostings(key: number, terms: readonly Posting[]): void {
+    // Removing the old version can release a posting the caller interned (its only holder was
+    // this key): such terms are interned again below.
     this.remove(key);
     const doc = this.#allocateDoc();
     this.#docOfKey.set(key, doc);
     this.#keyOfDoc[doc] = key;
     this.#lengthOfDoc[doc] = terms.length;
     this.#totalLength += terms.length;
-    const distinct: number[] = [];
-    for (const term of terms) {
-      const id = this.#internTerm(term);
-      if (this.#counts[id]++ === 0) distinct.push(id);
+    const counts = this.#counts;
+    const distinct: Posting[] = [];
+    for (const given of terms) {
+      const posting = given.released ? this.intern(given.term) : given;
+      if (counts[posting.id]++ === 0) distinct.push(posting);
     }
-    for (const id of distinct) {
-      this.#append(this.#postings[id]!, doc, this.#counts[id]);
-      this.#counts[id] = 0;
-    }
-    this.#termsOfDoc[doc] = Uint32Array.from(distinct);
+    const ids = new Uint32Array(distinct.length);
+    distinct.forEach((posting, i) => {
+      this.#append(posting, doc, counts[posting.id]);
+      counts[posting.id] = 0;
+      ids[i] = posting.id;
+    });
+    this.#termsOfDoc[doc] = ids;
+  }
+
+  /** The posting of `term`, created empty when no document holds it yet. */
+  intern(term: string): Posting {
+    const known = this.#termIds.get(term);
+    if (known !== undefined) return this.#postings[known]!;
+    const id = this.#freeTermIds.pop() ?? this.#postings.length;
+    const posting: Posting = { term, id, docs: new Uint32Array(4), freqs: new Uint32Array(4), length: 0, released: false };
+    this.#termIds.set(term, id);
+    this.#postings[id] = posting;
+    if (id >= this.#counts.length) this.#counts = grow(this.#counts, id + 1);
+    return posting;
   }
 
   /** Removes document `key`; false when it was not indexed. */
@@ -97,6 +130,7 @@ export class TermIndex {
   }
 
   clear(): void {
+    for (const posting of this.#postings) if (posting !== null) posting.released = true;
     this.#termIds.clear();
     this.#postings = [];
     this.#freeTermIds.length = 0;
@@ -109,14 +143,14 @@ export class TermIndex {
 
   /** Documents holding `term` (0 when none does). */
   documentFrequency(term: string): number {
-    const id = this.#termIds.get(term);
-    return id === undefined ? 0 : this.#postings[id]!.length;
+    return this.posting(term)?.length ?? 0;
   }
 
-  /** The live posting of `term`, or null; valid until the next change. */
+  /** The posting of `term` when a document holds it, else null; valid until the next change. */
   posting(term: string): Posting | null {
     const id = this.#termIds.get(term);
-    return id === undefined ? null : this.#postings[id];
+    const posting = id === undefined ? null : this.#postings[id];
+    return posting !== null && posting.length > 0 ? posting : null;
   }
 
   /** Length (terms) of internal document `doc`. */
@@ -149,18 +183,10 @@ export class TermIndex {
     return bytes;
   }
 
-  #internTerm(term: string): number {
-    let id = this.#termIds.get(term);
-    if (id !== undefined) return id;
-    id = this.#freeTermIds.pop() ?? this.#postings.length;
-    this.#termIds.set(term, id);
-    this.#postings[id] = { term, docs: new Uint32Array(4), freqs: new Uint32Array(4), length: 0 };
-    if (id >= this.#counts.length) this.#counts = grow(this.#counts, id + 1);
-    return id;
-  }
-
   #releaseTerm(id: number): void {
-    this.#termIds.delete(this.#postings[id]!.term);
+    const posting = this.#postings[id]!;
+    posting.released = true;
+    this.#termIds.delete(posting.term);
     this.#postings[id] = null;
     this.#freeTermIds.push(id);
   }

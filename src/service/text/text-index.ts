@@ -5,9 +5,9 @@
 
 import { resolvePath } from '../input/metadata-filter.js';
 import type { JsonObject, TextLanguage } from '../types.js';
-import { TextAnalyzer } from './analyzer.js';
+import { MEMO_LIMIT, TextAnalyzer } from './analyzer.js';
 import { Bm25Scorer, type ScoredKey } from './bm25.js';
-import { TermIndex } from './term-index.js';
+import { TermIndex, type Posting } from './term-index.js';
 
 export interface TextSearchConfig {
   /** Dotted metadata paths whose strings (or arrays of strings) are indexed beside the contents. */
@@ -20,6 +20,11 @@ export class TextIndex {
   readonly terms = new TermIndex();
   readonly #fieldPaths: readonly string[][];
   readonly #scorer = new Bm25Scorer(this.terms);
+  /**
+   * Each word seen, with its term's posting (null: a stop word): indexing then costs one map
+   * lookup per word. A posting released since (its last document went) is looked up again.
+   */
+  readonly #postingOfWord = new Map<string, Posting | null>();
 
   constructor(config: TextSearchConfig) {
     this.analyzer = new TextAnalyzer(config.textLanguage);
@@ -28,15 +33,29 @@ export class TextIndex {
 
   /** Indexes item `key` (replacing what it held), from its contents and metadata. */
   add(key: number, contents: string | null, metadata: JsonObject | null): void {
-    const terms: string[] = [];
-    if (contents !== null) this.analyzer.addTerms(contents, terms);
+    const terms: Posting[] = [];
+    if (contents !== null) this.#collect(contents, terms);
     for (const path of this.#fieldPaths) {
       for (const value of resolvePath(metadata, path)) {
-        if (typeof value === 'string') this.analyzer.addTerms(value, terms);
-        else if (Array.isArray(value)) for (const element of value) if (typeof element === 'string') this.analyzer.addTerms(element, terms);
+        if (typeof value === 'string') this.#collect(value, terms);
+        else if (Array.isArray(value)) for (const element of value) if (typeof element === 'string') this.#collect(element, terms);
       }
     }
-    this.terms.add(key, terms);
+    this.terms.addPostings(key, terms);
+  }
+
+  #collect(text: string, into: Posting[]): void {
+    const memo = this.#postingOfWord;
+    for (const word of this.analyzer.words(text)) {
+      let posting = memo.get(word);
+      if (posting === undefined || posting?.released === true) {
+        const term = this.analyzer.termOf(word);
+        posting = term === null ? null : this.terms.intern(term);
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(word, posting);
+      }
+      if (posting !== null) into.push(posting);
+    }
   }
 
   remove(key: number): void {
@@ -50,5 +69,6 @@ export class TextIndex {
 
   clear(): void {
     this.terms.clear();
+    this.#postingOfWord.clear();
   }
 }

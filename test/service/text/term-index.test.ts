@@ -44,6 +44,24 @@ describe('TermIndex', () => {
     expect(index.averageLength).toBe(1.5);
   });
 
+  it('replaces a document with the same terms it alone held (its postings are released, then made again)', () => {
+    const index = new TermIndex();
+    index.add(1, ['only', 'only', 'other']);
+    index.add(2, ['other']);
+    index.add(1, ['only', 'fresh']);
+    expect(index.documentFrequency('only')).toBe(1);
+    expect(index.frequency(1, 'only')).toBe(1);
+    expect(index.documentFrequency('fresh')).toBe(1);
+    expect(index.documentFrequency('other')).toBe(1);
+    expect(index.termCount).toBe(3);
+    const held = index.intern('only');
+    index.remove(1);
+    expect(held.released).toBe(true);
+    index.addPostings(3, [held, index.intern('other')]);
+    expect(index.documentFrequency('only')).toBe(1);
+    expect(index.frequency(3, 'only')).toBe(1);
+  });
+
   it('reuses freed document numbers without mixing documents up', () => {
     const index = new TermIndex();
     for (let key = 0; key < 100; key++) index.add(key, [`t${key % 7}`, 'all']);
