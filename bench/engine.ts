@@ -1,10 +1,12 @@
 // Engine benchmark: k-means training against a full Lloyd reference, recall and speed of IVF
 // search for every power-of-two nProbes, memory per vector, and the raw rate of both kernel paths,
-// on seeded embedding-like data (bench/data/embedding-like.ts) with exact-search ground truth.
+// on seeded embedding-like data (bench/data/embedding-like.ts) with exact-search ground truth; then
+// the same search table at 784 dimensions on pixel-like images (bench/data/pixel-like.ts).
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_TRAIN_PARAMS,
+  defaultNLists,
   IvfIndex,
   kernelInfo,
   trainInWorker,
@@ -15,6 +17,7 @@ import {
 import { KernelHeap } from '../src/engine/kernel-heap.js';
 import { NEAREST_BLOCK } from '../src/engine/kernels.js';
 import { embeddingLikeData } from './data/embedding-like.js';
+import { pixelLikeData } from './data/pixel-like.js';
 
 export interface EngineBenchOptions {
   vectors: number;
@@ -27,6 +30,8 @@ export interface EngineBenchOptions {
   /** Timed repetitions of each training run (the median is reported). */
   trainRuns: number;
   seed: number;
+  /** Images in the 784-d pixel-like case (0 skips it); its lists follow the default rule. */
+  pixelVectors: number;
 }
 
 export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
@@ -38,9 +43,10 @@ export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
   lloydIters: 50,
   trainRuns: 3,
   seed: 42,
+  pixelVectors: 20_000,
 };
 
-const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--large]
+const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--pixel-vectors N] [--large]
   --large  1,000,000 vectors, 1,024 lists, no Lloyd reference (it takes minutes per iteration)`;
 
 export function parseEngineArgs(args: string[]): EngineBenchOptions {
@@ -52,6 +58,7 @@ export function parseEngineArgs(args: string[]): EngineBenchOptions {
       lists: { type: 'string' },
       'lloyd-iters': { type: 'string' },
       'train-runs': { type: 'string' },
+      'pixel-vectors': { type: 'string' },
       large: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -73,6 +80,7 @@ export function parseEngineArgs(args: string[]): EngineBenchOptions {
   options.nLists = int(values.lists, options.nLists);
   options.lloydIters = int(values['lloyd-iters'], options.lloydIters);
   options.trainRuns = Math.max(1, int(values['train-runs'], options.trainRuns));
+  options.pixelVectors = int(values['pixel-vectors'], options.pixelVectors);
   return options;
 }
 
@@ -176,7 +184,7 @@ const SEARCH_HEADER = ['nProbes', 'recall@10', 'QPS single', 'QPS batched', 'bat
 
 /** One table row per nProbes: recall and speed of single and batched search against `truth`. */
 function searchRows(
-  index: IvfIndex, queries: Float32Array, truth: EngineSearchResult[], probeCounts: number[], options: EngineBenchOptions,
+  index: IvfIndex, queries: Float32Array, truth: EngineSearchResult[], probeCounts: number[], options: Pick<EngineBenchOptions, 'dimension' | 'topK' | 'queries'>,
 ): (string | number)[][] {
   const { dimension: d, topK, queries: queryCount } = options;
   const bytesPerVector = index.memoryBytes() / index.size;
@@ -279,4 +287,24 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   table(['path', 'dotRows (1 query)', 'dotBlock (16 queries)', 'nearest (training)', 'dotRowsI8 (1 query)', 'dotBlockI8 (16 queries)'], kernelRates(d));
   console.log(`(${d} dimensions; the I8 kernels read int8 codes, a quarter of the bytes; caches are warm in these loops,`);
   console.log(' while the search tables stream lists from memory)');
+  if (options.pixelVectors > 0) pixelSearch(options);
+}
+
+/** The search table at 784 dimensions: Fashion-MNIST-shaped images, where rows are 6x longer. */
+function pixelSearch(options: EngineBenchOptions): void {
+  const n = options.pixelVectors;
+  const data = pixelLikeData({ count: n, queries: options.queries, seed: options.seed });
+  const d = data.dimension;
+  const nLists = defaultNLists(n);
+  const index = new IvfIndex({ dimension: d, metric: 'squared_euclidean' });
+  index.addBatch(Uint32Array.from({ length: n }, (_, i) => i), data.base);
+  const truth = index.searchBatch(data.queries, { topK: options.topK });
+  const snapshot = index.trainingSnapshot();
+  const model = trainKMeans(snapshot.vectors, d, 'squared_euclidean', { nLists, ...DEFAULT_TRAIN_PARAMS });
+  index.applyModel(model, { ids: snapshot.ids, lists: model.lists });
+  const probeCounts: number[] = [];
+  for (let p = 1; p < nLists; p *= 2) probeCounts.push(p);
+  console.log(`\n## Search at ${d} dimensions: ${n.toLocaleString('en')} pixel-like images (28 x 28, values in [0, 1]), ${nLists} lists, ${options.queries} queries`);
+  console.log(`trained in ${(model.elapsedMs / 1000).toFixed(2)} s, ${model.iterations} iterations (${model.converged ? 'converged' : 'not converged'})`);
+  table(SEARCH_HEADER, searchRows(index, data.queries, truth, probeCounts, { dimension: d, topK: options.topK, queries: options.queries }));
 }

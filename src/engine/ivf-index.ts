@@ -13,7 +13,7 @@ import { NEAREST_BLOCK, QUERY_TILE, tile, type KernelChoice } from './kernels.js
 import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
 import type { ListCodec } from './list-codec.js';
-import { GROUP_QUERIES, BATCH_ROWS, SCAN_ROWS, scanList, scanListForGroup } from './list-scanner.js';
+import { BATCH_ROWS, SCAN_ROWS, groupQueries, scanList, scanListForGroup } from './list-scanner.js';
 import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
 import { allocateSharedRows } from './shared-rows.js';
@@ -477,14 +477,15 @@ export class IvfIndex implements VectorIndex {
     const codec = this.scanCodec(state, exact);
     const queryBytes = codec.queryBytes;
     const mTiled = tile(m, QUERY_TILE);
+    const groupSize = groupQueries(queryBytes, codec.entryBytes);
     const regions = {
       queries: mTiled * this.rowBytes,
       prepared: mTiled * queryBytes,
       scores: exact ? 0 : mTiled * tile(k) * 4,
-      group: codec.blocked ? GROUP_QUERIES * queryBytes : 0,
-      out: GROUP_QUERIES * BATCH_ROWS * 4,
-      members: GROUP_QUERIES * 4,
-      // A codec that is not blocked scans each query alone, SCAN_ROWS at a time.
+      group: codec.blocked ? groupSize * queryBytes : 0,
+      // Room for a group's scores, and for one query's scan of SCAN_ROWS (small lists scan alone).
+      out: Math.max(groupSize * BATCH_ROWS, SCAN_ROWS) * 4,
+      members: groupSize * 4,
       selected: SCAN_ROWS * 4,
     };
     const scratch = this.scratch(state, Object.values(regions).reduce((a, b) => a + b, 0));

@@ -10,8 +10,27 @@ import type { TopK } from './top-k.js';
 /** Entries one scan call covers for a single query, and for a group of batched queries. */
 export const SCAN_ROWS = 4096;
 export const BATCH_ROWS = 256;
-/** Queries of a batch scanned together against one list; larger groups overflow the L2 cache. */
-export const GROUP_QUERIES = 64;
+/** The most queries of a batch scanned together against one list. */
+export const MAX_GROUP_QUERIES = 256;
+/**
+ * Bytes a group may keep hot while it walks a list: its prepared queries, the block of scores
+ * they produce (BATCH_ROWS each) and the block of entries being read. Half of a 512 KiB L2
+ * (EPYC; most x86 and ARM cores have 256 KiB-2 MiB), leaving the rest to the lists streaming by.
+ */
+const GROUP_CACHE_BYTES = 256 << 10;
+/** Members of a list below this scan one by one: a group pays for gathering and padding to QUERY_TILE. */
+const MIN_GROUP = QUERY_TILE;
+
+/**
+ * Queries per group for queries of `queryBytes` over entries of `entryBytes`: as many as keep the
+ * group's working set in GROUP_CACHE_BYTES, so that each stretch of a list meets as many queries
+ * as possible while in cache (int8 codes: 176 queries at 128-d, 20 at 784-d).
+ */
+export function groupQueries(queryBytes: number, entryBytes: number): number {
+  const perQuery = queryBytes + BATCH_ROWS * 4;
+  const fit = Math.floor((GROUP_CACHE_BYTES - BATCH_ROWS * entryBytes) / perQuery);
+  return Math.max(QUERY_TILE, Math.min(MAX_GROUP_QUERIES, fit - (fit % QUERY_TILE)));
+}
 
 /**
  * Offers n scanned rows to `best`: score = ||x||^2 - 2 q.x (the squared distance less ||q||^2,
@@ -65,8 +84,9 @@ export function scanList(
 
 /**
  * Scans `list` for the queries numbered in `who` (prepared, one per queryBytes, from `prepared`):
- * they are gathered GROUP_QUERIES at a time to `group` (GROUP_QUERIES x queryBytes) with their
- * numbers at `members`, so each stretch of the list is read once for the whole group.
+ * they are gathered groupQueries() at a time to `group` (that many x queryBytes) with their
+ * numbers at `members`, so each stretch of the list is read once for the whole group. A list with
+ * fewer than MIN_GROUP members is scanned query by query.
  */
 export function scanListForGroup(
   best: TopK[], twice: Float64Array, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number,
@@ -80,12 +100,13 @@ export function scanListForGroup(
   const ids = lists.ids(list);
   const rows = lists.rowsAt(list);
   const entries = codec.entriesAt(lists, list);
-  if (!codec.blocked) {
+  if (!codec.blocked || who.length < MIN_GROUP) {
     for (const query of who) scanList(best[query], heap, lists, codec, list, prepared + query * queryBytes, twice[query], scratch, filter);
     return;
   }
-  for (let g = 0; g < who.length; g += GROUP_QUERIES) {
-    const size = Math.min(GROUP_QUERIES, who.length - g);
+  const groupSize = groupQueries(queryBytes, codec.entryBytes);
+  for (let g = 0; g < who.length; g += groupSize) {
+    const size = Math.min(groupSize, who.length - g);
     heap.u32.set(who.subarray(g, g + size), members >> 2);
     kernels.gatherRows(prepared, members, size, queryBytes, group);
     const sizeTiled = tile(size, QUERY_TILE);

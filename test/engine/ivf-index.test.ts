@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { defaultNProbes, IvfIndex } from '../../src/engine/ivf-index.js';
+import { QUERY_TILE } from '../../src/engine/kernels.js';
+import { BATCH_ROWS, MAX_GROUP_QUERIES, groupQueries } from '../../src/engine/list-scanner.js';
 import { trainKMeans } from '../../src/engine/kmeans.js';
 import { METRICS, type Metric } from '../../src/engine/metric.js';
 import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
@@ -430,5 +432,20 @@ describe.skipIf(!haveEmbeddings)('IvfIndex on real bge-m3 embeddings', () => {
     const approximate = ivf.searchBatch(probes, { topK: 10, nProbes: 4 });
     const mean = approximate.reduce((sum, r, q) => sum + recall(r.ids, want[q].ids), 0) / approximate.length;
     expect(mean).toBeGreaterThan(0.5);
+  });
+});
+
+describe('groupQueries', () => {
+  it('sizes batch groups from the vector size: whole tiles, fewer for longer vectors, within the cache budget', () => {
+    const sizes = [16, 64, 128, 384, 784, 1024, 4096].map((d) => ({ d, group: groupQueries(2 * d, d) }));
+    for (const { d, group } of sizes) {
+      expect(group % QUERY_TILE).toBe(0);
+      expect(group).toBeGreaterThanOrEqual(QUERY_TILE);
+      expect(group).toBeLessThanOrEqual(MAX_GROUP_QUERIES);
+      // Prepared queries, their scores and one block of entries stay within 256 KiB.
+      if (group > QUERY_TILE) expect(group * (2 * d + BATCH_ROWS * 4) + BATCH_ROWS * d).toBeLessThanOrEqual(256 << 10);
+    }
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i].group).toBeLessThanOrEqual(sizes[i - 1].group);
+    expect(sizes[0].group).toBeGreaterThan(sizes[4].group);
   });
 });
