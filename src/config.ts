@@ -56,6 +56,8 @@ export interface Config {
    * linklocal, uniquelocal); empty means the client address is the socket's peer.
    */
   trustedProxies: string[];
+  /** Pad sealed item records to 64-byte buckets, so the store sees rounded lengths (CIPHERDEX_PAD_RECORDS, default on). */
+  padRecords: boolean;
   /** Origins whose browser pages may call the API (CIPHERDEX_CORS_ORIGINS, comma-separated); empty: none. */
   corsOrigins: string[];
   /** graphql-ws: a socket that sends no connection_init within this many ms is closed with 4408. */
@@ -172,5 +174,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.CIPHERDEX_METRICS_TOKEN?.trim() || null,
     metricsIndexLabels: bool(env, 'METRICS_INDEX_LABELS', false),
     corsOrigins: origins(env, 'CIPHERDEX_CORS_ORIGINS'),
+    padRecords: bool(env, 'CIPHERDEX_PAD_RECORDS', true),
   };
 }

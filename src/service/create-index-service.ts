@@ -3,6 +3,7 @@
 // On a store several replicas can share (PostgreSQL), it also follows the other replicas' writes
 // and trains under database leases (replication.ts).
 
+import { RECORD_BUCKET_BYTES } from './records/item-codec.js';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
 import { openStore, type Store } from '../storage/index.js';
@@ -55,6 +56,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
   const cache = new IndexCache({
     store,
     idleEvictMs: config.idleEvictMs,
+    recordBucket: config.padRecords ? RECORD_BUCKET_BYTES : 0,
     sealWorkers: new SealWorkers(deps.sealWorkers ?? defaultSealWorkers()),
     onOpen: replication ? (open, at) => replication.sync.track(open, at) : undefined,
   });

@@ -127,7 +127,7 @@ export class CipherdexIndexService implements IndexService {
     dataKey.fill(0);
     try {
       const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, config) });
-      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, keys, sealer);
+      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, keys, sealer, this.#cache.recordBucket);
       this.#cache.insert(open);
       return this.#describe(open);
     } catch (error) {

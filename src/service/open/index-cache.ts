@@ -13,6 +13,8 @@ import type { SealWorkers } from '../sealing/seal-workers.js';
 export interface IndexCacheOptions {
   store: Store;
   idleEvictMs: number;
+  /** Item records sealed by the indexes opened here are padded to this many bytes (0: exact). */
+  recordBucket?: number;
   /** Shares the sealing of large batches with worker threads; absent, all sealing is inline. */
   sealWorkers?: SealWorkers | null;
   /**
@@ -26,6 +28,7 @@ export class IndexCache {
   readonly #store: Store;
   readonly #idleEvictMs: number;
   readonly #sealWorkers: SealWorkers | null;
+  readonly recordBucket: number;
   /** Loads in flight and loaded indexes, by name: the promise is what concurrent openers share. */
   readonly #entries = new Map<string, Promise<OpenIndex>>();
   readonly #loaded = new Map<string, OpenIndex>();
@@ -36,6 +39,7 @@ export class IndexCache {
     this.#store = options.store;
     this.#idleEvictMs = options.idleEvictMs;
     this.#sealWorkers = options.sealWorkers ?? null;
+    this.recordBucket = options.recordBucket ?? 0;
     this.#onOpen = options.onOpen;
     // Checked a few times per idle period, so an index is evicted at most ~25% late.
     const period = Math.max(10, Math.min(Math.floor(options.idleEvictMs / 4), 30_000));
@@ -79,7 +83,7 @@ export class IndexCache {
         const dataKey = unwrapOrThrow(key, stored.wrappedDataKey, name);
         // Another opener may have started the load while we read the record: share theirs.
         pending = this.#entries.get(name);
-        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers), stored);
+        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers, this.recordBucket), stored);
         dataKey.fill(0);
       }
       const open = await pending;

@@ -20,7 +20,14 @@ const LOAD_PAGE_SIZE = 2000;
  * `dataKey` was just unwrapped with `key` (so `key` is proven); both are consumed: the data key
  * is wiped once the cipher has derived its own keys.
  */
-export async function loadOpenIndex(store: Store, stored: StoredIndex, dataKey: Buffer, key: Buffer, workers: SealWorkers | null = null): Promise<OpenIndex> {
+export async function loadOpenIndex(
+  store: Store,
+  stored: StoredIndex,
+  dataKey: Buffer,
+  key: Buffer,
+  workers: SealWorkers | null = null,
+  recordBucket = 0,
+): Promise<OpenIndex> {
   const name = stored.name;
   const cipher = new IndexCipher(dataKey);
   const sealer = workers === null ? null : { workers, handle: workers.register(name, dataKey) };
@@ -29,7 +36,7 @@ export async function loadOpenIndex(store: Store, stored: StoredIndex, dataKey: 
   let open: OpenIndex | null = null;
   try {
     const config = openIndexConfig(cipher, name, stored.sealedConfig);
-    open = new OpenIndex(name, config, stored.createdAt, cipher, new AcceptedKeys(name, stored.wrappedDataKey, key), sealer);
+    open = new OpenIndex(name, config, stored.createdAt, cipher, new AcceptedKeys(name, stored.wrappedDataKey, key), sealer, recordBucket);
     stage = `item record of index "${name}"`;
     for await (const page of store.scanItems(name, LOAD_PAGE_SIZE)) {
       open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token)));

@@ -97,7 +97,19 @@ export class OpenIndex {
 
   readonly #sealer: SealerRegistration | null;
 
-  constructor(name: string, config: IndexConfig, createdAt: Date, cipher: IndexCipher, keys: AcceptedKeys, sealer: SealerRegistration | null = null) {
+  /** Record padding of item records sealed here (item-codec.ts); 0 for none. */
+  readonly recordBucket: number;
+
+  constructor(
+    name: string,
+    config: IndexConfig,
+    createdAt: Date,
+    cipher: IndexCipher,
+    keys: AcceptedKeys,
+    sealer: SealerRegistration | null = null,
+    recordBucket = 0,
+  ) {
+    this.recordBucket = recordBucket;
     this.name = name;
     this.config = config;
     this.createdAt = createdAt;
@@ -173,7 +185,7 @@ export class OpenIndex {
       const end = Math.min(items.length, start + perWorker);
       // Only what the worker needs crosses the thread boundary (each field is copied).
       const sealable = items.slice(start, end).map(({ id, vector, contents, metadataJson }) => ({ id, vector, contents, metadataJson }));
-      const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end)).catch(() => null);
+      const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end), this.recordBucket).catch(() => null);
       remote.push({ start, end, batch });
     }
     const prepared = this.#sealRange(items, revisions, 0, local);
@@ -203,7 +215,7 @@ export class OpenIndex {
       const item = items[i];
       const token = this.tokenOf(item.id);
       const revision = revisions[i];
-      const sealed = this.cipher.seal(encodeItem(item, revision), itemAad(this.name, token));
+      const sealed = this.cipher.seal(encodeItem(item, revision, this.recordBucket), itemAad(this.name, token));
       prepared.push({
         stored: { token, sealed },
         record: { id: item.id, token, revision, vector: item.vector, contents: item.contents, metadata: item.metadata },

@@ -5,17 +5,25 @@
 //   u32 contents bytes | u32 metadata bytes | f32 x dimension | id utf-8 | contents utf-8 |
 //   metadata JSON utf-8
 //
-// flags: bit 0 = contents present, bit 1 = metadata present (absent fields decode as null).
+// flags: bit 0 = contents present, bit 1 = metadata present (absent fields decode as null),
+// bit 2 = zero bytes follow the metadata, up to a size bucket (record padding: the store then sees
+// the sealed record's length rounded up, not the exact lengths of contents and metadata).
 // revision: random per write, so a stored training model can tell whether the item it assigned
 // to a list is still the same write (a replaced item gets a new revision and is placed afresh).
 
 import { endianness } from 'node:os';
+import { NONCE_BYTES, TAG_BYTES } from '../../crypto/aes-gcm.js';
 import type { JsonObject } from '../types.js';
 
 const FORMAT = 1;
 const HEADER_BYTES = 24;
 const HAS_CONTENTS = 1;
 const HAS_METADATA = 2;
+const PADDED = 4;
+/** What sealing adds to a record (nonce and tag), so padding can round the sealed length itself. */
+const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES;
+/** The bucket CIPHERDEX_PAD_RECORDS rounds sealed item records up to. */
+export const RECORD_BUCKET_BYTES = 64;
 
 // Vectors are copied as the machine's float32 bytes; the format is little-endian, as is every
 // platform Node supports today. Refuse to run anywhere else rather than write wrong bytes.
@@ -45,15 +53,19 @@ export class ItemFormatError extends Error {
   }
 }
 
-export function encodeItem(item: EncodableItem, revision: number): Buffer {
+/** `bucket` > 0 pads the plaintext so that the sealed record is a whole number of buckets long. */
+export function encodeItem(item: EncodableItem, revision: number, bucket = 0): Buffer {
   const dimension = item.vector.length;
   const idBytes = Buffer.byteLength(item.id, 'utf8');
   const contentsBytes = item.contents === null ? 0 : Buffer.byteLength(item.contents, 'utf8');
   const metadataBytes = item.metadataJson === null ? 0 : Buffer.byteLength(item.metadataJson, 'utf8');
   const vectorBytes = dimension * 4;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + vectorBytes + idBytes + contentsBytes + metadataBytes);
+  const exact = HEADER_BYTES + vectorBytes + idBytes + contentsBytes + metadataBytes;
+  const padded = bucket > 0 ? Math.ceil((exact + SEAL_OVERHEAD) / bucket) * bucket - SEAL_OVERHEAD : exact;
+  const out = Buffer.allocUnsafe(padded);
+  if (padded > exact) out.fill(0, exact);
   out.writeUInt8(FORMAT, 0);
-  out.writeUInt8((item.contents === null ? 0 : HAS_CONTENTS) | (item.metadataJson === null ? 0 : HAS_METADATA), 1);
+  out.writeUInt8((item.contents === null ? 0 : HAS_CONTENTS) | (item.metadataJson === null ? 0 : HAS_METADATA) | (bucket > 0 ? PADDED : 0), 1);
   out.writeUInt16LE(0, 2);
   out.writeUInt32LE(revision, 4);
   out.writeUInt32LE(dimension, 8);
@@ -78,7 +90,8 @@ export function decodeItem(bytes: Buffer): DecodedItem {
   const contentsBytes = bytes.readUInt32LE(16);
   const metadataBytes = bytes.readUInt32LE(20);
   const vectorBytes = dimension * 4;
-  if (bytes.length !== HEADER_BYTES + vectorBytes + idBytes + contentsBytes + metadataBytes) {
+  const exact = HEADER_BYTES + vectorBytes + idBytes + contentsBytes + metadataBytes;
+  if (flags & PADDED ? bytes.length < exact : bytes.length !== exact) {
     throw new ItemFormatError('item record length does not match its header');
   }
   // Copy into a fresh, aligned buffer: the decrypted bytes may sit at any offset of a pooled buffer.

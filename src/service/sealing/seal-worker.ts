@@ -24,7 +24,7 @@ function seal(request: Extract<SealWorkerRequest, { type: 'seal' }>): SealWorker
   request.items.forEach((item, i) => {
     const token = cipher.token(ITEM_TOKEN_DOMAIN, item.id);
     tokens.set(token, i * TOKEN_BYTES);
-    const sealed = cipher.seal(encodeItem(item, request.revisions[i]), itemAad(index, token));
+    const sealed = cipher.seal(encodeItem(item, request.revisions[i], request.bucket), itemAad(index, token));
     parts.push(sealed);
     total += sealed.length;
     ends[i] = total;

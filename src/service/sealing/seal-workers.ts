@@ -86,7 +86,7 @@ export class SealWorkers {
   }
 
   /** Tokens and sealed records for `items`, computed by a worker (rejects if it fails or dies). */
-  seal(handle: number, items: SealableItem[], revisions: Uint32Array): Promise<SealedBatch> {
+  seal(handle: number, items: SealableItem[], revisions: Uint32Array, bucket = 0): Promise<SealedBatch> {
     const entry = this.#keys.get(handle);
     if (this.#closed || this.size === 0 || !entry) return Promise.reject(new Error('sealing workers are not available for this index'));
     const slot = this.#slot();
@@ -98,7 +98,7 @@ export class SealWorkers {
     const job = this.#nextJob++;
     return new Promise<SealedBatch>((resolve, reject) => {
       slot.pending.set(job, { resolve, reject });
-      slot.worker.postMessage({ type: 'seal', job, handle, items, revisions } satisfies SealWorkerRequest);
+      slot.worker.postMessage({ type: 'seal', job, handle, items, revisions, bucket } satisfies SealWorkerRequest);
     });
   }
 
