@@ -1,6 +1,7 @@
 // `npm run bench [-- <section>...] [-- <flags>]`: runs the named benchmark sections, or all of
 // them. Each section parses its own flags (`npm run bench -- engine --help`).
 import { parseEngineArgs, runEngineBench } from './engine.js';
+import { parseDataArgs, runDataBench } from './item-queries.js';
 import { parseLoadArgs, runLoad } from './load.js';
 import { parseMetricsArgs, runMetricsBench } from './metrics-overhead.js';
 import { parseReplicasArgs, runReplicasBench } from './replicas.js';
@@ -19,6 +20,7 @@ const SECTIONS: Record<string, Section> = {
   metrics: async (args) => void (await runMetricsBench(parseMetricsArgs(args))),
   selection: async (args) => void (await runSelectionBench(parseSelectionArgs(args))),
   text: (args) => runTextBench(parseTextArgs(args)),
+  data: (args) => runDataBench(parseDataArgs(args)),
 };
 
 async function main(argv: string[]): Promise<void> {

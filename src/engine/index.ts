@@ -11,6 +11,7 @@ export type { VectorIndexOptions } from './index-factory.js';
 export { DEFAULT_PQ_BITS, INDEX_TYPES, defaultPqSubvectors, resolveIndexType, trainListCodec } from './index-types.js';
 export type { IndexTypeName, IndexTypeOptions, IndexTypeSpec } from './index-types.js';
 export { TopK } from './top-k.js';
+export { scanSubset, type SubsetCandidate } from './subset-scan.js';
 export { DEFAULT_TRAIN_PARAMS, defaultNLists } from './training-params.js';
 export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './training-params.js';
 export { trainKMeans, estimateTrainingBytes } from './kmeans.js';

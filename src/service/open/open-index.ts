@@ -10,7 +10,17 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IndexCipher } from '../../crypto/index.js';
-import { createVectorIndex, type EngineStageTimings, type IvfModel, type TrainingSnapshot, type VectorIndex } from '../../engine/index.js';
+import {
+  createVectorIndex,
+  defaultNProbes,
+  scanSubset,
+  type EngineSearchResult,
+  type EngineStageTimings,
+  type IvfModel,
+  type SubsetCandidate,
+  type TrainingSnapshot,
+  type VectorIndex,
+} from '../../engine/index.js';
 import type { StoredItem } from '../../storage/index.js';
 import type { AcceptedKeys } from './accepted-keys.js';
 import { itemAad } from '../records/associated-data.js';
@@ -18,12 +28,13 @@ import type { IndexConfig } from '../records/index-config-record.js';
 import type { ValidItem } from '../input/input-validation.js';
 import { encodeItem, type DecodedItem } from '../records/item-codec.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
-import type { CompiledFilter } from '../input/metadata-filter.js';
+import type { Candidates, CompiledFilter } from '../input/metadata-filter.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
 import { TextIndex } from '../text/text-index.js';
 import type { JsonObject, TrainingRun } from '../types.js';
-import { ItemOrder } from './item-order.js';
+import { ItemOrder, compareEntries, orderEntry } from './item-order.js';
+import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 
 export interface ItemRecord {
@@ -64,6 +75,15 @@ export interface PreparedItem {
   record: ItemRecord;
 }
 
+/** Relative cost of sorting a candidate against stepping over an entry of the token order. */
+const SORT_COST = 16;
+/** Engine rows scanned (SIMD) in the time the direct scan handles one candidate. */
+const DIRECT_SCAN_COST = 4;
+/** A probe should meet at least this many times topK matching items, or the filter's matches are scanned directly. */
+const FILTERED_PROBE_MARGIN = 8;
+/** Above this many candidates the engine scans (widening its probe as needed). */
+const MAX_DIRECT_SCAN = 200_000;
+
 /** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
 export const PARALLEL_SEAL_MIN_ITEMS = 512;
 
@@ -90,6 +110,8 @@ export class OpenIndex {
   readonly #records = new Map<number, ItemRecord>();
   #nextSlot = 0;
   readonly #order = new ItemOrder();
+  /** Equality and range lookups over the resident metadata, for filters. */
+  readonly #metadata = new MetadataIndex();
   #model: ModelState | null = null;
   #active = 0;
   #pins = 0;
@@ -232,6 +254,7 @@ export class OpenIndex {
       const previous = this.#slotById.get(record.id);
       if (previous !== undefined) {
         this.#engine.remove(previous);
+        this.#metadata.remove(previous, this.#records.get(previous)?.metadata ?? null);
         this.#records.delete(previous);
         this.text?.remove(previous);
       } else {
@@ -240,6 +263,7 @@ export class OpenIndex {
       const slot = this.#allocateSlot();
       this.#slotById.set(record.id, slot);
       this.#records.set(slot, record);
+      this.#metadata.add(slot, record.metadata);
       // Indexed from the decrypted record now, so the term index never needs contents kept resident.
       this.text?.add(slot, record.contents, record.metadata);
       slots[i] = slot;
@@ -255,6 +279,7 @@ export class OpenIndex {
       const slot = this.#slotById.get(id);
       if (slot === undefined) continue;
       this.#engine.remove(slot);
+      this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
       this.#records.delete(slot);
       this.text?.remove(slot);
       this.#slotById.delete(id);
@@ -273,7 +298,9 @@ export class OpenIndex {
     for (const record of records) {
       const slot = this.#slotById.get(record.id);
       if (slot === undefined) throw new Error(`applyUpdates: an item is not in index "${this.name}"`);
+      this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
       this.#records.set(slot, record);
+      this.#metadata.add(slot, record.metadata);
       // The keyword index follows the new contents and metadata (the vector side needs nothing).
       this.text?.remove(slot);
       this.text?.add(slot, record.contents, record.metadata);
@@ -282,14 +309,35 @@ export class OpenIndex {
 
   /**
    * Up to `first` records after the item whose token is `after` (from the start when null), in
-   * token order, that `filter` accepts; `hasNextPage` when more follow.
+   * token order, that `filter` accepts; `hasNextPage` when more follow. With candidates from the
+   * metadata index, few of them are sorted directly; many are met by walking the order, which
+   * finds the next page's matches after about first x (items / candidates) steps.
    */
   page(after: Buffer | null, first: number, filter: CompiledFilter | null): { records: ItemRecord[]; hasNextPage: boolean } {
+    const candidates = filter?.candidates(this.#metadata) ?? null;
+    const accepts = (slot: number, record: ItemRecord): boolean => {
+      if (filter === null) return true;
+      if (candidates !== null && !candidates.slots.has(slot)) return false;
+      return candidates?.exact === true || filter.matches(record.metadata);
+    };
+    if (candidates !== null && candidates.slots.size * SORT_COST < ((first + 1) * this.size) / Math.max(1, candidates.slots.size)) {
+      const cursor = after === null ? null : orderEntry('', after);
+      const found = [];
+      for (const slot of candidates.slots) {
+        const record = this.#records.get(slot);
+        if (record === undefined || !accepts(slot, record)) continue;
+        const entry = orderEntry(record.id, record.token);
+        if (cursor === null || compareEntries(entry, cursor) > 0) found.push({ entry, record });
+      }
+      found.sort((a, b) => compareEntries(a.entry, b.entry));
+      return { records: found.slice(0, first).map(({ record }) => record), hasNextPage: found.length > first };
+    }
     const entries = this.#order.entries((id) => this.#slotById.has(id));
     const records: ItemRecord[] = [];
     for (let i = after === null ? 0 : ItemOrder.after(entries, after); i < entries.length; i++) {
-      const record = this.record(entries[i].id);
-      if (record === undefined || (filter !== null && !filter.matches(record.metadata))) continue;
+      const slot = this.#slotById.get(entries[i].id);
+      const record = slot === undefined ? undefined : this.#records.get(slot);
+      if (record === undefined || !accepts(slot!, record)) continue;
       if (records.length === first) return { records, hasNextPage: true };
       records.push(record);
     }
@@ -299,6 +347,8 @@ export class OpenIndex {
   /** How many items `filter` accepts (all of them when null). */
   count(filter: CompiledFilter | null): number {
     if (filter === null) return this.size;
+    const candidates = filter.candidates(this.#metadata);
+    if (candidates?.exact === true) return candidates.slots.size;
     let count = 0;
     for (const _ of this.matching(filter)) count++;
     return count;
@@ -306,7 +356,15 @@ export class OpenIndex {
 
   /** Records `filter` accepts, in no particular order (every record when null). */
   *matching(filter: CompiledFilter | null): Generator<ItemRecord> {
-    for (const record of this.#records.values()) if (filter === null || filter.matches(record.metadata)) yield record;
+    const candidates = filter?.candidates(this.#metadata) ?? null;
+    if (candidates === null) {
+      for (const record of this.#records.values()) if (filter === null || filter.matches(record.metadata)) yield record;
+      return;
+    }
+    for (const slot of candidates.slots) {
+      const record = this.#records.get(slot);
+      if (record !== undefined && (candidates.exact || filter!.matches(record.metadata))) yield record;
+    }
   }
 
   record(id: string): ItemRecord | undefined {
@@ -333,7 +391,7 @@ export class OpenIndex {
     options: SearchControls,
     toHit: (record: ItemRecord, distance: number) => T,
   ): { hits: T[]; exact: boolean }[] {
-    const { filter } = options;
+    const { filter, topK } = options;
     const records = this.#records;
     const excluded = options.exclude === undefined ? undefined : this.#slotById.get(options.exclude);
     const accepts =
@@ -341,15 +399,37 @@ export class OpenIndex {
         ? undefined
         : (slot: number) => slot !== excluded && (filter === null || filter.matches(records.get(slot)?.metadata));
     const nLists = this.#engine.nLists;
-    const engineOptions = {
-      topK: options.topK,
-      nProbes: options.exact && nLists > 0 ? nLists : options.nProbes,
-      filter: accepts,
-      timings: options.timings,
-    };
-    // One query is the common case: the single-query path skips the batch's grouping work.
-    const results =
-      queries.length === this.config.dimension ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
+    const probing = this.#engine.isTrained && !options.exact;
+    const nProbes = options.exact && nLists > 0 ? nLists : options.nProbes;
+    const dimension = this.config.dimension;
+    const count = queries.length / dimension;
+    let results: EngineSearchResult[];
+    const candidates = filter?.candidates(this.#metadata) ?? null;
+    if (candidates !== null && this.#scanCandidates(candidates.slots.size, topK, probing ? (nProbes ?? defaultNProbes(nLists)) / nLists : 1)) {
+      // A selective filter: the matching items are few, so scan exactly those (exact, and cheaper).
+      const matching = [...this.#matchingVectors(candidates, filter!, excluded)];
+      results = [];
+      for (let q = 0; q < count; q++) {
+        const { ids, distances } = scanSubset(this.config.metric, queries.subarray(q * dimension, (q + 1) * dimension), matching, topK);
+        results.push({ ids, distances, exact: true });
+      }
+    } else {
+      const engineOptions = { topK, nProbes, filter: accepts, timings: options.timings };
+      // One query is the common case: the single-query path skips the batch's grouping work.
+      results = count === 1 ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
+      if (accepts !== undefined && probing) {
+        // A filter that the probed lists cannot satisfy: widen the probe until topK hits or every list.
+        results = results.map((result, q) => {
+          let widened = result;
+          let probes = nProbes ?? defaultNProbes(nLists);
+          while (widened.ids.length < topK && !widened.exact && probes < nLists) {
+            probes = Math.min(nLists, probes * 4);
+            widened = this.#engine.search(queries.subarray(q * dimension, (q + 1) * dimension), { ...engineOptions, nProbes: probes });
+          }
+          return widened;
+        });
+      }
+    }
     const maxDistance = options.maxDistance ?? Infinity;
     return results.map((result) => {
       const hits: T[] = [];
@@ -360,6 +440,26 @@ export class OpenIndex {
       return { hits, exact: result.exact };
     });
   }
+
+  /**
+   * Whether scanning `matches` candidates directly beats the engine's scan of `fraction` of the
+   * rows: the direct scan is plain JavaScript (about DIRECT_SCAN_COST engine rows per candidate),
+   * and a probe that would meet fewer than a few times topK matches would miss true neighbours.
+   */
+  #scanCandidates(matches: number, topK: number, fraction: number): boolean {
+    if (matches > MAX_DIRECT_SCAN) return false;
+    const rows = this.size * fraction;
+    return matches * DIRECT_SCAN_COST <= rows || (fraction < 1 && matches * fraction < FILTERED_PROBE_MARGIN * topK);
+  }
+
+  *#matchingVectors(candidates: Candidates, filter: CompiledFilter, excluded: number | undefined): Generator<SubsetCandidate> {
+    for (const slot of candidates.slots) {
+      if (slot === excluded) continue;
+      const record = this.#records.get(slot);
+      if (record !== undefined && (candidates.exact || filter.matches(record.metadata))) yield { id: slot, vector: record.vector };
+    }
+  }
+
 
   /**
    * Swaps in a trained model. `assignment` pairs engine slots with their lists (for a training
@@ -435,6 +535,7 @@ export class OpenIndex {
     this.#slotById.clear();
     this.text?.clear();
     this.#order.clear();
+    this.#metadata.clear();
     this.#engine = createVectorIndex(this.config);
   }
 
