@@ -106,6 +106,25 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     expect(found.hits).toEqual(['first-3']);
   });
 
+  it('keeps the keyword index of a text-search index in step with writes made elsewhere', async () => {
+    await a.createIndex('notes', key, { dimension: DIM, textSearch: true });
+    await a.upsert('notes', key, [{ id: 'n1', vector: Array(DIM).fill(0.1), contents: 'quarterly revenue report' }]);
+    const open = await openOnB('notes');
+    const keys = (text: string) => open.text!.search(text, 10).map((hit) => open.recordAtSlot(hit.key)!.id);
+    expect(keys('revenue')).toEqual(['n1']);
+    await a.upsert('notes', key, [
+      { id: 'n1', vector: Array(DIM).fill(0.1), contents: 'annual budget' },
+      { id: 'n2', vector: Array(DIM).fill(0.2), contents: 'revenue forecast' },
+    ]);
+    await a.delete('notes', key, ['n2']);
+    await a.upsert('notes', key, [{ id: 'n3', vector: Array(DIM).fill(0.3), contents: 'budget revenue' }]);
+    await checkNow();
+    expect(keys('revenue')).toEqual(['n3']);
+    expect(keys('budget').sort()).toEqual(['n1', 'n3']);
+    expect(keys('quarterly')).toEqual([]);
+    expect(open.text!.terms.documentCount).toBe(2);
+  });
+
   it('catches up on a notice alone, without waiting for the periodic check', async () => {
     const open = await openOnB();
     await a.upsert('docs', key, itemsOf(seededVectors(5, DIM, 3), 'noticed'));
