@@ -398,7 +398,7 @@ export class CipherdexIndexService implements IndexService {
         searchesPerSecond: last.searches,
         searchP50Ms: quantile(last.latenciesMs, 0.5),
         searchP99Ms: quantile(last.latenciesMs, 0.99),
-        residentBytes: open?.engine.memoryBytes() ?? 0,
+        residentBytes: open?.memoryBytes() ?? 0,
         intervalMs: STATS_INTERVAL_MS,
         at: new Date(),
       };

@@ -15,7 +15,7 @@ const IndexStatsRef = builder.objectRef<IndexStats>('IndexStats').implement({
     searchesPerSecond: t.exposeFloat('searchesPerSecond', { description: 'Query vectors searched (a searchBatch of n counts n).' }),
     searchP50Ms: t.exposeFloat('searchP50Ms', { nullable: true, description: 'Median search call latency; null when nothing was searched.' }),
     searchP99Ms: t.exposeFloat('searchP99Ms', { nullable: true, description: '99th percentile search call latency; null when nothing was searched.' }),
-    residentBytes: t.exposeFloat('residentBytes', { description: "Bytes the index's engine holds in memory (0 while it is not loaded)." }),
+    residentBytes: t.exposeFloat('residentBytes', { description: "Bytes the index holds in memory: its engine, and its keyword index when it has text search (0 while it is not loaded)." }),
     intervalMs: t.exposeInt('intervalMs'),
     at: t.expose('at', { type: 'DateTime' }),
   }),

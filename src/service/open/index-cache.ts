@@ -147,10 +147,10 @@ export class IndexCache {
     return this.#loaded.get(name);
   }
 
-  /** How many indexes are decrypted in memory and the bytes their engines hold (vectors, codes, lists, centroids). */
+  /** How many indexes are decrypted in memory and the bytes they hold (vectors, codes, lists, centroids, keyword index). */
   residentMemory(): { indexes: number; bytes: number } {
     let bytes = 0;
-    for (const open of this.#loaded.values()) bytes += open.engine.memoryBytes();
+    for (const open of this.#loaded.values()) bytes += open.memoryBytes();
     return { indexes: this.#loaded.size, bytes };
   }
 

@@ -167,6 +167,11 @@ export class OpenIndex {
     return this.#engine;
   }
 
+  /** Bytes the engine and the keyword index hold (the keyword index's by structure, an estimate). */
+  memoryBytes(): number {
+    return this.#engine.memoryBytes() + (this.text?.terms.estimateBytes() ?? 0);
+  }
+
   enter(): void {
     this.#active++;
     this.lastUsedMs = Date.now();

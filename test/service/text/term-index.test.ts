@@ -77,6 +77,15 @@ describe('TermIndex', () => {
     expect(keys).toEqual(expected);
   });
 
+  it('estimates more memory with more documents and terms', () => {
+    const index = new TermIndex();
+    const empty = index.estimateBytes();
+    for (let key = 0; key < 2000; key++) index.add(key, [`unique${key}`, 'shared', 'shared']);
+    const full = index.estimateBytes();
+    // Each document holds a posting entry per term, its term list and, here, a term of its own.
+    expect(full - empty).toBeGreaterThan(2000 * (2 * 8 + 4 + 50));
+  });
+
   it('keeps an empty document as a document of length 0', () => {
     const index = new TermIndex();
     index.add(1, []);
