@@ -8,7 +8,7 @@ import type { GraphQLError, ValidationContext } from 'graphql';
 import { type Config, loadConfig } from '../../config.js';
 
 export interface QueryLimits {
-  /** Deepest selection path (introspection exempt). */
+  /** Deepest path of fields (introspection exempt; fragments add no depth). */
   maxDepth: number;
   maxAliases: number;
   /** Lexical tokens in the query text: vectors belong in variables or the base64 Vector form. */
@@ -19,7 +19,7 @@ export interface QueryLimits {
 }
 
 /**
- * Room for every operation in schema/operations (the deepest is 4 levels, the longest about 450
+ * Room for every operation in schema/operations (the deepest is 4 fields, the longest about 450
  * tokens) and for GraphiQL, and little more.
  */
 export const DEFAULT_QUERY_LIMITS: QueryLimits = queryLimitsFrom(loadConfig({}));
@@ -41,11 +41,20 @@ const asValidationError = {
   onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
 };
 
+/**
+ * Depth and cost are measured over fields: a fragment (named or inline) selects fields of the type
+ * it sits in, so it adds no level. graphql-armor counts each fragment as a level by default (a
+ * named spread as two), which made the same selection pass or fail by how the client wrote it:
+ * sharing the training fields through a fragment on TrainingProgress once pushed
+ * createIndex { ... on Index { ...IndexFields } } past the depth limit.
+ */
+const fieldsOnly = { flattenFragments: true };
+
 export function useLimits(limits: QueryLimits): ReturnType<typeof EnvelopArmorPlugin> {
   return EnvelopArmorPlugin({
-    maxDepth: { n: limits.maxDepth, ...asValidationError },
+    maxDepth: { n: limits.maxDepth, ...fieldsOnly, ...asValidationError },
     maxAliases: { n: limits.maxAliases, ...asValidationError },
-    costLimit: { maxCost: limits.maxCost, ...asValidationError },
+    costLimit: { maxCost: limits.maxCost, ...fieldsOnly, ...asValidationError },
     maxDirectives: { n: limits.maxDirectives, ...asValidationError },
     maxTokens: { n: limits.maxTokens },
     blockFieldSuggestion: { enabled: true },

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../../src/config.js';
 import { schema } from '../../../src/graphql/schema/index.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, queryLimitsFrom, useLimits } from '../../../src/server/plugins/use-limits.js';
-import { startTestServer, type TestServer } from '../harness.js';
+import { newIndexKey, startTestServer, type TestServer } from '../harness.js';
 
 const TIGHT: QueryLimits = { maxDepth: 3, maxAliases: 2, maxTokens: 60, maxCost: 30, maxDirectives: 2 };
 
@@ -53,7 +53,7 @@ describe('limits on the real server', () => {
   });
 
   it.each([
-    ['depth', '{ trainingQueue { running { index } queued { index } } index(name: "a", key: "x") { ... on Index { lastTrainingRun { runId } } } }', /depth/i],
+    ['depth', '{ searchBatch(index: "a", key: "x", vectors: []) { ... on SearchBatchResults { results { hits { id } } } } }', /depth/i],
     ['aliases', '{ a: indexes b: indexes c: indexes }', /alias/i],
     ['tokens', `{ ${Array.from({ length: 70 }, () => '__typename').join(' ')} }`, /token/i],
     ['cost', '{ trainingQueue { running { index phase iteration maxIters nLists } queued { index phase iteration maxIters nLists } } }', /cost/i],
@@ -62,6 +62,14 @@ describe('limits on the real server', () => {
     const answer = await post(server, query);
     expect(answer.status).toBe(400);
     expect(answer.messages.join(' ')).toMatch(pattern);
+  });
+
+  it('counts fields, not fragments, toward depth and cost', async () => {
+    // Three fields deep, through an inline fragment and two nested named fragments.
+    const query = `query { index(name: "a", key: "${newIndexKey()}") { ... on Index { ...IndexRun } } }
+      fragment IndexRun on Index { lastTrainingRun { ...Progress } }
+      fragment Progress on TrainingProgress { phase }`;
+    expect(await post(server, query)).toEqual({ status: 200, messages: [] });
   });
 
   it('rejects a request body over MAX_REQUEST_BYTES with 413', async () => {
