@@ -90,7 +90,7 @@ export async function runServiceBench(options: ServiceBenchOptions = DEFAULT_SER
   log(`\n## service: ${options.vectors} vectors x ${options.dimension}d, SQLite, ${options.queries} queries, top-${options.topK}`);
   const { dimension, topK } = options;
   const dir = mkdtempSync(join(tmpdir(), 'cipherdex-bench-service-'));
-  const config = { ...loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true' }) };
+  const config = { ...loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true', CIPHERDEX_PAD_RECORDS: process.env.CIPHERDEX_PAD_RECORDS }) };
   config.limits = { ...config.limits, maxBatchItems: Math.max(config.limits.maxBatchItems, options.batchSize) };
   const key = generateIndexKey();
   // Clients send the key as text with every request; the service parses and checks it each time.
