@@ -61,6 +61,11 @@ export class ItemOrder {
     return low;
   }
 
+  /** Bytes held, by structure (an estimate: an entry object of about 48 bytes and its array slot). */
+  estimateBytes(): number {
+    return (this.#sorted.length + this.#added.length) * 56;
+  }
+
   clear(): void {
     this.#sorted = [];
     this.#added = [];

@@ -167,9 +167,9 @@ export class OpenIndex {
     return this.#engine;
   }
 
-  /** Bytes the engine and the keyword index hold (the keyword index's by structure, an estimate). */
+  /** Bytes the engine, the keyword index, the metadata index and the paging order hold (the last three by structure, estimates). */
   memoryBytes(): number {
-    return this.#engine.memoryBytes() + (this.text?.terms.estimateBytes() ?? 0);
+    return this.#engine.memoryBytes() + (this.text?.terms.estimateBytes() ?? 0) + this.#metadata.estimateBytes() + this.#order.estimateBytes();
   }
 
   enter(): void {

@@ -103,7 +103,12 @@ describe('MetadataIndex', () => {
     expect([...index.range('n', { value: -1, inclusive: false }, null)].sort()).toEqual([1, 2]);
     expect(index.equal('s', 'z'.repeat(MAX_INDEXED_STRING + 1))).toBeNull();
     expect(index.equal('unknown', 1)!.size).toBe(0);
+    const before = index.estimateBytes();
     index.remove(2, { n: 2.5, s: 'b' });
     expect([...index.range('n', { value: 0, inclusive: true }, null)]).toEqual([1]);
+    // What it holds shrinks with what it indexes.
+    expect(index.estimateBytes()).toBeLessThan(before);
+    index.clear();
+    expect(index.estimateBytes()).toBe(0);
   });
 });
