@@ -61,6 +61,7 @@
       "ItemsNotFoundError",
       "TrainingInProgressError",
       "TrainingNotRunningError",
+      "TrainingRunNotFoundError",
       "ValidationError"
     ],
     "IndexResult": [
@@ -133,6 +134,21 @@
     "TrainingProgress": [
       "TrainingRun",
       "TrainingStatus"
+    ],
+    "TrainingRunResult": [
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "TrainingRun",
+      "TrainingRunNotFoundError",
+      "ValidationError"
+    ],
+    "TrainingRunsResult": [
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "TrainingRunPage",
+      "ValidationError"
     ],
     "TrainingStatusResult": [
       "IndexNotFoundError",

@@ -15,6 +15,7 @@ import { openRedisTrainingEvents } from './replication/replica-training-events.j
 import { createLocalTrainingEvents, type TrainingEventBus } from './training/training-events.js';
 import { TrainingRuns } from './training/training-runs.js';
 import { measuredStore } from './measured-store.js';
+import { recordTrainingRun } from './training/run-history.js';
 import type { ServiceMetrics } from './service-metrics.js';
 import { TrainingScheduler } from './training/training-scheduler.js';
 
@@ -74,6 +75,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
       scheduler,
       leases: replication ? replication.leases(events) : null,
       onRunEnded: deps.metrics && ((run) => deps.metrics?.trainingEnded(run)),
+      recordRun: (open, run) => recordTrainingRun(store, open, run),
     }),
     owned: { store: deps.store === undefined, events: deps.events === undefined },
     replication: replication && { close: () => replication.close() },

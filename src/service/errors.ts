@@ -102,6 +102,16 @@ export class TrainingNotRunningError extends CipherdexError {
   }
 }
 
+export class TrainingRunNotFoundError extends CipherdexError {
+  readonly code = 'TRAINING_RUN_NOT_FOUND';
+  constructor(
+    readonly index: string,
+    readonly runId: string,
+  ) {
+    super(`Index "${index}" has no recorded training run "${runId}".`);
+  }
+}
+
 /** The job's memory estimate exceeds the configured budget. */
 export class InsufficientResourcesError extends CipherdexError {
   readonly code = 'INSUFFICIENT_RESOURCES';

@@ -42,6 +42,7 @@ import type { TrainingScheduler } from './training/training-scheduler.js';
 import { NO_SERVICE_METRICS, type ServiceMetrics } from './service-metrics.js';
 import { IndexActivity, quantile } from './index-activity.js';
 import { LatestValueStream } from './latest-value-stream.js';
+import { findTrainingRun, listTrainingRuns } from './training/run-history.js';
 
 /** indexStats emits at most once per interval; its rates are per second over the last complete second. */
 const STATS_INTERVAL_MS = 1000;
@@ -52,6 +53,7 @@ import type {
   IndexInfo,
   IndexKeyInput,
   IndexStats,
+  TrainingRunPage,
   IndexService,
   Item,
   ItemField,
@@ -375,6 +377,14 @@ export class CipherdexIndexService implements IndexService {
   /** Names of the indexes decrypted in memory right now (for tests and metrics; no key needed, names are public). */
   residentIndexes(): string[] {
     return this.#cache.resident();
+  }
+
+  async trainingRuns(name: string, key: IndexKeyInput, options: { first?: number | null; after?: string | null } = {}): Promise<TrainingRunPage> {
+    return this.#use(name, key, (open) => listTrainingRuns(this.#store, open, options.first, options.after));
+  }
+
+  async trainingRun(name: string, key: IndexKeyInput, runId: string): Promise<TrainingRun> {
+    return this.#use(name, key, (open) => findTrainingRun(this.#store, open, runId));
   }
 
   trainingQueueUpdates(): AsyncIterableIterator<TrainingQueueInfo> {

@@ -176,6 +176,14 @@ export interface TrainingQueueInfo {
   queued: TrainingRun[];
 }
 
+/** A page of an index's training run history, newest first. */
+export interface TrainingRunPage {
+  runs: TrainingRun[];
+  /** Pass as `after` for the next page; null on an empty page. */
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
 /** An index's activity over the last complete second (indexStats). Holds counts and timings only. */
 export interface IndexStats {
   index: string;
@@ -234,6 +242,10 @@ export interface IndexService {
   /** Verifies the key, then yields the current state and every later event, across runs, until returned. */
   trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>>;
   trainingQueue(): TrainingQueueInfo;
+  /** The runs of the index that ended, newest first, recorded (sealed) in the store: they survive restarts. */
+  trainingRuns(name: string, key: IndexKeyInput, options?: { first?: number | null; after?: string | null }): Promise<TrainingRunPage>;
+  /** One recorded run by id; TrainingRunNotFoundError when it is not (or not yet) in the history. */
+  trainingRun(name: string, key: IndexKeyInput, runId: string): Promise<TrainingRun>;
   /** The queue now, then again after every change (a run queued, started or ended); a slow consumer gets the latest only. */
   trainingQueueUpdates(): AsyncIterableIterator<TrainingQueueInfo>;
   /** Verifies the key, then yields the index's stats now and once per second; a slow consumer gets the latest only. */

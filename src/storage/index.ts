@@ -7,6 +7,7 @@ export {
   type Store,
   type StoredIndex,
   type StoredItem,
+  type StoredTrainingRun,
 } from './store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { SqliteWorkerStore } from './sqlite-worker-store.js';

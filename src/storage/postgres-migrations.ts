@@ -58,4 +58,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     description: 'key version: counts re-wraps of the data key (key rotation)',
     sql: 'ALTER TABLE indexes ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 4,
+    description: 'training run history',
+    // One sealed record per ended run, found by its token (an HMAC of the run id); seq orders the
+    // history and pages it.
+    sql: `
+      CREATE TABLE training_runs (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        index_id BIGINT NOT NULL,
+        token BYTEA NOT NULL,
+        sealed BYTEA NOT NULL,
+        UNIQUE (index_id, token)
+      );
+    `,
+  },
 ];

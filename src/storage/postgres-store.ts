@@ -16,6 +16,7 @@ import {
   type Store,
   type StoredIndex,
   type StoredItem,
+  type StoredTrainingRun,
 } from './store.js';
 
 export interface PostgresStoreOptions {
@@ -210,6 +211,7 @@ export class PostgresStore implements Store {
       if (rows.length === 0) return false;
       await client.query('DELETE FROM items WHERE index_id = $1', [rows[0].id]);
       await client.query('DELETE FROM index_changes WHERE index_id = $1', [rows[0].id]);
+      await client.query('DELETE FROM training_runs WHERE index_id = $1', [rows[0].id]);
       // A run of the deleted index elsewhere finds its lease gone and stops.
       await client.query('DELETE FROM training_leases WHERE index_name = $1', [name]);
       return true;
@@ -319,6 +321,31 @@ export class PostgresStore implements Store {
       [replacement, index, expected],
     );
     return rows[0]?.key_version ?? null;
+  }
+
+  async putTrainingRun(index: string, token: Buffer, sealed: Buffer): Promise<void> {
+    const { rowCount } = await this.#pool.query(
+      'INSERT INTO training_runs (index_id, token, sealed) SELECT id, $1, $2 FROM indexes WHERE name = $3 ' +
+        'ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed',
+      [token, sealed, index],
+    );
+    if (rowCount === 0) throw new StoreIndexNotFoundError(index);
+  }
+
+  async listTrainingRuns(index: string, limit: number, before?: number): Promise<StoredTrainingRun[]> {
+    const { rows } = await this.#pool.query<{ seq: string; token: Buffer; sealed: Buffer }>(
+      'SELECT r.seq, r.token, r.sealed FROM training_runs r JOIN indexes i ON r.index_id = i.id WHERE i.name = $1 AND r.seq < $2 ORDER BY r.seq DESC LIMIT $3',
+      [index, before ?? Number.MAX_SAFE_INTEGER, limit],
+    );
+    return rows.map((row) => ({ seq: Number(row.seq), token: row.token, sealed: row.sealed }));
+  }
+
+  async getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null> {
+    const { rows } = await this.#pool.query<{ seq: string; token: Buffer; sealed: Buffer }>(
+      'SELECT r.seq, r.token, r.sealed FROM training_runs r JOIN indexes i ON r.index_id = i.id WHERE i.name = $1 AND r.token = $2',
+      [index, token],
+    );
+    return rows.length === 0 ? null : { seq: Number(rows[0].seq), token: rows[0].token, sealed: rows[0].sealed };
   }
 
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {

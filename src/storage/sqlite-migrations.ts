@@ -35,4 +35,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     description: 'key version: counts re-wraps of the data key (key rotation)',
     sql: 'ALTER TABLE indexes ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 3,
+    description: 'training run history',
+    // One sealed record per ended run, found by its token (an HMAC of the run id); the rowid
+    // orders the history and pages it.
+    sql: `
+      CREATE TABLE training_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        index_id INTEGER NOT NULL,
+        token BLOB NOT NULL,
+        sealed BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX training_runs_by_token ON training_runs (index_id, token);
+    `,
+  },
 ];

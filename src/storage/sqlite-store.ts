@@ -15,6 +15,7 @@ import {
   type Store,
   type StoredIndex,
   type StoredItem,
+  type StoredTrainingRun,
 } from './store.js';
 
 interface IndexRow {
@@ -50,6 +51,17 @@ function prepareStatements(db: Database.Database) {
     listNames: db.prepare<[], { name: string }>('SELECT name FROM indexes ORDER BY name COLLATE BINARY'),
     deleteIndexRow: db.prepare<[string], { id: number }>('DELETE FROM indexes WHERE name = ? RETURNING id'),
     deleteIndexItems: db.prepare<[number]>('DELETE FROM items WHERE index_id = ?'),
+    deleteIndexRuns: db.prepare<[number]>('DELETE FROM training_runs WHERE index_id = ?'),
+    putRun: db.prepare<[Buffer, Buffer, string], { id: number }>(
+      'INSERT INTO training_runs (index_id, token, sealed) SELECT id, ?, ? FROM indexes WHERE name = ? ' +
+        'ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed RETURNING id',
+    ),
+    listRuns: db.prepare<[number, number, number], { id: number; token: Buffer; sealed: Buffer }>(
+      'SELECT id, token, sealed FROM training_runs WHERE index_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    ),
+    getRun: db.prepare<[number, Buffer], { id: number; token: Buffer; sealed: Buffer }>(
+      'SELECT id, token, sealed FROM training_runs WHERE index_id = ? AND token = ?',
+    ),
     upsertItem: db.prepare<[number, Buffer, Buffer]>(
       'INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?) ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed',
     ),
@@ -104,6 +116,7 @@ export class SqliteStore implements Store {
   readonly #deleteItems: Database.Transaction<(index: string, tokens: Buffer[]) => number>;
   readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
   readonly #deleteIndex: Database.Transaction<(name: string) => boolean>;
+  readonly #putRun: Database.Transaction<(index: string, token: Buffer, sealed: Buffer) => boolean>;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -137,6 +150,7 @@ export class SqliteStore implements Store {
       const row = s.deleteIndexRow.get(name);
       if (row === undefined) return false;
       s.deleteIndexItems.run(row.id);
+      s.deleteIndexRuns.run(row.id);
       return true;
     });
     // all(), never get(), for a write ... RETURNING: get() stops at the first row and finishes the
@@ -144,6 +158,7 @@ export class SqliteStore implements Store {
     this.#createIndex = db.transaction((name: string, wrappedDataKey: Buffer, sealedConfig: Buffer) =>
       s.insertIndex.all(name, wrappedDataKey, sealedConfig, Date.now())[0]);
     this.#saveModel = db.transaction((index: string, sealedModel: Buffer) => s.saveModel.all(sealedModel, index)[0]?.model_version);
+    this.#putRun = db.transaction((index: string, token: Buffer, sealed: Buffer) => s.putRun.all(token, sealed, index).length > 0);
     // Each write of a group runs as a nested transaction (a savepoint): its failure rolls back only
     // its own changes, and the group commits the rest with one fsync.
     this.#group = db.transaction((writes: PendingWrite[], outcomes: Array<{ value: unknown } | { error: unknown }>) => {
@@ -284,6 +299,23 @@ export class SqliteStore implements Store {
     // all(), never get(), for a write outside a transaction: see saveModel.
     const [row] = this.#statements.replaceWrappedDataKey.all(replacement, index, expected);
     return row?.key_version ?? null;
+  }
+
+  async putTrainingRun(index: string, token: Buffer, sealed: Buffer): Promise<void> {
+    const stored = await this.#write((nested) => (nested ? this.#putRun : this.#putRun.immediate)(index, token, sealed));
+    if (!stored) throw new StoreIndexNotFoundError(index);
+  }
+
+  async listTrainingRuns(index: string, limit: number, before?: number): Promise<StoredTrainingRun[]> {
+    const id = this.#statements.indexIdByName.get(index)?.id;
+    if (id === undefined) return [];
+    return this.#statements.listRuns.all(id, before ?? Number.MAX_SAFE_INTEGER, limit).map((row) => ({ seq: row.id, token: row.token, sealed: row.sealed }));
+  }
+
+  async getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null> {
+    const id = this.#statements.indexIdByName.get(index)?.id;
+    const row = id === undefined ? undefined : this.#statements.getRun.get(id, token);
+    return row === undefined ? null : { seq: row.id, token: row.token, sealed: row.sealed };
   }
 
   async saveModel(index: string, sealedModel: Buffer): Promise<number> {

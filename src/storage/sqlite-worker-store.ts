@@ -14,7 +14,7 @@ import {
   type WriterRequest,
   type WriterStart,
 } from './sqlite-writer-protocol.js';
-import { DEFAULT_SCAN_PAGE_SIZE, type Store, type StoredIndex, type StoredItem } from './store.js';
+import { DEFAULT_SCAN_PAGE_SIZE, type Store, type StoredIndex, type StoredItem, type StoredTrainingRun } from './store.js';
 
 type Call = { resolve(value: unknown): void; reject(error: unknown): void };
 /** A request before it gets its id (Omit over a union would merge its members). */
@@ -131,6 +131,18 @@ export class SqliteWorkerStore implements Store {
 
   saveModel(index: string, sealedModel: Buffer): Promise<number> {
     return this.#call('saveModel', index, sealedModel);
+  }
+
+  putTrainingRun(index: string, token: Buffer, sealed: Buffer): Promise<void> {
+    return this.#call('putTrainingRun', index, token, sealed);
+  }
+
+  listTrainingRuns(index: string, limit: number, before?: number): Promise<StoredTrainingRun[]> {
+    return this.#call('listTrainingRuns', index, limit, before);
+  }
+
+  getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null> {
+    return this.#call('getTrainingRun', index, token);
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,13 @@ export class StoreIndexNotFoundError extends Error {
 
 export const DEFAULT_SCAN_PAGE_SIZE = 1000;
 
+/** A training run's sealed record; `seq` orders records (larger is newer) and pages the history. */
+export interface StoredTrainingRun {
+  seq: number;
+  token: Buffer;
+  sealed: Buffer;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /** Present when several processes can share this store (PostgreSQL). */
@@ -76,6 +83,14 @@ export interface Store {
    * valid); returns the new keyVersion, or null when the index is gone or holds another wrapping.
    */
   replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null>;
+  /**
+   * Stores the sealed record of a training run that ended, under `token` (replaces an earlier
+   * record with that token). Throws StoreIndexNotFoundError.
+   */
+  putTrainingRun(index: string, token: Buffer, sealed: Buffer): Promise<void>;
+  /** Sealed run records, newest first: at most `limit`, older than record number `before` when given. */
+  listTrainingRuns(index: string, limit: number, before?: number): Promise<StoredTrainingRun[]>;
+  getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null>;
   /** Writes a new sealed model (centroids + assignments) in one transaction; returns the new modelVersion. */
   saveModel(index: string, sealedModel: Buffer): Promise<number>;
   close(): Promise<void>;

@@ -318,6 +318,27 @@ export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLoc
         expect(found.map((i) => hex(i.sealed))).toEqual(batch.slice(1).map((i) => hex(i.sealed)));
       });
 
+      it('keeps training run records newest first, pages them, replaces by token and drops them with the index', async () => {
+        await newIndex(store, 'docs');
+        await newIndex(store, 'other');
+        const runs = Array.from({ length: 5 }, () => ({ token: randomBytes(32), sealed: randomBytes(120) }));
+        for (const run of runs) await store.putTrainingRun('docs', run.token, run.sealed);
+        await store.putTrainingRun('other', randomBytes(32), randomBytes(10));
+        const first = await store.listTrainingRuns('docs', 3);
+        expect(first.map((r) => hex(r.token))).toEqual([runs[4], runs[3], runs[2]].map((r) => hex(r.token)));
+        const rest = await store.listTrainingRuns('docs', 3, first[2].seq);
+        expect(rest.map((r) => hex(r.token))).toEqual([runs[1], runs[0]].map((r) => hex(r.token)));
+        const replaced = randomBytes(130);
+        await store.putTrainingRun('docs', runs[1].token, replaced);
+        expect((await store.getTrainingRun('docs', runs[1].token))!.sealed.equals(replaced)).toBe(true);
+        expect(await store.getTrainingRun('other', runs[1].token)).toBeNull();
+        await expect(store.putTrainingRun('missing', randomBytes(32), randomBytes(8))).rejects.toBeInstanceOf(StoreIndexNotFoundError);
+        expect(await store.deleteIndex('docs')).toBe(true);
+        await newIndex(store, 'docs');
+        expect(await store.listTrainingRuns('docs', 10)).toEqual([]);
+        expect(await store.listTrainingRuns('other', 10)).toHaveLength(1);
+      });
+
       it('migrates an existing store without touching its data', async () => {
         await newIndex(store, 'docs');
         await store.close();

@@ -21,6 +21,7 @@ import {
   ItemsNotFoundError,
   TrainingInProgressError,
   TrainingNotRunningError,
+  TrainingRunNotFoundError,
   ValidationError,
 } from '../../service/index.js';
 import { builder } from '../builder.js';
@@ -106,6 +107,13 @@ builder.objectType(TrainingNotRunningError, {
   name: 'TrainingNotRunningError',
   interfaces,
   fields: (t) => ({ indexName: t.exposeString('index') }),
+});
+
+builder.objectType(TrainingRunNotFoundError, {
+  name: 'TrainingRunNotFoundError',
+  description: 'No run with this id is recorded for the index (runs are recorded when they end).',
+  interfaces,
+  fields: (t) => ({ indexName: t.exposeString('index'), runId: t.exposeID('runId') }),
 });
 
 builder.objectType(InsufficientResourcesError, {

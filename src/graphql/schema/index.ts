@@ -9,5 +9,6 @@ import './index-stats.js';
 import './items.js';
 import './search.js';
 import './training.js';
+import './training-history.js';
 
 export const schema = builder.toSchema();

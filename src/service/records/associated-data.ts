@@ -16,3 +16,7 @@ export function modelAad(index: string): string {
   // to its index, and its plaintext names the index again for defence in depth.
   return `cipherdex/model/v1:${index}`;
 }
+
+export function trainingRunAad(index: string, token: Buffer): string {
+  return `cipherdex/training-run/v1:${index}:${token.toString('hex')}`;
+}

@@ -12,6 +12,7 @@
 
 import { TOKEN_BYTES, type IndexCipher } from '../../crypto/index.js';
 import { modelAad } from './associated-data.js';
+import { withDates } from './training-run-record.js';
 import type { TrainingRun } from '../types.js';
 
 export interface ModelInfo {
@@ -102,8 +103,7 @@ export function decodeModel(bytes: Buffer): TrainedModel {
   for (let i = 0; i < count; i++, offset += TOKEN_BYTES) tokens[i] = bytes.subarray(offset, offset + TOKEN_BYTES);
   const info = JSON.parse(bytes.toString('utf8', offset, offset + infoBytes)) as ModelInfo;
   // Dates travel as ISO strings in JSON.
-  const { startedAt, finishedAt } = info.run as unknown as { startedAt: string | null; finishedAt: string | null };
-  info.run = { ...info.run, startedAt: startedAt === null ? null : new Date(startedAt), finishedAt: finishedAt === null ? null : new Date(finishedAt) };
+  info.run = withDates(info.run);
   return { nLists, dimension, centroids, ...(codec ? { codec } : {}), trainedVectorCount, tokens, revisions, lists, info };
 }
 

@@ -2,7 +2,7 @@
 // is durable, and a model this replica saves is reported as already in memory (its training job
 // swaps it in right after saving), so catching up does not load it again.
 
-import type { ReplicationStore, Store, StoredIndex, StoredItem } from '../../storage/index.js';
+import type { ReplicationStore, Store, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
 
 export interface StoreAnnouncements {
   /** The index changed (items written or deleted, model saved, index deleted). */
@@ -81,6 +81,18 @@ export class AnnouncingStore implements Store {
     this.#announce.savedModel(index, version);
     this.#announce.changed(index);
     return version;
+  }
+
+  putTrainingRun(index: string, token: Buffer, sealed: Buffer): Promise<void> {
+    return this.#inner.putTrainingRun(index, token, sealed);
+  }
+
+  listTrainingRuns(index: string, limit: number, before?: number): Promise<StoredTrainingRun[]> {
+    return this.#inner.listTrainingRuns(index, limit, before);
+  }
+
+  getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null> {
+    return this.#inner.getTrainingRun(index, token);
   }
 
   close(): Promise<void> {

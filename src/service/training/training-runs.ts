@@ -41,6 +41,8 @@ export interface TrainingRunsOptions {
   leases: RunLeases | null;
   /** Told of every run queued here once it has ended (COMPLETED, FAILED or CANCELLED). */
   onRunEnded?: (run: TrainingRun) => void;
+  /** Records every run that ended in the index's history (run-history.ts); none when absent. */
+  recordRun?: (open: OpenIndex, run: TrainingRun) => Promise<void>;
 }
 
 /** The arguments a caller gave explicitly; a run matches them when it uses every one of them. */
@@ -63,6 +65,8 @@ interface FollowUp {
 export class TrainingRuns {
   readonly #options: TrainingRunsOptions;
   readonly #convergenceFailures = new Map<string, ConvergenceError>();
+  /** Runs ended here whose history record is being written: waitFor answers once it is. */
+  readonly #recording = new Map<string, Promise<void>>();
   /** Active runs that swap in their model only if they converge. */
   readonly #requiringConvergence = new Set<string>();
   /** At most one follow-up per index; automatic runs stay out of its way until it is queued. */
@@ -137,6 +141,8 @@ export class TrainingRuns {
   async waitFor(runId: string): Promise<TrainingRun> {
     if (typeof runId !== 'string' || runId === '') throw new ValidationError('runId', 'runId must be a run id returned by train');
     const run = await this.#options.scheduler.waitFor(runId);
+    // A caller told the run ended finds it in the history.
+    await this.#recording.get(runId);
     const failure = this.#convergenceFailures.get(runId);
     if (failure !== undefined) throw failure;
     return run;
@@ -201,10 +207,15 @@ export class TrainingRuns {
       open.unpin();
       void lease?.release();
     };
-    scheduler.waitFor(run.runId).then((final) => {
+    const recorded = scheduler.waitFor(run.runId).then(async (final) => {
       this.#options.onRunEnded?.(final);
+      // Recorded while the index is still pinned (its cipher in memory). A history the store
+      // cannot take loses that one record; the run itself and its model are unaffected.
+      await this.#options.recordRun?.(open, final).catch(() => undefined);
       ended();
     }, ended);
+    this.#recording.set(run.runId, recorded);
+    void recorded.finally(() => this.#recording.delete(run.runId));
     return run;
   }
 
