@@ -98,6 +98,7 @@ const ERROR_TYPES = [
   'IncompatibleIndexError',
   'TrainingInProgressError',
   'TrainingNotRunningError',
+  'TrainingRunNotFoundError',
   'InsufficientResourcesError',
   'ConvergenceError',
   'IntegrityError',
