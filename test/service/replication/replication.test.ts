@@ -177,4 +177,19 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
     await a.upsert(name, key, [{ id: 'late', vector: Array(DIM).fill(2) }]);
     await eventually(() => b.get(name, key, ['late']), (items) => items.length === 1, 'the write on B');
   });
+
+  it('refuses a rotated-away key on B through the periodic check alone when there is no Redis', async () => {
+    const a = await replica({ redisUrl: null, replicaPollMs: 50 });
+    const b = await replica({ redisUrl: null, replicaPollMs: 50 });
+    await populated(a, 10);
+    expect((await b.describeIndex(name, key)).vectorCount).toBe(10);
+    const rotated = newKey();
+    await a.rotateIndexKey(name, key, rotated);
+    await eventually(
+      () => b.describeIndex(name, key).then(() => 'accepted', (error: unknown) => (error as Error).name),
+      (outcome) => outcome === 'InvalidIndexKeyError',
+      'B to refuse the old key',
+    );
+    expect((await b.describeIndex(name, rotated)).vectorCount).toBe(10);
+  });
 });
