@@ -8,6 +8,7 @@ import { parseReplicasArgs, runReplicasBench } from './replicas.js';
 import { parseSelectionArgs, runSelectionBench } from './selection.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
 import { parseTextArgs, runTextBench } from './text.js';
+import { parseTiersArgs, runTiersBench } from './tiers.js';
 
 type Section = (args: string[]) => Promise<void>;
 
@@ -21,6 +22,7 @@ const SECTIONS: Record<string, Section> = {
   selection: async (args) => void (await runSelectionBench(parseSelectionArgs(args))),
   text: (args) => runTextBench(parseTextArgs(args)),
   data: (args) => runDataBench(parseDataArgs(args)),
+  tiers: (args) => runTiersBench(parseTiersArgs(args)),
 };
 
 async function main(argv: string[]): Promise<void> {

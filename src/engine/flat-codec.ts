@@ -9,6 +9,7 @@ export class FlatCodec implements ListCodec {
   readonly codeBytes = 0;
   readonly exact = true;
   readonly blocked = true;
+  readonly residentBytes = 0;
   readonly entryBytes: number;
   readonly queryBytes: number;
   private readonly stride: number;

@@ -7,6 +7,7 @@ export { EngineInputError, TrainingAbortedError } from './errors.js';
 export { IvfIndex, defaultNProbes } from './ivf-index.js';
 export type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex, VectorSource } from './vector-index.js';
 export { createVectorIndex } from './index-factory.js';
+export { refineCandidates } from './refine.js';
 export type { VectorIndexOptions } from './index-factory.js';
 export { DEFAULT_PQ_BITS, INDEX_TYPES, defaultPqSubvectors, resolveIndexType, trainListCodec } from './index-types.js';
 export type { IndexTypeName, IndexTypeOptions, IndexTypeSpec } from './index-types.js';

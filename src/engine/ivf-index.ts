@@ -389,10 +389,14 @@ export class IvfIndex implements VectorIndex {
     return { centroids: model.centroids.slice(), nLists: model.nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) };
   }
 
-  /** Bytes held: the heap memory (rows or codes, norms, centroids, scratch) and the bookkeeping beside it. */
+  /**
+   * Bytes held: the heap memory (rows or codes, norms, centroids, scratch), the bookkeeping beside
+   * it, the model's copy and the codec (parameters and working memory).
+   */
   memoryBytes(): number {
-    const { heap, lists, model } = this.state;
-    return heap.byteLength + lists.bookkeepingBytes() + (model ? model.centroids.byteLength + (model.codec?.byteLength ?? 0) : 0);
+    const { heap, lists, model, codec } = this.state;
+    const modelBytes = model ? model.centroids.byteLength + (model.codec?.byteLength ?? 0) : 0;
+    return heap.byteLength + lists.bookkeepingBytes() + modelBytes + (codec?.residentBytes ?? 0);
   }
 
   private searchOptions(options: EngineSearchOptions): { topK: number; nProbes: number; filter?: (id: number) => boolean } {

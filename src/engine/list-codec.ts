@@ -10,6 +10,8 @@ export interface ListCodec {
   readonly codeBytes: number;
   /** Bytes from one scanned entry to the next. */
   readonly entryBytes: number;
+  /** Bytes the codec itself holds (its parameters, and any working memory it keeps). */
+  readonly residentBytes: number;
   /** Bytes of a query prepared for `scan`. */
   readonly queryBytes: number;
   /** Whether the scan's dot products are exact (else the best candidates are re-ranked on rows). */

@@ -66,6 +66,11 @@ export class ProductQuantizer implements ListCodec {
     this.queryBytes = shape.subvectors * entries * 4;
   }
 
+  /** The codebooks, and the kernel memory that encodes with them once it has been built. */
+  get residentBytes(): number {
+    return this.codebooks.byteLength + (this.encoder?.heap.byteLength ?? 0);
+  }
+
   get entryBytes(): number {
     return this.codeBytes;
   }

@@ -31,6 +31,11 @@ export class ScalarQuantizer implements ListCodec {
     this.inverseSteps = Float64Array.from(steps, (step) => 1 / step);
   }
 
+  /** Offsets and steps (float32) and the inverse steps (float64). */
+  get residentBytes(): number {
+    return this.dimension * 16;
+  }
+
   get entryBytes(): number {
     return this.codeBytes;
   }

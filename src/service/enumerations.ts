@@ -6,7 +6,7 @@ import { METRICS, type IndexTypeName, type Metric } from '../engine/index.js';
 
 export { METRICS, type Metric };
 
-export const INDEX_TYPES = ['ivf_flat'] as const satisfies readonly IndexTypeName[];
+export const INDEX_TYPES = ['ivf_flat', 'ivf_sq8', 'ivf_pq'] as const satisfies readonly IndexTypeName[];
 export type IndexType = (typeof INDEX_TYPES)[number];
 
 /** The payload fields of an item a read can return (its id always comes back). */

@@ -26,6 +26,8 @@ export interface TextSearchOptions {
   filter: CompiledFilter | null;
   /** The vector leg's engine stage timings accumulate here (metrics). */
   timings?: EngineStageTimings;
+  /** The vector leg's re-rank on a codes-only index (OpenIndex.search). */
+  rerankMult: number;
   alpha: number;
   fusion: Fusion;
   /** The vector leg scans every list. */
@@ -47,32 +49,34 @@ export function searchWithText<T>(
   queries: ValidQueries & { texts: (string | null)[] },
   options: TextSearchOptions,
   toHit: (record: ItemRecord, scores: HitScores) => T,
-): { hits: T[]; exact: boolean }[] {
+): { hits: T[]; exact: boolean; approximate: boolean }[] {
   const text = open.text;
   if (text === null) {
     throw new IncompatibleIndexError(`Index "${open.name}" was created without textSearch, so it cannot answer a text query; create an index with textSearch: true.`);
   }
-  const { topK, nProbes, filter, timings, alpha, fusion, maxDistance } = options;
+  const { topK, nProbes, filter, timings, rerankMult, alpha, fusion, maxDistance } = options;
   const scanAll = options.exact;
   const dimension = open.config.dimension;
   return queries.texts.map((queryText, i) => {
     const vector = queries.vectors?.subarray(i * dimension, (i + 1) * dimension) ?? null;
     if (queryText === null) {
-      const [result] = open.search(vector!, { topK, nProbes, filter, timings, exact: scanAll, maxDistance }, (record, distance) => toHit(record, { distance, score: null, textScore: null }));
+      const [result] = open.search(vector!, { topK, nProbes, filter, timings, exact: scanAll, maxDistance, rerankMult }, (record, distance) => toHit(record, { distance, score: null, textScore: null }));
       return result;
     }
     if (vector === null) {
       const hits = keywordLeg(open, text, queryText, topK, filter).map(({ record, score }) => toHit(record, { distance: null, score, textScore: score }));
-      return { hits, exact: true };
+      return { hits, exact: true, approximate: false };
     }
     const depth = Math.max(topK, HYBRID_LEG_DEPTH);
     const lists: RankedList<ItemRecord>[] = [];
     const distances = new Map<ItemRecord, number>();
     const textScores = new Map<ItemRecord, number>();
     let exact = true;
+    let approximate = false;
     if (alpha > 0) {
-      const [result] = open.search(vector, { topK: depth, nProbes, filter, timings, exact: scanAll }, (record, distance) => ({ record, distance }));
+      const [result] = open.search(vector, { topK: depth, nProbes, filter, timings, exact: scanAll, rerankMult }, (record, distance) => ({ record, distance }));
       exact = result.exact;
+      approximate = result.approximate;
       for (const hit of result.hits) distances.set(hit.record, hit.distance);
       // Nearer is better: the negated distance is the leg's score (min-max normalising it is
       // Weaviate's 1 - distance normalised).
@@ -85,7 +89,7 @@ export function searchWithText<T>(
     const hits = fuse(fusion, lists)
       .slice(0, topK)
       .map(({ key, score }) => toHit(key, { distance: distances.get(key) ?? null, score, textScore: textScores.get(key) ?? null }));
-    return { hits, exact };
+    return { hits, exact, approximate };
   });
 }
 

@@ -22,6 +22,7 @@ import {
   validateIndexName,
   validateItems,
   validateAlpha,
+  validateRerankMult,
   validateFusion,
   validateMaxDistance,
   validateMetadata,
@@ -310,6 +311,7 @@ export class CipherdexIndexService implements IndexService {
       const filter = filterOrNull(options.filter);
       const near = options.nearItem ?? null;
       const timings = { probe: 0, scan: 0, rerank: 0 };
+      const rerankMult = validateRerankMult(options.rerankMult);
       let results: SearchResults[];
       if (near !== null) {
         if ((vectors !== null && vectors !== undefined) || (options.texts !== null && options.texts !== undefined)) {
@@ -318,11 +320,11 @@ export class CipherdexIndexService implements IndexService {
         const [id] = validateIds([near], limits);
         const record = open.record(id);
         if (record === undefined) throw new ItemsNotFoundError([id]);
-        const controls = { topK, filter, exact, maxDistance, exclude: id, timings };
+        const controls = { topK, filter, exact, maxDistance, exclude: id, timings, rerankMult };
         results = open.search(record.vector, controls, (hit, distance): SearchHit => present(hit, fields, { id: hit.id, distance }));
       } else {
         const queries = validateSearchQueries(vectors, options.texts, open.config.dimension, open.config.metric, limits);
-        const controls = { topK, nProbes, filter, exact, maxDistance, timings };
+        const controls = { topK, nProbes, filter, exact, maxDistance, timings, rerankMult };
         results =
           queries.texts === null
             ? open.search(queries.vectors!, controls, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }))
@@ -476,7 +478,11 @@ export class CipherdexIndexService implements IndexService {
       metric: open.config.metric,
       type: open.config.type,
       nLists: open.model?.nLists ?? open.config.nLists,
+      pqSubvectors: open.config.pqSubvectors ?? null,
+      pqBits: open.config.pqBits ?? null,
       vectorCount: open.size,
+      residentBytes: open.residentBytes,
+      bytesPerVector: open.size === 0 ? null : open.residentBytes / open.size,
       isTrained: open.isTrained,
       isTraining: this.#scheduler.isTraining(open.name),
       // After a restart the scheduler knows no runs; the stored model remembers the one that made it.

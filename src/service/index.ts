@@ -5,6 +5,7 @@ export * from './errors.js';
 export { createIndexService, defaultSealWorkers, type IndexServiceDeps } from './create-index-service.js';
 export { CipherdexIndexService } from './index-service.js';
 export { STORE_KINDS, type StoreKind } from '../storage/index.js';
+export { DEFAULT_RERANK_MULT } from './input/input-validation.js';
 export { generateIndexKey, IndexKeyFormatError, parseIndexKey } from '../crypto/index.js';
 export { NO_SERVICE_METRICS, type SearchStageSeconds, type ServiceMetrics } from './service-metrics.js';
 export { FILTER_OPERATORS, describeFilterOperators } from './input/metadata-filter.js';

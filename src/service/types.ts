@@ -19,6 +19,10 @@ export interface CreateIndexOptions {
   type?: IndexType;
   /** Lists to train into; chosen from the vector count at training time when absent. */
   nLists?: number;
+  /** IVF_PQ only: pieces each vector is cut into (must divide the dimension); pieces of at most 8 dimensions when absent. */
+  pqSubvectors?: number;
+  /** IVF_PQ only: bits per piece's code, 1 to 8 (default 8; codes take one byte each). */
+  pqBits?: number;
   /** Keyword (BM25) search over contents and `textFields`; default false. */
   textSearch?: boolean;
   /** Dotted metadata paths whose strings are indexed beside the contents (needs textSearch). */
@@ -34,7 +38,14 @@ export interface IndexInfo {
   type: IndexType;
   /** Lists of the trained model, else the configured value, else null (chosen at training). */
   nLists: number | null;
+  /** IVF_PQ's shape; null for the other types. */
+  pqSubvectors: number | null;
+  pqBits: number | null;
   vectorCount: number;
+  /** Bytes the engine holds for this index (lists, codes, centroids, codec, bookkeeping), measured. */
+  residentBytes: number;
+  /** residentBytes per vector held; null while the index is empty. */
+  bytesPerVector: number | null;
   isTrained: boolean;
   isTraining: boolean;
   lastTrainingRun: TrainingRun | null;
@@ -73,6 +84,11 @@ export interface SearchResults {
   hits: SearchHit[];
   /** True when the answer came from a full scan (untrained index, or every list probed). */
   exact: boolean;
+  /**
+   * True when the distances are code distances (rerankMult 0 on a trained IVF_SQ8 or IVF_PQ
+   * index): the order and distances the codes give, not the exact ones.
+   */
+  approximate: boolean;
 }
 
 /** MongoDB-style metadata filter over dotted paths; its operators are listed by FILTER_OPERATORS. */
@@ -88,6 +104,12 @@ export interface SearchOptions {
    * vector-only query). Needs an index created with textSearch.
    */
   texts?: (string | null)[] | null;
+  /**
+   * Trained IVF_SQ8 and IVF_PQ indexes: the best rerankMult x topK candidates of the code scan
+   * are re-ranked on their exact vectors; 0 returns code distances (marked approximate). Ignored
+   * by IVF_FLAT, which re-ranks on its own rows. Default DEFAULT_RERANK_MULT.
+   */
+  rerankMult?: number;
   /** Weight of the vector ranking in a hybrid query, 0..1 (1 pure vector, 0 pure keyword); default 0.5. */
   alpha?: number;
   /** Default rrf. */

@@ -211,7 +211,7 @@ forEachStore((fresh) => {
     it('returns fewer hits than topK when the index holds fewer items, and none when empty', async () => {
       await service.createIndex('docs', key, { dimension: DIM });
       const [query] = seededVectors(1, DIM, 12);
-      expect(await service.search('docs', key, [query], { topK: 5 })).toEqual([{ hits: [], exact: true }]);
+      expect(await service.search('docs', key, [query], { topK: 5 })).toEqual([{ hits: [], exact: true, approximate: false }]);
       await service.upsert('docs', key, itemsOf(seededVectors(3, DIM, 13)));
       expect((await service.search('docs', key, [query], { topK: 5 }))[0].hits).toHaveLength(3);
     });

@@ -18,7 +18,9 @@ export const MetricEnum = builder.enumType('Metric', {
 
 export const IndexTypeEnum = builder.enumType('IndexType', {
   values: enumValuesOf(INDEX_TYPES, {
-    ivf_flat: 'Inverted file of lists holding full vectors.',
+    ivf_flat: 'Inverted file of lists holding full float32 vectors: the fastest, the most memory.',
+    ivf_sq8: 'Lists hold one byte per dimension (ranges trained with the centroids); searches re-rank the best rerankMult x topK on the exact vectors.',
+    ivf_pq: 'Lists hold product-quantizer codes (pqSubvectors bytes per vector, codebooks trained on a sample); searches re-rank like IVF_SQ8.',
   }),
 });
 
@@ -38,7 +40,13 @@ export const IndexRef = builder.objectRef<IndexInfo>('Index').implement({
       nullable: true,
       description: 'Lists of the trained model, else the configured value, else null (chosen when training).',
     }),
+    pqSubvectors: t.exposeInt('pqSubvectors', { nullable: true, description: 'IVF_PQ: pieces each vector is coded in; null for the other types.' }),
+    pqBits: t.exposeInt('pqBits', { nullable: true, description: "IVF_PQ: bits of each piece's code; null for the other types." }),
     vectorCount: t.exposeInt('vectorCount'),
+    residentBytes: t.exposeFloat('residentBytes', {
+      description: "Bytes the engine holds for the index (lists, codes, centroids, codec), measured; the service's item records are not counted.",
+    }),
+    bytesPerVector: t.exposeFloat('bytesPerVector', { nullable: true, description: 'residentBytes per vector; null while the index is empty.' }),
     isTrained: t.exposeBoolean('isTrained'),
     isTraining: t.exposeBoolean('isTraining'),
     lastTrainingRun: t.field({ type: TrainingRunRef, nullable: true, resolve: (index) => index.lastTrainingRun }),
@@ -89,6 +97,8 @@ builder.mutationField('createIndex', (t) =>
       metric: t.arg({ type: MetricEnum, defaultValue: 'euclidean' }),
       type: t.arg({ type: IndexTypeEnum, defaultValue: 'ivf_flat' }),
       nLists: t.arg.int({ description: 'Lists to train into; chosen from the vector count at training time when absent.' }),
+      pqSubvectors: t.arg.int({ description: 'IVF_PQ only: pieces per vector, dividing the dimension; pieces of at most 8 dimensions when absent.' }),
+      pqBits: t.arg.int({ description: "IVF_PQ only: bits of each piece's code, 1 to 8 (default 8; a code takes one byte whatever its bits)." }),
       textSearch: t.arg.boolean({
         defaultValue: false,
         description: 'Also index contents (and textFields) for keyword search; the term index lives only in memory.',
@@ -102,6 +112,8 @@ builder.mutationField('createIndex', (t) =>
         metric: args.metric ?? undefined,
         type: args.type ?? undefined,
         nLists: args.nLists ?? undefined,
+        pqSubvectors: args.pqSubvectors ?? undefined,
+        pqBits: args.pqBits ?? undefined,
         textSearch: args.textSearch ?? undefined,
         textFields: args.textFields ?? undefined,
         textLanguage: args.textLanguage ?? undefined,

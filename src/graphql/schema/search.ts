@@ -3,7 +3,7 @@
 // filter. Untrained indexes answer vector queries exactly; trained ones probe `nProbes` lists.
 // Each hit carries the payload fields its selection set asks for, and only those are fetched.
 
-import { DimensionMismatchError, FUSIONS, IncompatibleIndexError, ItemsNotFoundError } from '../../service/index.js';
+import { DEFAULT_RERANK_MULT, DimensionMismatchError, FUSIONS, IncompatibleIndexError, ItemsNotFoundError } from '../../service/index.js';
 import type { SearchHit, SearchOptions, SearchResults } from '../../service/index.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
@@ -38,6 +38,9 @@ const SearchResultsRef = builder.objectRef<SearchResults>('SearchResults').imple
   fields: (t) => ({
     hits: t.field({ type: [SearchHitRef], description: 'Nearest first.', resolve: (results) => results.hits }),
     exact: t.exposeBoolean('exact', { description: 'True when the answer came from a full scan (untrained index, or every list probed).' }),
+    approximate: t.exposeBoolean('approximate', {
+      description: 'True when the distances are code distances, not exact: rerankMult 0 on a trained IVF_SQ8 or IVF_PQ index.',
+    }),
   }),
 });
 
@@ -58,6 +61,9 @@ const FusionEnum = builder.enumType('Fusion', {
 const searchOptionArgs = builder.args((t) => ({
   topK: t.int({ defaultValue: 10, description: 'Hits to return per query vector.' }),
   nProbes: t.int({ description: 'Lists to scan on a trained index; the service chooses when absent.' }),
+  rerankMult: t.int({
+    description: `Trained IVF_SQ8 and IVF_PQ indexes re-rank the best rerankMult x topK candidates of the code scan on their exact vectors (${DEFAULT_RERANK_MULT} when absent); 0 returns code distances, marked approximate. IVF_FLAT ignores it.`,
+  }),
   filter: t.field({ type: 'JSON', description: FILTER_DESCRIPTION }),
   ...deprecatedIncludeArgs,
   alpha: t.float({ defaultValue: 0.5, description: 'Weight of the vector ranking in a hybrid query: 1 is pure vector, 0 pure keyword.' }),
@@ -72,6 +78,7 @@ const searchErrors = [...indexAccessErrors, DimensionMismatchError, Incompatible
 type SearchOptionArgs = {
   topK?: number | null;
   nProbes?: number | null;
+  rerankMult?: number | null;
   filter?: unknown;
   alpha?: number | null;
   fusion?: 'rrf' | 'relative_score' | null;
@@ -84,6 +91,7 @@ function searchOptions(args: SearchOptionArgs, texts: (string | null)[] | null, 
   return {
     topK: args.topK ?? undefined,
     nProbes: args.nProbes ?? undefined,
+    rerankMult: args.rerankMult ?? undefined,
     filter: args.filter as SearchOptions['filter'],
     include: selectedItemFields(info, SEARCH_HIT),
     texts,

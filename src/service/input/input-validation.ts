@@ -6,6 +6,7 @@
 
 import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
 import type { Config } from '../../config.js';
+import { DEFAULT_PQ_BITS, defaultPqSubvectors } from '../../engine/index.js';
 import { DimensionMismatchError, ValidationError } from '../errors.js';
 import { FUSIONS, INDEX_TYPES, ITEM_FIELDS, METRICS, TEXT_LANGUAGES, isOneOf } from '../enumerations.js';
 import type { CreateIndexOptions, Fusion, IndexKeyInput, IndexType, ItemField, ItemInput, JsonObject, Metric, TextLanguage, VectorInput } from '../types.js';
@@ -56,6 +57,8 @@ export interface ValidCreateOptions {
   metric: Metric;
   type: IndexType;
   nLists: number | null;
+  pqSubvectors: number | null;
+  pqBits: number | null;
   textSearch: boolean;
   textFields: string[];
   textLanguage: TextLanguage | null;
@@ -75,7 +78,25 @@ export function validateCreateOptions(options: CreateIndexOptions, limits: Limit
   if (!isOneOf(INDEX_TYPES, type)) throw new ValidationError('type', `type must be one of ${INDEX_TYPES.join(', ')}`, { allowed: INDEX_TYPES });
   const nLists = options.nLists ?? null;
   if (nLists !== null) requireInteger('nLists', nLists, 1, MAX_LISTS);
-  return { dimension, metric, type, nLists, ...validateTextOptions(options) };
+  return { dimension, metric, type, nLists, ...validatePqOptions(type, dimension, options), ...validateTextOptions(options) };
+}
+
+/** IVF_PQ's shape: subvectors dividing the dimension, 1 to 8 bits; refused on the other types. */
+function validatePqOptions(type: IndexType, dimension: number, options: CreateIndexOptions): Pick<ValidCreateOptions, 'pqSubvectors' | 'pqBits'> {
+  if (type !== 'ivf_pq') {
+    for (const argument of ['pqSubvectors', 'pqBits'] as const) {
+      if (options[argument] !== undefined && options[argument] !== null) throw new ValidationError(argument, `${argument} applies to type IVF_PQ only`);
+    }
+    return { pqSubvectors: null, pqBits: null };
+  }
+  const pqSubvectors = options.pqSubvectors ?? defaultPqSubvectors(dimension);
+  requireInteger('pqSubvectors', pqSubvectors, 1, dimension);
+  if (dimension % pqSubvectors !== 0) {
+    throw new ValidationError('pqSubvectors', `pqSubvectors must divide the dimension ${dimension}`, { min: 1, max: dimension });
+  }
+  const pqBits = options.pqBits ?? DEFAULT_PQ_BITS;
+  requireInteger('pqBits', pqBits, 1, 8);
+  return { pqSubvectors, pqBits };
 }
 
 /** textSearch, and the fields and language that only mean something with it. */
@@ -353,6 +374,18 @@ export function validateSearchQueries(vectors: unknown, texts: unknown, dimensio
     throw new ValidationError('texts', `texts has ${valid.length} entries and vectors ${packed.length / dimension}: one text (or null) per query vector`);
   }
   return { vectors: packed, texts: valid, count: valid.length };
+}
+
+/**
+ * Candidates re-ranked per hit wanted on a codes-only index (IVF_SQ8, IVF_PQ), when a search
+ * names none: chosen from the tiers benchmark (docs/benchmarks.md).
+ */
+export const DEFAULT_RERANK_MULT = 10;
+export const MAX_RERANK_MULT = 1_000;
+
+export function validateRerankMult(rerankMult: unknown): number {
+  if (rerankMult === undefined || rerankMult === null) return DEFAULT_RERANK_MULT;
+  return requireInteger('rerankMult', rerankMult, 0, MAX_RERANK_MULT);
 }
 
 /** The vector ranking's weight in a hybrid query: 0 (keyword only) to 1 (vector only). */

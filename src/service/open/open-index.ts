@@ -13,6 +13,7 @@ import type { IndexCipher } from '../../crypto/index.js';
 import {
   createVectorIndex,
   defaultNProbes,
+  refineCandidates,
   scanSubset,
   type EngineSearchResult,
   type EngineStageTimings,
@@ -60,6 +61,8 @@ export interface SearchControls {
   /** An item id left out of the hits (a search near that item). */
   exclude?: string;
   timings?: EngineStageTimings;
+  /** Codes-only indexes re-rank the best rerankMult x topK exactly (0: code distances, marked approximate). */
+  rerankMult?: number;
 }
 
 export interface ModelState {
@@ -83,6 +86,8 @@ const DIRECT_SCAN_COST = 4;
 const FILTERED_PROBE_MARGIN = 8;
 /** Above this many candidates the engine scans (widening its probe as needed). */
 const MAX_DIRECT_SCAN = 200_000;
+/** Candidates a re-ranked search asks the engine for, at most (its topK bound). */
+const MAX_CANDIDATES = 1_000_000;
 
 /** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
 export const PARALLEL_SEAL_MIN_ITEMS = 512;
@@ -138,7 +143,7 @@ export class OpenIndex {
     this.cipher = cipher;
     this.keys = keys;
     this.#sealer = sealer;
-    this.#engine = createVectorIndex(config);
+    this.#engine = OpenIndex.#createEngine(config);
     this.text = config.textSearch === true ? new TextIndex({ textFields: config.textFields ?? [], textLanguage: config.textLanguage ?? 'english' }) : null;
   }
 
@@ -395,7 +400,7 @@ export class OpenIndex {
     queries: Float32Array,
     options: SearchControls,
     toHit: (record: ItemRecord, distance: number) => T,
-  ): { hits: T[]; exact: boolean }[] {
+  ): { hits: T[]; exact: boolean; approximate: boolean }[] {
     const { filter, topK } = options;
     const records = this.#records;
     const excluded = options.exclude === undefined ? undefined : this.#slotById.get(options.exclude);
@@ -419,7 +424,10 @@ export class OpenIndex {
         results.push({ ids, distances, exact: true });
       }
     } else {
-      const engineOptions = { topK, nProbes, filter: accepts, timings: options.timings };
+      // A codes-only engine returns code distances: its best rerankMult x topK are re-ranked exactly.
+      const rerank = this.#engine.approximate && (options.rerankMult ?? 0) > 0;
+      const engineTopK = rerank ? Math.min(MAX_CANDIDATES, topK * (options.rerankMult as number)) : topK;
+      const engineOptions = { topK: engineTopK, nProbes, filter: accepts, timings: options.timings };
       // One query is the common case: the single-query path skips the batch's grouping work.
       results = count === 1 ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
       if (accepts !== undefined && probing) {
@@ -434,6 +442,12 @@ export class OpenIndex {
           return widened;
         });
       }
+      if (rerank) {
+        const started = options.timings ? performance.now() : 0;
+        const { metric } = this.config;
+        results = results.map((result, q) => refineCandidates(metric, dimension, queries.subarray(q * dimension, (q + 1) * dimension), result, this.#vectorOf, topK));
+        if (options.timings) options.timings.rerank += performance.now() - started;
+      }
     }
     const maxDistance = options.maxDistance ?? Infinity;
     return results.map((result) => {
@@ -442,8 +456,18 @@ export class OpenIndex {
         const record = records.get(result.ids[i]);
         if (record !== undefined) hits.push(toHit(record, result.distances[i]));
       }
-      return { hits, exact: result.exact };
+      return { hits, exact: result.exact, approximate: result.approximate === true };
     });
+  }
+
+  /** Bytes the engine holds for this index, measured. */
+  get residentBytes(): number {
+    return this.#engine.memoryBytes();
+  }
+
+  static #createEngine(config: IndexConfig): VectorIndex {
+    const { dimension, metric, type, pqSubvectors, pqBits } = config;
+    return createVectorIndex({ dimension, metric, type, ...(pqSubvectors == null ? {} : { pqSubvectors }), ...(pqBits == null ? {} : { pqBits }) });
   }
 
   /**
@@ -541,7 +565,7 @@ export class OpenIndex {
     this.text?.clear();
     this.#order.clear();
     this.#metadata.clear();
-    this.#engine = createVectorIndex(this.config);
+    this.#engine = OpenIndex.#createEngine(this.config);
   }
 
   #allocateSlot(): number {

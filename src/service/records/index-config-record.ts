@@ -1,4 +1,4 @@
-// The index configuration (dimension, metric, type, configured lists, text search) as a sealed record: it is
+// The index configuration (dimension, metric, type and its PQ shape, configured lists, text search) as a sealed record: it is
 // what the store keeps beside the wrapped data key, so even an index's shape is not in plaintext.
 
 import type { IndexCipher } from '../../crypto/index.js';
@@ -11,6 +11,9 @@ export interface IndexConfig {
   type: IndexType;
   /** Lists the index was created with; null means "chosen from the vector count at training". */
   nLists: number | null;
+  /** IVF_PQ's shape (absent before there were other types, and for them). */
+  pqSubvectors?: number | null;
+  pqBits?: number | null;
   /** Keyword search: the in-memory BM25 index over contents and `textFields`; absent means off. */
   textSearch?: boolean;
   textFields?: string[];
@@ -35,6 +38,8 @@ export function openIndexConfig(cipher: IndexCipher, index: string, sealed: Buff
     metric: parsed.metric,
     type: parsed.type,
     nLists: parsed.nLists,
+    pqSubvectors: parsed.pqSubvectors ?? null,
+    pqBits: parsed.pqBits ?? null,
     textSearch: parsed.textSearch ?? false,
     textFields: parsed.textFields ?? [],
     textLanguage: parsed.textLanguage ?? null,

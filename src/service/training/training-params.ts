@@ -39,7 +39,6 @@ function checkRanges(options: TrainOptions): void {
 export function resolveTrainingParams(options: TrainOptions, target: TrainingTarget): TrainingParams {
   checkRanges(options);
   const { config, vectorCount } = target;
-  if (config.type !== 'ivf_flat') throw new IncompatibleIndexError(`Index type ${config.type} cannot be trained.`);
   if (options.nLists !== undefined && config.nLists !== null && options.nLists !== config.nLists) {
     throw new IncompatibleIndexError(
       `The index was created with nLists ${config.nLists}; train it with nLists ${config.nLists} or without nLists (it is fixed at creation).`,

@@ -53,12 +53,19 @@ describe('input validation', () => {
       metric: 'euclidean',
       type: 'ivf_flat',
       nLists: null,
+      pqSubvectors: null,
+      pqBits: null,
       textSearch: false,
       textFields: [],
       textLanguage: null,
     });
     expect(validateCreateOptions({ dimension: 8, textSearch: true }, limits)).toMatchObject({ textSearch: true, textFields: [], textLanguage: 'english' });
     expect(validateCreateOptions({ dimension: 8, metric: 'cosine', nLists: 4 }, limits)).toMatchObject({ metric: 'cosine', nLists: 4 });
+    expect(validateCreateOptions({ dimension: 16, type: 'ivf_pq' }, limits)).toMatchObject({ type: 'ivf_pq', pqSubvectors: 2, pqBits: 8 });
+    expect(validateCreateOptions({ dimension: 16, type: 'ivf_sq8' }, limits)).toMatchObject({ type: 'ivf_sq8', pqSubvectors: null, pqBits: null });
+    expect(validation(() => validateCreateOptions({ dimension: 16, type: 'ivf_pq', pqSubvectors: 3 }, limits), 'pqSubvectors').range).toEqual({ min: 1, max: 16 });
+    expect(validation(() => validateCreateOptions({ dimension: 16, type: 'ivf_pq', pqBits: 0 }, limits), 'pqBits').range).toEqual({ min: 1, max: 8 });
+    validation(() => validateCreateOptions({ dimension: 16, pqBits: 8 }, limits), 'pqBits');
     expect(validation(() => validateCreateOptions({ dimension: 17 }, limits), 'dimension').range).toEqual({ min: 1, max: 16 });
     validation(() => validateCreateOptions({ dimension: 2.5 }, limits), 'dimension');
     validation(() => validateCreateOptions({ dimension: 4, metric: 'manhattan' as 'cosine' }, limits), 'metric');

@@ -6,7 +6,7 @@ import { openIndexConfig, sealIndexConfig } from '../../../src/service/records/i
 
 describe('index config record', () => {
   const cipher = new IndexCipher(generateDataKey());
-  const config = { dimension: 384, metric: 'cosine' as const, type: 'ivf_flat' as const, nLists: null, textSearch: false, textFields: [], textLanguage: null };
+  const config = { dimension: 384, metric: 'cosine' as const, type: 'ivf_flat' as const, nLists: null, pqSubvectors: null, pqBits: null, textSearch: false, textFields: [], textLanguage: null };
 
   it('round-trips, including an unset nLists', () => {
     expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', config))).toEqual(config);
@@ -22,6 +22,11 @@ describe('index config record', () => {
     const older = { format: 1, index: 'docs', dimension: 8, metric: 'euclidean', type: 'ivf_flat', nLists: 4 };
     const sealed = cipher.seal(Buffer.from(JSON.stringify(older)), configAad('docs'));
     expect(openIndexConfig(cipher, 'docs', sealed)).toEqual({ ...config, dimension: 8, metric: 'euclidean', nLists: 4 });
+  });
+
+  it('round-trips an IVF_PQ shape', () => {
+    const pq = { ...config, type: 'ivf_pq' as const, pqSubvectors: 48, pqBits: 6 };
+    expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', pq))).toEqual(pq);
   });
 
   it('refuses a record moved to another index or opened with another data key', () => {
