@@ -11,6 +11,11 @@ export interface Config {
   dbType: StoreKind;
   connectionString: string | null;
   redisUrl: string | null;
+  /**
+   * Namespace of every Redis channel and key (CIPHERDEX_CLUSTER); null derives it from the
+   * PostgreSQL database's identity (replicas of one database agree), or 'default' without one.
+   */
+  cluster: string | null;
   /** Vectors at which an untrained index is queued for training; -1 (RETRAIN_THRESHOLD=-1) turns automatic training off. */
   retrainThreshold: number;
   /** False with AUTO_TRAIN_DISABLED=true or RETRAIN_THRESHOLD=-1. */
@@ -114,6 +119,16 @@ function origins(env: Env, name: string): string[] {
   return list;
 }
 
+/** What CIPHERDEX_CLUSTER may be: no ':' (Redis names stay unambiguous) and no glob characters (PSUBSCRIBE patterns). */
+export const CLUSTER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function cluster(env: Env): string | null {
+  const raw = env.CIPHERDEX_CLUSTER?.trim();
+  if (raw === undefined || raw === '') return null;
+  if (!CLUSTER_NAME.test(raw)) throw new Error(`CIPHERDEX_CLUSTER must be 1 to 64 letters, digits, '.', '_' or '-', got "${env.CIPHERDEX_CLUSTER}"`);
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function logLevel(env: Env): Config['logLevel'] {
@@ -139,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbType,
     connectionString,
     redisUrl: env.REDIS_URL || null,
+    cluster: cluster(env),
     retrainThreshold: threshold,
     autoTrainEnabled: threshold !== -1 && !bool(env, 'AUTO_TRAIN_DISABLED', false),
     retrainGrowthFactor: int(env, 'RETRAIN_GROWTH_FACTOR', 4, 2),

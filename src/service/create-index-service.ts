@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import { openStore, type Store } from '../storage/index.js';
 import { IndexCache } from './open/index-cache.js';
 import { startReplication } from './replication/replication.js';
+import { resolveRedisNames } from './replication/cluster-namespace.js';
 import { CipherdexIndexService } from './index-service.js';
 import { SealWorkers } from './sealing/seal-workers.js';
 import { openRedisTrainingEvents } from './replication/replica-training-events.js';
@@ -38,8 +39,10 @@ export interface IndexServiceDeps {
 export async function createIndexService(config: Config, deps: IndexServiceDeps = {}): Promise<CipherdexIndexService> {
   const opened = deps.store ?? (await openStore(config));
   let replication;
+  let names;
   try {
-    replication = opened.replication ? await startReplication(config, opened, opened.replication) : null;
+    names = await resolveRedisNames(config, opened.replication ?? null);
+    replication = opened.replication ? await startReplication(config, opened, opened.replication, names) : null;
   } catch (error) {
     if (deps.store === undefined) await opened.close();
     throw error;
@@ -48,7 +51,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
   const store = deps.metrics ? measuredStore(unmeasured, deps.metrics) : unmeasured;
   let events: TrainingEventBus;
   try {
-    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl) : createLocalTrainingEvents());
+    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl, names) : createLocalTrainingEvents());
   } catch (error) {
     await replication?.close();
     if (deps.store === undefined) await opened.close();
@@ -80,5 +83,6 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     owned: { store: deps.store === undefined, events: deps.events === undefined },
     replication: replication && { close: () => replication.close() },
     metrics: deps.metrics,
+    redisNames: names,
   });
 }

@@ -2,6 +2,7 @@
 // its whole input before touching anything, and changes the store before memory, so a failure at
 // any step leaves both as they were (batches are all-or-nothing).
 
+import { DEFAULT_CLUSTER, redisNames, type RedisNames } from './replication/cluster-namespace.js';
 import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
@@ -89,6 +90,8 @@ export interface IndexServiceParts {
   replication?: { close(): Promise<void> } | null;
   /** Told of searches and upserts (the store is measured where it is built, runs by TrainingRuns). */
   metrics?: ServiceMetrics;
+  /** The cluster's Redis names (cluster-namespace.ts); from config.cluster (or the default) when absent. */
+  redisNames?: RedisNames;
 }
 
 export class CipherdexIndexService implements IndexService {
@@ -103,6 +106,8 @@ export class CipherdexIndexService implements IndexService {
   readonly #metrics: ServiceMetrics;
   readonly #activity = new IndexActivity();
   #closed = false;
+  /** Every Redis channel and key of this deployment's cluster; the server keeps its shared counters under them too. */
+  readonly redisNames: RedisNames;
 
   constructor(parts: IndexServiceParts) {
     this.#config = parts.config;
@@ -114,6 +119,7 @@ export class CipherdexIndexService implements IndexService {
     this.#owned = parts.owned;
     this.#replication = parts.replication ?? null;
     this.#metrics = parts.metrics ?? NO_SERVICE_METRICS;
+    this.redisNames = parts.redisNames ?? redisNames(parts.config.cluster ?? DEFAULT_CLUSTER);
   }
 
   async createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo> {

@@ -60,6 +60,20 @@ export class PostgresReplication implements ReplicationStore {
     this.origin = origin;
   }
 
+  async databaseIdentity(): Promise<string> {
+    // The system identifier tells apart servers (and restored copies) that reuse database names;
+    // the schema tells apart deployments sharing one database. A role that may not read the
+    // control data gets the server's address and port in its place.
+    const names = `current_database(), current_schema()`;
+    const query = async (server: string): Promise<string> =>
+      (await this.#pool.query<{ id: string }>(`SELECT concat_ws('/', ${server}, ${names}) AS id`)).rows[0].id;
+    try {
+      return await query(`(SELECT system_identifier::text FROM pg_control_system())`);
+    } catch {
+      return query(`inet_server_addr()::text, inet_server_port()::text`);
+    }
+  }
+
   async heads(names: readonly string[]): Promise<IndexHead[]> {
     if (names.length === 0) return [];
     const { rows } = await this.#pool.query<HeadRow>(

@@ -44,6 +44,11 @@ export type LeaseClaim = { claimed: true } | { claimed: false; holder: TrainingL
 export interface ReplicationStore {
   /** Random per opened store: marks the changes and the leases of this process. */
   readonly origin: string;
+  /**
+   * Names the database and schema this store writes to, the same for every process connected to
+   * them (the cluster namespace is derived from it).
+   */
+  databaseIdentity(): Promise<string>;
   /** Heads of those of the named indexes that exist. */
   heads(names: readonly string[]): Promise<IndexHead[]>;
   /**

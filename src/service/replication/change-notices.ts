@@ -3,9 +3,8 @@
 // a lost notice (a crash between commit and publish, a Redis outage) costs latency until the next
 // periodic check, never correctness.
 
+import type { RedisNames } from './cluster-namespace.js';
 import type { ReplicaRedis } from './replica-redis.js';
-
-export const CHANGE_NOTICE_CHANNEL = 'cipherdex:index-changes';
 
 export interface ChangeNotices {
   announce(index: string): void;
@@ -13,18 +12,24 @@ export interface ChangeNotices {
 
 /**
  * Subscribes before resolving; `onNotice` hears the index named by each notice of another
- * replica (`origin` tells ours apart).
+ * replica of the cluster `names` belongs to (`origin` tells ours apart).
  */
-export async function createRedisChangeNotices(redis: ReplicaRedis, origin: string, onNotice: (index: string) => void): Promise<ChangeNotices> {
-  redis.subscriber.on('message', (channel: string, message: string) => {
-    if (channel !== CHANGE_NOTICE_CHANNEL) return;
+export async function createRedisChangeNotices(
+  redis: ReplicaRedis,
+  names: Pick<RedisNames, 'changeNotices'>,
+  origin: string,
+  onNotice: (index: string) => void,
+): Promise<ChangeNotices> {
+  const channel = names.changeNotices;
+  redis.subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return;
     const notice = parseNotice(message);
     if (notice !== null && notice.origin !== origin) onNotice(notice.index);
   });
-  await redis.subscriber.subscribe(CHANGE_NOTICE_CHANNEL);
+  await redis.subscriber.subscribe(channel);
   return {
     announce(index) {
-      void redis.publisher.publish(CHANGE_NOTICE_CHANNEL, JSON.stringify({ origin, index })).catch(() => {});
+      void redis.publisher.publish(channel, JSON.stringify({ origin, index })).catch(() => {});
     },
   };
 }

@@ -14,10 +14,11 @@ import { createTrainingEventBus, TRAINING_TOPIC_PREFIX, type TrainingEnvelope, t
 import type { RemoteTrainingStatuses } from '../training/training-scheduler.js';
 import { isOneOf, TRAINING_PHASES, TRAINING_TRIGGERS } from '../enumerations.js';
 import type { TrainingStatus } from '../types.js';
+import type { RedisNames } from './cluster-namespace.js';
 import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './replica-redis.js';
 
-/** Hash of index name -> the last envelope published for it. */
-export const LATEST_STATUS_KEY = 'cipherdex:training-status';
+/** The Redis names used here: the cluster's training channels and its hash of latest statuses. */
+export type TrainingRedisNames = Pick<RedisNames, 'trainingTopicPrefix' | 'trainingStatus'>;
 
 export interface ReplicaTrainingEvents {
   events: TrainingEventBus;
@@ -32,13 +33,18 @@ export interface TrainingMessage extends TrainingEnvelope {
   at: number;
 }
 
-/** An event target whose dispatch goes to Redis and whose listeners hear what Redis delivers. */
+/**
+ * An event target whose dispatch goes to Redis and whose listeners hear what Redis delivers. Its
+ * event types are the bus's topics; on Redis each is the cluster's channel for the index.
+ */
 class RedisTopics extends EventTarget {
   readonly #publisher: Redis;
+  readonly #names: TrainingRedisNames;
 
-  constructor(publisher: Redis) {
+  constructor(publisher: Redis, names: TrainingRedisNames) {
     super();
     this.#publisher = publisher;
+    this.#names = names;
   }
 
   override dispatchEvent(event: Event): boolean {
@@ -47,8 +53,8 @@ class RedisTopics extends EventTarget {
     // One transaction: the stored status and the published one never disagree.
     void this.#publisher
       .multi()
-      .hset(LATEST_STATUS_KEY, envelope.status.index, message)
-      .publish(event.type, message)
+      .hset(this.#names.trainingStatus, envelope.status.index, message)
+      .publish(this.#names.trainingTopicPrefix + envelope.status.index, message)
       .exec()
       .catch(() => {});
     return true;
@@ -64,9 +70,10 @@ class RedisTopics extends EventTarget {
  * later event reaches this process. The connections belong to the caller (events.close() does
  * not close them).
  */
-export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<ReplicaTrainingEvents> {
+export async function createReplicaTrainingEvents(redis: ReplicaRedis, names: TrainingRedisNames): Promise<ReplicaTrainingEvents> {
   const { publisher, subscriber } = redis;
-  const topics = new RedisTopics(publisher);
+  const { trainingTopicPrefix: channelPrefix, trainingStatus } = names;
+  const topics = new RedisTopics(publisher, names);
   const latest = new Map<string, TrainingMessage>();
   /** When each deleted index was forgotten: older statuses (our own echoes included) stay out. */
   const forgotten = new Map<string, number>();
@@ -80,19 +87,19 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
     return true;
   };
 
-  subscriber.on('pmessage', (_pattern: string, topic: string, message: string) => {
-    if (!topic.startsWith(TRAINING_TOPIC_PREFIX)) return;
+  subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
+    if (!channel.startsWith(channelPrefix)) return;
     const received = parseTrainingMessage(message);
-    if (received === null || topic !== TRAINING_TOPIC_PREFIX + received.status.index) return;
+    if (received === null || channel !== channelPrefix + received.status.index) return;
     // Noted first, delivered second, in one step: a subscriber that reads the latest status and
     // then listens misses nothing and sees nothing twice.
     note(received.status.index, received);
-    topics.deliver(topic, received);
+    topics.deliver(TRAINING_TOPIC_PREFIX + received.status.index, received);
   });
 
   /** Learns the stored statuses; after a reconnect, subscribers get those that changed meanwhile. */
   const load = async (deliver: boolean): Promise<void> => {
-    const stored = await publisher.hgetall(LATEST_STATUS_KEY);
+    const stored = await publisher.hgetall(trainingStatus);
     for (const [index, message] of Object.entries(stored)) {
       const parsed = parseTrainingMessage(message);
       if (parsed === null || parsed.status.index !== index) continue;
@@ -101,7 +108,7 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
       if (note(index, parsed) && changed && deliver) topics.deliver(TRAINING_TOPIC_PREFIX + index, parsed);
     }
   };
-  await subscriber.psubscribe(`${TRAINING_TOPIC_PREFIX}*`);
+  await subscriber.psubscribe(`${channelPrefix}*`);
   await load(false);
   // Events published while the connection was down are lost; the stored statuses are not (the end
   // of a run, above all, which a subscriber waits for).
@@ -115,7 +122,7 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
       forget(index) {
         latest.delete(index);
         forgotten.set(index, Date.now());
-        void publisher.hdel(LATEST_STATUS_KEY, index).catch(() => {});
+        void publisher.hdel(trainingStatus, index).catch(() => {});
       },
     },
     flush: async () => {
@@ -128,11 +135,11 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis): Promise<
  * Training events over Redis for a service without replication (REDIS_URL with SQLite): the same
  * transport on connections of its own, which close() closes.
  */
-export async function openRedisTrainingEvents(redisUrl: string): Promise<TrainingEventBus> {
+export async function openRedisTrainingEvents(redisUrl: string, names: TrainingRedisNames): Promise<TrainingEventBus> {
   const redis = await connectReplicaRedis(redisUrl);
   let made: ReplicaTrainingEvents;
   try {
-    made = await createReplicaTrainingEvents(redis);
+    made = await createReplicaTrainingEvents(redis, names);
   } catch (error) {
     void closeReplicaRedis(redis, 'now');
     throw error;

@@ -9,6 +9,7 @@ import type { Config } from '../../config.js';
 import type { ReplicationStore, Store } from '../../storage/index.js';
 import { AnnouncingStore } from './announcing-store.js';
 import { createRedisChangeNotices, type ChangeNotices } from './change-notices.js';
+import type { RedisNames } from './cluster-namespace.js';
 import { ReplicaSync } from './replica-sync.js';
 import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './replica-redis.js';
 import { createReplicaTrainingEvents, type ReplicaTrainingEvents } from './replica-training-events.js';
@@ -31,6 +32,8 @@ export async function startReplication(
   config: Pick<Config, 'redisUrl' | 'replicaPollMs' | 'trainingLeaseMs'>,
   store: Store,
   replication: ReplicationStore,
+  /** The cluster's Redis names (cluster-namespace.ts); used with REDIS_URL. */
+  names: RedisNames,
 ): Promise<Replication> {
   const sync = new ReplicaSync({ store, replication, pollMs: config.replicaPollMs });
   let redis: ReplicaRedis | null = null;
@@ -39,8 +42,8 @@ export async function startReplication(
   if (config.redisUrl !== null) {
     redis = await connectReplicaRedis(config.redisUrl);
     try {
-      training = await createReplicaTrainingEvents(redis);
-      notices = await createRedisChangeNotices(redis, replication.origin, (index) => sync.notify(index));
+      training = await createReplicaTrainingEvents(redis, names);
+      notices = await createRedisChangeNotices(redis, names, replication.origin, (index) => sync.notify(index));
     } catch (error) {
       void closeReplicaRedis(redis, 'now');
       throw error;

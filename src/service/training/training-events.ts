@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { isTerminalPhase } from './training-status.js';
 import type { TrainingStatus } from '../types.js';
 
-/** Topic names are this prefix and the index name (the Redis channels too). */
-export const TRAINING_TOPIC_PREFIX = 'cipherdex:training:';
+/** Topic names are this prefix and the index name (on Redis, each carries the cluster namespace: cluster-namespace.ts). */
+export const TRAINING_TOPIC_PREFIX = 'training:';
 
 export interface TrainingEventBus {
   publish(index: string, status: TrainingStatus): void;

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANGE_NOTICE_CHANNEL, createRedisChangeNotices } from '../../../src/service/replication/change-notices.js';
+import { createRedisChangeNotices } from '../../../src/service/replication/change-notices.js';
+import { redisNames } from '../../../src/service/replication/cluster-namespace.js';
 import type { ReplicaRedis } from '../../../src/service/replication/replica-redis.js';
 import { probeRedis } from '../../support/services.js';
 
@@ -27,8 +28,10 @@ describe.skipIf(!redis.available)(`change notices over Redis${redis.available ? 
     const heardByA: string[] = [];
     const heardByB: string[] = [];
     const index = `notices-${randomUUID()}`;
-    const a = await createRedisChangeNotices(connect(), 'replica-a', (name) => heardByA.push(name));
-    const b = await createRedisChangeNotices(connect(), 'replica-b', (name) => heardByB.push(name));
+    const names = redisNames(`test-${randomUUID()}`);
+    const CHANGE_NOTICE_CHANNEL = names.changeNotices;
+    const a = await createRedisChangeNotices(connect(), names, 'replica-a', (name) => heardByA.push(name));
+    const b = await createRedisChangeNotices(connect(), names, 'replica-b', (name) => heardByB.push(name));
     const stranger = connect().publisher;
     await stranger.publish(CHANGE_NOTICE_CHANNEL, 'not json');
     await stranger.publish(CHANGE_NOTICE_CHANNEL, JSON.stringify({ origin: 7, index }));

@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicaRedis } from '../../../src/service/replication/replica-redis.js';
+import { redisNames } from '../../../src/service/replication/cluster-namespace.js';
 import {
-  LATEST_STATUS_KEY,
   createReplicaTrainingEvents,
   openRedisTrainingEvents,
   parseTrainingMessage,
@@ -22,6 +22,8 @@ import type { TrainingPhase, TrainingStatus } from '../../../src/service/types.j
 import { probeRedis } from '../../support/services.js';
 
 const redis = await probeRedis();
+// This file's own cluster: other test runs on this Redis neither hear nor are heard.
+const NAMES = redisNames(`test-${randomUUID()}`);
 const PARAMS = { nLists: 4, batchSize: 64, maxIters: 10, tolerance: 1e-4 };
 
 function runStatus(index: string, runId: string, phase: TrainingPhase, iteration = 0): TrainingStatus {
@@ -63,7 +65,7 @@ describe.skipIf(!redis.available)(`replica training events over Redis${redis.ava
       await Promise.all([connections.publisher.quit(), connections.subscriber.quit()]);
     }
     const admin = new Redis(redis.url);
-    if (indexes.length > 0) await admin.hdel(LATEST_STATUS_KEY, ...indexes.splice(0));
+    if (indexes.length > 0) await admin.hdel(NAMES.trainingStatus, ...indexes.splice(0));
     await admin.quit();
   });
 
@@ -72,7 +74,7 @@ describe.skipIf(!redis.available)(`replica training events over Redis${redis.ava
       publisher: new Redis(redis.url, { maxRetriesPerRequest: null }),
       subscriber: new Redis(redis.url, { maxRetriesPerRequest: null, connectionName: subscriberName }),
     };
-    const made = await createReplicaTrainingEvents(connections);
+    const made = await createReplicaTrainingEvents(connections, NAMES);
     opened.push({ replica: made, connections });
     return made;
   }
@@ -172,8 +174,8 @@ describe.skipIf(!redis.available)(`replica training events over Redis${redis.ava
 describe.skipIf(!redis.available)('Redis training events without replication (REDIS_URL with SQLite)', () => {
   it('carries events between processes with Dates intact, delivers local ones once, and ends with close()', async () => {
     const index = `redis-events-${randomUUID()}`;
-    const a = await openRedisTrainingEvents(redis.url);
-    const b = await openRedisTrainingEvents(redis.url);
+    const a = await openRedisTrainingEvents(redis.url, NAMES);
+    const b = await openRedisTrainingEvents(redis.url, NAMES);
     try {
       const onA = a.subscribe(index);
       const onB = b.subscribe(index);
@@ -190,7 +192,7 @@ describe.skipIf(!redis.available)('Redis training events without replication (RE
     } finally {
       await Promise.all([a.close(), b.close()]);
       const admin = new Redis(redis.url);
-      await admin.hdel(LATEST_STATUS_KEY, index);
+      await admin.hdel(NAMES.trainingStatus, index);
       await admin.quit();
     }
     // A closed bus ends new subscriptions at once.

@@ -11,7 +11,6 @@ import { loadConfig, type Config } from '../../../src/config.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import { TrainingInProgressError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
-import { LATEST_STATUS_KEY } from '../../../src/service/replication/replica-training-events.js';
 import type { TrainingRun, TrainingStatus } from '../../../src/service/types.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
@@ -55,9 +54,11 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
   });
 
   afterEach(async () => {
+    // Each test's schema is a cluster of its own (derived from the database identity).
+    const statusKeys = [...new Set(services.map((service) => service.redisNames.trainingStatus))];
     await Promise.all(services.splice(0).map((service) => service.close()));
     const admin = new Redis(redis.url);
-    await admin.hdel(LATEST_STATUS_KEY, name);
+    if (statusKeys.length > 0) await admin.del(...statusKeys);
     await admin.quit();
     await schema.drop();
   });
