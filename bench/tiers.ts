@@ -25,12 +25,13 @@ export interface TiersBenchOptions {
   dimension: number;
   nLists: number;
   topK: number;
-  rerankMult: number;
+  /** Null: each type's default. */
+  rerankMult: number | null;
   types: IndexTypeName[];
 }
 
 const USAGE = `tiers section: [--vectors N] [--queries N] [--dimension N] [--lists N] [--rerank-mult N] [--types ivf_flat,ivf_sq8,ivf_pq] [--issue | --large]
-  defaults: 20,000 x 768, 200 queries, lists = defaultNLists(vectors), rerankMult ${DEFAULT_RERANK_MULT}
+  defaults: 20,000 x 768, 200 queries, lists = defaultNLists(vectors), rerankMult by type (${Object.entries(DEFAULT_RERANK_MULT).map(([type, mult]) => `${type} ${mult}`).join(', ')})
   --issue  200,000 x 768 (the issue's default size)
   --large  1,000,000 x 768`;
 
@@ -60,7 +61,7 @@ export function parseTiersArgs(args: string[]): TiersBenchOptions {
     dimension: positiveIntFlag(values.dimension, 768, USAGE),
     nLists: positiveIntFlag(values.lists, defaultNLists(vectors), USAGE),
     topK: 10,
-    rerankMult: values['rerank-mult'] === undefined ? DEFAULT_RERANK_MULT : Number(values['rerank-mult']),
+    rerankMult: values['rerank-mult'] === undefined ? null : Number(values['rerank-mult']),
     types,
   };
 }
@@ -85,8 +86,9 @@ function meanRecall(found: EngineSearchResult[], truth: EngineSearchResult[]): n
 }
 
 export async function runTiersBench(options: TiersBenchOptions): Promise<void> {
-  const { vectors: n, dimension: d, topK, rerankMult } = options;
-  console.log(`# Index types: ${n} x ${d} embedding-like vectors, ${options.queries} queries, ${options.nLists} lists, topK ${topK}, rerankMult ${rerankMult}\n`);
+  const { vectors: n, dimension: d, topK } = options;
+  const multOf = (type: IndexTypeName): number => options.rerankMult ?? DEFAULT_RERANK_MULT[type];
+  console.log(`# Index types: ${n} x ${d} embedding-like vectors, ${options.queries} queries, ${options.nLists} lists, topK ${topK}\n`);
   const data = embeddingLikeData({ count: n, queries: options.queries, dimension: d });
   const ids = Uint32Array.from({ length: n }, (_, i) => i);
   const row = (id: number): Float32Array => data.base.subarray(id * d, (id + 1) * d);
@@ -98,6 +100,7 @@ export async function runTiersBench(options: TiersBenchOptions): Promise<void> {
   const speed: (string | number)[][] = [];
 
   for (const type of options.types) {
+    const rerankMult = multOf(type);
     const rssBefore = process.memoryUsage().rss;
     const index = createVectorIndex({ type, dimension: d, metric: 'cosine' });
     index.addBatch(ids, data.base);
@@ -134,11 +137,11 @@ export async function runTiersBench(options: TiersBenchOptions): Promise<void> {
         : found;
       const batchQps = options.queries / ((performance.now() - started) / 1000);
       const codes = index.approximate ? meanRecall(index.searchBatch(data.queries, { topK, nProbes }), truth).toFixed(3) : '-';
-      speed.push([type, nProbes, meanRecall(single, truth).toFixed(3), meanRecall(batched, truth).toFixed(3), codes, singleQps.toFixed(0), batchQps.toFixed(0)]);
+      speed.push([type, rerankMult, nProbes, meanRecall(single, truth).toFixed(3), meanRecall(batched, truth).toFixed(3), codes, singleQps.toFixed(0), batchQps.toFixed(0)]);
     }
   }
   console.log('## Memory, training and rebuild');
   table(['type', 'resident B/vec', 'RSS delta B/vec', 'train s', 'rebuild s'], summary);
-  console.log(`## Recall@10 and QPS (re-ranked from ${rerankMult} x topK on the compressed types; 'codes' = recall with rerankMult 0)`);
-  table(['type', 'nProbes', 'recall', 'recall batch', 'codes', 'QPS single', 'QPS batch'], speed);
+  console.log("## Recall@10 and QPS (the compressed types re-ranked from rerankMult x topK; 'codes' = recall with rerankMult 0)");
+  table(['type', 'rerankMult', 'nProbes', 'recall', 'recall batch', 'codes', 'QPS single', 'QPS batch'], speed);
 }

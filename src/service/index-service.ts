@@ -317,7 +317,7 @@ export class CipherdexIndexService implements IndexService {
       const filter = filterOrNull(options.filter);
       const near = options.nearItem ?? null;
       const timings = { probe: 0, scan: 0, rerank: 0 };
-      const rerankMult = validateRerankMult(options.rerankMult);
+      const rerankMult = validateRerankMult(options.rerankMult, open.config.type);
       let results: SearchResults[];
       if (near !== null) {
         if ((vectors !== null && vectors !== undefined) || (options.texts !== null && options.texts !== undefined)) {

@@ -107,7 +107,7 @@ export interface SearchOptions {
   /**
    * Trained IVF_SQ8 and IVF_PQ indexes: the best rerankMult x topK candidates of the code scan
    * are re-ranked on their exact vectors; 0 returns code distances (marked approximate). Ignored
-   * by IVF_FLAT, which re-ranks on its own rows. Default DEFAULT_RERANK_MULT.
+   * by IVF_FLAT, which re-ranks on its own rows. Default by type: DEFAULT_RERANK_MULT.
    */
   rerankMult?: number;
   /** Weight of the vector ranking in a hybrid query, 0..1 (1 pure vector, 0 pure keyword); default 0.5. */

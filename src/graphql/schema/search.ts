@@ -62,7 +62,7 @@ const searchOptionArgs = builder.args((t) => ({
   topK: t.int({ defaultValue: 10, description: 'Hits to return per query vector.' }),
   nProbes: t.int({ description: 'Lists to scan on a trained index; the service chooses when absent.' }),
   rerankMult: t.int({
-    description: `Trained IVF_SQ8 and IVF_PQ indexes re-rank the best rerankMult x topK candidates of the code scan on their exact vectors (${DEFAULT_RERANK_MULT} when absent); 0 returns code distances, marked approximate. IVF_FLAT ignores it.`,
+    description: `Trained IVF_SQ8 and IVF_PQ indexes re-rank the best rerankMult x topK candidates of the code scan on their exact vectors (${DEFAULT_RERANK_MULT.ivf_sq8} on IVF_SQ8 and ${DEFAULT_RERANK_MULT.ivf_pq} on IVF_PQ when absent); 0 returns code distances, marked approximate. IVF_FLAT ignores it.`,
   }),
   filter: t.field({ type: 'JSON', description: FILTER_DESCRIPTION }),
   ...deprecatedIncludeArgs,

@@ -380,11 +380,11 @@ export function validateSearchQueries(vectors: unknown, texts: unknown, dimensio
  * Candidates re-ranked per hit wanted on a codes-only index (IVF_SQ8, IVF_PQ), when a search
  * names none: chosen from the tiers benchmark (docs/benchmarks.md).
  */
-export const DEFAULT_RERANK_MULT = 10;
+export const DEFAULT_RERANK_MULT = { ivf_flat: 0, ivf_sq8: 2, ivf_pq: 10 } as const satisfies Record<IndexType, number>;
 export const MAX_RERANK_MULT = 1_000;
 
-export function validateRerankMult(rerankMult: unknown): number {
-  if (rerankMult === undefined || rerankMult === null) return DEFAULT_RERANK_MULT;
+export function validateRerankMult(rerankMult: unknown, type: IndexType): number {
+  if (rerankMult === undefined || rerankMult === null) return DEFAULT_RERANK_MULT[type];
   return requireInteger('rerankMult', rerankMult, 0, MAX_RERANK_MULT);
 }
 
