@@ -17,6 +17,7 @@ describe('CLI operations', () => {
         'CANCEL_TRAINING_MUTATION',
         'CREATE_INDEX_MUTATION',
         'INDEX_QUERY',
+        'ROTATE_INDEX_KEY_MUTATION',
         'SEARCH_BATCH_QUERY',
         'STATUS_QUERY',
         'TRAINING_STATUS_SUBSCRIPTION',
