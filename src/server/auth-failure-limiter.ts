@@ -1,4 +1,5 @@
-// Counts failed authentications per client address in fixed windows: once an address has made
+// Counts failed authentications per client address in fixed windows (in this process; with Redis,
+// shared-auth-failure-limiter.ts adds the cluster-wide count): once an address has made
 // `maxFailures` within `windowMs` of its first, it is refused until that window ends. Both
 // methods are synchronous on purpose: the caller checks, verifies the key and records the failure
 // without yielding, so concurrent guesses from one address cannot all slip past the check before

@@ -12,8 +12,9 @@ import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import type { GraphQLContext, ServerInfo } from '../graphql/context.js';
 import { schema } from '../graphql/schema/index.js';
-import type { IndexService } from '../service/index.js';
+import { DEFAULT_CLUSTER, redisNames, type IndexService, type RedisNames } from '../service/index.js';
 import { createAuthFailureLimiter } from './auth-failure-limiter.js';
+import { createSharedAuthFailureLimiter } from './shared-auth-failure-limiter.js';
 import { corsPolicy } from './cors-policy.js';
 import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';
@@ -49,6 +50,8 @@ export interface CreateServerOptions {
    * when absent (and config.metricsEnabled); null serves no /metrics.
    */
   metrics?: PrometheusMetrics | null;
+  /** The cluster's Redis names (the service's); from config.cluster (or the default) when absent. */
+  redisNames?: RedisNames;
 }
 
 export interface CipherdexServer {
@@ -89,7 +92,19 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
   const metrics =
     options.metrics !== undefined ? options.metrics : config.metricsEnabled ? createPrometheusMetrics({ indexLabels: config.metricsIndexLabels }) : null;
   metrics?.observe(service);
-  const limiter = createAuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs });
+  const limits = { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs };
+  const local = createAuthFailureLimiter(limits);
+  // With Redis, replicas share the count (shared-auth-failure-limiter.ts), under the cluster's namespace.
+  const shared =
+    config.redisUrl === null || config.authFailureLimit === 0
+      ? null
+      : createSharedAuthFailureLimiter({
+          ...limits,
+          local,
+          redisUrl: config.redisUrl,
+          keyPrefix: (options.redisNames ?? redisNames(config.cluster ?? DEFAULT_CLUSTER)).authFailurePrefix,
+        });
+  const limiter = shared ?? local;
   // One limiter for both transports: guesses over HTTP and over WebSockets add up.
   const authLimit: FailedAuthLimit = {
     limiter: metrics?.countingRefusals(limiter) ?? limiter,
@@ -185,6 +200,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
         // Open SSE streams and idle keep-alive sockets would hold close() forever.
         httpServer.closeAllConnections();
       });
+      await shared?.close();
     },
   };
 }

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
-import { createIndexService } from '../service/index.js';
+import { CipherdexIndexService, createIndexService } from '../service/index.js';
 import type { IndexService } from '../service/index.js';
 import { loadApiKeyHashes } from './api-key-store.js';
 import { createServer, GRAPHQL_PATH } from './create-server.js';
@@ -63,6 +63,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     server: { version, startedAt: Date.now(), store: config.dbType },
     log,
     metrics,
+    redisNames: service instanceof CipherdexIndexService ? service.redisNames : undefined,
   });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -9,4 +9,4 @@ export { DEFAULT_RERANK_MULT } from './input/input-validation.js';
 export { generateIndexKey, IndexKeyFormatError, parseIndexKey } from '../crypto/index.js';
 export { NO_SERVICE_METRICS, type SearchStageSeconds, type ServiceMetrics } from './service-metrics.js';
 export { FILTER_OPERATORS, describeFilterOperators } from './input/metadata-filter.js';
-export { redisNames, type RedisNames } from './replication/cluster-namespace.js';
+export { DEFAULT_CLUSTER, redisNames, type RedisNames } from './replication/cluster-namespace.js';
