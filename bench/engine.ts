@@ -16,6 +16,7 @@ import {
 } from '../src/engine/index.js';
 import { KernelHeap } from '../src/engine/kernel-heap.js';
 import { NEAREST_BLOCK } from '../src/engine/kernels.js';
+import { meanRecall, table } from './bench-table.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 import { pixelLikeData } from './data/pixel-like.js';
 
@@ -92,28 +93,6 @@ function median(values: number[]): number {
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Prints rows as an aligned table with a header rule. */
-function table(header: string[], rows: (string | number)[][]): void {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of cells.slice(1)) console.log(line(r));
-  console.log();
-}
-
-function meanRecall(found: EngineSearchResult[], truth: EngineSearchResult[]): number {
-  let hits = 0;
-  let total = 0;
-  found.forEach((result, q) => {
-    const want = new Set(truth[q].ids);
-    for (const id of result.ids) if (want.has(id)) hits++;
-    total += truth[q].ids.length;
-  });
-  return hits / total;
 }
 
 /** This process's CPU time in ms: on a shared machine, steadier than wall time for same-thread work. */

@@ -16,6 +16,7 @@ import {
   type VectorIndex,
 } from '../src/engine/index.js';
 import { DEFAULT_RERANK_MULT } from '../src/service/index.js';
+import { meanRecall, table } from './bench-table.js';
 import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 
@@ -64,25 +65,6 @@ export function parseTiersArgs(args: string[]): TiersBenchOptions {
     rerankMult: values['rerank-mult'] === undefined ? null : Number(values['rerank-mult']),
     types,
   };
-}
-
-function table(header: string[], rows: (string | number)[][]): void {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of cells.slice(1)) console.log(line(r));
-  console.log();
-}
-
-function meanRecall(found: EngineSearchResult[], truth: EngineSearchResult[]): number {
-  let hits = 0;
-  found.forEach((result, q) => {
-    const want = new Set(truth[q].ids);
-    for (const id of result.ids) if (want.has(id)) hits++;
-  });
-  return hits / (truth.length * truth[0].ids.length);
 }
 
 export async function runTiersBench(options: TiersBenchOptions): Promise<void> {
