@@ -5,3 +5,14 @@ export { KeyUnwrapError, generateDataKey, unwrapDataKey, wrapDataKey } from './d
 export { SealIntegrityError, openRecord, sealRecord } from './sealed-record.js';
 export { IndexCipher } from './index-cipher.js';
 export { TOKEN_BYTES, computeToken, constantTimeEqual } from './tokens.js';
+export {
+  GRANT_TOKEN_PREFIX,
+  GrantTokenFormatError,
+  generateGrantToken,
+  grantVerifier,
+  looksLikeGrantToken,
+  parseGrantToken,
+  unwrapDataKeyForGrant,
+  wrapDataKeyForGrant,
+  type GrantToken,
+} from './grant-token.js';

@@ -33,6 +33,10 @@ export type TextLanguage = (typeof TEXT_LANGUAGES)[number];
 export const FUSIONS = ['rrf', 'relative_score'] as const;
 export type Fusion = (typeof FUSIONS)[number];
 
+/** What an index grant may do (access/permissions.ts maps each to the operations it opens). */
+export const PERMISSIONS = ['READ', 'WRITE', 'TRAIN', 'OBSERVE', 'ADMIN'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
 /** True when `value` is one of `names` (narrowing an unknown input to the set's type). */
 export function isOneOf<T extends string>(names: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (names as readonly string[]).includes(value);

@@ -3,6 +3,7 @@
 // result union; nothing here knows about GraphQL.
 
 import type { StoreFaultKind } from '../storage/index.js';
+import type { Permission } from './enumerations.js';
 
 export abstract class CipherdexError extends Error {
   abstract readonly code: string;
@@ -43,6 +44,28 @@ export class InvalidIndexKeyError extends CipherdexError {
   readonly code = 'INVALID_INDEX_KEY';
   constructor(readonly index: string) {
     super(`The key does not open index "${index}".`);
+  }
+}
+
+/** The caller's grant does not carry a permission the operation needs (any one of `required` would do). */
+export class PermissionDeniedError extends CipherdexError {
+  readonly code = 'PERMISSION_DENIED';
+  constructor(
+    readonly index: string,
+    readonly required: readonly Permission[],
+  ) {
+    super(`This grant of index "${index}" lacks the permission this needs (any of ${required.join(', ')}).`);
+  }
+}
+
+/** The index has no grant with that id (never created, or revoked already). */
+export class GrantNotFoundError extends CipherdexError {
+  readonly code = 'GRANT_NOT_FOUND';
+  constructor(
+    readonly index: string,
+    readonly grantId: string,
+  ) {
+    super(`Index "${index}" has no grant ${grantId}.`);
   }
 }
 

@@ -3,7 +3,11 @@
 // any step leaves both as they were (batches are all-or-nothing).
 
 import { DEFAULT_CLUSTER, redisNames, type RedisNames } from './replication/cluster-namespace.js';
-import { IndexCipher, generateDataKey, wrapDataKey } from '../crypto/index.js';
+import { IndexCipher, generateDataKey, looksLikeGrantToken, wrapDataKey } from '../crypto/index.js';
+import { createGrant, listGrants, revokeGrant, validateGrantOptions } from './access/index-grants.js';
+import { KeyProof, type ProvenCaller } from './access/key-proof.js';
+import type { IndexOperation } from './access/permissions.js';
+import { recheckedStream } from './access/rechecked-stream.js';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/index.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
@@ -50,8 +54,11 @@ import { findTrainingRun, listTrainingRuns } from './training/run-history.js';
 const STATS_INTERVAL_MS = 1000;
 import type {
   BrowseOptions,
+  CreateGrantOptions,
+  CreatedIndexGrant,
   CreateIndexOptions,
   Filter,
+  IndexGrantInfo,
   IndexInfo,
   IndexKeyInput,
   IndexStats,
@@ -105,6 +112,7 @@ export class CipherdexIndexService implements IndexService {
   readonly #replication: IndexServiceParts['replication'];
   readonly #metrics: ServiceMetrics;
   readonly #activity = new IndexActivity();
+  readonly #proof: KeyProof;
   #closed = false;
   /** Every Redis channel and key of this deployment's cluster; the server keeps its shared counters under them too. */
   readonly redisNames: RedisNames;
@@ -120,6 +128,7 @@ export class CipherdexIndexService implements IndexService {
     this.#replication = parts.replication ?? null;
     this.#metrics = parts.metrics ?? NO_SERVICE_METRICS;
     this.redisNames = parts.redisNames ?? redisNames(parts.config.cluster ?? DEFAULT_CLUSTER);
+    this.#proof = new KeyProof(parts.store);
   }
 
   async createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo> {
@@ -156,7 +165,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async describeIndex(name: string, key: IndexKeyInput): Promise<IndexInfo> {
-    return this.#use(name, key, (open) => this.#describe(open));
+    return this.#use(name, key, 'describeIndex', (open) => this.#describe(open));
   }
 
   async rotateIndexKey(name: string, key: IndexKeyInput, newKey: IndexKeyInput): Promise<IndexInfo> {
@@ -176,7 +185,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async deleteIndex(name: string, key: IndexKeyInput): Promise<void> {
-    await this.#verify(name, key);
+    await this.#verify(name, key, 'deleteIndex');
     // A run of this index ends CANCELLED now; its job finds the index closed before it commits.
     this.#scheduler.forget(name);
     this.#activity.forget(name);
@@ -187,7 +196,7 @@ export class CipherdexIndexService implements IndexService {
 
   async upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }> {
     const started = performance.now();
-    return this.#use(name, key, async (open) => {
+    return this.#use(name, key, 'upsert', async (open) => {
       const valid = validateItems(items, open.config.dimension, open.config.metric, this.#config.limits);
       const prepared = await open.prepare(valid);
       await open.lock.run(async () => {
@@ -203,7 +212,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]> {
-    return this.#use(name, key, (open) => {
+    return this.#use(name, key, 'get', (open) => {
       const wanted = validateIds(ids, this.#config.limits);
       const fields = validateInclude(include, GET_DEFAULT_FIELDS);
       const items: Item[] = [];
@@ -216,7 +225,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }> {
-    return this.#use(name, key, async (open) => {
+    return this.#use(name, key, 'delete', async (open) => {
       const unique = [...new Set(validateIds(ids, this.#config.limits))];
       const tokens = unique.map((id) => open.tokenOf(id));
       return open.lock.run(async () => {
@@ -229,11 +238,11 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async listIds(name: string, key: IndexKeyInput): Promise<string[]> {
-    return this.#use(name, key, (open) => open.ids().sort());
+    return this.#use(name, key, 'listIds', (open) => open.ids().sort());
   }
 
   async browse(name: string, key: IndexKeyInput, options: BrowseOptions = {}): Promise<ItemPage> {
-    return this.#use(name, key, (open) => {
+    return this.#use(name, key, 'browse', (open) => {
       const first = validateFirst(options.first);
       const fields = validateInclude(options.include, GET_DEFAULT_FIELDS);
       const filter = filterOrNull(options.filter);
@@ -245,7 +254,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async count(name: string, key: IndexKeyInput, filter?: Filter | null): Promise<number> {
-    return this.#use(name, key, (open) => open.count(filterOrNull(filter)));
+    return this.#use(name, key, 'count', (open) => open.count(filterOrNull(filter)));
   }
 
   async deleteItems(name: string, key: IndexKeyInput, target: { ids?: string[] | null; filter?: Filter | null }): Promise<{ deletedCount: number }> {
@@ -257,7 +266,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async deleteWhere(name: string, key: IndexKeyInput, filter: Filter): Promise<{ deletedCount: number }> {
-    return this.#use(name, key, async (open) => {
+    return this.#use(name, key, 'delete', async (open) => {
       const plan = filterOrNull(filter);
       if (plan === null) throw new ValidationError('filter', 'deleting by filter takes a non-empty filter (deleteIndex removes everything)');
       return open.lock.run(async () => {
@@ -273,7 +282,7 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch): Promise<{ updatedCount: number }> {
-    return this.#use(name, key, async (open) => {
+    return this.#use(name, key, 'updateItems', async (open) => {
       const limits = this.#config.limits;
       const unique = [...new Set(validateIds(ids, limits))];
       const patchesMetadata = patch?.metadata !== undefined;
@@ -304,7 +313,7 @@ export class CipherdexIndexService implements IndexService {
 
   async search(name: string, key: IndexKeyInput, vectors: VectorInput[] | null, options: SearchOptions = {}): Promise<SearchResults[]> {
     const started = performance.now();
-    return this.#use(name, key, (open) => {
+    return this.#use(name, key, 'search', (open) => {
       const opened = performance.now();
       const limits = this.#config.limits;
       const topK = validateTopK(options.topK, limits);
@@ -350,9 +359,9 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async train(name: string, key: IndexKeyInput, options: TrainOptions = {}): Promise<TrainingRun> {
-    const start = (): Promise<TrainingRun> => this.#use(name, key, (open) => this.#training.train(open, options));
+    const start = (): Promise<TrainingRun> => this.#use(name, key, 'train', (open) => this.#training.train(open, options));
     if (options.wait !== true) return start();
-    const { done } = await this.#use(name, key, (open) => this.#training.trainAndWait(open, options, start));
+    const { done } = await this.#use(name, key, 'train', (open) => this.#training.trainAndWait(open, options, start));
     return done;
   }
 
@@ -361,13 +370,15 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async cancelTraining(name: string, key: IndexKeyInput): Promise<TrainingRun> {
-    await this.#verify(name, key);
+    await this.#verify(name, key, 'cancelTraining');
     return this.#scheduler.cancel(name);
   }
 
   async trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>> {
-    await this.#verify(name, key);
-    return this.#scheduler.subscribe(name);
+    const grantId = await this.#verify(name, key, 'trainingStatus');
+    const stream = this.#scheduler.subscribe(name);
+    // A grant is proven again before every event: revoked or expired, its stream ends with the error.
+    return grantId === null ? stream : recheckedStream(stream, () => this.#verify(name, key, 'trainingStatus').then(() => {}));
   }
 
   trainingQueue(): TrainingQueueInfo {
@@ -388,11 +399,11 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async trainingRuns(name: string, key: IndexKeyInput, options: { first?: number | null; after?: string | null } = {}): Promise<TrainingRunPage> {
-    return this.#use(name, key, (open) => listTrainingRuns(this.#store, open, options.first, options.after));
+    return this.#use(name, key, 'trainingRuns', (open) => listTrainingRuns(this.#store, open, options.first, options.after));
   }
 
   async trainingRun(name: string, key: IndexKeyInput, runId: string): Promise<TrainingRun> {
-    return this.#use(name, key, (open) => findTrainingRun(this.#store, open, runId));
+    return this.#use(name, key, 'trainingRuns', (open) => findTrainingRun(this.#store, open, runId));
   }
 
   trainingQueueUpdates(): AsyncIterableIterator<TrainingQueueInfo> {
@@ -404,7 +415,7 @@ export class CipherdexIndexService implements IndexService {
 
   async indexStats(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<IndexStats>> {
     // Opening proves the key and gives the count to start from; later ticks need no key.
-    let vectorCount = await this.#use(name, key, (open) => open.size);
+    let vectorCount = await this.#use(name, key, 'indexStats', (open) => open.size);
     const snapshot = (): IndexStats => {
       const open = this.#cache.loaded(name);
       if (open !== undefined) vectorCount = open.size;
@@ -425,7 +436,7 @@ export class CipherdexIndexService implements IndexService {
     timer.unref();
     const stream = new LatestValueStream<IndexStats>(() => clearInterval(timer));
     stream.offer(snapshot());
-    return stream;
+    return looksLikeGrantToken(key) ? recheckedStream(stream, () => this.#verify(name, key, 'indexStats').then(() => {})) : stream;
   }
 
   residentMemory(): { indexes: number; bytes: number } {
@@ -451,29 +462,72 @@ export class CipherdexIndexService implements IndexService {
     if (this.#owned.store) await this.#store.close();
   }
 
-  async #use<T>(name: string, key: IndexKeyInput, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
-    if (this.#closed) throw new Error('The index service is closed.');
-    const keyBytes = parseKeyArgument(key);
+  async createIndexGrant(name: string, key: IndexKeyInput, options: CreateGrantOptions): Promise<CreatedIndexGrant> {
+    const valid = validateGrantOptions(options, Date.now());
+    return this.#withDataKey(name, key, (dataKey) => createGrant(this.#store, name, dataKey, valid));
+  }
+
+  async revokeIndexGrant(name: string, key: IndexKeyInput, grantId: string): Promise<IndexGrantInfo> {
+    const revoked = await this.#withDataKey(name, key, (dataKey) => revokeGrant(this.#store, name, dataKey, grantId));
+    this.#cache.loaded(name)?.keys.forgetGrant(revoked.id);
+    this.#proof.forget(revoked.id);
+    return revoked;
+  }
+
+  async indexGrants(name: string, key: IndexKeyInput): Promise<IndexGrantInfo[]> {
+    return this.#withDataKey(name, key, (dataKey) => listGrants(this.#store, name, dataKey));
+  }
+
+  /** Runs `work` with the open index once the caller proved `key` may do `operation` on it. */
+  async #use<T>(name: string, key: IndexKeyInput, operation: IndexOperation, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
+    const caller = await this.#prove(name, key, operation);
     try {
-      checkName(name);
-      return await this.#cache.use(name, keyBytes, work);
+      return await this.#cache.use(name, caller.credential, work);
     } catch (error) {
       throw toDomainError(error, name);
     } finally {
       // This request's copy of the key; an open index keeps its own while it stays open.
-      keyBytes.fill(0);
+      caller.wipe();
     }
   }
 
-  /** Proves `key` opens `name` without loading it (when it is not loaded already). */
-  async #verify(name: string, key: IndexKeyInput): Promise<void> {
-    if (this.#closed) throw new Error('The index service is closed.');
-    const keyBytes = parseKeyArgument(key);
+  /** Proves `key` may do `operation` on `name` without loading it; returns the caller's grant id (null for the index key). */
+  async #verify(name: string, key: IndexKeyInput, operation: IndexOperation): Promise<string | null> {
+    const caller = await this.#prove(name, key, operation);
     try {
-      checkName(name);
-      await this.#cache.verify(name, keyBytes);
+      await this.#cache.verify(name, caller.credential);
+      return caller.grantId;
+    } catch (error) {
+      throw toDomainError(error, name);
     } finally {
-      keyBytes.fill(0);
+      caller.wipe();
+    }
+  }
+
+  /** Runs `work` with the index's data key as stored now, for an ADMIN caller (grants need it). */
+  async #withDataKey<T>(name: string, key: IndexKeyInput, work: (dataKey: Buffer) => Promise<T>): Promise<T> {
+    const caller = await this.#prove(name, key, 'grants');
+    try {
+      const dataKey = await this.#cache.unwrapDataKey(name, caller.credential);
+      try {
+        return await work(dataKey);
+      } finally {
+        dataKey.fill(0);
+      }
+    } catch (error) {
+      throw toDomainError(error, name);
+    } finally {
+      caller.wipe();
+    }
+  }
+
+  async #prove(name: string, key: IndexKeyInput, operation: IndexOperation): Promise<ProvenCaller> {
+    if (this.#closed) throw new Error('The index service is closed.');
+    checkName(name);
+    try {
+      return await this.#proof.prove(name, key, operation);
+    } catch (error) {
+      throw toDomainError(error, name);
     }
   }
 

@@ -1,15 +1,36 @@
 // The domain API's vocabulary: what callers of the index service pass in and get back.
 // The GraphQL layer maps these one to one; tests and benchmarks use them directly.
 
-import type { Fusion, IndexType, ItemField, Metric, TextLanguage, TrainingPhase, TrainingTrigger } from './enumerations.js';
+import type { Fusion, IndexType, ItemField, Metric, Permission, TextLanguage, TrainingPhase, TrainingTrigger } from './enumerations.js';
 
-export type { Fusion, IndexType, ItemField, Metric, TextLanguage, TrainingPhase, TrainingTrigger };
+export type { Fusion, IndexType, ItemField, Metric, Permission, TextLanguage, TrainingPhase, TrainingTrigger };
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/** A 32-byte index key: raw bytes, or a base64 / hex string. */
+/** A 32-byte index key (raw bytes, or a base64 / hex string), or an index grant token (`cdxg_...`). */
 export type IndexKeyInput = string | Uint8Array;
+
+/** An index grant as listed: never its token. */
+export interface IndexGrantInfo {
+  id: string;
+  label: string | null;
+  permissions: Permission[];
+  expiresAt: Date | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** A grant just created: the only time its token is ever returned. */
+export interface CreatedIndexGrant extends IndexGrantInfo {
+  token: string;
+}
+
+export interface CreateGrantOptions {
+  permissions: Permission[];
+  expiresAt?: Date | null;
+  label?: string | null;
+}
 /** A vector as numbers or as little-endian float32. */
 export type VectorInput = ArrayLike<number>;
 
@@ -272,6 +293,11 @@ export interface IndexService {
   trainingQueueUpdates(): AsyncIterableIterator<TrainingQueueInfo>;
   /** Verifies the key, then yields the index's stats now and once per second; a slow consumer gets the latest only. */
   indexStats(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<IndexStats>>;
+  /** A grant of `permissions` on the index; its token is returned here once and never stored. */
+  createIndexGrant(name: string, key: IndexKeyInput, options: CreateGrantOptions): Promise<CreatedIndexGrant>;
+  /** Throws GrantNotFoundError when the index has no such grant. */
+  revokeIndexGrant(name: string, key: IndexKeyInput, grantId: string): Promise<IndexGrantInfo>;
+  indexGrants(name: string, key: IndexKeyInput): Promise<IndexGrantInfo[]>;
   /** Indexes decrypted in memory now and the bytes their engines hold (names are public; for metrics). */
   residentMemory(): { indexes: number; bytes: number };
   /** True when the store answers (the health field and /ready); never throws, needs no key. */

@@ -5,6 +5,7 @@ export {
   StoreConflictError,
   StoreIndexNotFoundError,
   type Store,
+  type StoredGrant,
   type StoredIndex,
   type StoredItem,
   type StoredTrainingRun,

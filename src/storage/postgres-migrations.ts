@@ -73,4 +73,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'index grants',
+    // One row per grant: its token's verifier and the data key wrapped under the token's key (the
+    // token itself is never stored); removed with its index.
+    sql: `
+      CREATE TABLE index_grants (
+        index_id BIGINT NOT NULL REFERENCES indexes (id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        expires_at TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        last_used_at TIMESTAMPTZ,
+        verifier BYTEA NOT NULL,
+        wrapped_data_key BYTEA NOT NULL,
+        sealed_label BYTEA,
+        PRIMARY KEY (index_id, id)
+      );
+    `,
+  },
 ];

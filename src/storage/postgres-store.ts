@@ -14,6 +14,7 @@ import {
   StoreConflictError,
   StoreIndexNotFoundError,
   type Store,
+  type StoredGrant,
   type StoredIndex,
   type StoredItem,
   type StoredTrainingRun,
@@ -44,6 +45,33 @@ interface IndexRow {
   key_version: number;
   change_seq: string;
   created_at: Date;
+}
+
+interface GrantRow {
+  id: string;
+  permissions: string;
+  expires_at: Date | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  verifier: Buffer;
+  wrapped_data_key: Buffer;
+  sealed_label: Buffer | null;
+}
+
+const GRANT_COLUMNS = 'g.id, g.permissions, g.expires_at, g.created_at, g.last_used_at, g.verifier, g.wrapped_data_key, g.sealed_label';
+
+function toStoredGrant(index: string, row: GrantRow): StoredGrant {
+  return {
+    id: row.id,
+    index,
+    permissions: row.permissions,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    verifier: row.verifier,
+    wrappedDataKey: row.wrapped_data_key,
+    sealedLabel: row.sealed_label,
+  };
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -355,6 +383,47 @@ export class PostgresStore implements Store {
     );
     if (rows.length === 0) throw new StoreIndexNotFoundError(index);
     return rows[0].model_version;
+  }
+
+  async createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void> {
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO index_grants (index_id, id, permissions, expires_at, created_at, verifier, wrapped_data_key, sealed_label)
+       SELECT id, $2, $3, $4, $5, $6, $7, $8 FROM indexes WHERE name = $1`,
+      [grant.index, grant.id, grant.permissions, grant.expiresAt, grant.createdAt, grant.verifier, grant.wrappedDataKey, grant.sealedLabel],
+    );
+    if (rowCount === 0) throw new StoreIndexNotFoundError(grant.index);
+  }
+
+  async getGrant(index: string, id: string): Promise<StoredGrant | null> {
+    const { rows } = await this.#pool.query<GrantRow>(
+      `SELECT ${GRANT_COLUMNS} FROM index_grants g JOIN indexes i ON g.index_id = i.id WHERE i.name = $1 AND g.id = $2`,
+      [index, id],
+    );
+    return rows.length === 0 ? null : toStoredGrant(index, rows[0]);
+  }
+
+  async listGrants(index: string): Promise<StoredGrant[]> {
+    const { rows } = await this.#pool.query<GrantRow>(
+      `SELECT ${GRANT_COLUMNS} FROM index_grants g JOIN indexes i ON g.index_id = i.id WHERE i.name = $1 ORDER BY g.created_at, g.id`,
+      [index],
+    );
+    return rows.map((row) => toStoredGrant(index, row));
+  }
+
+  async deleteGrant(index: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      'DELETE FROM index_grants g USING indexes i WHERE g.index_id = i.id AND i.name = $1 AND g.id = $2',
+      [index, id],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async touchGrant(index: string, id: string, at: Date): Promise<void> {
+    await this.#pool.query('UPDATE index_grants g SET last_used_at = $3 FROM indexes i WHERE g.index_id = i.id AND i.name = $1 AND g.id = $2', [
+      index,
+      id,
+      at,
+    ]);
   }
 
   async close(): Promise<void> {

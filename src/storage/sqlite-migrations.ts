@@ -50,4 +50,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX training_runs_by_token ON training_runs (index_id, token);
     `,
   },
+  {
+    version: 4,
+    description: 'index grants',
+    // One row per grant: its token's verifier and the data key wrapped under the token's key (the
+    // token itself is never stored). Removed with the index (sqlite-store's deleteIndex).
+    sql: `
+      CREATE TABLE index_grants (
+        index_id INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        expires_at INTEGER,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        verifier BLOB NOT NULL,
+        wrapped_data_key BLOB NOT NULL,
+        sealed_label BLOB,
+        PRIMARY KEY (index_id, id)
+      );
+    `,
+  },
 ];

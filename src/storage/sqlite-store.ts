@@ -13,6 +13,7 @@ import {
   StoreConflictError,
   StoreIndexNotFoundError,
   type Store,
+  type StoredGrant,
   type StoredIndex,
   type StoredItem,
   type StoredTrainingRun,
@@ -27,6 +28,17 @@ interface IndexRow {
   model_version: number;
   key_version: number;
   created_at: number;
+}
+
+interface GrantRow {
+  id: string;
+  permissions: string;
+  expires_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  verifier: Buffer;
+  wrapped_data_key: Buffer;
+  sealed_label: Buffer | null;
 }
 
 interface ItemRow {
@@ -74,6 +86,20 @@ function prepareStatements(db: Database.Database) {
     replaceWrappedDataKey: db.prepare<[Buffer, string, Buffer], { key_version: number }>(
       'UPDATE indexes SET wrapped_data_key = ?, key_version = key_version + 1 WHERE name = ? AND wrapped_data_key = ? RETURNING key_version',
     ),
+    deleteIndexGrants: db.prepare<[number]>('DELETE FROM index_grants WHERE index_id = ?'),
+    insertGrant: db.prepare<[number, string, string, number | null, number, Buffer, Buffer, Buffer | null]>(
+      'INSERT INTO index_grants (index_id, id, permissions, expires_at, created_at, verifier, wrapped_data_key, sealed_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    grant: db.prepare<[string, string], GrantRow>(
+      'SELECT g.* FROM index_grants g JOIN indexes i ON g.index_id = i.id WHERE i.name = ? AND g.id = ?',
+    ),
+    grants: db.prepare<[string], GrantRow>(
+      'SELECT g.* FROM index_grants g JOIN indexes i ON g.index_id = i.id WHERE i.name = ? ORDER BY g.created_at, g.id',
+    ),
+    deleteGrant: db.prepare<[string, string]>('DELETE FROM index_grants WHERE index_id = (SELECT id FROM indexes WHERE name = ?) AND id = ?'),
+    touchGrant: db.prepare<[number, string, string]>(
+      'UPDATE index_grants SET last_used_at = ? WHERE index_id = (SELECT id FROM indexes WHERE name = ?) AND id = ?',
+    ),
     saveModel: db.prepare<[Buffer, string], { model_version: number }>(
       'UPDATE indexes SET sealed_model = ?, model_version = model_version + 1 WHERE name = ? RETURNING model_version',
     ),
@@ -90,6 +116,20 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     changeSeq: 0,
     keyVersion: row.key_version,
     createdAt: new Date(row.created_at),
+  };
+}
+
+function toStoredGrant(index: string, row: GrantRow): StoredGrant {
+  return {
+    id: row.id,
+    index,
+    permissions: row.permissions,
+    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+    createdAt: new Date(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+    verifier: row.verifier,
+    wrappedDataKey: row.wrapped_data_key,
+    sealedLabel: row.sealed_label,
   };
 }
 
@@ -151,6 +191,7 @@ export class SqliteStore implements Store {
       if (row === undefined) return false;
       s.deleteIndexItems.run(row.id);
       s.deleteIndexRuns.run(row.id);
+      s.deleteIndexGrants.run(row.id);
       return true;
     });
     // all(), never get(), for a write ... RETURNING: get() stops at the first row and finishes the
@@ -322,6 +363,41 @@ export class SqliteStore implements Store {
     const version = await this.#write((nested) => (nested ? this.#saveModel : this.#saveModel.immediate)(index, sealedModel));
     if (version === undefined) throw new StoreIndexNotFoundError(index);
     return version;
+  }
+
+  async createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void> {
+    // One statement: it is its own transaction alone, or a savepoint in a group commit.
+    await this.#write(() => {
+      const id = this.#statements.indexIdByName.get(grant.index)?.id;
+      if (id === undefined) throw new StoreIndexNotFoundError(grant.index);
+      this.#statements.insertGrant.run(
+        id,
+        grant.id,
+        grant.permissions,
+        grant.expiresAt === null ? null : grant.expiresAt.getTime(),
+        grant.createdAt.getTime(),
+        grant.verifier,
+        grant.wrappedDataKey,
+        grant.sealedLabel,
+      );
+    });
+  }
+
+  async getGrant(index: string, id: string): Promise<StoredGrant | null> {
+    const row = this.#statements.grant.get(index, id);
+    return row === undefined ? null : toStoredGrant(index, row);
+  }
+
+  async listGrants(index: string): Promise<StoredGrant[]> {
+    return this.#statements.grants.all(index).map((row) => toStoredGrant(index, row));
+  }
+
+  async deleteGrant(index: string, id: string): Promise<boolean> {
+    return this.#write(() => this.#statements.deleteGrant.run(index, id).changes > 0);
+  }
+
+  async touchGrant(index: string, id: string, at: Date): Promise<void> {
+    await this.#write(() => this.#statements.touchGrant.run(at.getTime(), index, id));
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ import {
   type WriterRequest,
   type WriterStart,
 } from './sqlite-writer-protocol.js';
-import { DEFAULT_SCAN_PAGE_SIZE, type Store, type StoredIndex, type StoredItem, type StoredTrainingRun } from './store.js';
+import { DEFAULT_SCAN_PAGE_SIZE, type Store, type StoredGrant, type StoredIndex, type StoredItem, type StoredTrainingRun } from './store.js';
 
 type Call = { resolve(value: unknown): void; reject(error: unknown): void };
 /** A request before it gets its id (Omit over a union would merge its members). */
@@ -143,6 +143,26 @@ export class SqliteWorkerStore implements Store {
 
   getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null> {
     return this.#call('getTrainingRun', index, token);
+  }
+
+  createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void> {
+    return this.#call('createGrant', grant);
+  }
+
+  getGrant(index: string, id: string): Promise<StoredGrant | null> {
+    return this.#call('getGrant', index, id);
+  }
+
+  listGrants(index: string): Promise<StoredGrant[]> {
+    return this.#call('listGrants', index);
+  }
+
+  deleteGrant(index: string, id: string): Promise<boolean> {
+    return this.#call('deleteGrant', index, id);
+  }
+
+  touchGrant(index: string, id: string, at: Date): Promise<void> {
+    return this.#call('touchGrant', index, id, at);
   }
 
   async close(): Promise<void> {

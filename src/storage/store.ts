@@ -40,6 +40,24 @@ export class StoreIndexNotFoundError extends Error {
   }
 }
 
+/**
+ * An index grant as stored: the verifier of its token and the data key wrapped under the token's
+ * key (never the token), its permissions and expiry (bound into the wrap), and its label sealed
+ * under the index's data key.
+ */
+export interface StoredGrant {
+  id: string;
+  index: string;
+  /** Comma-separated permission names, as bound into the wrap. */
+  permissions: string;
+  expiresAt: Date | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  verifier: Buffer;
+  wrappedDataKey: Buffer;
+  sealedLabel: Buffer | null;
+}
+
 export const DEFAULT_SCAN_PAGE_SIZE = 1000;
 
 /** A training run's sealed record; `seq` orders records (larger is newer) and pages the history. */
@@ -93,5 +111,14 @@ export interface Store {
   getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null>;
   /** Writes a new sealed model (centroids + assignments) in one transaction; returns the new modelVersion. */
   saveModel(index: string, sealedModel: Buffer): Promise<number>;
+  /** Throws StoreIndexNotFoundError when the index is gone. */
+  createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void>;
+  getGrant(index: string, id: string): Promise<StoredGrant | null>;
+  /** Oldest first. */
+  listGrants(index: string): Promise<StoredGrant[]>;
+  /** False when the index has no such grant. */
+  deleteGrant(index: string, id: string): Promise<boolean>;
+  /** Records a use (best effort: the caller throttles it). */
+  touchGrant(index: string, id: string, at: Date): Promise<void>;
   close(): Promise<void>;
 }

@@ -31,6 +31,8 @@ export interface ServiceStoreHarness {
   setSealed(index: string, token: Buffer, sealed: Buffer): Promise<void>;
   rawIndexColumn(index: string, column: IndexColumn): Promise<Buffer | null>;
   setIndexColumn(index: string, column: IndexColumn, value: Buffer): Promise<void>;
+  /** Overwrites a text column of a stored grant, as someone with database access could. */
+  setGrantColumn(grantId: string, column: 'permissions', value: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -85,6 +87,9 @@ function freshSqlite(): ServiceStoreHarness {
     setIndexColumn: async (index, column, value) => {
       withDb((db) => db.prepare(`UPDATE indexes SET ${column} = ? WHERE name = ?`).run(value, index));
     },
+    setGrantColumn: async (grantId, column, value) => {
+      withDb((db) => db.prepare(`UPDATE index_grants SET ${column} = ? WHERE id = ?`).run(value, grantId));
+    },
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   });
 }
@@ -109,7 +114,8 @@ async function freshPostgres(): Promise<ServiceStoreHarness> {
         // Every column of every row, as the database returns it (bytea as bytes, text as text).
         const indexes = await query<Record<string, unknown>>('SELECT * FROM indexes');
         const items = await query<Record<string, unknown>>('SELECT * FROM items');
-        return [...indexes, ...items].flatMap((row) =>
+        const grants = await query<Record<string, unknown>>('SELECT * FROM index_grants');
+        return [...indexes, ...items, ...grants].flatMap((row) =>
           Object.values(row).map((value) => (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8'))),
         );
       },
@@ -120,6 +126,9 @@ async function freshPostgres(): Promise<ServiceStoreHarness> {
       rawIndexColumn: async (index, column) => (await query<{ value: Buffer | null }>(`SELECT ${column} AS value FROM indexes WHERE name = $1`, [index]))[0].value,
       setIndexColumn: async (index, column, value) => {
         await query(`UPDATE indexes SET ${column} = $1 WHERE name = $2`, [value, index]);
+      },
+      setGrantColumn: async (grantId, column, value) => {
+        await query(`UPDATE index_grants SET ${column} = $1 WHERE id = $2`, [value, grantId]);
       },
       dispose: schema.drop,
     },

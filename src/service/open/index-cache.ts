@@ -5,6 +5,7 @@
 import { KeyUnwrapError, unwrapDataKey } from '../../crypto/index.js';
 import type { Store } from '../../storage/index.js';
 import { IndexNotFoundError, InvalidIndexKeyError } from '../errors.js';
+import type { IndexCredential } from './index-credential.js';
 import { loadOpenIndex } from './index-loader.js';
 import { translatingErrors } from '../lower-layer-errors.js';
 import type { OpenIndex } from './open-index.js';
@@ -48,7 +49,7 @@ export class IndexCache {
   }
 
   /** Runs `work` with the open index, after proving `key` opens it; the index stays loaded meanwhile. */
-  async use<T>(name: string, key: Buffer, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
+  async use<T>(name: string, key: IndexCredential, work: (open: OpenIndex) => Promise<T> | T): Promise<T> {
     const open = await this.acquire(name, key);
     open.enter();
     try {
@@ -62,25 +63,30 @@ export class IndexCache {
    * Proves `key` opens `name` without loading it when it is not open already (deletion needs no
    * plaintext). Throws IndexNotFoundError or InvalidIndexKeyError.
    */
-  async verify(name: string, key: Buffer): Promise<void> {
+  async verify(name: string, key: IndexCredential): Promise<void> {
     const pending = this.#entries.get(name);
     if (pending !== undefined) {
       const open = await pending;
-      if (!open.keys.accepts(key)) throw new InvalidIndexKeyError(name);
+      if (!key.acceptedBy(open)) throw new InvalidIndexKeyError(name);
       return;
     }
-    const stored = await translatingErrors(name, () => this.#store.getIndex(name));
-    if (stored === null) throw new IndexNotFoundError(name);
-    unwrapOrThrow(key, stored.wrappedDataKey, name).fill(0);
+    (await this.unwrapDataKey(name, key)).fill(0);
   }
 
-  async acquire(name: string, key: Buffer): Promise<OpenIndex> {
+  /** The data key as stored now (after any rotation), unwrapped by `key`; the caller wipes it. */
+  async unwrapDataKey(name: string, key: IndexCredential): Promise<Buffer> {
+    const stored = await translatingErrors(name, () => this.#store.getIndex(name));
+    if (stored === null) throw new IndexNotFoundError(name);
+    return key.unwrap(stored);
+  }
+
+  async acquire(name: string, key: IndexCredential): Promise<OpenIndex> {
     for (;;) {
       let pending = this.#entries.get(name);
       if (pending === undefined) {
         const stored = await translatingErrors(name, () => this.#store.getIndex(name));
         if (stored === null) throw new IndexNotFoundError(name);
-        const dataKey = unwrapOrThrow(key, stored.wrappedDataKey, name);
+        const dataKey = key.unwrap(stored);
         // Another opener may have started the load while we read the record: share theirs.
         pending = this.#entries.get(name);
         if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers, this.recordBucket), stored);
@@ -88,7 +94,7 @@ export class IndexCache {
       }
       const open = await pending;
       if (open.closed) continue;
-      if (!open.keys.accepts(key)) throw new InvalidIndexKeyError(name);
+      if (!key.acceptedBy(open)) throw new InvalidIndexKeyError(name);
       return open;
     }
   }

@@ -9,6 +9,7 @@ import { itemAad } from '../records/associated-data.js';
 import { openIndexConfig } from '../records/index-config-record.js';
 import { decodeItem } from '../records/item-codec.js';
 import { toDomainError } from '../lower-layer-errors.js';
+import type { IndexCredential } from './index-credential.js';
 import { OpenIndex } from './open-index.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import { openModel } from '../records/trained-model-record.js';
@@ -17,14 +18,14 @@ import { openModel } from '../records/trained-model-record.js';
 const LOAD_PAGE_SIZE = 2000;
 
 /**
- * `dataKey` was just unwrapped with `key` (so `key` is proven); both are consumed: the data key
- * is wiped once the cipher has derived its own keys.
+ * `dataKey` was just unwrapped with `key` (so `key` is proven, and the open index accepts it); the
+ * data key is consumed: wiped once the cipher has derived its own keys.
  */
 export async function loadOpenIndex(
   store: Store,
   stored: StoredIndex,
   dataKey: Buffer,
-  key: Buffer,
+  key: IndexCredential,
   workers: SealWorkers | null = null,
   recordBucket = 0,
 ): Promise<OpenIndex> {
@@ -36,7 +37,9 @@ export async function loadOpenIndex(
   let open: OpenIndex | null = null;
   try {
     const config = openIndexConfig(cipher, name, stored.sealedConfig);
-    open = new OpenIndex(name, config, stored.createdAt, cipher, new AcceptedKeys(name, stored.wrappedDataKey, key), sealer, recordBucket);
+    const keys = new AcceptedKeys(name, stored.wrappedDataKey);
+    key.rememberIn(keys);
+    open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket);
     stage = `item record of index "${name}"`;
     for await (const page of store.scanItems(name, LOAD_PAGE_SIZE)) {
       open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token)));

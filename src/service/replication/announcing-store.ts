@@ -2,11 +2,13 @@
 // is durable, and a model this replica saves is reported as already in memory (its training job
 // swaps it in right after saving), so catching up does not load it again.
 
-import type { ReplicationStore, Store, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
+import type { ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
 
 export interface StoreAnnouncements {
   /** The index changed (items written or deleted, model saved, index deleted). */
   changed(index: string): void;
+  /** A grant of the index was revoked: replicas forget it at once. */
+  revokedGrant(index: string, grantId: string): void;
   /** This process saved model `version` of `index`. */
   savedModel(index: string, version: number): void;
 }
@@ -93,6 +95,28 @@ export class AnnouncingStore implements Store {
 
   getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null> {
     return this.#inner.getTrainingRun(index, token);
+  }
+
+  createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void> {
+    return this.#inner.createGrant(grant);
+  }
+
+  getGrant(index: string, id: string): Promise<StoredGrant | null> {
+    return this.#inner.getGrant(index, id);
+  }
+
+  listGrants(index: string): Promise<StoredGrant[]> {
+    return this.#inner.listGrants(index);
+  }
+
+  async deleteGrant(index: string, id: string): Promise<boolean> {
+    const deleted = await this.#inner.deleteGrant(index, id);
+    if (deleted) this.#announce.revokedGrant(index, id);
+    return deleted;
+  }
+
+  touchGrant(index: string, id: string, at: Date): Promise<void> {
+    return this.#inner.touchGrant(index, id, at);
   }
 
   close(): Promise<void> {

@@ -7,7 +7,8 @@ import type { RedisNames } from './cluster-namespace.js';
 import type { ReplicaRedis } from './replica-redis.js';
 
 export interface ChangeNotices {
-  announce(index: string): void;
+  /** With `revokedGrant`, the notice says that grant of the index was revoked (replicas forget it). */
+  announce(index: string, revokedGrant?: string): void;
 }
 
 /**
@@ -18,28 +19,30 @@ export async function createRedisChangeNotices(
   redis: ReplicaRedis,
   names: Pick<RedisNames, 'changeNotices'>,
   origin: string,
-  onNotice: (index: string) => void,
+  onNotice: (index: string, revokedGrant: string | null) => void,
 ): Promise<ChangeNotices> {
   const channel = names.changeNotices;
   redis.subscriber.on('message', (from: string, message: string) => {
     if (from !== channel) return;
     const notice = parseNotice(message);
-    if (notice !== null && notice.origin !== origin) onNotice(notice.index);
+    if (notice !== null && notice.origin !== origin) onNotice(notice.index, notice.grant);
   });
   await redis.subscriber.subscribe(channel);
   return {
-    announce(index) {
-      void redis.publisher.publish(channel, JSON.stringify({ origin, index })).catch(() => {});
+    announce(index, revokedGrant) {
+      const notice = revokedGrant === undefined ? { origin, index } : { origin, index, grant: revokedGrant };
+      void redis.publisher.publish(channel, JSON.stringify(notice)).catch(() => {});
     },
   };
 }
 
-function parseNotice(message: string): { origin: string; index: string } | null {
+function parseNotice(message: string): { origin: string; index: string; grant: string | null } | null {
   try {
     const value: unknown = JSON.parse(message);
     if (typeof value !== 'object' || value === null) return null;
-    const { origin, index } = value as Record<string, unknown>;
-    return typeof origin === 'string' && typeof index === 'string' ? { origin, index } : null;
+    const { origin, index, grant } = value as Record<string, unknown>;
+    if (typeof origin !== 'string' || typeof index !== 'string') return null;
+    return { origin, index, grant: typeof grant === 'string' ? grant : null };
   } catch {
     return null;
   }

@@ -98,6 +98,11 @@ export class ReplicaSync {
     if (tracked !== undefined && !tracked.open.closed) this.#schedule(tracked);
   }
 
+  /** Another replica revoked a grant of `index`: the open index here stops accepting it at once. */
+  forgetGrant(index: string, grantId: string): void {
+    this.#tracked.get(index)?.open.keys.forgetGrant(grantId);
+  }
+
   /** This replica saved model `version` of `index` and swaps it in itself. */
   savedModel(index: string, version: number): void {
     const tracked = this.#tracked.get(index);

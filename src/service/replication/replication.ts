@@ -43,7 +43,9 @@ export async function startReplication(
     redis = await connectReplicaRedis(config.redisUrl);
     try {
       training = await createReplicaTrainingEvents(redis, names);
-      notices = await createRedisChangeNotices(redis, names, replication.origin, (index) => sync.notify(index));
+      notices = await createRedisChangeNotices(redis, names, replication.origin, (index, revokedGrant) =>
+        revokedGrant === null ? sync.notify(index) : sync.forgetGrant(index, revokedGrant),
+      );
     } catch (error) {
       void closeReplicaRedis(redis, 'now');
       throw error;
@@ -51,6 +53,7 @@ export async function startReplication(
   }
   const announced = new AnnouncingStore(store, {
     changed: (index) => notices?.announce(index),
+    revokedGrant: (index, grantId) => notices?.announce(index, grantId),
     savedModel: (index, version) => sync.savedModel(index, version),
   });
   let leases: TrainingLeases | null = null;

@@ -22,7 +22,7 @@ function logged(target: Store): Store {
     get(object, property) {
       const value: unknown = Reflect.get(object, property, object);
       if (typeof value !== 'function') return value;
-      if (!['putItems', 'deleteItems', 'saveModel', 'deleteIndex'].includes(String(property))) return value.bind(object);
+      if (!['putItems', 'deleteItems', 'saveModel', 'deleteIndex', 'deleteGrant'].includes(String(property))) return value.bind(object);
       return async (...args: unknown[]) => {
         const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(object, args);
         log.push(`${String(property)} resolved`);
@@ -39,6 +39,7 @@ beforeEach(async () => {
   store = new AnnouncingStore(logged(real), {
     changed: (index) => void log.push(`changed ${index}`),
     savedModel: (index, version) => void log.push(`saved ${index} v${version}`),
+    revokedGrant: (index, grantId) => void log.push(`revoked ${index} ${grantId}`),
   });
   await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(60), sealedConfig: randomBytes(80) });
 });
@@ -65,6 +66,15 @@ it('announces each write after the store made it durable, and the deletion of th
     // Nothing was deleted the second time: nothing to announce.
     'deleteIndex resolved',
   ]);
+});
+
+it('announces a revoked grant once it is gone from the store, and nothing for an unknown one', async () => {
+  const grant = { index: 'docs', id: 'a'.repeat(32), permissions: 'READ', expiresAt: null, createdAt: new Date(), verifier: randomBytes(32), wrappedDataKey: randomBytes(60), sealedLabel: null };
+  await store.createGrant(grant);
+  expect(await store.deleteGrant('docs', grant.id)).toBe(true);
+  expect(await store.getGrant('docs', grant.id)).toBeNull();
+  expect(await store.deleteGrant('docs', grant.id)).toBe(false);
+  expect(log).toEqual(['deleteGrant resolved', `revoked docs ${grant.id}`, 'deleteGrant resolved']);
 });
 
 it('announces nothing for a refused write', async () => {

@@ -11,6 +11,7 @@ import { loadConfig } from '../../../src/config.js';
 import { parseIndexKey } from '../../../src/crypto/index.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import { IndexCache } from '../../../src/service/open/index-cache.js';
+import { IndexKeyCredential } from '../../../src/service/access/credentials.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import type { OpenIndex } from '../../../src/service/open/open-index.js';
 import { ReplicaSync } from '../../../src/service/replication/replica-sync.js';
@@ -63,7 +64,7 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
 
   /** B opens the index (as a request would), and has looked for changes made while it loaded. */
   async function openOnB(name = 'docs', bytes = keyBytes): Promise<OpenIndex> {
-    const open = await cacheB.acquire(name, Buffer.from(bytes));
+    const open = await cacheB.acquire(name, new IndexKeyCredential(Buffer.from(bytes)));
     await syncB.settled();
     return open;
   }
