@@ -12,12 +12,14 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemConnection",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "CancelTrainingResult": [
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "TrainingNotRunningError",
       "TrainingRun",
       "ValidationError"
@@ -27,6 +29,15 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemCount",
+      "PermissionDeniedError",
+      "ValidationError"
+    ],
+    "CreateIndexGrantResult": [
+      "IndexGrant",
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "CreateIndexResult": [
@@ -39,6 +50,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "DeleteItemsResult": [
@@ -46,11 +58,13 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "Error": [
       "ConvergenceError",
       "DimensionMismatchError",
+      "GrantNotFoundError",
       "IncompatibleIndexError",
       "IndexAlreadyExistsError",
       "IndexNotFoundError",
@@ -59,9 +73,18 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemsNotFoundError",
+      "PermissionDeniedError",
       "TrainingInProgressError",
       "TrainingNotRunningError",
       "TrainingRunNotFoundError",
+      "ValidationError"
+    ],
+    "IndexGrantsResult": [
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "PermissionDeniedError",
+      "QueryIndexGrantsSuccess",
       "ValidationError"
     ],
     "IndexResult": [
@@ -69,6 +92,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "IndexStatsResult": [
@@ -76,6 +100,7 @@
       "IndexStats",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "ItemIdsResult": [
@@ -83,6 +108,7 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemIdList",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "ItemsResult": [
@@ -90,6 +116,16 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemList",
+      "PermissionDeniedError",
+      "ValidationError"
+    ],
+    "RevokeIndexGrantResult": [
+      "GrantNotFoundError",
+      "IndexGrant",
+      "IndexNotFoundError",
+      "IntegrityError",
+      "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "RotateIndexKeyResult": [
@@ -97,6 +133,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "ValidationError"
     ],
     "SearchBatchResult": [
@@ -106,6 +143,7 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemsNotFoundError",
+      "PermissionDeniedError",
       "SearchBatchResults",
       "ValidationError"
     ],
@@ -116,6 +154,7 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemsNotFoundError",
+      "PermissionDeniedError",
       "SearchResults",
       "ValidationError"
     ],
@@ -127,6 +166,7 @@
       "InsufficientVectorsError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "TrainingInProgressError",
       "TrainingRun",
       "ValidationError"
@@ -139,6 +179,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "TrainingRun",
       "TrainingRunNotFoundError",
       "ValidationError"
@@ -147,6 +188,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "TrainingRunPage",
       "ValidationError"
     ],
@@ -154,6 +196,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "TrainingStatus",
       "ValidationError"
     ],
@@ -162,6 +205,7 @@
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemsNotFoundError",
+      "PermissionDeniedError",
       "UpdateItemsSuccess",
       "ValidationError"
     ],
@@ -170,6 +214,7 @@
       "IndexNotFoundError",
       "IntegrityError",
       "InvalidIndexKeyError",
+      "PermissionDeniedError",
       "UpsertSuccess",
       "ValidationError"
     ]

@@ -20,7 +20,7 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: true;
   Scalars: {
-    IndexKey: { Input: Uint8Array; Output: never };
+    IndexKey: { Input: Uint8Array | string; Output: never };
     Vector: { Input: Float32Array | number[]; Output: ArrayLike<number> };
     JSON: { Input: JsonObject; Output: JsonObject };
     DateTime: { Input: Date; Output: Date };

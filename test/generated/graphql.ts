@@ -84,6 +84,8 @@ type ErrorDetails_ConvergenceError_Fragment = { __typename: 'ConvergenceError', 
 
 type ErrorDetails_DimensionMismatchError_Fragment = { __typename: 'DimensionMismatchError', expected: number, actual: number, argument: string, code: string, message: string };
 
+type ErrorDetails_GrantNotFoundError_Fragment = { __typename: 'GrantNotFoundError', code: string, message: string };
+
 type ErrorDetails_IncompatibleIndexError_Fragment = { __typename: 'IncompatibleIndexError', reason: string, code: string, message: string };
 
 type ErrorDetails_IndexAlreadyExistsError_Fragment = { __typename: 'IndexAlreadyExistsError', indexName: string, code: string, message: string };
@@ -100,6 +102,8 @@ type ErrorDetails_InvalidIndexKeyError_Fragment = { __typename: 'InvalidIndexKey
 
 type ErrorDetails_ItemsNotFoundError_Fragment = { __typename: 'ItemsNotFoundError', ids: Array<string>, code: string, message: string };
 
+type ErrorDetails_PermissionDeniedError_Fragment = { __typename: 'PermissionDeniedError', code: string, message: string };
+
 type ErrorDetails_TrainingInProgressError_Fragment = { __typename: 'TrainingInProgressError', indexName: string, activeRunId: string, code: string, message: string };
 
 type ErrorDetails_TrainingNotRunningError_Fragment = { __typename: 'TrainingNotRunningError', indexName: string, code: string, message: string };
@@ -111,6 +115,7 @@ type ErrorDetails_ValidationError_Fragment = { __typename: 'ValidationError', ar
 export type ErrorDetailsFragment =
   | ErrorDetails_ConvergenceError_Fragment
   | ErrorDetails_DimensionMismatchError_Fragment
+  | ErrorDetails_GrantNotFoundError_Fragment
   | ErrorDetails_IncompatibleIndexError_Fragment
   | ErrorDetails_IndexAlreadyExistsError_Fragment
   | ErrorDetails_IndexNotFoundError_Fragment
@@ -119,6 +124,7 @@ export type ErrorDetailsFragment =
   | ErrorDetails_IntegrityError_Fragment
   | ErrorDetails_InvalidIndexKeyError_Fragment
   | ErrorDetails_ItemsNotFoundError_Fragment
+  | ErrorDetails_PermissionDeniedError_Fragment
   | ErrorDetails_TrainingInProgressError_Fragment
   | ErrorDetails_TrainingNotRunningError_Fragment
   | ErrorDetails_TrainingRunNotFoundError_Fragment
@@ -148,6 +154,7 @@ export type IndexQuery = { index:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -183,6 +190,7 @@ export type DeleteIndexMutation = { deleteIndex:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -198,6 +206,7 @@ export type UpsertMutation = { upsert:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'UpsertSuccess', upsertedCount: number, index: { name: string, vectorCount: number, isTrained: boolean, isTraining: boolean } }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
@@ -214,6 +223,7 @@ export type ItemsQuery = { items:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemList', items: Array<{ id: string, vector: number[] | null, contents: string | null, metadata: Record<string, unknown> | null }> }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -230,6 +240,7 @@ export type ItemIdsQuery = { itemIds:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemIdList', ids: Array<string>, pageInfo: { endCursor: string | null, hasNextPage: boolean } }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -246,6 +257,7 @@ export type DeleteItemsMutation = { deleteItems:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -263,6 +275,7 @@ export type UpdateItemsMutation = { updateItems:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemsNotFoundError', ids: Array<string>, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'UpdateItemsSuccess', updatedCount: number }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
@@ -282,6 +295,7 @@ export type BrowseQuery = { browse:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemConnection', edges: Array<{ cursor: string, node: { id: string, vector: number[] | null, contents: string | null, metadata: Record<string, unknown> | null } | null }>, pageInfo: { endCursor: string | null, hasNextPage: boolean } }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -297,6 +311,7 @@ export type CountQuery = { count:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemCount', count: number }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
 
@@ -326,6 +341,7 @@ export type SearchQuery = { search:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemsNotFoundError', ids: Array<string>, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'SearchResults', exact: boolean, approximate: boolean, hits: Array<{ id: string, distance: number | null, score: number | null, textScore: number | null, contents: string | null, metadata: Record<string, unknown> | null, vector: number[] | null }> }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
@@ -354,6 +370,7 @@ export type SearchBatchQuery = { searchBatch:
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemsNotFoundError', ids: Array<string>, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'SearchBatchResults', results: Array<{ exact: boolean, approximate: boolean, hits: Array<{ id: string, distance: number | null, score: number | null, textScore: number | null, contents: string | null, metadata: Record<string, unknown> | null, vector: number[] | null }> }> }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
@@ -389,6 +406,7 @@ export type TrainIndexMutation = { trainIndex:
     | { __typename: 'InsufficientVectorsError', required: number, actual: number, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'TrainingInProgressError', indexName: string, activeRunId: string, code: string, message: string }
     | { __typename: 'TrainingRun', runId: string, trigger: TrainingTrigger, index: string, phase: TrainingPhase, iteration: number, maxIters: number, nLists: number, batchSize: number, tolerance: number, shift: number | null, inertia: number | null, converged: boolean, progress: number, elapsedMs: number, etaMs: number | null, vectorCount: number, startedAt: string | null, finishedAt: string | null, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
@@ -404,6 +422,7 @@ export type CancelTrainingMutation = { cancelTraining:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'TrainingNotRunningError', indexName: string, code: string, message: string }
     | { __typename: 'TrainingRun', runId: string, trigger: TrainingTrigger, index: string, phase: TrainingPhase, iteration: number, maxIters: number, nLists: number, batchSize: number, tolerance: number, shift: number | null, inertia: number | null, converged: boolean, progress: number, elapsedMs: number, etaMs: number | null, vectorCount: number, startedAt: string | null, finishedAt: string | null, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
@@ -419,6 +438,7 @@ export type TrainingStatusSubscription = { trainingStatus:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'TrainingStatus', runId: string | null, trigger: TrainingTrigger | null, index: string, phase: TrainingPhase, iteration: number, maxIters: number, nLists: number, batchSize: number, tolerance: number, shift: number | null, inertia: number | null, converged: boolean, progress: number, elapsedMs: number, etaMs: number | null, vectorCount: number, startedAt: string | null, finishedAt: string | null, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
@@ -444,6 +464,7 @@ export type IndexStatsSubscription = { indexStats:
     | { __typename: 'IndexStats', index: string, vectorCount: number, upsertsPerSecond: number, searchesPerSecond: number, searchP50Ms: number | null, searchP99Ms: number | null, residentBytes: number, intervalMs: number, at: string }
     | { __typename: 'IntegrityError', code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'ValidationError', code: string, message: string }
    };
 
@@ -459,6 +480,7 @@ export type TrainingRunsQuery = { trainingRuns:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'TrainingRunPage', endCursor: string | null, hasNextPage: boolean, runs: Array<{ runId: string, trigger: TrainingTrigger, index: string, phase: TrainingPhase, iteration: number, maxIters: number, nLists: number, batchSize: number, tolerance: number, shift: number | null, inertia: number | null, converged: boolean, progress: number, elapsedMs: number, etaMs: number | null, vectorCount: number, startedAt: string | null, finishedAt: string | null, message: string }> }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }
    };
@@ -474,6 +496,7 @@ export type TrainingRunByIdQuery = { trainingRun:
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
+    | { __typename: 'PermissionDeniedError', code: string, message: string }
     | { __typename: 'TrainingRun', runId: string, trigger: TrainingTrigger, index: string, phase: TrainingPhase, iteration: number, maxIters: number, nLists: number, batchSize: number, tolerance: number, shift: number | null, inertia: number | null, converged: boolean, progress: number, elapsedMs: number, etaMs: number | null, vectorCount: number, startedAt: string | null, finishedAt: string | null, message: string }
     | { __typename: 'TrainingRunNotFoundError', runId: string, code: string, message: string }
     | { __typename: 'ValidationError', argument: string, min: number | null, max: number | null, allowed: Array<string> | null, code: string, message: string }

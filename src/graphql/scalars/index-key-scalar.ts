@@ -3,30 +3,35 @@
 // the index is the service's typed InvalidIndexKeyError. Input only: a key is never serialized.
 
 import { GraphQLScalarType, Kind } from 'graphql';
-import { IndexKeyFormatError, parseIndexKey } from '../../service/index.js';
+import { GrantTokenFormatError, IndexKeyFormatError, looksLikeGrantToken, parseGrantToken, parseIndexKey } from '../../service/index.js';
 import { badUserInput } from './bad-user-input.js';
 
-function parse(value: unknown): Uint8Array {
-  if (typeof value !== 'string') throw badUserInput('IndexKey must be a string (base64 or hex of 32 bytes).');
+/** A key's bytes, or a grant token's text (the service looks the grant up). */
+function parse(value: unknown): Uint8Array | string {
+  if (typeof value !== 'string') throw badUserInput('IndexKey must be a string (base64 or hex of 32 bytes, or a grant token).');
   try {
+    if (looksLikeGrantToken(value)) {
+      parseGrantToken(value).secret.fill(0);
+      return value;
+    }
     return parseIndexKey(value);
   } catch (error) {
     // The parser's messages describe the expected form and never echo the key.
-    if (error instanceof IndexKeyFormatError) throw badUserInput(error.message);
+    if (error instanceof IndexKeyFormatError || error instanceof GrantTokenFormatError) throw badUserInput(error.message);
     throw error;
   }
 }
 
-export const IndexKeyScalar = new GraphQLScalarType<Uint8Array, never>({
+export const IndexKeyScalar = new GraphQLScalarType<Uint8Array | string, never>({
   name: 'IndexKey',
   description:
-    'A 256-bit index key held by the client: 32 bytes as base64 (standard or url-safe, padded or not) or hex. Input only.',
+    'A 256-bit index key held by the client: 32 bytes as base64 (standard or url-safe, padded or not) or hex; or an index grant token (cdxg_...). Input only.',
   serialize() {
     throw new Error('IndexKey is input-only and is never returned.');
   },
   parseValue: parse,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw badUserInput('IndexKey must be a string (base64 or hex of 32 bytes).', ast);
+    if (ast.kind !== Kind.STRING) throw badUserInput('IndexKey must be a string (base64 or hex of 32 bytes, or a grant token).', ast);
     return parse(ast.value);
   },
 });

@@ -18,6 +18,8 @@ import {
   InsufficientVectorsError,
   IntegrityError,
   InvalidIndexKeyError,
+  GrantNotFoundError,
+  PermissionDeniedError,
   ItemsNotFoundError,
   TrainingInProgressError,
   TrainingNotRunningError,
@@ -25,6 +27,7 @@ import {
   ValidationError,
 } from '../../service/index.js';
 import { builder } from '../builder.js';
+import { PermissionEnum } from './permission-enum.js';
 
 export const ErrorInterface = builder.interfaceRef<CipherdexError>('Error').implement({
   description: 'Every expected failure: a stable machine `code` and a human `message`.',
@@ -152,5 +155,22 @@ builder.objectType(ItemsNotFoundError, {
   fields: (t) => ({ ids: t.exposeIDList('ids') }),
 });
 
-/** Failures of any call that opens an existing index with a key. */
-export const indexAccessErrors = [ValidationError, IndexNotFoundError, InvalidIndexKeyError, IntegrityError];
+builder.objectType(PermissionDeniedError, {
+  name: 'PermissionDeniedError',
+  description: 'The grant used as key lacks the permission this needs; any one of `required` would do.',
+  interfaces,
+  fields: (t) => ({
+    indexName: t.exposeString('index'),
+    required: t.field({ type: [PermissionEnum], resolve: (error) => [...error.required] }),
+  }),
+});
+
+builder.objectType(GrantNotFoundError, {
+  name: 'GrantNotFoundError',
+  description: 'The index has no grant with that id (never created, or revoked already).',
+  interfaces,
+  fields: (t) => ({ indexName: t.exposeString('index'), grantId: t.exposeID('grantId') }),
+});
+
+/** Failures of any call that opens an existing index with a key or a grant. */
+export const indexAccessErrors = [ValidationError, IndexNotFoundError, InvalidIndexKeyError, PermissionDeniedError, IntegrityError];

@@ -3,6 +3,7 @@
 import { builder } from '../builder.js';
 import './browse.js';
 import './errors.js';
+import './grants.js';
 import './health.js';
 import './indexes.js';
 import './index-stats.js';

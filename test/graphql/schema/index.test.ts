@@ -21,7 +21,7 @@ const root = new URL('../../../', import.meta.url);
 
 // The fixed part of the public contract (issue 4, with issue 15's text search: a query may be a
 // text alone, so the vector arguments became optional; and issue 14's additions: search near an
-// item, delete by filter, browse, count, paged itemIds, updateItems), verbatim: names, argument
+// item, delete by filter, browse, count, paged itemIds, updateItems; and issue 16's grants), verbatim: names, argument
 // types and defaults.
 const CONTRACT = /* GraphQL */ `
   type Query {
@@ -38,6 +38,7 @@ const CONTRACT = /* GraphQL */ `
     itemIds(index: String!, key: IndexKey!, first: Int, after: String): ItemIdsResult!
     browse(index: String!, key: IndexKey!, filter: JSON, first: Int = 100, after: String, include: [ItemField!]): BrowseResult!
     count(index: String!, key: IndexKey!, filter: JSON): CountResult!
+    indexGrants(index: String!, key: IndexKey!): IndexGrantsResult!
     trainingQueue: TrainingQueue!
   }
   type Mutation {
@@ -51,6 +52,8 @@ const CONTRACT = /* GraphQL */ `
     trainIndex(index: String!, key: IndexKey!, nLists: Int, batchSize: Int, maxIters: Int,
                tolerance: Float, wait: Boolean = false): TrainIndexResult!
     cancelTraining(index: String!, key: IndexKey!): CancelTrainingResult!
+    createIndexGrant(index: String!, key: IndexKey!, permissions: [Permission!]!, expiresAt: DateTime, label: String): CreateIndexGrantResult!
+    revokeIndexGrant(index: String!, key: IndexKey!, grantId: ID!): RevokeIndexGrantResult!
   }
   type Subscription {
     trainingStatus(index: String!, key: IndexKey!): TrainingStatusResult!
@@ -64,6 +67,9 @@ const CONTRACT = /* GraphQL */ `
   type DeleteItemsSuccess { deletedCount: Int! }
   type UpdateItemsSuccess { updatedCount: Int! }
   input ItemInput { id: ID!, vector: Vector!, contents: String, metadata: JSON }
+  type IndexGrant { id: ID! label: String permissions: [Permission!]! expiresAt: DateTime createdAt: DateTime! token: String }
+  type PermissionDeniedError { required: [Permission!]! }
+  enum Permission { READ WRITE TRAIN OBSERVE ADMIN }
   enum Fusion { RRF RELATIVE_SCORE }
   enum Metric { EUCLIDEAN SQUARED_EUCLIDEAN COSINE }
   enum ItemField { VECTOR CONTENTS METADATA }
@@ -86,6 +92,9 @@ const SUCCESS_MEMBER: Record<string, string> = {
   TrainIndexResult: 'TrainingRun',
   CancelTrainingResult: 'TrainingRun',
   TrainingStatusResult: 'TrainingStatus',
+  IndexGrantsResult: 'QueryIndexGrantsSuccess',
+  CreateIndexGrantResult: 'IndexGrant',
+  RevokeIndexGrantResult: 'IndexGrant',
 };
 
 const ERROR_TYPES = [
@@ -103,6 +112,8 @@ const ERROR_TYPES = [
   'ConvergenceError',
   'IntegrityError',
   'ItemsNotFoundError',
+  'PermissionDeniedError',
+  'GrantNotFoundError',
 ];
 
 const printed = printSchema(lexicographicSortSchema(schema));
