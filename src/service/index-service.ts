@@ -169,16 +169,15 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async rotateIndexKey(name: string, key: IndexKeyInput, newKey: IndexKeyInput): Promise<IndexInfo> {
-    if (this.#closed) throw new Error('The index service is closed.');
-    const keyBytes = parseKeyArgument(key);
     const newKeyBytes = parseKeyArgument(newKey, 'newKey');
+    let caller: ProvenCaller | null = null;
     try {
-      checkName(name);
-      await rotateKey(this.#store, this.#cache, name, keyBytes, newKeyBytes);
+      caller = await this.#prove(name, key, 'rotateIndexKey');
+      await rotateKey(this.#store, this.#cache, name, caller.credential, newKeyBytes);
     } catch (error) {
       throw toDomainError(error, name);
     } finally {
-      keyBytes.fill(0);
+      caller?.wipe();
       newKeyBytes.fill(0);
     }
     return this.describeIndex(name, newKey);

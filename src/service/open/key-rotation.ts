@@ -6,17 +6,22 @@
 // write is unknown, so the next request asks the store. Other replicas learn of the new wrapping
 // from the change notice and their periodic check (keyVersion), and stop accepting the old key.
 
-import { constantTimeEqual, wrapDataKey } from '../../crypto/index.js';
+import { KeyUnwrapError, unwrapDataKey, wrapDataKey } from '../../crypto/index.js';
 import type { Store } from '../../storage/index.js';
 import { IndexNotFoundError, InvalidIndexKeyError, ValidationError } from '../errors.js';
 import { translatingErrors } from '../lower-layer-errors.js';
-import { type IndexCache, unwrapOrThrow } from './index-cache.js';
+import type { IndexCache } from './index-cache.js';
+import type { IndexCredential } from './index-credential.js';
 
-export async function rotateKey(store: Store, cache: IndexCache, name: string, key: Buffer, newKey: Buffer): Promise<void> {
-  if (constantTimeEqual(key, newKey)) throw new ValidationError('newKey', 'newKey must differ from key');
+/** `key` is the index key or an ADMIN grant (which keeps working: the data key does not change). */
+export async function rotateKey(store: Store, cache: IndexCache, name: string, key: IndexCredential, newKey: Buffer): Promise<void> {
   const stored = await translatingErrors(name, () => store.getIndex(name));
   if (stored === null) throw new IndexNotFoundError(name);
-  const dataKey = unwrapOrThrow(key, stored.wrappedDataKey, name);
+  const dataKey = key.unwrap(stored);
+  if (opens(newKey, stored.wrappedDataKey, name)) {
+    dataKey.fill(0);
+    throw new ValidationError('newKey', 'newKey must differ from key');
+  }
   let replacement: Buffer;
   try {
     replacement = wrapDataKey(newKey, dataKey, name);
@@ -34,4 +39,15 @@ export async function rotateKey(store: Store, cache: IndexCache, name: string, k
   // Another rotation (or a delete) got there first: this key no longer opens the index.
   if (version === null) throw new InvalidIndexKeyError(name);
   cache.rewrapped(name, replacement);
+}
+
+/** True when `key` already opens the stored wrapping (it is the current index key). */
+function opens(key: Buffer, wrapped: Buffer, name: string): boolean {
+  try {
+    unwrapDataKey(key, wrapped, name).fill(0);
+    return true;
+  } catch (error) {
+    if (error instanceof KeyUnwrapError) return false;
+    throw error;
+  }
 }

@@ -13,6 +13,7 @@ import { seededVectors } from '../reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
 
 const DIM = 4;
+const newKey_ = newKey;
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -54,10 +55,13 @@ forEachStore((fresh) => {
     trainingStatus: async (c) => (await service.trainingStatus('docs', c)).return?.(),
     indexStats: async (c) => (await service.indexStats('docs', c)).return?.(),
     indexGrants: (c) => service.indexGrants('docs', c),
+    browse: (c) => service.browse('docs', c, { first: 2 }),
+    count: (c) => service.count('docs', c),
+    updateItems: (c) => service.update('docs', c, ['item-2'], { contents: 'changed' }),
   };
   const allowed: Record<Permission, string[]> = {
-    READ: ['describeIndex', 'search', 'get', 'listIds'],
-    WRITE: ['upsert', 'delete'],
+    READ: ['describeIndex', 'search', 'get', 'listIds', 'browse', 'count'],
+    WRITE: ['upsert', 'delete', 'updateItems'],
     TRAIN: ['train'],
     OBSERVE: ['describeIndex', 'trainingStatus', 'indexStats'],
     ADMIN: Object.keys(operations),
@@ -158,6 +162,24 @@ forEachStore((fresh) => {
     for (const secretForm of [Buffer.from(created.token), Buffer.from(created.token.slice(38)), secret, wrapKey, Buffer.from('label-text-to-find')]) {
       expect(raw.includes(secretForm)).toBe(false);
     }
+  });
+
+  it('grants survive key rotation (the data key is re-wrapped, not replaced); an ADMIN grant may rotate, others may not', async () => {
+    const reader = await grant(['READ']);
+    const admin = await grant(['ADMIN']);
+    const newKey = newKey_();
+    await service.rotateIndexKey('docs', key, newKey);
+    expect(await rejection(service.describeIndex('docs', key))).toBeInstanceOf(InvalidIndexKeyError);
+    expect((await service.search('docs', reader.token, [[0, 0, 0, 0]]))[0].hits).toHaveLength(10);
+    expect(await rejection(service.rotateIndexKey('docs', reader.token, newKey_()))).toBeInstanceOf(PermissionDeniedError);
+    const third = newKey_();
+    await service.rotateIndexKey('docs', admin.token, third);
+    expect((await service.describeIndex('docs', third)).vectorCount).toBe(20);
+    // And after a restart, when nothing is in memory.
+    await service.close();
+    const restarted = await harness.service();
+    expect((await restarted.describeIndex('docs', reader.token)).vectorCount).toBe(20);
+    expect(await rejection(restarted.describeIndex('docs', newKey))).toBeInstanceOf(InvalidIndexKeyError);
   });
 
   it('raising a grant by editing its row in the database opens nothing', async () => {
