@@ -1,6 +1,8 @@
 // The failed-authentication limit shared through a real Redis: two replicas' limiters on one
 // cluster namespace spend one budget (a spread of guesses gets the limit plus one, not twice the
 // limit), another namespace keeps its own, and an unreachable Redis leaves each replica its own limit.
+// Over real HTTP, two servers on one Redis and one cluster refuse an address that spread its
+// wrong keys over both once the shared budget is spent.
 
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -9,6 +11,7 @@ import { createAuthFailureLimiter } from '../../src/server/auth-failure-limiter.
 import { createSharedAuthFailureLimiter, type SharedAuthFailureLimiter } from '../../src/server/shared-auth-failure-limiter.js';
 import { redisNames } from '../../src/service/index.js';
 import { probeRedis } from '../support/services.js';
+import { startTestServer, type TestServer } from './harness.js';
 
 const redis = await probeRedis();
 const LIMIT = 3;
@@ -110,5 +113,43 @@ describe.skipIf(!redis.available)(`shared failed-auth limit over Redis${redis.av
     }
     await limiter.flush();
     expect(limiter.retryAfterMs(address)).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!redis.available)(`shared failed-auth limit on two real servers${redis.available ? '' : ` (skipped: ${redis.reason})`}`, () => {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  it('refuses on both servers once wrong keys spread over them spent the one budget', async () => {
+    const cluster = `http-${randomUUID()}`;
+    const env = { CIPHERDEX_CLUSTER: cluster, REDIS_URL: redis.url, AUTO_TRAIN_DISABLED: 'true', AUTH_FAILURE_LIMIT: String(LIMIT), AUTH_FAILURE_WINDOW_SECONDS: '300' };
+    servers.push(await startTestServer({ env }), await startTestServer({ env }));
+    const admin = new Redis(redis.url);
+    const key = `${redisNames(cluster).authFailurePrefix}127.0.0.1`;
+    try {
+      const statuses: number[] = [];
+      for (let turn = 0; turn < 4 * LIMIT; turn++) {
+        const server = servers[turn % 2];
+        const response = await fetch(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': `wrong-${turn}` },
+          body: JSON.stringify({ query: '{ indexes }' }),
+        });
+        statuses.push(response.status);
+        // Each failure reaches Redis before the next guess (the count is sent after the answer).
+        const failures = statuses.filter((status) => status === 401).length;
+        for (let i = 0; i < 200 && Number(await admin.get(key)) < failures; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Unshared, each server would answer LIMIT guesses (2 x LIMIT 401s); shared, LIMIT + 1 at most.
+      expect(statuses.filter((status) => status === 401).length).toBe(LIMIT + 1);
+      expect(statuses.slice(-2)).toEqual([429, 429]);
+      expect(Number(await admin.get(key))).toBe(LIMIT + 1);
+    } finally {
+      await admin.del(key);
+      await admin.quit();
+    }
   });
 });
