@@ -34,6 +34,10 @@ const commands: Record<string, { summary: string; load(): Promise<Command> }> = 
     summary: "move an index to a new key (the old one stops working everywhere)",
     load: async () => import('./commands/rotate-key.js').then((m) => ({ help: m.rotateKeyHelp, run: m.rotateKeyCommand })),
   },
+  grant: {
+    summary: 'create, list or revoke index grants (scoped, revocable tokens)',
+    load: async () => import('./commands/grant.js').then((m) => ({ help: m.grantHelp, run: m.grantCommand })),
+  },
   status: {
     summary: 'indexes and training queue, or one index in detail',
     load: async () => import('./commands/status.js').then((m) => ({ help: m.statusHelp, run: m.statusCommand })),

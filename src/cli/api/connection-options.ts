@@ -1,7 +1,7 @@
 // The flags every client command shares: where the server is, the API key, and the index key,
 // each with its environment variable as the fallback.
 
-import { parseIndexKey, IndexKeyFormatError } from '../../service/index.js';
+import { GrantTokenFormatError, IndexKeyFormatError, looksLikeGrantToken, parseGrantToken, parseIndexKey } from '../../service/index.js';
 import { usageError } from '../exit-codes.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
@@ -50,9 +50,14 @@ export function resolveIndexKey(
     throw usageError(`an index key is required: pass ${names.flag} or set ${names.variable} (make one with \`cipherdex keygen\`)`);
   }
   try {
+    // A grant token is accepted wherever the index key is; the server checks what it may do.
+    if (looksLikeGrantToken(raw)) {
+      parseGrantToken(raw).secret.fill(0);
+      return raw.trim();
+    }
     return parseIndexKey(raw).toString('base64');
   } catch (error) {
-    if (error instanceof IndexKeyFormatError) throw usageError(`invalid index key (${names.flag}): ${error.message}`);
+    if (error instanceof IndexKeyFormatError || error instanceof GrantTokenFormatError) throw usageError(`invalid index key (${names.flag}): ${error.message}`);
     throw error;
   }
 }

@@ -166,3 +166,37 @@ export interface StatusData {
     queued: Omit<TrainingRun, '__typename'>[];
   };
 }
+
+const GRANT_FIELDS = 'id label permissions expiresAt createdAt lastUsedAt';
+
+export interface GrantDescription {
+  __typename: 'IndexGrant';
+  id: string;
+  label: string | null;
+  permissions: string[];
+  expiresAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  token?: string | null;
+}
+
+export const CREATE_GRANT_MUTATION = `mutation CliCreateGrant($index: String!, $key: IndexKey!, $permissions: [Permission!]!, $expiresAt: DateTime, $label: String) {
+  createIndexGrant(index: $index, key: $key, permissions: $permissions, expiresAt: $expiresAt, label: $label) { __typename ... on IndexGrant { ${GRANT_FIELDS} token } ${ERROR_FIELDS} }
+}`;
+export interface CreateGrantData {
+  createIndexGrant: Result<GrantDescription>;
+}
+
+export const LIST_GRANTS_QUERY = `query CliGrants($index: String!, $key: IndexKey!) {
+  indexGrants(index: $index, key: $key) { __typename ... on QueryIndexGrantsSuccess { data { ${GRANT_FIELDS} } } ${ERROR_FIELDS} }
+}`;
+export interface ListGrantsData {
+  indexGrants: Result<{ __typename: 'QueryIndexGrantsSuccess'; data: GrantDescription[] }>;
+}
+
+export const REVOKE_GRANT_MUTATION = `mutation CliRevokeGrant($index: String!, $key: IndexKey!, $grantId: ID!) {
+  revokeIndexGrant(index: $index, key: $key, grantId: $grantId) { __typename ... on IndexGrant { ${GRANT_FIELDS} } ${ERROR_FIELDS} }
+}`;
+export interface RevokeGrantData {
+  revokeIndexGrant: Result<GrantDescription>;
+}
