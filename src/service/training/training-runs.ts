@@ -205,9 +205,13 @@ export class TrainingRuns {
     const ended = (): void => {
       this.#requiringConvergence.delete(run.runId);
       open.unpin();
-      void lease?.release();
     };
-    const recorded = scheduler.waitFor(run.runId).then(async (final) => {
+    const ending = scheduler.waitFor(run.runId);
+    // The lease goes as soon as the run has ended, not after its history record: other replicas
+    // see the final status at once and may start the next run right away.
+    const releaseLease = (): void => void lease?.release();
+    ending.then(releaseLease, releaseLease);
+    const recorded = ending.then(async (final) => {
       this.#options.onRunEnded?.(final);
       // Recorded while the index is still pinned (its cipher in memory). A history the store
       // cannot take loses that one record; the run itself and its model are unaffected.

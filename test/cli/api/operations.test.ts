@@ -16,7 +16,10 @@ describe('CLI operations', () => {
       [
         'CANCEL_TRAINING_MUTATION',
         'CREATE_INDEX_MUTATION',
+        'CREATE_GRANT_MUTATION',
         'INDEX_QUERY',
+        'LIST_GRANTS_QUERY',
+        'REVOKE_GRANT_MUTATION',
         'ROTATE_INDEX_KEY_MUTATION',
         'SEARCH_BATCH_QUERY',
         'STATUS_QUERY',
