@@ -9,20 +9,13 @@ import { parseGrantToken } from '../../../src/crypto/index.js';
 import { GrantNotFoundError, IndexNotFoundError, InvalidIndexKeyError, PermissionDeniedError, ValidationError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import type { Permission } from '../../../src/service/types.js';
+import { rejection } from '../../support/rejection.js';
 import { seededVectors } from '../reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
 
 const DIM = 4;
 const newKey_ = newKey;
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 forEachStore((fresh) => {
   let harness: ServiceStoreHarness;

@@ -74,6 +74,18 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
     await a.upsert(name, key, seededVectors(count, DIM, 1).map((vector, i) => ({ id: `v${i}`, vector })));
   }
 
+  /** Rotates the index key on A and waits until B refuses the old one; answers the new key. */
+  async function rotateOnAUntilBRefusesTheOldKey(a: CipherdexIndexService, b: CipherdexIndexService): Promise<string> {
+    const rotated = newKey();
+    await a.rotateIndexKey(name, key, rotated);
+    await eventually(
+      () => b.describeIndex(name, key).then(() => 'accepted', (error: unknown) => (error as Error).name),
+      (outcome) => outcome === 'InvalidIndexKeyError',
+      'B to refuse the old key',
+    );
+    return rotated;
+  }
+
   it('makes a write on A searchable on B through the change notice', async () => {
     const [a, b] = [await replica(), await replica()];
     await populated(a, 20);
@@ -95,13 +107,7 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
     await populated(a, 20);
     // B opens the index and remembers the key as accepted.
     expect((await b.describeIndex(name, key)).vectorCount).toBe(20);
-    const rotated = newKey();
-    await a.rotateIndexKey(name, key, rotated);
-    await eventually(
-      () => b.describeIndex(name, key).then(() => 'accepted', (error: unknown) => (error as Error).name),
-      (outcome) => outcome === 'InvalidIndexKeyError',
-      'B to refuse the old key',
-    );
+    const rotated = await rotateOnAUntilBRefusesTheOldKey(a, b);
     expect((await b.describeIndex(name, rotated)).vectorCount).toBe(20);
     expect(b.residentIndexes()).toContain(name);
   });
@@ -184,13 +190,7 @@ describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL
     const b = await replica({ redisUrl: null, replicaPollMs: 50 });
     await populated(a, 10);
     expect((await b.describeIndex(name, key)).vectorCount).toBe(10);
-    const rotated = newKey();
-    await a.rotateIndexKey(name, key, rotated);
-    await eventually(
-      () => b.describeIndex(name, key).then(() => 'accepted', (error: unknown) => (error as Error).name),
-      (outcome) => outcome === 'InvalidIndexKeyError',
-      'B to refuse the old key',
-    );
+    const rotated = await rotateOnAUntilBRefusesTheOldKey(a, b);
     expect((await b.describeIndex(name, rotated)).vectorCount).toBe(10);
   });
 });
