@@ -8,6 +8,7 @@ import pg from 'pg';
 import { pendingMigrations } from './migration.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { PostgresReplication } from './postgres-replication.js';
+import { ModelFencedError, type ModelFence } from './model-fence.js';
 import { inTransaction } from './postgres-transaction.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
@@ -376,13 +377,31 @@ export class PostgresStore implements Store {
     return rows.length === 0 ? null : { seq: Number(rows[0].seq), token: rows[0].token, sealed: rows[0].sealed };
   }
 
-  async saveModel(index: string, sealedModel: Buffer): Promise<number> {
+  async saveModel(index: string, sealedModel: Buffer, fence?: ModelFence): Promise<number> {
+    if (fence === undefined) {
+      const { rows } = await this.#pool.query<{ model_version: number }>(
+        'UPDATE indexes SET sealed_model = $1, model_version = model_version + 1 WHERE name = $2 RETURNING model_version',
+        [sealedModel, index],
+      );
+      if (rows.length === 0) throw new StoreIndexNotFoundError(index);
+      return rows[0].model_version;
+    }
+    // The fence and the write in one statement. FOR SHARE holds the lease row until the write
+    // commits: a sweep reaping it (FOR UPDATE SKIP LOCKED) passes it by, and one that locked it
+    // first makes this statement wait and then find it gone. So the model is written only while
+    // the lease is this run's, and no other run can claim it before the write is done.
     const { rows } = await this.#pool.query<{ model_version: number }>(
-      'UPDATE indexes SET sealed_model = $1, model_version = model_version + 1 WHERE name = $2 RETURNING model_version',
-      [sealedModel, index],
+      `WITH lease AS (
+         SELECT run_id FROM training_leases WHERE index_name = $2 AND run_id = $3 AND expires_at > now() FOR SHARE
+       )
+       UPDATE indexes SET sealed_model = $1, model_version = model_version + 1
+       WHERE name = $2 AND EXISTS (SELECT 1 FROM lease) RETURNING model_version`,
+      [sealedModel, index, fence.runId],
     );
-    if (rows.length === 0) throw new StoreIndexNotFoundError(index);
-    return rows[0].model_version;
+    if (rows.length === 1) return rows[0].model_version;
+    const exists = await this.#pool.query('SELECT 1 FROM indexes WHERE name = $1', [index]);
+    if (exists.rowCount === 0) throw new StoreIndexNotFoundError(index);
+    throw new ModelFencedError(index, fence.runId);
   }
 
   async createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void> {

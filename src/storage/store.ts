@@ -1,6 +1,7 @@
 // The storage contract: a durable home for sealed bytes. Index names are the only plaintext the
 // store holds (they are listed without a key); everything else arrives already sealed.
 
+import type { ModelFence } from './model-fence.js';
 import type { ReplicationStore } from './replication-store.js';
 import type { StoreKind } from './store-kinds.js';
 
@@ -109,8 +110,14 @@ export interface Store {
   /** Sealed run records, newest first: at most `limit`, older than record number `before` when given. */
   listTrainingRuns(index: string, limit: number, before?: number): Promise<StoredTrainingRun[]>;
   getTrainingRun(index: string, token: Buffer): Promise<StoredTrainingRun | null>;
-  /** Writes a new sealed model (centroids + assignments) in one transaction; returns the new modelVersion. */
-  saveModel(index: string, sealedModel: Buffer): Promise<number>;
+  /**
+   * Writes a new sealed model (centroids + assignments) in one transaction; returns the new
+   * modelVersion. With `fence` (stores with replication): only while the index's training lease is
+   * still the fence's run and unexpired, checked in the same statement, else ModelFencedError and
+   * nothing written. A store without replication is one process whose scheduler runs one run per
+   * index, so it has no lease to check and ignores the fence.
+   */
+  saveModel(index: string, sealedModel: Buffer, fence?: ModelFence): Promise<number>;
   /** Throws StoreIndexNotFoundError when the index is gone. */
   createGrant(grant: Omit<StoredGrant, 'lastUsedAt'>): Promise<void>;
   getGrant(index: string, id: string): Promise<StoredGrant | null>;

@@ -2,7 +2,7 @@
 // is durable, and a model this replica saves is reported as already in memory (its training job
 // swaps it in right after saving), so catching up does not load it again.
 
-import type { ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
+import type { ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
 
 export interface StoreAnnouncements {
   /** The index changed (items written or deleted, model saved, index deleted). */
@@ -78,8 +78,8 @@ export class AnnouncingStore implements Store {
     return version;
   }
 
-  async saveModel(index: string, sealedModel: Buffer): Promise<number> {
-    const version = await this.#inner.saveModel(index, sealedModel);
+  async saveModel(index: string, sealedModel: Buffer, fence?: ModelFence): Promise<number> {
+    const version = await this.#inner.saveModel(index, sealedModel, fence);
     this.#announce.savedModel(index, version);
     this.#announce.changed(index);
     return version;

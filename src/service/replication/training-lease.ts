@@ -9,7 +9,7 @@
 // replica that cannot renew in time (database unreachable, process stalled) stops its own run
 // before its commit point: the lease may already be someone else's.
 
-import type { ReplicationStore, TrainingLease } from '../../storage/index.js';
+import { ModelFencedError, type ReplicationStore, type TrainingLease } from '../../storage/index.js';
 import { CipherdexError, TrainingInProgressError } from '../errors.js';
 import type { TrainingEventBus } from '../training/training-events.js';
 import type { RemoteTrainingStatuses, TrainingJob } from '../training/training-scheduler.js';
@@ -21,6 +21,19 @@ export class TrainingLeaseLostError extends CipherdexError {
   readonly code = 'TRAINING_LEASE_LOST';
   constructor(readonly index: string) {
     super(`This replica could not renew the training lease of index "${index}" in time (database unreachable or process stalled), so it stopped the run.`);
+  }
+}
+
+/**
+ * The run's model save found its lease gone (expired and taken over while this replica was paused
+ * or cut off): the save was refused, so a newer model another replica saved stays.
+ */
+export class TrainingLeaseFencedError extends CipherdexError {
+  readonly code = 'TRAINING_LEASE_FENCED';
+  constructor(readonly index: string) {
+    super(
+      `This replica lost the training lease of index "${index}" before its model was saved (it was paused or cut off past the lease), so the save was refused; the index keeps the model saved under the lease since.`,
+    );
   }
 }
 
@@ -171,6 +184,7 @@ function guardJob(job: TrainingJob, index: string, lost: AbortSignal): TrainingJ
     try {
       return await job({ ...ctx, signal });
     } catch (error) {
+      if (error instanceof ModelFencedError) throw new TrainingLeaseFencedError(index);
       if (lost.aborted && !ctx.signal.aborted) throw new TrainingLeaseLostError(index);
       throw error;
     }

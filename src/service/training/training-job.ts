@@ -14,7 +14,8 @@ import type { TrainingRun, TrainingTrigger } from '../types.js';
 
 export interface TrainingJobOptions {
   open: OpenIndex;
-  store: Store;
+  /** Where the model is saved; under a lease, a save fenced by it (training-runs.ts). */
+  store: Pick<Store, 'saveModel'>;
   params: TrainingParams;
   trigger: TrainingTrigger;
   /** A run that stops above tolerance is not swapped in and fails with ConvergenceError. */

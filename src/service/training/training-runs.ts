@@ -186,7 +186,8 @@ export class TrainingRuns {
     const lease = leases === null ? null : await translatingErrors(open.name, () => leases.claim(open.name, runId, trigger), 'training lease');
     const job = createTrainingJob({
       open,
-      store,
+      // Under a lease the model save is fenced by it: it commits only while the lease is this run's.
+      store: lease === null ? store : { saveModel: (index, sealed) => store.saveModel(index, sealed, { runId }) },
       params,
       trigger,
       requireConvergence,
