@@ -1,6 +1,8 @@
 // Runtime settings, read once from the environment. Every setting docs/operations.md documents is here.
 
 import { STORE_KINDS, type StoreKind } from './storage/store-kinds.js';
+import type { PostgresTimeouts } from './storage/postgres-timeouts.js';
+import type { RedisTimeouts } from './service/replication/redis-timeouts.js';
 
 export interface Config {
   port: number;
@@ -34,6 +36,10 @@ export interface Config {
   trainingLeaseMs: number;
   /** Replicas on PostgreSQL: how often the open indexes are checked for other replicas' writes, in ms. */
   replicaPollMs: number;
+  /** How long the PostgreSQL store waits on the network before a request answers STORE_UNAVAILABLE (postgres-timeouts.ts). */
+  postgresTimeouts: PostgresTimeouts;
+  /** How long a Redis connection or command may take before it fails (a black-holed Redis must not hang anything). */
+  redisTimeouts: RedisTimeouts;
   /** Hard caps that protect the server; all are configurable. */
   limits: {
     maxBatchItems: number;
@@ -139,6 +145,20 @@ function logLevel(env: Env): Config['logLevel'] {
   return level;
 }
 
+/** The statement timeout is the server's; the query timeout (the client's) is later, so a slow statement is cancelled cleanly first. */
+function postgresTimeouts(env: Env): PostgresTimeouts {
+  const statementMs = int(env, 'PG_STATEMENT_TIMEOUT_MS', 15_000, 1);
+  const queryMs = int(env, 'PG_QUERY_TIMEOUT_MS', statementMs + 5000, 1);
+  if (queryMs <= statementMs) throw new Error(`PG_QUERY_TIMEOUT_MS (${queryMs}) must be larger than PG_STATEMENT_TIMEOUT_MS (${statementMs})`);
+  return {
+    connectMs: int(env, 'PG_CONNECT_TIMEOUT_MS', 5000, 1),
+    statementMs,
+    queryMs,
+    idleInTransactionMs: int(env, 'PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 1),
+    keepAliveMs: int(env, 'PG_KEEPALIVE_MS', 10_000, 0),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dbType = STORE_KINDS.find((kind) => kind === (env.CIPHERDEX_DB_TYPE ?? 'sqlite').toLowerCase());
   if (dbType === undefined) throw new Error(`CIPHERDEX_DB_TYPE must be ${STORE_KINDS.join(' or ')}`);
@@ -163,6 +183,12 @@ export function loadConfig(env: Env = process.env): Config {
     idleEvictMs: int(env, 'CIPHERDEX_IDLE_EVICT_MS', 15 * 60_000, 1000),
     trainingLeaseMs: int(env, 'TRAINING_LEASE_MS', 30_000, 500),
     replicaPollMs: int(env, 'REPLICA_POLL_MS', 500, 10),
+    postgresTimeouts: postgresTimeouts(env),
+    redisTimeouts: {
+      connectMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 5000, 1),
+      commandMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 5000, 1),
+      keepAliveMs: int(env, 'REDIS_KEEPALIVE_MS', 10_000, 0),
+    },
     limits: {
       maxBatchItems: int(env, 'MAX_BATCH_ITEMS', 10_000, 1),
       maxQueriesPerBatch: int(env, 'MAX_QUERIES_PER_BATCH', 1_000, 1),

@@ -37,6 +37,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REPLICA_POLL_MS: '0' })).toThrow(/REPLICA_POLL_MS/);
   });
 
+  it('reads the network timeouts of PostgreSQL and Redis, with the documented defaults; the query timeout outlasts the statement timeout', () => {
+    expect(loadConfig({})).toMatchObject({
+      postgresTimeouts: { connectMs: 5000, statementMs: 15_000, queryMs: 20_000, idleInTransactionMs: 30_000, keepAliveMs: 10_000 },
+      redisTimeouts: { connectMs: 5000, commandMs: 5000, keepAliveMs: 10_000 },
+    });
+    // Unset, the query timeout follows the statement timeout (5 s later).
+    expect(loadConfig({ PG_STATEMENT_TIMEOUT_MS: '1000' }).postgresTimeouts).toMatchObject({ statementMs: 1000, queryMs: 6000 });
+    expect(loadConfig({ PG_CONNECT_TIMEOUT_MS: '700', PG_QUERY_TIMEOUT_MS: '30000', PG_KEEPALIVE_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '900' })).toMatchObject({
+      postgresTimeouts: { connectMs: 700, queryMs: 30_000, keepAliveMs: 0 },
+      redisTimeouts: { commandMs: 900 },
+    });
+    expect(() => loadConfig({ PG_STATEMENT_TIMEOUT_MS: '5000', PG_QUERY_TIMEOUT_MS: '5000' })).toThrow(/PG_QUERY_TIMEOUT_MS \(5000\) must be larger/);
+    expect(() => loadConfig({ PG_CONNECT_TIMEOUT_MS: '0' })).toThrow(/PG_CONNECT_TIMEOUT_MS/);
+  });
+
   it('rejects nonsense instead of guessing', () => {
     expect(() => loadConfig({ RETRAIN_THRESHOLD: 'ten' })).toThrow(/RETRAIN_THRESHOLD/);
     expect(() => loadConfig({ CIPHERDEX_DB_TYPE: 'postgres' })).toThrow(/CONNECTION_STRING/);

@@ -102,6 +102,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
           ...limits,
           local,
           redisUrl: config.redisUrl,
+          redisTimeouts: config.redisTimeouts,
           keyPrefix: (options.redisNames ?? redisNames(config.cluster ?? DEFAULT_CLUSTER)).authFailurePrefix,
         });
   const limiter = shared ?? local;

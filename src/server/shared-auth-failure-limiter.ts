@@ -10,12 +10,15 @@
 
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { redisTimeoutOptions, type RedisTimeouts } from '../service/replication/redis-timeouts.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 export interface SharedAuthFailureLimiterOptions {
   /** This process's limiter (same limit and window); it decides alone while Redis is unreachable. */
   local: AuthFailureLimiter;
   redisUrl: string;
+  /** Connect and command timeouts; the defaults when absent. */
+  redisTimeouts?: RedisTimeouts;
   /** Prefix of the counters' keys: the cluster's RedisNames.authFailurePrefix. */
   keyPrefix: string;
   maxFailures: number;
@@ -49,7 +52,7 @@ export function createSharedAuthFailureLimiter(options: SharedAuthFailureLimiter
   const { local, keyPrefix, maxFailures, windowMs, maxTrackedAddresses = 100_000, now = Date.now } = options;
   // No offline queue and one retry: a count that cannot reach Redis now is dropped, never
   // delivered late into a later window, and nothing waits on an outage.
-  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...redisTimeoutOptions(options.redisTimeouts) });
   redis.on('error', () => {});
   const shared = new LRUCache<string, SharedWindow>({ max: maxTrackedAddresses });
   const pending = new Set<Promise<void>>();

@@ -51,7 +51,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
   const store = deps.metrics ? measuredStore(unmeasured, deps.metrics) : unmeasured;
   let events: TrainingEventBus;
   try {
-    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl, names) : createLocalTrainingEvents());
+    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl, names, config.redisTimeouts) : createLocalTrainingEvents());
   } catch (error) {
     await replication?.close();
     if (deps.store === undefined) await opened.close();

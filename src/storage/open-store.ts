@@ -30,7 +30,7 @@ const REASONS: Readonly<Record<StoreFaultKind, string>> = {
   'io-error': 'an I/O error occurred',
 };
 
-export async function openStore(config: Pick<Config, 'dbType' | 'dataDir' | 'connectionString'>): Promise<Store> {
+export async function openStore(config: Pick<Config, 'dbType' | 'dataDir' | 'connectionString'> & Partial<Pick<Config, 'postgresTimeouts'>>): Promise<Store> {
   const backend = STORE_BACKENDS[config.dbType];
   try {
     return await backend.open(config);

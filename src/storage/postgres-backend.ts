@@ -4,6 +4,7 @@
 import { PostgresStore } from './postgres-store.js';
 import type { StoreBackend } from './store-backends.js';
 import { errorCode, type StoreFaultKind } from './store-fault.js';
+import { QUERY_TIMEOUT_MESSAGE } from './postgres-timeouts.js';
 
 /** SQLSTATEs: the shutdown and resource ones (class 08, connection exception, is 'unreachable' too). */
 const POSTGRES_FAULTS: ReadonlyMap<string, StoreFaultKind> = new Map<string, StoreFaultKind>([
@@ -13,6 +14,11 @@ const POSTGRES_FAULTS: ReadonlyMap<string, StoreFaultKind> = new Map<string, Sto
   ['57P02', 'unreachable'],
   ['57P03', 'unreachable'],
   ['53300', 'busy'],
+  // statement_timeout (or a cancel) ended a statement that waited too long: locks or load.
+  ['57014', 'busy'],
+  ['55P03', 'busy'],
+  // idle_in_transaction_session_timeout ended the session.
+  ['25P03', 'unreachable'],
   ['58030', 'io-error'],
 ]);
 const CONNECTION_EXCEPTION = /^08[0-9A-Z]{3}$/;
@@ -24,12 +30,14 @@ const PG_CONNECTION_MESSAGES = [
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error and is not queryable',
   'Client was closed and is not queryable',
+  // query_timeout: no reply from the server in time (a silent network, a hung server).
+  QUERY_TIMEOUT_MESSAGE,
 ];
 
 export const postgresBackend: StoreBackend = {
-  open: async ({ connectionString }) => {
+  open: async ({ connectionString, postgresTimeouts }) => {
     if (!connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
-    return PostgresStore.open(connectionString);
+    return PostgresStore.open(connectionString, { timeouts: postgresTimeouts });
   },
   describe: () => 'PostgreSQL store of CIPHERDEX_CONNECTION_STRING',
   faultOf(error) {

@@ -9,7 +9,9 @@ import { pendingMigrations } from './migration.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { PostgresReplication } from './postgres-replication.js';
 import { ModelFencedError, type ModelFence } from './model-fence.js';
+import { DEFAULT_POSTGRES_TIMEOUTS, isLostConnection, poolTimeoutOptions, type PostgresTimeouts } from './postgres-timeouts.js';
 import { inTransaction } from './postgres-transaction.js';
+import { discardIdleConnectionsOnLoss } from './postgres-dead-connections.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
   StoreConflictError,
@@ -35,6 +37,8 @@ export interface PostgresStoreOptions {
    * transaction; default 64 MiB, far below PostgreSQL's 1 GB limit on one parameter.
    */
   maxStatementBytes?: number;
+  /** Network and server timeouts (postgres-timeouts.ts); each missing one takes its default. */
+  timeouts?: Partial<PostgresTimeouts>;
 }
 
 interface IndexRow {
@@ -198,9 +202,11 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString: schema === undefined ? connectionString : withSearchPath(connectionString, schema),
       max: options.maxConnections ?? 10,
+      ...poolTimeoutOptions({ ...DEFAULT_POSTGRES_TIMEOUTS, ...options.timeouts }),
     });
     // An idle client losing its connection emits on the pool; without a listener that is a crash.
     pool.on('error', () => {});
+    discardIdleConnectionsOnLoss(pool);
     try {
       await migrate(pool, schema);
       return new PostgresStore(pool, options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES);
@@ -307,6 +313,7 @@ export class PostgresStore implements Store {
     // re-seeking an index for every page. The client is held until the scan ends or is abandoned.
     const client = await this.#pool.connect();
     let failed = false;
+    let lost = false;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(
@@ -323,9 +330,12 @@ export class PostgresStore implements Store {
       }
     } catch (error) {
       failed = true;
+      lost = isLostConnection(error);
       throw error;
     } finally {
       try {
+        // A connection whose reply never came is dropped, not asked to roll back (another timeout).
+        if (lost) throw new Error('connection lost during a scan');
         await client.query('ROLLBACK');
         client.release();
       } catch (error) {

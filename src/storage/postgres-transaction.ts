@@ -2,6 +2,7 @@
 // resolves, rolled back when it throws, and a connection left in an unknown state is discarded.
 
 import type pg from 'pg';
+import { isLostConnection } from './postgres-timeouts.js';
 
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -12,6 +13,12 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release();
     return result;
   } catch (error) {
+    // No reply came (or the connection broke): drop it rather than wait out a ROLLBACK too; the
+    // server rolls the transaction back when the session ends.
+    if (isLostConnection(error)) {
+      client.release(error as Error);
+      throw error;
+    }
     try {
       await client.query('ROLLBACK');
       client.release();

@@ -9,7 +9,7 @@ import type { Store } from './store.js';
 import { systemFaultOf, type StoreFaultKind } from './store-fault.js';
 import type { StoreKind } from './store-kinds.js';
 
-export type StoreSettings = Pick<Config, 'dataDir' | 'connectionString'>;
+export type StoreSettings = Pick<Config, 'dataDir' | 'connectionString'> & Partial<Pick<Config, 'postgresTimeouts'>>;
 
 export interface StoreBackend {
   /** Opens (and migrates) the store the settings name; throws what went wrong as is. */

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
 import { STORE_BACKENDS, storeFaultOf } from '../../src/storage/store-backends.js';
 import { STORE_KINDS } from '../../src/storage/store-kinds.js';
+import { DEFAULT_POSTGRES_TIMEOUTS, poolTimeoutOptions } from '../../src/storage/postgres-timeouts.js';
 import { mountTmpfs, mountUnavailableReason } from '../support/mounts.js';
 import { probePostgres } from '../support/services.js';
 
@@ -38,6 +39,12 @@ describe('store backends', () => {
     expect(STORE_BACKENDS.postgres.faultOf(coded('53100'))).toBe('disk-full');
     expect(STORE_BACKENDS.sqlite.faultOf(coded('53100'))).toBeNull();
     expect(STORE_BACKENDS.postgres.faultOf(coded('08006'))).toBe('unreachable');
+    // Timeouts: the server's statement_timeout (57014) is a busy store; pg's own query_timeout (no
+    // reply came) and the end of an idle-in-transaction session are an unreachable one.
+    expect(STORE_BACKENDS.postgres.faultOf(coded('57014'))).toBe('busy');
+    expect(STORE_BACKENDS.postgres.faultOf(new Error('Query read timeout'))).toBe('unreachable');
+    expect(STORE_BACKENDS.postgres.faultOf(coded('25P03'))).toBe('unreachable');
+    expect(STORE_BACKENDS.sqlite.faultOf(new Error('Query read timeout'))).toBeNull();
     for (const backend of Object.values(STORE_BACKENDS)) expect(backend.faultOf(coded('ENOSPC'))).toBeNull();
     expect(storeFaultOf(coded('ENOSPC'))).toBe('disk-full');
   });
@@ -114,6 +121,24 @@ describe.skipIf(!postgres.available)('storeFaultOf on PostgreSQL errors', () => 
     await client.query('ROLLBACK');
     expect(storeFaultOf(error)).toBe('read-only');
     expect(storeFaultOf(await client.query('SELEC 1').then(() => null, (e: unknown) => e))).toBeNull();
+  });
+
+  it('a statement past statement_timeout is busy; a reply past query_timeout is unreachable', async () => {
+    const timed = new pg.Client({ connectionString: postgres.url, ...poolTimeoutOptions({ ...DEFAULT_POSTGRES_TIMEOUTS, statementMs: 200, queryMs: 5000 }) });
+    await timed.connect();
+    try {
+      expect(storeFaultOf(await timed.query('SELECT pg_sleep(2)').then(() => null, (e: unknown) => e))).toBe('busy');
+    } finally {
+      await timed.end();
+    }
+    const impatient = new pg.Client({ connectionString: postgres.url, ...poolTimeoutOptions({ ...DEFAULT_POSTGRES_TIMEOUTS, statementMs: 5000, queryMs: 200 }) });
+    impatient.on('error', () => {});
+    await impatient.connect();
+    try {
+      expect(storeFaultOf(await impatient.query('SELECT pg_sleep(1)').then(() => null, (e: unknown) => e))).toBe('unreachable');
+    } finally {
+      await impatient.end().catch(() => {});
+    }
   });
 
   it('a connection the server terminates is unreachable, and so is every later query on it', async () => {

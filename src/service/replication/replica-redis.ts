@@ -3,20 +3,22 @@
 // was told to use, as it does not without its database.
 
 import { Redis } from 'ioredis';
+import { redisTimeoutOptions, type RedisTimeouts } from './redis-timeouts.js';
 
 export const REDIS_START_TIMEOUT_MS = 10_000;
 
 export interface ReplicaRedis {
-  /** Publishes and stores; commands wait out outages (maxRetriesPerRequest: null). */
+  /** Publishes and stores; commands wait out outages (maxRetriesPerRequest: null) up to the command timeout. */
   publisher: Redis;
   /** In subscriber mode once a subscription is made. */
   subscriber: Redis;
 }
 
 /** Both connections, once both are ready; rejects (and disconnects) when Redis does not answer in time. */
-export async function connectReplicaRedis(redisUrl: string): Promise<ReplicaRedis> {
+export async function connectReplicaRedis(redisUrl: string, timeouts?: RedisTimeouts): Promise<ReplicaRedis> {
   const connect = (): Redis => {
-    const client = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    // Commands wait out a reconnection, but never longer than the command timeout each.
+    const client = new Redis(redisUrl, { maxRetriesPerRequest: null, ...redisTimeoutOptions(timeouts) });
     // Reconnection is automatic; ioredis would print every failed attempt otherwise.
     client.on('error', () => {});
     return client;

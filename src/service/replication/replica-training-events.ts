@@ -16,6 +16,7 @@ import { isOneOf, TRAINING_PHASES, TRAINING_TRIGGERS } from '../enumerations.js'
 import type { TrainingStatus } from '../types.js';
 import type { RedisNames } from './cluster-namespace.js';
 import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './replica-redis.js';
+import type { RedisTimeouts } from './redis-timeouts.js';
 
 /** The Redis names used here: the cluster's training channels and its hash of latest statuses. */
 export type TrainingRedisNames = Pick<RedisNames, 'trainingTopicPrefix' | 'trainingStatus'>;
@@ -135,8 +136,8 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis, names: Tr
  * Training events over Redis for a service without replication (REDIS_URL with SQLite): the same
  * transport on connections of its own, which close() closes.
  */
-export async function openRedisTrainingEvents(redisUrl: string, names: TrainingRedisNames): Promise<TrainingEventBus> {
-  const redis = await connectReplicaRedis(redisUrl);
+export async function openRedisTrainingEvents(redisUrl: string, names: TrainingRedisNames, timeouts?: RedisTimeouts): Promise<TrainingEventBus> {
+  const redis = await connectReplicaRedis(redisUrl, timeouts);
   let made: ReplicaTrainingEvents;
   try {
     made = await createReplicaTrainingEvents(redis, names);

@@ -29,7 +29,7 @@ export interface Replication {
 }
 
 export async function startReplication(
-  config: Pick<Config, 'redisUrl' | 'replicaPollMs' | 'trainingLeaseMs'>,
+  config: Pick<Config, 'redisUrl' | 'replicaPollMs' | 'trainingLeaseMs'> & Partial<Pick<Config, 'redisTimeouts'>>,
   store: Store,
   replication: ReplicationStore,
   /** The cluster's Redis names (cluster-namespace.ts); used with REDIS_URL. */
@@ -40,7 +40,7 @@ export async function startReplication(
   let training: ReplicaTrainingEvents | null = null;
   let notices: ChangeNotices | null = null;
   if (config.redisUrl !== null) {
-    redis = await connectReplicaRedis(config.redisUrl);
+    redis = await connectReplicaRedis(config.redisUrl, config.redisTimeouts);
     try {
       training = await createReplicaTrainingEvents(redis, names);
       notices = await createRedisChangeNotices(redis, names, replication.origin, (index, revokedGrant) =>

@@ -1,0 +1,113 @@
+// A TCP proxy on loopback that plays a network that fails silently: put between the server and
+// PostgreSQL (or Redis), it forwards, or black-holes (connections are accepted and their bytes
+// swallowed, with no RST and no reply, as a dropped route or a dead middlebox does), or drops only
+// the replies (requests reach the database and are executed, their answers never come back: a
+// commit whose reply is lost). A connection that lost bytes stays silent for good, as a real one
+// whose stream broke would be useless; connections made after forwarding resumes work normally.
+
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export type ProxyMode = 'forward' | 'black-hole' | 'drop-replies';
+
+interface Pair {
+  client: Socket;
+  upstream: Socket | null;
+  /** What this connection does with each direction, from now on. */
+  up: 'forward' | 'swallow';
+  down: 'forward' | 'swallow';
+}
+
+export class BlackHoleProxy {
+  readonly #target: { host: string; port: number };
+  readonly #pairs = new Set<Pair>();
+  readonly #server: Server;
+  #mode: ProxyMode = 'forward';
+  /** Bytes swallowed so far in each direction (a test can check the fault really happened). */
+  readonly swallowed = { up: 0, down: 0 };
+
+  private constructor(target: { host: string; port: number }) {
+    this.#target = target;
+    this.#server = createServer((client) => this.#accept(client));
+  }
+
+  static async start(target: { host: string; port: number }): Promise<BlackHoleProxy> {
+    const proxy = new BlackHoleProxy(target);
+    await new Promise<void>((resolve, reject) => {
+      proxy.#server.once('error', reject);
+      proxy.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.#server.address() as { port: number }).port;
+  }
+
+  get mode(): ProxyMode {
+    return this.#mode;
+  }
+
+  /** Connections accepted and not closed by their client. */
+  get connections(): number {
+    return [...this.#pairs].filter((pair) => !pair.client.destroyed).length;
+  }
+
+  /**
+   * 'black-hole': every open connection and every new one swallows both directions.
+   * 'drop-replies': open and new connections forward requests but swallow the replies.
+   * 'forward': new connections work again (the ones that lost bytes stay silent).
+   */
+  setMode(mode: ProxyMode): void {
+    this.#mode = mode;
+    if (mode === 'forward') return;
+    for (const pair of this.#pairs) this.#degrade(pair, mode);
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.#pairs) {
+      pair.client.destroy();
+      pair.upstream?.destroy();
+    }
+    this.#pairs.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #degrade(pair: Pair, mode: Exclude<ProxyMode, 'forward'>): void {
+    pair.down = 'swallow';
+    if (mode === 'black-hole') pair.up = 'swallow';
+  }
+
+  #accept(client: Socket): void {
+    const pair: Pair = { client, upstream: null, up: 'forward', down: 'forward' };
+    if (this.#mode !== 'forward') this.#degrade(pair, this.#mode);
+    this.#pairs.add(pair);
+    // A black hole never connects onward: the client waits for a handshake that never comes.
+    const upstream = pair.up === 'forward' ? createConnection(this.#target) : null;
+    pair.upstream = upstream;
+    client.on('data', (chunk: Buffer) => {
+      if (pair.up === 'forward' && upstream !== null) upstream.write(chunk);
+      else this.swallowed.up += chunk.length;
+    });
+    upstream?.on('data', (chunk: Buffer) => {
+      if (pair.down === 'forward') client.write(chunk);
+      else this.swallowed.down += chunk.length;
+    });
+    client.on('error', () => {});
+    upstream?.on('error', () => {});
+    client.on('close', () => {
+      // The client gave the connection up. A live one is ended onward; a silent one is left
+      // open upstream (until close()), as the database would not learn of a connection lost in
+      // the network.
+      if (pair.up === 'forward' && pair.down === 'forward') {
+        this.#pairs.delete(pair);
+        upstream?.destroy();
+      }
+    });
+    upstream?.on('close', () => {
+      if (pair.down === 'forward') {
+        this.#pairs.delete(pair);
+        client.destroy();
+      }
+    });
+  }
+}
