@@ -1,5 +1,6 @@
 // Runtime settings, read once from the environment. Every setting docs/operations.md documents is here.
 
+import { type ApiKeyEntry, parseApiKeyEntries } from './api-key-entries.js';
 import { STORE_KINDS, type StoreKind } from './storage/store-kinds.js';
 import type { PostgresTimeouts } from './storage/postgres-timeouts.js';
 import type { RedisTimeouts } from './service/replication/redis-timeouts.js';
@@ -7,8 +8,11 @@ import type { RedisTimeouts } from './service/replication/redis-timeouts.js';
 export interface Config {
   port: number;
   host: string;
-  /** Comma-separated API keys; empty means "generate one on first start and keep its hash". */
-  apiKeys: string[];
+  /**
+   * CIPHERDEX_API_KEY: comma-separated API keys, each optionally bound to an index-name prefix
+   * (key=prefix, api-key-entries.ts); empty means "generate one (unbound) on first start and keep its hash".
+   */
+  apiKeys: ApiKeyEntry[];
   dataDir: string;
   dbType: StoreKind;
   connectionString: string | null;
@@ -166,10 +170,19 @@ export function loadConfig(env: Env = process.env): Config {
   if (dbType === 'postgres' && !connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
   const production = env.NODE_ENV === 'production';
   const threshold = retrainThreshold(env);
+  // The issue that introduced prefixes called the variable CIPHERDEX_API_KEYS: set alone, it would
+  // be ignored and a generated key would replace the keys it lists.
+  if (env.CIPHERDEX_API_KEYS !== undefined) throw new Error('CIPHERDEX_API_KEYS is not a setting: API keys (key or key=prefix, comma-separated) go in CIPHERDEX_API_KEY.');
+  const apiKeys = parseApiKeyEntries(env.CIPHERDEX_API_KEY);
+  const metricsToken = env.CIPHERDEX_METRICS_TOKEN?.trim() || null;
+  // The metrics token opens every tenant's metrics: a tenant's key must not double as it.
+  if (metricsToken !== null && apiKeys.some((entry) => entry.prefix !== null && entry.key === metricsToken)) {
+    throw new Error('CIPHERDEX_METRICS_TOKEN equals an API key bound to a prefix; give /metrics a token of its own.');
+  }
   return {
     port: int(env, 'PORT', 4000),
     host: env.HOST || '127.0.0.1',
-    apiKeys: (env.CIPHERDEX_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    apiKeys,
     dataDir: env.CIPHERDEX_DATA_DIR || './data',
     dbType,
     connectionString,
@@ -213,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     connectionInitTimeoutMs: int(env, 'WS_CONNECTION_INIT_TIMEOUT_MS', 3000, 1),
     logLevel: logLevel(env),
     metricsEnabled: bool(env, 'METRICS_ENABLED', true),
-    metricsToken: env.CIPHERDEX_METRICS_TOKEN?.trim() || null,
+    metricsToken,
     metricsIndexLabels: bool(env, 'METRICS_INDEX_LABELS', false),
     corsOrigins: origins(env, 'CIPHERDEX_CORS_ORIGINS'),
     padRecords: bool(env, 'CIPHERDEX_PAD_RECORDS', true),

@@ -20,7 +20,16 @@ describe('loadConfig', () => {
       RETRAIN_THRESHOLD: '50',
       AUTO_TRAIN_DISABLED: 'true',
     });
-    expect(config).toMatchObject({ port: 5000, apiKeys: ['a', 'b'], dbType: 'postgres', retrainThreshold: 50, autoTrainEnabled: false });
+    expect(config).toMatchObject({
+      port: 5000,
+      apiKeys: [
+        { key: 'a', prefix: null },
+        { key: 'b', prefix: null },
+      ],
+      dbType: 'postgres',
+      retrainThreshold: 50,
+      autoTrainEnabled: false,
+    });
   });
 
   it('RETRAIN_THRESHOLD=-1 turns automatic training off; other values below 1 are refused', () => {
@@ -56,5 +65,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RETRAIN_THRESHOLD: 'ten' })).toThrow(/RETRAIN_THRESHOLD/);
     expect(() => loadConfig({ CIPHERDEX_DB_TYPE: 'postgres' })).toThrow(/CONNECTION_STRING/);
     expect(() => loadConfig({ AUTO_TRAIN_DISABLED: 'maybe' })).toThrow(/AUTO_TRAIN_DISABLED/);
+  });
+
+  it('reads tenant-bound API keys, refuses the misspelt CIPHERDEX_API_KEYS and a metrics token that is a tenant key', () => {
+    expect(loadConfig({ CIPHERDEX_API_KEY: 'ops, t1=acme-' }).apiKeys).toEqual([
+      { key: 'ops', prefix: null },
+      { key: 't1', prefix: 'acme-' },
+    ]);
+    // Ignored, it would leave the server on a generated key instead of the keys it lists.
+    expect(() => loadConfig({ CIPHERDEX_API_KEYS: 't1=acme-' })).toThrow(/CIPHERDEX_API_KEYS is not a setting.*CIPHERDEX_API_KEY/);
+    expect(() => loadConfig({ CIPHERDEX_API_KEY: 'ops,t1=acme-', CIPHERDEX_METRICS_TOKEN: 't1' })).toThrow(/CIPHERDEX_METRICS_TOKEN equals an API key bound to a prefix/);
+    // An unbound key may double as the token: it reads /metrics anyway.
+    expect(loadConfig({ CIPHERDEX_API_KEY: 'ops,t1=acme-', CIPHERDEX_METRICS_TOKEN: 'ops' }).metricsToken).toBe('ops');
   });
 });

@@ -1,10 +1,13 @@
-// Where the server's API keys come from. Configured keys (CIPHERDEX_API_KEY) win; otherwise the
-// first start generates a random key, prints it once, and keeps only its SHA-256 in
-// <dataDir>/api-key.sha256, so a fresh `npm start` works and is never open.
+// Where the server's API keys come from. Configured keys (CIPHERDEX_API_KEY, each maybe bound to an
+// index-name prefix) win; otherwise the first start generates a random key, prints it once, and
+// keeps only its SHA-256 in <dataDir>/api-key.sha256, so a fresh `npm start` works and is never
+// open. The generated key is the operator's: unbound (every index). Tenants' keys are configured,
+// and once any key is configured the generated one is no longer accepted.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ApiKeyEntry } from '../api-key-entries.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../runtime/private-files.js';
 
 export const API_KEY_HASH_FILE = 'api-key.sha256';
@@ -14,16 +17,26 @@ export function hashApiKey(key: string): Buffer {
 }
 
 export interface ApiKeySource {
-  apiKeys: string[];
+  apiKeys: ApiKeyEntry[];
   dataDir: string;
 }
 
-/** SHA-256 hashes of every accepted API key. */
-export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string) => void): Promise<Buffer[]> {
-  if (source.apiKeys.length > 0) return source.apiKeys.map(hashApiKey);
+/** An accepted API key as the server keeps it: its SHA-256, and the index-name prefix it is bound to (null: none). */
+export interface AcceptedApiKey {
+  hash: Buffer;
+  prefix: string | null;
+}
+
+function unbound(hash: Buffer): AcceptedApiKey {
+  return { hash, prefix: null };
+}
+
+/** Every accepted API key, hashed. */
+export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string) => void): Promise<AcceptedApiKey[]> {
+  if (source.apiKeys.length > 0) return source.apiKeys.map(({ key, prefix }) => ({ hash: hashApiKey(key), prefix }));
   const file = join(source.dataDir, API_KEY_HASH_FILE);
   const stored = await readHashFile(file);
-  if (stored) return [stored];
+  if (stored) return [unbound(stored)];
 
   const key = `cdx_${randomBytes(32).toString('base64url')}`;
   try {
@@ -32,7 +45,7 @@ export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string)
     await writeFile(file, `${hashApiKey(key).toString('hex')}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
     await chmod(file, PRIVATE_FILE_MODE);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return [(await readHashFile(file))!];
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return [unbound((await readHashFile(file))!)];
     // A read-only or full data directory: say what could not be done and the two ways out.
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`Cannot keep a generated API key in ${file} (${reason}); make CIPHERDEX_DATA_DIR writable, or set CIPHERDEX_API_KEY.`, {
@@ -40,7 +53,7 @@ export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string)
     });
   }
   announce(key, file, log);
-  return [hashApiKey(key)];
+  return [unbound(hashApiKey(key))];
 }
 
 async function readHashFile(file: string): Promise<Buffer | null> {
@@ -67,7 +80,8 @@ function announce(key: string, file: string, log: (line: string) => void): void 
     '',
     'Send it as the x-api-key header on HTTP requests, or as { "apiKey": "..." } in the graphql-ws',
     `connection_init payload. Only its SHA-256 is kept (${file}); delete that file to get a new`,
-    'key on the next start, or set CIPHERDEX_API_KEY (comma-separated for several keys).',
+    'key on the next start, or set CIPHERDEX_API_KEY (comma-separated for several keys; key=prefix',
+    'binds a key to the indexes whose names start with prefix).',
     '',
   ]) {
     log(line);

@@ -18,14 +18,15 @@ import { createSharedAuthFailureLimiter } from './shared-auth-failure-limiter.js
 import { corsPolicy } from './cors-policy.js';
 import { clientAddressResolver } from './client-address.js';
 import { maskUnexpectedError } from './mask-unexpected-error.js';
-import { apiKeyVerifier, authorizeConnection, type FailedAuthLimit, useApiKeyAuth } from './plugins/use-api-key-auth.js';
+import { apiKeyLookup, apiKeyVerifier, authorizeConnection, type FailedAuthLimit, useApiKeyAuth } from './plugins/use-api-key-auth.js';
+import { useApiKeyScope } from './plugins/use-api-key-scope.js';
 import { useDashboard } from './plugins/use-dashboard.js';
 import { requestIdFor, useRequestId } from './plugins/use-request-id.js';
 import { enterRequest } from './request-context.js';
 import type { ServerLog } from './server-log.js';
 import { useGraphiQLPage } from './plugins/use-graphiql-page.js';
 import { useMetrics } from './plugins/use-metrics.js';
-import { hashApiKey } from './api-key-store.js';
+import { type AcceptedApiKey, hashApiKey } from './api-key-store.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './prometheus-metrics.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { useHealthCheck, YOGA_HEALTH_PATH } from './plugins/use-health-check.js';
@@ -41,8 +42,8 @@ export const GRAPHQL_PATH = '/graphql';
 export interface CreateServerOptions {
   config: Config;
   service: IndexService;
-  /** SHA-256 hashes of the accepted API keys (see api-key-store.ts). */
-  apiKeyHashes: readonly Buffer[];
+  /** The accepted API keys, hashed, with the index-name prefix each is bound to (see api-key-store.ts). */
+  apiKeys: readonly AcceptedApiKey[];
   server: ServerInfo;
   log: ServerLog;
   /**
@@ -88,7 +89,8 @@ interface EnvelopedRoot {
 
 export function createServer(options: CreateServerOptions): CipherdexServer {
   const { config, service, server, log } = options;
-  const verify = apiKeyVerifier(options.apiKeyHashes);
+  const lookup = apiKeyLookup(options.apiKeys);
+  const verify = (presented: unknown): boolean => lookup(presented) !== null;
   const metrics =
     options.metrics !== undefined ? options.metrics : config.metricsEnabled ? createPrometheusMetrics({ indexLabels: config.metricsIndexLabels }) : null;
   metrics?.observe(service);
@@ -112,7 +114,7 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     addressOf: clientAddressResolver(config.trustedProxies),
   };
   const metricsAccess = {
-    verifyApiKey: verify,
+    lookupApiKey: lookup,
     verifyToken: config.metricsToken === null ? null : apiKeyVerifier([hashApiKey(config.metricsToken)]),
     limit: authLimit,
   };
@@ -141,6 +143,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
       useOpaqueRequestErrors(),
       useInputErrorRedaction(),
       useApiKeyAuth(verify, authLimit),
+      // After auth: what the operation's key reaches (every index, or its tenant's).
+      useApiKeyScope(lookup),
       // After auth (which strips a keyless caller's extensions), before parsing and the limits.
       usePersistedQueries(),
       useLimits(queryLimitsFrom(config)),
@@ -175,12 +179,14 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
           const document = enveloped.parse(payload.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors;
+          // The context's service is already the key's view (useApiKeyScope read connection_init).
+          const built = (await enveloped.contextFactory()) as GraphQLContext;
           return {
             schema: enveloped.schema,
             operationName: payload.operationName,
             document,
             variableValues: payload.variables,
-            contextValue: { ...(await enveloped.contextFactory()), service: serviceForOperation(service, ended.signal) },
+            contextValue: { ...built, service: serviceForOperation(built.service, ended.signal) },
             rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, ended } satisfies EnvelopedRoot,
           };
         } catch (error) {

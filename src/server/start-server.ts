@@ -50,7 +50,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const log = createServerLog({ level: config.logLevel, write: options.log });
   // Keys first: a damaged key file stops the start before anything is opened. A generated key is
   // announced in plain text, not as a log record: a person has to read and keep it.
-  const apiKeyHashes = await loadApiKeyHashes(config, write);
+  const apiKeys = await loadApiKeyHashes(config, write);
   const version = await packageVersion();
   const metrics = config.metricsEnabled ? createPrometheusMetrics({ indexLabels: config.metricsIndexLabels }) : null;
   const service = options.service ?? (await createIndexService(config, { metrics: metrics?.service }));
@@ -59,7 +59,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const server = createServer({
     config,
     service,
-    apiKeyHashes,
+    apiKeys,
     server: { version, startedAt: Date.now(), store: config.dbType },
     log,
     metrics,

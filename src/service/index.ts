@@ -10,3 +10,4 @@ export { generateIndexKey, GrantTokenFormatError, IndexKeyFormatError, looksLike
 export { NO_SERVICE_METRICS, type SearchStageSeconds, type ServiceMetrics } from './service-metrics.js';
 export { FILTER_OPERATORS, describeFilterOperators } from './input/metadata-filter.js';
 export { DEFAULT_CLUSTER, redisNames, type RedisNames } from './replication/cluster-namespace.js';
+export { NO_INDEX_NAMES, namePrefixScope, scopedIndexService, type IndexNameScope } from './access/scoped-index-service.js';

@@ -15,15 +15,21 @@ describe('loadApiKeyHashes', () => {
 
   it('uses configured keys and writes nothing', async () => {
     const lines: string[] = [];
-    const hashes = await loadApiKeyHashes({ apiKeys: ['one', 'two'], dataDir }, (line) => lines.push(line));
-    expect(hashes).toEqual([hashApiKey('one'), hashApiKey('two')]);
+    const accepted = await loadApiKeyHashes({ apiKeys: [{ key: 'one', prefix: null }, { key: 'two', prefix: 'acme-' }], dataDir }, (line) => lines.push(line));
+    expect(accepted).toEqual([
+      { hash: hashApiKey('one'), prefix: null },
+      { hash: hashApiKey('two'), prefix: 'acme-' },
+    ]);
     expect(lines).toEqual([]);
     await expect(stat(join(dataDir, API_KEY_HASH_FILE))).rejects.toThrow(/ENOENT/);
   });
 
   it('generates a key on first start, prints it once with how to use it, and stores only its hash', async () => {
     const lines: string[] = [];
-    const [hash] = await loadApiKeyHashes({ apiKeys: [], dataDir: join(dataDir, 'nested') }, (line) => lines.push(line));
+    const [generated] = await loadApiKeyHashes({ apiKeys: [], dataDir: join(dataDir, 'nested') }, (line) => lines.push(line));
+    // The generated key is the operator's: it reaches every index.
+    expect(generated!.prefix).toBeNull();
+    const hash = generated!.hash;
     const printed = lines.map((line) => line.trim()).filter((line) => line.startsWith('cdx_'));
     expect(printed).toHaveLength(1);
     const key = printed[0]!;
@@ -40,7 +46,7 @@ describe('loadApiKeyHashes', () => {
 
     const later: string[] = [];
     const again = await loadApiKeyHashes({ apiKeys: [], dataDir: join(dataDir, 'nested') }, (line) => later.push(line));
-    expect(again).toEqual([hash]);
+    expect(again).toEqual([{ hash, prefix: null }]);
     expect(later).toEqual([]);
   });
 

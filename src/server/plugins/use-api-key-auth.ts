@@ -16,21 +16,38 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type DocumentNode, GraphQLError, Kind, OperationTypeNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { hashApiKey } from '../api-key-store.js';
+import { type AcceptedApiKey, hashApiKey } from '../api-key-store.js';
 import type { AuthFailureLimiter } from '../auth-failure-limiter.js';
 import type { ClientAddressOf } from '../client-address.js';
 
 export type ApiKeyVerifier = (presented: unknown) => boolean;
 
-/** True when `presented` hashes to one of `hashes`. Every hash is compared, so timing says nothing. */
-export function apiKeyVerifier(hashes: readonly Buffer[]): ApiKeyVerifier {
+/** What a valid API key reaches: every index (prefix null), or the indexes whose names start with prefix. */
+export interface ApiKeyScope {
+  readonly prefix: string | null;
+}
+
+/** The scope of the accepted key `presented` is, or null when it is none of them. */
+export type ApiKeyLookup = (presented: unknown) => ApiKeyScope | null;
+
+/** Looks `presented` up among `accepted` by its SHA-256. Every hash is compared, so timing says nothing. */
+export function apiKeyLookup(accepted: readonly AcceptedApiKey[]): ApiKeyLookup {
+  const scopes = accepted.map(({ prefix }): ApiKeyScope => ({ prefix }));
   return (presented) => {
-    if (typeof presented !== 'string' || presented.length === 0) return false;
+    if (typeof presented !== 'string' || presented.length === 0) return null;
     const digest = hashApiKey(presented);
-    let match = false;
-    for (const hash of hashes) match = timingSafeEqual(digest, hash) || match;
-    return match;
+    let found: ApiKeyScope | null = null;
+    for (let index = 0; index < accepted.length; index += 1) {
+      if (timingSafeEqual(digest, accepted[index]!.hash)) found = scopes[index]!;
+    }
+    return found;
   };
+}
+
+/** True when `presented` hashes to one of `hashes` (compared as apiKeyLookup does). */
+export function apiKeyVerifier(hashes: readonly Buffer[]): ApiKeyVerifier {
+  const lookup = apiKeyLookup(hashes.map((hash) => ({ hash, prefix: null })));
+  return (presented) => lookup(presented) !== null;
 }
 
 const OPEN_FIELDS = new Set(['health', '__typename']);

@@ -1,20 +1,23 @@
 // Prometheus metrics: @graphql-yoga/plugin-prometheus counts and times GraphQL requests per
 // operation and root field (over HTTP and graphql-ws alike), on the registry that also holds
 // Cipherdex's own metrics (prometheus-metrics.ts), and /metrics serves them all. /metrics asks for
-// the same API key as the API (x-api-key), or the separate CIPHERDEX_METRICS_TOKEN as a bearer
-// token (Prometheus's `authorization` setting), and counts wrong keys toward the same limit.
+// an API key of the API (x-api-key), or the separate CIPHERDEX_METRICS_TOKEN as a bearer token
+// (Prometheus's `authorization` setting), and counts wrong keys toward the same limit. Metrics are
+// the whole server's (other tenants' activity, and their index names with METRICS_INDEX_LABELS):
+// a key bound to a name prefix is refused with 403, and not counted as a wrong key.
 
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import type { PrometheusMetrics } from '../prometheus-metrics.js';
-import { type ApiKeyVerifier, type FailedAuthLimit, rateLimitedError, unauthenticatedError } from './use-api-key-auth.js';
+import { GraphQLError } from 'graphql';
+import { type ApiKeyLookup, type ApiKeyVerifier, type FailedAuthLimit, rateLimitedError, unauthenticatedError } from './use-api-key-auth.js';
 
 export const METRICS_PATH = '/metrics';
 
 export interface MetricsAccess {
-  /** The API's key check. */
-  verifyApiKey: ApiKeyVerifier;
+  /** The API's key check, with the scope of the key (only unbound keys read /metrics). */
+  lookupApiKey: ApiKeyLookup;
   /** CIPHERDEX_METRICS_TOKEN's check, when one is set. */
   verifyToken: ApiKeyVerifier | null;
   limit: FailedAuthLimit;
@@ -28,7 +31,13 @@ function bearer(request: Request): string | null {
   return match ? match[1] : null;
 }
 
-function refusal(error: ReturnType<typeof unauthenticatedError>, Response: typeof globalThis.Response): Response {
+function tenantKeyError(): GraphQLError {
+  return new GraphQLError('This API key is bound to an index-name prefix; /metrics serves the whole server, to an unbound API key or CIPHERDEX_METRICS_TOKEN.', {
+    extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+  });
+}
+
+function refusal(error: GraphQLError, Response: typeof globalThis.Response): Response {
   const http = error.extensions.http as { status: number; headers?: Record<string, string> };
   return Response.json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] }, { status: http.status, headers: http.headers });
 }
@@ -74,10 +83,14 @@ export function useMetrics(metrics: PrometheusMetrics, access: MetricsAccess): P
           return;
         }
         // Both checks run, so the time taken says nothing about which one matched.
-        const apiKeyMatches = access.verifyApiKey(presented);
+        const scope = access.lookupApiKey(presented);
         const tokenMatches = access.verifyToken?.(presented) === true;
-        if (apiKeyMatches || tokenMatches) {
+        if (scope?.prefix === null || tokenMatches) {
           endResponse(new fetchAPI.Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } }));
+          return;
+        }
+        if (scope !== null) {
+          endResponse(refusal(tenantKeyError(), fetchAPI.Response));
           return;
         }
         access.limit.limiter.recordFailure(address);

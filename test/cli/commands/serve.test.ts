@@ -56,4 +56,18 @@ describe('cipherdex serve', () => {
     expect(result.stderr).toMatch(/CIPHERDEX_DATA_DIR .*not a directory/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('refuses a malformed CIPHERDEX_API_KEY before starting, naming the entry and never the key', async () => {
+    const bin = fileURLToPath(new URL('../../../bin/cipherdex.js', import.meta.url));
+    const secret = 'serve-secret-9f3a';
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: { PATH: process.env.PATH, PORT: '0', CIPHERDEX_DATA_DIR: tmpdir(), CIPHERDEX_API_KEY: `ops-key,${secret}=` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = await collect(child);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/entry 2 of CIPHERDEX_API_KEY has an empty prefix/);
+    expect(result.stderr + result.stdout).not.toContain(secret);
+    expect(result.stdout).not.toMatch(/listening/);
+  });
 });

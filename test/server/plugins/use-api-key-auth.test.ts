@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { WebSocket } from 'ws';
 import { loadConfig } from '../../../src/config.js';
 import { hashApiKey } from '../../../src/server/api-key-store.js';
-import { apiKeyVerifier } from '../../../src/server/plugins/use-api-key-auth.js';
+import { apiKeyLookup, apiKeyVerifier } from '../../../src/server/plugins/use-api-key-auth.js';
 import { CreateIndexDocument, HealthDocument, IndexesDocument, TrainingStatusDocument } from '../../generated/graphql.js';
 import { collect, newIndexKey, startTestServer, type TestServer } from '../harness.js';
 
@@ -19,6 +19,19 @@ describe('apiKeyVerifier', () => {
     for (const presented of ['first-ke', 'first-key ', 'FIRST-KEY', '', undefined, null, 42, ['first-key']]) {
       expect(verify(presented), String(presented)).toBe(false);
     }
+  });
+});
+
+describe('apiKeyLookup', () => {
+  const lookup = apiKeyLookup([
+    { hash: hashApiKey('ops-key'), prefix: null },
+    { hash: hashApiKey('acme-key'), prefix: 'acme-' },
+  ]);
+
+  it("answers each accepted key's scope, and null for anything else", () => {
+    expect(lookup('ops-key')).toEqual({ prefix: null });
+    expect(lookup('acme-key')).toEqual({ prefix: 'acme-' });
+    for (const presented of ['acme-key=acme-', 'acme-ke', '', undefined, null, ['ops-key']]) expect(lookup(presented), String(presented)).toBeNull();
   });
 });
 
