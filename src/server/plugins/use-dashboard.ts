@@ -44,6 +44,7 @@ function assets(): Map<string, Asset> {
     [DASHBOARD_PATH, { file: join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' }],
     [`${DASHBOARD_PATH}/`, { file: join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' }],
     [`${ASSETS_PREFIX}dashboard.js`, { file: join(DASHBOARD_DIR, 'dashboard.js'), type: JS }],
+    [`${ASSETS_PREFIX}series-decimation.js`, { file: join(DASHBOARD_DIR, 'series-decimation.js'), type: JS }],
     [`${ASSETS_PREFIX}dashboard.css`, { file: join(DASHBOARD_DIR, 'dashboard.css'), type: CSS }],
     [`${ASSETS_PREFIX}graphql-ws.min.js`, { file: join(graphqlWs, 'umd', 'graphql-ws.min.js'), type: JS }],
     [`${ASSETS_PREFIX}uPlot.iife.min.js`, { file: join(uplot, 'dist', 'uPlot.iife.min.js'), type: JS }],
