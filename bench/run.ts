@@ -1,5 +1,6 @@
 // `npm run bench [-- <section>...] [-- <flags>]`: runs the named benchmark sections, or all of
 // them. Each section parses its own flags (`npm run bench -- engine --help`).
+import { parseApplyArgs, runApplyBench } from './apply.js';
 import { parseEngineArgs, runEngineBench } from './engine.js';
 import { parseDataArgs, runDataBench } from './item-queries.js';
 import { parseLoadArgs, runLoad } from './load.js';
@@ -15,6 +16,7 @@ type Section = (args: string[]) => Promise<void>;
 /** Sections by name, in the order `npm run bench` runs them. Other layers add theirs here. */
 const SECTIONS: Record<string, Section> = {
   engine: (args) => runEngineBench(parseEngineArgs(args)),
+  apply: (args) => runApplyBench(parseApplyArgs(args)),
   service: async (args) => void (await runServiceBench(parseServiceArgs(args))),
   load: async (args) => void (await runLoad(parseLoadArgs(args))),
   replicas: async (args) => void (await runReplicasBench(parseReplicasArgs(args))),

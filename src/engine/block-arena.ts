@@ -48,6 +48,22 @@ export class BlockArena {
   }
 
   /**
+   * Takes over a block another thread already wrote at `offset` of this memory (lists built off
+   * the main thread): blocks are adopted in address order, above every block held so far.
+   */
+  adopt(offset: number, bytes: number): Block {
+    const size = alignUp(Math.max(bytes, 1));
+    if (offset < this.top || offset % 16 !== 0) throw new RangeError(`cannot adopt a block at ${offset}: the arena's top is ${this.top}`);
+    this.heap.growTo(offset + size);
+    const block = new Block(offset, size);
+    this.blocks.push(block);
+    // Any gap below the block is garbage a later compaction reclaims.
+    this.garbage += offset - this.top;
+    this.top = offset + size;
+    return block;
+  }
+
+  /**
    * Grows `block` to `bytes` where it stands when it is the topmost block (nothing moves);
    * returns the grown block, or null when it is not on top and the caller must move it.
    */

@@ -18,6 +18,7 @@ export type { TrainParams, TrainProgress, TrainResult, TrainPhase } from './trai
 export { trainKMeans, estimateTrainingBytes } from './kmeans.js';
 export type { TrainHooks, KMeansOptions } from './kmeans.js';
 export { trainInWorker } from './train-in-worker.js';
+export type { BuiltLists, ListLayout } from './list-build.js';
 export type { WorkerTrainHooks } from './train-in-worker.js';
 export { kernelInfo } from './kernels.js';
 export type { KernelChoice } from './kernels.js';

@@ -16,6 +16,17 @@ export interface EncodedCode {
 /** Estimated bytes a JS Map spends per entry (key, value, chain link, buckets, slack). */
 const MAP_ENTRY_BYTES = 40;
 
+/**
+ * Lists laid out in an arena's memory by another thread (list-build.ts), for `InvertedLists` to
+ * adopt: each list's block offset and capacity (rows), its length and its ids by position.
+ */
+export interface ListBlocks {
+  offsets: Float64Array;
+  capacities: Uint32Array;
+  lengths: Uint32Array;
+  ids: Uint32Array[];
+}
+
 function roundToTile(rows: number): number {
   return Math.max(ROW_TILE, Math.ceil(rows / ROW_TILE) * ROW_TILE);
 }
@@ -46,6 +57,8 @@ export class InvertedLists {
    * rebuild passes the lists it replaces as `previous`: the new lists take over its ids and their
    * slots (copies of the slot tables, the same id map, unchanged while rebuilding) and are filled
    * with `appendSlot`, so that no id is hashed again and `previous` stays valid until the swap.
+   * With `adopted`, the lists are the blocks already written in the arena's memory (their ids
+   * still without slots: `settle` gives them theirs) and `expected` is ignored.
    */
   constructor(
     private readonly arena: BlockArena,
@@ -54,6 +67,7 @@ export class InvertedLists {
     expected?: ArrayLike<number>,
     private readonly codec: ListCodec | null = null,
     previous?: InvertedLists,
+    adopted?: ListBlocks,
   ) {
     this.locator = previous ? previous.locator : new Map<number, number>();
     this.slotList = previous ? previous.slotList.slice() : new Uint32Array(16);
@@ -71,6 +85,13 @@ export class InvertedLists {
     this.lengths = new Uint32Array(count);
     this.listIds = new Array<Uint32Array>(count);
     for (let l = 0; l < count; l++) {
+      if (adopted) {
+        this.capacities[l] = adopted.capacities[l];
+        this.lengths[l] = adopted.lengths[l];
+        this.blocks[l] = arena.adopt(adopted.offsets[l], adopted.capacities[l] * this.slotBytes);
+        this.listIds[l] = adopted.ids[l];
+        continue;
+      }
       const capacity = roundToTile(expected ? expected[l] : 0);
       this.capacities[l] = capacity;
       this.blocks[l] = arena.alloc(capacity * this.slotBytes);
@@ -212,6 +233,78 @@ export class InvertedLists {
     this.fill(list, position, id, norm, source, from, code);
     this.slotList[slot] = list;
     this.slotPos[slot] = position;
+  }
+
+  /**
+   * Appends a row (read from another memory) that no slot tracks: lists built to be adopted by
+   * another thread's InvertedLists (list-build.ts), which has the slots.
+   */
+  appendRow(list: number, id: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
+    const position = this.lengths[list];
+    if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
+    const f32 = this.arena.heap.f32;
+    const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
+    for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
+    this.fill(list, position, id, norm, source, from, code);
+  }
+
+  /** Where each list's block is, its length and ids: what another thread's lists adopt. */
+  exportBlocks(): ListBlocks {
+    return {
+      offsets: Float64Array.from(this.blocks, (block) => block.offset),
+      capacities: this.capacities.slice(),
+      lengths: this.lengths.slice(),
+      ids: this.listIds.slice(),
+    };
+  }
+
+  /**
+   * Adopted lists only: keeps, in order, the entries of `list` whose id `slotOf` maps to a slot
+   * (the entry takes that slot's place) and drops the others: ids removed or written again since
+   * the lists were built, whose current rows the caller appends.
+   */
+  settle(list: number, slotOf: (id: number) => number): void {
+    const ids = this.listIds[list];
+    const length = this.lengths[list];
+    let kept = 0;
+    for (let i = 0; i < length; i++) {
+      const id = ids[i];
+      const slot = slotOf(id);
+      if (slot < 0) continue;
+      if (kept !== i) this.moveEntry(list, i, kept);
+      this.slotList[slot] = list;
+      this.slotPos[slot] = kept++;
+    }
+    this.lengths[list] = kept;
+  }
+
+  /** Copies the entry at `from` of `list` (row, norm, code, id) over the one at `to`. */
+  private moveEntry(list: number, from: number, to: number): void {
+    const f32 = this.arena.heap.f32;
+    const rows = this.blocks[list].offset >> 2;
+    f32.copyWithin(rows + to * this.stride, rows + from * this.stride, rows + (from + 1) * this.stride);
+    const norms = this.normsAt(list) >> 2;
+    f32[norms + to] = f32[norms + from];
+    if (this.codeBytes > 0) {
+      const codes = this.codesAt(list);
+      this.arena.heap.i8.copyWithin(codes + to * this.codeBytes, codes + from * this.codeBytes, codes + (from + 1) * this.codeBytes);
+    }
+    this.listIds[list][to] = this.listIds[list][from];
+  }
+
+  /** Ids of the entries written after `epoch` (their slots' epochs are later), in slot order. */
+  writtenSince(epoch: number): number[] {
+    const written: number[] = [];
+    for (let slot = 0; slot < this.slotsUsed; slot++) {
+      if (this.slotEpoch[slot] <= epoch) continue;
+      // A freed slot keeps its last epoch: it is live only if its position still names it.
+      const list = this.slotList[slot];
+      const position = this.slotPos[slot];
+      if (list >= this.count || position >= this.lengths[list]) continue;
+      const id = this.listIds[list][position];
+      if (this.locator.get(id) === slot) written.push(id);
+    }
+    return written;
   }
 
   remove(id: number): boolean {

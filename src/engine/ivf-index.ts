@@ -12,6 +12,7 @@ import { KernelHeap } from './kernel-heap.js';
 import { NEAREST_BLOCK, QUERY_TILE, tile, type KernelChoice } from './kernels.js';
 import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
+import type { BuiltLists } from './list-build.js';
 import type { ListCodec } from './list-codec.js';
 import { BATCH_ROWS, SCAN_ROWS, groupQueries, scanList, scanListForGroup } from './list-scanner.js';
 import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, rowStride, type Metric } from './metric.js';
@@ -33,6 +34,8 @@ const BATCH_QUERIES = 1024;
 const PREPARED_BYTES = 16 << 20;
 /** Rows applyModelInSteps moves into the new lists per step: a few ms of work. */
 const APPLY_STEP_ROWS = 4096;
+/** Writes an adopting swap assigns and appends per step: each costs a nearest-centroid search. */
+const REPLAY_STEP_ROWS = 1024;
 /** Rows encoded and assigned at once by addBatch and applyModel. */
 const INSERT_ROWS = 1024;
 
@@ -283,7 +286,7 @@ export class IvfIndex implements VectorIndex {
     this.lastSnapshotEpoch = epoch;
     this.snapshotEpochs.set(ids, epoch);
     this.epoch++;
-    return { ids, vectors, epoch };
+    return { ids, vectors, epoch, layout: { spec: this.spec, metric: this.metric, prescan: this.prescan } };
   }
 
   /**
@@ -326,6 +329,10 @@ export class IvfIndex implements VectorIndex {
     const trustedEpoch = assignment
       ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
       : -1;
+    if (assignment?.built) {
+      yield* this.adoptAndSwap(model, assignment.built, trained, trustedEpoch, source);
+      return;
+    }
     // The given list of each vector, by its bookkeeping slot (ids are hashed once, here).
     const lists = old.lists;
     const given = new Int32Array(lists.slotCount).fill(-1);
@@ -381,6 +388,76 @@ export class IvfIndex implements VectorIndex {
       }
     }
     this.state = next;
+  }
+
+  /**
+   * The swap with lists built off this thread (list-build.ts) from a snapshot of epoch
+   * `trustedEpoch`: adopts their memory, gives each entry its id's slot, drops the entries removed
+   * or written since the snapshot, appends those writes at their nearest centroid, then swaps.
+   * Each step handles about APPLY_STEP_ROWS entries, as the rebuild does.
+   */
+  private *adoptAndSwap(model: IvfModel, built: BuiltLists, trained: ListCodec | null, trustedEpoch: number, source?: VectorSource): Generator<void, void, undefined> {
+    const { nLists } = model;
+    if (!Number.isFinite(trustedEpoch) || trustedEpoch < 0) throw new EngineInputError('built lists need the training snapshot their assignment came from');
+    const rows = this.spec.type === 'ivf_flat';
+    const codec = trained ?? (this.prescan && built.prescan ? ScalarQuantizer.fromBytes(built.prescan, this.dimension) : null);
+    if (built.nLists !== nLists || built.stride !== (rows ? this.stride : 0) || built.codeBytes !== (codec?.codeBytes ?? 0) || this.prescan !== (built.prescan !== undefined || !rows)) {
+      throw new EngineInputError('the built lists do not match this index and model (type, dimension, pre-scan or lists)');
+    }
+    const old = this.state;
+    const heap = new KernelHeap({ memory: built.memory, kernels: this.kernelChoice });
+    const arena = new BlockArena(heap);
+    const lists = new InvertedLists(arena, built.stride, nLists, undefined, codec, old.lists, built.blocks);
+    const coarse = new CoarseQuantizer(arena, model.centroids, nLists, this.dimension, this.stride);
+    const next: IndexState = {
+      heap, arena, lists, coarse, codec, rows, scratch: null,
+      model: { centroids: model.centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) },
+    };
+    const previous = old.lists;
+    const unchanged = (id: number): number => {
+      const slot = previous.slotOf(id);
+      return slot >= 0 && previous.epochOfSlot(slot) <= trustedEpoch ? slot : -1;
+    };
+    let done = 0;
+    for (let list = 0; list < nLists; list++) {
+      done += lists.length(list);
+      lists.settle(list, unchanged);
+      if (done >= APPLY_STEP_ROWS) {
+        done = 0;
+        yield;
+      }
+    }
+    // Writes since the snapshot: their current rows, at their nearest centroid.
+    const written = previous.writtenSince(trustedEpoch);
+    for (let start = 0; start < written.length; start += REPLAY_STEP_ROWS) {
+      const ids = written.slice(start, start + REPLAY_STEP_ROWS);
+      const { f32, at } = old.rows ? { f32: old.heap.f32, at: Float64Array.from(ids, (id) => previous.rowOf(id) >> 2) } : this.readIds(ids, source);
+      const target = new Uint32Array(ids.length);
+      this.assignNearest(next, f32, at, ids.map((_, i) => i), target);
+      const rowsNow = old.rows ? old.heap.f32 : f32;
+      for (let i = 0; i < ids.length; i++) lists.appendSlot(target[i], ids[i], previous.slotOf(ids[i]), rowsNow, at[i], this.normOf(rowsNow, at[i]));
+      yield;
+    }
+    this.state = next;
+  }
+
+  /** The squared norm kept beside a stored row (as encodeVector computed it; 0 for cosine rows). */
+  private normOf(f32: Float32Array, from: number): number {
+    if (this.metric === 'cosine') return 0;
+    let sum = 0;
+    for (let t = 0; t < this.dimension; t++) sum += f32[from + t] * f32[from + t];
+    return Math.fround(sum);
+  }
+
+  /** The rows of `ids` read from `source` (the lists keep only codes), one per stride. */
+  private readIds(ids: number[], source: VectorSource | undefined): { f32: Float32Array; at: Float64Array } {
+    const f32 = new Float32Array(Math.max(1, ids.length) * this.stride);
+    const row = new Float32Array(this.stride);
+    for (let i = 0; i < ids.length; i++) {
+      this.readSource(source, ids[i], row);
+      f32.set(row, i * this.stride);
+    }
+    return { f32, at: Float64Array.from(ids, (_, i) => i * this.stride) };
   }
 
   model(): IvfModel | null {

@@ -92,7 +92,8 @@ function scratchLayout(count: number, dimension: number, nLists: number, batchSi
 /**
  * Memory one training run of `vectorCount` rows needs at its peak with the default batch size:
  * the snapshot of the rows and their ids, the run's working state in the kernel heap and in
- * JS arrays, its result, and about 48 MiB for the worker thread's own runtime.
+ * JS arrays, its result, the new lists the worker lays out (at most float32 rows with their norms
+ * and int8 codes, plus list-build.ts's headroom), and about 48 MiB for the worker thread's own runtime.
  */
 export function estimateTrainingBytes(vectorCount: number, dimension: number, nLists: number): number {
   const n = Math.max(1, Math.ceil(vectorCount));
@@ -101,7 +102,8 @@ export function estimateTrainingBytes(vectorCount: number, dimension: number, nL
   const scratch = scratchLayout(n, dimension, k, DEFAULT_TRAIN_PARAMS.batchSize).total;
   const arrays = n * 4 /* shuffled order */ + k * 16 /* counts */;
   const result = n * 4 + k * dimension * 4;
-  return snapshot + scratch + arrays + result + 48 * 2 ** 20;
+  const lists = Math.ceil(n * 1.125) * (rowStride(dimension) * 4 + 4 + Math.ceil(dimension / 16) * 16 + 4);
+  return snapshot + scratch + arrays + result + lists + 48 * 2 ** 20;
 }
 
 /** Same-thread k-means with the final assignment (tests, benchmarks; the service uses trainInWorker). */

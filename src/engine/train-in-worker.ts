@@ -5,6 +5,7 @@ import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import { EngineInputError, TrainingAbortedError } from './errors.js';
 import type { IndexTypeSpec } from './index-types.js';
 import { assertInitialCentroids, type KMeansOptions } from './kmeans.js';
+import type { ListLayout } from './list-build.js';
 import { assertDimension, assertMetric, type Metric } from './metric.js';
 import { placeRows, rowCount } from './shared-rows.js';
 import { assertTrainParams, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
@@ -59,7 +60,9 @@ function rebuildError(name: string, message: string): Error {
 /**
  * The same job as trainKMeans in a worker thread. Rows that already live in shared kernel memory
  * (an index's trainingSnapshot) are read in place; other rows are copied there once. With
- * `options.codec` the worker also trains that index type's list codec (result.codec).
+ * `options.codec` the worker also trains that index type's list codec (result.codec); with
+ * `options.lists` (the snapshot's ids and layout) it also lays out the index's new lists
+ * (result.built, for applyModel to adopt).
  */
 export async function trainInWorker(
   vectors: Float32Array,
@@ -67,12 +70,15 @@ export async function trainInWorker(
   metric: Metric,
   params: TrainParams,
   hooks: WorkerTrainHooks = {},
-  options: KMeansOptions & { codec?: IndexTypeSpec } = {},
+  options: KMeansOptions & { codec?: IndexTypeSpec; lists?: { ids: Uint32Array; layout: ListLayout } } = {},
 ): Promise<TrainResult> {
   assertDimension(dimension);
   assertMetric(metric);
   assertTrainParams(params, rowCount(vectors, dimension));
   assertInitialCentroids(options.initialCentroids, params.nLists, dimension);
+  if (options.lists && options.lists.ids.length !== rowCount(vectors, dimension)) {
+    throw new EngineInputError(`lists need one id per row: ${options.lists.ids.length} ids for ${rowCount(vectors, dimension)} rows`);
+  }
   const { signal, onProgress } = hooks;
   if (signal?.aborted) throw new TrainingAbortedError();
   const rows = placeRows(vectors, dimension, metric, options.kernels);
@@ -86,6 +92,7 @@ export async function trainInWorker(
     kernels: options.kernels ?? 'auto',
     initialCentroids: options.initialCentroids,
     ...(options.codec ? { codec: options.codec } : {}),
+    ...(options.lists ? { lists: options.lists } : {}),
     control,
   };
   return new Promise<TrainResult>((resolve, reject) => {

@@ -1,6 +1,7 @@
 // Training parameters, progress and result of a k-means run, with their defaults and checks, the
 // rule that picks the number of lists, and the memory a run needs.
 import { EngineInputError } from './errors.js';
+import type { BuiltLists } from './list-build.js';
 
 export interface TrainParams {
   /** Number of inverted lists (k-means clusters). */
@@ -59,6 +60,8 @@ export interface TrainResult {
   elapsedMs: number;
   /** The list codec's parameters, when the run trained one (IndexTypeSpec of trainInWorker). */
   codec?: Uint8Array;
+  /** The index's new lists, laid out by the worker when trainInWorker was given `lists`. */
+  built?: BuiltLists;
 }
 
 /**

@@ -1,6 +1,7 @@
 // What the training worker is handed and what it posts back (see train-in-worker.ts).
 import type { IndexTypeSpec } from './index-types.js';
 import type { KernelChoice } from './kernels.js';
+import type { ListLayout } from './list-build.js';
 import type { TrainParams, TrainProgress, TrainResult } from './training-params.js';
 
 export interface TrainingWorkerTask {
@@ -14,6 +15,8 @@ export interface TrainingWorkerTask {
   initialCentroids?: Float32Array;
   /** The index type whose list codec is trained on the same rows after the centroids. */
   codec?: IndexTypeSpec;
+  /** With the snapshot's ids and the index's layout, the worker also builds the new lists (result.built). */
+  lists?: { ids: Uint32Array; layout: ListLayout };
   /** control[STOP_FLAG] becomes 1 when the caller wants the run to stop. */
   control: Int32Array;
 }

@@ -2,6 +2,7 @@
 // the swap to a trained model. index-factory.ts builds the implementation for a type, so the
 // service never names a concrete class.
 import type { IndexTypeName, IndexTypeSpec } from './index-types.js';
+import type { BuiltLists, ListLayout } from './list-build.js';
 import type { Metric } from './metric.js';
 
 export interface EngineSearchOptions {
@@ -52,6 +53,8 @@ export interface TrainingSnapshot {
   ids: Uint32Array;
   vectors: Float32Array;
   epoch: number;
+  /** How the index lays out trained lists, for a worker to build them (trainInWorker's `lists`). */
+  layout: ListLayout;
 }
 
 /** The list of each id in a training snapshot, as trainKMeans returned them (`lists[i]` for `ids[i]`). */
@@ -60,6 +63,12 @@ export interface ModelAssignment {
   lists: Uint32Array;
   /** The snapshot's epoch, when `ids` is not the snapshot's own array. */
   epoch?: number;
+  /**
+   * The new lists already laid out (by the training worker, from this snapshot and these lists):
+   * the index adopts them, drops what was removed or written since and places those writes,
+   * instead of rebuilding every list on its own thread.
+   */
+  built?: BuiltLists;
 }
 
 export interface VectorIndex {

@@ -18,6 +18,7 @@ import {
   type EngineSearchResult,
   type EngineStageTimings,
   type IvfModel,
+  type ModelAssignment,
   type SubsetCandidate,
   type TrainingSnapshot,
   type VectorIndex,
@@ -506,7 +507,7 @@ export class OpenIndex {
    * while the lists are rebuilt (they see the previous model until the last step swaps the new
    * one in). The caller holds the write lock throughout: writes wait until the model is in place.
    */
-  async applyModelInSlices(model: IvfModel, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): Promise<void> {
+  async applyModelInSlices(model: IvfModel, assignment: ModelAssignment, state: ModelState): Promise<void> {
     const engine = this.#engine;
     const steps = engine.applyModelInSteps({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, this.#vectorOf);
     while (steps.next().done !== true) {

@@ -1,6 +1,7 @@
-// The work of one training run: snapshot the open index's vectors, run k-means in a worker
-// thread, seal and persist the new model, then swap it in atomically. Searches keep using the
-// previous state until the swap; writes made during the run are placed by the swap.
+// The work of one training run: snapshot the open index's vectors, run k-means and lay out the
+// new lists in a worker thread, seal and persist the new model, then swap it in atomically.
+// Searches keep using the previous state until the swap; writes made during the run are placed
+// by the swap.
 
 import { trainInWorker } from '../../engine/index.js';
 import type { Store } from '../../storage/index.js';
@@ -43,7 +44,7 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       // Shift and inertia are NaN until the first iteration: report them as unknown, not as NaN.
       onProgress: (progress) =>
         report({ phase: progress.phase, iteration: progress.iteration, shift: finite(progress.shift), inertia: finite(progress.inertia) }),
-    }, { codec: open.engine.spec });
+    }, { codec: open.engine.spec, lists: { ids: snapshot.ids, layout: snapshot.layout } });
     if (options.requireConvergence && !result.converged) {
       const error = new ConvergenceError(result.iterations, result.shift, params.tolerance);
       options.onConvergenceFailure?.(runId, error);
@@ -100,7 +101,8 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       } catch (error) {
         throw toDomainError(error, open.name);
       }
-      await open.applyModelInSlices(result, { ids: snapshot.ids, lists: result.lists }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
+      // The worker laid out the new lists too: this thread adopts them and places later writes.
+      await open.applyModelInSlices(result, { ids: snapshot.ids, lists: result.lists, built: result.built }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
     });
     return { iterations: result.iterations, shift: result.shift, inertia: result.inertia, converged: result.converged };
   };
