@@ -138,6 +138,24 @@ export class IvfIndex implements VectorIndex {
     return this.state.lists.has(id);
   }
 
+  /**
+   * A copy of the row kept for `id` (its first `dimension` floats), or undefined when absent or
+   * when the lists keep only codes. For the euclidean metrics it is bit for bit the vector added;
+   * for cosine it is that vector normalised (rowsAreOriginal tells which).
+   */
+  row(id: number): Float32Array | undefined {
+    if (!this.state.rows) return undefined;
+    const at = this.state.lists.rowOf(id);
+    if (at < 0) return undefined;
+    const from = at >> 2;
+    return this.state.heap.f32.slice(from, from + this.dimension);
+  }
+
+  /** Whether row() gives the vectors exactly as added (not for cosine, whose rows are normalised). */
+  get rowsAreOriginal(): boolean {
+    return this.metric !== 'cosine';
+  }
+
   /** Inserts or replaces `id`. An invalid vector changes nothing. */
   add(id: number, vector: ArrayLike<number>): void {
     this.assertNotApplying();

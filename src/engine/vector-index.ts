@@ -85,6 +85,10 @@ export interface VectorIndex {
   /** Whether this index scans with the WebAssembly SIMD kernels. */
   readonly simd: boolean;
   has(id: number): boolean;
+  /** A copy of the row kept for `id`, or undefined (absent, or only codes kept); see rowsAreOriginal. */
+  row(id: number): Float32Array | undefined;
+  /** Whether row() returns each vector bit for bit as added (false for cosine: rows are normalised). */
+  readonly rowsAreOriginal: boolean;
   /** Inserts or replaces `id`. An invalid vector changes nothing. */
   add(id: number, vector: ArrayLike<number>): void;
   /** Inserts or replaces many (row-major n x dimension); validates every row before changing anything. */

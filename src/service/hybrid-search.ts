@@ -44,23 +44,29 @@ export interface HitScores {
   textScore: number | null;
 }
 
-export function searchWithText<T>(
+export async function searchWithText<T>(
   open: OpenIndex,
   queries: ValidQueries & { texts: (string | null)[] },
   options: TextSearchOptions,
   toHit: (record: ItemRecord, scores: HitScores) => T,
-): { hits: T[]; exact: boolean; approximate: boolean }[] {
-  const text = open.text;
-  if (text === null) {
+): Promise<{ hits: T[]; exact: boolean; approximate: boolean }[]> {
+  const maybeText = open.text;
+  if (maybeText === null) {
     throw new IncompatibleIndexError(`Index "${open.name}" was created without textSearch, so it cannot answer a text query; create an index with textSearch: true.`);
   }
+  const text: TextIndex = maybeText;
   const { topK, nProbes, filter, timings, rerankMult, alpha, fusion, maxDistance } = options;
   const scanAll = options.exact;
   const dimension = open.config.dimension;
-  return queries.texts.map((queryText, i) => {
+  const results: { hits: T[]; exact: boolean; approximate: boolean }[] = [];
+  // One query after another: a vector leg may read candidates' vectors from the store.
+  for (const [i, queryText] of queries.texts.entries()) results.push(await searchOne(queryText, i));
+  return results;
+
+  async function searchOne(queryText: string | null, i: number): Promise<{ hits: T[]; exact: boolean; approximate: boolean }> {
     const vector = queries.vectors?.subarray(i * dimension, (i + 1) * dimension) ?? null;
     if (queryText === null) {
-      const [result] = open.search(vector!, { topK, nProbes, filter, timings, exact: scanAll, maxDistance, rerankMult }, (record, distance) => toHit(record, { distance, score: null, textScore: null }));
+      const [result] = await open.search(vector!, { topK, nProbes, filter, timings, exact: scanAll, maxDistance, rerankMult }, (record, distance) => toHit(record, { distance, score: null, textScore: null }));
       return result;
     }
     if (vector === null) {
@@ -74,7 +80,7 @@ export function searchWithText<T>(
     let exact = true;
     let approximate = false;
     if (alpha > 0) {
-      const [result] = open.search(vector, { topK: depth, nProbes, filter, timings, exact: scanAll, rerankMult }, (record, distance) => ({ record, distance }));
+      const [result] = await open.search(vector, { topK: depth, nProbes, filter, timings, exact: scanAll, rerankMult }, (record, distance) => ({ record, distance }));
       exact = result.exact;
       approximate = result.approximate;
       for (const hit of result.hits) distances.set(hit.record, hit.distance);
@@ -90,7 +96,7 @@ export function searchWithText<T>(
       .slice(0, topK)
       .map(({ key, score }) => toHit(key, { distance: distances.get(key) ?? null, score, textScore: textScores.get(key) ?? null }));
     return { hits, exact, approximate };
-  });
+  }
 }
 
 function keywordLeg(open: OpenIndex, text: TextIndex, queryText: string, depth: number, filter: CompiledFilter | null): { record: ItemRecord; score: number }[] {

@@ -40,7 +40,8 @@ import { searchWithText } from './hybrid-search.js';
 import mergePatch from 'json-merge-patch';
 import { toDomainError, translatingErrors } from './lower-layer-errors.js';
 import { compileFilterPlan, isEmptyFilter, type CompiledFilter } from './input/metadata-filter.js';
-import { OpenIndex, type ItemRecord } from './open/open-index.js';
+import { OpenIndex } from './open/open-index.js';
+import { ItemPresenter } from './item-presenter.js';
 import { openCursor, sealCursor } from './records/page-cursor.js';
 import type { TrainingEventBus } from './training/training-events.js';
 import type { TrainingRuns } from './training/training-runs.js';
@@ -145,7 +146,7 @@ export class CipherdexIndexService implements IndexService {
     dataKey.fill(0);
     try {
       const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, config) });
-      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, keys, sealer, this.#cache.recordBucket);
+      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, keys, sealer, this.#cache.recordBucket, this.#cache.storedItems);
       this.#cache.insert(open);
       return this.#describe(open);
     } catch (error) {
@@ -211,15 +212,16 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]> {
-    return this.#use(name, key, 'get', (open) => {
+    return this.#use(name, key, 'get', async (open) => {
       const wanted = validateIds(ids, this.#config.limits);
-      const fields = validateInclude(include, GET_DEFAULT_FIELDS);
+      const presenter = new ItemPresenter(validateInclude(include, GET_DEFAULT_FIELDS));
       const items: Item[] = [];
       for (const id of wanted) {
         const record = open.record(id);
-        if (record !== undefined) items.push(present(record, fields, { id: record.id }));
+        if (record !== undefined) items.push(presenter.present(record, { id: record.id }));
       }
-      return items;
+      const gone = await presenter.fill(open);
+      return gone.size === 0 ? items : items.filter((item) => !gone.has(item));
     });
   }
 
@@ -241,14 +243,17 @@ export class CipherdexIndexService implements IndexService {
   }
 
   async browse(name: string, key: IndexKeyInput, options: BrowseOptions = {}): Promise<ItemPage> {
-    return this.#use(name, key, 'browse', (open) => {
+    return this.#use(name, key, 'browse', async (open) => {
       const first = validateFirst(options.first);
-      const fields = validateInclude(options.include, GET_DEFAULT_FIELDS);
+      const presenter = new ItemPresenter(validateInclude(options.include, GET_DEFAULT_FIELDS));
       const filter = filterOrNull(options.filter);
       const after = options.after === undefined || options.after === null ? null : openCursor(open.cipher, open.name, options.after);
       const { records, hasNextPage } = open.page(after, first, filter);
-      const items = records.map((record) => ({ cursor: sealCursor(open.cipher, open.name, record.token), item: present(record, fields, { id: record.id }) }));
-      return { items, endCursor: items.at(-1)?.cursor ?? null, hasNextPage };
+      const page = records.map((record) => ({ cursor: sealCursor(open.cipher, open.name, record.token), item: presenter.present(record, { id: record.id }) }));
+      const gone = await presenter.fill(open);
+      // An item deleted while its contents were read is left out; the cursor still moves past it.
+      const items = page.filter(({ item }) => !gone.has(item));
+      return { items, endCursor: page.at(-1)?.cursor ?? null, hasNextPage };
     });
   }
 
@@ -295,12 +300,17 @@ export class CipherdexIndexService implements IndexService {
         // Read, merged and written under the lock: concurrent updates never lose each other's fields.
         const missing = unique.filter((id) => open.record(id) === undefined);
         if (missing.length > 0) throw new ItemsNotFoundError(missing);
-        const valid = unique.map((id): ValidItem => {
-          const record = open.record(id)!;
+        const records = unique.map((id) => open.record(id)!);
+        // The vector (and the contents a metadata-only patch keeps) as stored: re-sealed bit for
+        // bit, the item keeps its slot and list; an item another replica deleted meanwhile is missing.
+        const stored = await open.storedRecords(records);
+        const gone = records.filter((record) => !stored.has(record)).map((record) => record.id);
+        if (gone.length > 0) throw new ItemsNotFoundError(gone);
+        const valid = records.map((record): ValidItem => {
+          const item = stored.get(record)!;
           const merged: unknown = patchesMetadata ? mergePatch.apply(structuredClone(record.metadata), metadataPatch) : record.metadata;
           const { metadata, metadataJson } = validateMetadata(merged, 'metadata', limits);
-          // The very same vector array: nothing is re-encoded, the item keeps its slot and list.
-          return { id, vector: record.vector, contents: patchesContents ? contents! : record.contents, metadata, metadataJson };
+          return { id: record.id, vector: item.vector, contents: patchesContents ? contents! : item.contents, metadata, metadataJson };
         });
         const prepared = await open.prepare(valid);
         await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
@@ -312,7 +322,7 @@ export class CipherdexIndexService implements IndexService {
 
   async search(name: string, key: IndexKeyInput, vectors: VectorInput[] | null, options: SearchOptions = {}): Promise<SearchResults[]> {
     const started = performance.now();
-    return this.#use(name, key, 'search', (open) => {
+    return this.#use(name, key, 'search', async (open) => {
       const opened = performance.now();
       const limits = this.#config.limits;
       const topK = validateTopK(options.topK, limits);
@@ -321,7 +331,7 @@ export class CipherdexIndexService implements IndexService {
       if (typeof exact !== 'boolean') throw new ValidationError('exact', 'exact is true or false');
       if (exact && nProbes !== undefined) throw new ValidationError('nProbes', 'nProbes and exact: true exclude each other (exact scans every list)');
       const maxDistance = validateMaxDistance(options.maxDistance);
-      const fields = validateInclude(options.include, SEARCH_DEFAULT_FIELDS);
+      const presenter = new ItemPresenter(validateInclude(options.include, SEARCH_DEFAULT_FIELDS));
       const filter = filterOrNull(options.filter);
       const near = options.nearItem ?? null;
       const timings = { probe: 0, scan: 0, rerank: 0 };
@@ -334,21 +344,26 @@ export class CipherdexIndexService implements IndexService {
         const [id] = validateIds([near], limits);
         const record = open.record(id);
         if (record === undefined) throw new ItemsNotFoundError([id]);
+        // The item's vector as written: the engine's row where exact, else the cache or the store.
+        const vector = (await open.payloads([record], { vector: true, contents: false })).get(record)?.vector;
+        if (vector === undefined) throw new ItemsNotFoundError([id]);
         const controls = { topK, filter, exact, maxDistance, exclude: id, timings, rerankMult };
-        results = open.search(record.vector, controls, (hit, distance): SearchHit => present(hit, fields, { id: hit.id, distance }));
+        results = await open.search(vector, controls, (hit, distance): SearchHit => presenter.present(hit, { id: hit.id, distance }));
       } else {
         const queries = validateSearchQueries(vectors, options.texts, open.config.dimension, open.config.metric, limits);
         const controls = { topK, nProbes, filter, exact, maxDistance, timings, rerankMult };
         results =
           queries.texts === null
-            ? open.search(queries.vectors!, controls, (record, distance): SearchHit => present(record, fields, { id: record.id, distance }))
-            : searchWithText(
+            ? await open.search(queries.vectors!, controls, (record, distance): SearchHit => presenter.present(record, { id: record.id, distance }))
+            : await searchWithText(
                 open,
                 { ...queries, texts: queries.texts },
                 { ...controls, alpha: validateAlpha(options.alpha), fusion: validateFusion(options.fusion) },
-                (record, scores): SearchHit => present(record, fields, { id: record.id, ...scores }),
+                (record, scores): SearchHit => presenter.present(record, { id: record.id, ...scores }),
               );
       }
+      const gone = await presenter.fill(open);
+      if (gone.size > 0) results = results.map((result) => ({ ...result, hits: result.hits.filter((hit) => !gone.has(hit)) }));
       const stages = { decrypt: (opened - started) / 1000, probe: timings.probe / 1000, scan: timings.scan / 1000, rerank: timings.rerank / 1000 };
       const seconds = (performance.now() - started) / 1000;
       this.#metrics.searched(name, results.length, stages, seconds);
@@ -566,12 +581,3 @@ function filterOrNull(filter: Filter | null | undefined): CompiledFilter | null 
   return isEmptyFilter(filter) ? null : plan;
 }
 
-/** Adds the fields asked for to `into` (a fresh object the caller owns). */
-function present<T extends Item>(record: ItemRecord, fields: ReadonlySet<ItemField>, into: T): T {
-  if (fields.size === 0) return into;
-  if (fields.has('vector')) into.vector = Array.from(record.vector);
-  if (fields.has('contents')) into.contents = record.contents;
-  // A copy: callers may change what they get without changing the index.
-  if (fields.has('metadata')) into.metadata = record.metadata === null ? null : structuredClone(record.metadata);
-  return into;
-}

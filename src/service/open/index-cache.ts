@@ -10,12 +10,19 @@ import { loadOpenIndex } from './index-loader.js';
 import { translatingErrors } from '../lower-layer-errors.js';
 import type { OpenIndex } from './open-index.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
+import { StoredItems } from '../records/stored-items.js';
+import { VectorCache } from '../records/vector-cache.js';
+
+/** CIPHERDEX_VECTOR_CACHE_MB's default, in bytes. */
+export const DEFAULT_VECTOR_CACHE_BYTES = 256 * 2 ** 20;
 
 export interface IndexCacheOptions {
   store: Store;
   idleEvictMs: number;
   /** Item records sealed by the indexes opened here are padded to this many bytes (0: exact). */
   recordBucket?: number;
+  /** Bytes of decrypted vectors read back from the store kept for re-use, shared by every index (CIPHERDEX_VECTOR_CACHE_MB); default 256 MiB. */
+  vectorCacheBytes?: number;
   /** Shares the sealing of large batches with worker threads; absent, all sealing is inline. */
   sealWorkers?: SealWorkers | null;
   /**
@@ -30,6 +37,8 @@ export class IndexCache {
   readonly #idleEvictMs: number;
   readonly #sealWorkers: SealWorkers | null;
   readonly recordBucket: number;
+  /** Reads items back from the store (vectors through the shared cache) for every index opened here. */
+  readonly storedItems: StoredItems;
   /** Loads in flight and loaded indexes, by name: the promise is what concurrent openers share. */
   readonly #entries = new Map<string, Promise<OpenIndex>>();
   readonly #loaded = new Map<string, OpenIndex>();
@@ -41,6 +50,7 @@ export class IndexCache {
     this.#idleEvictMs = options.idleEvictMs;
     this.#sealWorkers = options.sealWorkers ?? null;
     this.recordBucket = options.recordBucket ?? 0;
+    this.storedItems = new StoredItems(options.store, new VectorCache(options.vectorCacheBytes ?? DEFAULT_VECTOR_CACHE_BYTES));
     this.#onOpen = options.onOpen;
     // Checked a few times per idle period, so an index is evicted at most ~25% late.
     const period = Math.max(10, Math.min(Math.floor(options.idleEvictMs / 4), 30_000));
@@ -89,7 +99,7 @@ export class IndexCache {
         const dataKey = key.unwrap(stored);
         // Another opener may have started the load while we read the record: share theirs.
         pending = this.#entries.get(name);
-        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers, this.recordBucket), stored);
+        if (pending === undefined) return this.#startLoad(name, loadOpenIndex(this.#store, stored, dataKey, key, this.#sealWorkers, this.recordBucket, this.storedItems), stored);
         dataKey.fill(0);
       }
       const open = await pending;
@@ -164,6 +174,7 @@ export class IndexCache {
     clearInterval(this.#sweeper);
     for (const name of [...this.#loaded.keys()]) this.drop(name);
     this.#entries.clear();
+    this.storedItems.vectors.clear();
   }
 
   async #startLoad(name: string, load: Promise<OpenIndex>, at: { changeSeq: number; modelVersion: number; keyVersion: number }): Promise<OpenIndex> {

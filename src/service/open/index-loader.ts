@@ -13,6 +13,7 @@ import type { IndexCredential } from './index-credential.js';
 import { OpenIndex } from './open-index.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import { openModel } from '../records/trained-model-record.js';
+import type { StoredItems } from '../records/stored-items.js';
 
 /** Records decrypted per store page; also the engine's insertion batch while loading. */
 const LOAD_PAGE_SIZE = 2000;
@@ -28,6 +29,7 @@ export async function loadOpenIndex(
   key: IndexCredential,
   workers: SealWorkers | null = null,
   recordBucket = 0,
+  storedItems: StoredItems | null = null,
 ): Promise<OpenIndex> {
   const name = stored.name;
   const cipher = new IndexCipher(dataKey);
@@ -39,14 +41,14 @@ export async function loadOpenIndex(
     const config = openIndexConfig(cipher, name, stored.sealedConfig);
     const keys = new AcceptedKeys(name, stored.wrappedDataKey);
     key.rememberIn(keys);
-    open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket);
+    open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket, storedItems);
     stage = `item record of index "${name}"`;
     for await (const page of store.scanItems(name, LOAD_PAGE_SIZE)) {
       open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token)));
     }
     if (stored.sealedModel !== null) {
       stage = `training model of index "${name}"`;
-      open.applyStoredModel(openModel(cipher, name, stored.sealedModel));
+      await open.applyStoredModel(openModel(cipher, name, stored.sealedModel));
     }
     return open;
   } catch (error) {

@@ -1,7 +1,10 @@
-// An index while it is open in this process: its cipher, the decrypted items, the engine that
-// searches them, the keyword index when it has text search, and the maps between item ids and
-// the engine's 32-bit slots. Everything here is plaintext in memory; close() drops it (idle
-// eviction, deletion).
+// An index while it is open in this process: its cipher, the engine that searches its vectors,
+// the keyword index when it has text search, each item's id, token, revision and metadata (what
+// filters and paging need), and the maps between item ids and the engine's 32-bit slots. No
+// vector and no contents are kept here: the engine holds the vectors (float32 rows for IVF_FLAT
+// and untrained indexes, codes only for trained IVF_SQ8 / IVF_PQ), and what the engine cannot give
+// back exactly is read from the store (StoredItems, through the shared vector cache). Everything
+// here is plaintext in memory; close() drops it (idle eviction, deletion).
 //
 // Every upsert gives an item a fresh slot (a replaced item's old slot is removed). A training
 // snapshot therefore names exactly the vectors it saw: when the new model is swapped in, slots
@@ -22,6 +25,7 @@ import {
   type SubsetCandidate,
   type TrainingSnapshot,
   type VectorIndex,
+  type VectorSource,
 } from '../../engine/index.js';
 import type { StoredItem } from '../../storage/index.js';
 import type { AcceptedKeys } from './accepted-keys.js';
@@ -29,6 +33,8 @@ import { itemAad } from '../records/associated-data.js';
 import type { IndexConfig } from '../records/index-config-record.js';
 import type { ValidItem } from '../input/input-validation.js';
 import { encodeItem, type DecodedItem } from '../records/item-codec.js';
+import type { StoredItems } from '../records/stored-items.js';
+import { IndexNotFoundError } from '../errors.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
 import type { Candidates, CompiledFilter } from '../input/metadata-filter.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
@@ -39,15 +45,32 @@ import { ItemOrder, compareEntries, orderEntry } from './item-order.js';
 import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 
+/** What stays resident of an item: enough to find it, page it, filter it and tell its writes apart. */
 export interface ItemRecord {
   id: string;
   token: Buffer;
-  /** Random per write: tells a stored model's assignment whether it still describes this item. */
+  /** Random per write: tells a stored model's assignment (and a store read) whether it still describes this item. */
   revision: number;
-  /** The vector as stored (the engine may keep a normalized copy for cosine). */
+  metadata: JsonObject | null;
+}
+
+/** A write being applied: the record plus what goes to the engine and the keyword index and is then dropped. */
+export interface ItemWrite extends ItemRecord {
+  /** The vector as written (the engine may keep a normalized copy for cosine). */
   vector: Float32Array;
   contents: string | null;
-  metadata: JsonObject | null;
+}
+
+/** What a caller asked to read back of items (from the engine or the store). */
+export interface PayloadFields {
+  vector: boolean;
+  contents: boolean;
+}
+
+/** An item's vector and contents as read back; only the fields asked for are set. */
+export interface ItemPayload {
+  vector?: Float32Array;
+  contents?: string | null;
 }
 
 /** What a search asks of an open index, validated. */
@@ -73,10 +96,10 @@ export interface ModelState {
   run: TrainingRun;
 }
 
-/** An item sealed and ready to write, with the record it becomes in memory once written. */
+/** An item sealed and ready to write, with the write applied to memory once it is durable. */
 export interface PreparedItem {
   stored: StoredItem;
-  record: ItemRecord;
+  record: ItemWrite;
 }
 
 /** Relative cost of sorting a candidate against stepping over an entry of the token order (measured: a 1% filter on 100,000 items pages 10x faster sorted than walked). */
@@ -89,6 +112,13 @@ const FILTERED_PROBE_MARGIN = 8;
 const MAX_DIRECT_SCAN = 200_000;
 /** Candidates a re-ranked search asks the engine for, at most (its topK bound). */
 const MAX_CANDIDATES = 1_000_000;
+/** A codes-only index scans a filter's matches directly only up to this many (their vectors come from the store). */
+const MAX_STORED_SCAN = 10_000;
+/** Vectors read from the store per query when a whole codes-only index is read (training, a new model). */
+const BULK_READ_PAGE = 2000;
+
+/** Owner numbers of open indexes in the shared vector cache. */
+let nextCacheOwner = 1;
 
 /** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
 export const PARALLEL_SEAL_MIN_ITEMS = 512;
@@ -124,6 +154,10 @@ export class OpenIndex {
   #closed = false;
 
   readonly #sealer: SealerRegistration | null;
+  /** Reads what memory does not keep back from the store; null only for indexes that never need it (tests). */
+  readonly #stored: StoredItems | null;
+  /** This index's key in the shared vector cache (unique per OpenIndex, so a reopened index never meets old entries). */
+  readonly #cacheOwner = nextCacheOwner++;
 
   /** Record padding of item records sealed here (item-codec.ts); 0 for none. */
   readonly recordBucket: number;
@@ -136,8 +170,10 @@ export class OpenIndex {
     keys: AcceptedKeys,
     sealer: SealerRegistration | null = null,
     recordBucket = 0,
+    stored: StoredItems | null = null,
   ) {
     this.recordBucket = recordBucket;
+    this.#stored = stored;
     this.name = name;
     this.config = config;
     this.createdAt = createdAt;
@@ -257,28 +293,32 @@ export class OpenIndex {
     return prepared;
   }
 
-  /** Adds or replaces items in memory; called after the store made them durable (or while loading). */
-  applyUpserts(records: readonly ItemRecord[]): void {
-    const slots = new Uint32Array(records.length);
-    const vectors = new Float32Array(records.length * this.config.dimension);
-    records.forEach((record, i) => {
-      const previous = this.#slotById.get(record.id);
+  /**
+   * Adds or replaces items in memory; called after the store made them durable (or while loading).
+   * The vectors go to the engine and the contents to the keyword index; neither is kept here.
+   */
+  applyUpserts(writes: readonly ItemWrite[]): void {
+    const slots = new Uint32Array(writes.length);
+    const vectors = new Float32Array(writes.length * this.config.dimension);
+    writes.forEach((write, i) => {
+      const previous = this.#slotById.get(write.id);
       if (previous !== undefined) {
         this.#engine.remove(previous);
         this.#metadata.remove(previous, this.#records.get(previous)?.metadata ?? null);
         this.#records.delete(previous);
         this.text?.remove(previous);
+        this.#stored?.vectors.forget(this.#cacheOwner, previous);
       } else {
-        this.#order.add(record.id, record.token);
+        this.#order.add(write.id, write.token);
       }
       const slot = this.#allocateSlot();
-      this.#slotById.set(record.id, slot);
-      this.#records.set(slot, record);
-      this.#metadata.add(slot, record.metadata);
+      this.#slotById.set(write.id, slot);
+      this.#records.set(slot, residentRecord(write));
+      this.#metadata.add(slot, write.metadata);
       // Indexed from the decrypted record now, so the term index never needs contents kept resident.
-      this.text?.add(slot, record.contents, record.metadata);
+      this.text?.add(slot, write.contents, write.metadata);
       slots[i] = slot;
-      vectors.set(record.vector, i * this.config.dimension);
+      vectors.set(write.vector, i * this.config.dimension);
     });
     this.#engine.addBatch(slots, vectors);
   }
@@ -293,6 +333,7 @@ export class OpenIndex {
       this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
       this.#records.delete(slot);
       this.text?.remove(slot);
+      this.#stored?.vectors.forget(this.#cacheOwner, slot);
       this.#slotById.delete(id);
       this.#order.noteRemoved();
       removed++;
@@ -302,19 +343,128 @@ export class OpenIndex {
 
   /**
    * Replaces the contents and metadata of items in memory, keeping each one's slot, so its vector
-   * (the very same array), its list and the trained model are untouched. Called after the store
-   * made the records durable; every id must be present (the caller checked, under the write lock).
+   * in the engine (and in the vector cache), its list and the trained model are untouched. Called
+   * after the store made the records durable; every id must be present (the caller checked, under
+   * the write lock).
    */
-  applyUpdates(records: readonly ItemRecord[]): void {
-    for (const record of records) {
-      const slot = this.#slotById.get(record.id);
+  applyUpdates(writes: readonly ItemWrite[]): void {
+    for (const write of writes) {
+      const slot = this.#slotById.get(write.id);
       if (slot === undefined) throw new Error(`applyUpdates: an item is not in index "${this.name}"`);
       this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
-      this.#records.set(slot, record);
-      this.#metadata.add(slot, record.metadata);
+      this.#records.set(slot, residentRecord(write));
+      this.#metadata.add(slot, write.metadata);
       // The keyword index follows the new contents and metadata (the vector side needs nothing).
       this.text?.remove(slot);
-      this.text?.add(slot, record.contents, record.metadata);
+      this.text?.add(slot, write.contents, write.metadata);
+    }
+  }
+
+  /**
+   * The vectors (as written) and contents of `records`, as `fields` asks: vectors from the engine's
+   * rows where they are exact (IVF_FLAT and untrained indexes, not cosine), else the vector cache,
+   * else the store; contents from the store. At most one store query. A record missing from the
+   * result was deleted meanwhile. A record replaced or updated meanwhile reads as the store has it now.
+   */
+  async payloads(records: readonly ItemRecord[], fields: PayloadFields): Promise<Map<ItemRecord, ItemPayload>> {
+    const found = new Map<ItemRecord, ItemPayload>();
+    const fromStore: ItemRecord[] = [];
+    for (const record of records) {
+      const payload: ItemPayload = {};
+      found.set(record, payload);
+      if (fields.contents) {
+        fromStore.push(record);
+        continue;
+      }
+      const slot = this.#slotById.get(record.id);
+      const vector = slot === undefined ? undefined : this.#residentVector(slot);
+      if (vector === undefined) fromStore.push(record);
+      else payload.vector = vector;
+    }
+    if (fromStore.length > 0) {
+      const decoded = await this.#read(fromStore.map((record) => record.token));
+      for (const record of fromStore) {
+        const item = decoded.get(record.token.toString('latin1'));
+        if (item === undefined) {
+          found.delete(record);
+          continue;
+        }
+        const payload = found.get(record)!;
+        if (fields.vector) payload.vector = item.vector;
+        if (fields.contents) payload.contents = item.contents;
+        this.#remember(item);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The whole stored records of `records` (vector, contents, metadata, revision), read in one store
+   * query; absent ones were deleted from the store. For updates, which re-seal the vector unchanged.
+   */
+  async storedRecords(records: readonly ItemRecord[]): Promise<Map<ItemRecord, DecodedItem>> {
+    const decoded = await this.#read(records.map((record) => record.token));
+    const found = new Map<ItemRecord, DecodedItem>();
+    for (const record of records) {
+      const item = decoded.get(record.token.toString('latin1'));
+      if (item !== undefined) found.set(record, item);
+    }
+    return found;
+  }
+
+  /**
+   * The vectors of engine slots as written, for re-ranking: engine rows when exact, else the
+   * cache, else one store query. Slots removed meanwhile, or whose stored record is a newer write
+   * than the slot's, are absent. `cache` false reads around the cache (bulk reads would flush it).
+   */
+  async vectorsOfSlots(slots: ArrayLike<number>, cache = true): Promise<Map<number, Float32Array>> {
+    const found = new Map<number, Float32Array>();
+    const missing: number[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      if (!this.#records.has(slot)) continue;
+      const vector = this.#residentVector(slot) ?? (cache ? this.#stored?.vectors.get(this.#cacheOwner, slot) : undefined);
+      if (vector === undefined) missing.push(slot);
+      else found.set(slot, vector);
+    }
+    if (missing.length === 0) return found;
+    const tokens: Buffer[] = [];
+    for (const slot of missing) {
+      const record = this.#records.get(slot);
+      if (record !== undefined) tokens.push(record.token);
+    }
+    const decoded = await this.#read(tokens);
+    for (const slot of missing) {
+      const record = this.#records.get(slot);
+      const item = record === undefined ? undefined : decoded.get(record.token.toString('latin1'));
+      // Only the very write this slot holds: a newer record belongs to a newer slot.
+      if (item === undefined || item.revision !== record!.revision) continue;
+      found.set(slot, item.vector);
+      if (cache) this.#stored?.vectors.set(this.#cacheOwner, slot, item.vector);
+    }
+    return found;
+  }
+
+  /** The vector of `slot` from the engine when its row is exactly the vector written. */
+  #residentVector(slot: number): Float32Array | undefined {
+    return this.#engine.rowsAreOriginal ? this.#engine.row(slot) : undefined;
+  }
+
+  /** Caches a vector just read from the store when it is still the write its slot holds. */
+  #remember(item: DecodedItem): void {
+    const slot = this.#slotById.get(item.id);
+    if (slot === undefined || this.#records.get(slot)?.revision !== item.revision || this.#engine.rowsAreOriginal && this.#engine.row(slot) !== undefined) return;
+    this.#stored?.vectors.set(this.#cacheOwner, slot, item.vector);
+  }
+
+  async #read(tokens: readonly Buffer[]): Promise<Map<string, DecodedItem>> {
+    if (this.#stored === null) throw new Error(`Index "${this.name}" was opened without a store to read items from.`);
+    if (this.#closed) throw new IndexNotFoundError(this.name);
+    try {
+      return await this.#stored.read(this.name, this.cipher, tokens);
+    } finally {
+      // Deleted while reading: its cipher is gone and nothing read may be used.
+      if (this.#closed) throw new IndexNotFoundError(this.name); // eslint-disable-line no-unsafe-finally
     }
   }
 
@@ -397,11 +547,11 @@ export class OpenIndex {
    * whatever the training state; `exclude` (an item id) never appears among the hits; no hit lies
    * beyond `maxDistance`.
    */
-  search<T>(
+  async search<T>(
     queries: Float32Array,
     options: SearchControls,
     toHit: (record: ItemRecord, distance: number) => T,
-  ): { hits: T[]; exact: boolean; approximate: boolean }[] {
+  ): Promise<{ hits: T[]; exact: boolean; approximate: boolean }[]> {
     const { filter, topK } = options;
     const records = this.#records;
     const excluded = options.exclude === undefined ? undefined : this.#slotById.get(options.exclude);
@@ -416,9 +566,14 @@ export class OpenIndex {
     const count = queries.length / dimension;
     let results: EngineSearchResult[];
     const candidates = filter?.candidates(this.#metadata) ?? null;
-    if (candidates !== null && this.#scanCandidates(candidates.slots.size, topK, probing ? (nProbes ?? defaultNProbes(nLists)) / nLists : 1)) {
+    const codesOnly = this.#engine.approximate;
+    if (
+      candidates !== null &&
+      (!codesOnly || candidates.slots.size <= MAX_STORED_SCAN) &&
+      this.#scanCandidates(candidates.slots.size, topK, probing ? (nProbes ?? defaultNProbes(nLists)) / nLists : 1)
+    ) {
       // A selective filter: the matching items are few, so scan exactly those (exact, and cheaper).
-      const matching = [...this.#matchingVectors(candidates, filter!, excluded)];
+      const matching = await this.#matchingVectors(candidates, filter!, excluded);
       results = [];
       for (let q = 0; q < count; q++) {
         const { ids, distances } = scanSubset(this.config.metric, queries.subarray(q * dimension, (q + 1) * dimension), matching, topK);
@@ -446,7 +601,12 @@ export class OpenIndex {
       if (rerank) {
         const started = options.timings ? performance.now() : 0;
         const { metric } = this.config;
-        results = results.map((result, q) => refineCandidates(metric, dimension, queries.subarray(q * dimension, (q + 1) * dimension), result, this.#vectorOf, topK));
+        // Every query's candidates in one read (engine rows, cache, then one store query).
+        const slots = new Set<number>();
+        for (const result of results) for (const id of result.ids) slots.add(id);
+        const vectors = await this.vectorsOfSlots([...slots]);
+        const source = (slot: number): Float32Array | undefined => (records.has(slot) ? vectors.get(slot) : undefined);
+        results = results.map((result, q) => refineCandidates(metric, dimension, queries.subarray(q * dimension, (q + 1) * dimension), result, source, topK));
         if (options.timings) options.timings.rerank += performance.now() - started;
       }
     }
@@ -482,12 +642,31 @@ export class OpenIndex {
     return matches * DIRECT_SCAN_COST <= rows || (fraction < 1 && matches * fraction < FILTERED_PROBE_MARGIN * topK);
   }
 
-  *#matchingVectors(candidates: Candidates, filter: CompiledFilter, excluded: number | undefined): Generator<SubsetCandidate> {
+  /**
+   * The vectors of the filter's matches: the engine's rows when it keeps them (for cosine the
+   * normalised row, which the scan's cosine treats alike), else read through the cache and store.
+   */
+  async #matchingVectors(candidates: Candidates, filter: CompiledFilter, excluded: number | undefined): Promise<SubsetCandidate[]> {
+    const slots: number[] = [];
     for (const slot of candidates.slots) {
       if (slot === excluded) continue;
       const record = this.#records.get(slot);
-      if (record !== undefined && (candidates.exact || filter.matches(record.metadata))) yield { id: slot, vector: record.vector };
+      if (record !== undefined && (candidates.exact || filter.matches(record.metadata))) slots.push(slot);
     }
+    const matching: SubsetCandidate[] = [];
+    if (!this.#engine.approximate) {
+      for (const slot of slots) {
+        const vector = this.#engine.row(slot);
+        if (vector !== undefined) matching.push({ id: slot, vector });
+      }
+      return matching;
+    }
+    const vectors = await this.vectorsOfSlots(slots);
+    for (const slot of slots) {
+      const vector = vectors.get(slot);
+      if (vector !== undefined && this.#records.has(slot)) matching.push({ id: slot, vector });
+    }
+    return matching;
   }
 
 
@@ -497,8 +676,8 @@ export class OpenIndex {
    * longer present are ignored, items without an assignment are placed by the engine.
    * Synchronous, so no search ever sees a half-applied model.
    */
-  applyModel(model: IvfModel, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState): void {
-    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, this.#vectorOf);
+  applyModel(model: IvfModel, assignment: { ids: Uint32Array; lists: Uint32Array }, state: ModelState, source?: VectorSource): void {
+    this.#engine.applyModel({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, source);
     this.#model = state;
   }
 
@@ -509,7 +688,10 @@ export class OpenIndex {
    */
   async applyModelInSlices(model: IvfModel, assignment: ModelAssignment, state: ModelState): Promise<void> {
     const engine = this.#engine;
-    const steps = engine.applyModelInSteps({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, this.#vectorOf);
+    // A codes-only engine re-encodes every vector: read them from the store first (under the lock the caller holds).
+    const source = await this.#engineSource();
+    if (this.#closed || this.#engine !== engine) return;
+    const steps = engine.applyModelInSteps({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, source);
     while (steps.next().done !== true) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       // Closed meanwhile (deleted): its engine was replaced, and nothing is left to swap into.
@@ -522,7 +704,8 @@ export class OpenIndex {
    * Applies a model loaded from the store. Its assignments are keyed by token and revision; an
    * item written after training (new, or replaced) has no matching pair and the engine places it.
    */
-  applyStoredModel(model: TrainedModel): void {
+  async applyStoredModel(model: TrainedModel): Promise<void> {
+    const source = await this.#engineSource();
     const slotByToken = new Map<string, number>();
     for (const [slot, record] of this.#records) slotByToken.set(record.token.toString('latin1'), slot);
     const slots: number[] = [];
@@ -538,18 +721,35 @@ export class OpenIndex {
       model,
       { ids: Uint32Array.from(slots), lists: Uint32Array.from(lists) },
       { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run },
+      source,
     );
   }
 
-  /** The engine's rows to train on (an engine that keeps only codes reads the vectors here). */
-  trainingSnapshot(): TrainingSnapshot {
-    return this.#engine.trainingSnapshot(this.#vectorOf);
+  /**
+   * The engine's rows to train on; an engine that keeps only codes gets every vector read from the
+   * store (bulk, around the cache). Writes during the read are fine: the snapshot names its slots.
+   */
+  async trainingSnapshot(): Promise<TrainingSnapshot> {
+    const source = await this.#engineSource();
+    return this.#engine.trainingSnapshot(source);
   }
 
-  readonly #vectorOf = (slot: number): Float32Array | undefined => this.#records.get(slot)?.vector;
+  /**
+   * For a codes-only engine, every current vector read from the store, as a source; undefined when
+   * the engine keeps its rows (it reads them itself). Transient: dropped after the caller's use.
+   */
+  async #engineSource(): Promise<VectorSource | undefined> {
+    if (!this.#engine.approximate) return undefined;
+    const slots = [...this.#records.keys()];
+    const vectors = new Map<number, Float32Array>();
+    for (let start = 0; start < slots.length; start += BULK_READ_PAGE) {
+      for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) vectors.set(slot, vector);
+    }
+    return (slot) => vectors.get(slot);
+  }
 
-  /** Plaintext records for a decoded batch read from the store. */
-  static recordOf(item: DecodedItem, token: Buffer): ItemRecord {
+  /** The write a decoded record read from the store applies. */
+  static recordOf(item: DecodedItem, token: Buffer): ItemWrite {
     return { id: item.id, token, revision: item.revision, vector: item.vector, contents: item.contents, metadata: item.metadata };
   }
 
@@ -560,7 +760,7 @@ export class OpenIndex {
     if (this.#sealer !== null) this.#sealer.workers.unregister(this.#sealer.handle);
     this.cipher.destroy();
     this.keys.forget();
-    for (const record of this.#records.values()) record.vector.fill(0);
+    this.#stored?.vectors.forgetOwner(this.#cacheOwner);
     this.#records.clear();
     this.#slotById.clear();
     this.text?.clear();
@@ -569,8 +769,34 @@ export class OpenIndex {
     this.#engine = OpenIndex.#createEngine(this.config);
   }
 
+  /** Bytes the resident item records hold (ids, tokens, metadata objects), estimated by structure; see docs/benchmarks.md. */
+  recordBytes(): number {
+    let bytes = 0;
+    for (const record of this.#records.values()) bytes += RECORD_BYTES + record.id.length * 2 + (record.metadata === null ? 0 : jsonBytes(record.metadata));
+    return bytes;
+  }
+
   #allocateSlot(): number {
     if (this.#nextSlot > 0xffff_fffe) throw new Error(`Index "${this.name}" ran out of slots; reopen it to compact them.`);
     return this.#nextSlot++;
   }
+}
+
+/** The resident part of a write: a fresh object, so nothing keeps the write's vector or contents alive. */
+function residentRecord(write: ItemWrite): ItemRecord {
+  return { id: write.id, token: write.token, revision: write.revision, metadata: write.metadata };
+}
+
+/** A record object, its token Buffer (32 bytes) and both map entries (slot and id), estimated. */
+const RECORD_BYTES = 56 + 120 + 2 * 40;
+
+/** Rough bytes of a parsed JSON value in V8 (objects ~ 16 per property plus 24, strings 2 per char, numbers 8 to 16). */
+function jsonBytes(value: unknown): number {
+  if (value === null || typeof value === 'boolean') return 0;
+  if (typeof value === 'number') return 16;
+  if (typeof value === 'string') return 16 + value.length * 2;
+  if (Array.isArray(value)) return 24 + value.reduce((sum: number, element) => sum + 8 + jsonBytes(element), 0);
+  let bytes = 24;
+  for (const [key, member] of Object.entries(value as Record<string, unknown>)) bytes += 16 + key.length + jsonBytes(member);
+  return bytes;
 }

@@ -15,7 +15,7 @@
 import type { ReplicationStore, Store, StoredItem } from '../../storage/index.js';
 import { itemAad } from '../records/associated-data.js';
 import { decodeItem } from '../records/item-codec.js';
-import { OpenIndex, type ItemRecord } from '../open/open-index.js';
+import { OpenIndex, type ItemWrite } from '../open/open-index.js';
 import { openModel } from '../records/trained-model-record.js';
 
 /** Records fetched per query while catching up. */
@@ -206,7 +206,7 @@ export class ReplicaSync {
       if (head.modelVersion > tracked.modelVersion) {
         const stored = await this.#store.getIndex(open.name);
         if (stored === null || stored.createdAt.getTime() !== open.createdAt.getTime() || stored.modelVersion <= tracked.modelVersion) return;
-        if (stored.sealedModel !== null) open.applyStoredModel(openModel(open.cipher, open.name, stored.sealedModel));
+        if (stored.sealedModel !== null) await open.applyStoredModel(openModel(open.cipher, open.name, stored.sealedModel));
         tracked.modelVersion = stored.modelVersion;
       }
     });
@@ -216,7 +216,7 @@ export class ReplicaSync {
   #apply(tracked: Tracked, requested: Buffer[], stored: StoredItem[]): void {
     const { open } = tracked;
     const present = new Set<string>();
-    const records: ItemRecord[] = [];
+    const records: ItemWrite[] = [];
     for (const item of stored) {
       present.add(item.token.toString('latin1'));
       const decoded = decodeItem(open.cipher.open(item.sealed, itemAad(open.name, item.token)));

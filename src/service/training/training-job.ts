@@ -38,7 +38,7 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
     if (open.closed) throw new IndexClosedError(open.name);
     const startedAt = new Date();
     // Copied into shared memory once; the worker reads it without another copy.
-    const snapshot = open.trainingSnapshot();
+    const snapshot = await open.trainingSnapshot();
     const result = await trainInWorker(snapshot.vectors, open.config.dimension, open.config.metric, params, {
       signal,
       // Shift and inertia are NaN until the first iteration: report them as unknown, not as NaN.

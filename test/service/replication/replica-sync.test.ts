@@ -74,14 +74,12 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     await syncB.settled();
   }
 
-  /** What B holds, in the form the service returns. */
-  function memoryOf(open: OpenIndex): Record<string, { vector: number[]; contents: string | null }> {
-    return Object.fromEntries(
-      open
-        .ids()
-        .sort()
-        .map((id) => [id, { vector: Array.from(open.record(id)!.vector), contents: open.record(id)!.contents }]),
-    );
+  /** What B gives back (vectors from its engine rows, contents read from the store), in the form the service returns. */
+  async function memoryOf(open: OpenIndex): Promise<Record<string, { vector: number[]; contents: string | null }>> {
+    const records = open.ids().sort().map((id) => open.record(id)!);
+    const vectors = await open.payloads(records, { vector: true, contents: false });
+    const contents = await open.payloads(records, { vector: false, contents: true });
+    return Object.fromEntries(records.map((record) => [record.id, { vector: Array.from(vectors.get(record)!.vector!), contents: contents.get(record)!.contents ?? null }]));
   }
 
   async function storeOf(): Promise<Record<string, { vector: number[]; contents: string | null }>> {
@@ -101,9 +99,9 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     await checkNow();
     expect(open.closed).toBe(false);
     expect(open.size).toBe(48);
-    expect(memoryOf(open)).toEqual(await storeOf());
+    expect(await memoryOf(open)).toEqual(await storeOf());
     // The replaced item is found by its new vector, through the engine.
-    const [found] = open.search(Float32Array.from(Array(DIM).fill(0.5)), { topK: 1, filter: null }, (record) => record.id);
+    const [found] = await open.search(Float32Array.from(Array(DIM).fill(0.5)), { topK: 1, filter: null }, (record) => record.id);
     expect(found.hits).toEqual(['first-3']);
   });
 
@@ -132,7 +130,7 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     syncB.notify('docs');
     await syncB.settled();
     expect(open.size).toBe(45);
-    expect(memoryOf(open)).toEqual(await storeOf());
+    expect(await memoryOf(open)).toEqual(await storeOf());
   });
 
   it('does not fetch again what it wrote itself: changes logged by its own store are in memory already', async () => {
@@ -158,7 +156,7 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     expect(open.model).toMatchObject({ nLists: 4, run: { runId: run.runId } });
     // Every list probed, B answers exactly what A answers.
     const query = Float32Array.from(seededVectors(1, DIM, 9)[0]);
-    const onB = open.search(query, { topK: 5, nProbes: 4, filter: null }, (record) => record.id)[0].hits;
+    const onB = (await open.search(query, { topK: 5, nProbes: 4, filter: null }, (record) => record.id))[0].hits;
     const [onA] = await a.search('docs', key, [Array.from(query)], { topK: 5, nProbes: 4 });
     expect(onB).toEqual(onA.hits.map((hit) => hit.id));
   });
@@ -203,6 +201,6 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     expect(open.closed).toBe(true);
     const reloaded = await openOnB();
     expect(reloaded.size).toBe(46);
-    expect(memoryOf(reloaded)).toEqual(await storeOf());
+    expect(await memoryOf(reloaded)).toEqual(await storeOf());
   });
 });

@@ -1,0 +1,52 @@
+// Reads item records back from the store for what memory no longer keeps: the float32 vectors of
+// IVF_SQ8 / IVF_PQ candidates to re-rank, and the vector and contents of the items and hits a
+// request asks for. One store query per call (getItems with every token), each record opened and
+// decoded by the same path as a load (cipher.open with the item's associated data, decodeItem),
+// so every check made on a loaded record is made on these too. Vectors go through the shared
+// VectorCache; contents are not cached.
+
+import type { IndexCipher } from '../../crypto/index.js';
+import type { StoredItem } from '../../storage/index.js';
+import { toDomainError } from '../lower-layer-errors.js';
+import { itemAad } from './associated-data.js';
+import { decodeItem, type DecodedItem } from './item-codec.js';
+import type { VectorCache } from './vector-cache.js';
+
+/** The part of the store these reads need. */
+export interface ItemReadStore {
+  getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]>;
+}
+
+export class StoredItems {
+  readonly store: ItemReadStore;
+  /** Shared by every index opened with this reader. */
+  readonly vectors: VectorCache;
+
+  constructor(store: ItemReadStore, vectors: VectorCache) {
+    this.store = store;
+    this.vectors = vectors;
+  }
+
+  /**
+   * The records of `tokens` in `index`, decoded, by token (latin1); tokens not in the store are
+   * absent. A record that fails authentication throws IntegrityError; a store fault its typed error.
+   */
+  async read(index: string, cipher: IndexCipher, tokens: readonly Buffer[]): Promise<Map<string, DecodedItem>> {
+    const found = new Map<string, DecodedItem>();
+    if (tokens.length === 0) return found;
+    let stored: StoredItem[];
+    try {
+      stored = await this.store.getItems(index, [...tokens]);
+    } catch (error) {
+      throw toDomainError(error, index);
+    }
+    for (const item of stored) {
+      try {
+        found.set(item.token.toString('latin1'), decodeItem(cipher.open(item.sealed, itemAad(index, item.token))));
+      } catch (error) {
+        throw toDomainError(error, index, `item record of index "${index}"`);
+      }
+    }
+    return found;
+  }
+}
