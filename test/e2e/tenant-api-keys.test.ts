@@ -9,6 +9,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { randomBytes } from 'node:crypto';
 import { parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../../src/graphql/schema/index.js';
 import { collect, newIndexKey, startTestServer, type TestServer } from '../server/harness.js';
 
 type Data = Record<string, unknown>;
@@ -143,6 +144,15 @@ describe('listings', () => {
 });
 
 describe("another tenant's index", () => {
+  it('the table below holds every root field that names an index; the others are the listings, health and createIndex', () => {
+    const fields = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => Object.values(type!.getFields()));
+    const naming = (field: (typeof fields)[number]) => field.args.some((arg) => arg.name === 'index' || arg.name === 'name');
+    const tabled = [...OPERATIONS, ...SUBSCRIPTIONS].map(({ name }) => name).sort();
+    expect(tabled).toEqual(fields.filter((field) => naming(field) && field.name !== 'createIndex').map((field) => field.name).sort());
+    // A new root field that names no index still has to be judged here: could it show another tenant's?
+    expect(fields.filter((field) => !naming(field)).map((field) => field.name).sort()).toEqual(['health', 'indexes', 'trainingQueue', 'trainingQueue']);
+  });
+
   it('every root field answers IndexNotFoundError, identical to an absent index, and changes nothing, over HTTP and WebSockets', async () => {
     // acme's key on globex's index, with globex's index key: refused as absent...
     const foreign = await answers('globex-docs', acme);
