@@ -46,6 +46,8 @@ export async function loadOpenIndex(
     for await (const page of store.scanItems(name, LOAD_PAGE_SIZE)) {
       open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token)));
     }
+    // The term index buffers what it is given; its postings are written here, as part of the open.
+    open.text?.flush();
     if (stored.sealedModel !== null) {
       stage = `training model of index "${name}"`;
       await open.applyStoredModel(openModel(cipher, name, stored.sealedModel));

@@ -1,7 +1,14 @@
 // The inverted index of terms kept beside an open index: per term, the documents holding it with
 // their term frequencies; per document, its length and distinct terms. Changed incrementally:
-// adding, replacing or removing a document updates postings, document frequencies and lengths at
-// once, so a term of a deleted document is gone from the next query. It lives only in memory.
+// adding, replacing or removing a document updates postings, document frequencies and lengths
+// before the next read, so a term of a deleted document is gone from the next query. It lives
+// only in memory.
+//
+// Added documents are buffered and their postings written in one pass (flush) at the next read,
+// removal or explicit flush: opening an index adds every document at once, and one pass sorts their
+// entries by term and grows each posting once to its size, where appending one document at a time
+// grew each posting a dozen times and chased a posting object per entry (the build at open took
+// several times longer).
 //
 // Documents are numbered densely inside (numbers of removed documents are reused), so scoring can
 // accumulate into flat arrays; callers name documents by their own 32-bit key (the engine slot).
@@ -18,22 +25,44 @@ export interface Posting {
 }
 
 const INITIAL_CAPACITY = 1024;
+/** Buffered entries (a document's distinct terms each) that make add write postings at once. */
+export const PENDING_LIMIT = 1 << 21;
+/** A new term's arrays: shared, never written (length 0), replaced on the first append. */
+const EMPTY = new Uint32Array(0);
 
 export class TermIndex {
   readonly #termIds = new Map<string, number>();
   #postings: (Posting | null)[] = [];
   readonly #freeTermIds: number[] = [];
+  /** Per term id, bumped when its term leaves: callers holding an id check it is still theirs. */
+  #generations: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
 
   readonly #docOfKey = new Map<number, number>();
   #keyOfDoc: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
   #lengthOfDoc: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
-  #termsOfDoc: (Uint32Array | null)[] = [];
+  /** Per document: where its distinct term ids start in #docTerms, and how many it has. */
+  #termsStart: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  #termsCount: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  /** The distinct term ids of every document, one range each; removed ranges are dead space. */
+  #docTerms: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  #docTermsUsed = 0;
+  #docTermsDead = 0;
   readonly #freeDocs: number[] = [];
   #docCapacity = 0;
   #totalLength = 0;
 
-  /** Scratch for counting one document's terms: a count per term id, and the ids touched. */
+  /** Added documents whose postings are not written yet; their ranges are #docTerms[#pendingFrom..]. */
+  #pendingDocs: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  #pendingCount = 0;
+  #pendingFrom = 0;
+  /** The term frequency of each pending entry: #pendingFreqs[i] belongs to #docTerms[#pendingFrom + i]. */
+  #pendingFreqs: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+
+  /** Scratch, all zero between calls: a count per term id, and the ids counted. */
   #counts: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  #distinct: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  /** Scratch of flush(): per term id, the end of its range among the entries being written. */
+  #ends: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
 
   /** Documents indexed (a document with no terms counts: it has length 0). */
   get documentCount(): number {
@@ -47,6 +76,7 @@ export class TermIndex {
 
   /** Distinct terms present in at least one document. */
   get termCount(): number {
+    this.flush();
     let count = 0;
     for (const posting of this.#postings) if (posting !== null && posting.length > 0) count++;
     return count;
@@ -77,24 +107,116 @@ export class TermIndex {
     // Removing the old version can release a posting the caller interned (its only holder was
     // this key): such terms are interned again below.
     this.remove(key);
+    const ids = new Uint32Array(terms.length);
+    terms.forEach((given, i) => (ids[i] = given.released ? this.intern(given.term).id : given.id));
+    this.addTermIds(key, ids, ids.length);
+  }
+
+  /**
+   * Indexes the first `count` term ids of `ids` (with repeats; each from intern() or internId()
+   * and still current) as document `key`, which must not be indexed: remove it before collecting
+   * its ids, as removing can release them. The form for bulk indexing: no object per word.
+   */
+  addTermIds(key: number, ids: Uint32Array, count: number): void {
+    if (this.#docOfKey.has(key)) throw new Error('TermIndex.addTermIds: the key is indexed; remove it first');
     const doc = this.#allocateDoc();
     this.#docOfKey.set(key, doc);
     this.#keyOfDoc[doc] = key;
-    this.#lengthOfDoc[doc] = terms.length;
-    this.#totalLength += terms.length;
+    this.#lengthOfDoc[doc] = count;
+    this.#totalLength += count;
     const counts = this.#counts;
-    const distinct: Posting[] = [];
-    for (const given of terms) {
-      const posting = given.released ? this.intern(given.term) : given;
-      if (counts[posting.id]++ === 0) distinct.push(posting);
+    if (this.#distinct.length < count) this.#distinct = new Uint32Array(Math.max(count, this.#distinct.length * 2));
+    const distinct = this.#distinct;
+    let distinctCount = 0;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i];
+      if (counts[id]++ === 0) distinct[distinctCount++] = id;
     }
-    const ids = new Uint32Array(distinct.length);
-    distinct.forEach((posting, i) => {
-      this.#append(posting, doc, counts[posting.id]);
-      counts[posting.id] = 0;
-      ids[i] = posting.id;
-    });
-    this.#termsOfDoc[doc] = ids;
+    if (this.#pendingCount === 0) this.#pendingFrom = this.#docTermsUsed;
+    const start = this.#docTermsUsed;
+    const end = start + distinctCount;
+    if (end > this.#docTerms.length) this.#docTerms = grow(this.#docTerms, end);
+    if (end - this.#pendingFrom > this.#pendingFreqs.length) this.#pendingFreqs = grow(this.#pendingFreqs, end - this.#pendingFrom);
+    const docTerms = this.#docTerms;
+    const pendingFreqs = this.#pendingFreqs;
+    const freqAt = start - this.#pendingFrom;
+    for (let i = 0; i < distinctCount; i++) {
+      const id = distinct[i];
+      docTerms[start + i] = id;
+      pendingFreqs[freqAt + i] = counts[id];
+      counts[id] = 0;
+    }
+    this.#termsStart[doc] = start;
+    this.#termsCount[doc] = distinctCount;
+    this.#docTermsUsed = end;
+    if (this.#pendingCount === this.#pendingDocs.length) this.#pendingDocs = grow(this.#pendingDocs, this.#pendingCount + 1);
+    this.#pendingDocs[this.#pendingCount++] = doc;
+    if (end - this.#pendingFrom >= PENDING_LIMIT) this.flush();
+  }
+
+  /** Writes the postings of the documents added since the last flush (reads do this themselves). */
+  flush(): void {
+    const pendingCount = this.#pendingCount;
+    if (pendingCount === 0) return;
+    const from = this.#pendingFrom;
+    const entries = this.#docTermsUsed - from;
+    const docTerms = this.#docTerms;
+    const pendingFreqs = this.#pendingFreqs;
+    const added = this.#counts;
+    // The terms the pending entries touch, with how many each gets.
+    if (this.#distinct.length < this.#postings.length) this.#distinct = new Uint32Array(Math.max(this.#postings.length, this.#distinct.length * 2));
+    const touched = this.#distinct;
+    let touchedCount = 0;
+    for (let k = from; k < this.#docTermsUsed; k++) {
+      const id = docTerms[k];
+      if (added[id]++ === 0) touched[touchedCount++] = id;
+    }
+    // Each touched term's range in a scratch sorted by term (a counting sort), then filled in
+    // document order: the end of a range is where its next entry goes.
+    const ends = this.#ends;
+    let offset = 0;
+    for (let i = 0; i < touchedCount; i++) {
+      const id = touched[i];
+      ends[id] = offset;
+      offset += added[id];
+    }
+    const sortedDocs = new Uint32Array(entries);
+    const sortedFreqs = new Uint32Array(entries);
+    const pendingDocs = this.#pendingDocs;
+    for (let p = 0; p < pendingCount; p++) {
+      const doc = pendingDocs[p];
+      const start = this.#termsStart[doc];
+      const end = start + this.#termsCount[doc];
+      for (let k = start; k < end; k++) {
+        const at = ends[docTerms[k]]++;
+        sortedDocs[at] = doc;
+        sortedFreqs[at] = pendingFreqs[k - from];
+      }
+    }
+    for (let i = 0; i < touchedCount; i++) {
+      const id = touched[i];
+      const count = added[id];
+      added[id] = 0;
+      const posting = this.#postings[id]!;
+      const length = posting.length;
+      if (length + count > posting.docs.length) {
+        posting.docs = grow(posting.docs, length + count);
+        posting.freqs = grow(posting.freqs, length + count);
+      }
+      const docs = posting.docs;
+      const freqs = posting.freqs;
+      const start = ends[id] - count;
+      for (let j = 0; j < count; j++) {
+        docs[length + j] = sortedDocs[start + j];
+        freqs[length + j] = sortedFreqs[start + j];
+      }
+      posting.length = length + count;
+    }
+    this.#pendingCount = 0;
+    this.#pendingFrom = this.#docTermsUsed;
+    // A bulk load's buffers are not kept for the single documents that follow.
+    if (this.#pendingFreqs.length > 65_536) this.#pendingFreqs = new Uint32Array(INITIAL_CAPACITY);
+    if (this.#pendingDocs.length > 65_536) this.#pendingDocs = new Uint32Array(INITIAL_CAPACITY);
   }
 
   /** The posting of `term`, created empty when no document holds it yet. */
@@ -102,19 +224,37 @@ export class TermIndex {
     const known = this.#termIds.get(term);
     if (known !== undefined) return this.#postings[known]!;
     const id = this.#freeTermIds.pop() ?? this.#postings.length;
-    const posting: Posting = { term, id, docs: new Uint32Array(4), freqs: new Uint32Array(4), length: 0, released: false };
+    const posting: Posting = { term, id, docs: EMPTY, freqs: EMPTY, length: 0, released: false };
     this.#termIds.set(term, id);
     this.#postings[id] = posting;
-    if (id >= this.#counts.length) this.#counts = grow(this.#counts, id + 1);
+    if (id >= this.#counts.length) {
+      this.#counts = grow(this.#counts, id + 1);
+      this.#ends = grow(this.#ends, id + 1);
+      this.#generations = grow(this.#generations, id + 1);
+    }
     return posting;
+  }
+
+  /** The id of intern(term). */
+  internId(term: string): number {
+    return this.intern(term).id;
+  }
+
+  /** Changes when term id `id` is released (and so may be given to another term). */
+  generationOf(id: number): number {
+    return this.#generations[id];
   }
 
   /** Removes document `key`; false when it was not indexed. */
   remove(key: number): boolean {
     const doc = this.#docOfKey.get(key);
     if (doc === undefined) return false;
+    this.flush();
     this.#docOfKey.delete(key);
-    for (const id of this.#termsOfDoc[doc]!) {
+    const start = this.#termsStart[doc];
+    const end = start + this.#termsCount[doc];
+    for (let k = start; k < end; k++) {
+      const id = this.#docTerms[k];
       const posting = this.#postings[id]!;
       // Unordered postings: the last entry fills the hole. indexOf runs natively over the array.
       const at = posting.docs.subarray(0, posting.length).indexOf(doc);
@@ -124,18 +264,28 @@ export class TermIndex {
       if (last === 0) this.#releaseTerm(id);
     }
     this.#totalLength -= this.#lengthOfDoc[doc];
-    this.#termsOfDoc[doc] = null;
+    this.#docTermsDead += end - start;
+    this.#termsCount[doc] = 0;
     this.#freeDocs.push(doc);
+    if (this.#docTermsDead > INITIAL_CAPACITY && this.#docTermsDead * 2 > this.#docTermsUsed) this.#compactDocTerms();
     return true;
   }
 
   clear(): void {
-    for (const posting of this.#postings) if (posting !== null) posting.released = true;
+    for (const posting of this.#postings) {
+      if (posting === null) continue;
+      posting.released = true;
+      this.#generations[posting.id]++;
+    }
     this.#termIds.clear();
     this.#postings = [];
     this.#freeTermIds.length = 0;
     this.#docOfKey.clear();
-    this.#termsOfDoc = [];
+    this.#termsCount.fill(0);
+    this.#docTermsUsed = 0;
+    this.#docTermsDead = 0;
+    this.#pendingCount = 0;
+    this.#pendingFrom = 0;
     this.#freeDocs.length = 0;
     this.#docCapacity = 0;
     this.#totalLength = 0;
@@ -148,6 +298,7 @@ export class TermIndex {
 
   /** The posting of `term` when a document holds it, else null; valid until the next change. */
   posting(term: string): Posting | null {
+    this.flush();
     const id = this.#termIds.get(term);
     const posting = id === undefined ? null : this.#postings[id];
     return posting !== null && posting.length > 0 ? posting : null;
@@ -174,9 +325,9 @@ export class TermIndex {
 
   /** Bytes held by postings, per-document arrays and the term dictionary's strings (an estimate). */
   estimateBytes(): number {
-    let bytes = this.#keyOfDoc.byteLength + this.#lengthOfDoc.byteLength + this.#counts.byteLength;
+    let bytes = this.#generations.byteLength + this.#counts.byteLength + this.#distinct.byteLength + this.#ends.byteLength + this.#pendingDocs.byteLength + this.#pendingFreqs.byteLength;
+    bytes += this.#keyOfDoc.byteLength + this.#lengthOfDoc.byteLength + this.#termsStart.byteLength + this.#termsCount.byteLength + this.#docTerms.byteLength;
     for (const posting of this.#postings) if (posting !== null) bytes += posting.docs.byteLength + posting.freqs.byteLength + 64;
-    for (const terms of this.#termsOfDoc) if (terms !== null) bytes += terms.byteLength + 64;
     // Map entries and doc-key entries: about 50 bytes each in V8, plus the term's characters.
     for (const term of this.#termIds.keys()) bytes += 50 + term.length * 2;
     bytes += this.#docOfKey.size * 50;
@@ -186,19 +337,28 @@ export class TermIndex {
   #releaseTerm(id: number): void {
     const posting = this.#postings[id]!;
     posting.released = true;
+    this.#generations[id]++;
     this.#termIds.delete(posting.term);
     this.#postings[id] = null;
     this.#freeTermIds.push(id);
   }
 
-  #append(posting: Posting, doc: number, freq: number): void {
-    if (posting.length === posting.docs.length) {
-      posting.docs = grow(posting.docs, posting.length + 1);
-      posting.freqs = grow(posting.freqs, posting.length + 1);
+  /** Rewrites #docTerms without the ranges of removed documents (nothing is pending here). */
+  #compactDocTerms(): void {
+    const live = this.#docTermsUsed - this.#docTermsDead;
+    const compact = new Uint32Array(Math.max(INITIAL_CAPACITY, Math.ceil(live * 1.25)));
+    let used = 0;
+    for (let doc = 0; doc < this.#docCapacity; doc++) {
+      const start = this.#termsStart[doc];
+      const count = this.#termsCount[doc];
+      for (let k = 0; k < count; k++) compact[used + k] = this.#docTerms[start + k];
+      this.#termsStart[doc] = used;
+      used += count;
     }
-    posting.docs[posting.length] = doc;
-    posting.freqs[posting.length] = freq;
-    posting.length++;
+    this.#docTerms = compact;
+    this.#docTermsUsed = used;
+    this.#docTermsDead = 0;
+    this.#pendingFrom = used;
   }
 
   #allocateDoc(): number {
@@ -208,6 +368,8 @@ export class TermIndex {
     if (doc >= this.#keyOfDoc.length) {
       this.#keyOfDoc = grow(this.#keyOfDoc, doc + 1);
       this.#lengthOfDoc = grow(this.#lengthOfDoc, doc + 1);
+      this.#termsStart = grow(this.#termsStart, doc + 1);
+      this.#termsCount = grow(this.#termsCount, doc + 1);
     }
     return doc;
   }

@@ -2,6 +2,7 @@
 // document frequencies, lengths and the term dictionary exact, and reuses freed document numbers.
 import { describe, expect, it } from 'vitest';
 import { TermIndex } from '../../../src/service/text/term-index.js';
+import { seededRandom } from '../reference-search.js';
 
 describe('TermIndex', () => {
   it('counts document frequencies, term frequencies and lengths', () => {
@@ -95,5 +96,45 @@ describe('TermIndex', () => {
     index.clear();
     expect(index.documentCount).toBe(0);
     expect(index.documentFrequency('word')).toBe(0);
+  });
+
+  it('equals a plain model through buffered adds, replacements, removals and compactions', () => {
+    const index = new TermIndex();
+    const model = new Map<number, string[]>();
+    const random = seededRandom(7);
+    const vocabulary = Array.from({ length: 300 }, (_, i) => `w${i}`);
+    const check = () => {
+      const df = new Map<string, number>();
+      for (const terms of model.values()) for (const term of new Set(terms)) df.set(term, (df.get(term) ?? 0) + 1);
+      expect(index.documentCount).toBe(model.size);
+      expect(index.termCount).toBe(df.size);
+      for (const term of vocabulary) expect(index.documentFrequency(term), term).toBe(df.get(term) ?? 0);
+      for (const [key, terms] of [...model].slice(0, 40)) {
+        for (const term of new Set(terms)) expect(index.frequency(key, term)).toBe(terms.filter((t) => t === term).length);
+      }
+    };
+    // Bursts of adds left buffered, then reads; many removals to compact the per-document ranges.
+    for (let round = 0; round < 30; round++) {
+      const burst = 1 + Math.floor(random() * 400);
+      for (let i = 0; i < burst; i++) {
+        const key = Math.floor(random() * 3000);
+        if (random() < 0.35) {
+          expect(index.remove(key)).toBe(model.delete(key));
+        } else {
+          const terms = Array.from({ length: Math.floor(random() * 20) }, () => vocabulary[Math.floor(vocabulary.length * random() ** 3)]);
+          index.add(key, terms);
+          model.set(key, terms);
+        }
+      }
+      if (round % 3 === 0) check();
+    }
+    check();
+  });
+
+  it('refuses term ids for a key still indexed (its removal could release them)', () => {
+    const index = new TermIndex();
+    index.add(1, ['a']);
+    expect(() => index.addTermIds(1, new Uint32Array([index.internId('a')]), 1)).toThrow(/remove it first/);
+    expect(index.frequency(1, 'a')).toBe(1);
   });
 });
