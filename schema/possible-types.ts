@@ -140,6 +140,7 @@
       "DimensionMismatchError",
       "IncompatibleIndexError",
       "IndexNotFoundError",
+      "InsufficientResourcesError",
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemsNotFoundError",
@@ -151,6 +152,7 @@
       "DimensionMismatchError",
       "IncompatibleIndexError",
       "IndexNotFoundError",
+      "InsufficientResourcesError",
       "IntegrityError",
       "InvalidIndexKeyError",
       "ItemsNotFoundError",
@@ -212,6 +214,7 @@
     "UpsertResult": [
       "DimensionMismatchError",
       "IndexNotFoundError",
+      "InsufficientResourcesError",
       "IntegrityError",
       "InvalidIndexKeyError",
       "PermissionDeniedError",

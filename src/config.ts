@@ -33,6 +33,11 @@ export interface Config {
   trainingMemoryBudget: number;
   /** Decrypted vectors read back from the store (re-rank of IVF_SQ8 / IVF_PQ, items with their vector) kept for re-use, in bytes, shared by all indexes; 0 turns the cache off. */
   vectorCacheBytes: number;
+  /**
+   * Bytes all open indexes (and the vector cache) may hold together (CIPHERDEX_MEMORY_BUDGET_MB);
+   * null (unset) for no budget. Past it, idle indexes are evicted, then opens and upserts refused.
+   */
+  memoryBudgetBytes: number | null;
   /** Decrypted indexes are dropped from memory after this many ms without a request. */
   idleEvictMs: number;
   /**
@@ -196,6 +201,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConcurrentTrainings: int(env, 'MAX_CONCURRENT_TRAININGS', 1, 1),
     trainingMemoryBudget: int(env, 'TRAINING_MEMORY_BUDGET_MB', 4096, 1) * 2 ** 20,
     vectorCacheBytes: int(env, 'CIPHERDEX_VECTOR_CACHE_MB', 256, 0) * 2 ** 20,
+    memoryBudgetBytes: env.CIPHERDEX_MEMORY_BUDGET_MB === undefined || env.CIPHERDEX_MEMORY_BUDGET_MB === '' ? null : int(env, 'CIPHERDEX_MEMORY_BUDGET_MB', 0, 1) * 2 ** 20,
     idleEvictMs: int(env, 'CIPHERDEX_IDLE_EVICT_MS', 15 * 60_000, 1000),
     trainingLeaseMs: int(env, 'TRAINING_LEASE_MS', 30_000, 500),
     replicaPollMs: int(env, 'REPLICA_POLL_MS', 500, 10),

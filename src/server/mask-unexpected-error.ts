@@ -4,10 +4,12 @@
 // The one exception is a store fault (disk full, read-only, database unreachable): not the
 // caller's doing, so no union member, yet it must be told plainly: it answers with its own
 // message, code STORE_UNAVAILABLE and HTTP 503, so clients and load balancers know to retry.
+// Likewise the memory budget refusing to open an index for a field whose union does not list
+// InsufficientResourcesError (code INSUFFICIENT_RESOURCES, HTTP 503).
 
 import { GraphQLError } from 'graphql';
 import { maskError, type YogaServerOptions } from 'graphql-yoga';
-import { StoreUnavailableError } from '../service/index.js';
+import { InsufficientResourcesError, StoreUnavailableError } from '../service/index.js';
 import type { ServerLog } from './server-log.js';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
@@ -25,6 +27,14 @@ export function maskUnexpectedError(log: Pick<ServerLog, 'warn' | 'error'>): Mas
         nodes: (error as Partial<GraphQLError>).nodes,
         path: (error as Partial<GraphQLError>).path,
         extensions: { code: original.code, fault: original.fault, http: { status: 503 } },
+      });
+    }
+    if (original instanceof InsufficientResourcesError) {
+      // The memory budget refused an open on a field whose union does not list it: told plainly, retryable.
+      return new GraphQLError(original.message, {
+        nodes: (error as Partial<GraphQLError>).nodes,
+        path: (error as Partial<GraphQLError>).path,
+        extensions: { code: original.code, http: { status: 503 } },
       });
     }
     const masked = maskError(error, message, isDev);

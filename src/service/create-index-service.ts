@@ -62,6 +62,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     idleEvictMs: config.idleEvictMs,
     recordBucket: config.padRecords ? RECORD_BUCKET_BYTES : 0,
     vectorCacheBytes: config.vectorCacheBytes,
+    memoryBudgetBytes: config.memoryBudgetBytes,
     sealWorkers: new SealWorkers(deps.sealWorkers ?? defaultSealWorkers()),
     onOpen: replication ? (open, at) => replication.sync.track(open, at) : undefined,
   });

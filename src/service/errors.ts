@@ -135,15 +135,21 @@ export class TrainingRunNotFoundError extends CipherdexError {
   }
 }
 
-/** The job's memory estimate exceeds the configured budget. */
+/**
+ * A memory budget refuses the work: a training job's estimate above TRAINING_MEMORY_BUDGET_MB, or
+ * an index that cannot be opened or grown within CIPHERDEX_MEMORY_BUDGET_MB even after every idle
+ * index was evicted. Nothing was changed.
+ */
 export class InsufficientResourcesError extends CipherdexError {
   readonly code = 'INSUFFICIENT_RESOURCES';
   constructor(
     readonly requiredBytes: number,
     readonly availableBytes: number,
+    /** What needs the memory, for the message: 'Training', 'Opening the index', 'This upsert'. */
+    what = 'Training',
   ) {
     super(
-      `Training needs about ${Math.ceil(requiredBytes / 2 ** 20)} MiB; the budget allows ${Math.floor(availableBytes / 2 ** 20)} MiB.`,
+      `${what} needs about ${Math.ceil(requiredBytes / 2 ** 20)} MiB; the budget allows ${Math.floor(Math.max(0, availableBytes) / 2 ** 20)} MiB.`,
     );
   }
 }

@@ -201,6 +201,8 @@ export class CipherdexIndexService implements IndexService {
       const prepared = await open.prepare(valid);
       await open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
+        // Before anything is written: a batch the memory budget cannot hold is refused whole.
+        this.#cache.reserve(open, open.growthBytes(valid.length), 'This upsert');
         await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
         open.applyUpserts(prepared.map((item) => item.record));
       });

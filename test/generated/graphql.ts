@@ -204,6 +204,7 @@ export type UpsertMutationVariables = Exact<{
 export type UpsertMutation = { upsert:
     | { __typename: 'DimensionMismatchError', expected: number, actual: number, argument: string, code: string, message: string }
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
+    | { __typename: 'InsufficientResourcesError', requiredBytes: number, availableBytes: number, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'PermissionDeniedError', code: string, message: string }
@@ -338,6 +339,7 @@ export type SearchQuery = { search:
     | { __typename: 'DimensionMismatchError', expected: number, actual: number, argument: string, code: string, message: string }
     | { __typename: 'IncompatibleIndexError', reason: string, code: string, message: string }
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
+    | { __typename: 'InsufficientResourcesError', requiredBytes: number, availableBytes: number, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemsNotFoundError', ids: Array<string>, code: string, message: string }
@@ -367,6 +369,7 @@ export type SearchBatchQuery = { searchBatch:
     | { __typename: 'DimensionMismatchError', expected: number, actual: number, argument: string, code: string, message: string }
     | { __typename: 'IncompatibleIndexError', reason: string, code: string, message: string }
     | { __typename: 'IndexNotFoundError', indexName: string, code: string, message: string }
+    | { __typename: 'InsufficientResourcesError', requiredBytes: number, availableBytes: number, code: string, message: string }
     | { __typename: 'IntegrityError', what: string, code: string, message: string }
     | { __typename: 'InvalidIndexKeyError', indexName: string, code: string, message: string }
     | { __typename: 'ItemsNotFoundError', ids: Array<string>, code: string, message: string }

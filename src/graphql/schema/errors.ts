@@ -121,7 +121,8 @@ builder.objectType(TrainingRunNotFoundError, {
 
 builder.objectType(InsufficientResourcesError, {
   name: 'InsufficientResourcesError',
-  description: "The training job's memory estimate exceeds the configured budget.",
+  description:
+    "A memory budget refuses the work, and nothing was changed: the training job's estimate exceeds TRAINING_MEMORY_BUDGET_MB, or the index cannot be opened or grown within CIPHERDEX_MEMORY_BUDGET_MB even after every idle index was evicted.",
   interfaces,
   fields: (t) => ({
     // Floats: byte counts pass 2^31 quickly.

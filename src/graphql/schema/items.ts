@@ -2,7 +2,7 @@
 // deleting them. A read fetches and decrypts the payload fields its selection set asks for
 // (selected-item-fields.ts); the ItemField enum remains for the deprecated `include` argument.
 
-import { DimensionMismatchError, ITEM_FIELDS, ItemsNotFoundError } from '../../service/index.js';
+import { DimensionMismatchError, ITEM_FIELDS, InsufficientResourcesError, ItemsNotFoundError } from '../../service/index.js';
 import type { IndexInfo, Item } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { enumValuesOf } from './enum-values.js';
@@ -120,7 +120,7 @@ builder.mutationField('upsert', (t) =>
   t.field({
     type: UpsertSuccessRef,
     description: 'Inserts or replaces items, all or nothing, durable when it answers. Never waits for training.',
-    errors: { types: [...indexAccessErrors, DimensionMismatchError] },
+    errors: { types: [...indexAccessErrors, DimensionMismatchError, InsufficientResourcesError] },
     args: {
       ...indexArgs,
       items: t.arg({ type: [ItemInputRef], required: true }),

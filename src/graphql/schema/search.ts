@@ -3,7 +3,7 @@
 // filter. Untrained indexes answer vector queries exactly; trained ones probe `nProbes` lists.
 // Each hit carries the payload fields its selection set asks for, and only those are fetched.
 
-import { DEFAULT_RERANK_MULT, DimensionMismatchError, FUSIONS, IncompatibleIndexError, ItemsNotFoundError } from '../../service/index.js';
+import { DEFAULT_RERANK_MULT, DimensionMismatchError, FUSIONS, IncompatibleIndexError, InsufficientResourcesError, ItemsNotFoundError } from '../../service/index.js';
 import type { SearchHit, SearchOptions, SearchResults } from '../../service/index.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
@@ -73,7 +73,7 @@ const searchOptionArgs = builder.args((t) => ({
   nearItem: t.id({ description: 'Search near this item instead of a given vector or text; the item itself is left out of the hits.' }),
 }));
 
-const searchErrors = [...indexAccessErrors, DimensionMismatchError, IncompatibleIndexError, ItemsNotFoundError];
+const searchErrors = [...indexAccessErrors, DimensionMismatchError, IncompatibleIndexError, ItemsNotFoundError, InsufficientResourcesError];
 
 type SearchOptionArgs = {
   topK?: number | null;

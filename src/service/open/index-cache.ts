@@ -1,10 +1,14 @@
 // The indexes open in this process. An index is loaded (decrypted into memory) once; concurrent
 // openers share that one load; later requests only prove their key. An index nobody has used for
 // `idleEvictMs` is closed, dropping its plaintext, unless a request or a training run holds it.
+// With a memory budget (CIPHERDEX_MEMORY_BUDGET_MB), opening or growing an index past it first
+// closes idle indexes, least recently used first; what still does not fit is refused with
+// InsufficientResourcesError (the index not opened, the upsert not written) instead of letting the
+// process run out of memory.
 
 import { KeyUnwrapError, unwrapDataKey } from '../../crypto/index.js';
 import type { Store } from '../../storage/index.js';
-import { IndexNotFoundError, InvalidIndexKeyError } from '../errors.js';
+import { IndexNotFoundError, InsufficientResourcesError, InvalidIndexKeyError } from '../errors.js';
 import type { IndexCredential } from './index-credential.js';
 import { loadOpenIndex } from './index-loader.js';
 import { translatingErrors } from '../lower-layer-errors.js';
@@ -21,6 +25,8 @@ export interface IndexCacheOptions {
   idleEvictMs: number;
   /** Item records sealed by the indexes opened here are padded to this many bytes (0: exact). */
   recordBucket?: number;
+  /** Bytes the open indexes (and the vector cache) may hold together; null for no budget. */
+  memoryBudgetBytes?: number | null;
   /** Bytes of decrypted vectors read back from the store kept for re-use, shared by every index (CIPHERDEX_VECTOR_CACHE_MB); default 256 MiB. */
   vectorCacheBytes?: number;
   /** Shares the sealing of large batches with worker threads; absent, all sealing is inline. */
@@ -44,6 +50,7 @@ export class IndexCache {
   readonly #loaded = new Map<string, OpenIndex>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #onOpen: IndexCacheOptions['onOpen'];
+  readonly memoryBudgetBytes: number | null;
 
   constructor(options: IndexCacheOptions) {
     this.#store = options.store;
@@ -52,6 +59,7 @@ export class IndexCache {
     this.recordBucket = options.recordBucket ?? 0;
     this.storedItems = new StoredItems(options.store, new VectorCache(options.vectorCacheBytes ?? DEFAULT_VECTOR_CACHE_BYTES));
     this.#onOpen = options.onOpen;
+    this.memoryBudgetBytes = options.memoryBudgetBytes ?? null;
     // Checked a few times per idle period, so an index is evicted at most ~25% late.
     const period = Math.max(10, Math.min(Math.floor(options.idleEvictMs / 4), 30_000));
     this.#sweeper = setInterval(() => this.evictIdle(), period);
@@ -163,6 +171,25 @@ export class IndexCache {
     return this.#loaded.get(name);
   }
 
+  /**
+   * Makes room for `bytes` more held by `open` (about to grow by that much): when the budget would
+   * be passed, idle indexes other than `open` are closed, least recently used first; if it still
+   * would, throws InsufficientResourcesError and nothing is changed. No budget: nothing to do.
+   */
+  reserve(open: OpenIndex, bytes: number, what: string): void {
+    const budget = this.memoryBudgetBytes;
+    if (budget === null) return;
+    let held = this.residentMemory().bytes + this.storedItems.vectors.bytes;
+    if (held + bytes <= budget) return;
+    const idle = [...this.#loaded.values()].filter((other) => other !== open && !other.inUse).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+    for (const other of idle) {
+      if (held + bytes <= budget) break;
+      this.drop(other.name);
+      held = this.residentMemory().bytes + this.storedItems.vectors.bytes;
+    }
+    if (held + bytes > budget) throw new InsufficientResourcesError(bytes, budget - held, what);
+  }
+
   /** How many indexes are decrypted in memory and the bytes they hold (vectors, codes, lists, centroids, keyword index). */
   residentMemory(): { indexes: number; bytes: number } {
     let bytes = 0;
@@ -185,6 +212,13 @@ export class IndexCache {
       if (this.#entries.get(name) !== load) {
         open.close();
         throw new IndexNotFoundError(name);
+      }
+      try {
+        // Loaded (so measured), not yet counted: the idle others make room for it, or it is closed again.
+        this.reserve(open, open.memoryBytes(), 'Opening the index');
+      } catch (error) {
+        open.close();
+        throw error;
       }
       this.#loaded.set(name, open);
       this.#onOpen?.(open, at);

@@ -145,6 +145,8 @@ export class OpenIndex {
   readonly #slotById = new Map<string, number>();
   readonly #records = new Map<number, ItemRecord>();
   #nextSlot = 0;
+  /** Running estimate of what the resident item records hold (recordBytes()). */
+  #recordBytes = 0;
   readonly #order = new ItemOrder();
   /** Equality and range lookups over the resident metadata, for filters. */
   readonly #metadata = new MetadataIndex();
@@ -209,9 +211,18 @@ export class OpenIndex {
     return this.#engine;
   }
 
-  /** Bytes the engine, the keyword index, the metadata index and the paging order hold (the last three by structure, estimates). */
+  /** Bytes the engine, the item records, the keyword index, the metadata index and the paging order hold (all but the engine by structure, estimates). */
   memoryBytes(): number {
-    return this.#engine.memoryBytes() + (this.text?.terms.estimateBytes() ?? 0) + this.#metadata.estimateBytes() + this.#order.estimateBytes();
+    return this.#engine.memoryBytes() + this.#recordBytes + (this.text?.terms.estimateBytes() ?? 0) + this.#metadata.estimateBytes() + this.#order.estimateBytes();
+  }
+
+  /**
+   * Bytes `count` more items are expected to add (for the memory budget): the current average per
+   * item, or for an empty index a float32 row with its norm, id and record.
+   */
+  growthBytes(count: number): number {
+    const perItem = this.size > 0 ? this.memoryBytes() / this.size : this.config.dimension * 4 + 4 + RECORD_BYTES;
+    return Math.ceil(perItem * count);
   }
 
   enter(): void {
@@ -305,7 +316,7 @@ export class OpenIndex {
       if (previous !== undefined) {
         this.#engine.remove(previous);
         this.#metadata.remove(previous, this.#records.get(previous)?.metadata ?? null);
-        this.#records.delete(previous);
+        this.#forgetRecord(previous);
         this.text?.remove(previous);
         this.#stored?.vectors.forget(this.#cacheOwner, previous);
       } else {
@@ -313,7 +324,7 @@ export class OpenIndex {
       }
       const slot = this.#allocateSlot();
       this.#slotById.set(write.id, slot);
-      this.#records.set(slot, residentRecord(write));
+      this.#keepRecord(slot, residentRecord(write));
       this.#metadata.add(slot, write.metadata);
       // Indexed from the decrypted record now, so the term index never needs contents kept resident.
       this.text?.add(slot, write.contents, write.metadata);
@@ -331,7 +342,7 @@ export class OpenIndex {
       if (slot === undefined) continue;
       this.#engine.remove(slot);
       this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
-      this.#records.delete(slot);
+      this.#forgetRecord(slot);
       this.text?.remove(slot);
       this.#stored?.vectors.forget(this.#cacheOwner, slot);
       this.#slotById.delete(id);
@@ -352,7 +363,8 @@ export class OpenIndex {
       const slot = this.#slotById.get(write.id);
       if (slot === undefined) throw new Error(`applyUpdates: an item is not in index "${this.name}"`);
       this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
-      this.#records.set(slot, residentRecord(write));
+      this.#forgetRecord(slot);
+      this.#keepRecord(slot, residentRecord(write));
       this.#metadata.add(slot, write.metadata);
       // The keyword index follows the new contents and metadata (the vector side needs nothing).
       this.text?.remove(slot);
@@ -762,6 +774,7 @@ export class OpenIndex {
     this.keys.forget();
     this.#stored?.vectors.forgetOwner(this.#cacheOwner);
     this.#records.clear();
+    this.#recordBytes = 0;
     this.#slotById.clear();
     this.text?.clear();
     this.#order.clear();
@@ -771,9 +784,19 @@ export class OpenIndex {
 
   /** Bytes the resident item records hold (ids, tokens, metadata objects), estimated by structure; see docs/benchmarks.md. */
   recordBytes(): number {
-    let bytes = 0;
-    for (const record of this.#records.values()) bytes += RECORD_BYTES + record.id.length * 2 + (record.metadata === null ? 0 : jsonBytes(record.metadata));
-    return bytes;
+    return this.#recordBytes;
+  }
+
+  #keepRecord(slot: number, record: ItemRecord): void {
+    this.#records.set(slot, record);
+    this.#recordBytes += recordEstimate(record);
+  }
+
+  #forgetRecord(slot: number): void {
+    const record = this.#records.get(slot);
+    if (record === undefined) return;
+    this.#records.delete(slot);
+    this.#recordBytes -= recordEstimate(record);
   }
 
   #allocateSlot(): number {
@@ -789,6 +812,10 @@ function residentRecord(write: ItemWrite): ItemRecord {
 
 /** A record object, its token Buffer (32 bytes) and both map entries (slot and id), estimated. */
 const RECORD_BYTES = 56 + 120 + 2 * 40;
+
+function recordEstimate(record: ItemRecord): number {
+  return RECORD_BYTES + record.id.length * 2 + (record.metadata === null ? 0 : jsonBytes(record.metadata));
+}
 
 /** Rough bytes of a parsed JSON value in V8 (objects ~ 16 per property plus 24, strings 2 per char, numbers 8 to 16). */
 function jsonBytes(value: unknown): number {
