@@ -1,10 +1,10 @@
 // Metrics overhead: search throughput over real HTTP with Prometheus metrics on (the yoga plugin
 // with per-operation and per-root-field timings, and the service's stage timings) against the
 // same server with METRICS_ENABLED=false, on the same data. Both servers run in this process and
-// are measured in alternating rounds, so machine load drifts into both alike. Beside searches per
-// second it reports the process's CPU time per search (server and client together): on a shared
-// machine wall-clock rates swing with other work, CPU time per request much less, and on a
-// saturated core throughput is its inverse, so the overhead is taken from it.
+// take the same searches in turn, request by request, so machine load drifts into both alike.
+// Beside searches per second it reports the process's CPU time per search (server and client
+// together): on a shared machine wall-clock rates swing with other work, CPU time per request much
+// less, and on a saturated core throughput is its inverse, so the overhead is taken from it.
 // `npm run bench -- metrics --help` lists the flags.
 
 import { randomBytes } from 'node:crypto';
@@ -14,16 +14,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/server/start-server.js';
+import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 
 export interface MetricsBenchOptions {
   vectors: number;
   searches: number;
   rounds: number;
-  concurrency: number;
 }
 
-const DEFAULTS: MetricsBenchOptions = { vectors: 20_000, searches: 2_000, rounds: 6, concurrency: 8 };
+const DEFAULTS: MetricsBenchOptions = { vectors: 20_000, searches: 500, rounds: 20 };
 const DIMENSION = 128;
 
 const SEARCH = `query Search($index: String!, $key: IndexKey!, $vector: Vector!) {
@@ -49,6 +49,7 @@ interface Subject {
   label: string;
   server: RunningServer;
   dir: string;
+  /** Searches per second of wall time, one per round (sequential requests). */
   rates: number[];
   /** Process CPU microseconds per search, one per round. */
   cpu: number[];
@@ -67,22 +68,32 @@ async function start(label: string, metricsEnabled: boolean, apiKey: string): Pr
   return { label, server: await startServer(config, { log: () => {} }), dir, rates: [], cpu: [] };
 }
 
-async function searchRound(subject: Subject, apiKey: string, key: string, queries: Float32Array, options: MetricsBenchOptions): Promise<void> {
+/**
+ * One round: the same searches against both servers, one request at a time and alternating
+ * between them request by request, each request's process CPU time charged to its server. Load
+ * from other processes then slows both alike within milliseconds of each other, which is what
+ * keeps the comparison stable on a shared machine.
+ */
+async function searchRound(subjects: Subject[], apiKey: string, key: string, queries: Float32Array, searches: number, round: number): Promise<void> {
   const queryCount = queries.length / DIMENSION;
-  let next = 0;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
-      while (next < options.searches) {
-        const i = next++;
-        await post(subject.server, apiKey, SEARCH, { index: 'bench', key, vector: base64(queries, i % queryCount) });
-      }
-    }),
-  );
-  subject.rates.push(options.searches / ((performance.now() - started) / 1000));
-  const cpu = process.cpuUsage(cpuBefore);
-  subject.cpu.push((cpu.user + cpu.system) / options.searches);
+  const cpu = subjects.map(() => 0);
+  const wall = subjects.map(() => 0);
+  for (let i = 0; i < searches; i++) {
+    const variables = { index: 'bench', key, vector: base64(queries, i % queryCount) };
+    for (let k = 0; k < subjects.length; k++) {
+      const s = (k + i + round) % subjects.length;
+      const started = performance.now();
+      const before = process.cpuUsage();
+      await post(subjects[s].server, apiKey, SEARCH, variables);
+      const used = process.cpuUsage(before);
+      cpu[s] += used.user + used.system;
+      wall[s] += performance.now() - started;
+    }
+  }
+  subjects.forEach((subject, s) => {
+    subject.cpu.push(cpu[s] / searches);
+    subject.rates.push(searches / (wall[s] / 1000));
+  });
 }
 
 function median(values: number[]): number {
@@ -105,23 +116,23 @@ export async function runMetricsBench(options: MetricsBenchOptions = DEFAULTS, l
         await post(server, apiKey, 'mutation($key: IndexKey!, $items: [ItemInput!]!) { upsert(index: "bench", key: $key, items: $items) { __typename } }', { key, items });
       }
       await post(server, apiKey, 'mutation($key: IndexKey!) { trainIndex(index: "bench", key: $key, nLists: 128, wait: true) { __typename } }', { key });
-      // Warm-up: JIT and caches, not measured.
-      await searchRound({ ...subjects[0], server, rates: [], cpu: [] }, apiKey, key, data.queries, { ...options, searches: Math.min(500, options.searches) });
     }
-    for (let round = 0; round < options.rounds; round++) {
-      const order = round % 2 === 0 ? subjects : [...subjects].reverse();
-      for (const subject of order) await searchRound(subject, apiKey, key, data.queries, options);
-    }
+    // Warm-up: JIT and caches, not measured.
+    await searchRound(subjects.map((s) => ({ ...s, rates: [], cpu: [] })), apiKey, key, data.queries, 300, 0);
+    for (let round = 0; round < options.rounds; round++) await searchRound(subjects, apiKey, key, data.queries, options.searches, round);
   } finally {
     for (const subject of subjects) {
       await subject.server.close();
       rmSync(subject.dir, { recursive: true, force: true });
     }
   }
-  const [on, off] = subjects.map((s) => median(s.cpu));
-  // Throughput at a saturated core is 1 / CPU per search.
-  const overhead = 1 - off / on;
-  log(`\nMetrics overhead: ${options.vectors.toLocaleString('en-US')} x ${DIMENSION}, 128 lists, nProbes 8, topK 10, ${options.concurrency} concurrent HTTP searches, ${options.rounds} alternating rounds of ${options.searches.toLocaleString('en-US')}`);
+  // Throughput at a saturated core is 1 / CPU per search. Each round measures both servers back to
+  // back, so the ratio within a round is what machine load disturbs least: the median of those.
+  const [on, off] = subjects;
+  const perRound = on.cpu.map((cpu, round) => 1 - off.cpu[round] / cpu).sort((a, b) => a - b);
+  const overhead = median(perRound);
+  const quartile = (q: number) => perRound[Math.min(perRound.length - 1, Math.floor(q * perRound.length))];
+  log(`\nMetrics overhead: ${options.vectors.toLocaleString('en-US')} x ${DIMENSION}, 128 lists, nProbes 8, topK 10, sequential HTTP searches alternating between the servers, ${options.rounds} rounds of ${options.searches.toLocaleString('en-US')} each`);
   const rows = subjects.map((s) => [
     s.label,
     median(s.rates).toFixed(0),
@@ -135,13 +146,13 @@ export async function runMetricsBench(options: MetricsBenchOptions = DEFAULTS, l
   log(line(header));
   log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) log(line(row));
-  log(`overhead of metrics: ${(overhead * 100).toFixed(1)}% of CPU-bound search throughput (aim < 5%)\n`);
+  log(`overhead of metrics: ${(overhead * 100).toFixed(1)}% of CPU-bound search throughput (median of ${perRound.length} paired rounds; quartiles ${(quartile(0.25) * 100).toFixed(1)}% to ${(quartile(0.75) * 100).toFixed(1)}%; aim < 5%)\n`);
   return { overhead };
 }
 
-const USAGE = `npm run bench -- metrics [--vectors N] [--searches N] [--rounds N] [--concurrency N]
-  Search throughput over HTTP with metrics on and off (METRICS_ENABLED=false), alternating rounds.
-  Defaults: ${DEFAULTS.vectors} vectors, ${DEFAULTS.searches} searches per round, ${DEFAULTS.rounds} rounds, ${DEFAULTS.concurrency} concurrent.`;
+const USAGE = `npm run bench -- metrics [--vectors N] [--searches N] [--rounds N]
+  Search CPU time over HTTP with metrics on and off (METRICS_ENABLED=false), request by request in turn.
+  Defaults: ${DEFAULTS.vectors} vectors, ${DEFAULTS.searches} searches per round, ${DEFAULTS.rounds} rounds.`;
 
 export function parseMetricsArgs(args: string[]): MetricsBenchOptions {
   const { values } = parseArgs({
@@ -150,25 +161,14 @@ export function parseMetricsArgs(args: string[]): MetricsBenchOptions {
       vectors: { type: 'string' },
       searches: { type: 'string' },
       rounds: { type: 'string' },
-      concurrency: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const int = (raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`expected a positive integer, got ${raw}\n${USAGE}`);
-    return value;
-  };
+  exitWithUsageIfAsked(values.help, USAGE);
   return {
-    vectors: int(values.vectors, DEFAULTS.vectors),
-    searches: int(values.searches, DEFAULTS.searches),
-    rounds: int(values.rounds, DEFAULTS.rounds),
-    concurrency: int(values.concurrency, DEFAULTS.concurrency),
+    vectors: positiveIntFlag(values.vectors, DEFAULTS.vectors, USAGE),
+    searches: positiveIntFlag(values.searches, DEFAULTS.searches, USAGE),
+    rounds: positiveIntFlag(values.rounds, DEFAULTS.rounds, USAGE),
   };
 }
