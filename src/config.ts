@@ -1,5 +1,6 @@
 // Runtime settings, read once from the environment. Every setting docs/operations.md documents is here.
 
+import { hostname } from 'node:os';
 import { type ApiKeyEntry, parseApiKeyEntries } from './api-key-entries.js';
 import { STORE_KINDS, type StoreKind } from './storage/store-kinds.js';
 import type { PostgresTimeouts } from './storage/postgres-timeouts.js';
@@ -22,6 +23,11 @@ export interface Config {
    * PostgreSQL database's identity (replicas of one database agree), or 'default' without one.
    */
   cluster: string | null;
+  /**
+   * This process's name among the replicas (CIPHERDEX_REPLICA_NAME), shown with each run in
+   * trainingQueue and trainingStatus; defaults to the host name and process id.
+   */
+  replicaName: string;
   /** Vectors at which an untrained index is queued for training; -1 (RETRAIN_THRESHOLD=-1) turns automatic training off. */
   retrainThreshold: number;
   /** False with AUTO_TRAIN_DISABLED=true or RETRAIN_THRESHOLD=-1. */
@@ -146,6 +152,16 @@ function cluster(env: Env): string | null {
   return raw;
 }
 
+/** What CIPHERDEX_REPLICA_NAME may be: a host name and a port or process id fit. */
+export const REPLICA_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+function replicaName(env: Env): string {
+  const raw = env.CIPHERDEX_REPLICA_NAME?.trim();
+  if (raw === undefined || raw === '') return `${hostname()}:${process.pid}`.replace(/[^A-Za-z0-9_.:-]/g, '-').slice(0, 100);
+  if (!REPLICA_NAME.test(raw)) throw new Error(`CIPHERDEX_REPLICA_NAME must be 1 to 100 letters, digits, '.', '_', ':' or '-', got "${env.CIPHERDEX_REPLICA_NAME}"`);
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function logLevel(env: Env): Config['logLevel'] {
@@ -195,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
     connectionString,
     redisUrl: env.REDIS_URL || null,
     cluster: cluster(env),
+    replicaName: replicaName(env),
     retrainThreshold: threshold,
     autoTrainEnabled: threshold !== -1 && !bool(env, 'AUTO_TRAIN_DISABLED', false),
     retrainGrowthFactor: int(env, 'RETRAIN_GROWTH_FACTOR', 4, 2),

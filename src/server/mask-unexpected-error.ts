@@ -5,11 +5,12 @@
 // caller's doing, so no union member, yet it must be told plainly: it answers with its own
 // message, code STORE_UNAVAILABLE and HTTP 503, so clients and load balancers know to retry.
 // Likewise the memory budget refusing to open an index for a field whose union does not list
-// InsufficientResourcesError (code INSUFFICIENT_RESOURCES, HTTP 503).
+// InsufficientResourcesError (code INSUFFICIENT_RESOURCES, HTTP 503), and a replica that did not
+// answer a forwarded cancel (REPLICA_UNAVAILABLE, HTTP 503).
 
 import { GraphQLError } from 'graphql';
 import { maskError, type YogaServerOptions } from 'graphql-yoga';
-import { InsufficientResourcesError, StoreUnavailableError } from '../service/index.js';
+import { InsufficientResourcesError, ReplicaUnavailableError, StoreUnavailableError } from '../service/index.js';
 import type { ServerLog } from './server-log.js';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
@@ -29,8 +30,10 @@ export function maskUnexpectedError(log: Pick<ServerLog, 'warn' | 'error'>): Mas
         extensions: { code: original.code, fault: original.fault, http: { status: 503 } },
       });
     }
-    if (original instanceof InsufficientResourcesError) {
-      // The memory budget refused an open on a field whose union does not list it: told plainly, retryable.
+    if (original instanceof ReplicaUnavailableError) log.warn(original.message);
+    if (original instanceof InsufficientResourcesError || original instanceof ReplicaUnavailableError) {
+      // The memory budget refused an open on a field whose union does not list it, or a forwarded
+      // cancel went unanswered: told plainly, retryable.
       return new GraphQLError(original.message, {
         nodes: (error as Partial<GraphQLError>).nodes,
         path: (error as Partial<GraphQLError>).path,

@@ -67,13 +67,24 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     onOpen: replication ? (open, at) => replication.sync.track(open, at) : undefined,
   });
   replication?.sync.start(cache);
-  const scheduler = new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events, remote: replication?.training?.runs });
+  const scheduler = new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events, remote: replication?.training?.runs, replica: config.replicaName });
+  let control;
+  try {
+    control = replication ? await replication.control(scheduler) : null;
+  } catch (error) {
+    await scheduler.close();
+    await replication?.close();
+    if (deps.events === undefined) await events.close();
+    if (deps.store === undefined) await opened.close();
+    throw error;
+  }
   return new CipherdexIndexService({
     config,
     store,
     events,
     cache,
     scheduler,
+    control,
     training: new TrainingRuns({
       config,
       store,

@@ -190,6 +190,21 @@ export class StoreUnavailableError extends CipherdexError {
   }
 }
 
+/**
+ * The replica running an index's training did not answer a request forwarded to it (cancel) in
+ * time: it may have stopped (its run is then reported FAILED once its lease expires) or Redis may
+ * be unreachable. Not the caller's doing: a request error with code REPLICA_UNAVAILABLE (HTTP 503).
+ */
+export class ReplicaUnavailableError extends CipherdexError {
+  readonly code = 'REPLICA_UNAVAILABLE';
+  constructor(
+    readonly index: string,
+    readonly runId: string,
+  ) {
+    super(`The replica running training run ${runId} of index "${index}" did not answer in time; nothing was changed. Retry shortly.`);
+  }
+}
+
 const STORE_FAULT_MESSAGES: Readonly<Record<StoreFaultKind, string>> = {
   'disk-full': 'The store is out of disk space: the change was not saved. Reads still work; retry once space is freed.',
   'read-only': 'The store is read-only: the change was not saved. Reads still work; retry once it is writable again.',

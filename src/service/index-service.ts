@@ -45,6 +45,7 @@ import { ItemPresenter } from './item-presenter.js';
 import { openCursor, sealCursor } from './records/page-cursor.js';
 import type { TrainingEventBus } from './training/training-events.js';
 import type { TrainingRuns } from './training/training-runs.js';
+import type { ReplicaTrainingControl } from './replication/replica-training-control.js';
 import type { TrainingScheduler } from './training/training-scheduler.js';
 import { NO_SERVICE_METRICS, type ServiceMetrics } from './service-metrics.js';
 import { IndexActivity, quantile } from './index-activity.js';
@@ -91,6 +92,8 @@ export interface IndexServiceParts {
   scheduler: TrainingScheduler;
   /** Starts runs on the scheduler (manual and automatic), under leases when replicas share the store. */
   training: TrainingRuns;
+  /** With replicas and Redis: cancels forwarded to the replica that runs the run. */
+  control?: ReplicaTrainingControl | null;
   events: TrainingEventBus;
   /** Closed by close(): what the factory opened itself (callers close what they passed in). */
   owned: { store: boolean; events: boolean };
@@ -108,6 +111,7 @@ export class CipherdexIndexService implements IndexService {
   readonly #cache: IndexCache;
   readonly #scheduler: TrainingScheduler;
   readonly #training: TrainingRuns;
+  readonly #control: ReplicaTrainingControl | null;
   readonly #events: TrainingEventBus;
   readonly #owned: { store: boolean; events: boolean };
   readonly #replication: IndexServiceParts['replication'];
@@ -124,6 +128,7 @@ export class CipherdexIndexService implements IndexService {
     this.#cache = parts.cache;
     this.#scheduler = parts.scheduler;
     this.#training = parts.training;
+    this.#control = parts.control ?? null;
     this.#events = parts.events;
     this.#owned = parts.owned;
     this.#replication = parts.replication ?? null;
@@ -387,7 +392,11 @@ export class CipherdexIndexService implements IndexService {
 
   async cancelTraining(name: string, key: IndexKeyInput): Promise<TrainingRun> {
     await this.#verify(name, key, 'cancelTraining');
-    return this.#scheduler.cancel(name);
+    // A run on another replica (as last heard) is cancelled there; otherwise here, or
+    // TrainingNotRunningError when there is none.
+    const remote = this.#scheduler.activeRun(name) === null ? this.#scheduler.remoteActiveRun(name) : null;
+    if (remote === null || this.#control === null) return this.#scheduler.cancel(name);
+    return this.#control.cancel(name, remote.runId);
   }
 
   async trainingStatus(name: string, key: IndexKeyInput): Promise<AsyncIterableIterator<TrainingStatus>> {

@@ -202,6 +202,8 @@ export interface TrainingStatus {
   startedAt: Date | null;
   finishedAt: Date | null;
   message: string | null;
+  /** The replica that runs (or ran) it (Config.replicaName); absent when not known. */
+  replica?: string | null;
 }
 
 export interface TrainingRun extends TrainingStatus {

@@ -51,6 +51,12 @@ const TrainingProgressInterface = builder.interfaceRef<TrainingStatus>('Training
       description: 'What happened, in words; empty when there is nothing to add (e.g. why a run FAILED).',
       resolve: (s) => s.message ?? '',
     }),
+    replica: t.string({
+      nullable: true,
+      description:
+        'The replica that runs (or ran) it: its CIPHERDEX_REPLICA_NAME, by default host name:process id. Null when not known (a run recorded in a model saved before replicas named their runs).',
+      resolve: (s) => s.replica ?? null,
+    }),
   }),
 });
 
@@ -73,7 +79,8 @@ export const TrainingStatusRef = builder.objectRef<TrainingStatus>('TrainingStat
 });
 
 export const TrainingQueueRef = builder.objectRef<TrainingQueueInfo>('TrainingQueue').implement({
-  description: 'The service-wide training scheduler.',
+  description:
+    "The training scheduler of the whole service: with several replicas and Redis, every replica's queued and running runs, each naming its replica.",
   fields: (t) => ({
     retrainThreshold: t.exposeInt('retrainThreshold', { description: 'An untrained index is queued once it holds this many vectors; -1 when RETRAIN_THRESHOLD=-1 turned automatic training off.' }),
     autoTrainEnabled: t.exposeBoolean('autoTrainEnabled'),
@@ -153,7 +160,8 @@ builder.mutationField('trainIndex', (t) =>
 builder.mutationField('cancelTraining', (t) =>
   t.field({
     type: TrainingRunRef,
-    description: "Cancels the index's queued or running run; the index keeps serving from its previous state.",
+    description:
+      "Cancels the index's queued or running run, on whichever replica runs it (forwarded over Redis); the index keeps serving from its previous state.",
     errors: { types: [...indexAccessErrors, TrainingNotRunningError] },
     args: indexArgs,
     resolve: (_root, args, { service }) => service.cancelTraining(args.index, args.key),

@@ -21,6 +21,8 @@ export interface RedisNames {
   trainingStatus: string;
   /** Keys of failed-authentication counters: this prefix and the client address. */
   authFailurePrefix: string;
+  /** Pub/sub channel of training requests forwarded between replicas (cancel) and their answers. */
+  trainingControl: string;
 }
 
 export function redisNames(cluster: string): RedisNames {
@@ -32,6 +34,7 @@ export function redisNames(cluster: string): RedisNames {
     trainingTopicPrefix: `${base}training:`,
     trainingStatus: `${base}training-status`,
     authFailurePrefix: `${base}auth-failures:`,
+    trainingControl: `${base}training-control`,
   };
 }
 

@@ -76,6 +76,7 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis, names: Tr
   const { trainingTopicPrefix: channelPrefix, trainingStatus } = names;
   const topics = new RedisTopics(publisher, names);
   const latest = new Map<string, TrainingMessage>();
+  const statusListeners = new Set<(status: TrainingStatus) => void>();
   /** When each deleted index was forgotten: older statuses (our own echoes included) stay out. */
   const forgotten = new Map<string, number>();
 
@@ -85,6 +86,7 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis, names: Tr
     const known = latest.get(index);
     if (known !== undefined && candidate.at < known.at) return false;
     latest.set(index, candidate);
+    for (const listener of [...statusListeners]) listener(candidate.status);
     return true;
   };
 
@@ -120,6 +122,11 @@ export async function createReplicaTrainingEvents(redis: ReplicaRedis, names: Tr
     events,
     runs: {
       latest: (index) => latest.get(index)?.status ?? null,
+      all: () => [...latest.values()].map((message) => message.status),
+      onStatus(listener) {
+        statusListeners.add(listener);
+        return () => statusListeners.delete(listener);
+      },
       forget(index) {
         latest.delete(index);
         forgotten.set(index, Date.now());
@@ -174,7 +181,8 @@ export function parseTrainingMessage(message: string): TrainingMessage | null {
   return status === null ? null : { origin: value.origin, status, at: typeof value.at === 'number' ? value.at : 0 };
 }
 
-function reviveStatus(raw: Record<string, unknown>): TrainingStatus | null {
+/** A status from its JSON form (Dates from ISO strings); null when malformed. */
+export function reviveStatus(raw: Record<string, unknown>): TrainingStatus | null {
   const numbers = ['iteration', 'maxIters', 'nLists', 'batchSize', 'tolerance', 'progress', 'elapsedMs', 'vectorCount'] as const;
   if (typeof raw.index !== 'string' || !isOneOf(TRAINING_PHASES, raw.phase)) return null;
   if (!numbers.every((name) => typeof raw[name] === 'number')) return null;
@@ -202,6 +210,7 @@ function reviveStatus(raw: Record<string, unknown>): TrainingStatus | null {
     startedAt,
     finishedAt,
     message: typeof raw.message === 'string' ? raw.message : null,
+    ...(typeof raw.replica === 'string' ? { replica: raw.replica } : {}),
   };
 }
 
@@ -213,6 +222,6 @@ function reviveDate(value: unknown): Date | null | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

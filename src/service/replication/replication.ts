@@ -15,6 +15,8 @@ import { closeReplicaRedis, connectReplicaRedis, type ReplicaRedis } from './rep
 import { createReplicaTrainingEvents, type ReplicaTrainingEvents } from './replica-training-events.js';
 import type { TrainingEventBus } from '../training/training-events.js';
 import { TrainingLeases } from './training-lease.js';
+import type { TrainingScheduler } from '../training/training-scheduler.js';
+import { startReplicaTrainingControl, type ReplicaTrainingControl } from './replica-training-control.js';
 
 export interface Replication {
   /** The store the service writes through. */
@@ -24,6 +26,8 @@ export interface Replication {
   training: ReplicaTrainingEvents | null;
   /** Created once the service has chosen its event bus (FAILED for abandoned runs goes there). */
   leases(events: TrainingEventBus): TrainingLeases;
+  /** Answers other replicas' forwarded training requests for `scheduler`'s runs and forwards ours; null without REDIS_URL. */
+  control(scheduler: TrainingScheduler): Promise<ReplicaTrainingControl | null>;
   /** Stops syncing, releases held leases and closes the Redis connections (the store stays open). */
   close(): Promise<void>;
 }
@@ -57,6 +61,7 @@ export async function startReplication(
     savedModel: (index, version) => sync.savedModel(index, version),
   });
   let leases: TrainingLeases | null = null;
+  let control: ReplicaTrainingControl | null = null;
   return {
     store: announced,
     sync,
@@ -65,7 +70,13 @@ export async function startReplication(
       leases ??= new TrainingLeases({ store: replication, leaseMs: config.trainingLeaseMs, events, runs: training?.runs ?? null, flush: training?.flush });
       return leases;
     },
+    async control(scheduler) {
+      if (redis === null) return null;
+      control ??= await startReplicaTrainingControl(redis, names, scheduler);
+      return control;
+    },
     async close() {
+      control?.close();
       await sync.close();
       await leases?.close();
       if (redis !== null) await closeReplicaRedis(redis);

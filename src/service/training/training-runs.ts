@@ -18,6 +18,11 @@ import type { TrainingParams } from './training-status.js';
 
 /** After an automatic or manual run fails or is cancelled, upserts wait this long before queueing another. */
 export const AUTO_TRAIN_RETRY_MS = 60_000;
+/** How long a caller waiting for another replica's run waits to hear its first status (it claims its lease just before). */
+const REMOTE_RUN_HEARD_WITHIN_MS = 2000;
+/** A follow-up run that meets the lease of the run it followed tries again this often, this many times. */
+const LEASE_RELEASE_RETRY_MS = 100;
+const LEASE_RELEASE_ATTEMPTS = 30;
 /** Convergence failures remembered for waitFor, oldest dropped first. */
 const CONVERGENCE_FAILURES_KEPT = 1000;
 
@@ -97,28 +102,53 @@ export class TrainingRuns {
     const active = scheduler.activeRun(open.name);
     let done: Promise<TrainingRun>;
     if (active === null) {
-      done = this.waitFor((await this.train(open, options)).runId);
+      ({ done } = await this.#startOrJoinElsewhere(open, options, args, startFollowUp));
     } else if (this.#uses(active, args)) {
       scheduler.prioritize(open.name);
       done = this.waitFor(active.runId);
     } else {
-      done = this.#followUp(open.name, args, active.runId, startFollowUp);
+      done = this.#followUp(open.name, args, active.runId, startFollowUp, scheduler.waitFor(active.runId));
     }
     done.catch(() => undefined); // the caller handles it; this only keeps an early rejection from counting as unhandled
     return { done };
   }
 
-  #uses(run: TrainingRun, args: RunArguments): boolean {
+  /**
+   * With no run of the index here: queues one and waits for it, unless another replica holds the
+   * index's lease (TrainingInProgressError): then that run is joined as a local one would be, its
+   * end heard through the training events, or one follow-up run is queued here once it ended.
+   * Another replica's run counts as not requiring convergence (that is not published), so a
+   * caller that requires it gets a follow-up run of its own. Without Redis nothing of that run is
+   * heard, and the refusal stands.
+   */
+  async #startOrJoinElsewhere(open: OpenIndex, options: TrainOptions, args: RunArguments, startFollowUp: () => Promise<TrainingRun>): Promise<{ done: Promise<TrainingRun> }> {
+    const { scheduler } = this.#options;
+    try {
+      return { done: this.waitFor((await this.train(open, options)).runId) };
+    } catch (error) {
+      if (!(error instanceof TrainingInProgressError) || scheduler.knownRun(error.runId) !== null) throw error;
+      const elsewhere = await scheduler.findRun(open.name, error.runId, REMOTE_RUN_HEARD_WITHIN_MS);
+      if (elsewhere === null) throw error;
+      const ended = scheduler.waitForAnywhere(open.name, elsewhere.runId);
+      if (!args.requireConvergence && this.#usesParams(elsewhere, args)) return { done: ended };
+      return { done: this.#followUp(open.name, args, elsewhere.runId, startFollowUp, ended) };
+    }
+  }
+
+  #usesParams(run: TrainingRun, args: RunArguments): boolean {
     return (
       (args.nLists === undefined || args.nLists === run.nLists) &&
       (args.batchSize === undefined || args.batchSize === run.batchSize) &&
       (args.maxIters === undefined || args.maxIters === run.maxIters) &&
-      (args.tolerance === undefined || args.tolerance === run.tolerance) &&
-      args.requireConvergence === this.#requiringConvergence.has(run.runId)
+      (args.tolerance === undefined || args.tolerance === run.tolerance)
     );
   }
 
-  #followUp(index: string, args: RunArguments, after: string, start: () => Promise<TrainingRun>): Promise<TrainingRun> {
+  #uses(run: TrainingRun, args: RunArguments): boolean {
+    return this.#usesParams(run, args) && args.requireConvergence === this.#requiringConvergence.has(run.runId);
+  }
+
+  #followUp(index: string, args: RunArguments, after: string, start: () => Promise<TrainingRun>, ended: Promise<TrainingRun>): Promise<TrainingRun> {
     const pending = this.#followUps.get(index);
     if (pending !== undefined) {
       if (sameArguments(pending.args, args)) return pending.done;
@@ -126,8 +156,16 @@ export class TrainingRuns {
     }
     const queued = (async () => {
       try {
-        await this.#options.scheduler.waitFor(after).catch(() => undefined); // however it ended
-        return await start();
+        await ended.catch(() => undefined); // however it ended
+        // A run that ended on another replica releases its lease just after its end is heard.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await start();
+          } catch (error) {
+            if (!(error instanceof TrainingInProgressError) || error.runId !== after || attempt === LEASE_RELEASE_ATTEMPTS) throw error;
+            await new Promise((resolve) => setTimeout(resolve, LEASE_RELEASE_RETRY_MS));
+          }
+        }
       } finally {
         this.#followUps.delete(index);
       }

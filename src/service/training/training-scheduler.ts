@@ -58,6 +58,10 @@ export interface TrainingRequest {
 export interface RemoteTrainingStatuses {
   latest(index: string): TrainingStatus | null;
   forget(index: string): void;
+  /** The latest status of every index heard of (the cluster's queue is read from it). */
+  all?(): TrainingStatus[];
+  /** Calls `listener` with each status as it is noted; returns the unsubscribe. */
+  onStatus?(listener: (status: TrainingStatus) => void): () => void;
 }
 
 export interface TrainingSchedulerOptions {
@@ -69,6 +73,8 @@ export interface TrainingSchedulerOptions {
   finishedRunsKept?: number;
   /** Runs of other replicas: what current(), lastRun() and isTraining() report when none runs here. */
   remote?: RemoteTrainingStatuses | null;
+  /** This replica's name, stamped on each run queued here (Config.replicaName). */
+  replica?: string;
 }
 
 const GENERIC_FAILURE = 'training failed';
@@ -100,6 +106,10 @@ export class TrainingScheduler {
   private readonly now: () => number;
   private readonly finishedRunsKept: number;
   private readonly remote: RemoteTrainingStatuses | null;
+  private readonly replica: string | undefined;
+  /** Per index, the remote run and whether it was queued, running or over, as last told to queue listeners. */
+  private readonly remoteStages = new Map<string, string>();
+  private readonly unlistenRemote: () => void;
   /** Queued or running runs by index (detached runs are not here). */
   private readonly active = new Map<string, Run>();
   private readonly queue: Run[] = [];
@@ -121,6 +131,9 @@ export class TrainingScheduler {
     this.now = options.now ?? Date.now;
     this.finishedRunsKept = options.finishedRunsKept ?? 1000;
     this.remote = options.remote ?? null;
+    this.replica = options.replica;
+    // Another replica's run queued, started or ended changes the cluster's queue; its iterations do not.
+    this.unlistenRemote = this.remote?.onStatus?.((status) => this.remoteStatusHeard(status)) ?? (() => {});
   }
 
   /** Returns the new run (QUEUED, or INITIALIZING when a slot is free); throws TrainingInProgressError when the index already has a queued or running run. */
@@ -132,7 +145,10 @@ export class TrainingScheduler {
     const final = new Promise<TrainingRun>((resolve) => (resolveFinal = resolve));
     const runId = request.runId ?? randomUUID();
     const run: Run = {
-      status: Object.freeze(queuedRun({ runId, index: request.index, trigger: request.trigger, params: request.params, vectorCount: request.vectorCount })),
+      status: Object.freeze({
+        ...queuedRun({ runId, index: request.index, trigger: request.trigger, params: request.params, vectorCount: request.vectorCount }),
+        ...(this.replica === undefined ? {} : { replica: this.replica }),
+      }),
       job: request.job,
       controller: new AbortController(),
       startMs: null,
@@ -221,11 +237,84 @@ export class TrainingScheduler {
     return startWith(this.current(index), rest);
   }
 
+  /**
+   * The cluster's queue: this replica's runs, then the runs other replicas last published as queued
+   * or running (with replicas and Redis; each run names its replica).
+   */
   snapshot(): { running: TrainingRun[]; queued: TrainingRun[] } {
-    return {
-      running: [...this.running].filter((run) => !run.detached).map((run) => run.status),
-      queued: this.queue.map((run) => run.status),
-    };
+    const running = [...this.running].filter((run) => !run.detached).map((run) => run.status);
+    const queued = this.queue.map((run) => run.status);
+    for (const remote of this.remoteActiveRuns()) (remote.phase === 'QUEUED' ? queued : running).push(remote);
+    return { running, queued };
+  }
+
+  /** The index's run queued or running on another replica, as last heard (null when none, or none heard). */
+  remoteActiveRun(index: string): TrainingRun | null {
+    return this.remoteActiveRuns().find((run) => run.index === index) ?? null;
+  }
+
+  /** A run this scheduler has (queued, running, or among the finished ones it remembers). */
+  knownRun(runId: string): TrainingRun | null {
+    return this.byId.get(runId)?.status ?? this.finished.get(runId) ?? null;
+  }
+
+  /**
+   * The state of run `runId` of the index, from here or as another replica published it; waits up
+   * to `withinMs` for the first status of a run that another replica has just claimed (its lease
+   * comes before its first event). Null when nothing is heard of it in time.
+   */
+  async findRun(index: string, runId: string, withinMs: number): Promise<TrainingRun | null> {
+    const known = this.knownRun(runId);
+    if (known !== null || this.remote === null) return known;
+    const stream = this.events.subscribe(index);
+    const timer = setTimeout(() => void stream.return?.(), withinMs);
+    try {
+      const heard = this.remote.latest(index);
+      if (heard?.runId === runId) return heard as TrainingRun;
+      for await (const status of stream) if (status.runId === runId) return status as TrainingRun;
+      return null;
+    } finally {
+      clearTimeout(timer);
+      await stream.return?.();
+    }
+  }
+
+  /**
+   * Resolves with the final state of run `runId` of the index, wherever it runs: here as waitFor(),
+   * or on another replica once its end (or, for a replica that died, the FAILED state announced
+   * when its lease expired) is heard.
+   */
+  async waitForAnywhere(index: string, runId: string): Promise<TrainingRun> {
+    if (this.knownRun(runId) !== null || this.remote === null) return this.waitFor(runId);
+    const stream = this.events.subscribe(index);
+    try {
+      const heard = this.remote.latest(index);
+      if (heard?.runId === runId && isTerminalPhase(heard.phase)) return heard as TrainingRun;
+      for await (const status of stream) if (status.runId === runId && isTerminalPhase(status.phase)) return status as TrainingRun;
+      throw new Error('The training scheduler is closed.');
+    } finally {
+      await stream.return?.();
+    }
+  }
+
+  /** Other replicas' runs that are queued or running as last heard, none of them this scheduler's. */
+  private remoteActiveRuns(): TrainingRun[] {
+    const runs: TrainingRun[] = [];
+    for (const status of this.remote?.all?.() ?? []) {
+      if (status.runId === null || status.trigger === null || isTerminalPhase(status.phase) || status.phase === 'IDLE') continue;
+      // A run of ours echoed back, or an index that runs here now (its lease is ours), is shown from here.
+      if (this.knownRun(status.runId) !== null || this.active.has(status.index)) continue;
+      runs.push(status as TrainingRun);
+    }
+    return runs;
+  }
+
+  private remoteStatusHeard(status: TrainingStatus): void {
+    if (status.runId === null || this.knownRun(status.runId) !== null) return;
+    const stage = `${status.runId}/${status.phase === 'QUEUED' ? 'queued' : isTerminalPhase(status.phase) ? 'over' : 'running'}`;
+    if (this.remoteStages.get(status.index) === stage) return;
+    this.remoteStages.set(status.index, stage);
+    this.queueChanged();
   }
 
   /**
@@ -256,6 +345,7 @@ export class TrainingScheduler {
       this.end(run, this.terminal(run, 'CANCELLED', { message: CANCELLED_MESSAGE }));
     }
     this.last.delete(index);
+    this.remoteStages.delete(index);
     this.remote?.forget(index);
   }
 
@@ -265,6 +355,7 @@ export class TrainingScheduler {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.unlistenRemote();
     for (const run of [...this.queue]) this.cancelQueued(run);
     for (const run of this.running) run.controller.abort();
     await Promise.all([...this.running].map((run) => run.settled));
