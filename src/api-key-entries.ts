@@ -1,4 +1,4 @@
-// CIPHERDEX_API_KEY's entries: comma-separated API keys, each optionally bound to an index-name
+// CIPHERDEX_API_KEYS's (or CIPHERDEX_API_KEY's) entries: comma-separated API keys, each optionally bound to an index-name
 // prefix as `key=prefix` (a tenant's key: it reaches only indexes whose names start with the
 // prefix). Parsed strictly, because a typo here widens or narrows who sees what: an empty key or
 // prefix, a prefix no index name could start with, or a key given twice stops the start. Errors
@@ -13,17 +13,15 @@ export interface ApiKeyEntry {
   prefix: string | null;
 }
 
-const VARIABLE = 'CIPHERDEX_API_KEY';
-
-/** The entries of `raw` (CIPHERDEX_API_KEY); empty entries (a trailing comma) are skipped, as before prefixes existed. */
-export function parseApiKeyEntries(raw: string | undefined): ApiKeyEntry[] {
+/** The entries of `raw` (the setting named `variable`); empty entries (a trailing comma) are skipped, as before prefixes existed. */
+export function parseApiKeyEntries(raw: string | undefined, variable = 'CIPHERDEX_API_KEYS'): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
   const positions = new Map<string, number>();
   const texts = (raw ?? '').split(',');
   texts.forEach((text, index) => {
     const entry = text.trim();
     if (entry === '') return;
-    const where = `entry ${index + 1} of ${VARIABLE}`;
+    const where = `entry ${index + 1} of ${variable}`;
     const separator = entry.indexOf('=');
     const key = (separator === -1 ? entry : entry.slice(0, separator)).trim();
     const prefix = separator === -1 ? null : entry.slice(separator + 1).trim();
@@ -37,7 +35,7 @@ export function parseApiKeyEntries(raw: string | undefined): ApiKeyEntry[] {
       );
     }
     const earlier = positions.get(key);
-    if (earlier !== undefined) throw new Error(`entries ${earlier} and ${index + 1} of ${VARIABLE} are the same API key; give each key once.`);
+    if (earlier !== undefined) throw new Error(`entries ${earlier} and ${index + 1} of ${variable} are the same API key; give each key once.`);
     positions.set(key, index + 1);
     entries.push({ key, prefix });
   });

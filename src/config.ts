@@ -193,10 +193,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (dbType === 'postgres' && !connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
   const production = env.NODE_ENV === 'production';
   const threshold = retrainThreshold(env);
-  // The issue that introduced prefixes called the variable CIPHERDEX_API_KEYS: set alone, it would
-  // be ignored and a generated key would replace the keys it lists.
-  if (env.CIPHERDEX_API_KEYS !== undefined) throw new Error('CIPHERDEX_API_KEYS is not a setting: API keys (key or key=prefix, comma-separated) go in CIPHERDEX_API_KEY.');
-  const apiKeys = parseApiKeyEntries(env.CIPHERDEX_API_KEY);
+  // CIPHERDEX_API_KEYS is the list's name; CIPHERDEX_API_KEY, its name before prefixes existed, still
+  // works. Two different lists would leave one silently ignored, so that stops the start.
+  if (env.CIPHERDEX_API_KEYS !== undefined && env.CIPHERDEX_API_KEY !== undefined && env.CIPHERDEX_API_KEYS !== env.CIPHERDEX_API_KEY) {
+    throw new Error('CIPHERDEX_API_KEYS and CIPHERDEX_API_KEY are both set and differ: set one (CIPHERDEX_API_KEYS: key or key=prefix, comma-separated).');
+  }
+  const apiKeys =
+    env.CIPHERDEX_API_KEYS !== undefined ? parseApiKeyEntries(env.CIPHERDEX_API_KEYS) : parseApiKeyEntries(env.CIPHERDEX_API_KEY, 'CIPHERDEX_API_KEY');
   const metricsToken = env.CIPHERDEX_METRICS_TOKEN?.trim() || null;
   // The metrics token opens every tenant's metrics: a tenant's key must not double as it.
   if (metricsToken !== null && apiKeys.some((entry) => entry.prefix !== null && entry.key === metricsToken)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseApiKeyEntries } from '../src/api-key-entries.js';
 
-describe('parseApiKeyEntries (CIPHERDEX_API_KEY)', () => {
+describe('parseApiKeyEntries (CIPHERDEX_API_KEYS)', () => {
   it('reads unbound keys as before, and key=prefix as a key bound to a prefix', () => {
     expect(parseApiKeyEntries(undefined)).toEqual([]);
     expect(parseApiKeyEntries('')).toEqual([]);
@@ -20,14 +20,14 @@ describe('parseApiKeyEntries (CIPHERDEX_API_KEY)', () => {
 
   const secret = 'Zm9vYmFyc2VjcmV0';
   const refusals: Array<[string, string, RegExp]> = [
-    ['an empty prefix', `ops,${secret}=`, /entry 2 of CIPHERDEX_API_KEY has an empty prefix after '='/],
-    ['base64 padding read as an empty prefix', `${secret}==`, /entry 1 of CIPHERDEX_API_KEY has a prefix no index name can start with/],
-    ['a key missing before =', `=acme-`, /entry 1 of CIPHERDEX_API_KEY has no key before '='/],
+    ['an empty prefix', `ops,${secret}=`, /entry 2 of CIPHERDEX_API_KEYS has an empty prefix after '='/],
+    ['base64 padding read as an empty prefix', `${secret}==`, /entry 1 of CIPHERDEX_API_KEYS has a prefix no index name can start with/],
+    ['a key missing before =', `=acme-`, /entry 1 of CIPHERDEX_API_KEYS has no key before '='/],
     ['a prefix no name can start with', `${secret}=-acme`, /entry 1 .* prefix no index name can start with/],
     ['a prefix with a character names cannot hold', `${secret}=acme/`, /prefix no index name can start with/],
     ['a second =', `${secret}=acme=x`, /prefix no index name can start with/],
     ['a prefix longer than a name', `${secret}=${'a'.repeat(129)}`, /prefix no index name can start with/],
-    ['the same key twice', `${secret},ops,${secret}=acme-`, /entries 1 and 3 of CIPHERDEX_API_KEY are the same API key/],
+    ['the same key twice', `${secret},ops,${secret}=acme-`, /entries 1 and 3 of CIPHERDEX_API_KEYS are the same API key/],
   ];
   for (const [what, raw, message] of refusals) {
     it(`refuses ${what}, and the message never quotes the entry`, () => {

@@ -67,13 +67,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTO_TRAIN_DISABLED: 'maybe' })).toThrow(/AUTO_TRAIN_DISABLED/);
   });
 
-  it('reads tenant-bound API keys, refuses the misspelt CIPHERDEX_API_KEYS and a metrics token that is a tenant key', () => {
-    expect(loadConfig({ CIPHERDEX_API_KEY: 'ops, t1=acme-' }).apiKeys).toEqual([
+  it('reads tenant-bound API keys from CIPHERDEX_API_KEYS or CIPHERDEX_API_KEY, and refuses a metrics token that is a tenant key', () => {
+    const entries = [
       { key: 'ops', prefix: null },
       { key: 't1', prefix: 'acme-' },
-    ]);
-    // Ignored, it would leave the server on a generated key instead of the keys it lists.
-    expect(() => loadConfig({ CIPHERDEX_API_KEYS: 't1=acme-' })).toThrow(/CIPHERDEX_API_KEYS is not a setting.*CIPHERDEX_API_KEY/);
+    ];
+    expect(loadConfig({ CIPHERDEX_API_KEYS: 'ops, t1=acme-' }).apiKeys).toEqual(entries);
+    expect(loadConfig({ CIPHERDEX_API_KEY: 'ops, t1=acme-' }).apiKeys).toEqual(entries);
+    expect(loadConfig({ CIPHERDEX_API_KEYS: 'ops, t1=acme-', CIPHERDEX_API_KEY: 'ops, t1=acme-' }).apiKeys).toEqual(entries);
+    // Two different lists: one would be silently ignored.
+    expect(() => loadConfig({ CIPHERDEX_API_KEYS: 't1=acme-', CIPHERDEX_API_KEY: 'ops' })).toThrow(/both set and differ/);
+    // Errors name the setting that holds the entry, never the entry.
+    expect(() => loadConfig({ CIPHERDEX_API_KEYS: 'ops,=acme-' })).toThrow(/entry 2 of CIPHERDEX_API_KEYS/);
+    expect(() => loadConfig({ CIPHERDEX_API_KEY: 'ops,=acme-' })).toThrow(/entry 2 of CIPHERDEX_API_KEY\b/);
     expect(() => loadConfig({ CIPHERDEX_API_KEY: 'ops,t1=acme-', CIPHERDEX_METRICS_TOKEN: 't1' })).toThrow(/CIPHERDEX_METRICS_TOKEN equals an API key bound to a prefix/);
     // An unbound key may double as the token: it reads /metrics anyway.
     expect(loadConfig({ CIPHERDEX_API_KEY: 'ops,t1=acme-', CIPHERDEX_METRICS_TOKEN: 'ops' }).metricsToken).toBe('ops');

@@ -1,4 +1,4 @@
-// Where the server's API keys come from. Configured keys (CIPHERDEX_API_KEY, each maybe bound to an
+// Where the server's API keys come from. Configured keys (CIPHERDEX_API_KEYS, each maybe bound to an
 // index-name prefix) win; otherwise the first start generates a random key, prints it once, and
 // keeps only its SHA-256 in <dataDir>/api-key.sha256, so a fresh `npm start` works and is never
 // open. The generated key is the operator's: unbound (every index). Tenants' keys are configured,
@@ -48,7 +48,7 @@ export async function loadApiKeyHashes(source: ApiKeySource, log: (line: string)
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return [unbound((await readHashFile(file))!)];
     // A read-only or full data directory: say what could not be done and the two ways out.
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot keep a generated API key in ${file} (${reason}); make CIPHERDEX_DATA_DIR writable, or set CIPHERDEX_API_KEY.`, {
+    throw new Error(`Cannot keep a generated API key in ${file} (${reason}); make CIPHERDEX_DATA_DIR writable, or set CIPHERDEX_API_KEYS.`, {
       cause: error,
     });
   }
@@ -66,7 +66,7 @@ async function readHashFile(file: string): Promise<Buffer | null> {
   }
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/i.test(hex)) {
-    throw new Error(`${file} does not hold a SHA-256 hash; delete it to generate a new API key, or set CIPHERDEX_API_KEY.`);
+    throw new Error(`${file} does not hold a SHA-256 hash; delete it to generate a new API key, or set CIPHERDEX_API_KEYS.`);
   }
   return Buffer.from(hex, 'hex');
 }
@@ -74,13 +74,13 @@ async function readHashFile(file: string): Promise<Buffer | null> {
 function announce(key: string, file: string, log: (line: string) => void): void {
   for (const line of [
     '',
-    'No CIPHERDEX_API_KEY was set, so Cipherdex generated an API key. It is shown this once:',
+    'No CIPHERDEX_API_KEYS was set, so Cipherdex generated an API key. It is shown this once:',
     '',
     `    ${key}`,
     '',
     'Send it as the x-api-key header on HTTP requests, or as { "apiKey": "..." } in the graphql-ws',
     `connection_init payload. Only its SHA-256 is kept (${file}); delete that file to get a new`,
-    'key on the next start, or set CIPHERDEX_API_KEY (comma-separated for several keys; key=prefix',
+    'key on the next start, or set CIPHERDEX_API_KEYS (comma-separated for several keys; key=prefix',
     'binds a key to the indexes whose names start with prefix).',
     '',
   ]) {

@@ -7,7 +7,7 @@ import { CliError, ExitCode, usageError } from '../exit-codes.js';
 export const serveHelp = `Usage: cipherdex serve
 
 Starts the Cipherdex server (GraphQL over HTTP and WebSockets on one port, /health, /dashboard).
-Settings come from the environment: PORT, HOST, CIPHERDEX_API_KEY, CIPHERDEX_DATA_DIR,
+Settings come from the environment: PORT, HOST, CIPHERDEX_API_KEYS, CIPHERDEX_DATA_DIR,
 CIPHERDEX_DB_TYPE, CIPHERDEX_CONNECTION_STRING, REDIS_URL, RETRAIN_THRESHOLD,
 AUTO_TRAIN_DISABLED, TRAINING_LEASE_MS, REPLICA_POLL_MS and the limits documented in docs/operations.md. Stops cleanly on SIGINT/SIGTERM.`;
 
