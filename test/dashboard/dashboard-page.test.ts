@@ -53,6 +53,8 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
   const apiKey = 'dashboard-test-api-key';
   const indexKey = newIndexKey();
   const fastKey = newIndexKey();
+  /** An OBSERVE grant on demo, made during the run. */
+  let observeGrant = '';
   let dataDir: string;
   let running: RunningServer;
   let server: TestServer;
@@ -307,6 +309,37 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     success((await graphql(server, UpsertDocument, { index: 'demo', key: indexKey, items })).upsert, 'UpsertSuccess');
     await expect.poll(() => page.textContent('#vector-count'), { timeout: 5000 }).toBe('4,100');
     await screenshot('dashboard.png');
+  });
+
+  it('opens an index with an OBSERVE grant: progress, stats and history show, Train is refused, the grant stays in memory', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify({
+        query: `mutation Grant($key: IndexKey!) {
+          createIndexGrant(index: "demo", key: $key, permissions: [OBSERVE], label: "dashboard") { __typename ... on IndexGrant { token } ... on Error { code } }
+        }`,
+        variables: { key: indexKey },
+      }),
+    });
+    const grant = ((await response.json()) as { data: { createIndexGrant: { __typename: string; token: string } } }).data.createIndexGrant;
+    expect(grant.__typename).toBe('IndexGrant');
+    observeGrant = grant.token;
+
+    await page.click('#close-index');
+    await openIndex('demo', observeGrant);
+    await expect.poll(() => page.textContent('#vector-count')).toBe('4,100');
+    await expect.poll(async () => (await historyRows()).length).toBe(4);
+    const events = Number(await page.getAttribute('#stats', 'data-events'));
+    await expect.poll(async () => Number(await page.getAttribute('#stats', 'data-events'))).toBeGreaterThan(events);
+    expect(await page.isHidden('#index-error')).toBe(true);
+
+    await page.fill('#train-max-iters', '3');
+    await page.click('#train');
+    await expect.poll(() => page.textContent('#train-error')).toContain('PERMISSION_DENIED');
+    const stored = await page.evaluate(() => JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage } }));
+    expect(stored).not.toContain(observeGrant);
+    expect(page.url()).not.toContain(observeGrant);
   });
 
   it('keeps up with a 2,000-iteration run: drawn within 1 s of its last event, at most one redraw per frame, long series thinned', async () => {
