@@ -448,6 +448,7 @@
     stats.latest = null;
     stats.series = [[], [], [], []];
     showOpened(false);
+    showError('train-error', null);
     resetRun(null);
     invalidate('stats');
   }

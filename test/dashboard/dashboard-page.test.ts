@@ -32,6 +32,12 @@ const SCREENSHOTS = fileURLToPath(new URL(UPDATE_DOCS_IMAGES ? '../../docs/image
 const haveChromium = existsSync(CHROMIUM);
 const IN_CI = process.env.CI === 'true';
 
+/**
+ * expect.poll with room for a loaded machine (its default gives up after 1 s). Only conditions the
+ * page reaches by itself are polled; the one timing the issue bounds is measured, not polled.
+ */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 50 });
+
 if (!haveChromium && !IN_CI) {
   console.warn(`[dashboard] skipping the browser test: ${CHROMIUM} is missing (apt-get install -y chromium). With CI=true this fails.`);
 }
@@ -179,21 +185,21 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     expect(await page.isVisible('#disconnect')).toBe(true);
     expect(await page.evaluate(() => sessionStorage.getItem('cipherdex.apiKey'))).toBe(apiKey);
     // The queue comes from the trainingQueue subscription: nothing running, automatic training off.
-    await expect.poll(() => page.textContent('#queue-settings')).toContain('Automatic training off.');
+    await poll(() => page.textContent('#queue-settings')).toContain('Automatic training off.');
     expect(await page.textContent('#queue-running')).toBe('none');
     expect(sentFrames.some((frame) => frame.includes('"type":"subscribe"') && frame.includes('trainingQueue'))).toBe(true);
   });
 
   it('opens an index with its key and shows its facts, live stats and an empty history', async () => {
     await openIndex('demo', indexKey);
-    await expect.poll(() => page.textContent('#vector-count')).toBe('4,000');
+    await poll(() => page.textContent('#vector-count')).toBe('4,000');
     expect(await page.textContent('#trained')).toBe('no');
     expect(await page.textContent('#n-lists')).toBe('auto');
     expect(await page.textContent('#dimension')).toBe('16');
     expect(await page.isHidden('#key-form')).toBe(true);
-    await expect.poll(() => page.textContent('#run-history-rows')).toContain('No finished runs yet.');
+    await poll(() => page.textContent('#run-history-rows')).toContain('No finished runs yet.');
     // indexStats arrives once a second: nothing searched yet.
-    await expect.poll(() => page.getAttribute('#stats', 'data-events')).not.toBe('0');
+    await poll(() => page.getAttribute('#stats', 'data-events')).not.toBe('0');
     expect(await page.textContent('#search-p50')).toBe('–');
     expect(await page.textContent('#search-rate')).toBe('0.0');
     // No chart and no legend before any iteration was observed.
@@ -204,7 +210,7 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
   it('follows a run started through the API to COMPLETED: progress, chart, queue, why it stopped, history', async () => {
     await recordProgress();
     const run = success(
-      (await graphql(server, TrainIndexDocument, { index: 'demo', key: indexKey, nLists: 24, maxIters: 25, tolerance: 0 })).trainIndex,
+      (await graphql(server, TrainIndexDocument, { index: 'demo', key: indexKey, nLists: 24, maxIters: 60, tolerance: 0 })).trainIndex,
       'TrainingRun',
     );
     await page.waitForSelector('#phase[data-phase="COMPLETED"]', { timeout: 60_000 });
@@ -220,19 +226,19 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     const points = seen.map((sample) => sample.points);
     expect(new Set(points).size).toBeGreaterThan(2);
     points.slice(1).forEach((value, i) => expect(value).toBeGreaterThanOrEqual(points[i]!));
-    expect(await page.textContent('#iteration')).toBe('25 / 25');
-    await expect.poll(() => page.getAttribute('#chart', 'data-drawn-iteration')).toBe('25');
-    expect(await page.getAttribute('#chart', 'data-points')).toBe('25');
+    expect(await page.textContent('#iteration')).toBe('60 / 60');
+    await poll(() => page.getAttribute('#chart', 'data-drawn-iteration')).toBe('60');
+    expect(await page.getAttribute('#chart', 'data-points')).toBe('60');
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
     expect(seen.map((sample) => sample.phase)).toContain('ITERATING');
     // The queue (pushed, not polled) showed the run while it ran, and is empty again.
     expect(seen.some((sample) => sample.running === 1)).toBe(true);
-    await expect.poll(() => page.getAttribute('#queue', 'data-running')).toBe('0');
+    await poll(() => page.getAttribute('#queue', 'data-running')).toBe('0');
 
     // Tolerance 0 on mini-batches: it ran out of iterations.
     expect(await page.getAttribute('#stop-reason', 'data-reason')).toBe('maxIters');
-    expect(await page.textContent('#stop-reason')).toContain('Reached maxIters (25)');
-    await expect.poll(historyRows).toEqual([expect.objectContaining({ runId: run.runId, reason: 'maxIters' })]);
+    expect(await page.textContent('#stop-reason')).toContain('Reached maxIters (60)');
+    await poll(historyRows).toEqual([expect.objectContaining({ runId: run.runId, reason: 'maxIters' })]);
 
     // Iteration ticks are whole numbers, and the legend names the series without "--" placeholders.
     const ticks = (await page.getAttribute('#chart', 'data-x-ticks'))!.split(' ').map(Number);
@@ -243,7 +249,7 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     expect(legend).toContain('inertia');
     expect(legend).not.toContain('--');
 
-    await expect.poll(() => page.textContent('#trained')).toBe('yes');
+    await poll(() => page.textContent('#trained')).toBe('yes');
     expect(await page.textContent('#n-lists')).toBe('24');
   });
 
@@ -252,7 +258,7 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     await page.fill('#train-max-iters', '7');
     await page.fill('#train-tolerance', '0');
     await page.click('#train');
-    await expect.poll(() => page.textContent('#run-id'), { timeout: 30_000 }).not.toBe(previous);
+    await poll(() => page.textContent('#run-id')).not.toBe(previous);
     await page.waitForSelector('#phase[data-phase="COMPLETED"]', { timeout: 60_000 });
     expect(await page.textContent('#iteration')).toBe('7 / 7');
     expect(await page.getAttribute('#chart', 'data-points')).toBe('7');
@@ -263,10 +269,10 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
       (await graphql(server, TrainIndexDocument, { index: 'demo', key: indexKey, nLists: 12, batchSize: 4000, maxIters: 500, tolerance: 0.01 })).trainIndex,
       'TrainingRun',
     );
-    await expect.poll(() => page.getAttribute('#stop-reason', 'data-reason'), { timeout: 60_000 }).toBe('converged');
+    await poll(() => page.getAttribute('#stop-reason', 'data-reason')).toBe('converged');
     expect(await page.textContent('#run-id')).toContain(converging.runId);
     expect(await page.textContent('#stop-reason')).toMatch(/^Converged after \d+ of 500 iterations\.$/);
-    await expect.poll(async () => (await historyRows()).map((row) => row.reason)).toEqual(['converged', 'maxIters', 'maxIters']);
+    await poll(async () => (await historyRows()).map((row) => row.reason)).toEqual(['converged', 'maxIters', 'maxIters']);
   });
 
   it('shows the queue while one run trains and another waits, and why a cancelled run stopped', async () => {
@@ -279,35 +285,49 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     await page.waitForSelector(`#queue-running li[data-run-id="${long.runId}"]`);
     await page.waitForSelector(`#queue-queued li[data-run-id="${waiting.runId}"]`);
     expect(await page.textContent('#queue-queued')).toContain('fast');
-    await expect.poll(async () => Number(await page.getAttribute('#chart', 'data-drawn-iteration')), { timeout: 30_000 }).toBeGreaterThan(5);
+    await poll(async () => Number(await page.getAttribute('#chart', 'data-drawn-iteration'))).toBeGreaterThan(5);
     await screenshot('dashboard-training.png');
 
     success((await graphql(server, CancelTrainingDocument, { index: 'demo', key: indexKey })).cancelTraining, 'TrainingRun');
     await page.waitForSelector('#phase[data-phase="CANCELLED"]', { timeout: 30_000 });
     expect(await page.getAttribute('#stop-reason', 'data-reason')).toBe('cancelled');
     expect(await page.textContent('#stop-reason')).toMatch(/^Cancelled at iteration [\d,]+\.$/);
-    await expect.poll(async () => (await historyRows())[0]).toEqual(expect.objectContaining({ runId: long.runId, reason: 'cancelled' }));
+    await poll(async () => (await historyRows())[0]).toEqual(expect.objectContaining({ runId: long.runId, reason: 'cancelled' }));
     // The waiting run starts once the cancelled one is gone, and leaves the queue when done.
     await page.waitForSelector(`#queue-running li[data-run-id="${waiting.runId}"]`, { state: 'detached', timeout: 30_000 });
-    await expect.poll(() => page.getAttribute('#queue', 'data-queued')).toBe('0');
+    await poll(() => page.getAttribute('#queue', 'data-queued')).toBe('0');
   });
 
   it('shows live search rate and latency and the vector count from indexStats', async () => {
-    const deadline = Date.now() + 2500;
-    const query = clusteredVectors(1, 16, 1, 5)[0]!;
-    while (Date.now() < deadline) {
-      const body = await graphql(server, SearchDocument, { index: 'demo', key: indexKey, vector: Array.from(query), topK: 5 });
-      expect(body.search.__typename).toBe('SearchResults');
+    // Searches keep running until the page has shown a second of them (stats cover the last second).
+    let searching = true;
+    const query = Array.from(clusteredVectors(1, 16, 1, 5)[0]!);
+    const searches = (async () => {
+      let count = 0;
+      while (searching || count < 20) {
+        const body = await graphql(server, SearchDocument, { index: 'demo', key: indexKey, vector: query, topK: 5 });
+        expect(body.search.__typename).toBe('SearchResults');
+        count++;
+      }
+    })();
+    const shown = () =>
+      page.evaluate(() => ({
+        searching: Number(document.getElementById('search-rate')!.textContent!.replace(/,/g, '')) > 0,
+        p50: document.getElementById('search-p50')!.textContent,
+        p99: document.getElementById('search-p99')!.textContent,
+      }));
+    try {
+      await poll(shown).toEqual({ searching: true, p50: expect.stringMatching(/^\d[\d.,]* ms$/), p99: expect.stringMatching(/^\d[\d.,]* ms$/) });
+    } finally {
+      searching = false;
+      await searches;
     }
-    await expect.poll(() => page.textContent('#search-p50'), { timeout: 5000 }).toMatch(/^\d[\d.,]* ms$/);
-    expect(await page.textContent('#search-p99')).toMatch(/ ms$/);
-    expect(Number((await page.textContent('#search-rate'))!.replace(/,/g, ''))).toBeGreaterThan(0);
     expect(await page.locator('#stats-chart canvas').count()).toBeGreaterThan(0);
 
     // No polling and no reload: the count follows upserts through the subscription.
     const items = clusteredVectors(100, 16, 4, 9).map((vector, i) => ({ id: `more-${i}`, vector: Array.from(vector) }));
     success((await graphql(server, UpsertDocument, { index: 'demo', key: indexKey, items })).upsert, 'UpsertSuccess');
-    await expect.poll(() => page.textContent('#vector-count'), { timeout: 5000 }).toBe('4,100');
+    await poll(() => page.textContent('#vector-count')).toBe('4,100');
     await screenshot('dashboard.png');
   });
 
@@ -328,15 +348,15 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
 
     await page.click('#close-index');
     await openIndex('demo', observeGrant);
-    await expect.poll(() => page.textContent('#vector-count')).toBe('4,100');
-    await expect.poll(async () => (await historyRows()).length).toBe(4);
+    await poll(() => page.textContent('#vector-count')).toBe('4,100');
+    await poll(async () => (await historyRows()).length).toBe(4);
     const events = Number(await page.getAttribute('#stats', 'data-events'));
-    await expect.poll(async () => Number(await page.getAttribute('#stats', 'data-events'))).toBeGreaterThan(events);
+    await poll(async () => Number(await page.getAttribute('#stats', 'data-events'))).toBeGreaterThan(events);
     expect(await page.isHidden('#index-error')).toBe(true);
 
     await page.fill('#train-max-iters', '3');
     await page.click('#train');
-    await expect.poll(() => page.textContent('#train-error')).toContain('PERMISSION_DENIED');
+    await poll(() => page.textContent('#train-error')).toContain('PERMISSION_DENIED');
     const stored = await page.evaluate(() => JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage } }));
     expect(stored).not.toContain(observeGrant);
     expect(page.url()).not.toContain(observeGrant);
@@ -344,8 +364,10 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
 
   it('keeps up with a 2,000-iteration run: drawn within 1 s of its last event, at most one redraw per frame, long series thinned', async () => {
     await openIndex('fast', fastKey);
+    // Nothing of the index closed before stays on screen (its Train error included).
+    expect(await page.isHidden('#train-error')).toBe(true);
     // Settled: the history of the run that waited in the queue has loaded.
-    await expect.poll(async () => (await historyRows()).length).toBe(1);
+    await poll(async () => (await historyRows()).length).toBe(1);
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
     const scriptSeconds = async () =>
@@ -418,7 +440,7 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     expect(Number(chart.plotted)).toBeLessThan(Number(chart.points));
     expect(Number(chart.plotted)).toBeLessThanOrEqual(4 * Math.max(50, 1280 / 3) + 2);
     expect(await page.getAttribute('#stop-reason', 'data-reason')).toBe('maxIters');
-    await expect.poll(historyRows).toEqual(expect.arrayContaining([expect.objectContaining({ runId: run.runId, reason: 'maxIters' })]));
+    await poll(historyRows).toEqual(expect.arrayContaining([expect.objectContaining({ runId: run.runId, reason: 'maxIters' })]));
     await screenshot('dashboard-fast-run.png');
     await cdp.detach();
   });
@@ -436,9 +458,9 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     await page.waitForSelector('#connection[data-state="connected"]', { timeout: 30_000 });
     expect(await page.isHidden('#connect-panel')).toBe(true);
     // The resumed subscriptions answer with the current state; the facts and history reload.
-    await expect.poll(() => page.textContent('#vector-count'), { timeout: 20_000 }).toBe('4,100');
+    await poll(() => page.textContent('#vector-count')).toBe('4,100');
     expect(await page.textContent('#trained')).toBe('yes');
-    await expect.poll(async () => (await historyRows()).length).toBe(4);
+    await poll(async () => (await historyRows()).length).toBe(4);
   });
 
   it('ran without a page error or console error', () => {
