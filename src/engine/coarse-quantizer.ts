@@ -3,8 +3,11 @@
 // and the nearest-centroid questions asked of them: a row's list, a query's probes.
 import type { Block, BlockArena } from './block-arena.js';
 import type { KernelHeap } from './kernel-heap.js';
-import { tile } from './kernels.js';
+import { QUERY_TILE, tile } from './kernels.js';
 import { TopK } from './top-k.js';
+
+/** Bytes of queries probeBlock scores against the centroids at once: half a 64 KiB L1. */
+const PROBE_CHUNK_BYTES = 32 << 10;
 
 export class CoarseQuantizer {
   readonly nLists: number;
@@ -75,7 +78,13 @@ export class CoarseQuantizer {
    */
   probeBlock(heap: KernelHeap, queriesAt: number, m: number, mTiled: number, scoresAt: number, nProbes: number): Uint32Array {
     const k = this.paddedLists;
-    heap.kernels.dotBlock(queriesAt, mTiled, this.centroidsAt, k, this.rowBytes, scoresAt, k);
+    // dotBlock walks the centroids once and meets every query at each: in chunks whose queries
+    // stay in L1, not the whole batch re-read from L2 (or memory) for every pair of centroids.
+    const chunk = Math.max(QUERY_TILE, Math.floor(PROBE_CHUNK_BYTES / this.rowBytes / QUERY_TILE) * QUERY_TILE);
+    for (let first = 0; first < mTiled; first += chunk) {
+      const rows = Math.min(chunk, mTiled - first);
+      heap.kernels.dotBlock(queriesAt + first * this.rowBytes, rows, this.centroidsAt, k, this.rowBytes, scoresAt + first * k * 4, k);
+    }
     const probes = new Uint32Array(m * nProbes);
     for (let i = 0; i < m; i++) probes.set(this.nearestOfScores(heap.f32, (scoresAt >> 2) + i * k, nProbes), i * nProbes);
     return probes;

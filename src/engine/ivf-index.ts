@@ -255,8 +255,9 @@ export class IvfIndex implements VectorIndex {
     if (!Number.isInteger(total)) {
       throw new EngineInputError(`queries has ${queries.length} floats, not a multiple of dimension ${this.dimension}`);
     }
-    const probe = new Float32Array(this.stride);
-    for (let i = 0; i < total; i++) encodeVector(queries, i * this.dimension, this.dimension, this.metric, probe, 0, `queries row ${i}`);
+    // Each block validates its rows as it encodes them (a search changes nothing, so a bad row
+    // found in a later block leaves nothing to undo); encoding every row twice cost batches a
+    // share of what they save.
     const results: EngineSearchResult[] = [];
     // Prepared queries may be large (PQ tables): a block's stay within PREPARED_BYTES.
     const codec = this.scanCodec(this.state, !this.state.coarse || nProbes >= this.nLists);

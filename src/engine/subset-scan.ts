@@ -33,11 +33,28 @@ export function scanSubset(
       }
       distance = Math.min(2, Math.max(0, 1 - dot / (queryNorm * Math.sqrt(norm))));
     } else {
-      let sum = 0;
-      for (let j = 0; j < dimension; j++) {
-        const diff = query[j] - vector[j];
-        sum += diff * diff;
+      // Summed in exactDistance's order (four running sums), so both give the same distances.
+      const whole = dimension - (dimension % 4);
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let j = 0;
+      for (; j < whole; j += 4) {
+        const d0 = query[j] - vector[j];
+        const d1 = query[j + 1] - vector[j + 1];
+        const d2 = query[j + 2] - vector[j + 2];
+        const d3 = query[j + 3] - vector[j + 3];
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
       }
+      for (; j < dimension; j++) {
+        const diff = query[j] - vector[j];
+        s0 += diff * diff;
+      }
+      const sum = s0 + s1 + (s2 + s3);
       distance = metric === 'euclidean' ? Math.sqrt(sum) : sum;
     }
     if (distance <= bound && best.offer(distance, id)) bound = best.bound;
