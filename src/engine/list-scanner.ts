@@ -46,11 +46,22 @@ function offerScores(
   let bound = best.bound;
   const f32 = heap.f32;
   const u32 = heap.u32;
-  const end = heap.kernels.selectScores(norms, dots, n, twice, bound + Math.abs(bound) * 1e-5 + 1e-30, selected) >> 2;
   const normsAt = norms >> 2;
   const dotsAt = dots >> 2;
+  // While the heap has room every row enters: the first rows are offered as they are, and only
+  // the rest go through the selection, under the bound those set. (Selecting them all with an
+  // unbounded heap offered every row of a query's first list, most of a search at few probes.)
+  let first = 0;
+  if (bound === Infinity) {
+    first = Math.min(n, best.k - best.size);
+    for (let i = 0; i < first; i++) {
+      const score = f32[normsAt + i] - twice * f32[dotsAt + i];
+      if (best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
+    }
+  }
+  const end = heap.kernels.selectScores(norms + first * 4, dots + first * 4, n - first, twice, bound + Math.abs(bound) * 1e-5 + 1e-30, selected) >> 2;
   for (let s = selected >> 2; s < end; s++) {
-    const i = u32[s];
+    const i = first + u32[s];
     const score = f32[normsAt + i] - twice * f32[dotsAt + i];
     // The candidate carries where its row is, for the exact re-rank.
     if (score <= bound && best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
