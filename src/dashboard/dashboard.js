@@ -640,7 +640,7 @@
     if (FINAL_PHASES.has(status.phase) && !run.ended) {
       run.ended = true;
       refreshIndex();
-      loadHistory(true);
+      loadHistory(true, status.runId);
     }
   }
 
@@ -770,8 +770,13 @@
     loading: 0,
   };
 
-  /** Loads the newest page (reset) or the page after the last one shown. @param {boolean} reset */
-  async function loadHistory(reset) {
+  /**
+   * Loads the newest page (reset) or the page after the last one shown. A run's history record is
+   * written just after its final event, so when `endedRunId` is not there yet the newest page is
+   * asked for again a few times, backing off.
+   * @param {boolean} reset @param {string | null} [endedRunId] @param {number} [attempt]
+   */
+  async function loadHistory(reset, endedRunId = null, attempt = 0) {
     if (!opened) return;
     const { name, key } = opened;
     const ticket = ++runHistory.loading;
@@ -794,6 +799,11 @@
       }
       runHistory.cursor = page.hasNextPage ? page.endCursor : null;
       $('more-runs').hidden = runHistory.cursor === null;
+      if (endedRunId && attempt < 6 && !page.runs.some((/** @type {any} */ past) => past.runId === endedRunId)) {
+        setTimeout(() => {
+          if (opened && opened.name === name) loadHistory(true, endedRunId, attempt + 1);
+        }, 200 * 2 ** attempt);
+      }
     } catch (error) {
       showError('index-error', `Run history: ${/** @type {Error} */ (error).message}`);
     }

