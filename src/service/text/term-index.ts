@@ -26,7 +26,7 @@ export interface Posting {
 
 const INITIAL_CAPACITY = 1024;
 /** Buffered entries (a document's distinct terms each) that make add write postings at once. */
-export const PENDING_LIMIT = 1 << 21;
+export const PENDING_LIMIT = 1 << 23;
 /** A new term's arrays: shared, never written (length 0), replaced on the first append. */
 const EMPTY = new Uint32Array(0);
 
@@ -61,7 +61,7 @@ export class TermIndex {
   /** Scratch, all zero between calls: a count per term id, and the ids counted. */
   #counts: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
   #distinct: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
-  /** Scratch of flush(): per term id, the end of its range among the entries being written. */
+  /** Scratch of flush(): per term id, where its posting's next entry goes. */
   #ends: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
 
   /** Documents indexed (a document with no terms counts: it has length 0). */
@@ -159,7 +159,6 @@ export class TermIndex {
     const pendingCount = this.#pendingCount;
     if (pendingCount === 0) return;
     const from = this.#pendingFrom;
-    const entries = this.#docTermsUsed - from;
     const docTerms = this.#docTerms;
     const pendingFreqs = this.#pendingFreqs;
     const added = this.#counts;
@@ -171,46 +170,36 @@ export class TermIndex {
       const id = docTerms[k];
       if (added[id]++ === 0) touched[touchedCount++] = id;
     }
-    // Each touched term's range in a scratch sorted by term (a counting sort), then filled in
-    // document order: the end of a range is where its next entry goes.
-    const ends = this.#ends;
-    let offset = 0;
+    // Each touched posting grows once to hold its new entries (to the exact size when it was
+    // empty, as after an open), then the entries are written in document order straight into it.
+    const docsOf = new Array<Uint32Array>(this.#postings.length).fill(EMPTY);
+    const freqsOf = new Array<Uint32Array>(this.#postings.length).fill(EMPTY);
+    const next = this.#ends;
     for (let i = 0; i < touchedCount; i++) {
       const id = touched[i];
-      ends[id] = offset;
-      offset += added[id];
+      const posting = this.#postings[id]!;
+      const needed = posting.length + added[id];
+      added[id] = 0;
+      if (needed > posting.docs.length) {
+        posting.docs = posting.length === 0 ? new Uint32Array(needed) : grow(posting.docs, needed);
+        posting.freqs = posting.length === 0 ? new Uint32Array(needed) : grow(posting.freqs, needed);
+      }
+      docsOf[id] = posting.docs;
+      freqsOf[id] = posting.freqs;
+      next[id] = posting.length;
+      posting.length = needed;
     }
-    const sortedDocs = new Uint32Array(entries);
-    const sortedFreqs = new Uint32Array(entries);
     const pendingDocs = this.#pendingDocs;
     for (let p = 0; p < pendingCount; p++) {
       const doc = pendingDocs[p];
       const start = this.#termsStart[doc];
       const end = start + this.#termsCount[doc];
       for (let k = start; k < end; k++) {
-        const at = ends[docTerms[k]]++;
-        sortedDocs[at] = doc;
-        sortedFreqs[at] = pendingFreqs[k - from];
+        const id = docTerms[k];
+        const at = next[id]++;
+        docsOf[id][at] = doc;
+        freqsOf[id][at] = pendingFreqs[k - from];
       }
-    }
-    for (let i = 0; i < touchedCount; i++) {
-      const id = touched[i];
-      const count = added[id];
-      added[id] = 0;
-      const posting = this.#postings[id]!;
-      const length = posting.length;
-      if (length + count > posting.docs.length) {
-        posting.docs = grow(posting.docs, length + count);
-        posting.freqs = grow(posting.freqs, length + count);
-      }
-      const docs = posting.docs;
-      const freqs = posting.freqs;
-      const start = ends[id] - count;
-      for (let j = 0; j < count; j++) {
-        docs[length + j] = sortedDocs[start + j];
-        freqs[length + j] = sortedFreqs[start + j];
-      }
-      posting.length = length + count;
     }
     this.#pendingCount = 0;
     this.#pendingFrom = this.#docTermsUsed;

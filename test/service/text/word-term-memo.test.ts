@@ -5,9 +5,10 @@ import { hashWord } from '../../../src/service/text/latin-word-scanner.js';
 import { WordTermMemo } from '../../../src/service/text/word-term-memo.js';
 
 describe('WordTermMemo', () => {
-  it('finds each of many words, by string and inside an upper-case text, with its term and id', () => {
+  it('finds each of many words, short and long, by string and inside an upper-case text, with its term and id', () => {
     const memo = new WordTermMemo();
-    const words = Array.from({ length: 5000 }, (_, i) => `word${i.toString(36)}é`);
+    // Every fifth word is long, so the character pool grows past its first size too.
+    const words = Array.from({ length: 5000 }, (_, i) => `${i % 5 === 0 ? 'extraordinarily-long-' : ''}word${i.toString(36)}é`);
     words.forEach((word, i) => memo.add(word, hashWord(word), i % 7 === 0 ? null : `term${i}`, i % 7 === 0 ? -1 : i, i % 3));
     expect(memo.size).toBe(5000);
     words.forEach((word, i) => {
