@@ -244,7 +244,9 @@ describe.skipIf(!postgres.available || !redis.available)('training across replic
     expect(queue.body.data!.trainingQueue.running.find((running) => running.runId === run.runId)).toMatchObject({ index, replica: 'replica-A' });
 
     const joined = c.request(TrainIndexDocument, { index, key, nLists: ENDLESS.nLists, wait: true });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Time for C to meet A's lease and start waiting (nothing outside C shows that it waits; had C
+    // come after the cancel, it would have run a finite run of its own, with another runId).
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     const cancelled = await b.request(CancelTrainingDocument, { index, key });
     expect(cancelled.body.data?.cancelTraining).toMatchObject({ __typename: 'TrainingRun', runId: run.runId });
     const ended = await joined;

@@ -111,7 +111,7 @@ describe.skipIf(!postgres.available || !redis.available)('training control from 
     const joined = b.train(name, key, { nLists: ENDLESS.nLists, wait: true });
     const joinedToo = b.train(name, key, { wait: true });
     await eventually(() => a.describeIndex(name, key), (info) => info.lastTrainingRun?.phase === 'ITERATING', 'the run to iterate');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await a.cancelTraining(name, key);
     for (const ended of [await joined, await joinedToo]) {
       expect(ended).toMatchObject({ runId: run.runId, phase: 'CANCELLED', replica: 'replica-a' });
@@ -124,7 +124,7 @@ describe.skipIf(!postgres.available || !redis.available)('training control from 
     const run = await a.train(name, key, ENDLESS);
     const followUp = b.train(name, key, { nLists: 4, wait: true });
     await eventually(() => b.describeIndex(name, key), (info) => info.isTraining, 'B to hear of the run');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await a.cancelTraining(name, key);
     const ended = await followUp;
     expect(ended).toMatchObject({ phase: 'COMPLETED', nLists: 4, replica: 'replica-b' });
