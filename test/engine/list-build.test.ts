@@ -140,6 +140,25 @@ describe('lists built off the index thread', () => {
     expect(index.size).toBe(N + 1);
   });
 
+  it.each([['ivf_flat'], ['ivf_sq8']] as [IndexTypeName][])('%s: retraining a trained index from built lists matches the in-thread rebuild, writes included', (type) => {
+    const both = [setup(type, 'squared_euclidean'), setup(type, 'squared_euclidean')];
+    for (const s of both) s.index.applyModel(s.model, { ids: s.snapshot.ids, lists: s.model.lists }, (id) => s.vectors.get(id));
+    // The second run starts from trained lists (a different order) and sees writes after its snapshot.
+    const second = both.map((s) => {
+      const snapshot = s.index.trainingSnapshot((id) => s.vectors.get(id));
+      const trained = trainKMeans(snapshot.vectors, D, 'squared_euclidean', { ...PARAMS, nLists: 8, seed: 3 });
+      return { ...s, snapshot, model: { centroids: trained.centroids, nLists: 8, lists: trained.lists, ...(s.model.codec ? { codec: s.model.codec } : {}) } };
+    });
+    const assignment = builtAssignment(second[1]);
+    for (const s of second) writeAfterSnapshot(s);
+    second[0].index.applyModel(second[0].model, { ids: second[0].snapshot.ids, lists: second[0].model.lists }, (id) => second[0].vectors.get(id));
+    second[1].index.applyModel(second[1].model, assignment, (id) => second[1].vectors.get(id));
+    expect(second[1].index.nLists).toBe(8);
+    expect(second[1].index.size).toBe(N);
+    expect(membership(second[1].index)).toEqual(membership(second[0].index));
+    expect(second[1].index.has(1_000_000)).toBe(true);
+  });
+
   it('applyModelInSteps with built lists keeps the previous model until the last step and refuses writes meanwhile', () => {
     const s = setup('ivf_flat', 'squared_euclidean');
     const query = row(data, D, 5);
