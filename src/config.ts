@@ -57,6 +57,8 @@ export interface Config {
   postgresTimeouts: PostgresTimeouts;
   /** How long a Redis connection or command may take before it fails (a black-holed Redis must not hang anything). */
   redisTimeouts: RedisTimeouts;
+  /** How long a write's idempotency key is remembered (IDEMPOTENCY_RETENTION_HOURS): a retry within it is answered from the record. */
+  idempotencyRetentionMs: number;
   /** Hard caps that protect the server; all are configurable. */
   limits: {
     maxBatchItems: number;
@@ -226,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     trainingLeaseMs: int(env, 'TRAINING_LEASE_MS', 30_000, 500),
     replicaPollMs: int(env, 'REPLICA_POLL_MS', 500, 10),
     postgresTimeouts: postgresTimeouts(env),
+    idempotencyRetentionMs: int(env, 'IDEMPOTENCY_RETENTION_HOURS', 24, 1) * 3_600_000,
     redisTimeouts: {
       connectMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 5000, 1),
       commandMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 5000, 1),

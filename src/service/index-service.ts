@@ -9,7 +9,18 @@ import { KeyProof, type ProvenCaller } from './access/key-proof.js';
 import type { IndexOperation } from './access/permissions.js';
 import { recheckedStream } from './access/rechecked-stream.js';
 import type { Config } from '../config.js';
-import type { Store } from '../storage/index.js';
+import type { IdempotencyClaim, IdempotentOutcome, Store } from '../storage/index.js';
+import {
+  IdempotencySweep,
+  deleteDigest,
+  idempotencyClaim,
+  idempotencyKeyReused,
+  updateDigest,
+  upsertDigest,
+  validateIdempotencyKey,
+  type RequestDigest,
+} from './records/idempotency-record.js';
+import { refreshFromStore } from './open/store-refresh.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
 import { ITEM_FIELDS } from './enumerations.js';
 import { IndexNotFoundError, ItemsNotFoundError, ValidationError } from './errors.js';
@@ -79,6 +90,7 @@ import type {
   TrainingRun,
   TrainingStatus,
   VectorInput,
+  WriteOptions,
 } from './types.js';
 
 /** `get` returns every field unless asked otherwise; `search` returns ids and distances only. */
@@ -118,6 +130,7 @@ export class CipherdexIndexService implements IndexService {
   readonly #metrics: ServiceMetrics;
   readonly #activity = new IndexActivity();
   readonly #proof: KeyProof;
+  readonly #idempotencySweep: IdempotencySweep;
   #closed = false;
   /** Every Redis channel and key of this deployment's cluster; the server keeps its shared counters under them too. */
   readonly redisNames: RedisNames;
@@ -135,6 +148,7 @@ export class CipherdexIndexService implements IndexService {
     this.#metrics = parts.metrics ?? NO_SERVICE_METRICS;
     this.redisNames = parts.redisNames ?? redisNames(parts.config.cluster ?? DEFAULT_CLUSTER);
     this.#proof = new KeyProof(parts.store);
+    this.#idempotencySweep = new IdempotencySweep(parts.store, parts.config.idempotencyRetentionMs);
   }
 
   async createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo> {
@@ -199,22 +213,33 @@ export class CipherdexIndexService implements IndexService {
     if (!deleted) throw new IndexNotFoundError(name);
   }
 
-  async upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }> {
+  async upsert(name: string, key: IndexKeyInput, items: ItemInput[], options: WriteOptions = {}): Promise<{ upsertedCount: number; index: IndexInfo }> {
     const started = performance.now();
+    const idempotencyKey = validateIdempotencyKey(options.idempotencyKey);
     return this.#use(name, key, 'upsert', async (open) => {
       const valid = validateItems(items, open.config.dimension, open.config.metric, this.#config.limits);
       const prepared = await open.prepare(valid);
-      await open.lock.run(async () => {
+      const claim = idempotencyKey === null ? null : this.#claim(open, idempotencyKey, upsertDigest(valid));
+      const records = prepared.map((item) => item.record);
+      const { count, replayed } = await open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
         // Before anything is written: a batch the memory budget cannot hold is refused whole.
         this.#cache.reserve(open, open.growthBytes(valid.length), 'This upsert');
-        await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
-        open.applyUpserts(prepared.map((item) => item.record));
+        const stored = prepared.map((item) => item.stored);
+        if (claim === null) {
+          await translatingErrors(name, () => this.#store.putItems(name, stored));
+          open.applyUpserts(records);
+          return { count: valid.length, replayed: false };
+        }
+        const outcome = await translatingErrors(name, () => this.#store.putItemsOnce(name, stored, claim));
+        return this.#settle(open, outcome, records, () => open.applyUpserts(records));
       });
-      this.#metrics.upserted(name, valid.length, (performance.now() - started) / 1000);
-      this.#activity.recordUpsert(name, valid.length);
+      if (!replayed) {
+        this.#metrics.upserted(name, valid.length, (performance.now() - started) / 1000);
+        this.#activity.recordUpsert(name, valid.length);
+      }
       await this.#training.maybeAutoTrain(open);
-      return { upsertedCount: valid.length, index: this.#describe(open) };
+      return { upsertedCount: count, index: this.#describe(open) };
     });
   }
 
@@ -232,15 +257,22 @@ export class CipherdexIndexService implements IndexService {
     });
   }
 
-  async delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }> {
+  async delete(name: string, key: IndexKeyInput, ids: string[], options: WriteOptions = {}): Promise<{ deletedCount: number }> {
+    const idempotencyKey = validateIdempotencyKey(options.idempotencyKey);
     return this.#use(name, key, 'delete', async (open) => {
       const unique = [...new Set(validateIds(ids, this.#config.limits))];
       const tokens = unique.map((id) => open.tokenOf(id));
+      const claim = idempotencyKey === null ? null : this.#claim(open, idempotencyKey, deleteDigest({ ids: unique }));
       return open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
-        const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, tokens));
-        open.applyDeletes(unique);
-        return { deletedCount };
+        if (claim === null) {
+          const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, tokens));
+          open.applyDeletes(unique);
+          return { deletedCount };
+        }
+        const outcome = await translatingErrors(name, () => this.#store.deleteItemsOnce(name, tokens, claim));
+        const touched = unique.map((id, i) => ({ id, token: tokens[i] }));
+        return { deletedCount: (await this.#settle(open, outcome, touched, () => open.applyDeletes(unique))).count };
       });
     });
   }
@@ -268,31 +300,46 @@ export class CipherdexIndexService implements IndexService {
     return this.#use(name, key, 'count', (open) => open.count(filterOrNull(filter)));
   }
 
-  async deleteItems(name: string, key: IndexKeyInput, target: { ids?: string[] | null; filter?: Filter | null }): Promise<{ deletedCount: number }> {
+  async deleteItems(
+    name: string,
+    key: IndexKeyInput,
+    target: { ids?: string[] | null; filter?: Filter | null },
+    options: WriteOptions = {},
+  ): Promise<{ deletedCount: number }> {
     const byIds = target.ids !== undefined && target.ids !== null;
     if (byIds === (target.filter !== undefined && target.filter !== null)) {
       throw new ValidationError('ids', 'deleteItems takes exactly one of ids and filter');
     }
-    return byIds ? this.delete(name, key, target.ids!) : this.deleteWhere(name, key, target.filter!);
+    return byIds ? this.delete(name, key, target.ids!, options) : this.deleteWhere(name, key, target.filter!, options);
   }
 
-  async deleteWhere(name: string, key: IndexKeyInput, filter: Filter): Promise<{ deletedCount: number }> {
+  async deleteWhere(name: string, key: IndexKeyInput, filter: Filter, options: WriteOptions = {}): Promise<{ deletedCount: number }> {
+    const idempotencyKey = validateIdempotencyKey(options.idempotencyKey);
     return this.#use(name, key, 'delete', async (open) => {
       const plan = filterOrNull(filter);
       if (plan === null) throw new ValidationError('filter', 'deleting by filter takes a non-empty filter (deleteIndex removes everything)');
+      const claim = idempotencyKey === null ? null : this.#claim(open, idempotencyKey, deleteDigest({ filter }));
       return open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
         // Chosen under the lock, so exactly the items that match when the delete commits go.
         const doomed = [...open.matching(plan)];
-        if (doomed.length === 0) return { deletedCount: 0 };
-        const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, doomed.map((record) => record.token)));
-        open.applyDeletes(doomed.map((record) => record.id));
-        return { deletedCount };
+        const tokens = doomed.map((record) => record.token);
+        const apply = (): void => void open.applyDeletes(doomed.map((record) => record.id));
+        if (claim === null) {
+          if (doomed.length === 0) return { deletedCount: 0 };
+          const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, tokens));
+          apply();
+          return { deletedCount };
+        }
+        // Even with nothing to delete the store is asked: an earlier attempt may have deleted it all.
+        const outcome = await translatingErrors(name, () => this.#store.deleteItemsOnce(name, tokens, claim));
+        return { deletedCount: (await this.#settle(open, outcome, doomed, apply)).count };
       });
     });
   }
 
-  async update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch): Promise<{ updatedCount: number }> {
+  async update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch, options: WriteOptions = {}): Promise<{ updatedCount: number }> {
+    const idempotencyKey = validateIdempotencyKey(options.idempotencyKey);
     return this.#use(name, key, 'updateItems', async (open) => {
       const limits = this.#config.limits;
       const unique = [...new Set(validateIds(ids, limits))];
@@ -302,6 +349,10 @@ export class CipherdexIndexService implements IndexService {
       // The patch is JSON within the metadata limits; null clears the metadata (RFC 7396).
       const metadataPatch = patchesMetadata ? validateMetadata(patch.metadata, 'metadata', limits).metadata : undefined;
       const contents = patchesContents ? validateContents(patch.contents, 'contents', limits) : undefined;
+      const claim =
+        idempotencyKey === null
+          ? null
+          : this.#claim(open, idempotencyKey, updateDigest(unique, patchesMetadata ? { patch: metadataPatch } : null, patchesContents ? { value: contents! } : null));
       return open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
         // Read, merged and written under the lock: concurrent updates never lose each other's fields.
@@ -320,9 +371,15 @@ export class CipherdexIndexService implements IndexService {
           return { id: record.id, vector: item.vector, contents: patchesContents ? contents! : item.contents, metadata, metadataJson };
         });
         const prepared = await open.prepare(valid);
-        await translatingErrors(name, () => this.#store.putItems(name, prepared.map((item) => item.stored)));
-        open.applyUpdates(prepared.map((item) => item.record));
-        return { updatedCount: valid.length };
+        const sealed = prepared.map((item) => item.stored);
+        const writes = prepared.map((item) => item.record);
+        if (claim === null) {
+          await translatingErrors(name, () => this.#store.putItems(name, sealed));
+          open.applyUpdates(writes);
+          return { updatedCount: valid.length };
+        }
+        const outcome = await translatingErrors(name, () => this.#store.putItemsOnce(name, sealed, claim));
+        return { updatedCount: (await this.#settle(open, outcome, writes, () => open.applyUpdates(writes))).count };
       });
     });
   }
@@ -501,6 +558,33 @@ export class CipherdexIndexService implements IndexService {
 
   async indexGrants(name: string, key: IndexKeyInput): Promise<IndexGrantInfo[]> {
     return this.#withDataKey(name, key, (dataKey) => listGrants(this.#store, name, dataKey));
+  }
+
+  /** The store's view of a write under an idempotency key (records/idempotency-record.ts). */
+  #claim(open: OpenIndex, idempotencyKey: string, request: RequestDigest): IdempotencyClaim {
+    return idempotencyClaim(open.cipher, idempotencyKey, request, this.#config.idempotencyRetentionMs);
+  }
+
+  /**
+   * Follows an idempotent write's outcome, under the index's write lock: a write done now reaches
+   * memory (`apply`); one done by an earlier attempt (whose answer may never have arrived, nor its
+   * change reached memory here) is read back from the store for the items it names; a key used for
+   * another request is refused. Answers the count to return.
+   */
+  async #settle(
+    open: OpenIndex,
+    outcome: IdempotentOutcome,
+    touched: ReadonlyArray<{ id: string; token: Buffer }>,
+    apply: () => void,
+  ): Promise<{ count: number; replayed: boolean }> {
+    this.#idempotencySweep.maybeSweep();
+    if (outcome.kind === 'mismatch') throw idempotencyKeyReused();
+    if (outcome.kind === 'done') {
+      apply();
+      return { count: outcome.count, replayed: false };
+    }
+    await translatingErrors(open.name, () => refreshFromStore(this.#store, open, touched));
+    return { count: outcome.count, replayed: true };
   }
 
   /** Runs `work` with the open index once the caller proved `key` may do `operation` on it. */

@@ -246,6 +246,15 @@ export interface IndexStats {
 }
 
 /** The domain API. Every method that takes a key verifies it first and throws InvalidIndexKeyError. */
+/** Options of the writes that can be retried safely. */
+export interface WriteOptions {
+  /**
+   * With a key, a retry of the same request answers the first attempt's result instead of writing
+   * again (records/idempotency-record.ts); the key with another request is a ValidationError.
+   */
+  idempotencyKey?: string | null;
+}
+
 export interface IndexService {
   createIndex(name: string, key: IndexKeyInput, options: CreateIndexOptions): Promise<IndexInfo>;
   listIndexes(): Promise<string[]>;
@@ -258,20 +267,25 @@ export interface IndexService {
   rotateIndexKey(name: string, key: IndexKeyInput, newKey: IndexKeyInput): Promise<IndexInfo>;
 
   /** All-or-nothing, durable before it resolves. Re-upserting an id replaces it. */
-  upsert(name: string, key: IndexKeyInput, items: ItemInput[]): Promise<{ upsertedCount: number; index: IndexInfo }>;
+  upsert(name: string, key: IndexKeyInput, items: ItemInput[], options?: WriteOptions): Promise<{ upsertedCount: number; index: IndexInfo }>;
   /** Items in the order of `ids`; unknown ids are left out. */
   get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]>;
-  delete(name: string, key: IndexKeyInput, ids: string[]): Promise<{ deletedCount: number }>;
+  delete(name: string, key: IndexKeyInput, ids: string[], options?: WriteOptions): Promise<{ deletedCount: number }>;
   listIds(name: string, key: IndexKeyInput): Promise<string[]>;
   /** Pages through the items `filter` accepts; items that exist throughout a walk come exactly once. */
   browse(name: string, key: IndexKeyInput, options?: BrowseOptions): Promise<ItemPage>;
   count(name: string, key: IndexKeyInput, filter?: Filter | null): Promise<number>;
   /** Deletes by exactly one of `ids` (delete) or `filter` (deleteWhere). */
-  deleteItems(name: string, key: IndexKeyInput, target: { ids?: string[] | null; filter?: Filter | null }): Promise<{ deletedCount: number }>;
+  deleteItems(
+    name: string,
+    key: IndexKeyInput,
+    target: { ids?: string[] | null; filter?: Filter | null },
+    options?: WriteOptions,
+  ): Promise<{ deletedCount: number }>;
   /** Deletes every item `filter` accepts (a non-empty filter), all or nothing. */
-  deleteWhere(name: string, key: IndexKeyInput, filter: Filter): Promise<{ deletedCount: number }>;
+  deleteWhere(name: string, key: IndexKeyInput, filter: Filter, options?: WriteOptions): Promise<{ deletedCount: number }>;
   /** Patches items in place (vectors untouched), all or nothing; unknown ids are an ItemsNotFoundError. */
-  update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch): Promise<{ updatedCount: number }>;
+  update(name: string, key: IndexKeyInput, ids: string[], patch: ItemPatch, options?: WriteOptions): Promise<{ updatedCount: number }>;
 
   /**
    * One result per query, in order: a query is a vector, a text (options.texts), or both (fused).

@@ -15,6 +15,7 @@ export { SqliteWorkerStore } from './sqlite-worker-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
 export { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 export { ModelFencedError, type ModelFence } from './model-fence.js';
+export type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 export { SQLITE_FILE_NAME, StoreOpenError, openStore } from './open-store.js';
 export type { StoreFaultKind } from './store-fault.js';
 export { STORE_BACKENDS, storeFaultOf, type StoreBackend, type StoreSettings } from './store-backends.js';

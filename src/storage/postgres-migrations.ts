@@ -93,4 +93,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    description: 'idempotency records',
+    // One row per idempotency key used on an index: keyed hashes of the key and of the request
+    // (never either), and the count the write answered; written in the write's transaction and
+    // swept after the retention window. Removed with the index.
+    sql: `
+      CREATE TABLE idempotency_records (
+        index_id BIGINT NOT NULL REFERENCES indexes (id) ON DELETE CASCADE,
+        key_hash BYTEA NOT NULL,
+        request_hash BYTEA NOT NULL,
+        result_count INTEGER,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (index_id, key_hash)
+      );
+      CREATE INDEX idempotency_records_by_time ON idempotency_records (created_at);
+    `,
+  },
 ];

@@ -11,6 +11,8 @@ import { PostgresReplication } from './postgres-replication.js';
 import { ModelFencedError, type ModelFence } from './model-fence.js';
 import { DEFAULT_POSTGRES_TIMEOUTS, isLostConnection, poolTimeoutOptions, type PostgresTimeouts } from './postgres-timeouts.js';
 import { inTransaction } from './postgres-transaction.js';
+import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
+import { claimIdempotencyKey, completeIdempotencyKey, pruneIdempotencyRecords } from './postgres-idempotency.js';
 import { discardIdleConnectionsOnLoss } from './postgres-dead-connections.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
@@ -181,6 +183,31 @@ async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: St
   return result.rowCount ?? 0;
 }
 
+/**
+ * Deletes the items of `tokens` in one statement and returns how many existed. The index row is
+ * locked first, as upserts do, so writers never wait on each other in opposite orders. A delete
+ * that finds nothing still takes a change number (with no tokens): change numbers stay gapless,
+ * which is how replicas notice a pruned log.
+ */
+async function deleteTokens(db: pg.Pool | pg.PoolClient, index: string, tokens: Buffer[], origin: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH target AS (UPDATE indexes SET change_seq = change_seq + 1 WHERE name = $1 RETURNING id, change_seq),
+     gone AS (DELETE FROM items USING target WHERE items.index_id = target.id AND items.token = ANY($2::bytea[]) RETURNING items.token),
+     logged AS (
+       INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
+       SELECT target.id, target.change_seq, $3, touched.tokens, touched.lengths
+       FROM target, (
+         SELECT coalesce(string_agg(token, ''::bytea ORDER BY token), ''::bytea) AS tokens,
+                coalesce(array_agg(length(token) ORDER BY token), '{}'::int[]) AS lengths
+         FROM gone
+       ) AS touched
+     )
+     SELECT count(*)::int AS n FROM gone`,
+    [index, tokens, origin],
+  );
+  return rows[0].n;
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly replication: PostgresReplication;
@@ -270,25 +297,34 @@ export class PostgresStore implements Store {
 
   async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
     if (tokens.length === 0) return 0;
-    // The index row is locked first, as upserts do, so writers never wait on each other in
-    // opposite orders. A delete that finds nothing still takes a change number (with no tokens):
-    // change numbers stay gapless, which is how replicas notice a pruned log.
-    const { rows } = await this.#pool.query<{ n: number }>(
-      `WITH target AS (UPDATE indexes SET change_seq = change_seq + 1 WHERE name = $1 RETURNING id, change_seq),
-       gone AS (DELETE FROM items USING target WHERE items.index_id = target.id AND items.token = ANY($2::bytea[]) RETURNING items.token),
-       logged AS (
-         INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
-         SELECT target.id, target.change_seq, $3, touched.tokens, touched.lengths
-         FROM target, (
-           SELECT coalesce(string_agg(token, ''::bytea ORDER BY token), ''::bytea) AS tokens,
-                  coalesce(array_agg(length(token) ORDER BY token), '{}'::int[]) AS lengths
-           FROM gone
-         ) AS touched
-       )
-       SELECT count(*)::int AS n FROM gone`,
-      [index, tokens, this.replication.origin],
-    );
-    return rows[0].n;
+    return deleteTokens(this.#pool, index, tokens, this.replication.origin);
+  }
+
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    const chunks = byteChunks(lastPerToken(items), this.#maxStatementBytes);
+    return this.#transaction(async (client) => {
+      const earlier = await claimIdempotencyKey(client, index, claim);
+      if (earlier !== null) return earlier;
+      for (const chunk of chunks) {
+        if ((await upsertChunk(client, index, chunk, this.replication.origin)) !== chunk.length) throw new StoreIndexNotFoundError(index);
+      }
+      await completeIdempotencyKey(client, index, claim, items.length);
+      return { kind: 'done', count: items.length };
+    });
+  }
+
+  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    return this.#transaction(async (client) => {
+      const earlier = await claimIdempotencyKey(client, index, claim);
+      if (earlier !== null) return earlier;
+      const deleted = tokens.length === 0 ? 0 : await deleteTokens(client, index, tokens, this.replication.origin);
+      await completeIdempotencyKey(client, index, claim, deleted);
+      return { kind: 'done', count: deleted };
+    });
+  }
+
+  async pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
+    return pruneIdempotencyRecords(this.#pool, olderThanMs);
   }
 
   async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {

@@ -70,4 +70,22 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'idempotency records',
+    // One row per idempotency key used on an index: keyed hashes of the key and of the request
+    // (never either), and the count the write answered; written in the write's transaction and
+    // swept after the retention window. Removed with the index (sqlite-store's deleteIndex).
+    sql: `
+      CREATE TABLE idempotency_records (
+        index_id INTEGER NOT NULL,
+        key_hash BLOB NOT NULL,
+        request_hash BLOB NOT NULL,
+        result_count INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (index_id, key_hash)
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_records_by_time ON idempotency_records (created_at);
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { ensurePrivateDir, ensurePrivateFile } from '../runtime/private-files.js';
 import { pendingMigrations } from './migration.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
   StoreConflictError,
@@ -87,6 +88,14 @@ function prepareStatements(db: Database.Database) {
       'UPDATE indexes SET wrapped_data_key = ?, key_version = key_version + 1 WHERE name = ? AND wrapped_data_key = ? RETURNING key_version',
     ),
     deleteIndexGrants: db.prepare<[number]>('DELETE FROM index_grants WHERE index_id = ?'),
+    deleteIndexIdempotency: db.prepare<[number]>('DELETE FROM idempotency_records WHERE index_id = ?'),
+    idempotencyRecord: db.prepare<[number, Buffer], { request_hash: Buffer; result_count: number; created_at: number }>(
+      'SELECT request_hash, result_count, created_at FROM idempotency_records WHERE index_id = ? AND key_hash = ?',
+    ),
+    putIdempotencyRecord: db.prepare<[number, Buffer, Buffer, number, number]>(
+      'INSERT OR REPLACE INTO idempotency_records (index_id, key_hash, request_hash, result_count, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    pruneIdempotency: db.prepare<[number]>('DELETE FROM idempotency_records WHERE created_at < ?'),
     insertGrant: db.prepare<[number, string, string, number | null, number, Buffer, Buffer, Buffer | null]>(
       'INSERT INTO index_grants (index_id, id, permissions, expires_at, created_at, verifier, wrapped_data_key, sealed_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -157,6 +166,7 @@ export class SqliteStore implements Store {
   readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
   readonly #deleteIndex: Database.Transaction<(name: string) => boolean>;
   readonly #putRun: Database.Transaction<(index: string, token: Buffer, sealed: Buffer) => boolean>;
+  readonly #once: Database.Transaction<(index: string, claim: IdempotencyClaim, write: () => number) => IdempotentOutcome>;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -186,12 +196,27 @@ export class SqliteStore implements Store {
       }
       return found;
     });
+    // An idempotent write: the record is read, and the write and its record made, in one
+    // transaction (the writes of this file run one at a time, so no other claim can interleave).
+    this.#once = db.transaction((index: string, claim: IdempotencyClaim, write: () => number): IdempotentOutcome => {
+      const id = indexId(index);
+      if (id === undefined) throw new StoreIndexNotFoundError(index);
+      const now = Date.now();
+      const record = s.idempotencyRecord.get(id, claim.keyHash);
+      if (record !== undefined && record.created_at >= now - claim.retentionMs) {
+        return record.request_hash.equals(claim.requestHash) ? { kind: 'replayed', count: record.result_count } : { kind: 'mismatch' };
+      }
+      const count = write();
+      s.putIdempotencyRecord.run(id, claim.keyHash, claim.requestHash, count, now);
+      return { kind: 'done', count };
+    });
     this.#deleteIndex = db.transaction((name: string) => {
       const row = s.deleteIndexRow.get(name);
       if (row === undefined) return false;
       s.deleteIndexItems.run(row.id);
       s.deleteIndexRuns.run(row.id);
       s.deleteIndexGrants.run(row.id);
+      s.deleteIndexIdempotency.run(row.id);
       return true;
     });
     // all(), never get(), for a write ... RETURNING: get() stops at the first row and finishes the
@@ -311,6 +336,23 @@ export class SqliteStore implements Store {
 
   async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
     return this.#write((nested) => (nested ? this.#deleteItems : this.#deleteItems.immediate)(index, tokens));
+  }
+
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    return this.#write((nested) =>
+      (nested ? this.#once : this.#once.immediate)(index, claim, () => {
+        this.#putItems(index, items);
+        return items.length;
+      }),
+    );
+  }
+
+  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    return this.#write((nested) => (nested ? this.#once : this.#once.immediate)(index, claim, () => this.#deleteItems(index, tokens)));
+  }
+
+  async pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
+    return this.#write(() => this.#statements.pruneIdempotency.run(Date.now() - olderThanMs).changes);
   }
 
   async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {

@@ -6,6 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
+import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import {
   deserializeError,
   reviveBuffers,
@@ -96,6 +97,18 @@ export class SqliteWorkerStore implements Store {
 
   deleteItems(index: string, tokens: Buffer[]): Promise<number> {
     return this.#call('deleteItems', index, tokens);
+  }
+
+  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    return this.#call('putItemsOnce', index, items, claim);
+  }
+
+  deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    return this.#call('deleteItemsOnce', index, tokens, claim);
+  }
+
+  pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
+    return this.#call('pruneIdempotencyRecords', olderThanMs);
   }
 
   getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {

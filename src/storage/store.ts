@@ -2,6 +2,7 @@
 // store holds (they are listed without a key); everything else arrives already sealed.
 
 import type { ModelFence } from './model-fence.js';
+import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import type { ReplicationStore } from './replication-store.js';
 import type { StoreKind } from './store-kinds.js';
 
@@ -86,6 +87,16 @@ export interface Store {
   putItems(index: string, items: StoredItem[]): Promise<void>;
   /** One transaction, durable before it resolves; returns how many of the tokens existed. */
   deleteItems(index: string, tokens: Buffer[]): Promise<number>;
+  /**
+   * putItems under an idempotency key (idempotency-store.ts): in one transaction, the write and
+   * its record (count: the number of items given), unless a record of the key within its retention
+   * already exists; then nothing is written and the record answers. Throws StoreIndexNotFoundError.
+   */
+  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome>;
+  /** deleteItems under an idempotency key, as putItemsOnce (count: the items that existed and were deleted). */
+  deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome>;
+  /** Drops idempotency records older than `olderThanMs`; returns how many. */
+  pruneIdempotencyRecords(olderThanMs: number): Promise<number>;
   /** The items found, in the order of `tokens`; unknown tokens are left out. */
   getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]>;
   /**

@@ -234,6 +234,65 @@ export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLoc
       });
     });
 
+    describe('idempotent writes', () => {
+      const claim = (requestHash = randomBytes(32), keyHash = randomBytes(32)) => ({ keyHash, requestHash, retentionMs: 60_000 });
+
+      it('write once under a key: a retry answers the first count and writes nothing; another request under the key is a mismatch', async () => {
+        await newIndex(store, 'docs');
+        const first = items(3);
+        const key = claim();
+        expect(await store.putItemsOnce('docs', first, key)).toEqual({ kind: 'done', count: 3 });
+        // The retry carries other bytes (sealing is randomized): whatever it holds, nothing is written.
+        const retry = first.map((i) => ({ token: i.token, sealed: randomBytes(600) }));
+        expect(await store.putItemsOnce('docs', retry, key)).toEqual({ kind: 'replayed', count: 3 });
+        expect((await store.getItems('docs', [first[0].token]))[0].sealed.equals(first[0].sealed)).toBe(true);
+        expect(await store.putItemsOnce('docs', items(1), { ...key, requestHash: randomBytes(32) })).toEqual({ kind: 'mismatch' });
+        expect(await store.countItems('docs')).toBe(3);
+
+        const del = claim();
+        expect(await store.deleteItemsOnce('docs', [first[0].token, first[1].token, randomBytes(32)], del)).toEqual({ kind: 'done', count: 2 });
+        // Re-created meanwhile, the item survives the retried delete.
+        await store.putItems('docs', [first[0]]);
+        expect(await store.deleteItemsOnce('docs', [first[0].token, first[1].token, randomBytes(32)], del)).toEqual({ kind: 'replayed', count: 2 });
+        expect(await store.countItems('docs')).toBe(2);
+        // A delete of nothing still records its answer.
+        const none = claim();
+        expect(await store.deleteItemsOnce('docs', [], none)).toEqual({ kind: 'done', count: 0 });
+        expect(await store.deleteItemsOnce('docs', [], none)).toEqual({ kind: 'replayed', count: 0 });
+      });
+
+      it('keeps keys per index, forgets them past the retention, drops them with the index, and refuses a missing index', async () => {
+        await newIndex(store, 'docs');
+        await newIndex(store, 'other');
+        const key = claim();
+        expect(await store.putItemsOnce('docs', items(2), key)).toEqual({ kind: 'done', count: 2 });
+        expect(await store.putItemsOnce('other', items(1), key)).toEqual({ kind: 'done', count: 1 });
+        // Past the retention the key is free again (the record is replaced).
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        expect(await store.putItemsOnce('docs', items(4), { ...key, retentionMs: 10 })).toEqual({ kind: 'done', count: 4 });
+        expect(await store.putItemsOnce('docs', items(4), key)).toEqual({ kind: 'replayed', count: 4 });
+        await expect(store.putItemsOnce('missing', items(1), claim())).rejects.toBeInstanceOf(StoreIndexNotFoundError);
+        await expect(store.deleteItemsOnce('missing', [randomBytes(32)], claim())).rejects.toBeInstanceOf(StoreIndexNotFoundError);
+        expect(await store.deleteIndex('docs')).toBe(true);
+        await newIndex(store, 'docs');
+        expect(await store.putItemsOnce('docs', items(1), key)).toEqual({ kind: 'done', count: 1 });
+        // The sweep drops what is older than asked.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        expect(await store.pruneIdempotencyRecords(10)).toBe(2);
+        expect(await store.putItemsOnce('other', items(5), key)).toEqual({ kind: 'done', count: 5 });
+      });
+
+      it('concurrent writes under one key: one writes, the others answer its count', async () => {
+        await newIndex(store, 'docs');
+        const key = claim();
+        const batch = items(5);
+        const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.putItemsOnce('docs', batch, key)));
+        expect(outcomes.filter((o) => o.kind === 'done')).toHaveLength(1);
+        expect(outcomes.every((o) => o.kind !== 'mismatch' && o.count === 5)).toBe(true);
+        expect(await store.countItems('docs')).toBe(5);
+      });
+    });
+
     describe('scanItems', () => {
       beforeEach(async () => {
         await newIndex(store, 'docs');

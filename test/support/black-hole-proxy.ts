@@ -4,6 +4,9 @@
 // the replies (requests reach the database and are executed, their answers never come back: a
 // commit whose reply is lost). A connection that lost bytes stays silent for good, as a real one
 // whose stream broke would be useless; connections made after forwarding resumes work normally.
+// loseRepliesAfter() aims the fault at one exchange: the first connection whose requests show the
+// given texts in order (e.g. a statement, then COMMIT) loses every reply from that point on, so
+// the database commits a transaction whose answer never arrives.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -11,6 +14,8 @@ export type ProxyMode = 'forward' | 'black-hole' | 'drop-replies';
 
 interface Pair {
   client: Socket;
+  /** How far this connection's requests went through the armed patterns. */
+  matched: number;
   upstream: Socket | null;
   /** What this connection does with each direction, from now on. */
   up: 'forward' | 'swallow';
@@ -22,6 +27,7 @@ export class BlackHoleProxy {
   readonly #pairs = new Set<Pair>();
   readonly #server: Server;
   #mode: ProxyMode = 'forward';
+  #armed: { patterns: Buffer[]; fired: () => void } | null = null;
   /** Bytes swallowed so far in each direction (a test can check the fault really happened). */
   readonly swallowed = { up: 0, down: 0 };
 
@@ -63,6 +69,18 @@ export class BlackHoleProxy {
     for (const pair of this.#pairs) this.#degrade(pair, mode);
   }
 
+  /**
+   * Arms a one-shot fault: the first connection that sends `patterns` in order (each in a later or
+   * the same chunk as the one before, as pg sends one message per statement) has every reply after
+   * the chunk holding the last one swallowed. Resolves when it fired.
+   */
+  loseRepliesAfter(...patterns: string[]): Promise<void> {
+    return new Promise((fired) => {
+      this.#armed = { patterns: patterns.map((p) => Buffer.from(p, 'utf8')), fired };
+      for (const pair of this.#pairs) pair.matched = 0;
+    });
+  }
+
   async close(): Promise<void> {
     for (const pair of this.#pairs) {
       pair.client.destroy();
@@ -77,8 +95,23 @@ export class BlackHoleProxy {
     if (mode === 'black-hole') pair.up = 'swallow';
   }
 
+  #watch(pair: Pair, chunk: Buffer): void {
+    const armed = this.#armed;
+    if (armed === null) return;
+    let from = 0;
+    while (pair.matched < armed.patterns.length) {
+      const at = chunk.indexOf(armed.patterns[pair.matched], from);
+      if (at < 0) return;
+      from = at + armed.patterns[pair.matched].length;
+      pair.matched++;
+    }
+    this.#armed = null;
+    pair.down = 'swallow';
+    armed.fired();
+  }
+
   #accept(client: Socket): void {
-    const pair: Pair = { client, upstream: null, up: 'forward', down: 'forward' };
+    const pair: Pair = { client, matched: 0, upstream: null, up: 'forward', down: 'forward' };
     if (this.#mode !== 'forward') this.#degrade(pair, this.#mode);
     this.#pairs.add(pair);
     // A black hole never connects onward: the client waits for a handshake that never comes.
@@ -87,6 +120,7 @@ export class BlackHoleProxy {
     client.on('data', (chunk: Buffer) => {
       if (pair.up === 'forward' && upstream !== null) upstream.write(chunk);
       else this.swallowed.up += chunk.length;
+      this.#watch(pair, chunk);
     });
     upstream?.on('data', (chunk: Buffer) => {
       if (pair.down === 'forward') client.write(chunk);

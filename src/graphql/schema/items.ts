@@ -76,6 +76,10 @@ const UpsertSuccessRef = builder.objectRef<{ upsertedCount: number; index: Index
   }),
 });
 
+/** The argument every write that takes it describes alike. */
+const IDEMPOTENCY_KEY_DESCRIPTION =
+  'Makes a retry of this write safe (1 to 256 characters of your choosing, e.g. a UUID per logical write). A retry with the same key and the same request answers the first attempt\'s result without writing again (also when the first answer was lost, e.g. STORE_UNAVAILABLE after the commit, and on any replica); the same key with another request is a ValidationError. Keys are kept per index for IDEMPOTENCY_RETENTION_HOURS (24 h).';
+
 const DeleteItemsSuccessRef = builder.objectRef<{ deletedCount: number }>('DeleteItemsSuccess').implement({
   fields: (t) => ({ deletedCount: t.exposeInt('deletedCount', { description: 'Ids that existed and were deleted.' }) }),
 });
@@ -124,12 +128,14 @@ builder.mutationField('upsert', (t) =>
     args: {
       ...indexArgs,
       items: t.arg({ type: [ItemInputRef], required: true }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     },
     resolve: (_root, args, { service }) =>
       service.upsert(
         args.index,
         args.key,
         args.items.map((item) => ({ id: String(item.id), vector: item.vector, contents: item.contents, metadata: item.metadata })),
+        { idempotencyKey: args.idempotencyKey },
       ),
   }),
 );
@@ -143,8 +149,10 @@ builder.mutationField('deleteItems', (t) =>
       ...indexArgs,
       ids: t.arg.idList(),
       filter: t.arg({ type: 'JSON', description: FILTER_DESCRIPTION }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     },
-    resolve: (_root, args, { service }) => service.deleteItems(args.index, args.key, { ids: args.ids?.map(String), filter: args.filter }),
+    resolve: (_root, args, { service }) =>
+      service.deleteItems(args.index, args.key, { ids: args.ids?.map(String), filter: args.filter }, { idempotencyKey: args.idempotencyKey }),
   }),
 );
 
@@ -159,8 +167,9 @@ builder.mutationField('updateItems', (t) =>
       ids: t.arg.idList({ required: true }),
       metadata: t.arg({ type: 'JSON', description: 'A merge patch applied to each item\'s metadata.' }),
       contents: t.arg.string({ description: 'New contents for each item; null clears them.' }),
+      idempotencyKey: t.arg.string({ description: IDEMPOTENCY_KEY_DESCRIPTION }),
     },
     resolve: (_root, args, { service }) =>
-      service.update(args.index, args.key, args.ids.map(String), { metadata: args.metadata, contents: args.contents }),
+      service.update(args.index, args.key, args.ids.map(String), { metadata: args.metadata, contents: args.contents }, { idempotencyKey: args.idempotencyKey }),
   }),
 );

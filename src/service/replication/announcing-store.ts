@@ -2,7 +2,7 @@
 // is durable, and a model this replica saves is reported as already in memory (its training job
 // swaps it in right after saving), so catching up does not load it again.
 
-import type { ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
+import type { IdempotencyClaim, IdempotentOutcome, ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
 
 export interface StoreAnnouncements {
   /** The index changed (items written or deleted, model saved, index deleted). */
@@ -57,6 +57,22 @@ export class AnnouncingStore implements Store {
     const deleted = await this.#inner.deleteItems(index, tokens);
     this.#announce.changed(index);
     return deleted;
+  }
+
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    const outcome = await this.#inner.putItemsOnce(index, items, claim);
+    if (outcome.kind === 'done') this.#announce.changed(index);
+    return outcome;
+  }
+
+  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+    const outcome = await this.#inner.deleteItemsOnce(index, tokens, claim);
+    if (outcome.kind === 'done') this.#announce.changed(index);
+    return outcome;
+  }
+
+  pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
+    return this.#inner.pruneIdempotencyRecords(olderThanMs);
   }
 
   getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {
