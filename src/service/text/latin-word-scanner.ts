@@ -107,9 +107,12 @@ export function scanLatinWords(text: string, sink: WordSink): boolean {
       code = text.charCodeAt(i);
       kind = classOf(code);
       if (kind >= LETTER_CLASS && kind <= UNDERSCORE) continue;
+      // Refused next to a word: stop before handing over a word the full path may extend.
+      if (kind === REFUSE) return false;
       if (kind < MID_LETTER_ONLY || kind > MID_BOTH || i + 1 === length) break;
       const nextCode = text.charCodeAt(i + 1);
       const next = classOf(nextCode);
+      if (next === REFUSE) return false;
       const joins =
         (previous === LETTER_CLASS && next === LETTER_CLASS && kind !== MID_NUMBER_ONLY) ||
         (previous === DIGIT_CLASS && next === DIGIT_CLASS && kind !== MID_LETTER_ONLY);
