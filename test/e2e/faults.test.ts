@@ -10,7 +10,8 @@
 import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { print } from 'graphql';
+import { parse, print } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -89,6 +90,11 @@ async function expectSelfSearch(api: Api, index: string, key: string, sample: It
     expect(result.hits[0]).toMatchObject({ id: item.id, distance: 0 });
   }
 }
+
+/** A search that asks only for what an open index holds in memory. */
+const SearchIdsDocument = parse(`query SearchIds($index: String!, $key: IndexKey!, $vector: Vector!) {
+  search(index: $index, key: $key, vector: $vector, topK: 1, exact: true) { __typename ... on SearchResults { hits { id distance } } }
+}`) as TypedDocumentNode<{ search: { __typename: string; hits?: Array<{ id: string; distance: number }> } }, { index: string; key: string; vector: string }>;
 
 function sampleOf(all: Item[], count: number): Item[] {
   return Array.from({ length: Math.min(count, all.length) }, (_, i) => all[Math.floor((i * all.length) / count)]);
@@ -359,9 +365,13 @@ describe.skipIf(!postgres.available)('PostgreSQL going away and coming back', ()
       expect(await ready.json()).toMatchObject({ status: 'unavailable', store: 'postgres' });
       const health = await server.request(HealthDocument, {});
       expect(health.body.data?.health).toMatchObject({ status: 'degraded', storeReachable: false });
-      // The open index answers from memory while the database is away.
-      await expectStored(server, index, key, before);
-      await expectSelfSearch(server, index, key, sampleOf(before, 5));
+      // The open index answers what memory holds while the database is away: ids and distances.
+      // Contents live only in the store, so asking for them is the same clear fault.
+      for (const item of sampleOf(before, 5)) {
+        const answer = await server.request(SearchIdsDocument, { index, key, vector: toBase64(item.vector) });
+        expect(answer.body.data?.search, JSON.stringify(answer.body)).toMatchObject({ __typename: 'SearchResults', hits: [{ id: item.id, distance: 0 }] });
+      }
+      expectStoreFault(await server.request(ItemsDocument, { index, key, ids: [before[0].id] }), 'unreachable', /database cannot be reached/);
       expect(server.logs.some((line) => line.includes('Store unavailable (unreachable)'))).toBe(true);
 
       await proxy.restore();
