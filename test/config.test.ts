@@ -32,6 +32,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the vector cache (256 MiB by default, 0 turns it off) and the memory budget (none unless set)', () => {
+    expect(loadConfig({})).toMatchObject({ vectorCacheBytes: 256 * 2 ** 20, memoryBudgetBytes: null });
+    expect(loadConfig({ CIPHERDEX_VECTOR_CACHE_MB: '0', CIPHERDEX_MEMORY_BUDGET_MB: '2048' })).toMatchObject({ vectorCacheBytes: 0, memoryBudgetBytes: 2048 * 2 ** 20 });
+    expect(() => loadConfig({ CIPHERDEX_MEMORY_BUDGET_MB: '0' })).toThrow(/CIPHERDEX_MEMORY_BUDGET_MB/);
+    expect(() => loadConfig({ CIPHERDEX_VECTOR_CACHE_MB: '-1' })).toThrow(/CIPHERDEX_VECTOR_CACHE_MB/);
+  });
+
   it('RETRAIN_THRESHOLD=-1 turns automatic training off; other values below 1 are refused', () => {
     expect(loadConfig({ RETRAIN_THRESHOLD: '-1' })).toMatchObject({ retrainThreshold: -1, autoTrainEnabled: false });
     expect(loadConfig({ RETRAIN_THRESHOLD: '1' })).toMatchObject({ retrainThreshold: 1, autoTrainEnabled: true });
