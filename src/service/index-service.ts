@@ -21,9 +21,10 @@ import {
   type RequestDigest,
 } from './records/idempotency-record.js';
 import { refreshFromStore } from './open/store-refresh.js';
+import { repairAfterUnknownOutcome } from './open/unknown-outcome-repair.js';
 import { AcceptedKeys } from './open/accepted-keys.js';
 import { ITEM_FIELDS } from './enumerations.js';
-import { IndexNotFoundError, ItemsNotFoundError, ValidationError } from './errors.js';
+import { IndexNotFoundError, ItemsNotFoundError, StoreUnavailableError, ValidationError } from './errors.js';
 import { rotateKey } from './open/key-rotation.js';
 import type { IndexCache } from './open/index-cache.js';
 import { sealIndexConfig } from './records/index-config-record.js';
@@ -227,11 +228,11 @@ export class CipherdexIndexService implements IndexService {
         this.#cache.reserve(open, open.growthBytes(valid.length), 'This upsert');
         const stored = prepared.map((item) => item.stored);
         if (claim === null) {
-          await translatingErrors(name, () => this.#store.putItems(name, stored));
+          await this.#write(open, records, () => this.#store.putItems(name, stored));
           open.applyUpserts(records);
           return { count: valid.length, replayed: false };
         }
-        const outcome = await translatingErrors(name, () => this.#store.putItemsOnce(name, stored, claim));
+        const outcome = await this.#write(open, records, () => this.#store.putItemsOnce(name, stored, claim));
         return this.#settle(open, outcome, records, () => open.applyUpserts(records));
       });
       if (!replayed) {
@@ -265,13 +266,13 @@ export class CipherdexIndexService implements IndexService {
       const claim = idempotencyKey === null ? null : this.#claim(open, idempotencyKey, deleteDigest({ ids: unique }));
       return open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
+        const touched = unique.map((id, i) => ({ id, token: tokens[i] }));
         if (claim === null) {
-          const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, tokens));
+          const deletedCount = await this.#write(open, touched, () => this.#store.deleteItems(name, tokens));
           open.applyDeletes(unique);
           return { deletedCount };
         }
-        const outcome = await translatingErrors(name, () => this.#store.deleteItemsOnce(name, tokens, claim));
-        const touched = unique.map((id, i) => ({ id, token: tokens[i] }));
+        const outcome = await this.#write(open, touched, () => this.#store.deleteItemsOnce(name, tokens, claim));
         return { deletedCount: (await this.#settle(open, outcome, touched, () => open.applyDeletes(unique))).count };
       });
     });
@@ -327,12 +328,12 @@ export class CipherdexIndexService implements IndexService {
         const apply = (): void => void open.applyDeletes(doomed.map((record) => record.id));
         if (claim === null) {
           if (doomed.length === 0) return { deletedCount: 0 };
-          const deletedCount = await translatingErrors(name, () => this.#store.deleteItems(name, tokens));
+          const deletedCount = await this.#write(open, doomed, () => this.#store.deleteItems(name, tokens));
           apply();
           return { deletedCount };
         }
         // Even with nothing to delete the store is asked: an earlier attempt may have deleted it all.
-        const outcome = await translatingErrors(name, () => this.#store.deleteItemsOnce(name, tokens, claim));
+        const outcome = await this.#write(open, doomed, () => this.#store.deleteItemsOnce(name, tokens, claim));
         return { deletedCount: (await this.#settle(open, outcome, doomed, apply)).count };
       });
     });
@@ -374,11 +375,11 @@ export class CipherdexIndexService implements IndexService {
         const sealed = prepared.map((item) => item.stored);
         const writes = prepared.map((item) => item.record);
         if (claim === null) {
-          await translatingErrors(name, () => this.#store.putItems(name, sealed));
+          await this.#write(open, writes, () => this.#store.putItems(name, sealed));
           open.applyUpdates(writes);
           return { updatedCount: valid.length };
         }
-        const outcome = await translatingErrors(name, () => this.#store.putItemsOnce(name, sealed, claim));
+        const outcome = await this.#write(open, writes, () => this.#store.putItemsOnce(name, sealed, claim));
         return { updatedCount: (await this.#settle(open, outcome, writes, () => open.applyUpdates(writes))).count };
       });
     });
@@ -558,6 +559,19 @@ export class CipherdexIndexService implements IndexService {
 
   async indexGrants(name: string, key: IndexKeyInput): Promise<IndexGrantInfo[]> {
     return this.#withDataKey(name, key, (dataKey) => listGrants(this.#store, name, dataKey));
+  }
+
+  /**
+   * Runs a store write of items, translating its errors; when the store became unreachable while it
+   * was in flight (it may have committed), memory is repaired from the store once it answers again.
+   */
+  async #write<T>(open: OpenIndex, touched: ReadonlyArray<{ id: string; token: Buffer }>, work: () => Promise<T>): Promise<T> {
+    try {
+      return await translatingErrors(open.name, work);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && error.fault === 'unreachable') repairAfterUnknownOutcome(this.#store, open, touched);
+      throw error;
+    }
   }
 
   /** The store's view of a write under an idempotency key (records/idempotency-record.ts). */

@@ -4,6 +4,7 @@
 //   client gets STORE_UNAVAILABLE for a write that committed; the retry answers the first result
 //   and the index's change counter (one per write) shows one write. Concurrent retries on two
 //   replicas of one database write once. The same key with another request is a ValidationError.
+//   A write without a key whose reply is lost is read back into the replica's memory by itself.
 // - SQLite: the same answers from the record, without the network fault.
 
 import pg from 'pg';
@@ -32,6 +33,15 @@ async function present(server: TestServer, index: string, key: string, ids: stri
   const answer = await server.request(ItemsDocument, { index, key, ids });
   if (answer.body.data?.items.__typename !== 'ItemList') throw new Error(JSON.stringify(answer.body));
   return answer.body.data.items.items.length;
+}
+
+/** Polls until `check` holds (a replica catching up); fails after a bound far above the expected time. */
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('the condition did not hold within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 const postgres = await probePostgres();
@@ -80,6 +90,17 @@ describe.skipIf(!postgres.available)('idempotent writes on PostgreSQL', () => {
       expect(reused.body.data?.upsert).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_ERROR', argument: 'idempotencyKey', message: REUSED });
       expect(await writes(index)).toBe(before + 1);
 
+      // Without a key the write cannot be retried safely, but it landed all the same: replica A,
+      // which answered STORE_UNAVAILABLE, reads the items it touched back from the store by itself.
+      const unkeyed = batch('unkeyed', 4, 6);
+      const unkeyedFired = proxy.loseRepliesAfter('INSERT INTO items');
+      const unkeyedLost = await a.request(UpsertDocument, { index, key, items: unkeyed });
+      await unkeyedFired;
+      expect(unkeyedLost.status).toBe(503);
+      expect(await present(b, index, key, unkeyed.map((item) => item.id))).toBe(4);
+      await eventually(async () => (await present(a, index, key, unkeyed.map((item) => item.id))) === 4);
+      await a.request(DeleteItemsDocument, { index, key, ids: unkeyed.map((item) => item.id) });
+
       // A delete by filter whose reply is lost; meanwhile another writer adds an item the filter matches.
       const deleteFired = proxy.loseRepliesAfter('idempotency_records', 'COMMIT');
       const lostDelete = await a.request(DeleteItemsDocument, { index, key, filter: { group: 'doomed' }, idempotencyKey: 'delete-1' });
@@ -87,6 +108,8 @@ describe.skipIf(!postgres.available)('idempotent writes on PostgreSQL', () => {
       expect(lostDelete.status).toBe(503);
       const late = batch('late', 1, 4, { group: 'doomed' });
       await b.request(UpsertDocument, { index, key, items: late });
+      // Once A has caught up on it, the filter matches it there too: the retry must still spare it.
+      await eventually(async () => (await present(a, index, key, [late[0].id])) === 1);
       const afterDelete = await writes(index);
       const deleteRetry = await a.request(DeleteItemsDocument, { index, key, filter: { group: 'doomed' }, idempotencyKey: 'delete-1' });
       expect(deleteRetry.body.data?.deleteItems).toEqual({ __typename: 'DeleteItemsSuccess', deletedCount: 10 });
