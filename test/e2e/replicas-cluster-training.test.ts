@@ -29,6 +29,7 @@ import type { HttpAnswer } from '../server/harness.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
+import { eventually } from '../support/eventually.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
@@ -44,16 +45,6 @@ type Status = Extract<TrainingStatusSubscription['trainingStatus'], { __typename
 interface Replica extends ServeProcess {
   name: string;
   request<T, V>(document: TypedDocumentNode<T, V>, variables: V): Promise<HttpAnswer<T>>;
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe.skipIf(!postgres.available || !redis.available)('training across replica processes', () => {

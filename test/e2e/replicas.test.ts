@@ -31,6 +31,7 @@ import type { HttpAnswer } from '../server/harness.js';
 import { startServeProcess } from '../support/serve-process.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
+import { eventually } from '../support/eventually.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
@@ -122,16 +123,6 @@ function watch(client: Client, index: string, key: string) {
       }
     },
   };
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe.skipIf(!postgres.available || !redis.available)('several replicas on one PostgreSQL and one Redis', () => {

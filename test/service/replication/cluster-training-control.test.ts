@@ -16,22 +16,13 @@ import type { TrainingQueueInfo } from '../../../src/service/types.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
+import { eventually } from '../../support/eventually.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
 const DIM = 8;
 /** Mini-batch (more vectors than a batch) with tolerance 0: a run that lasts until cancelled. */
 const ENDLESS = { nLists: 16, maxIters: 10_000, tolerance: 0 };
-
-async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(!postgres.available || !redis.available)('training control from any replica', () => {
   let schema: PostgresTestSchema;

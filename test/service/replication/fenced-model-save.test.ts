@@ -16,6 +16,7 @@ import type { Store } from '../../../src/storage/index.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
+import { eventually } from '../../support/eventually.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
@@ -41,16 +42,6 @@ function heldSaves(store: Store): { store: Store; reached: Promise<void>; releas
     },
   });
   return { store: held, reached, release };
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe.skipIf(!postgres.available || !redis.available)('fenced model saves across replicas', () => {

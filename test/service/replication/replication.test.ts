@@ -15,20 +15,11 @@ import type { TrainingRun, TrainingStatus } from '../../../src/service/types.js'
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
+import { eventually } from '../../support/eventually.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
 const DIM = 8;
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
