@@ -316,18 +316,8 @@ export class InvertedLists {
     const position = this.slotPos[slot];
     const last = this.lengths[list] - 1;
     if (position !== last) {
-      const f32 = this.arena.heap.f32;
-      const rows = this.blocks[list].offset >> 2;
-      f32.copyWithin(rows + position * this.stride, rows + last * this.stride, rows + (last + 1) * this.stride);
-      const norms = this.normsAt(list) >> 2;
-      f32[norms + position] = f32[norms + last];
-      if (this.codeBytes > 0) {
-        const codes = this.codesAt(list);
-        this.arena.heap.i8.copyWithin(codes + position * this.codeBytes, codes + last * this.codeBytes, codes + (last + 1) * this.codeBytes);
-      }
-      const movedId = this.listIds[list][last];
-      this.listIds[list][position] = movedId;
-      this.slotPos[this.locator.get(movedId) as number] = position;
+      this.moveEntry(list, last, position);
+      this.slotPos[this.locator.get(this.listIds[list][position]) as number] = position;
     }
     this.lengths[list] = last;
     const capacity = this.capacities[list];
