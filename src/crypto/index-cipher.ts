@@ -4,6 +4,7 @@
 import { hkdfSync } from 'node:crypto';
 import { assertAesKey } from './aes-gcm.js';
 import { openRecord, sealRecord } from './sealed-record.js';
+import { SetHasher, type SetHashSum } from './set-hash.js';
 import { computeToken } from './tokens.js';
 
 function derive(dataKey: Buffer, label: string): Buffer {
@@ -14,12 +15,23 @@ function derive(dataKey: Buffer, label: string): Buffer {
 export class IndexCipher {
   readonly #sealKey: Buffer;
   readonly #tokenKey: Buffer;
+  /** Keyed hash of the live (token, seal tag) set: the index commitment (set-hash.ts). */
+  readonly #setHasher: SetHasher;
   #destroyed = false;
 
   constructor(dataKey: Buffer) {
     assertAesKey(dataKey, 'data key');
     this.#sealKey = derive(dataKey, 'seal');
     this.#tokenKey = derive(dataKey, 'token');
+    const commitmentKey = derive(dataKey, 'commitment');
+    this.#setHasher = new SetHasher(commitmentKey);
+    commitmentKey.fill(0);
+  }
+
+  /** Adds (1) or removes (-1) the (token, seal tag) pairs to or from a commitment sum. */
+  accumulateSet(sum: SetHashSum, tokens: readonly Buffer[], tags: ReadonlyArray<Buffer | string>, sign: 1 | -1): void {
+    this.#assertLive();
+    this.#setHasher.accumulate(sum, tokens, tags, sign);
   }
 
   /** Fresh 12-byte nonce | ciphertext | tag; `associatedData` names the index and slot. */
@@ -45,6 +57,7 @@ export class IndexCipher {
     this.#destroyed = true;
     this.#sealKey.fill(0);
     this.#tokenKey.fill(0);
+    this.#setHasher.destroy();
   }
 
   #assertLive(): void {

@@ -4,6 +4,7 @@ export { IndexKeyFormatError, INDEX_KEY_BYTES, generateIndexKey, parseIndexKey }
 export { KeyUnwrapError, generateDataKey, unwrapDataKey, wrapDataKey } from './data-key.js';
 export { SealIntegrityError, openRecord, sealRecord } from './sealed-record.js';
 export { IndexCipher } from './index-cipher.js';
+export { SET_HASH_TAG_BYTES, emptySetHash, setHashEquals, type SetHashSum } from './set-hash.js';
 export { TOKEN_BYTES, computeToken, constantTimeEqual } from './tokens.js';
 export {
   GRANT_TOKEN_PREFIX,

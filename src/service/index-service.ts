@@ -52,8 +52,9 @@ import { searchWithText } from './hybrid-search.js';
 import mergePatch from 'json-merge-patch';
 import { toDomainError, translatingErrors } from './lower-layer-errors.js';
 import { compileFilterPlan, isEmptyFilter, type CompiledFilter } from './input/metadata-filter.js';
-import { OpenIndex } from './open/open-index.js';
+import { OpenIndex, type PreparedItem } from './open/open-index.js';
 import { ItemPresenter } from './item-presenter.js';
+import { storedCommitment, writeWithCommitment } from './open/commitment-writes.js';
 import { openCursor, sealCursor } from './records/page-cursor.js';
 import type { TrainingEventBus } from './training/training-events.js';
 import type { TrainingRuns } from './training/training-runs.js';
@@ -165,8 +166,10 @@ export class CipherdexIndexService implements IndexService {
     const sealer = workers === null ? null : { workers, handle: workers.register(indexName, dataKey) };
     dataKey.fill(0);
     try {
-      const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, config) });
-      const open = new OpenIndex(indexName, config, stored.createdAt, cipher, keys, sealer, this.#cache.recordBucket, this.#cache.storedItems);
+      // `committed`: this index has an index commitment from its first write on (a missing one is tampering).
+      const committed = { ...config, committed: true };
+      const stored = await this.#store.createIndex({ name: indexName, wrappedDataKey, sealedConfig: sealIndexConfig(cipher, indexName, committed) });
+      const open = new OpenIndex(indexName, committed, stored.createdAt, cipher, keys, sealer, this.#cache.recordBucket, this.#cache.storedItems);
       this.#cache.insert(open);
       return this.#describe(open);
     } catch (error) {
@@ -227,13 +230,15 @@ export class CipherdexIndexService implements IndexService {
         // Before anything is written: a batch the memory budget cannot hold is refused whole.
         this.#cache.reserve(open, open.growthBytes(valid.length), 'This upsert');
         const stored = prepared.map((item) => item.stored);
+        const changes = prepared.map((item) => ({ id: item.record.id, token: item.stored.token, after: item.record.sealTag }));
         if (claim === null) {
-          await this.#write(open, records, () => this.#store.putItems(name, stored));
-          open.applyUpserts(records);
+          await this.#write(open, records, () => this.#putPrepared(open, prepared, () => open.applyUpserts(records)));
           return { count: valid.length, replayed: false };
         }
-        const outcome = await this.#write(open, records, () => this.#store.putItemsOnce(name, stored, claim));
-        return this.#settle(open, outcome, records, () => open.applyUpserts(records));
+        const outcome = await this.#write(open, records, () =>
+          writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.putItemsOnce(name, stored, claim, commitment), (done) => appliedIfDone(done, () => open.applyUpserts(records))),
+        );
+        return this.#settle(open, outcome, records, () => {});
       });
       if (!replayed) {
         this.#metrics.upserted(name, valid.length, (performance.now() - started) / 1000);
@@ -242,6 +247,13 @@ export class CipherdexIndexService implements IndexService {
       await this.#training.maybeAutoTrain(open);
       return { upsertedCount: count, index: this.#describe(open) };
     });
+  }
+
+  /** Stores sealed items with the index commitment that follows from them (one transaction), then `apply` to memory. */
+  #putPrepared(open: OpenIndex, prepared: readonly PreparedItem[], apply: () => void): Promise<void> {
+    const changes = prepared.map((item) => ({ id: item.record.id, token: item.stored.token, after: item.record.sealTag }));
+    const stored = prepared.map((item) => item.stored);
+    return writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.putItems(open.name, stored, commitment), apply);
   }
 
   async get(name: string, key: IndexKeyInput, ids: string[], include?: ItemField[]): Promise<Item[]> {
@@ -266,14 +278,18 @@ export class CipherdexIndexService implements IndexService {
       const claim = idempotencyKey === null ? null : this.#claim(open, idempotencyKey, deleteDigest({ ids: unique }));
       return open.lock.run(async () => {
         if (open.closed) throw new IndexNotFoundError(name);
+        const changes = unique.map((id, i) => ({ id, token: tokens[i], after: null }));
         const touched = unique.map((id, i) => ({ id, token: tokens[i] }));
         if (claim === null) {
-          const deletedCount = await this.#write(open, touched, () => this.#store.deleteItems(name, tokens));
-          open.applyDeletes(unique);
+          const deletedCount = await this.#write(open, touched, () =>
+            writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.deleteItems(name, tokens, commitment), () => void open.applyDeletes(unique)),
+          );
           return { deletedCount };
         }
-        const outcome = await this.#write(open, touched, () => this.#store.deleteItemsOnce(name, tokens, claim));
-        return { deletedCount: (await this.#settle(open, outcome, touched, () => open.applyDeletes(unique))).count };
+        const outcome = await this.#write(open, touched, () =>
+          writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.deleteItemsOnce(name, tokens, claim, commitment), (done) => appliedIfDone(done, () => void open.applyDeletes(unique))),
+        );
+        return { deletedCount: (await this.#settle(open, outcome, touched, () => {})).count };
       });
     });
   }
@@ -326,15 +342,19 @@ export class CipherdexIndexService implements IndexService {
         const doomed = [...open.matching(plan)];
         const tokens = doomed.map((record) => record.token);
         const apply = (): void => void open.applyDeletes(doomed.map((record) => record.id));
+        const changes = doomed.map((record) => ({ id: record.id, token: record.token, after: null }));
         if (claim === null) {
           if (doomed.length === 0) return { deletedCount: 0 };
-          const deletedCount = await this.#write(open, doomed, () => this.#store.deleteItems(name, tokens));
-          apply();
+          const deletedCount = await this.#write(open, doomed, () =>
+            writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.deleteItems(name, tokens, commitment), apply),
+          );
           return { deletedCount };
         }
         // Even with nothing to delete the store is asked: an earlier attempt may have deleted it all.
-        const outcome = await this.#write(open, doomed, () => this.#store.deleteItemsOnce(name, tokens, claim));
-        return { deletedCount: (await this.#settle(open, outcome, doomed, apply)).count };
+        const outcome = await this.#write(open, doomed, () =>
+          writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.deleteItemsOnce(name, tokens, claim, commitment), (done) => appliedIfDone(done, apply)),
+        );
+        return { deletedCount: (await this.#settle(open, outcome, doomed, () => {})).count };
       });
     });
   }
@@ -375,12 +395,14 @@ export class CipherdexIndexService implements IndexService {
         const sealed = prepared.map((item) => item.stored);
         const writes = prepared.map((item) => item.record);
         if (claim === null) {
-          await this.#write(open, writes, () => this.#store.putItems(name, sealed));
-          open.applyUpdates(writes);
+          await this.#write(open, writes, () => this.#putPrepared(open, prepared, () => open.applyUpdates(writes)));
           return { updatedCount: valid.length };
         }
-        const outcome = await this.#write(open, writes, () => this.#store.putItemsOnce(name, sealed, claim));
-        return { updatedCount: (await this.#settle(open, outcome, writes, () => open.applyUpdates(writes))).count };
+        const changes = prepared.map((item) => ({ id: item.record.id, token: item.stored.token, after: item.record.sealTag }));
+        const outcome = await this.#write(open, writes, () =>
+          writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.putItemsOnce(name, sealed, claim, commitment), (done) => appliedIfDone(done, () => open.applyUpdates(writes))),
+        );
+        return { updatedCount: (await this.#settle(open, outcome, writes, () => {})).count };
       });
     });
   }
@@ -598,6 +620,14 @@ export class CipherdexIndexService implements IndexService {
       return { count: outcome.count, replayed: false };
     }
     await translatingErrors(open.name, () => refreshFromStore(this.#store, open, touched));
+    // An earlier attempt committed (with its commitment) but memory never heard: when memory now is
+    // the committed set, it is current again and later writes chain onto that commitment.
+    await translatingErrors(open.name, async () => {
+      const committed = await this.#store.readCommitment(open.name, []);
+      if (committed === null || committed.seq <= open.commitment.seq) return;
+      const state = storedCommitment(open, committed.sealed, committed.seq);
+      if (open.commitment.matches(state, open.size)) open.commitment.seq = state.seq;
+    });
     return { count: outcome.count, replayed: true };
   }
 
@@ -690,3 +720,9 @@ function filterOrNull(filter: Filter | null | undefined): CompiledFilter | null 
   return isEmptyFilter(filter) ? null : plan;
 }
 
+/** Applies an idempotent write to memory when it was done now (a replay or a mismatch wrote nothing); says whether it was. */
+function appliedIfDone(outcome: IdempotentOutcome, apply: () => void): boolean {
+  if (outcome.kind !== 'done') return false;
+  apply();
+  return true;
+}

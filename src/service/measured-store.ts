@@ -9,8 +9,9 @@ const UNTIMED = new Set(['scanItems', 'close', 'kind', 'replication']);
 
 export function measuredStore(store: Store, metrics: ServiceMetrics): Store {
   return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
+    get(target, property) {
+      // The target as receiver: its getters may read private fields, which a Proxy does not have.
+      const value: unknown = Reflect.get(target, property, target);
       if (typeof property !== 'string' || typeof value !== 'function' || UNTIMED.has(property)) {
         return typeof value === 'function' ? value.bind(target) : value;
       }

@@ -2,8 +2,12 @@
 
 export {
   DEFAULT_SCAN_PAGE_SIZE,
+  StoreCommitmentConflictError,
   StoreConflictError,
   StoreIndexNotFoundError,
+  type CommitmentBase,
+  type CommitmentRule,
+  type CommitmentUpdate,
   type Store,
   type StoredGrant,
   type StoredIndex,

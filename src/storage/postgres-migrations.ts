@@ -111,4 +111,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_records_by_time ON idempotency_records (created_at);
     `,
   },
+  {
+    version: 7,
+    description: 'index commitment (rollback protection)',
+    // The sealed commitment over the live item set and a plaintext copy of its counter, which each
+    // write compares and sets under the index row's lock (replicas serialize on it). Existing
+    // indexes start with none: their first open establishes it (docs/security.md, "Upgrading").
+    sql: `
+      ALTER TABLE indexes ADD COLUMN sealed_commitment BYTEA;
+      ALTER TABLE indexes ADD COLUMN commitment_seq BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -16,8 +16,12 @@ import { claimIdempotencyKey, completeIdempotencyKey, pruneIdempotencyRecords } 
 import { discardIdleConnectionsOnLoss } from './postgres-dead-connections.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
+  StoreCommitmentConflictError,
   StoreConflictError,
   StoreIndexNotFoundError,
+  type CommitmentBase,
+  type CommitmentRule,
+  type CommitmentUpdate,
   type Store,
   type StoredGrant,
   type StoredIndex,
@@ -51,6 +55,8 @@ interface IndexRow {
   model_version: number;
   key_version: number;
   change_seq: string;
+  sealed_commitment: Buffer | null;
+  commitment_seq: string;
   created_at: Date;
 }
 
@@ -82,7 +88,7 @@ function toStoredGrant(index: string, row: GrantRow): StoredGrant {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, key_version, change_seq, created_at';
+const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, key_version, change_seq, sealed_commitment, commitment_seq, created_at';
 
 function toStoredIndex(row: IndexRow): StoredIndex {
   return {
@@ -93,6 +99,8 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     modelVersion: row.model_version,
     changeSeq: Number(row.change_seq),
     keyVersion: row.key_version,
+    sealedCommitment: row.sealed_commitment,
+    commitmentSeq: Number(row.commitment_seq),
     createdAt: row.created_at,
   };
 }
@@ -147,13 +155,22 @@ function byteChunks(items: StoredItem[], maxBytes: number): StoredItem[][] {
  * writers of one index take their change numbers in commit order. The log row reuses the batch's
  * token parameters.
  */
-async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: StoredItem[], origin: string): Promise<number> {
+async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: StoredItem[], origin: string, commitment?: CommitmentUpdate): Promise<number> {
   if (items.length === 0) {
-    const { rowCount } = await db.query('SELECT 1 FROM indexes WHERE name = $1', [index]);
+    const { rowCount } =
+      commitment === undefined
+        ? await db.query('SELECT 1 FROM indexes WHERE name = $1', [index])
+        : await db.query(`UPDATE indexes SET ${SET_COMMITMENT} WHERE name = $1 AND commitment_seq = $3::bigint`, [index, commitment.sealed, commitment.expectedSeq]);
     return rowCount === 0 ? -1 : 0;
   }
+  // With a commitment, the index row is updated only when its counter still is the expected one
+  // (compare-and-set under the row lock): otherwise `target` is empty and nothing is written.
   const result = await db.query(
-    `WITH target AS (UPDATE indexes SET change_seq = change_seq + 1 WHERE name = $1 RETURNING id, change_seq),
+    `WITH target AS (
+       UPDATE indexes SET change_seq = change_seq + 1,
+         sealed_commitment = coalesce($7::bytea, sealed_commitment),
+         commitment_seq = commitment_seq + (CASE WHEN $7::bytea IS NULL THEN 0 ELSE 1 END)
+       WHERE name = $1 AND ($8::bigint IS NULL OR commitment_seq = $8::bigint) RETURNING id, change_seq),
      logged AS (
        INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
        SELECT id, change_seq, $6, $2, $4 FROM target
@@ -178,34 +195,38 @@ async function upsertChunk(db: pg.Pool | pg.PoolClient, index: string, items: St
       items.map((item) => item.token.length),
       items.map((item) => item.sealed.length),
       origin,
+      commitment?.sealed ?? null,
+      commitment?.expectedSeq ?? null,
     ],
   );
   return result.rowCount ?? 0;
 }
 
+/** Replaces the commitment ($2) and counts it; the caller's WHERE holds the compare. */
+const SET_COMMITMENT = 'sealed_commitment = $2, commitment_seq = commitment_seq + 1';
+
 /**
- * Deletes the items of `tokens` in one statement and returns how many existed. The index row is
- * locked first, as upserts do, so writers never wait on each other in opposite orders. A delete
- * that finds nothing still takes a change number (with no tokens): change numbers stay gapless,
- * which is how replicas notice a pruned log.
+ * The commitment and the seal tags of `tokens`, in one statement (one snapshot); `lock` takes the
+ * index row's lock for the rest of the transaction (FOR NO KEY UPDATE: the lock the write that follows takes anyway, which foreign-key checks of other tables do not conflict with).
  */
-async function deleteTokens(db: pg.Pool | pg.PoolClient, index: string, tokens: Buffer[], origin: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `WITH target AS (UPDATE indexes SET change_seq = change_seq + 1 WHERE name = $1 RETURNING id, change_seq),
-     gone AS (DELETE FROM items USING target WHERE items.index_id = target.id AND items.token = ANY($2::bytea[]) RETURNING items.token),
-     logged AS (
-       INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
-       SELECT target.id, target.change_seq, $3, touched.tokens, touched.lengths
-       FROM target, (
-         SELECT coalesce(string_agg(token, ''::bytea ORDER BY token), ''::bytea) AS tokens,
-                coalesce(array_agg(length(token) ORDER BY token), '{}'::int[]) AS lengths
-         FROM gone
-       ) AS touched
-     )
-     SELECT count(*)::int AS n FROM gone`,
-    [index, tokens, origin],
+async function readBase(db: pg.Pool | pg.PoolClient, index: string, tokens: Buffer[], lock: boolean): Promise<CommitmentBase | null> {
+  const { rows } = await db.query<{ sealed_commitment: Buffer | null; commitment_seq: string; token: Buffer | null; tag: Buffer | null }>(
+    `SELECT i.sealed_commitment, i.commitment_seq, it.token, substring(it.sealed FROM octet_length(it.sealed) - 15) AS tag
+     FROM indexes i LEFT JOIN items it ON it.index_id = i.id AND it.token = ANY($2::bytea[])
+     WHERE i.name = $1${lock ? ' FOR NO KEY UPDATE OF i' : ''}`,
+    [index, tokens],
   );
-  return rows[0].n;
+  if (rows.length === 0) return null;
+  const byToken = new Map<string, Buffer>();
+  for (const row of rows) if (row.token !== null && row.tag !== null) byToken.set(row.token.toString('latin1'), row.tag);
+  return { seq: Number(rows[0].commitment_seq), sealed: rows[0].sealed_commitment, tags: tokens.map((token) => byToken.get(token.toString('latin1')) ?? null) };
+}
+
+/** Locks the index row, reads the commitment and computes the update from it (see CommitmentRule). */
+async function lockedUpdate(client: pg.PoolClient, index: string, tokens: Buffer[], rule: CommitmentRule): Promise<CommitmentUpdate> {
+  const base = await readBase(client, index, tokens, true);
+  if (base === null) throw new StoreIndexNotFoundError(index);
+  return rule(base);
 }
 
 export class PostgresStore implements Store {
@@ -280,44 +301,48 @@ export class PostgresStore implements Store {
     });
   }
 
-  async putItems(index: string, items: StoredItem[]): Promise<void> {
+  async putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void> {
     const unique = lastPerToken(items);
     const chunks = byteChunks(unique, this.#maxStatementBytes);
-    if (chunks.length <= 1) {
+    if (chunks.length <= 1 && typeof commitment !== 'function') {
       // One statement is one transaction: no BEGIN/COMMIT round trips for the common case.
-      if ((await upsertChunk(this.#pool, index, unique, this.replication.origin)) !== unique.length) throw new StoreIndexNotFoundError(index);
+      if ((await upsertChunk(this.#pool, index, unique, this.replication.origin, commitment)) !== unique.length) await this.#refused(this.#pool, index, commitment);
       return;
     }
     await this.#transaction(async (client) => {
-      for (const chunk of chunks) {
-        if ((await upsertChunk(client, index, chunk, this.replication.origin)) !== chunk.length) throw new StoreIndexNotFoundError(index);
+      const update = typeof commitment === 'function' ? await lockedUpdate(client, index, unique.map((item) => item.token), commitment) : commitment;
+      // The first chunk compares and sets the commitment; the rest follow in the same transaction.
+      for (const [i, chunk] of (chunks.length === 0 ? [[]] : chunks).entries()) {
+        if ((await upsertChunk(client, index, chunk, this.replication.origin, i === 0 ? update : undefined)) !== chunk.length) {
+          await this.#refused(client, index, i === 0 ? update : undefined);
+        }
       }
     });
   }
 
-  async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
-    if (tokens.length === 0) return 0;
-    return deleteTokens(this.#pool, index, tokens, this.replication.origin);
-  }
-
-  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
-    const chunks = byteChunks(lastPerToken(items), this.#maxStatementBytes);
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    const unique = lastPerToken(items);
+    const chunks = byteChunks(unique, this.#maxStatementBytes);
     return this.#transaction(async (client) => {
       const earlier = await claimIdempotencyKey(client, index, claim);
       if (earlier !== null) return earlier;
-      for (const chunk of chunks) {
-        if ((await upsertChunk(client, index, chunk, this.replication.origin)) !== chunk.length) throw new StoreIndexNotFoundError(index);
+      const update = typeof commitment === 'function' ? await lockedUpdate(client, index, unique.map((item) => item.token), commitment) : commitment;
+      for (const [i, chunk] of (chunks.length === 0 ? [[]] : chunks).entries()) {
+        if ((await upsertChunk(client, index, chunk, this.replication.origin, i === 0 ? update : undefined)) !== chunk.length) {
+          await this.#refused(client, index, i === 0 ? update : undefined);
+        }
       }
       await completeIdempotencyKey(client, index, claim, items.length);
       return { kind: 'done', count: items.length };
     });
   }
 
-  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
     return this.#transaction(async (client) => {
       const earlier = await claimIdempotencyKey(client, index, claim);
       if (earlier !== null) return earlier;
-      const deleted = tokens.length === 0 ? 0 : await deleteTokens(client, index, tokens, this.replication.origin);
+      const update = typeof commitment === 'function' ? await lockedUpdate(client, index, tokens, commitment) : commitment;
+      const deleted = await this.#deleteItems(client, index, tokens, update);
       await completeIdempotencyKey(client, index, claim, deleted);
       return { kind: 'done', count: deleted };
     });
@@ -325,6 +350,73 @@ export class PostgresStore implements Store {
 
   async pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
     return pruneIdempotencyRecords(this.#pool, olderThanMs);
+  }
+
+  /** Why a write found no index row to update: the commitment moved on, or the index is gone. Throws. */
+  async #refused(db: pg.Pool | pg.PoolClient, index: string, commitment: CommitmentUpdate | undefined): Promise<never> {
+    const { rowCount } = await db.query('SELECT 1 FROM indexes WHERE name = $1', [index]);
+    if (rowCount !== 0 && commitment !== undefined) throw new StoreCommitmentConflictError(index);
+    throw new StoreIndexNotFoundError(index);
+  }
+
+  async deleteItems(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule): Promise<number> {
+    if (typeof commitment === 'function') {
+      return this.#transaction(async (client) => this.#deleteItems(client, index, tokens, await lockedUpdate(client, index, tokens, commitment)));
+    }
+    return this.#deleteItems(this.#pool, index, tokens, commitment);
+  }
+
+  async #deleteItems(db: pg.Pool | pg.PoolClient, index: string, tokens: Buffer[], commitment: CommitmentUpdate | undefined): Promise<number> {
+    if (tokens.length === 0) {
+      if (commitment !== undefined && (await upsertChunk(db, index, [], this.replication.origin, commitment)) < 0) {
+        await this.#refused(db, index, commitment).catch((error: unknown) => {
+          if (error instanceof StoreCommitmentConflictError) throw error;
+        });
+      }
+      return 0;
+    }
+    // The index row is locked first, as upserts do, so writers never wait on each other in
+    // opposite orders. A delete that finds nothing still takes a change number (with no tokens):
+    // change numbers stay gapless, which is how replicas notice a pruned log. With a commitment,
+    // the row is updated (and anything deleted) only if its counter still is the expected one.
+    const { rows } = await db.query<{ n: number; t: number }>(
+      `WITH target AS (
+         UPDATE indexes SET change_seq = change_seq + 1,
+           sealed_commitment = coalesce($4::bytea, sealed_commitment),
+           commitment_seq = commitment_seq + (CASE WHEN $4::bytea IS NULL THEN 0 ELSE 1 END)
+         WHERE name = $1 AND ($5::bigint IS NULL OR commitment_seq = $5::bigint) RETURNING id, change_seq),
+       gone AS (DELETE FROM items USING target WHERE items.index_id = target.id AND items.token = ANY($2::bytea[]) RETURNING items.token),
+       logged AS (
+         INSERT INTO index_changes (index_id, seq, origin, tokens, token_lengths)
+         SELECT target.id, target.change_seq, $3, touched.tokens, touched.lengths
+         FROM target, (
+           SELECT coalesce(string_agg(token, ''::bytea ORDER BY token), ''::bytea) AS tokens,
+                  coalesce(array_agg(length(token) ORDER BY token), '{}'::int[]) AS lengths
+           FROM gone
+         ) AS touched
+       )
+       SELECT count(*)::int AS n, (SELECT count(*) FROM target)::int AS t FROM gone`,
+      [index, tokens, this.replication.origin, commitment?.sealed ?? null, commitment?.expectedSeq ?? null],
+    );
+    if (rows[0].t === 0 && commitment !== undefined) {
+      // A missing index deletes nothing (0, as without a commitment); a moved commitment is refused.
+      await this.#refused(db, index, commitment).catch((error: unknown) => {
+        if (error instanceof StoreCommitmentConflictError) throw error;
+      });
+    }
+    return rows[0].n;
+  }
+
+  async readCommitment(index: string, tokens: Buffer[]): Promise<CommitmentBase | null> {
+    return readBase(this.#pool, index, tokens, false);
+  }
+
+  async establishCommitment(index: string, commitment: CommitmentUpdate, sealedConfig: Buffer): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      `UPDATE indexes SET ${SET_COMMITMENT}, sealed_config = $4 WHERE name = $1 AND commitment_seq = $3::bigint AND sealed_commitment IS NULL`,
+      [index, commitment.sealed, commitment.expectedSeq, sealedConfig],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   async getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {

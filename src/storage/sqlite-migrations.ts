@@ -88,4 +88,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_records_by_time ON idempotency_records (created_at);
     `,
   },
+  {
+    version: 6,
+    description: 'index commitment (rollback protection)',
+    // The sealed commitment over the live item set and a plaintext copy of its counter, which a
+    // write compares and sets. Existing indexes start with none: their first open establishes it
+    // (docs/security.md, "Upgrading").
+    sql: `
+      ALTER TABLE indexes ADD COLUMN sealed_commitment BLOB;
+      ALTER TABLE indexes ADD COLUMN commitment_seq INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -11,8 +11,12 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
+  StoreCommitmentConflictError,
   StoreConflictError,
   StoreIndexNotFoundError,
+  type CommitmentBase,
+  type CommitmentRule,
+  type CommitmentUpdate,
   type Store,
   type StoredGrant,
   type StoredIndex,
@@ -28,6 +32,8 @@ interface IndexRow {
   sealed_model: Buffer | null;
   model_version: number;
   key_version: number;
+  sealed_commitment: Buffer | null;
+  commitment_seq: number;
   created_at: number;
 }
 
@@ -83,6 +89,16 @@ function prepareStatements(db: Database.Database) {
     scanPage: db.prepare<[number, number, number], ItemRow>(
       'SELECT id, token, sealed FROM items WHERE index_id = ? AND id > ? ORDER BY id LIMIT ?',
     ),
+    setCommitment: db.prepare<[Buffer, number, number]>(
+      'UPDATE indexes SET sealed_commitment = ?, commitment_seq = commitment_seq + 1 WHERE id = ? AND commitment_seq = ?',
+    ),
+    establishCommitment: db.prepare<[Buffer, Buffer, string, number]>(
+      'UPDATE indexes SET sealed_commitment = ?, sealed_config = ?, commitment_seq = commitment_seq + 1 WHERE name = ? AND commitment_seq = ? AND sealed_commitment IS NULL',
+    ),
+    commitment: db.prepare<[string], { id: number; sealed_commitment: Buffer | null; commitment_seq: number }>(
+      'SELECT id, sealed_commitment, commitment_seq FROM indexes WHERE name = ?',
+    ),
+    sealTag: db.prepare<[number, Buffer], { tag: Buffer }>('SELECT substr(sealed, -16) AS tag FROM items WHERE index_id = ? AND token = ?'),
     count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM items WHERE index_id = ?'),
     replaceWrappedDataKey: db.prepare<[Buffer, string, Buffer], { key_version: number }>(
       'UPDATE indexes SET wrapped_data_key = ?, key_version = key_version + 1 WHERE name = ? AND wrapped_data_key = ? RETURNING key_version',
@@ -124,6 +140,8 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     modelVersion: row.model_version,
     changeSeq: 0,
     keyVersion: row.key_version,
+    sealedCommitment: row.sealed_commitment,
+    commitmentSeq: row.commitment_seq,
     createdAt: new Date(row.created_at),
   };
 }
@@ -161,8 +179,9 @@ export class SqliteStore implements Store {
   readonly #createIndex: Database.Transaction<(name: string, wrappedDataKey: Buffer, sealedConfig: Buffer) => IndexRow | undefined>;
   readonly #saveModel: Database.Transaction<(index: string, sealedModel: Buffer) => number | undefined>;
   readonly #statements: ReturnType<typeof prepareStatements>;
-  readonly #putItems: Database.Transaction<(index: string, items: StoredItem[]) => void>;
-  readonly #deleteItems: Database.Transaction<(index: string, tokens: Buffer[]) => number>;
+  readonly #putItems: Database.Transaction<(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule) => void>;
+  readonly #deleteItems: Database.Transaction<(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule) => number>;
+  readonly #readCommitment: Database.Transaction<(index: string, tokens: Buffer[]) => CommitmentBase | null>;
   readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
   readonly #deleteIndex: Database.Transaction<(name: string) => boolean>;
   readonly #putRun: Database.Transaction<(index: string, token: Buffer, sealed: Buffer) => boolean>;
@@ -173,15 +192,30 @@ export class SqliteStore implements Store {
     const s = prepareStatements(db);
     this.#statements = s;
     const indexId = (name: string): number | undefined => s.indexIdByName.get(name)?.id;
+    // Compare-and-set first: a refused commitment throws, and the transaction writes nothing.
+    // A rule is computed here, inside the transaction that holds the write lock.
+    const setCommitment = (index: string, id: number, commitment: CommitmentUpdate | CommitmentRule | undefined, tokens: Buffer[]): void => {
+      const update = typeof commitment === 'function' ? commitment(this.#readCommitment(index, tokens)!) : commitment;
+      if (update !== undefined && s.setCommitment.run(update.sealed, id, update.expectedSeq).changes === 0) {
+        throw new StoreCommitmentConflictError(index);
+      }
+    };
     // One prepared statement run per item inside one transaction: a single fsync per batch.
-    this.#putItems = db.transaction((index: string, items: StoredItem[]) => {
+    this.#putItems = db.transaction((index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule) => {
       const id = indexId(index);
       if (id === undefined) throw new StoreIndexNotFoundError(index);
+      setCommitment(index, id, commitment, items.map((item) => item.token));
       for (const item of items) s.upsertItem.run(id, item.token, item.sealed);
     });
-    this.#deleteItems = db.transaction((index: string, tokens: Buffer[]) => {
+    this.#readCommitment = db.transaction((index: string, tokens: Buffer[]) => {
+      const row = s.commitment.get(index);
+      if (row === undefined) return null;
+      return { seq: row.commitment_seq, sealed: row.sealed_commitment, tags: tokens.map((token) => s.sealTag.get(row.id, token)?.tag ?? null) };
+    });
+    this.#deleteItems = db.transaction((index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule) => {
       const id = indexId(index);
       if (id === undefined) return 0;
+      setCommitment(index, id, commitment, tokens);
       let deleted = 0;
       for (const token of tokens) deleted += s.deleteItem.run(id, token).changes;
       return deleted;
@@ -330,25 +364,34 @@ export class SqliteStore implements Store {
 
   // IMMEDIATE takes the write lock up front, so the id lookup and the writes see one state and
   // another process cannot slip in between (a deferred transaction could fail to upgrade).
-  async putItems(index: string, items: StoredItem[]): Promise<void> {
-    await this.#write((nested) => (nested ? this.#putItems : this.#putItems.immediate)(index, items));
+  async putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void> {
+    await this.#write((nested) => (nested ? this.#putItems : this.#putItems.immediate)(index, items, commitment));
   }
 
-  async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
-    return this.#write((nested) => (nested ? this.#deleteItems : this.#deleteItems.immediate)(index, tokens));
+  async deleteItems(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule): Promise<number> {
+    return this.#write((nested) => (nested ? this.#deleteItems : this.#deleteItems.immediate)(index, tokens, commitment));
   }
 
-  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
+  async readCommitment(index: string, tokens: Buffer[]): Promise<CommitmentBase | null> {
+    return this.#readCommitment.deferred(index, tokens);
+  }
+
+  async establishCommitment(index: string, commitment: CommitmentUpdate, sealedConfig: Buffer): Promise<boolean> {
+    // One statement: its own transaction alone, or a savepoint in a group commit.
+    return this.#write(() => this.#statements.establishCommitment.run(commitment.sealed, sealedConfig, index, commitment.expectedSeq).changes > 0);
+  }
+
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
     return this.#write((nested) =>
       (nested ? this.#once : this.#once.immediate)(index, claim, () => {
-        this.#putItems(index, items);
+        this.#putItems(index, items, commitment);
         return items.length;
       }),
     );
   }
 
-  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
-    return this.#write((nested) => (nested ? this.#once : this.#once.immediate)(index, claim, () => this.#deleteItems(index, tokens)));
+  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    return this.#write((nested) => (nested ? this.#once : this.#once.immediate)(index, claim, () => this.#deleteItems(index, tokens, commitment)));
   }
 
   async pruneIdempotencyRecords(olderThanMs: number): Promise<number> {

@@ -15,7 +15,7 @@ import {
   type WriterRequest,
   type WriterStart,
 } from './sqlite-writer-protocol.js';
-import { DEFAULT_SCAN_PAGE_SIZE, type Store, type StoredGrant, type StoredIndex, type StoredItem, type StoredTrainingRun } from './store.js';
+import { DEFAULT_SCAN_PAGE_SIZE, type CommitmentBase, type CommitmentRule, type CommitmentUpdate, type Store, type StoredGrant, type StoredIndex, type StoredItem, type StoredTrainingRun } from './store.js';
 
 type Call = { resolve(value: unknown): void; reject(error: unknown): void };
 /** A request before it gets its id (Omit over a union would merge its members). */
@@ -91,20 +91,28 @@ export class SqliteWorkerStore implements Store {
     return this.#call('deleteIndex', name);
   }
 
-  putItems(index: string, items: StoredItem[]): Promise<void> {
-    return this.#call('putItems', index, items);
+  putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void> {
+    return this.#call('putItems', index, items, crossable(commitment));
   }
 
-  deleteItems(index: string, tokens: Buffer[]): Promise<number> {
-    return this.#call('deleteItems', index, tokens);
+  deleteItems(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule): Promise<number> {
+    return this.#call('deleteItems', index, tokens, crossable(commitment));
   }
 
-  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
-    return this.#call('putItemsOnce', index, items, claim);
+  readCommitment(index: string, tokens: Buffer[]): Promise<CommitmentBase | null> {
+    return this.#call('readCommitment', index, tokens);
   }
 
-  deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
-    return this.#call('deleteItemsOnce', index, tokens, claim);
+  establishCommitment(index: string, commitment: CommitmentUpdate, sealedConfig: Buffer): Promise<boolean> {
+    return this.#call('establishCommitment', index, commitment, sealedConfig);
+  }
+
+  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    return this.#call('putItemsOnce', index, items, claim, crossable(commitment));
+  }
+
+  deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    return this.#call('deleteItemsOnce', index, tokens, claim, crossable(commitment));
   }
 
   pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
@@ -184,4 +192,10 @@ export class SqliteWorkerStore implements Store {
     this.#stopped = new Error('The store is closed.');
     await this.#worker.terminate();
   }
+}
+
+/** A commitment rule is a function, which cannot reach the writer thread: only computed updates can. */
+function crossable(commitment: CommitmentUpdate | CommitmentRule | undefined): CommitmentUpdate | undefined {
+  if (typeof commitment === 'function') throw new TypeError('The SQLite writer thread takes a computed commitment update, not a rule.');
+  return commitment;
 }

@@ -1,7 +1,7 @@
 // Messages between the SQLite writer thread and the store that talks to it: a call of a Store
 // method by name, its outcome, and how errors and Buffers cross the thread boundary.
 
-import { StoreConflictError, StoreIndexNotFoundError, type Store } from './store.js';
+import { StoreCommitmentConflictError, StoreConflictError, StoreIndexNotFoundError, type Store } from './store.js';
 
 /** The Store methods the writer thread runs; scanItems crosses as scanOpen / scanNext / scanReturn. */
 export type ForwardedMethod = Exclude<keyof Store, 'kind' | 'replication' | 'scanItems'>;
@@ -39,6 +39,7 @@ export function serializeError(error: unknown): SerializedError {
 export function deserializeError(error: SerializedError): Error {
   if (error.name === 'StoreConflictError' && error.index !== undefined) return new StoreConflictError(error.index);
   if (error.name === 'StoreIndexNotFoundError' && error.index !== undefined) return new StoreIndexNotFoundError(error.index);
+  if (error.name === 'StoreCommitmentConflictError' && error.index !== undefined) return new StoreCommitmentConflictError(error.index);
   const revived = new Error(error.message);
   revived.name = error.name;
   if (error.code !== undefined) Object.assign(revived, { code: error.code });

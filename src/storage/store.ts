@@ -17,7 +17,39 @@ export interface StoredIndex {
   changeSeq: number;
   /** 0 at creation, then incremented by each replaceWrappedDataKey (key rotation). */
   keyVersion: number;
+  /** The index commitment (service/records/index-commitment.ts), null until its first write. */
+  sealedCommitment: Buffer | null;
+  /** Plaintext copy of the commitment's counter: what a write's compare-and-set is checked against. */
+  commitmentSeq: number;
   createdAt: Date;
+}
+
+/**
+ * The new index commitment a write of items carries, written in the same transaction. The write
+ * is refused as a whole (StoreCommitmentConflictError) unless the stored counter still is
+ * `expectedSeq`: writers (also on other replicas) serialize on the index row, each computing
+ * from the commitment the previous one left.
+ */
+export interface CommitmentUpdate {
+  expectedSeq: number;
+  /** Its counter is expectedSeq + 1. */
+  sealed: Buffer;
+}
+
+/**
+ * Computes the new commitment from the current one, inside the write's transaction with the
+ * index row locked (PostgreSQL: SELECT ... FOR NO KEY UPDATE), so writers on several replicas take
+ * turns instead of retrying. Synchronous; throwing aborts the write. Not for the SQLite writer
+ * thread (a function does not cross threads): there the caller passes a CommitmentUpdate.
+ */
+export type CommitmentRule = (base: CommitmentBase) => CommitmentUpdate;
+
+/** What a writer computes the next commitment from: the current one and the seal tags of the tokens it touches. */
+export interface CommitmentBase {
+  seq: number;
+  sealed: Buffer | null;
+  /** Per requested token, the last 16 bytes of its sealed record, or null when absent. */
+  tags: Array<Buffer | null>;
 }
 
 /** A record as the store sees it: a keyed token to find it by and the sealed bytes. */
@@ -31,6 +63,14 @@ export class StoreConflictError extends Error {
   constructor(readonly index: string) {
     super(`Index "${index}" already exists in the store.`);
     this.name = 'StoreConflictError';
+  }
+}
+
+/** Another write changed the index commitment first (compare-and-set failed). Nothing was written. */
+export class StoreCommitmentConflictError extends Error {
+  constructor(readonly index: string) {
+    super(`The commitment of index "${index}" changed meanwhile; nothing was written.`);
+    this.name = 'StoreCommitmentConflictError';
   }
 }
 
@@ -84,17 +124,25 @@ export interface Store {
    * One transaction, all-or-nothing, durable (fsynced / committed) before it resolves. Replaces
    * by token; when a batch repeats a token, the last item wins. Throws StoreIndexNotFoundError.
    */
-  putItems(index: string, items: StoredItem[]): Promise<void>;
+  putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void>;
   /** One transaction, durable before it resolves; returns how many of the tokens existed. */
-  deleteItems(index: string, tokens: Buffer[]): Promise<number>;
+  deleteItems(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule): Promise<number>;
+  /** The commitment and the seal tags of `tokens`, read together; null when the index is gone. */
+  readCommitment(index: string, tokens: Buffer[]): Promise<CommitmentBase | null>;
+  /**
+   * Upgrade of an index that has no commitment yet: stores its first one and the re-sealed
+   * configuration that says it has one, in one statement, only if the counter still is
+   * `expectedSeq` and no commitment is stored; false otherwise.
+   */
+  establishCommitment(index: string, commitment: CommitmentUpdate, sealedConfig: Buffer): Promise<boolean>;
   /**
    * putItems under an idempotency key (idempotency-store.ts): in one transaction, the write and
    * its record (count: the number of items given), unless a record of the key within its retention
    * already exists; then nothing is written and the record answers. Throws StoreIndexNotFoundError.
    */
-  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome>;
+  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome>;
   /** deleteItems under an idempotency key, as putItemsOnce (count: the items that existed and were deleted). */
-  deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome>;
+  deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome>;
   /** Drops idempotency records older than `olderThanMs`; returns how many. */
   pruneIdempotencyRecords(olderThanMs: number): Promise<number>;
   /** The items found, in the order of `tokens`; unknown tokens are left out. */

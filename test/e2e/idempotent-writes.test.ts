@@ -93,7 +93,8 @@ describe.skipIf(!postgres.available)('idempotent writes on PostgreSQL', () => {
       // Without a key the write cannot be retried safely, but it landed all the same: replica A,
       // which answered STORE_UNAVAILABLE, reads the items it touched back from the store by itself.
       const unkeyed = batch('unkeyed', 4, 6);
-      const unkeyedFired = proxy.loseRepliesAfter('INSERT INTO items');
+      // (A write of items is one transaction with its index commitment: the reply lost is COMMIT's.)
+      const unkeyedFired = proxy.loseRepliesAfter('INSERT INTO items', 'COMMIT');
       const unkeyedLost = await a.request(UpsertDocument, { index, key, items: unkeyed });
       await unkeyedFired;
       expect(unkeyedLost.status).toBe(503);

@@ -15,7 +15,7 @@ import type { CipherdexIndexService } from '../../src/service/index-service.js';
 import { SQLITE_FILE_NAME, openStore, type Store } from '../../src/storage/index.js';
 import { createPostgresTestSchema, probePostgres } from '../support/services.js';
 
-export type IndexColumn = 'wrapped_data_key' | 'sealed_config' | 'sealed_model';
+export type IndexColumn = 'wrapped_data_key' | 'sealed_config' | 'sealed_model' | 'sealed_commitment';
 
 export interface ServiceStoreHarness {
   kind: Store['kind'];
@@ -29,6 +29,12 @@ export interface ServiceStoreHarness {
   rawBytes(): Promise<Buffer[]>;
   rawItems(index: string): Promise<{ token: Buffer; sealed: Buffer }[]>;
   setSealed(index: string, token: Buffer, sealed: Buffer): Promise<void>;
+  /** Removes an item row, or puts one (back) in, as someone with database access could. */
+  deleteRawItem(index: string, token: Buffer): Promise<void>;
+  insertRawItem(index: string, token: Buffer, sealed: Buffer): Promise<void>;
+  /** Sets the stored commitment and its counter column (null: none), as someone with database access could. */
+  setCommitment(index: string, sealed: Buffer | null, seq: number): Promise<void>;
+  rawCommitment(index: string): Promise<{ sealed: Buffer | null; seq: number }>;
   rawIndexColumn(index: string, column: IndexColumn): Promise<Buffer | null>;
   setIndexColumn(index: string, column: IndexColumn, value: Buffer): Promise<void>;
   /** Overwrites a text column of a stored grant, as someone with database access could. */
@@ -62,7 +68,8 @@ function harness(kind: Store['kind'], env: Record<string, string>, raw: Omit<Ser
   };
 }
 
-function freshSqlite(): ServiceStoreHarness {
+/** A fresh SQLite store in a temporary directory (for tests that run on SQLite only). */
+export function freshSqlite(): ServiceStoreHarness {
   const dir = mkdtempSync(join(tmpdir(), 'cipherdex-service-'));
   const file = join(dir, SQLITE_FILE_NAME);
   const withDb = <T>(work: (db: Database.Database) => T): T => {
@@ -82,6 +89,20 @@ function freshSqlite(): ServiceStoreHarness {
     setSealed: async (index, token, sealed) => {
       withDb((db) => db.prepare('UPDATE items SET sealed = ? WHERE index_id = ? AND token = ?').run(sealed, indexId(db, index), token));
     },
+    deleteRawItem: async (index, token) => {
+      withDb((db) => db.prepare('DELETE FROM items WHERE index_id = ? AND token = ?').run(indexId(db, index), token));
+    },
+    insertRawItem: async (index, token, sealed) => {
+      withDb((db) => db.prepare('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)').run(indexId(db, index), token, sealed));
+    },
+    setCommitment: async (index, sealed, seq) => {
+      withDb((db) => db.prepare('UPDATE indexes SET sealed_commitment = ?, commitment_seq = ? WHERE name = ?').run(sealed, seq, index));
+    },
+    rawCommitment: async (index) =>
+      withDb((db) => {
+        const row = db.prepare('SELECT sealed_commitment AS sealed, commitment_seq AS seq FROM indexes WHERE name = ?').get(index) as { sealed: Buffer | null; seq: number };
+        return { sealed: row.sealed, seq: row.seq };
+      }),
     rawIndexColumn: async (index, column) =>
       withDb((db) => (db.prepare(`SELECT ${column} AS value FROM indexes WHERE name = ?`).get(index) as { value: Buffer | null }).value),
     setIndexColumn: async (index, column, value) => {
@@ -122,6 +143,19 @@ async function freshPostgres(): Promise<ServiceStoreHarness> {
       rawItems: (index) => query<{ token: Buffer; sealed: Buffer }>(`SELECT token, sealed FROM items WHERE index_id = (${byName}) ORDER BY token`, [index]),
       setSealed: async (index, token, sealed) => {
         await query(`UPDATE items SET sealed = $1 WHERE index_id = (${byName.replace('$1', '$3')}) AND token = $2`, [sealed, token, index]);
+      },
+      deleteRawItem: async (index, token) => {
+        await query(`DELETE FROM items WHERE index_id = (${byName}) AND token = $2`, [index, token]);
+      },
+      insertRawItem: async (index, token, sealed) => {
+        await query(`INSERT INTO items (index_id, token, sealed) VALUES ((${byName}), $2, $3)`, [index, token, sealed]);
+      },
+      setCommitment: async (index, sealed, seq) => {
+        await query('UPDATE indexes SET sealed_commitment = $1, commitment_seq = $2 WHERE name = $3', [sealed, seq, index]);
+      },
+      rawCommitment: async (index) => {
+        const [row] = await query<{ sealed: Buffer | null; seq: string }>('SELECT sealed_commitment AS sealed, commitment_seq AS seq FROM indexes WHERE name = $1', [index]);
+        return { sealed: row.sealed, seq: Number(row.seq) };
       },
       rawIndexColumn: async (index, column) => (await query<{ value: Buffer | null }>(`SELECT ${column} AS value FROM indexes WHERE name = $1`, [index]))[0].value,
       setIndexColumn: async (index, column, value) => {

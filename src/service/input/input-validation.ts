@@ -134,7 +134,9 @@ function validateTextOptions(options: CreateIndexOptions): Pick<ValidCreateOptio
 export function requireInteger(argument: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const upper = max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`;
-    throw new ValidationError(argument, `${argument} must be an integer from ${min}${upper}; got ${String(value)}`, {
+    // What was sent is not repeated (it may be anything a client typed); only what is wrong with it.
+    const got = typeof value !== 'number' ? 'not a number' : !Number.isInteger(value) ? 'not a whole number' : 'outside that range';
+    throw new ValidationError(argument, `${argument} must be an integer from ${min}${upper}; the value sent is ${got}`, {
       min,
       ...(max === Number.MAX_SAFE_INTEGER ? {} : { max }),
     });

@@ -193,8 +193,16 @@ export function isEmptyFilter(filter: Filter | null | undefined): boolean {
   return filter === null || filter === undefined || (typeof filter === 'object' && Object.keys(filter).length === 0);
 }
 
+// Field names, unknown operator names and values are the caller's data: errors never quote them.
+// They say where by position (`filter.$and[1].field#2.$in[0]`: the second key of that object) and
+// what is wrong; only the operator names of this vocabulary appear by name.
 function fail(where: string, message: string): never {
   throw new ValidationError('filter', `${where}: ${message}`, { allowed: ALL_OPERATORS });
+}
+
+/** Where the `index`-th key (0-based) of an object at `where` is, without naming it. */
+function keyAt(where: string, index: number): string {
+  return `${where}.field#${index + 1}`;
 }
 
 function isPlainObject(value: unknown): value is JsonObject {
@@ -205,14 +213,16 @@ function compileDocument(filter: unknown, where: string, depth: number): Compile
   if (depth > MAX_FILTER_DEPTH) fail(where, `filters may nest at most ${MAX_FILTER_DEPTH} levels`);
   if (!isPlainObject(filter)) fail(where, 'a filter must be an object');
   const clauses: CompiledFilter[] = [];
-  for (const [key, operand] of Object.entries(filter)) {
+  for (const [i, [key, operand]] of Object.entries(filter).entries()) {
     if (Object.hasOwn(LOGICAL_OPERATORS, key)) {
       clauses.push(compileLogical(key as LogicalOperatorName, operand, `${where}.${key}`, depth));
+    } else if (Object.hasOwn(FIELD_OPERATORS, key)) {
+      fail(`${where}.${key}`, `${key} compares a field: put it under one, e.g. { "field": { "${key}": ... } }`);
     } else if (key.startsWith('$')) {
-      fail(where, `unknown top-level operator "${key}" (fields are matched by name; operators here are ${Object.keys(LOGICAL_OPERATORS).join(', ')})`);
+      fail(keyAt(where, i), `unknown top-level operator (fields are matched by name; operators here are ${Object.keys(LOGICAL_OPERATORS).join(', ')})`);
     } else {
-      if (key === '' || key.split('.').some((part) => part === '')) fail(where, `"${key}" is not a valid field path`);
-      clauses.push(compileField(key, operand, `${where}.${key}`, depth));
+      if (key === '' || key.split('.').some((part) => part === '')) fail(keyAt(where, i), 'not a valid field path (empty, or an empty segment between dots)');
+      clauses.push(compileField(key, operand, keyAt(where, i), depth));
     }
   }
   if (clauses.length === 0) return matchAll;
@@ -240,12 +250,12 @@ function compileField(path: string, operand: unknown, where: string, depth: numb
 /** `{ $op: value, ... }` on one field: every operator must hold; numeric bounds merge into one range. */
 function compileOperators(operand: JsonObject, where: string, depth: number): FieldClause {
   const clauses: FieldClause[] = [];
-  for (const [operator, value] of Object.entries(operand)) {
-    const at = `${where}.${operator}`;
+  for (const [i, [operator, value]] of Object.entries(operand).entries()) {
     if (!Object.hasOwn(FIELD_OPERATORS, operator)) {
-      if (operator.startsWith('$')) fail(at, `unknown operator "${operator}"`);
-      fail(where, `cannot mix operators and field "${operator}" in one object`);
+      if (operator.startsWith('$')) fail(keyAt(where, i), 'unknown operator');
+      fail(keyAt(where, i), 'cannot mix operators and fields in one object');
     }
+    const at = `${where}.${operator}`;
     clauses.push(FIELD_OPERATORS[operator as FieldOperatorName].compile(value, at, depth));
   }
   if (clauses.length === 1) return clauses[0];
@@ -389,7 +399,7 @@ function checkJson(value: unknown, where: string, depth: number): JsonValue {
   if (depth > MAX_FILTER_DEPTH) fail(where, `filters may nest at most ${MAX_FILTER_DEPTH} levels`);
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) fail(where, `${value} is not a JSON number`);
+    if (!Number.isFinite(value)) fail(where, 'not a finite JSON number');
     return value;
   }
   if (Array.isArray(value)) {
@@ -397,7 +407,7 @@ function checkJson(value: unknown, where: string, depth: number): JsonValue {
     return value as JsonValue[];
   }
   if (isPlainObject(value)) {
-    for (const [key, element] of Object.entries(value)) checkJson(element, `${where}.${key}`, depth + 1);
+    for (const [i, element] of Object.values(value).entries()) checkJson(element, keyAt(where, i), depth + 1);
     return value;
   }
   fail(where, `${typeof value} is not a JSON value`);

@@ -1,12 +1,15 @@
 // Opens an index from the store: decrypts its configuration, every item record and its trained
 // model, and builds the in-memory index from them. Any record that fails authentication stops
-// the load with an IntegrityError naming the record kind; nothing half-loaded is kept.
+// the load with an IntegrityError naming the record kind; nothing half-loaded is kept. The item
+// records read must be exactly the set the index commitment binds (records/index-commitment.ts):
+// an older version of an item, a deleted one put back, one dropped or one added is an
+// IntegrityError too. An index from before commitments gets its first one here (the upgrade).
 
 import { IndexCipher } from '../../crypto/index.js';
 import type { Store, StoredIndex } from '../../storage/index.js';
 import { AcceptedKeys } from './accepted-keys.js';
 import { itemAad } from '../records/associated-data.js';
-import { openIndexConfig } from '../records/index-config-record.js';
+import { openIndexConfig, sealIndexConfig } from '../records/index-config-record.js';
 import { decodeItem } from '../records/item-codec.js';
 import { toDomainError } from '../lower-layer-errors.js';
 import type { IndexCredential } from './index-credential.js';
@@ -14,9 +17,17 @@ import { OpenIndex } from './open-index.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import { openModel } from '../records/trained-model-record.js';
 import type { StoredItems } from '../records/stored-items.js';
+import { IndexNotFoundError, IntegrityError, StoreUnavailableError } from '../errors.js';
+import { sealCommitment } from '../records/index-commitment.js';
+import { storedCommitment } from './commitment-writes.js';
 
 /** Records decrypted per store page; also the engine's insertion batch while loading. */
 const LOAD_PAGE_SIZE = 2000;
+/** Loads started again because other replicas kept writing to the index meanwhile. */
+const MAX_LOAD_ATTEMPTS = 5;
+
+/** Another process wrote to the index while it was read: the records read may be of two states. */
+class ChangedWhileLoading extends Error {}
 
 /**
  * `dataKey` was just unwrapped with `key` (so `key` is proven, and the open index accepts it); the
@@ -31,10 +42,37 @@ export async function loadOpenIndex(
   recordBucket = 0,
   storedItems: StoredItems | null = null,
 ): Promise<OpenIndex> {
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await loadOnce(store, stored, dataKey, key, workers, recordBucket, storedItems);
+      } catch (error) {
+        if (!(error instanceof ChangedWhileLoading)) throw error;
+        if (attempt === MAX_LOAD_ATTEMPTS) throw new StoreUnavailableError('busy');
+        const now = await store.getIndex(stored.name).catch((cause: unknown) => {
+          throw toDomainError(cause, stored.name);
+        });
+        if (now === null || now.createdAt.getTime() !== stored.createdAt.getTime()) throw new IndexNotFoundError(stored.name);
+        stored = now;
+      }
+    }
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+async function loadOnce(
+  store: Store,
+  stored: StoredIndex,
+  dataKey: Buffer,
+  key: IndexCredential,
+  workers: SealWorkers | null,
+  recordBucket: number,
+  storedItems: StoredItems | null,
+): Promise<OpenIndex> {
   const name = stored.name;
   const cipher = new IndexCipher(dataKey);
   const sealer = workers === null ? null : { workers, handle: workers.register(name, dataKey) };
-  dataKey.fill(0);
   let stage = `configuration record of index "${name}"`;
   let open: OpenIndex | null = null;
   try {
@@ -44,10 +82,11 @@ export async function loadOpenIndex(
     open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket, storedItems);
     stage = `item record of index "${name}"`;
     for await (const page of store.scanItems(name, LOAD_PAGE_SIZE)) {
-      open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token)));
+      open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token, item.sealed)));
     }
     // The term index buffers what it is given; its postings are written here, as part of the open.
     open.text?.flush();
+    await checkCommitment(store, stored, open);
     if (stored.sealedModel !== null) {
       stage = `training model of index "${name}"`;
       await open.applyStoredModel(openModel(cipher, name, stored.sealedModel));
@@ -60,6 +99,34 @@ export async function loadOpenIndex(
       cipher.destroy();
       if (sealer !== null) sealer.workers.unregister(sealer.handle);
     }
+    if (error instanceof ChangedWhileLoading) throw error;
     throw toDomainError(error, name, stage);
   }
+}
+
+/**
+ * Compares the records loaded with the stored commitment. When its counter moved during the scan
+ * (another replica wrote), the load starts again rather than compare two different states.
+ */
+async function checkCommitment(store: Store, stored: StoredIndex, open: OpenIndex): Promise<void> {
+  const name = stored.name;
+  const now = await store.readCommitment(name, []);
+  if (now === null) throw new IndexNotFoundError(name);
+  if (now.seq !== stored.commitmentSeq) throw new ChangedWhileLoading();
+  if (stored.sealedCommitment === null && !open.config.committed) {
+    // Upgrade: an index created before commitments has none yet. Its records as they are now
+    // become the committed set (trust on first use, see docs/security.md), and its configuration
+    // is sealed again saying it has one, in the same statement.
+    const state = { seq: stored.commitmentSeq + 1, count: open.size, sum: Uint32Array.from(open.commitment.sum) };
+    const sealedConfig = sealIndexConfig(open.cipher, name, { ...open.config, committed: true });
+    const established = await store.establishCommitment(name, { expectedSeq: stored.commitmentSeq, sealed: sealCommitment(open.cipher, name, state) }, sealedConfig);
+    if (!established) throw new ChangedWhileLoading();
+    open.commitment.seq = state.seq;
+    return;
+  }
+  const committed = storedCommitment(open, stored.sealedCommitment, stored.commitmentSeq);
+  if (!open.commitment.matches(committed, open.size)) {
+    throw new IntegrityError(`item records of index "${name}" (they are not the set its commitment binds: a record rolled back, put back after deletion, dropped or added)`);
+  }
+  open.commitment.seq = committed.seq;
 }

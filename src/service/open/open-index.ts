@@ -34,7 +34,8 @@ import type { IndexConfig } from '../records/index-config-record.js';
 import type { ValidItem } from '../input/input-validation.js';
 import { encodeItem, type DecodedItem } from '../records/item-codec.js';
 import type { StoredItems } from '../records/stored-items.js';
-import { IndexNotFoundError } from '../errors.js';
+import { IndexNotFoundError, IntegrityError } from '../errors.js';
+import { toDomainError } from '../lower-layer-errors.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
 import type { Candidates, CompiledFilter } from '../input/metadata-filter.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
@@ -44,6 +45,8 @@ import type { JsonObject, TrainingRun } from '../types.js';
 import { ItemOrder, compareEntries, orderEntry } from './item-order.js';
 import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
+import { ResidentCommitment } from './resident-commitment.js';
+import { sealTagOf } from '../records/index-commitment.js';
 
 /** What stays resident of an item: enough to find it, page it, filter it and tell its writes apart. */
 export interface ItemRecord {
@@ -51,6 +54,8 @@ export interface ItemRecord {
   token: Buffer;
   /** Random per write: tells a stored model's assignment (and a store read) whether it still describes this item. */
   revision: number;
+  /** The GCM tag of its sealed record (latin1): which stored version this is (index commitment, store reads). */
+  sealTag: string;
   metadata: JsonObject | null;
 }
 
@@ -120,6 +125,9 @@ const BULK_READ_PAGE = 2000;
 /** Owner numbers of open indexes in the shared vector cache. */
 let nextCacheOwner = 1;
 
+/** Reads of a record that did not match memory before it is left out as changed meanwhile. */
+const MAX_READ_ATTEMPTS = 3;
+
 /** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
 export const PARALLEL_SEAL_MIN_ITEMS = 512;
 
@@ -137,6 +145,8 @@ export class OpenIndex {
   readonly keys: AcceptedKeys;
   /** Serializes writes (and the training swap) so store and memory change in the same order. */
   readonly lock = new WriteLock();
+  /** The index commitment of the records in memory (rollback protection). */
+  readonly commitment = new ResidentCommitment();
   lastUsedMs = Date.now();
 
   #engine: VectorIndex;
@@ -280,9 +290,10 @@ export class OpenIndex {
       for (let i = start; i < end; i++) {
         const item = items[i];
         const token = result.tokens[i - start];
+        const sealed = result.sealed[i - start];
         prepared.push({
-          stored: { token, sealed: result.sealed[i - start] },
-          record: { id: item.id, token, revision: revisions[i], vector: item.vector, contents: item.contents, metadata: item.metadata },
+          stored: { token, sealed },
+          record: { id: item.id, token, revision: revisions[i], sealTag: sealTagOf(sealed).toString('latin1'), vector: item.vector, contents: item.contents, metadata: item.metadata },
         });
       }
     }
@@ -298,7 +309,7 @@ export class OpenIndex {
       const sealed = this.cipher.seal(encodeItem(item, revision, this.recordBucket), itemAad(this.name, token));
       prepared.push({
         stored: { token, sealed },
-        record: { id: item.id, token, revision, vector: item.vector, contents: item.contents, metadata: item.metadata },
+        record: { id: item.id, token, revision, sealTag: sealTagOf(sealed).toString('latin1'), vector: item.vector, contents: item.contents, metadata: item.metadata },
       });
     }
     return prepared;
@@ -311,9 +322,12 @@ export class OpenIndex {
   applyUpserts(writes: readonly ItemWrite[]): void {
     const slots = new Uint32Array(writes.length);
     const vectors = new Float32Array(writes.length * this.config.dimension);
+    const replaced: ItemRecord[] = [];
     writes.forEach((write, i) => {
       const previous = this.#slotById.get(write.id);
       if (previous !== undefined) {
+        const old = this.#records.get(previous);
+        if (old !== undefined) replaced.push(old);
         this.#engine.remove(previous);
         this.#metadata.remove(previous, this.#records.get(previous)?.metadata ?? null);
         this.#forgetRecord(previous);
@@ -332,14 +346,18 @@ export class OpenIndex {
       vectors.set(write.vector, i * this.config.dimension);
     });
     this.#engine.addBatch(slots, vectors);
+    this.commitment.change(this.cipher, replaced, writes);
   }
 
   /** Removes items from memory; returns how many were present. */
   applyDeletes(ids: readonly string[]): number {
     let removed = 0;
+    const gone: ItemRecord[] = [];
     for (const id of ids) {
       const slot = this.#slotById.get(id);
       if (slot === undefined) continue;
+      const old = this.#records.get(slot);
+      if (old !== undefined) gone.push(old);
       this.#engine.remove(slot);
       this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
       this.#forgetRecord(slot);
@@ -349,6 +367,7 @@ export class OpenIndex {
       this.#order.noteRemoved();
       removed++;
     }
+    this.commitment.change(this.cipher, gone, []);
     return removed;
   }
 
@@ -359,9 +378,12 @@ export class OpenIndex {
    * the write lock).
    */
   applyUpdates(writes: readonly ItemWrite[]): void {
+    const replaced: ItemRecord[] = [];
     for (const write of writes) {
       const slot = this.#slotById.get(write.id);
       if (slot === undefined) throw new Error(`applyUpdates: an item is not in index "${this.name}"`);
+      const old = this.#records.get(slot);
+      if (old !== undefined) replaced.push(old);
       this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
       this.#forgetRecord(slot);
       this.#keepRecord(slot, residentRecord(write));
@@ -370,6 +392,7 @@ export class OpenIndex {
       this.text?.remove(slot);
       this.text?.add(slot, write.contents, write.metadata);
     }
+    this.commitment.change(this.cipher, replaced, writes);
   }
 
   /**
@@ -394,7 +417,7 @@ export class OpenIndex {
       else payload.vector = vector;
     }
     if (fromStore.length > 0) {
-      const decoded = await this.#read(fromStore.map((record) => record.token));
+      const decoded = await this.#read(fromStore);
       for (const record of fromStore) {
         const item = decoded.get(record.token.toString('latin1'));
         if (item === undefined) {
@@ -415,7 +438,7 @@ export class OpenIndex {
    * query; absent ones were deleted from the store. For updates, which re-seal the vector unchanged.
    */
   async storedRecords(records: readonly ItemRecord[]): Promise<Map<ItemRecord, DecodedItem>> {
-    const decoded = await this.#read(records.map((record) => record.token));
+    const decoded = await this.#read(records);
     const found = new Map<ItemRecord, DecodedItem>();
     for (const record of records) {
       const item = decoded.get(record.token.toString('latin1'));
@@ -440,12 +463,12 @@ export class OpenIndex {
       else found.set(slot, vector);
     }
     if (missing.length === 0) return found;
-    const tokens: Buffer[] = [];
+    const wanted: ItemRecord[] = [];
     for (const slot of missing) {
       const record = this.#records.get(slot);
-      if (record !== undefined) tokens.push(record.token);
+      if (record !== undefined) wanted.push(record);
     }
-    const decoded = await this.#read(tokens);
+    const decoded = await this.#read(wanted);
     for (const slot of missing) {
       const record = this.#records.get(slot);
       const item = record === undefined ? undefined : decoded.get(record.token.toString('latin1'));
@@ -469,16 +492,63 @@ export class OpenIndex {
     this.#stored?.vectors.set(this.#cacheOwner, slot, item.vector);
   }
 
-  async #read(tokens: readonly Buffer[]): Promise<Map<string, DecodedItem>> {
-    if (this.#stored === null) throw new Error(`Index "${this.name}" was opened without a store to read items from.`);
+  /**
+   * The stored records of `records`, decoded, by token (latin1). A record is served only if it is
+   * the version memory holds, or the one this process is writing now (the same GCM tag, which the
+   * index commitment binds): an older version put back, a deleted record put back, a record
+   * dropped or two swapped is an IntegrityError, not data. Memory is compared with the store only
+   * when it is known to be current: its commitment counter did not move during the read and the
+   * store's is no further (another replica's write, or this process's own one committing, makes
+   * it further). Otherwise a mismatch is read again, and at last left out as changed meanwhile.
+   * Never waits for the write lock: callers holding it (updates, model swaps) read here too.
+   */
+  async #read(records: readonly ItemRecord[]): Promise<Map<string, DecodedItem>> {
+    const stored = this.#stored;
+    if (stored === null) throw new Error(`Index "${this.name}" was opened without a store to read items from.`);
     if (this.#closed) throw new IndexNotFoundError(this.name);
     try {
-      return await this.#stored.read(this.name, this.cipher, tokens);
+      const found = new Map<string, DecodedItem>();
+      let pending: readonly ItemRecord[] = records;
+      for (let attempt = 0; attempt < MAX_READ_ATTEMPTS && pending.length > 0; attempt++) {
+        if (attempt > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const seq = this.commitment.seq;
+        // Compared with what memory holds now (the caller's objects may predate a write).
+        const current = pending.map((record) => this.record(record.id)).filter((record): record is ItemRecord => record !== undefined);
+        const read = await this.#readChecked(stored, current);
+        for (const [token, item] of read.found) found.set(token, item);
+        pending = read.suspects;
+        if (pending.length === 0 || this.commitment.seq !== seq) continue;
+        const committed = await stored.store.readCommitment(this.name, []).catch((error: unknown) => {
+          throw toDomainError(error, this.name);
+        });
+        if (committed !== null && committed.seq <= seq && this.commitment.seq === seq) {
+          throw new IntegrityError(`item record of index "${this.name}" (not the version the index holds: rolled back, put back after deletion, dropped or swapped)`);
+        }
+      }
+      return found;
     } finally {
       // Deleted while reading: its cipher is gone and nothing read may be used.
       if (this.#closed) throw new IndexNotFoundError(this.name); // eslint-disable-line no-unsafe-finally
     }
   }
+
+  /** Reads and decodes `records`; those whose stored version is neither memory's nor in flight (or that are missing) are suspects. */
+  async #readChecked(stored: StoredItems, records: readonly ItemRecord[]): Promise<{ found: Map<string, DecodedItem>; suspects: ItemRecord[] }> {
+    const read = await stored.read(this.name, this.cipher, records.map((record) => record.token));
+    const found = new Map<string, DecodedItem>();
+    const suspects: ItemRecord[] = [];
+    const inFlight = this.commitment.inFlight;
+    for (const record of records) {
+      const key = record.token.toString('latin1');
+      const item = read.get(key);
+      const writing = inFlight?.get(key);
+      if (item !== undefined && (item.sealTag === record.sealTag || item.sealTag === writing)) found.set(key, item.item);
+      else if (!(item === undefined && writing === null)) suspects.push(record);
+    }
+    return { found, suspects };
+  }
+
+
 
   /**
    * Up to `first` records after the item whose token is `after` (from the start when null), in
@@ -761,8 +831,8 @@ export class OpenIndex {
   }
 
   /** The write a decoded record read from the store applies. */
-  static recordOf(item: DecodedItem, token: Buffer): ItemWrite {
-    return { id: item.id, token, revision: item.revision, vector: item.vector, contents: item.contents, metadata: item.metadata };
+  static recordOf(item: DecodedItem, token: Buffer, sealed: Buffer): ItemWrite {
+    return { id: item.id, token, revision: item.revision, sealTag: sealTagOf(sealed).toString('latin1'), vector: item.vector, contents: item.contents, metadata: item.metadata };
   }
 
   /** Drops every plaintext reference and destroys the cipher's keys. */
@@ -807,11 +877,11 @@ export class OpenIndex {
 
 /** The resident part of a write: a fresh object, so nothing keeps the write's vector or contents alive. */
 function residentRecord(write: ItemWrite): ItemRecord {
-  return { id: write.id, token: write.token, revision: write.revision, metadata: write.metadata };
+  return { id: write.id, token: write.token, revision: write.revision, sealTag: write.sealTag, metadata: write.metadata };
 }
 
-/** A record object, its token Buffer (32 bytes) and both map entries (slot and id), estimated. */
-const RECORD_BYTES = 56 + 120 + 2 * 40;
+/** A record object, its token Buffer (32 bytes), its seal tag string (16 one-byte chars) and both map entries (slot and id), estimated. */
+const RECORD_BYTES = 64 + 120 + 32 + 2 * 40;
 
 function recordEstimate(record: ItemRecord): number {
   return RECORD_BYTES + record.id.length * 2 + (record.metadata === null ? 0 : jsonBytes(record.metadata));

@@ -25,7 +25,7 @@ export async function refreshFromStore(store: Store, open: OpenIndex, items: Rea
       continue;
     }
     const decoded = decodeItem(open.cipher.open(item.sealed, itemAad(open.name, item.token)));
-    if (open.record(decoded.id)?.revision !== decoded.revision) records.push(OpenIndex.recordOf(decoded, item.token));
+    if (open.record(decoded.id)?.revision !== decoded.revision) records.push(OpenIndex.recordOf(decoded, item.token, item.sealed));
   }
   if (records.length > 0) open.applyUpserts(records);
   if (gone.length > 0) open.applyDeletes(gone);

@@ -20,3 +20,7 @@ export function modelAad(index: string): string {
 export function trainingRunAad(index: string, token: Buffer): string {
   return `cipherdex/training-run/v1:${index}:${token.toString('hex')}`;
 }
+
+export function commitmentAad(index: string): string {
+  return `cipherdex/commitment/v1:${index}`;
+}

@@ -19,6 +19,11 @@ export interface IndexConfig {
   textFields?: string[];
   /** Null or absent when textSearch is off. */
   textLanguage?: TextLanguage | null;
+  /**
+   * Sealed proof that the index has an index commitment (records/index-commitment.ts): set at
+   * creation, or when an index from before commitments is upgraded. Absent: created earlier.
+   */
+  committed?: boolean;
 }
 
 const FORMAT = 1;
@@ -43,5 +48,6 @@ export function openIndexConfig(cipher: IndexCipher, index: string, sealed: Buff
     textSearch: parsed.textSearch ?? false,
     textFields: parsed.textFields ?? [],
     textLanguage: parsed.textLanguage ?? null,
+    committed: parsed.committed ?? false,
   };
 }

@@ -6,15 +6,24 @@
 // VectorCache; contents are not cached.
 
 import type { IndexCipher } from '../../crypto/index.js';
-import type { StoredItem } from '../../storage/index.js';
+import type { CommitmentBase, StoredItem } from '../../storage/index.js';
 import { toDomainError } from '../lower-layer-errors.js';
 import { itemAad } from './associated-data.js';
+import { sealTagOf } from './index-commitment.js';
 import { decodeItem, type DecodedItem } from './item-codec.js';
 import type { VectorCache } from './vector-cache.js';
 
 /** The part of the store these reads need. */
 export interface ItemReadStore {
   getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]>;
+  /** To tell a record the database changed from one another replica wrote (OpenIndex's read check). */
+  readCommitment(index: string, tokens: Buffer[]): Promise<CommitmentBase | null>;
+}
+
+/** A record read back: decoded, with the tag of its sealed bytes (which version it is, latin1). */
+export interface ReadItem {
+  item: DecodedItem;
+  sealTag: string;
 }
 
 export class StoredItems {
@@ -30,9 +39,10 @@ export class StoredItems {
   /**
    * The records of `tokens` in `index`, decoded, by token (latin1); tokens not in the store are
    * absent. A record that fails authentication throws IntegrityError; a store fault its typed error.
+   * Whether a record is the version memory holds is the caller's check (OpenIndex).
    */
-  async read(index: string, cipher: IndexCipher, tokens: readonly Buffer[]): Promise<Map<string, DecodedItem>> {
-    const found = new Map<string, DecodedItem>();
+  async read(index: string, cipher: IndexCipher, tokens: readonly Buffer[]): Promise<Map<string, ReadItem>> {
+    const found = new Map<string, ReadItem>();
     if (tokens.length === 0) return found;
     let stored: StoredItem[];
     try {
@@ -42,7 +52,8 @@ export class StoredItems {
     }
     for (const item of stored) {
       try {
-        found.set(item.token.toString('latin1'), decodeItem(cipher.open(item.sealed, itemAad(index, item.token))));
+        const decoded = decodeItem(cipher.open(item.sealed, itemAad(index, item.token)));
+        found.set(item.token.toString('latin1'), { item: decoded, sealTag: sealTagOf(item.sealed).toString('latin1') });
       } catch (error) {
         throw toDomainError(error, index, `item record of index "${index}"`);
       }

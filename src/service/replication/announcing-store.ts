@@ -2,7 +2,7 @@
 // is durable, and a model this replica saves is reported as already in memory (its training job
 // swaps it in right after saving), so catching up does not load it again.
 
-import type { IdempotencyClaim, IdempotentOutcome, ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
+import type { CommitmentBase, CommitmentRule, CommitmentUpdate, IdempotencyClaim, IdempotentOutcome, ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
 
 export interface StoreAnnouncements {
   /** The index changed (items written or deleted, model saved, index deleted). */
@@ -48,31 +48,39 @@ export class AnnouncingStore implements Store {
     return deleted;
   }
 
-  async putItems(index: string, items: StoredItem[]): Promise<void> {
-    await this.#inner.putItems(index, items);
+  async putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void> {
+    await this.#inner.putItems(index, items, commitment);
     this.#announce.changed(index);
   }
 
-  async deleteItems(index: string, tokens: Buffer[]): Promise<number> {
-    const deleted = await this.#inner.deleteItems(index, tokens);
+  async deleteItems(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule): Promise<number> {
+    const deleted = await this.#inner.deleteItems(index, tokens, commitment);
     this.#announce.changed(index);
     return deleted;
   }
 
-  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
-    const outcome = await this.#inner.putItemsOnce(index, items, claim);
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    const outcome = await this.#inner.putItemsOnce(index, items, claim, commitment);
     if (outcome.kind === 'done') this.#announce.changed(index);
     return outcome;
   }
 
-  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim): Promise<IdempotentOutcome> {
-    const outcome = await this.#inner.deleteItemsOnce(index, tokens, claim);
+  async deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    const outcome = await this.#inner.deleteItemsOnce(index, tokens, claim, commitment);
     if (outcome.kind === 'done') this.#announce.changed(index);
     return outcome;
   }
 
   pruneIdempotencyRecords(olderThanMs: number): Promise<number> {
     return this.#inner.pruneIdempotencyRecords(olderThanMs);
+  }
+
+  readCommitment(index: string, tokens: Buffer[]): Promise<CommitmentBase | null> {
+    return this.#inner.readCommitment(index, tokens);
+  }
+
+  establishCommitment(index: string, commitment: CommitmentUpdate, sealedConfig: Buffer): Promise<boolean> {
+    return this.#inner.establishCommitment(index, commitment, sealedConfig);
   }
 
   getItems(index: string, tokens: Buffer[]): Promise<StoredItem[]> {

@@ -12,7 +12,8 @@
 // what we applied (a replica cut off from the database for longer than the retention) is closed
 // once no request uses it, and the next request reloads it from the store.
 
-import type { ReplicationStore, Store, StoredItem } from '../../storage/index.js';
+import type { CommitmentBase, ReplicationStore, Store, StoredItem } from '../../storage/index.js';
+import { storedCommitment } from '../open/commitment-writes.js';
 import { itemAad } from '../records/associated-data.js';
 import { decodeItem } from '../records/item-codec.js';
 import { OpenIndex, type ItemWrite } from '../open/open-index.js';
@@ -174,6 +175,9 @@ export class ReplicaSync {
 
   async #catchUp(tracked: Tracked): Promise<void> {
     const { open } = tracked;
+    // The commitment before the log is read and again after the records are: when no write came
+    // in between, memory must now hold exactly the set it binds (replicas agree on it).
+    const before = await this.#store.readCommitment(open.name, []);
     const log = await this.#replication.changesSince(open.name, tracked.seq);
     if (log === null || log.head.createdAt.getTime() !== open.createdAt.getTime()) {
       this.#closeNow(tracked);
@@ -196,6 +200,12 @@ export class ReplicaSync {
         this.#apply(tracked, page, await this.#store.getItems(open.name, page));
       }
       tracked.seq = Math.max(tracked.seq, head.changeSeq);
+      if (before !== null && !this.#agrees(open, before, await this.#store.readCommitment(open.name, []))) {
+        // Not the set the commitment binds: the records read were tampered with. Closed here, so
+        // the next request loads the index again and fails its check with an IntegrityError.
+        this.#closeNow(tracked);
+        return;
+      }
       if (head.keyVersion > tracked.keyVersion) {
         // The key was rotated elsewhere: the old key, even where remembered, stops opening it here.
         const stored = await this.#store.getIndex(open.name);
@@ -212,6 +222,19 @@ export class ReplicaSync {
     });
   }
 
+  /** False when nothing was written between `before` and `after` and memory is not the committed set. */
+  #agrees(open: OpenIndex, before: CommitmentBase, after: CommitmentBase | null): boolean {
+    if (after === null || after.seq !== before.seq) return true;
+    try {
+      const committed = storedCommitment(open, after.sealed, after.seq);
+      if (!open.commitment.matches(committed, open.size)) return false;
+      open.commitment.seq = committed.seq;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Makes memory match the store for `requested`: `stored` holds those still present. */
   #apply(tracked: Tracked, requested: Buffer[], stored: StoredItem[]): void {
     const { open } = tracked;
@@ -222,7 +245,7 @@ export class ReplicaSync {
       const decoded = decodeItem(open.cipher.open(item.sealed, itemAad(open.name, item.token)));
       // The same write (a change replayed after a load that already saw it): nothing to do.
       if (open.record(decoded.id)?.revision === decoded.revision) continue;
-      records.push(OpenIndex.recordOf(decoded, item.token));
+      records.push(OpenIndex.recordOf(decoded, item.token, item.sealed));
       tracked.idsByToken?.set(item.token.toString('latin1'), decoded.id);
     }
     if (records.length > 0) open.applyUpserts(records);

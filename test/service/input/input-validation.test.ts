@@ -12,6 +12,7 @@ import {
   validateItems,
   validateNProbes,
   validateQueries,
+  requireInteger,
   validateTopK,
 } from '../../../src/service/input/input-validation.js';
 
@@ -45,6 +46,19 @@ describe('input validation', () => {
     expect(parseKeyArgument(hex)).toEqual(Buffer.from(hex, 'hex'));
     const error = validation(() => parseKeyArgument('secret-but-short'), 'key');
     expect(error.message).not.toContain('secret-but-short');
+  });
+
+  it('says what is wrong with an integer argument without repeating the value sent', () => {
+    for (const [value, what] of [
+      [987654321, /outside that range/],
+      [12.5, /not a whole number/],
+      ['31337', /not a number/],
+    ] as const) {
+      const error = validation(() => requireInteger('topK', value, 1, 50), 'topK', /topK must be an integer from 1 to 50/);
+      expect(error.message).toMatch(what);
+      expect(error.message).not.toContain(String(value));
+    }
+    expect(validation(() => validateTopK(123456789, limits), 'topK').message).not.toContain('123456789');
   });
 
   it('normalizes create options with defaults and checks each range', () => {

@@ -115,8 +115,8 @@ describe('compileFilter', () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['an unknown field operator', { year: { $regex: '19' } }, /\$regex/],
-    ['an unknown top-level operator', { $xor: [{ a: 1 }] }, /\$xor/],
+    ['an unknown field operator', { year: { $regex: '19' } }, /field#1\.field#1: unknown operator/],
+    ['an unknown top-level operator', { $xor: [{ a: 1 }] }, /field#1: unknown top-level operator/],
     ['a field operator at the top level', { $not: { a: 1 } }, /\$not/],
     ['$not with a plain value', { year: { $not: 1965 } }, /\$not/],
     ['$nor with an empty list', { $nor: [] }, /\$nor/],
@@ -141,6 +141,28 @@ describe('compileFilter', () => {
     expect(caught).toBeInstanceOf(ValidationError);
     expect((caught as ValidationError).argument).toBe('filter');
     expect((caught as ValidationError).message).toMatch(message);
+  });
+
+  // Field names, unknown operator names and values are the caller's data (issue #11): an error
+  // says where by position and what is wrong, and never quotes them.
+  it.each<[string, unknown, string]>([
+    ['an unknown operator', { 'secret-field': { $secretop: 1 } }, 'filter.field#1.field#1: unknown operator'],
+    ['an unknown top-level operator', { a: 1, $secretop: [] }, 'filter.field#2: unknown top-level operator'],
+    ['a field mixed with operators', { 'secret-field': { $gt: 1, 'secret-inner': 2 } }, 'filter.field#1.field#2: cannot mix operators and fields'],
+    ['an empty path segment', { $and: [{ ok: 1 }, { 'secret..field': 1 }] }, 'filter.$and[1].field#1: not a valid field path'],
+    ['a non-JSON value deep in a value', { 'secret-field': { $eq: { 'secret-key': [1, Number.NaN] } } }, 'filter.field#1.$eq.field#1[1]: not a finite JSON number'],
+    ['a bad $in element', { 'secret-field': { $in: ['secret-value', Infinity] } }, 'filter.field#1.$in[1]: not a finite JSON number'],
+  ])('names the place of %s without quoting names or values', (_, filter, expected) => {
+    let caught: unknown;
+    try {
+      compileFilter(filter as Filter);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    const { message } = caught as ValidationError;
+    expect(message).toContain(expected);
+    expect(message).not.toMatch(/secret|NaN|Infinity/);
   });
 
   it('compares JSON structurally, ignoring key order only', () => {

@@ -148,9 +148,11 @@ forEachStore((fresh) => {
       expect(entries).toBeGreaterThanOrEqual(5);
       // Replaced (as an upsert or a replica's change applies it): the old slot's entry goes, the new vector is found.
       const moved = Float32Array.from(query, (x) => x + 50);
-      open.applyUpserts([{ id: 'v5', token: open.tokenOf('v5'), revision: 1, vector: moved, contents: null, metadata: null }]);
+      const [write] = await open.prepare([{ id: 'v5', vector: moved, contents: null, metadata: null, metadataJson: null }]);
+      await store.putItems('docs', [write.stored]);
+      open.applyUpserts([write.record]);
       expect(cached.size).toBe(entries - 1);
-      // The store still holds the old record: a slot whose stored revision differs is not re-ranked on it.
+      // The old slot is gone and the new record lies far from the query.
       const [afterReplace] = await open.search(query, { topK: 5, nProbes: 4, filter: null, rerankMult: 4 }, (record) => record.id);
       expect(afterReplace.hits).not.toContain('v5');
       // Deleted: its entry goes.

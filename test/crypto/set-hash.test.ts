@@ -1,0 +1,49 @@
+// The keyed set hash behind the index commitment: independent of order and batching, removing
+// undoes adding (also across the 2^128 wrap), and it depends on the key, the token and the tag.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { SetHasher, emptySetHash, setHashEquals } from '../../src/crypto/set-hash.js';
+
+const pairs = Array.from({ length: 50 }, () => ({ token: randomBytes(32), tag: randomBytes(16) }));
+
+function hashOf(hasher: SetHasher, chosen: typeof pairs, sign: 1 | -1 = 1, sum = emptySetHash()) {
+  hasher.accumulate(sum, chosen.map((p) => p.token), chosen.map((p) => p.tag), sign);
+  return sum;
+}
+
+describe('set hash', () => {
+  const key = randomBytes(32);
+
+  it('does not depend on order or on how the set is split into batches', () => {
+    const hasher = new SetHasher(key);
+    const whole = hashOf(hasher, pairs);
+    const shuffled = hashOf(hasher, [...pairs].reverse());
+    const split = hashOf(hasher, pairs.slice(20), 1, hashOf(hasher, pairs.slice(0, 20)));
+    expect(setHashEquals(whole, shuffled)).toBe(true);
+    expect(setHashEquals(whole, split)).toBe(true);
+  });
+
+  it('returns to zero when every pair added is removed again (subtraction wraps modulo 2^128)', () => {
+    const hasher = new SetHasher(key);
+    const sum = hashOf(hasher, pairs.slice(0, 10), -1);
+    hashOf(hasher, pairs.slice(0, 10), 1, sum);
+    expect(setHashEquals(sum, emptySetHash())).toBe(true);
+  });
+
+  it('changes with the tag of one pair, a pair missing, a pair added, and the key', () => {
+    const hasher = new SetHasher(key);
+    const base = hashOf(hasher, pairs);
+    const otherTag = pairs.map((p, i) => (i === 7 ? { token: p.token, tag: randomBytes(16) } : p));
+    expect(setHashEquals(base, hashOf(hasher, otherTag))).toBe(false);
+    expect(setHashEquals(base, hashOf(hasher, pairs.slice(1)))).toBe(false);
+    expect(setHashEquals(base, hashOf(hasher, [...pairs, { token: randomBytes(32), tag: randomBytes(16) }]))).toBe(false);
+    expect(setHashEquals(base, hashOf(new SetHasher(randomBytes(32)), pairs))).toBe(false);
+  });
+
+  it('refuses inputs of the wrong length and use after destroy', () => {
+    const hasher = new SetHasher(key);
+    expect(() => hasher.accumulate(emptySetHash(), [randomBytes(31)], [randomBytes(16)], 1)).toThrow(RangeError);
+    hasher.destroy();
+    expect(() => hasher.accumulate(emptySetHash(), [randomBytes(32)], [randomBytes(16)], 1)).toThrow(/destroyed/);
+  });
+});
