@@ -252,8 +252,12 @@ export class PostgresStore implements Store {
       max: options.maxConnections ?? 10,
       ...poolTimeoutOptions({ ...DEFAULT_POSTGRES_TIMEOUTS, ...options.timeouts }),
     });
-    // An idle client losing its connection emits on the pool; without a listener that is a crash.
+    // A client losing its connection emits 'error': an idle one on the pool, a checked-out one on
+    // itself (the pool removes its own listener while a client is lent out, e.g. between a scan's
+    // pages). Unheard, either is an uncaught exception that ends the process; the query in flight,
+    // or the next one, rejects with the cause anyway, and that is how callers learn of it.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     discardIdleConnectionsOnLoss(pool);
     try {
       await migrate(pool, schema);
