@@ -6,11 +6,17 @@ import { openIndexConfig, sealIndexConfig } from '../../../src/service/records/i
 
 describe('index config record', () => {
   const cipher = new IndexCipher(generateDataKey());
-  const config = { dimension: 384, metric: 'cosine' as const, type: 'ivf_flat' as const, nLists: null, pqSubvectors: null, pqBits: null, textSearch: false, textFields: [], textLanguage: null };
+  const config = { dimension: 384, metric: 'cosine' as const, type: 'ivf_flat' as const, nLists: null, pqSubvectors: null, pqBits: null, textSearch: false, textFields: [], textLanguage: null, committed: false };
 
   it('round-trips, including an unset nLists', () => {
     expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', config))).toEqual(config);
     expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', { ...config, nLists: 64 }))).toEqual({ ...config, nLists: 64 });
+  });
+
+  it('round-trips the flag that the index has a commitment; a record from before commitments opens without it', () => {
+    expect(openIndexConfig(cipher, 'docs', sealIndexConfig(cipher, 'docs', { ...config, committed: true })).committed).toBe(true);
+    const older = { format: 1, index: 'docs', dimension: 8, metric: 'euclidean', type: 'ivf_flat', nLists: 4, textSearch: false };
+    expect(openIndexConfig(cipher, 'docs', cipher.seal(Buffer.from(JSON.stringify(older)), configAad('docs'))).committed).toBe(false);
   });
 
   it('round-trips the text search settings', () => {
