@@ -211,13 +211,18 @@ export class InvertedLists {
    * rebuilds, which reserve every list's capacity up front.
    */
   appendFrom(list: number, id: number, source: Float32Array, from: number, norm: number, epoch: number): void {
+    this.place(list, this.copyRowIn(list, source, from), id, norm, epoch, source, from);
+  }
+
+  /** Copies a row from another memory to the end of `list` (grown when full); returns its position. */
+  private copyRowIn(list: number, source: Float32Array, from: number): number {
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
     const f32 = this.arena.heap.f32;
     const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
     // A loop, not set(subarray()): a rebuild appends every row, and the views cost more than the copy.
     for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
-    this.place(list, position, id, norm, epoch, source, from);
+    return position;
   }
 
   /**
@@ -225,11 +230,7 @@ export class InvertedLists {
    * the lists this one was built from.
    */
   appendSlot(list: number, id: number, slot: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
-    const position = this.lengths[list];
-    if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
-    const f32 = this.arena.heap.f32;
-    const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
-    for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
+    const position = this.copyRowIn(list, source, from);
     this.fill(list, position, id, norm, source, from, code);
     this.slotList[slot] = list;
     this.slotPos[slot] = position;
@@ -240,12 +241,7 @@ export class InvertedLists {
    * another thread's InvertedLists (list-build.ts), which has the slots.
    */
   appendRow(list: number, id: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
-    const position = this.lengths[list];
-    if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
-    const f32 = this.arena.heap.f32;
-    const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
-    for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
-    this.fill(list, position, id, norm, source, from, code);
+    this.fill(list, this.copyRowIn(list, source, from), id, norm, source, from, code);
   }
 
   /** Where each list's block is, its length and ids: what another thread's lists adopt. */
