@@ -7,7 +7,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { describe } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createIndexService } from '../../src/service/create-index-service.js';
@@ -117,15 +116,7 @@ export function freshSqlite(): ServiceStoreHarness {
 
 async function freshPostgres(): Promise<ServiceStoreHarness> {
   const schema = await createPostgresTestSchema('service');
-  const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
-    const client = new pg.Client({ connectionString: schema.connectionString });
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const { query } = schema;
   const byName = 'SELECT id FROM indexes WHERE name = $1';
   return harness(
     'postgres',

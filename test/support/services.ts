@@ -99,6 +99,8 @@ export interface PostgresTestSchema {
   schema: string;
   /** The probed URL with `search_path` set to the schema: give it to openStore or PostgresStore. */
   connectionString: string;
+  /** Runs one statement in the schema on a connection of its own (for tampering and set-up behind a store's back). */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Drops the schema and everything in it. */
   drop(): Promise<void>;
 }
@@ -123,5 +125,15 @@ export async function createPostgresTestSchema(label: string): Promise<PostgresT
   await admin(`CREATE SCHEMA ${schema}`);
   const url = new URL(probe.url);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  return { schema, connectionString: url.toString(), drop: () => admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
+  const connectionString = url.toString();
+  const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      return (await client.query<R>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  return { schema, connectionString, query, drop: () => admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
 }

@@ -5,7 +5,6 @@
 // between the check and the save is held open with a store whose saveModel waits for the test.
 
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config.js';
@@ -89,13 +88,7 @@ describe.skipIf(!postgres.available || !redis.available)('fenced model saves acr
     const stale = await a.train(name, key, { nLists: 8 });
     await held.reached; // A passed its last check before the save: only the database can stop it now
     // A's lease is lost as a paused replica's would be: gone from the database (expired and reaped).
-    const admin = new pg.Client({ connectionString: schema.connectionString });
-    await admin.connect();
-    try {
-      await admin.query('DELETE FROM training_leases WHERE run_id = $1', [stale.runId]);
-    } finally {
-      await admin.end();
-    }
+    await schema.query('DELETE FROM training_leases WHERE run_id = $1', [stale.runId]);
     const newer = await b.train(name, key, { nLists: 4, wait: true });
     expect(newer.phase).toBe('COMPLETED');
 

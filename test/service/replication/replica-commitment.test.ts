@@ -5,12 +5,12 @@
 // no IntegrityError. A row then put back behind the replicas' backs is refused by a fresh open.
 
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import { IntegrityError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
+import { eventually } from '../../support/eventually.js';
 import { rejection } from '../../support/rejection.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
@@ -19,16 +19,6 @@ import { newKey } from '../service-harness.js';
 const postgres = await probePostgres();
 const redis = await probeRedis();
 const DIM = 4;
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(!postgres.available || !redis.available)('replicas and the index commitment', () => {
   let schema: PostgresTestSchema;
@@ -60,15 +50,6 @@ describe.skipIf(!postgres.available || !redis.available)('replicas and the index
     return service;
   }
 
-  async function query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-    const client = new pg.Client({ connectionString: schema.connectionString });
-    await client.connect();
-    try {
-      return (await client.query<R>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
 
   it('serializes simultaneous writes of two replicas on the commitment; both and a third replica agree', async () => {
     const [a, b] = [await replica(), await replica()];
@@ -86,14 +67,14 @@ describe.skipIf(!postgres.available || !redis.available)('replicas and the index
       if (round % 2 === 1) writes.push(a.delete(name, key, [`b${round - 1}`, 'nope']));
     }
     await Promise.all(writes);
-    const [{ seq }] = await query<{ seq: string }>('SELECT commitment_seq AS seq FROM indexes WHERE name = $1', [name]);
+    const [{ seq }] = await schema.query<{ seq: string }>('SELECT commitment_seq AS seq FROM indexes WHERE name = $1', [name]);
     // The first upsert, then every write above: each moved the commitment exactly once.
     expect(Number(seq)).toBe(1 + writes.length);
 
     // A third replica loads the index from the store, checking it against the commitment.
     const c = await replica();
     const expected = (await c.listIds(name, key)).sort();
-    const rows = await query<{ n: string }>('SELECT count(*) AS n FROM items');
+    const rows = await schema.query<{ n: string }>('SELECT count(*) AS n FROM items');
     expect(expected).toHaveLength(Number(rows[0].n));
     await eventually(async () => (await b.listIds(name, key)).sort(), (ids) => JSON.stringify(ids) === JSON.stringify(expected), 'B to catch up');
     await eventually(async () => (await a.listIds(name, key)).sort(), (ids) => JSON.stringify(ids) === JSON.stringify(expected), 'A to catch up');
@@ -105,10 +86,10 @@ describe.skipIf(!postgres.available || !redis.available)('replicas and the index
     await a.createIndex(name, key, { dimension: DIM });
     const vectors = seededVectors(4, DIM, 5);
     await a.upsert(name, key, [{ id: 'x', vector: vectors[0] }]);
-    const [old] = await query<{ token: Buffer; sealed: Buffer }>('SELECT token, sealed FROM items');
+    const [old] = await schema.query<{ token: Buffer; sealed: Buffer }>('SELECT token, sealed FROM items');
     await b.upsert(name, key, [{ id: 'x', vector: vectors[1] }]);
     await a.upsert(name, key, [{ id: 'y', vector: vectors[2] }]);
-    await query('UPDATE items SET sealed = $1 WHERE token = $2', [old.sealed, old.token]);
+    await schema.query('UPDATE items SET sealed = $1 WHERE token = $2', [old.sealed, old.token]);
     const c = await replica();
     expect(await rejection(c.get(name, key, ['x']))).toBeInstanceOf(IntegrityError);
   });

@@ -5,7 +5,6 @@
 // not fetched again; an index deleted or recreated elsewhere is closed at once; one whose change
 // log was pruned past what B applied is closed once idle and reloads on the next request.
 
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { parseIndexKey } from '../../../src/crypto/index.js';
@@ -183,14 +182,8 @@ describe.skipIf(!postgres.available)(`ReplicaSync${postgres.available ? '' : ` (
     const open = await openOnB();
     await a.upsert('docs', key, itemsOf(seededVectors(3, DIM, 5), 'pruned'));
     await a.upsert('docs', key, itemsOf(seededVectors(3, DIM, 6), 'kept'));
-    const client = new pg.Client({ connectionString: schema.connectionString });
-    await client.connect();
-    try {
-      // What pruning does to a replica that was away longer than the retention.
-      await client.query('DELETE FROM index_changes WHERE seq = (SELECT min(seq) FROM index_changes WHERE seq > 1)');
-    } finally {
-      await client.end();
-    }
+    // What pruning does to a replica that was away longer than the retention.
+    await schema.query('DELETE FROM index_changes WHERE seq = (SELECT min(seq) FROM index_changes WHERE seq > 1)');
     open.enter();
     await checkNow();
     // A request is in flight: left open (and unchanged) until it is done.

@@ -4,7 +4,6 @@
 // replica from the run's last known state, and a run that can no longer renew stopped with
 // TrainingLeaseLostError before it commits.
 
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TrainingInProgressError } from '../../../src/service/errors.js';
 import { createLocalTrainingEvents, type TrainingEventBus } from '../../../src/service/training/training-events.js';
@@ -149,13 +148,7 @@ describe.skipIf(!postgres.available)(`TrainingLeases${postgres.available ? '' : 
     const ctx: TrainingJobContext = { runId: 'run-a', signal: controller.signal, report: () => {} };
     const outcome = job(ctx);
     // Someone with database access (or a sweep that found it expired) removed the lease.
-    const client = new pg.Client({ connectionString: schema.connectionString });
-    await client.connect();
-    try {
-      await client.query('DELETE FROM training_leases');
-    } finally {
-      await client.end();
-    }
+    await schema.query('DELETE FROM training_leases');
     await expect(outcome).rejects.toBeInstanceOf(TrainingLeaseLostError);
     expect(held.lost.aborted).toBe(true);
     // A job that starts after the loss does not start at all.
