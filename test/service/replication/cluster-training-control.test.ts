@@ -6,17 +6,18 @@
 
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type Config } from '../../../src/config.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import { ReplicaUnavailableError, TrainingNotRunningError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import { redisNames } from '../../../src/service/replication/cluster-namespace.js';
 import type { TrainingQueueInfo } from '../../../src/service/types.js';
-import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
+import { probePostgres, probeRedis } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
 import { eventually } from '../../support/eventually.js';
+import { useReplicaCluster } from './replica-cluster.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
@@ -25,32 +26,12 @@ const DIM = 8;
 const ENDLESS = { nLists: 16, maxIters: 10_000, tolerance: 0 };
 
 describe.skipIf(!postgres.available || !redis.available)('training control from any replica', () => {
-  let schema: PostgresTestSchema;
-  let config: Config;
-  const services: CipherdexIndexService[] = [];
+  const cluster = useReplicaCluster('cluster_training', redis.url, { REPLICA_POLL_MS: '100' });
+  const { services } = cluster;
   const key = newKey();
+  let config: Config;
   let name: string;
-
-  beforeEach(async () => {
-    schema = await createPostgresTestSchema('cluster_training');
-    name = `control-${randomUUID()}`;
-    config = loadConfig({
-      CIPHERDEX_DB_TYPE: 'postgres',
-      CIPHERDEX_CONNECTION_STRING: schema.connectionString,
-      REDIS_URL: redis.url,
-      AUTO_TRAIN_DISABLED: 'true',
-      REPLICA_POLL_MS: '100',
-    });
-  });
-
-  afterEach(async () => {
-    const statusKeys = [...new Set(services.map((service) => service.redisNames.trainingStatus))];
-    await Promise.all(services.splice(0).map((service) => service.close()));
-    const admin = new Redis(redis.url);
-    if (statusKeys.length > 0) await admin.del(...statusKeys);
-    await admin.quit();
-    await schema.drop();
-  });
+  beforeEach(() => void ({ config, name } = cluster));
 
   async function replicas(): Promise<[CipherdexIndexService, CipherdexIndexService]> {
     const a = await createIndexService({ ...config, replicaName: 'replica-a' }, { sealWorkers: 0 });

@@ -4,18 +4,17 @@
 // TRAINING_LEASE_FENCED's reason, and both replicas keep serving the newer model. The moment
 // between the check and the save is held open with a store whose saveModel waits for the test.
 
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
+import { type Config } from '../../../src/config.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import { PostgresStore } from '../../../src/storage/postgres-store.js';
 import type { Store } from '../../../src/storage/index.js';
-import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
+import { probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
 import { eventually } from '../../support/eventually.js';
+import { useReplicaCluster } from './replica-cluster.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
@@ -44,34 +43,18 @@ function heldSaves(store: Store): { store: Store; reached: Promise<void>; releas
 }
 
 describe.skipIf(!postgres.available || !redis.available)('fenced model saves across replicas', () => {
+  const stores: Store[] = [];
+  // Registered first, so it runs after the cluster's own clean-up has closed the services.
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+  const cluster = useReplicaCluster('fenced_save', redis.url, { REPLICA_POLL_MS: '100' });
+  const { services } = cluster;
+  const key = newKey();
   let schema: PostgresTestSchema;
   let config: Config;
-  const services: CipherdexIndexService[] = [];
-  const stores: Store[] = [];
-  const key = newKey();
   let name: string;
-
-  beforeEach(async () => {
-    schema = await createPostgresTestSchema('fenced_save');
-    name = `fenced-${randomUUID()}`;
-    config = loadConfig({
-      CIPHERDEX_DB_TYPE: 'postgres',
-      CIPHERDEX_CONNECTION_STRING: schema.connectionString,
-      REDIS_URL: redis.url,
-      AUTO_TRAIN_DISABLED: 'true',
-      REPLICA_POLL_MS: '100',
-    });
-  });
-
-  afterEach(async () => {
-    const statusKeys = [...new Set(services.map((service) => service.redisNames.trainingStatus))];
-    await Promise.all(services.splice(0).map((service) => service.close()));
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    const admin = new Redis(redis.url);
-    if (statusKeys.length > 0) await admin.del(...statusKeys);
-    await admin.quit();
-    await schema.drop();
-  });
+  beforeEach(() => void ({ schema, config, name } = cluster));
 
   it("refuses a stale trainer's save after another replica trained, reports its run FAILED, and keeps the newer model everywhere", async () => {
     const opened = await PostgresStore.open(schema.connectionString);

@@ -4,15 +4,15 @@
 // each replica's memory ends up as the committed set, and a third replica opens the index with
 // no IntegrityError. A row then put back behind the replicas' backs is refused by a fresh open.
 
-import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type Config } from '../../../src/config.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import { IntegrityError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import { eventually } from '../../support/eventually.js';
+import { useReplicaCluster } from './replica-cluster.js';
 import { rejection } from '../../support/rejection.js';
-import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
+import { probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
 
@@ -21,28 +21,13 @@ const redis = await probeRedis();
 const DIM = 4;
 
 describe.skipIf(!postgres.available || !redis.available)('replicas and the index commitment', () => {
+  const cluster = useReplicaCluster('replica_commitment', redis.url, { REPLICA_POLL_MS: '200' });
+  const { services } = cluster;
+  const key = newKey();
   let schema: PostgresTestSchema;
   let config: Config;
-  const services: CipherdexIndexService[] = [];
-  const key = newKey();
   let name: string;
-
-  beforeEach(async () => {
-    schema = await createPostgresTestSchema('replica_commitment');
-    name = `commit-${randomUUID()}`;
-    config = loadConfig({
-      CIPHERDEX_DB_TYPE: 'postgres',
-      CIPHERDEX_CONNECTION_STRING: schema.connectionString,
-      REDIS_URL: redis.url,
-      AUTO_TRAIN_DISABLED: 'true',
-      REPLICA_POLL_MS: '200',
-    });
-  });
-
-  afterEach(async () => {
-    await Promise.all(services.splice(0).map((service) => service.close()));
-    await schema.drop();
-  });
+  beforeEach(() => void ({ schema, config, name } = cluster));
 
   async function replica(): Promise<CipherdexIndexService> {
     const service = await createIndexService(config, { sealWorkers: 0 });

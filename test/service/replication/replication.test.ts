@@ -4,18 +4,18 @@
 // trainIndex calls on A and B make one run, B swaps in the trained model, and closing a replica
 // releases its leases. Without Redis, the periodic check alone keeps B in step.
 
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../../src/config.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type Config } from '../../../src/config.js';
 import { createIndexService } from '../../../src/service/create-index-service.js';
 import { TrainingInProgressError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import type { TrainingRun, TrainingStatus } from '../../../src/service/types.js';
-import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../../support/services.js';
+import { probePostgres, probeRedis } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';
 import { eventually } from '../../support/eventually.js';
+import { useReplicaCluster } from './replica-cluster.js';
 
 const postgres = await probePostgres();
 const redis = await probeRedis();
@@ -24,35 +24,13 @@ const DIM = 8;
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 describe.skipIf(!postgres.available || !redis.available)('replicas on PostgreSQL and Redis', () => {
-  let schema: PostgresTestSchema;
-  let config: Config;
-  const services: CipherdexIndexService[] = [];
+  // An hour: whatever reaches B in these tests came through Redis.
+  const cluster = useReplicaCluster('replication', redis.url, { REPLICA_POLL_MS: '3600000' });
+  const { services } = cluster;
   const key = newKey();
-  // Unique per test: Redis (training topics, latest statuses) is shared by every test run.
+  let config: Config;
   let name: string;
-
-  beforeEach(async () => {
-    schema = await createPostgresTestSchema('replication');
-    name = `replicas-${randomUUID()}`;
-    config = loadConfig({
-      CIPHERDEX_DB_TYPE: 'postgres',
-      CIPHERDEX_CONNECTION_STRING: schema.connectionString,
-      REDIS_URL: redis.url,
-      AUTO_TRAIN_DISABLED: 'true',
-      // An hour: whatever reaches B in these tests came through Redis.
-      REPLICA_POLL_MS: '3600000',
-    });
-  });
-
-  afterEach(async () => {
-    // Each test's schema is a cluster of its own (derived from the database identity).
-    const statusKeys = [...new Set(services.map((service) => service.redisNames.trainingStatus))];
-    await Promise.all(services.splice(0).map((service) => service.close()));
-    const admin = new Redis(redis.url);
-    if (statusKeys.length > 0) await admin.del(...statusKeys);
-    await admin.quit();
-    await schema.drop();
-  });
+  beforeEach(() => void ({ config, name } = cluster));
 
   async function replica(overrides: Partial<Config> = {}): Promise<CipherdexIndexService> {
     const service = await createIndexService({ ...config, ...overrides }, { sealWorkers: 0 });
