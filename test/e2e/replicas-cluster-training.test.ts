@@ -7,11 +7,8 @@
 // it, and cancelTraining on B cancels it on A.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { type Client, createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelTrainingDocument,
@@ -25,9 +22,8 @@ import {
   type TrainingStatusSubscription,
   UpsertDocument,
 } from '../generated/graphql.js';
-import type { HttpAnswer } from '../server/harness.js';
-import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
+import { type Replica, serveReplica } from './replica-process.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
 import { eventually } from '../support/eventually.js';
 
@@ -42,16 +38,10 @@ const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 type Status = Extract<TrainingStatusSubscription['trainingStatus'], { __typename: 'TrainingStatus' }>;
 
-interface Replica extends ServeProcess {
-  name: string;
-  request<T, V>(document: TypedDocumentNode<T, V>, variables: V): Promise<HttpAnswer<T>>;
-}
-
 describe.skipIf(!postgres.available || !redis.available)('training across replica processes', () => {
   let schema: PostgresTestSchema;
   let env: Record<string, string>;
   const replicas: Replica[] = [];
-  const clients: Client[] = [];
   let a: Replica;
   let b: Replica;
   let c: Replica;
@@ -60,33 +50,14 @@ describe.skipIf(!postgres.available || !redis.available)('training across replic
   const indexNames: string[] = [];
 
   async function serve(name: string): Promise<Replica> {
-    const process = await startServeProcess(name, { ...env, CIPHERDEX_REPLICA_NAME: `replica-${name}` });
-    const replica: Replica = {
-      ...process,
-      name,
-      async request(document, variables) {
-        const response = await fetch(process.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': env.CIPHERDEX_API_KEY! },
-          body: JSON.stringify({ query: print(document), variables }),
-        });
-        return { status: response.status, body: (await response.json()) as HttpAnswer<never>['body'] };
-      },
-    };
+    const replica = await serveReplica(name, { ...env, CIPHERDEX_REPLICA_NAME: `replica-${name}` });
     replicas.push(replica);
     return replica;
   }
 
   /** Every trainingStatus event of the index on `replica`, with a way to wait for one. */
   function watch(replica: Replica, index: string) {
-    const client = createClient({
-      url: replica.url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { apiKey: env.CIPHERDEX_API_KEY },
-      retryAttempts: 0,
-      lazy: true,
-    });
-    clients.push(client);
+    const client = replica.ws();
     const events: Status[] = [];
     const waiters: Array<() => void> = [];
     client.subscribe<TrainingStatusSubscription>(
@@ -152,15 +123,9 @@ describe.skipIf(!postgres.available || !redis.available)('training across replic
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
-    for (const replica of replicas) {
-      // A replica left stopped would never exit.
-      if (replica.child.exitCode === null && replica.child.signalCode === null) {
-        replica.child.kill('SIGCONT');
-        replica.child.kill('SIGTERM');
-      }
-    }
-    await Promise.all(replicas.map((replica) => replica.exited));
+    // A replica left stopped would never exit.
+    for (const replica of replicas) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill('SIGCONT');
+    await Promise.all(replicas.map((replica) => replica.stop()));
     const admin = new Redis(redis.url);
     if (indexNames.length > 0) {
       for (const statusKey of await admin.keys('cipherdex:*:training-status')) await admin.hdel(statusKey, ...indexNames);

@@ -6,13 +6,10 @@
 // again; and a replica started empty serves every acknowledged write, exactly, once a request
 // brings the key.
 
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { type Client, createClient } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelTrainingDocument,
@@ -27,9 +24,8 @@ import {
   type TrainingStatusSubscription,
   UpsertDocument,
 } from '../generated/graphql.js';
-import type { HttpAnswer } from '../server/harness.js';
-import { startServeProcess } from '../support/serve-process.js';
 import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
+import { type Replica, serveReplica } from './replica-process.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
 import { eventually } from '../support/eventually.js';
 
@@ -41,57 +37,6 @@ const DIMENSION = 16;
 
 type Status = Extract<TrainingStatusSubscription['trainingStatus'], { __typename: 'TrainingStatus' }>;
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
-
-interface Replica {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-  request<T, V>(document: TypedDocumentNode<T, V>, variables: V): Promise<HttpAnswer<T>>;
-  ws(): Client;
-  kill(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** `cipherdex serve` in a child process, with the settings an operator gives each replica. */
-async function serve(name: string, env: Record<string, string>): Promise<Replica> {
-  const { url, child, output, exited } = await startServeProcess(name, env);
-  const clients: Client[] = [];
-  return {
-    name,
-    url,
-    child,
-    output,
-    async request(document, variables) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': env.CIPHERDEX_API_KEY! },
-        body: JSON.stringify({ query: print(document), variables }),
-      });
-      return { status: response.status, body: (await response.json()) as HttpAnswer<never>['body'] };
-    },
-    ws() {
-      const client = createClient({
-        url: url.replace(/^http/, 'ws'),
-        webSocketImpl: WebSocket,
-        connectionParams: { apiKey: env.CIPHERDEX_API_KEY },
-        retryAttempts: 0,
-        lazy: true,
-      });
-      clients.push(client);
-      return client;
-    },
-    async kill() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      await Promise.all(clients.map((client) => client.dispose()));
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** Every status event of one subscription, with a way to wait for one that matches. */
 function watch(client: Client, index: string, key: string) {
@@ -147,7 +92,7 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
   }
 
   async function start(name: string): Promise<Replica> {
-    const replica = await serve(name, env);
+    const replica = await serveReplica(name, env);
     replicas.push(replica);
     return replica;
   }
