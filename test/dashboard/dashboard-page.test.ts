@@ -276,8 +276,10 @@ describe.runIf(haveChromium || IN_CI)('dashboard in Chromium', () => {
   });
 
   it('shows the queue while one run trains and another waits, and why a cancelled run stopped', async () => {
+    // 256 lists over mini-batches of 2,000 with tolerance 0 take seconds per thousand iterations, so
+    // the run is still going when the waiting run is queued and shown (24 lists once ended in ~1 s).
     const long = success(
-      (await graphql(server, TrainIndexDocument, { index: 'demo', key: indexKey, nLists: 24, batchSize: 2000, maxIters: 10_000, tolerance: 0 })).trainIndex,
+      (await graphql(server, TrainIndexDocument, { index: 'demo', key: indexKey, nLists: 256, batchSize: 2000, maxIters: 10_000, tolerance: 0 })).trainIndex,
       'TrainingRun',
     );
     // MAX_CONCURRENT_TRAININGS is 1: the second index waits in the queue.
