@@ -129,7 +129,7 @@ let nextCacheOwner = 1;
 const MAX_READ_ATTEMPTS = 3;
 
 /** Batches smaller than this are sealed on the calling thread: a worker round trip costs more. */
-export const PARALLEL_SEAL_MIN_ITEMS = 512;
+export const WORKER_SEAL_MIN_ITEMS = 32;
 
 /** Where an index's sealing can be shared with worker threads. */
 export interface SealerRegistration {
@@ -259,34 +259,31 @@ export class OpenIndex {
   }
 
   /**
-   * Seals a validated batch; CPU only, so it runs outside the write lock. Large batches are split
-   * between this thread and the sealing workers; a worker that fails leaves its share to this thread.
+   * Seals a validated batch; CPU only, so it runs outside the write lock. With sealing workers,
+   * every batch worth a round trip is sealed there, none of it here: this thread answers the
+   * searches, and each item sealed here delays them. A worker that fails leaves its share to this thread.
    */
   async prepare(items: readonly ValidItem[]): Promise<PreparedItem[]> {
     const revisions = new Uint32Array(randomBytes(4 * items.length).buffer.slice(0));
     const sealer = this.#sealer;
-    const workers = sealer?.workers.size ?? 0;
-    if (sealer === null || workers === 0 || items.length < PARALLEL_SEAL_MIN_ITEMS) return this.#sealRange(items, revisions, 0, items.length);
-    const local = sealer.workers.localShare(items.length);
-    const perWorker = Math.ceil((items.length - local) / workers);
-    const started = performance.now();
-    const remote: { start: number; end: number; batch: Promise<{ tokens: Buffer[]; sealed: Buffer[] } | null> }[] = [];
-    for (let start = local; start < items.length; start += perWorker) {
+    const workers = Math.min(sealer?.workers.size ?? 0, Math.floor(items.length / WORKER_SEAL_MIN_ITEMS));
+    if (sealer === null || workers === 0) return this.#sealRange(items, revisions, 0, items.length);
+    const perWorker = Math.ceil(items.length / workers);
+    const shares: { start: number; end: number; batch: Promise<{ tokens: Buffer[]; sealed: Buffer[] } | null> }[] = [];
+    for (let start = 0; start < items.length; start += perWorker) {
       const end = Math.min(items.length, start + perWorker);
       // Only what the worker needs crosses the thread boundary (each field is copied).
       const sealable = items.slice(start, end).map(({ id, vector, contents, metadataJson }) => ({ id, vector, contents, metadataJson }));
       const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end), this.recordBucket).catch(() => null);
-      remote.push({ start, end, batch });
+      shares.push({ start, end, batch });
     }
-    const prepared = this.#sealRange(items, revisions, 0, local);
-    const localMs = performance.now() - started;
-    for (const { start, end, batch } of remote) {
+    const prepared: PreparedItem[] = [];
+    for (const { start, end, batch } of shares) {
       const result = await batch;
       if (result === null) {
         prepared.push(...this.#sealRange(items, revisions, start, end));
         continue;
       }
-      if (start === local) sealer.workers.recordSplit(local, localMs, end - start, performance.now() - started);
       for (let i = start; i < end; i++) {
         const item = items[i];
         const token = result.tokens[i - start];

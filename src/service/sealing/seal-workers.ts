@@ -1,6 +1,6 @@
-// Worker threads that seal large upsert batches beside the main thread. Sealing (a token, the
-// codec and AES-GCM per item) is most of an upsert's CPU time; sharing it with other cores raises
-// throughput and keeps the main thread free to answer searches meanwhile.
+// Worker threads that seal upsert batches off the main thread. Sealing (a token, the codec and
+// AES-GCM per item) is most of an upsert's CPU time; doing it on other cores raises throughput and
+// keeps the main thread free to answer searches meanwhile.
 //
 // Workers start on first use and hold, per open index, a cipher derived from its data key. The
 // pool keeps a copy of each registered data key (wiped on unregister) so a worker started later,
@@ -34,8 +34,6 @@ export class SealWorkers {
   readonly #slots: (Slot | null)[];
   readonly #keys = new Map<number, { index: string; dataKey: Buffer }>();
   #sealedItems = 0;
-  /** A worker's sealing speed relative to the calling thread's, learnt from recent batches. */
-  #relativeSpeed = 1;
   #nextHandle = 1;
   #nextJob = 1;
   #nextSlot = 0;
@@ -49,23 +47,6 @@ export class SealWorkers {
   /** Items the workers have sealed so far (for metrics and tests). */
   get sealedItems(): number {
     return this.#sealedItems;
-  }
-
-  /**
-   * How many of `n` items the calling thread should seal itself so that it and the workers finish
-   * together: a worker's share costs it a copy each way, and machines differ in load, so the split
-   * follows the speeds measured on recent batches.
-   */
-  localShare(n: number): number {
-    return Math.max(1, Math.min(n, Math.round(n / (1 + this.size * this.#relativeSpeed))));
-  }
-
-  /** Feeds the split: the calling thread sealed `localItems` in `localMs`; a worker `remoteItems` in `remoteMs`. */
-  recordSplit(localItems: number, localMs: number, remoteItems: number, remoteMs: number): void {
-    if (localItems <= 0 || remoteItems <= 0 || localMs <= 0 || remoteMs <= 0) return;
-    const observed = remoteItems / remoteMs / (localItems / localMs);
-    const clamped = Math.min(4, Math.max(0.1, observed));
-    this.#relativeSpeed = 0.7 * this.#relativeSpeed + 0.3 * clamped;
   }
 
   /** Makes an index sealable by the workers; returns the handle to seal and unregister with. */

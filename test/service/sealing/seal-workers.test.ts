@@ -12,7 +12,7 @@ import { createIndexService } from '../../../src/service/create-index-service.js
 import { decodeItem } from '../../../src/service/records/item-codec.js';
 import { ITEM_TOKEN_DOMAIN } from '../../../src/service/records/item-token.js';
 import { AcceptedKeys } from '../../../src/service/open/accepted-keys.js';
-import { OpenIndex, PARALLEL_SEAL_MIN_ITEMS } from '../../../src/service/open/open-index.js';
+import { OpenIndex, WORKER_SEAL_MIN_ITEMS } from '../../../src/service/open/open-index.js';
 import { SealWorkers } from '../../../src/service/sealing/seal-workers.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey, serviceConfig } from '../service-harness.js';
@@ -66,22 +66,6 @@ describe('SealWorkers', () => {
     await expect(pool.seal(other, items(1), new Uint32Array(1))).rejects.toThrow(/not available/);
   });
 
-  it('splits batches by the speeds it has measured, within bounds', () => {
-    const pool = new SealWorkers(1);
-    expect(pool.localShare(1000)).toBe(500);
-    // Workers seal twice as fast as the caller: the caller should keep less.
-    for (let i = 0; i < 20; i++) pool.recordSplit(500, 100, 500, 50);
-    expect(pool.localShare(1000)).toBeLessThan(350);
-    expect(pool.localShare(1000)).toBeGreaterThan(300);
-    // A slow worker (a busy machine): the caller keeps most, never everything and never nothing.
-    for (let i = 0; i < 50; i++) pool.recordSplit(500, 10, 500, 1000);
-    expect(pool.localShare(1000)).toBeGreaterThan(850);
-    expect(pool.localShare(1000)).toBeLessThan(1000);
-    expect(pool.localShare(1)).toBe(1);
-    const three = new SealWorkers(3);
-    expect(three.localShare(1000)).toBe(250);
-  });
-
   it('with no workers, seals nothing (callers seal inline)', async () => {
     const pool = new SealWorkers(0);
     const handle = pool.register('docs', randomBytes(32));
@@ -90,7 +74,7 @@ describe('SealWorkers', () => {
 
   it('serves large upserts through the service, readable after a restart, with or without workers', async () => {
     const key = newKey();
-    const n = PARALLEL_SEAL_MIN_ITEMS * 3 + 7;
+    const n = WORKER_SEAL_MIN_ITEMS * 3 + 7;
     const batch = seededVectors(n, 8, 2).map((vector, i) => ({ id: `doc-${i}`, vector, contents: `c${i}`, metadata: { i } }));
     for (const sealWorkers of [2, 0]) {
       const dir = mkdtempSync(join(tmpdir(), 'cipherdex-seal-'));
@@ -121,30 +105,31 @@ describe('OpenIndex.prepare with sealing workers', () => {
     return items(n).map((item) => ({ ...item, metadata: item.metadataJson === null ? null : JSON.parse(item.metadataJson) }));
   }
 
-  it('shares a large batch with the workers, in order, and every record opens', async () => {
-    const pool = new SealWorkers(1);
+  it('seals a batch wholly in the workers, in order, and every record opens', async () => {
+    const pool = new SealWorkers(2);
     pools.push(pool);
     const { open, cipher } = openIndex(pool);
-    const batch = valid(PARALLEL_SEAL_MIN_ITEMS * 2);
+    const batch = valid(WORKER_SEAL_MIN_ITEMS * 2 + 5);
     const prepared = await open.prepare(batch);
-    expect(pool.sealedItems).toBe(PARALLEL_SEAL_MIN_ITEMS);
+    expect(pool.sealedItems).toBe(batch.length);
     expect(prepared.map((p) => p.record.id)).toEqual(batch.map((item) => item.id));
     for (const { stored, record } of prepared) {
       expect(stored.token.equals(cipher.token(ITEM_TOKEN_DOMAIN, record.id))).toBe(true);
       expect(decodeItem(cipher.open(stored.sealed, itemAad('docs', stored.token))).revision).toBe(record.revision);
     }
-    const small = await open.prepare(valid(3));
-    expect(small).toHaveLength(3);
-    expect(pool.sealedItems).toBe(PARALLEL_SEAL_MIN_ITEMS);
+    // Too small for a round trip: sealed on the calling thread.
+    const small = await open.prepare(valid(WORKER_SEAL_MIN_ITEMS - 1));
+    expect(small).toHaveLength(WORKER_SEAL_MIN_ITEMS - 1);
+    expect(pool.sealedItems).toBe(batch.length);
   });
 
   it('seals a failed worker share on the calling thread', async () => {
     const pool = new SealWorkers(1);
     pools.push(pool);
     const { open, cipher } = openIndex(pool, false);
-    const prepared = await open.prepare(valid(PARALLEL_SEAL_MIN_ITEMS * 2));
+    const prepared = await open.prepare(valid(WORKER_SEAL_MIN_ITEMS * 2));
     expect(pool.sealedItems).toBe(0);
-    expect(prepared).toHaveLength(PARALLEL_SEAL_MIN_ITEMS * 2);
+    expect(prepared).toHaveLength(WORKER_SEAL_MIN_ITEMS * 2);
     for (const { stored } of prepared) expect(() => cipher.open(stored.sealed, itemAad('docs', stored.token))).not.toThrow();
   });
 });
