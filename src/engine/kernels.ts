@@ -45,6 +45,21 @@ export interface Kernels {
   /** out[i * ldo + j] = q_i . codes_j as dotRowsI8, for i < m (multiple of QUERY_TILE), j < n (even). */
   dotBlockI8(q: number, m: number, codes: number, n: number, codeBytes: number, out: number, ldo: number): void;
   /**
+   * Row i of dst (int16, `i16Bytes` per row: rowBytes / 2 rounded up to 16, the rest zero) is
+   * row i of src (f32) times `scale`, rounded to nearest and saturated, for i < n.
+   */
+  quantizeRowsI16(src: number, n: number, rowBytes: number, scale: number, dst: number, i16Bytes: number): void;
+  /** out[i * ldo + j] = q_i . x_j over int16 rows, exact in integers, as f32; m and n as dotBlock. */
+  dotBlockI16(q: number, m: number, x: number, n: number, i16Bytes: number, out: number, ldo: number): void;
+  /**
+   * `nearest` over int16 rows and centroids with score cnorms[j] - factor * x_i.c_j (f32), also
+   * writing second[i], the second lowest score. `scratch` holds NEAREST_BLOCK x k floats.
+   */
+  nearestI16(
+    x: number, n: number, c: number, k: number, i16Bytes: number,
+    cnorms: number, factor: number, labels: number, best: number, second: number, scratch: number,
+  ): void;
+  /**
    * Writes (u32, from byte `out`) each i < n with norms[i] - twice * dots[i] <= bound, computed
    * in f32; returns the byte address after the last one written.
    */
@@ -80,6 +95,9 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     dotRowsI8: exports.dotRowsI8,
     dotBlockI8: exports.dotBlockI8,
     selectScores: exports.selectScores,
+    quantizeRowsI16: exports.quantizeRowsI16,
+    dotBlockI16: exports.dotBlockI16,
+    nearestI16: exports.nearestI16,
   };
 }
 

@@ -61,10 +61,26 @@ function seedTrials(nLists: number): number {
   return 2 + Math.floor(Math.log(nLists));
 }
 
+/** Rows quantized at a time for the final assignment (mini-batch steps quantize their batch). */
+const ASSIGN_CHUNK = 4096;
+
+/** Bytes of a row as int16 (whole 16-byte lanes). */
+const i16RowBytes = (dimension: number): number => alignUp(rowStride(dimension) * 2, 16);
+
+/**
+ * The largest int16 magnitude rows and centroids are scaled to: d of them multiplied and summed
+ * (in four i32 lanes, then across them) stays below 2^31, so the integer dot product is exact.
+ * 4,095 at 128 dimensions, 1,654 at 784: a relative error near 1e-4 per coordinate.
+ */
+function i16Limit(dimension: number): number {
+  return Math.min(32_766, Math.floor(Math.sqrt((2 ** 31 - 1) / (i16RowBytes(dimension) / 2))) - 1);
+}
+
 /** Where a run keeps its working state in the heap, after the rows it trains on. */
 function scratchLayout(count: number, dimension: number, nLists: number, batchSize: number) {
   const rowBytes = rowStride(dimension) * 4;
   const batch = batchSize >= count ? 0 : tile(batchSize);
+  const quantRows = Math.max(batch, tile(Math.min(count, ASSIGN_CHUNK)));
   const seed = tile(seedRowCount(count, nLists));
   const sizes = {
     centroids: tile(nLists) * rowBytes,
@@ -79,6 +95,9 @@ function scratchLayout(count: number, dimension: number, nLists: number, batchSi
     seedRows: seed * rowBytes,
     seedCandidateRows: tile(seedTrials(nLists), 4) * rowBytes,
     seedDots: tile(seedTrials(nLists), 4) * seed * 4,
+    quantRows: quantRows * i16RowBytes(dimension),
+    quantCentroids: tile(nLists) * i16RowBytes(dimension),
+    second: quantRows * 4,
   };
   const offsets = {} as Record<keyof typeof sizes, number>;
   let total = 0;
@@ -172,6 +191,12 @@ class KMeansRun {
   private readonly lastWon: Uint32Array;
   private readonly patience: number;
   private readonly seedTrials: number;
+  /** int16 rows: bytes per row, the largest magnitude, and the rows' scale (limit / max |x|). */
+  private readonly qb: number;
+  private readonly limit: number;
+  private rowScale = 1;
+  /** Rows of the final assignment scored again exactly. */
+  closeCalls = 0;
 
   constructor(
     private readonly rows: HeapRows,
@@ -196,6 +221,8 @@ class KMeansRun {
     // Lloyd cluster that loses all its rows.
     this.patience = Math.max(1, Math.ceil(forgettingWindow(this.n, this.k) / this.batch));
     this.seedTrials = seedTrials(this.k);
+    this.qb = i16RowBytes(this.d);
+    this.limit = i16Limit(this.d);
     const layout = scratchLayout(this.n, this.d, this.k, params.batchSize);
     const base = rows.heap.reserve(layout.total);
     this.at = { ...layout.offsets };
@@ -262,13 +289,20 @@ class KMeansRun {
   private computeRowNorms(): void {
     const { f32, d } = this;
     const norms = this.at.rowNorms >> 2;
+    let maxAbs = 0;
     for (let i = 0; i < this.n; i++) {
       const row = this.rowAt(i) >> 2;
       let sum = 0;
-      for (let j = 0; j < d; j++) sum += f32[row + j] * f32[row + j];
+      for (let j = 0; j < d; j++) {
+        const v = f32[row + j];
+        sum += v * v;
+        if (v > maxAbs) maxAbs = v;
+        else if (-v > maxAbs) maxAbs = -v;
+      }
       f32[norms + i] = sum;
     }
     f32.fill(0, norms + this.n, norms + tile(this.n));
+    this.rowScale = maxAbs > 0 ? this.limit / maxAbs : 1;
   }
 
   // A plain loop: copyWithin on a shared buffer costs more per call than copying one row.
@@ -413,7 +447,14 @@ class KMeansRun {
     }
     const kernels = this.rows.heap.kernels;
     kernels.gatherRows(this.rows.ptr, this.at.batchIndices, b, rowBytes, this.at.batchRows);
-    kernels.nearest(this.at.batchRows, tile(b), this.at.centroids, this.kTiled, rowBytes, this.at.centroidNorms, this.at.labels, this.at.best, this.at.nearestScratch);
+    // A batch is a noisy sample anyway: its rows go to the nearest centroid by int16 scores,
+    // which differ from exact ones only between centroids within about 1e-4 of each other.
+    kernels.quantizeRowsI16(this.at.batchRows, tile(b), rowBytes, this.rowScale, this.at.quantRows, this.qb);
+    const { factor } = this.quantizeCentroids();
+    kernels.nearestI16(
+      this.at.quantRows, tile(b), this.at.quantCentroids, this.kTiled, this.qb,
+      this.at.centroidNorms, factor, this.at.labels, this.at.best, this.at.second, this.at.nearestScratch,
+    );
 
     const labels = this.at.labels >> 2;
     const best = this.at.best >> 2;
@@ -582,16 +623,88 @@ class KMeansRun {
     );
   }
 
-  /** The final assignment: every row's list, and the exact inertia of the model. */
+  /**
+   * The centroids as int16 rows at their own scale; `factor` turns an integer row . centroid
+   * product into twice the dot product, `scale` is the centroids' and `maxNorm` their largest norm.
+   */
+  private quantizeCentroids(): { factor: number; scale: number; maxNorm: number } {
+    const { f32, d, k } = this;
+    let maxAbs = 0;
+    let maxNorm = 0;
+    const norms = this.at.centroidNorms >> 2;
+    for (let c = 0; c < k; c++) {
+      const at = this.centroidAt(c) >> 2;
+      for (let t = 0; t < d; t++) {
+        const v = f32[at + t];
+        if (v > maxAbs) maxAbs = v;
+        else if (-v > maxAbs) maxAbs = -v;
+      }
+      if (f32[norms + c] > maxNorm) maxNorm = f32[norms + c];
+    }
+    const scale = maxAbs > 0 ? this.limit / maxAbs : 1;
+    this.rows.heap.kernels.quantizeRowsI16(this.at.centroids, this.kTiled, this.rowBytes, scale, this.at.quantCentroids, this.qb);
+    return { factor: 2 / (this.rowScale * scale), scale, maxNorm: Math.sqrt(maxNorm) };
+  }
+
+  /**
+   * The final assignment: every row's nearest centroid, and the exact inertia of the model. Rows
+   * are scored in int16 a chunk at a time; a row whose best score beats its second by more than
+   * twice the bound on the quantization and rounding error of a score keeps that label, the
+   * others (close calls, a few percent) are scored again exactly in f32.
+   */
   private assignAll(): Uint32Array {
-    this.assignRows();
-    const { f32, n } = this;
+    const { f32, u32, n, d, k } = this;
+    const kernels = this.rows.heap.kernels;
+    const { factor, scale, maxNorm } = this.quantizeCentroids();
+    const rowErr = (Math.sqrt(d) * 0.5) / this.rowScale;
+    const centroidErr = (Math.sqrt(d) * 0.5) / scale;
+    const labels = this.at.labels >> 2;
     const best = this.at.best >> 2;
+    const second = this.at.second >> 2;
     const rowNorms = this.at.rowNorms >> 2;
+    const cnorms = this.at.centroidNorms >> 2;
+    const dots = this.at.nearestScratch >> 2;
+    for (let start = 0; start < n; start += ASSIGN_CHUNK) {
+      const m = Math.min(ASSIGN_CHUNK, n - start);
+      kernels.quantizeRowsI16(this.rowAt(start), tile(m), this.rowBytes, this.rowScale, this.at.quantRows, this.qb);
+      kernels.nearestI16(
+        this.at.quantRows, tile(m), this.at.quantCentroids, this.kTiled, this.qb, this.at.centroidNorms, factor,
+        this.at.labels + start * 4, this.at.best + start * 4, this.at.second, this.at.nearestScratch,
+      );
+      for (let r = 0; r < m; r++) {
+        const i = start + r;
+        const norm = Math.sqrt(f32[rowNorms + i]) + rowErr;
+        // |x.c - x'.c'| <= |x - x'| |c| + |x'| |c - c'|; then f32 rounding of the score's terms.
+        const err = 2 * (rowErr * maxNorm + norm * centroidErr) + 1e-6 * (maxNorm * maxNorm + 2 * norm * (maxNorm + centroidErr));
+        if (f32[second + r] - f32[best + i] > 2 * err) continue;
+        kernels.dotRows(this.rowAt(i), this.at.centroids, this.kTiled, this.rowBytes, this.at.nearestScratch);
+        let label = 0;
+        let low = Infinity;
+        for (let c = 0; c < k; c++) {
+          const score = f32[cnorms + c] - 2 * f32[dots + c];
+          if (score < low) {
+            low = score;
+            label = c;
+          }
+        }
+        u32[labels + i] = label;
+        this.closeCalls++;
+      }
+    }
+    // Inertia from differences: exact up to f32 rounding of the rows and centroids.
     let inertia = 0;
-    for (let i = 0; i < n; i++) inertia += Math.max(0, f32[rowNorms + i] + f32[best + i]);
+    for (let i = 0; i < n; i++) {
+      const row = this.rowAt(i) >> 2;
+      const centroid = this.centroidAt(u32[labels + i]) >> 2;
+      let sum = 0;
+      for (let t = 0; t < d; t++) {
+        const delta = f32[row + t] - f32[centroid + t];
+        sum += delta * delta;
+      }
+      inertia += sum;
+    }
     this.inertia = inertia;
-    return this.u32.slice(this.at.labels >> 2, (this.at.labels >> 2) + n);
+    return u32.slice(labels, labels + n);
   }
 
   private centroidsOut(): Float32Array {

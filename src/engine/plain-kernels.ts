@@ -25,6 +25,13 @@ function dotCodes(i16: Int16Array, q: number, i8: Int8Array, c: number, length: 
   return Math.fround(sum);
 }
 
+// Integer dot product of two int16 rows, exact below 2^31 as the SIMD version's i32 sums.
+function dotI16(i16: Int16Array, a: number, b: number, length: number): number {
+  let sum = 0;
+  for (let j = 0; j < length; j++) sum += i16[a + j] * i16[b + j];
+  return Math.fround(sum);
+}
+
 export function plainKernels(views: HeapViews): Kernels {
   return {
     simd: false,
@@ -100,6 +107,52 @@ export function plainKernels(views: HeapViews): Kernels {
       for (let r = 0; r < m; r++) {
         const q16 = (q >> 1) + r * codeBytes;
         for (let j = 0; j < n; j++) f32[(out >> 2) + r * ldo + j] = dotCodes(i16, q16, i8, codes + j * codeBytes, codeBytes);
+      }
+    },
+    quantizeRowsI16(src, n, rowBytes, scale, dst, i16Bytes) {
+      const { f32, i16 } = views;
+      const d = rowBytes >> 2;
+      const s = Math.fround(scale);
+      for (let i = 0; i < n; i++) {
+        const from = (src >> 2) + i * d;
+        const to = (dst >> 1) + i * (i16Bytes >> 1);
+        for (let t = 0; t < d; t++) {
+          // f32x4.nearest rounds half to even
+          const v = Math.fround(s * f32[from + t]);
+          const r = Math.round(v) - (Math.abs(v % 1) === 0.5 && Math.round(v) % 2 !== 0 ? 1 : 0);
+          i16[to + t] = Math.max(-32768, Math.min(32767, r));
+        }
+        i16.fill(0, to + d, to + (i16Bytes >> 1));
+      }
+    },
+    dotBlockI16(q, m, x, n, i16Bytes, out, ldo) {
+      const { f32, i16 } = views;
+      const len = i16Bytes >> 1;
+      for (let r = 0; r < m; r++) {
+        for (let j = 0; j < n; j++) f32[(out >> 2) + r * ldo + j] = dotI16(i16, (q >> 1) + r * len, (x >> 1) + j * len, len);
+      }
+    },
+    nearestI16(x, n, c, k, i16Bytes, cnorms, factor, labels, best, second) {
+      const { f32, u32, i16 } = views;
+      const len = i16Bytes >> 1;
+      const f = Math.fround(factor);
+      for (let i = 0; i < n; i++) {
+        let b = Infinity;
+        let sec = Infinity;
+        let label = 0;
+        for (let j = 0; j < k; j++) {
+          const score = Math.fround(f32[(cnorms >> 2) + j] - Math.fround(f * dotI16(i16, (x >> 1) + i * len, (c >> 1) + j * len, len)));
+          if (score < b) {
+            sec = b;
+            b = score;
+            label = j;
+          } else if (score < sec) {
+            sec = score;
+          }
+        }
+        u32[(labels >> 2) + i] = label;
+        f32[(best >> 2) + i] = b;
+        f32[(second >> 2) + i] = sec;
       }
     },
     selectScores(norms, dots, n, twice, bound, out) {

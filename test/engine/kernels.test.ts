@@ -111,6 +111,52 @@ describe.each([128, 20, 7])('kernels, dimension %i', (dimension) => {
     }
   });
 
+  it('int16 kernels: quantized rows, exact integer blocks, and nearestI16 with its second best, equal on both paths', () => {
+    const i16Bytes = Math.ceil((stride * 2) / 16) * 16;
+    const centroids = 16;
+    const scale = 900.3;
+    const outs: number[][] = [];
+    for (const { heap, rowBytes, at } of setups(rows, dimension, 9)) {
+      const { f32, i16, u32 } = heap;
+      const quant = scratch;
+      i16.fill(7, quant >> 1, (quant + 80 * i16Bytes) >> 1); // padding must come out zero
+      heap.kernels.quantizeRowsI16(at(0), 80, rowBytes, scale, quant, i16Bytes);
+      for (let r = 0; r < 80; r++) {
+        for (let t = 0; t < i16Bytes / 2; t++) {
+          const v = i16[(quant >> 1) + r * (i16Bytes / 2) + t];
+          if (t >= dimension) expect(v).toBe(0);
+          else expect(Math.abs(v - Math.fround(scale * f32[r * stride + t]))).toBeLessThanOrEqual(0.5);
+        }
+      }
+      const intDot = (a: number, b: number): number => {
+        let sum = 0;
+        for (let t = 0; t < i16Bytes / 2; t++) sum += i16[(quant >> 1) + a * (i16Bytes / 2) + t] * i16[(quant >> 1) + b * (i16Bytes / 2) + t];
+        return Math.fround(sum);
+      };
+      const block = quant + 80 * i16Bytes;
+      heap.kernels.dotBlockI16(quant, 8, quant + 64 * i16Bytes, centroids, i16Bytes, block, 20);
+      for (let q = 0; q < 8; q++) for (let j = 0; j < centroids; j++) expect(f32[(block >> 2) + q * 20 + j]).toBe(intDot(q, 64 + j));
+      // rows 0..63 against centroids = quantized rows 64..79; cnorms of the f32 rows
+      const norms = block + 8 * 20 * 4;
+      for (let j = 0; j < centroids; j++) f32[(norms >> 2) + j] = dot(f32, (64 + j) * stride, (64 + j) * stride, stride);
+      const factor = 2 / (scale * scale);
+      const labels = norms + centroids * 4;
+      const best = labels + 64 * 4;
+      const second = best + 64 * 4;
+      const work = second + 64 * 4;
+      heap.kernels.nearestI16(quant, 64, quant + 64 * i16Bytes, centroids, i16Bytes, norms, factor, labels, best, second, work);
+      for (let i = 0; i < 64; i++) {
+        const scores = Array.from({ length: centroids }, (_, j) => Math.fround(f32[(norms >> 2) + j] - Math.fround(Math.fround(factor) * intDot(i, 64 + j))));
+        const sorted = [...scores].sort((a, b) => a - b);
+        expect(u32[(labels >> 2) + i]).toBe(scores.indexOf(sorted[0]));
+        expect(f32[(best >> 2) + i]).toBe(sorted[0]);
+        expect(f32[(second >> 2) + i]).toBe(sorted[1]);
+      }
+      outs.push([...u32.subarray(labels >> 2, (labels >> 2) + 64), ...f32.subarray(best >> 2, (best >> 2) + 128)]);
+    }
+    expect(outs[0]).toEqual(outs[1]);
+  });
+
   it('sumRows and gatherRows agree across paths and with plain arithmetic', () => {
     const outs: Float64Array[] = [];
     for (const { heap, rowBytes, at } of setups(rows, dimension, 7)) {

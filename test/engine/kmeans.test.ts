@@ -73,6 +73,22 @@ describe('trainKMeans', () => {
     }
   });
 
+  it('puts every row in its nearest list on embedding-like data, where int16 scores leave close calls to the exact path', () => {
+    const d = 48;
+    const { base } = embeddingLikeData({ count: 3000, queries: 1, dimension: d, seed: 11 });
+    const result = trainKMeans(base, d, 'squared_euclidean', { nLists: 40, batchSize: 256, maxIters: 15, tolerance: 0 });
+    expect(result.inertia).toBeCloseTo(naiveInertia(base, result, d), 0);
+    let closest = 0;
+    for (let i = 0; i < 3000; i++) {
+      const distances = Array.from({ length: 40 }, (_, c) => naiveDistance('squared_euclidean', row(base, d, i), row(result.centroids, d, c)));
+      const own = distances[result.lists[i]];
+      const sorted = [...distances].sort((a, b) => a - b);
+      expect(own).toBeLessThanOrEqual(sorted[0] + 2e-6 * (1 + sorted[0]));
+      if (sorted[1] - sorted[0] < 1e-2 * sorted[0]) closest++;
+    }
+    expect(closest).toBeGreaterThan(0); // the data has rows within 1% of two centroids
+  });
+
   it('is deterministic under a fixed seed, and the seed matters', () => {
     const data = randomVectors(500, 8, 6);
     const params = { nLists: 12, batchSize: 50, maxIters: 15, tolerance: 0, seed: 42 };

@@ -141,7 +141,7 @@
               (v128.load (i32.add (local.get $cnorms) (local.get $j)))
               (f32x4.mul (v128.const f32x4 2 2 2 2) (v128.load (i32.add (local.get $row) (local.get $j))))))
           (local.set $mask (f32x4.lt (local.get $s) (local.get $low)))
-          (local.set $low (v128.bitselect (local.get $s) (local.get $low) (local.get $mask)))
+          (local.set $low (f32x4.pmin (local.get $low) (local.get $s)))
           (local.set $at (v128.bitselect (local.get $js) (local.get $at) (local.get $mask)))
           (local.set $js (i32x4.add (local.get $js) (v128.const i32x4 4 4 4 4)))
           (local.set $j (i32.add (local.get $j) (i32.const 16)))
@@ -187,6 +187,182 @@
         (local.set $x (i32.add (local.get $x) (i32.mul (local.get $m) (local.get $rb))))
         (local.set $labels (i32.add (local.get $labels) (i32.shl (local.get $m) (i32.const 2))))
         (local.set $best (i32.add (local.get $best) (i32.shl (local.get $m) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (local.get $m)))
+        (br $blocks))))
+
+  ;; Training's cheaper assignment. Rows and centroids also exist as int16 (qb bytes per row, a
+  ;; multiple of 16), scaled so that no dot product can overflow an i32; i32x4.dot_i16x8_s then
+  ;; multiplies and pairs eight lanes per instruction where f32x4 takes a multiply and an add for
+  ;; four, and reads half the bytes. The scores are approximate: callers check the gap to the
+  ;; second best against the quantization's error bound and recompute close calls exactly.
+
+  ;; dst (int16 rows of qb bytes) = nearest(src * scale) for rows i < n of rb-byte f32 rows, lanes
+  ;; saturated; the bytes of a row past rb / 2 are zeroed.
+  (func (export "quantizeRowsI16") (param $src i32) (param $n i32) (param $rb i32) (param $scale f32) (param $dst i32) (param $qb i32)
+    (local $i i32) (local $o i32) (local $to i32) (local $s v128) (local $v v128)
+    (local.set $s (f32x4.splat (local.get $scale)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.const 0))
+        (local.set $to (local.get $dst))
+        (loop $chunk
+          (local.set $v (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $s) (v128.load (i32.add (local.get $src) (local.get $o)))))))
+          (i64.store (local.get $to) (i64x2.extract_lane 0 (i16x8.narrow_i32x4_s (local.get $v) (local.get $v))))
+          (local.set $to (i32.add (local.get $to) (i32.const 8)))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br_if $chunk (i32.lt_u (local.get $o) (local.get $rb))))
+        (if (i32.lt_u (local.get $to) (i32.add (local.get $dst) (local.get $qb)))
+          (then (i64.store (local.get $to) (i64.const 0))))
+        (local.set $src (i32.add (local.get $src) (local.get $rb)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $qb)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; out[i * ldo + j] = (f32) q_i . x_j over int16 rows of qb bytes, i < m (a multiple of 4),
+  ;; j < n (even): dotBlock's tiles and loop order.
+  (func $dotBlockI16 (export "dotBlockI16") (param $q i32) (param $m i32) (param $x i32) (param $n i32) (param $qb i32) (param $out i32) (param $ldo i32)
+    (local $qi i32) (local $xj i32) (local $o i32) (local $ldb i32) (local $q0 i32)
+    (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $xs i32) (local $p i32)
+    (local $u v128) (local $w v128) (local $v v128)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
+    (local.set $ldb (i32.shl (local.get $ldo) (i32.const 2)))
+    (local.set $xj (i32.const 0))
+    (block $xdone
+      (loop $xtile
+        (br_if $xdone (i32.ge_u (local.get $xj) (local.get $n)))
+        (local.set $xs (i32.add (local.get $x) (local.get $qb)))
+        (local.set $q0 (local.get $q))
+        (local.set $p (i32.add (local.get $out) (i32.shl (local.get $xj) (i32.const 2))))
+        (local.set $qi (i32.const 0))
+        (block $qdone
+          (loop $qtile
+            (br_if $qdone (i32.ge_u (local.get $qi) (local.get $m)))
+            (local.set $q1 (i32.add (local.get $q0) (local.get $qb)))
+            (local.set $q2 (i32.add (local.get $q1) (local.get $qb)))
+            (local.set $q3 (i32.add (local.get $q2) (local.get $qb)))
+            (local.set $a00 (v128.const i64x2 0 0)) (local.set $a01 (v128.const i64x2 0 0))
+            (local.set $a10 (v128.const i64x2 0 0)) (local.set $a11 (v128.const i64x2 0 0))
+            (local.set $a20 (v128.const i64x2 0 0)) (local.set $a21 (v128.const i64x2 0 0))
+            (local.set $a30 (v128.const i64x2 0 0)) (local.set $a31 (v128.const i64x2 0 0))
+            (local.set $o (i32.const 0))
+            (loop $chunk
+              (local.set $u (v128.load (i32.add (local.get $x) (local.get $o))))
+              (local.set $w (v128.load (i32.add (local.get $xs) (local.get $o))))
+              (local.set $v (v128.load (i32.add (local.get $q0) (local.get $o))))
+              (local.set $a00 (i32x4.add (local.get $a00) (i32x4.dot_i16x8_s (local.get $v) (local.get $u))))
+              (local.set $a01 (i32x4.add (local.get $a01) (i32x4.dot_i16x8_s (local.get $v) (local.get $w))))
+              (local.set $v (v128.load (i32.add (local.get $q1) (local.get $o))))
+              (local.set $a10 (i32x4.add (local.get $a10) (i32x4.dot_i16x8_s (local.get $v) (local.get $u))))
+              (local.set $a11 (i32x4.add (local.get $a11) (i32x4.dot_i16x8_s (local.get $v) (local.get $w))))
+              (local.set $v (v128.load (i32.add (local.get $q2) (local.get $o))))
+              (local.set $a20 (i32x4.add (local.get $a20) (i32x4.dot_i16x8_s (local.get $v) (local.get $u))))
+              (local.set $a21 (i32x4.add (local.get $a21) (i32x4.dot_i16x8_s (local.get $v) (local.get $w))))
+              (local.set $v (v128.load (i32.add (local.get $q3) (local.get $o))))
+              (local.set $a30 (i32x4.add (local.get $a30) (i32x4.dot_i16x8_s (local.get $v) (local.get $u))))
+              (local.set $a31 (i32x4.add (local.get $a31) (i32x4.dot_i16x8_s (local.get $v) (local.get $w))))
+              (local.set $o (i32.add (local.get $o) (i32.const 16)))
+              (br_if $chunk (i32.lt_u (local.get $o) (local.get $qb))))
+            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a00)) (i32x4.extract_lane 1 (local.get $a00))) (i32.add (i32x4.extract_lane 2 (local.get $a00)) (i32x4.extract_lane 3 (local.get $a00))))))
+            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a01)) (i32x4.extract_lane 1 (local.get $a01))) (i32.add (i32x4.extract_lane 2 (local.get $a01)) (i32x4.extract_lane 3 (local.get $a01))))))
+            (local.set $p (i32.add (local.get $p) (local.get $ldb)))
+            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a10)) (i32x4.extract_lane 1 (local.get $a10))) (i32.add (i32x4.extract_lane 2 (local.get $a10)) (i32x4.extract_lane 3 (local.get $a10))))))
+            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a11)) (i32x4.extract_lane 1 (local.get $a11))) (i32.add (i32x4.extract_lane 2 (local.get $a11)) (i32x4.extract_lane 3 (local.get $a11))))))
+            (local.set $p (i32.add (local.get $p) (local.get $ldb)))
+            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a20)) (i32x4.extract_lane 1 (local.get $a20))) (i32.add (i32x4.extract_lane 2 (local.get $a20)) (i32x4.extract_lane 3 (local.get $a20))))))
+            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a21)) (i32x4.extract_lane 1 (local.get $a21))) (i32.add (i32x4.extract_lane 2 (local.get $a21)) (i32x4.extract_lane 3 (local.get $a21))))))
+            (local.set $p (i32.add (local.get $p) (local.get $ldb)))
+            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a30)) (i32x4.extract_lane 1 (local.get $a30))) (i32.add (i32x4.extract_lane 2 (local.get $a30)) (i32x4.extract_lane 3 (local.get $a30))))))
+            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a31)) (i32x4.extract_lane 1 (local.get $a31))) (i32.add (i32x4.extract_lane 2 (local.get $a31)) (i32x4.extract_lane 3 (local.get $a31))))))
+            (local.set $p (i32.add (local.get $p) (local.get $ldb)))
+            (local.set $q0 (i32.add (local.get $q3) (local.get $qb)))
+            (local.set $qi (i32.add (local.get $qi) (i32.const 4)))
+            (br $qtile)))
+        (local.set $x (i32.add (local.get $xs) (local.get $qb)))
+        (local.set $xj (i32.add (local.get $xj) (i32.const 2)))
+        (br $xtile))))
+
+  ;; For rows i < m of a score block (row stride ldb bytes) holding x_i . c_j: the j < k
+  ;; minimising cnorms[j] - factor * x_i.c_j into labels[i] and best[i] (first j on a tie, as
+  ;; argmin), and the second lowest score into second[i]. Each lane keeps its two lowest.
+  (func $argmin2 (param $scores i32) (param $m i32) (param $k i32) (param $ldb i32) (param $factor f32)
+        (param $cnorms i32) (param $labels i32) (param $best i32) (param $second i32)
+    (local $i i32) (local $j i32) (local $row i32) (local $kb i32) (local $f v128)
+    (local $s v128) (local $low v128) (local $low2 v128) (local $at v128) (local $js v128) (local $mask v128)
+    (local $b f32) (local $l i32) (local $sec f32) (local $v f32) (local $vi i32)
+    (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $f (f32x4.splat (local.get $factor)))
+    (local.set $row (local.get $scores))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $low (v128.const f32x4 inf inf inf inf))
+        (local.set $low2 (v128.const f32x4 inf inf inf inf))
+        (local.set $at (v128.const i32x4 0 0 0 0))
+        (local.set $js (v128.const i32x4 0 1 2 3))
+        (local.set $j (i32.const 0))
+        (loop $cols
+          (local.set $s
+            (f32x4.sub
+              (v128.load (i32.add (local.get $cnorms) (local.get $j)))
+              (f32x4.mul (local.get $f) (v128.load (i32.add (local.get $row) (local.get $j))))))
+          ;; pmin/pmax are single instructions (min/max are not: they order NaNs); the new second
+          ;; lowest is the lower of the old one and the larger of (lowest, s)
+          (local.set $mask (f32x4.lt (local.get $s) (local.get $low)))
+          (local.set $at (v128.bitselect (local.get $js) (local.get $at) (local.get $mask)))
+          (local.set $low2 (f32x4.pmin (local.get $low2) (f32x4.pmax (local.get $low) (local.get $s))))
+          (local.set $low (f32x4.pmin (local.get $low) (local.get $s)))
+          (local.set $js (i32x4.add (local.get $js) (v128.const i32x4 4 4 4 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $cols (i32.lt_u (local.get $j) (local.get $kb))))
+        (local.set $sec (f32.min (f32.min (f32x4.extract_lane 0 (local.get $low2)) (f32x4.extract_lane 1 (local.get $low2)))
+                                 (f32.min (f32x4.extract_lane 2 (local.get $low2)) (f32x4.extract_lane 3 (local.get $low2)))))
+        (local.set $b (f32x4.extract_lane 0 (local.get $low)))
+        (local.set $l (i32x4.extract_lane 0 (local.get $at)))
+        (local.set $v (f32x4.extract_lane 1 (local.get $low)))
+        (local.set $vi (i32x4.extract_lane 1 (local.get $at)))
+        (if (i32.or (f32.lt (local.get $v) (local.get $b)) (i32.and (f32.eq (local.get $v) (local.get $b)) (i32.lt_u (local.get $vi) (local.get $l))))
+          (then (local.set $sec (f32.min (local.get $sec) (local.get $b))) (local.set $b (local.get $v)) (local.set $l (local.get $vi)))
+          (else (local.set $sec (f32.min (local.get $sec) (local.get $v)))))
+        (local.set $v (f32x4.extract_lane 2 (local.get $low)))
+        (local.set $vi (i32x4.extract_lane 2 (local.get $at)))
+        (if (i32.or (f32.lt (local.get $v) (local.get $b)) (i32.and (f32.eq (local.get $v) (local.get $b)) (i32.lt_u (local.get $vi) (local.get $l))))
+          (then (local.set $sec (f32.min (local.get $sec) (local.get $b))) (local.set $b (local.get $v)) (local.set $l (local.get $vi)))
+          (else (local.set $sec (f32.min (local.get $sec) (local.get $v)))))
+        (local.set $v (f32x4.extract_lane 3 (local.get $low)))
+        (local.set $vi (i32x4.extract_lane 3 (local.get $at)))
+        (if (i32.or (f32.lt (local.get $v) (local.get $b)) (i32.and (f32.eq (local.get $v) (local.get $b)) (i32.lt_u (local.get $vi) (local.get $l))))
+          (then (local.set $sec (f32.min (local.get $sec) (local.get $b))) (local.set $b (local.get $v)) (local.set $l (local.get $vi)))
+          (else (local.set $sec (f32.min (local.get $sec) (local.get $v)))))
+        (i32.store (local.get $labels) (local.get $l))
+        (f32.store (local.get $best) (local.get $b))
+        (f32.store (local.get $second) (local.get $sec))
+        (local.set $labels (i32.add (local.get $labels) (i32.const 4)))
+        (local.set $best (i32.add (local.get $best) (i32.const 4)))
+        (local.set $second (i32.add (local.get $second) (i32.const 4)))
+        (local.set $row (i32.add (local.get $row) (local.get $ldb)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; nearest over int16 rows and centroids (qb bytes each): for each x_i (i < n, a multiple of 8)
+  ;; the j < k (a multiple of 8) minimising cnorms[j] - factor * x_i.c_j, with the second lowest
+  ;; score, in blocks of 32 rows through scratch (32 x k floats).
+  (func (export "nearestI16") (param $x i32) (param $n i32) (param $c i32) (param $k i32) (param $qb i32)
+        (param $cnorms i32) (param $factor f32) (param $labels i32) (param $best i32) (param $second i32) (param $scratch i32)
+    (local $i i32) (local $m i32)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $m (i32.sub (local.get $n) (local.get $i)))
+        (if (i32.gt_u (local.get $m) (i32.const 32)) (then (local.set $m (i32.const 32))))
+        (call $dotBlockI16 (local.get $x) (local.get $m) (local.get $c) (local.get $k) (local.get $qb) (local.get $scratch) (local.get $k))
+        (call $argmin2 (local.get $scratch) (local.get $m) (local.get $k) (i32.shl (local.get $k) (i32.const 2)) (local.get $factor)
+          (local.get $cnorms) (local.get $labels) (local.get $best) (local.get $second))
+        (local.set $x (i32.add (local.get $x) (i32.mul (local.get $m) (local.get $qb))))
+        (local.set $labels (i32.add (local.get $labels) (i32.shl (local.get $m) (i32.const 2))))
+        (local.set $best (i32.add (local.get $best) (i32.shl (local.get $m) (i32.const 2))))
+        (local.set $second (i32.add (local.get $second) (i32.shl (local.get $m) (i32.const 2))))
         (local.set $i (i32.add (local.get $i) (local.get $m)))
         (br $blocks))))
 
