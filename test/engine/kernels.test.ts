@@ -4,6 +4,7 @@ import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { kernelInfo, NEAREST_BLOCK, type Kernels } from '../../src/engine/kernels.js';
 import { rowStride } from '../../src/engine/metric.js';
 import { assembleKernels } from '../../src/engine/simd/assemble-kernels.js';
+import { KERNEL_EXPORTS } from '../../src/engine/simd/kernel-module.js';
 import { randomVectors } from './helpers.js';
 
 // The SIMD module is assembled here from the committed WAT, so the comparison does not depend
@@ -224,6 +225,16 @@ describe('kernel selection', () => {
   it('binds the requested path', () => {
     expect(new KernelHeap({ kernels: 'plain' }).kernels.simd).toBe(false);
     expect(new KernelHeap({ kernels: 'simd', module: simdModule }).kernels.simd).toBe(true);
+  });
+
+  it('the assembled module exports every kernel the start-up check asks a build for, and both paths bind them', () => {
+    const names = WebAssembly.Module.exports(simdModule).map((entry) => entry.name);
+    for (const name of KERNEL_EXPORTS) {
+      expect(names).toContain(name);
+      for (const kernels of [new KernelHeap({ kernels: 'simd', module: simdModule }).kernels, new KernelHeap({ kernels: 'plain' }).kernels]) {
+        expect(typeof kernels[name]).toBe('function');
+      }
+    }
   });
 
   it('refuses SIMD without a module instead of silently falling back', () => {

@@ -8,6 +8,12 @@ export type KernelModuleStatus =
   | { available: true; module: WebAssembly.Module }
   | { available: false; reason: string };
 
+/** Every function the engine calls; a build/ from before one was added lacks it. */
+export const KERNEL_EXPORTS = [
+  'dotRows', 'dotBlock', 'nearest', 'sumRows', 'gatherRows', 'dotRowsI8', 'dotBlockI8', 'selectScores',
+  'quantizeRowsI16', 'dotBlockI16', 'nearestI16',
+] as const;
+
 function load(): KernelModuleStatus {
   let bytes: Buffer;
   try {
@@ -17,7 +23,11 @@ function load(): KernelModuleStatus {
   }
   try {
     // Compiling fails on a runtime without WebAssembly SIMD or shared memory; that is the fallback case.
-    return { available: true, module: new WebAssembly.Module(new Uint8Array(bytes)) };
+    const module = new WebAssembly.Module(new Uint8Array(bytes));
+    const names = new Set(WebAssembly.Module.exports(module).map((entry) => entry.name));
+    const missing = KERNEL_EXPORTS.filter((name) => !names.has(name));
+    if (missing.length > 0) return { available: false, reason: `stale build (no ${missing.join(', ')}): run \`npm run build:wasm\`` };
+    return { available: true, module };
   } catch (error) {
     return { available: false, reason: `cannot compile: ${(error as Error).message}` };
   }
