@@ -8,10 +8,15 @@ import type { VectorIndex } from './vector-index.js';
 export interface VectorIndexOptions extends IndexTypeOptions {
   dimension: number;
   metric: Metric;
+  /**
+   * Internal: list bytes one WebAssembly memory holds before lists go to another (tests force
+   * many small memories with it); default DEFAULT_LIST_MEMORY_BYTES (list-memories.ts).
+   */
+  listMemoryBytes?: number;
 }
 
 /** Throws EngineInputError when the type or its options do not fit the dimension. */
 export function createVectorIndex(options: VectorIndexOptions): VectorIndex {
-  const { dimension, metric } = options;
-  return new IvfIndex({ dimension, metric, spec: resolveIndexType(options, dimension) });
+  const { dimension, metric, listMemoryBytes } = options;
+  return new IvfIndex({ dimension, metric, spec: resolveIndexType(options, dimension), ...(listMemoryBytes === undefined ? {} : { listMemoryBytes }) });
 }

@@ -2,9 +2,12 @@
 // their squared norms, then, when a list codec stores codes, their codes) beside an array of their ids,
 // and a locator maps an id to its list and position. Removal moves the list's last row into the
 // hole, so lists stay dense: a scan never meets a dead row, however many removals came before.
-import type { Block, BlockArena } from './block-arena.js';
+// The blocks are spread over the memories of a ListMemories, each list wholly in one of them.
+import { BlockArena, type Block } from './block-arena.js';
+import type { KernelHeap } from './kernel-heap.js';
 import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
+import { ADDRESS_SPAN, ListMemories } from './list-memories.js';
 
 const GROWTH = 1.5;
 
@@ -17,10 +20,12 @@ export interface EncodedCode {
 const MAP_ENTRY_BYTES = 40;
 
 /**
- * Lists laid out in an arena's memory by another thread (list-build.ts), for `InvertedLists` to
- * adopt: each list's block offset and capacity (rows), its length and its ids by position.
+ * Lists laid out in memories by another thread (list-build.ts), for `InvertedLists` to adopt:
+ * each list's memory (an index into the memories handed over with these blocks), block offset
+ * and capacity (rows), its length and its ids by position.
  */
 export interface ListBlocks {
+  memories: Uint32Array;
   offsets: Float64Array;
   capacities: Uint32Array;
   lengths: Uint32Array;
@@ -39,7 +44,10 @@ export class InvertedLists {
   private readonly stride: number;
   /** Bytes per row in a block: the row, its norm, its codes. */
   private readonly slotBytes: number;
+  private readonly memories: ListMemories;
   private readonly blocks: Block[];
+  /** The memory each list's block is in. */
+  private readonly homes: Uint32Array;
   private readonly capacities: Uint32Array;
   private readonly lengths: Uint32Array;
   private readonly listIds: Uint32Array[];
@@ -58,10 +66,11 @@ export class InvertedLists {
    * slots (copies of the slot tables, the same id map, unchanged while rebuilding) and are filled
    * with `appendSlot`, so that no id is hashed again and `previous` stays valid until the swap.
    * With `adopted`, the lists are the blocks already written in the arena's memory (their ids
-   * still without slots: `settle` gives them theirs) and `expected` is ignored.
+   * still without slots: `settle` gives them theirs) and `expected` is ignored. A bare arena
+   * stands for one memory without a limit.
    */
   constructor(
-    private readonly arena: BlockArena,
+    memories: ListMemories | BlockArena,
     stride: number,
     count: number,
     expected?: ArrayLike<number>,
@@ -69,6 +78,7 @@ export class InvertedLists {
     previous?: InvertedLists,
     adopted?: ListBlocks,
   ) {
+    this.memories = memories instanceof BlockArena ? ListMemories.single(memories) : memories;
     this.locator = previous ? previous.locator : new Map<number, number>();
     this.slotList = previous ? previous.slotList.slice() : new Uint32Array(16);
     this.slotPos = previous ? previous.slotPos.slice() : new Uint32Array(16);
@@ -81,6 +91,7 @@ export class InvertedLists {
     this.codeBytes = codec ? codec.codeBytes : 0;
     this.slotBytes = this.rowBytes + 4 + this.codeBytes;
     this.blocks = new Array<Block>(count);
+    this.homes = new Uint32Array(count);
     this.capacities = new Uint32Array(count);
     this.lengths = new Uint32Array(count);
     this.listIds = new Array<Uint32Array>(count);
@@ -88,13 +99,16 @@ export class InvertedLists {
       if (adopted) {
         this.capacities[l] = adopted.capacities[l];
         this.lengths[l] = adopted.lengths[l];
-        this.blocks[l] = arena.adopt(adopted.offsets[l], adopted.capacities[l] * this.slotBytes);
+        this.homes[l] = adopted.memories[l];
+        this.blocks[l] = this.memories.adopt(adopted.memories[l], adopted.offsets[l], adopted.capacities[l] * this.slotBytes);
         this.listIds[l] = adopted.ids[l];
         continue;
       }
       const capacity = roundToTile(expected ? expected[l] : 0);
       this.capacities[l] = capacity;
-      this.blocks[l] = arena.alloc(capacity * this.slotBytes);
+      const { memory, block } = this.memories.alloc(capacity * this.slotBytes);
+      this.homes[l] = memory;
+      this.blocks[l] = block;
       this.listIds[l] = new Uint32Array(capacity);
     }
   }
@@ -112,7 +126,27 @@ export class InvertedLists {
     return this.capacities[list];
   }
 
-  /** Byte offset of the first row of `list`; valid until the next allocation in the arena. */
+  /** The memory `list` is in (an index into the ListMemories). */
+  memoryOf(list: number): number {
+    return this.homes[list];
+  }
+
+  /** The heap of the memory `list` is in: where its offsets point and its scan runs. */
+  heapOf(list: number): KernelHeap {
+    return this.memories.heap(this.homes[list]);
+  }
+
+  /** The memories the lists are spread over. */
+  get memorySet(): ListMemories {
+    return this.memories;
+  }
+
+  /** rowsAt(list) as an address across memories (memory * ADDRESS_SPAN + offset): what candidates carry. */
+  rowsAddress(list: number): number {
+    return this.homes[list] * ADDRESS_SPAN + this.blocks[list].offset;
+  }
+
+  /** Byte offset of the first row of `list` in its memory; valid until the next allocation there. */
   rowsAt(list: number): number {
     return this.blocks[list].offset;
   }
@@ -141,11 +175,15 @@ export class InvertedLists {
     return slot === undefined ? -1 : this.slotList[slot];
   }
 
-  /** Byte offset of the row stored for `id`, or -1. */
+  /**
+   * Address of the row stored for `id` (memory * ADDRESS_SPAN + byte offset: the offset itself
+   * in memory 0), or -1.
+   */
   rowOf(id: number): number {
     const slot = this.locator.get(id);
     if (slot === undefined) return -1;
-    return this.blocks[this.slotList[slot]].offset + this.slotPos[slot] * this.rowBytes;
+    const list = this.slotList[slot];
+    return this.homes[list] * ADDRESS_SPAN + this.blocks[list].offset + this.slotPos[slot] * this.rowBytes;
   }
 
   /** The epoch `id` was last written in, or -1 when absent. */
@@ -170,18 +208,20 @@ export class InvertedLists {
 
   /**
    * Appends `id` (absent from every list) to `list` with the row found `sourceDelta` bytes into
-   * `source`, a block of the same arena (read after any compaction this append causes). Its code
-   * is `code` when given, else the codec encodes the row. Lists without rows (stride 0) keep
+   * `source`, a block of the primary memory (read after any compaction this append causes). Its
+   * code is `code` when given, else the codec encodes the row. Lists without rows (stride 0) keep
    * only the norm and the code.
    */
   append(list: number, id: number, source: Block, sourceDelta: number, norm: number, epoch: number, code?: EncodedCode): void {
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
-    const f32 = this.arena.heap.f32;
+    const sourceF32 = this.memories.heap(0).f32;
+    const f32 = this.heapOf(list).f32;
     const target = (this.blocks[list].offset + position * this.rowBytes) >> 2;
     const from = (source.offset + sourceDelta) >> 2;
-    f32.copyWithin(target, from, from + this.stride);
-    this.place(list, position, id, norm, epoch, f32, from, code);
+    if (f32 === sourceF32) f32.copyWithin(target, from, from + this.stride);
+    else f32.set(sourceF32.subarray(from, from + this.stride), target);
+    this.place(list, position, id, norm, epoch, sourceF32, from, code);
   }
 
   private place(list: number, position: number, id: number, norm: number, epoch: number, source: Float32Array, from: number, code?: EncodedCode): void {
@@ -195,7 +235,7 @@ export class InvertedLists {
 
   /** The norm, code and id of the row just written at `position` (its row is at `from` of `source`). */
   private fill(list: number, position: number, id: number, norm: number, source: Float32Array, from: number, code?: EncodedCode): void {
-    const heap = this.arena.heap;
+    const heap = this.heapOf(list);
     heap.f32[(this.normsAt(list) >> 2) + position] = norm;
     if (this.codeBytes > 0) {
       const to = this.codesAt(list) + position * this.codeBytes;
@@ -218,7 +258,7 @@ export class InvertedLists {
   private copyRowIn(list: number, source: Float32Array, from: number): number {
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
-    const f32 = this.arena.heap.f32;
+    const f32 = this.heapOf(list).f32;
     const to = (this.blocks[list].offset + position * this.rowBytes) >> 2;
     // A loop, not set(subarray()): a rebuild appends every row, and the views cost more than the copy.
     for (let t = 0; t < this.stride; t++) f32[to + t] = source[from + t];
@@ -247,6 +287,7 @@ export class InvertedLists {
   /** Where each list's block is, its length and ids: what another thread's lists adopt. */
   exportBlocks(): ListBlocks {
     return {
+      memories: this.homes.slice(),
       offsets: Float64Array.from(this.blocks, (block) => block.offset),
       capacities: this.capacities.slice(),
       lengths: this.lengths.slice(),
@@ -276,14 +317,15 @@ export class InvertedLists {
 
   /** Copies the entry at `from` of `list` (row, norm, code, id) over the one at `to`. */
   private moveEntry(list: number, from: number, to: number): void {
-    const f32 = this.arena.heap.f32;
+    const heap = this.heapOf(list);
+    const f32 = heap.f32;
     const rows = this.blocks[list].offset >> 2;
     f32.copyWithin(rows + to * this.stride, rows + from * this.stride, rows + (from + 1) * this.stride);
     const norms = this.normsAt(list) >> 2;
     f32[norms + to] = f32[norms + from];
     if (this.codeBytes > 0) {
       const codes = this.codesAt(list);
-      this.arena.heap.i8.copyWithin(codes + to * this.codeBytes, codes + from * this.codeBytes, codes + (from + 1) * this.codeBytes);
+      heap.i8.copyWithin(codes + to * this.codeBytes, codes + from * this.codeBytes, codes + (from + 1) * this.codeBytes);
     }
     this.listIds[list][to] = this.listIds[list][from];
   }
@@ -330,33 +372,41 @@ export class InvertedLists {
 
   private resize(list: number, capacity: number): void {
     const old = this.blocks[list];
+    const home = this.homes[list];
     const length = this.lengths[list];
-    // A list on top of the arena (the one list of an untrained index being filled) grows in
+    // A list on top of its memory (the one list of an untrained index being filled) grows in
     // place: only its norms move up to their new position.
-    const grown = capacity > this.capacities[list] ? this.arena.extendTop(old, capacity * this.slotBytes) : null;
+    const grown = capacity > this.capacities[list] ? this.memories.extendTop(home, old, capacity * this.slotBytes) : null;
     if (grown) {
-      const f32 = this.arena.heap.f32;
+      const heap = this.memories.heap(home);
       const oldCapacity = this.capacities[list];
       // Codes first: they move furthest, and the norms' new place may overlap their old one.
       const oldCodes = grown.offset + oldCapacity * (this.rowBytes + 4);
-      this.arena.heap.i8.copyWithin(grown.offset + capacity * (this.rowBytes + 4), oldCodes, oldCodes + length * this.codeBytes);
+      heap.i8.copyWithin(grown.offset + capacity * (this.rowBytes + 4), oldCodes, oldCodes + length * this.codeBytes);
       const oldNorms = (grown.offset + oldCapacity * this.rowBytes) >> 2;
-      f32.copyWithin((grown.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
+      heap.f32.copyWithin((grown.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
       this.blocks[list] = grown;
       this.capacities[list] = capacity;
       this.growIds(list, capacity, length);
       return;
     }
-    const block = this.arena.alloc(capacity * this.slotBytes);
-    const f32 = this.arena.heap.f32;
-    const oldRows = old.offset >> 2;
-    const oldNorms = (old.offset + this.capacities[list] * this.rowBytes) >> 2;
-    const oldCodes = old.offset + this.capacities[list] * (this.rowBytes + 4);
-    f32.copyWithin(block.offset >> 2, oldRows, oldRows + length * this.stride);
-    f32.copyWithin((block.offset + capacity * this.rowBytes) >> 2, oldNorms, oldNorms + length);
-    this.arena.heap.i8.copyWithin(block.offset + capacity * (this.rowBytes + 4), oldCodes, oldCodes + length * this.codeBytes);
-    this.arena.free(old);
+    // The new block may be in another memory (this one is full): rows, norms and codes move over.
+    const { memory, block } = this.memories.alloc(capacity * this.slotBytes);
+    const from = this.memories.heap(home);
+    const to = this.memories.heap(memory);
+    const oldCapacity = this.capacities[list];
+    const moves: [number, number, number][] = [
+      [old.offset, block.offset, length * this.rowBytes],
+      [old.offset + oldCapacity * this.rowBytes, block.offset + capacity * this.rowBytes, length * 4],
+      [old.offset + oldCapacity * (this.rowBytes + 4), block.offset + capacity * (this.rowBytes + 4), length * this.codeBytes],
+    ];
+    for (const [source, target, bytes] of moves) {
+      if (from === to) to.u8.copyWithin(target, source, source + bytes);
+      else to.u8.set(from.u8.subarray(source, source + bytes), target);
+    }
+    this.memories.free(home, old);
     this.blocks[list] = block;
+    this.homes[list] = memory;
     this.capacities[list] = capacity;
     this.growIds(list, capacity, length);
   }

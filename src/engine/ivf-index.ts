@@ -4,16 +4,17 @@
 // IVF_FLAT keeps its rows in the lists, with int8 codes beside them for a pre-scan re-ranked
 // exactly on the rows. IVF_SQ8 and IVF_PQ keep only codes once trained: their results carry code
 // distances (marked approximate) and the caller re-ranks them on vectors it keeps elsewhere.
-import { BlockArena, type Block } from './block-arena.js';
+import type { Block, BlockArena } from './block-arena.js';
 import { CoarseQuantizer } from './coarse-quantizer.js';
 import { EngineInputError } from './errors.js';
 import { FlatCodec } from './flat-codec.js';
-import { KernelHeap } from './kernel-heap.js';
+import { alignUp, type KernelHeap } from './kernel-heap.js';
 import { NEAREST_BLOCK, QUERY_TILE, tile, type KernelChoice } from './kernels.js';
 import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
 import type { BuiltLists } from './list-build.js';
 import type { ListCodec } from './list-codec.js';
+import { ADDRESS_SPAN, DEFAULT_LIST_MEMORY_BYTES, ListMemories, addressMemory, addressOffset, assertListMemoryBytes } from './list-memories.js';
 import { BATCH_ROWS, SCAN_ROWS, groupQueries, scanList, scanListForGroup } from './list-scanner.js';
 import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
@@ -41,6 +42,8 @@ const INSERT_ROWS = 1024;
 
 /** Heap-resident state; applyModel builds a whole new one and swaps it in. */
 interface IndexState {
+  /** The memories the lists are spread over; `heap` and `arena` are the primary one's. */
+  memories: ListMemories;
   heap: KernelHeap;
   arena: BlockArena;
   lists: InvertedLists;
@@ -54,6 +57,8 @@ interface IndexState {
   /** Whether the lists hold the float32 rows (always for IVF_FLAT; untrained for the others). */
   rows: boolean;
   scratch: Block | null;
+  /** Scratch in each other memory (by memory number) for scanning the lists there. */
+  scratches: (Block | null)[];
 }
 
 /**
@@ -80,6 +85,8 @@ export class IvfIndex implements VectorIndex {
   private readonly rowBytes: number;
   private readonly kernelChoice: KernelChoice;
   private readonly prescan: boolean;
+  /** List bytes one WebAssembly memory holds before lists go to another (list-memories.ts). */
+  private readonly listMemoryBytes: number;
   private state: IndexState;
   /** Scans the float32 rows: untrained, exact searches, or with prescan off. */
   private readonly flat: FlatCodec;
@@ -95,9 +102,11 @@ export class IvfIndex implements VectorIndex {
    * `prescan` (default true) keeps int8 codes of every row once trained, and probing searches
    * rank candidates on them before the exact re-rank: a quarter of the bytes to stream for
    * a quarter more memory. Exact searches always scan the f32 rows. `spec` (default IVF_FLAT)
-   * is the index type, checked by resolveIndexType.
+   * is the index type, checked by resolveIndexType. `listMemoryBytes` (internal; tests force
+   * small memories with it) is the list bytes one WebAssembly memory holds before lists go to
+   * another; default DEFAULT_LIST_MEMORY_BYTES.
    */
-  constructor(options: { dimension: number; metric: Metric; kernels?: KernelChoice; prescan?: boolean; spec?: IndexTypeSpec }) {
+  constructor(options: { dimension: number; metric: Metric; kernels?: KernelChoice; prescan?: boolean; spec?: IndexTypeSpec; listMemoryBytes?: number }) {
     assertDimension(options?.dimension);
     assertMetric(options.metric);
     this.dimension = options.dimension;
@@ -108,6 +117,8 @@ export class IvfIndex implements VectorIndex {
     this.rowBytes = this.stride * 4;
     this.kernelChoice = options.kernels ?? 'auto';
     this.prescan = options.prescan ?? true;
+    this.listMemoryBytes = options.listMemoryBytes ?? DEFAULT_LIST_MEMORY_BYTES;
+    assertListMemoryBytes(this.listMemoryBytes);
     this.flat = new FlatCodec(this.stride);
     this.state = this.createState(null, null);
   }
@@ -129,6 +140,11 @@ export class IvfIndex implements VectorIndex {
     return this.state.model?.nLists ?? 0;
   }
 
+  /** How many WebAssembly memories the lists are spread over. */
+  get memoryCount(): number {
+    return this.state.memories.count;
+  }
+
   /** Whether this index scans with the WebAssembly SIMD kernels. */
   get simd(): boolean {
     return this.state.heap.kernels.simd;
@@ -147,8 +163,8 @@ export class IvfIndex implements VectorIndex {
     if (!this.state.rows) return undefined;
     const at = this.state.lists.rowOf(id);
     if (at < 0) return undefined;
-    const from = at >> 2;
-    return this.state.heap.f32.slice(from, from + this.dimension);
+    const from = addressOffset(at) >> 2;
+    return this.state.memories.heap(addressMemory(at)).f32.slice(from, from + this.dimension);
   }
 
   /** Whether row() gives the vectors exactly as added (not for cosine, whose rows are normalised). */
@@ -239,7 +255,27 @@ export class IvfIndex implements VectorIndex {
     const lists = state.lists;
     const count = probed ? probed.length : lists.count;
     const scanScratch = { out: outAt, selected: selectedAt };
-    for (let p = 0; p < count; p++) scanList(best, heap, lists, codec, probed ? probed[p] : p, preparedAt, twice, scanScratch, filter);
+    if (state.memories.count === 1) {
+      for (let p = 0; p < count; p++) scanList(best, heap, lists, codec, probed ? probed[p] : p, preparedAt, twice, scanScratch, filter);
+    } else {
+      // Each list is scanned in its own memory, with the prepared query copied there once.
+      const placed = new Float64Array(state.memories.count).fill(-1);
+      const queryBytes = alignUp(codec.queryBytes);
+      for (let p = 0; p < count; p++) {
+        const list = probed ? probed[p] : p;
+        const memory = lists.memoryOf(list);
+        if (memory === 0) {
+          scanList(best, heap, lists, codec, list, preparedAt, twice, scanScratch, filter);
+          continue;
+        }
+        let at = placed[memory];
+        if (at < 0) {
+          at = placed[memory] = this.scratchIn(state, memory, queryBytes + SCAN_ROWS * 8);
+          state.memories.heap(memory).u8.set(heap.u8.subarray(preparedAt, preparedAt + codec.queryBytes), at);
+        }
+        scanList(best, state.memories.heap(memory), lists, codec, list, at, twice, { out: at + queryBytes, selected: at + queryBytes + SCAN_ROWS * 4 }, filter);
+      }
+    }
     if (!timings) return this.finish(state, best, queryAt, exact, topK);
     const scannedAt = performance.now();
     const result = this.finish(state, best, queryAt, exact, topK);
@@ -275,15 +311,15 @@ export class IvfIndex implements VectorIndex {
    * An index that keeps only codes reads its vectors from `source`.
    */
   trainingSnapshot(source?: VectorSource): TrainingSnapshot {
-    const { lists, heap } = this.state;
+    const { lists } = this.state;
     const n = lists.size;
     const vectors = allocateSharedRows(Math.max(n, 1), this.dimension, this.metric === 'cosine').subarray(0, n * this.dimension);
     const ids = new Uint32Array(new SharedArrayBuffer(Math.max(n, 1) * 4), 0, n);
-    const f32 = heap.f32;
     let row = 0;
     for (let list = 0; list < lists.count; list++) {
       const length = lists.length(list);
       const from = lists.rowsAt(list) >> 2;
+      const f32 = lists.heapOf(list).f32;
       if (!this.state.rows) {
         const listIds = lists.ids(list);
         const scratch = new Float32Array(this.stride);
@@ -305,7 +341,7 @@ export class IvfIndex implements VectorIndex {
     this.lastSnapshotEpoch = epoch;
     this.snapshotEpochs.set(ids, epoch);
     this.epoch++;
-    return { ids, vectors, epoch, layout: { spec: this.spec, metric: this.metric, prescan: this.prescan } };
+    return { ids, vectors, epoch, layout: { spec: this.spec, metric: this.metric, prescan: this.prescan, listMemoryBytes: this.listMemoryBytes } };
   }
 
   /**
@@ -376,33 +412,35 @@ export class IvfIndex implements VectorIndex {
         else unassigned.push(row);
       }
     }
-    // Every row in list order: in the old lists, or (codes only) read from the source.
-    const { f32, at: rowsByIndex } = old.rows ? { f32: old.heap.f32, at: this.rowLocations(old) } : this.readRows(old, source);
+    // Every row in list order: in the old lists (copied out when they span memories), or (codes
+    // only) read from the source.
+    const inPlace = old.rows && old.memories.count === 1;
+    const { f32, at: rowsByIndex } = inPlace ? { f32: old.heap.f32, at: this.rowLocations(old) } : old.rows ? this.copyRows(old) : this.readRows(old, source);
     const codec = trained ?? (this.prescan ? ScalarQuantizer.fit(f32, rowsByIndex, this.dimension) : null);
     const next = this.createState({ centroids: centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) }, codec);
     yield;
     // Searches between steps may grow the old heap, which replaces its views: read them afresh.
-    const rowsOf = (): Float32Array => (old.rows ? old.heap.f32 : f32);
+    const rowsOf = (): Float32Array => (inPlace ? old.heap.f32 : f32);
     this.assignNearest(next, rowsOf(), rowsByIndex, unassigned, target);
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
-    next.lists = new InvertedLists(next.arena, next.rows ? this.stride : 0, nLists, sizes, codec, lists);
+    next.lists = new InvertedLists(next.memories, next.rows ? this.stride : 0, nLists, sizes, codec, lists);
     const codes = next.rows ? null : this.encodeRows(codec as ListCodec, rowsOf(), rowsByIndex);
     const codeBytes = next.lists.codeBytes;
     yield;
     let rows = rowsOf();
-    let oldF32 = old.heap.f32;
     row = 0;
     for (let list = 0; list < lists.count; list++) {
       const ids = lists.ids(list);
       const norms = lists.normsAt(list) >> 2;
+      let oldF32 = lists.heapOf(list).f32;
       for (let i = 0; i < lists.length(list); i++, row++) {
         const code = codes ? { codes, at: row * codeBytes } : undefined;
         next.lists.appendSlot(target[row], ids[i], slots[row], rows, rowsByIndex[row], oldF32[norms + i], code);
         if ((row + 1) % APPLY_STEP_ROWS === 0) {
           yield;
           rows = rowsOf();
-          oldF32 = old.heap.f32;
+          oldF32 = lists.heapOf(list).f32;
         }
       }
     }
@@ -424,12 +462,11 @@ export class IvfIndex implements VectorIndex {
       throw new EngineInputError('the built lists do not match this index and model (type, dimension, pre-scan or lists)');
     }
     const old = this.state;
-    const heap = new KernelHeap({ memory: built.memory, kernels: this.kernelChoice });
-    const arena = new BlockArena(heap);
-    const lists = new InvertedLists(arena, built.stride, nLists, undefined, codec, old.lists, built.blocks);
-    const coarse = new CoarseQuantizer(arena, model.centroids, nLists, this.dimension, this.stride);
+    const memories = ListMemories.adopting(built.memories, this.listMemoryBytes, this.kernelChoice);
+    const lists = new InvertedLists(memories, built.stride, nLists, undefined, codec, old.lists, built.blocks);
+    const coarse = new CoarseQuantizer(memories.primary, model.centroids, nLists, this.dimension, this.stride);
     const next: IndexState = {
-      heap, arena, lists, coarse, codec, rows, scratch: null,
+      memories, heap: memories.heap(0), arena: memories.primary, lists, coarse, codec, rows, scratch: null, scratches: [],
       model: { centroids: model.centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) },
     };
     const previous = old.lists;
@@ -450,10 +487,10 @@ export class IvfIndex implements VectorIndex {
     const written = previous.writtenSince(trustedEpoch);
     for (let start = 0; start < written.length; start += REPLAY_STEP_ROWS) {
       const ids = written.slice(start, start + REPLAY_STEP_ROWS);
-      const { f32, at } = old.rows ? { f32: old.heap.f32, at: Float64Array.from(ids, (id) => previous.rowOf(id) >> 2) } : this.readIds(ids, source);
+      const { f32, at } = old.rows ? this.copyRowsOf(previous, ids) : this.readIds(ids, source);
       const target = new Uint32Array(ids.length);
       this.assignNearest(next, f32, at, ids.map((_, i) => i), target);
-      const rowsNow = old.rows ? old.heap.f32 : f32;
+      const rowsNow = f32;
       for (let i = 0; i < ids.length; i++) lists.appendSlot(target[i], ids[i], previous.slotOf(ids[i]), rowsNow, at[i], this.normOf(rowsNow, at[i]));
       yield;
     }
@@ -466,6 +503,35 @@ export class IvfIndex implements VectorIndex {
     let sum = 0;
     for (let t = 0; t < this.dimension; t++) sum += f32[from + t] * f32[from + t];
     return Math.fround(sum);
+  }
+
+  /** The rows `lists` keep for `ids` (present in them), copied out one per stride. */
+  private copyRowsOf(lists: InvertedLists, ids: number[]): { f32: Float32Array; at: Float64Array } {
+    const f32 = new Float32Array(Math.max(1, ids.length) * this.stride);
+    const memories = lists.memorySet;
+    for (let i = 0; i < ids.length; i++) {
+      const address = lists.rowOf(ids[i]);
+      const from = addressOffset(address) >> 2;
+      f32.set(memories.heap(addressMemory(address)).f32.subarray(from, from + this.stride), i * this.stride);
+    }
+    return { f32, at: Float64Array.from(ids, (_, i) => i * this.stride) };
+  }
+
+  /**
+   * Every row of `state` in list order, copied out of the memories the lists span: a rebuild on
+   * this thread reads them as one array (the training worker builds lists without this copy).
+   */
+  private copyRows(state: IndexState): { f32: Float32Array; at: Float64Array } {
+    const { lists } = state;
+    const f32 = new Float32Array(Math.max(1, lists.size) * this.stride);
+    let row = 0;
+    for (let list = 0; list < lists.count; list++) {
+      const from = lists.rowsAt(list) >> 2;
+      const length = lists.length(list);
+      f32.set(lists.heapOf(list).f32.subarray(from, from + length * this.stride), row * this.stride);
+      row += length;
+    }
+    return { f32, at: Float64Array.from({ length: lists.size }, (_, i) => i * this.stride) };
   }
 
   /** The rows of `ids` read from `source` (the lists keep only codes), one per stride. */
@@ -486,13 +552,13 @@ export class IvfIndex implements VectorIndex {
   }
 
   /**
-   * Bytes held: the heap memory (rows or codes, norms, centroids, scratch), the bookkeeping beside
-   * it, the model's copy and the codec (parameters and working memory).
+   * Bytes held: every heap memory (rows or codes, norms, centroids, scratch), the bookkeeping
+   * beside them, the model's copy and the codec (parameters and working memory).
    */
   memoryBytes(): number {
-    const { heap, lists, model, codec } = this.state;
+    const { memories, lists, model, codec } = this.state;
     const modelBytes = model ? model.centroids.byteLength + (model.codec?.byteLength ?? 0) : 0;
-    return heap.byteLength + lists.bookkeepingBytes() + modelBytes + (codec?.residentBytes ?? 0);
+    return memories.byteLength + lists.bookkeepingBytes() + modelBytes + (codec?.residentBytes ?? 0);
   }
 
   private searchOptions(options: EngineSearchOptions): { topK: number; nProbes: number; filter?: (id: number) => boolean } {
@@ -510,12 +576,15 @@ export class IvfIndex implements VectorIndex {
   }
 
   private createState(model: IvfModel | null, codec: ListCodec | null): IndexState {
-    const heap = new KernelHeap({ kernels: this.kernelChoice });
-    const arena = new BlockArena(heap);
+    const memories = new ListMemories(this.listMemoryBytes, this.kernelChoice);
+    const arena = memories.primary;
     const coarse = model ? new CoarseQuantizer(arena, model.centroids, model.nLists, this.dimension, this.stride) : null;
     // Untrained: the one list. Trained: applyModel puts lists sized for their contents here.
-    const lists = new InvertedLists(arena, this.stride, model ? 0 : 1);
-    return { heap, arena, lists, coarse, model, codec, rows: model === null || this.spec.type === 'ivf_flat', scratch: null };
+    const lists = new InvertedLists(memories, this.stride, model ? 0 : 1);
+    return {
+      memories, heap: arena.heap, arena, lists, coarse, model, codec,
+      rows: model === null || this.spec.type === 'ivf_flat', scratch: null, scratches: [],
+    };
   }
 
   /** The codec a search scans with: the f32 rows when exact or without codes, else the codes. */
@@ -565,6 +634,20 @@ export class IvfIndex implements VectorIndex {
     // Doubling keeps a stream of growing requests from reallocating every time.
     state.scratch = state.arena.alloc(Math.max(bytes, (old?.bytes ?? 0) * 2));
     return state.scratch;
+  }
+
+  /**
+   * Byte offset of scratch of at least `bytes` in `memory` (not the primary), for scanning the
+   * lists there; taking it may compact that memory, so read its lists' offsets afterwards.
+   */
+  private scratchIn(state: IndexState, memory: number, bytes: number): number {
+    const old = state.scratches[memory] ?? null;
+    if (old && old.bytes >= bytes) return old.offset;
+    const arena = state.memories.arena(memory);
+    if (old) arena.free(old);
+    const block = arena.alloc(Math.max(bytes, (old?.bytes ?? 0) * 2));
+    state.scratches[memory] = block;
+    return block.offset;
   }
 
   private searchBlock(
@@ -633,8 +716,34 @@ export class IvfIndex implements VectorIndex {
     const best: TopK[] = [];
     for (let i = 0; i < m; i++) best.push(new TopK(this.window(state, codec, topK)));
     const scanScratch = { out: outAt, selected: selectedAt };
+    // Lists in other memories are scanned there, with the block's prepared queries copied to
+    // each such memory once (its scratch laid out as the primary's from `prepared` on).
+    const placed = state.memories.count > 1 ? new Float64Array(state.memories.count).fill(-1) : null;
+    const preparedBytes = m * queryBytes;
+    const beyond = {
+      group: regions.prepared,
+      out: regions.prepared + regions.group,
+      members: regions.prepared + regions.group + regions.out,
+      selected: regions.prepared + regions.group + regions.out + regions.members,
+      bytes: regions.prepared + regions.group + regions.out + regions.members + regions.selected,
+    };
     for (let list = 0; list < lists.count; list++) {
-      scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter);
+      const memory = placed ? lists.memoryOf(list) : 0;
+      if (memory === 0) {
+        scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter);
+        continue;
+      }
+      if (members[list].length === 0 || lists.length(list) === 0) continue;
+      const there = state.memories.heap(memory);
+      let at = (placed as Float64Array)[memory];
+      if (at < 0) {
+        at = (placed as Float64Array)[memory] = this.scratchIn(state, memory, beyond.bytes);
+        there.u8.set(heap.u8.subarray(preparedAt, preparedAt + preparedBytes), at);
+      }
+      scanListForGroup(
+        best, twice, there, lists, codec, list, members[list], at, at + beyond.group, at + beyond.members,
+        { out: at + beyond.out, selected: at + beyond.selected }, filter,
+      );
     }
     const scannedAt = timings ? performance.now() : 0;
     const results: EngineSearchResult[] = [];
@@ -655,7 +764,12 @@ export class IvfIndex implements VectorIndex {
     const f32 = state.heap.f32;
     const n = ids.length;
     const distances = new Float64Array(n);
-    for (let i = 0; i < n; i++) distances[i] = exactDistance(this.metric, f32, queryAt >> 2, f32, tags[i] >> 2, this.dimension);
+    for (let i = 0; i < n; i++) {
+      // A candidate's tag is its row's address: below ADDRESS_SPAN, an offset in the primary memory.
+      const tag = tags[i];
+      if (tag < ADDRESS_SPAN) distances[i] = exactDistance(this.metric, f32, queryAt >> 2, f32, tag >> 2, this.dimension);
+      else distances[i] = exactDistance(this.metric, f32, queryAt >> 2, state.memories.heap(addressMemory(tag)).f32, addressOffset(tag) >> 2, this.dimension);
+    }
     // Insertion sort by (distance, id): the candidates arrive nearly in order.
     for (let i = 1; i < n; i++) {
       const d = distances[i];

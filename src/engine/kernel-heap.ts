@@ -14,8 +14,8 @@ export function alignUp(bytes: number, to: number = HEAP_ALIGN): number {
 }
 
 export class HeapExhaustedError extends RangeError {
-  constructor(bytes: number) {
-    super(`engine heap would need ${bytes} bytes, more than the ${MAX_HEAP_BYTES} a WebAssembly memory can address`);
+  constructor(bytes: number, most: number = MAX_HEAP_BYTES) {
+    super(`engine heap would need ${bytes} bytes, more than the ${most} this WebAssembly memory may grow to`);
     this.name = 'HeapExhaustedError';
   }
 }
@@ -23,15 +23,20 @@ export class HeapExhaustedError extends RangeError {
 export class KernelHeap implements HeapViews {
   readonly memory: WebAssembly.Memory;
   readonly kernels: Kernels;
+  /** The most this heap grows to (the memory's maximum). */
+  readonly maxBytes: number;
   private views: { f32: Float32Array; u32: Uint32Array; f64: Float64Array; i8: Int8Array; u8: Uint8Array; i16: Int16Array };
 
   /**
    * Shared so that a worker can be handed the same memory; growing a shared memory never
    * detaches existing views, which also keeps a running scan safe from a concurrent grow.
+   * `maxBytes` caps the memory (a whole number of 64 KiB pages; default the wasm32 maximum);
+   * with `memory` it says what that memory was created with.
    */
-  constructor(options: { bytes?: number; memory?: WebAssembly.Memory; kernels?: KernelChoice; module?: WebAssembly.Module | null } = {}) {
+  constructor(options: { bytes?: number; maxBytes?: number; memory?: WebAssembly.Memory; kernels?: KernelChoice; module?: WebAssembly.Module | null } = {}) {
+    this.maxBytes = options.maxBytes ?? MAX_HEAP_BYTES;
     this.memory = options.memory
-      ?? new WebAssembly.Memory({ initial: Math.max(1, Math.ceil((options.bytes ?? PAGE) / PAGE)), maximum: 65_536, shared: true });
+      ?? new WebAssembly.Memory({ initial: Math.max(1, Math.ceil((options.bytes ?? PAGE) / PAGE)), maximum: Math.ceil(this.maxBytes / PAGE), shared: true });
     this.views = this.makeViews();
     this.kernels = options.module === undefined
       ? bindKernels(this.memory, this, options.kernels)
@@ -73,8 +78,8 @@ export class KernelHeap implements HeapViews {
       this.refresh();
       return;
     }
-    if (bytes > MAX_HEAP_BYTES) throw new HeapExhaustedError(bytes);
-    const wanted = Math.min(MAX_HEAP_BYTES, Math.max(bytes, current + Math.floor(current / 8)));
+    if (bytes > this.maxBytes) throw new HeapExhaustedError(bytes, this.maxBytes);
+    const wanted = Math.min(this.maxBytes, Math.max(bytes, current + Math.floor(current / 8)));
     try {
       this.memory.grow(Math.ceil((wanted - current) / PAGE));
     } catch {
@@ -93,7 +98,7 @@ export class KernelHeap implements HeapViews {
     try {
       start = this.memory.grow(pages) * PAGE;
     } catch {
-      throw new HeapExhaustedError(this.memory.buffer.byteLength + pages * PAGE);
+      throw new HeapExhaustedError(this.memory.buffer.byteLength + pages * PAGE, this.maxBytes);
     }
     this.refresh();
     return start;

@@ -1,13 +1,13 @@
 // Lays out an index's new inverted lists off the main thread: the training worker, holding the
-// snapshot's rows and their lists, writes every list block (rows, norms, codes) into a new shared
-// memory, and the index adopts that memory, so its own thread only settles the slots and swaps.
-import { BlockArena } from './block-arena.js';
+// snapshot's rows and their lists, writes every list block (rows, norms, codes) into new shared
+// memories (as many as the index's per-memory limit needs), and the index adopts them, so its
+// own thread only settles the slots and swaps.
 import { EngineInputError } from './errors.js';
 import { loadListCodec, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists, type ListBlocks } from './inverted-lists.js';
-import { KernelHeap } from './kernel-heap.js';
 import type { KernelChoice } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
+import { ListMemories } from './list-memories.js';
 import { rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
 import type { HeapRows } from './shared-rows.js';
@@ -18,11 +18,14 @@ export interface ListLayout {
   metric: Metric;
   /** IVF_FLAT keeps int8 codes beside its rows, refitted at every model. */
   prescan: boolean;
+  /** List bytes one memory holds before lists go to another (ListMemories' limit). */
+  listMemoryBytes: number;
 }
 
-/** Lists built for one model in their own shared memory, ready for IvfIndex.applyModel to adopt. */
+/** Lists built for one model in their own shared memories, ready for IvfIndex.applyModel to adopt. */
 export interface BuiltLists {
-  memory: WebAssembly.Memory;
+  /** The memories the lists are in, the first the primary (`blocks.memories` indexes them). */
+  memories: WebAssembly.Memory[];
   nLists: number;
   /** Floats per stored row: 0 when the lists keep only codes. */
   stride: number;
@@ -78,8 +81,8 @@ export function buildLists(
   for (let i = 0; i < count; i++) sizes[labels[i]]++;
   const room = new Uint32Array(nLists);
   for (let l = 0; l < nLists; l++) room[l] = sizes[l] + Math.ceil(sizes[l] * HEADROOM);
-  const heap = new KernelHeap({ kernels });
-  const lists = new InvertedLists(new BlockArena(heap), keepRows ? stride : 0, nLists, room, codec);
+  const memories = new ListMemories(layout.listMemoryBytes, kernels);
+  const lists = new InvertedLists(memories, keepRows ? stride : 0, nLists, room, codec);
   const cosine = layout.metric === 'cosine';
   // Codes-only lists take codes encoded in batches, as the index's own rebuild does.
   const batch = !keepRows && codec ? new Int8Array(Math.min(ENCODE_ROWS, count) * codec.codeBytes) : null;
@@ -100,7 +103,7 @@ export function buildLists(
   }
   const prescan = fitted as ScalarQuantizer | null;
   return {
-    memory: heap.memory,
+    memories: memories.memories(),
     nLists,
     stride: keepRows ? stride : 0,
     codeBytes: lists.codeBytes,

@@ -1,6 +1,8 @@
 // The inverted-list scanner (Faiss's InvertedListScanner): runs a list codec's scan over a list's
 // entries for one prepared query, or for a group of them, and offers the entries that may enter
-// each query's top k. Candidates carry the address of their float32 row for the exact re-rank.
+// each query's top k. Candidates carry the address of their float32 row (its memory and offset,
+// list-memories.ts) for the exact re-rank. `heap` is always the memory of the list scanned, where
+// the caller has placed the prepared queries and the scratch.
 import type { InvertedLists } from './inverted-lists.js';
 import type { KernelHeap } from './kernel-heap.js';
 import { QUERY_TILE, tile } from './kernels.js';
@@ -85,7 +87,7 @@ export function scanList(
   const ids = lists.ids(list);
   const entries = codec.entriesAt(lists, list);
   const norms = lists.normsAt(list);
-  const rows = lists.rowsAt(list);
+  const rows = lists.rowsAddress(list);
   for (let start = 0; start < length; start += SCAN_ROWS) {
     const n = Math.min(SCAN_ROWS, length - start);
     codec.scan(heap, query, entries + start * codec.entryBytes, n, scratch.out);
@@ -109,7 +111,7 @@ export function scanListForGroup(
   const queryBytes = codec.queryBytes;
   const norms = lists.normsAt(list);
   const ids = lists.ids(list);
-  const rows = lists.rowsAt(list);
+  const rows = lists.rowsAddress(list);
   const entries = codec.entriesAt(lists, list);
   if (!codec.blocked || who.length < MIN_GROUP) {
     for (const query of who) scanList(best[query], heap, lists, codec, list, prepared + query * queryBytes, twice[query], scratch, filter);
