@@ -45,6 +45,11 @@ export interface Kernels {
   /** out[i * ldo + j] = q_i . codes_j as dotRowsI8, for i < m (multiple of QUERY_TILE), j < n (even). */
   dotBlockI8(q: number, m: number, codes: number, n: number, codeBytes: number, out: number, ldo: number): void;
   /**
+   * Sum over i < n (a multiple of 4) of min(closest[i], max(0, norms[i] + cn - 2 dots[i])) in f32
+   * terms summed in float64; with `update` those minima are stored into closest.
+   */
+  seedPotential(closest: number, norms: number, dots: number, n: number, cn: number, update: number): number;
+  /**
    * Row i of dst (int16, `i16Bytes` per row: rowBytes / 2 rounded up to 16, the rest zero) is
    * row i of src (f32) times `scale`, rounded to nearest and saturated, for i < n.
    */
@@ -98,6 +103,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     quantizeRowsI16: exports.quantizeRowsI16,
     dotBlockI16: exports.dotBlockI16,
     nearestI16: exports.nearestI16,
+    seedPotential: exports.seedPotential,
   };
 }
 

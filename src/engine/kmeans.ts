@@ -95,6 +95,8 @@ function scratchLayout(count: number, dimension: number, nLists: number, batchSi
     seedRows: seed * rowBytes,
     seedCandidateRows: tile(seedTrials(nLists), 4) * rowBytes,
     seedDots: tile(seedTrials(nLists), 4) * seed * 4,
+    seedNorms: seed * 4,
+    seedClosest: seed * 4,
     quantRows: quantRows * i16RowBytes(dimension),
     quantCentroids: tile(nLists) * i16RowBytes(dimension),
     second: quantRows * 4,
@@ -361,8 +363,14 @@ class KMeansRun {
     const trials = this.seedTrials;
     const kernels = this.rows.heap.kernels;
     const sampleTiled = tile(sampleCount);
-    const dots = this.at.seedDots >> 2;
-    const closest = new Float64Array(sampleCount);
+    // closest (f32, in the heap for seedPotential): each sample row's squared distance to its
+    // nearest centroid so far; padding rows stay 0 and add nothing to a potential.
+    const closest = this.at.seedClosest >> 2;
+    const norms = this.at.seedNorms;
+    for (let i = 0; i < sampleCount; i++) f32[(norms >> 2) + i] = sampleNorms[i];
+    f32.fill(0, (norms >> 2) + sampleCount, (norms >> 2) + sampleTiled);
+    f32.fill(Infinity, closest, closest + sampleCount);
+    f32.fill(0, closest + sampleCount, closest + sampleTiled);
     const cumulative = new Float64Array(sampleCount);
     const candidates = new Uint32Array(trials);
     const candidateNorms = new Float64Array(trials);
@@ -370,12 +378,10 @@ class KMeansRun {
     this.copyRow(this.at.seedRows + chosen * this.rowBytes, this.centroidAt(0));
     this.setCentroidNorm(0);
     kernels.dotRows(this.centroidAt(0), this.at.seedRows, sampleTiled, this.rowBytes, this.at.seedDots);
-    for (let i = 0; i < sampleCount; i++) {
-      closest[i] = Math.max(0, sampleNorms[i] + f32[(this.at.centroidNorms >> 2)] - 2 * f32[dots + i]);
-    }
+    kernels.seedPotential(this.at.seedClosest, norms, this.at.seedDots, sampleTiled, f32[this.at.centroidNorms >> 2], 1);
     for (let j = 1; j < k; j++) {
       let potential = 0;
-      for (let i = 0; i < sampleCount; i++) cumulative[i] = potential += closest[i];
+      for (let i = 0; i < sampleCount; i++) cumulative[i] = potential += f32[closest + i];
       if (!(potential > 0)) {
         // Every sample row coincides with a centroid (duplicates): empty-cluster repair copes.
         chosen = randomInt(this.random, sampleCount);
@@ -400,18 +406,13 @@ class KMeansRun {
       let bestTrial = 0;
       let bestPotential = Infinity;
       for (let t = 0; t < trials; t++) {
-        const line = dots + t * sampleTiled;
-        const norm = candidateNorms[t];
-        let sum = 0;
-        for (let i = 0; i < sampleCount; i++) sum += Math.min(closest[i], Math.max(0, sampleNorms[i] + norm - 2 * f32[line + i]));
+        const sum = kernels.seedPotential(this.at.seedClosest, norms, this.at.seedDots + t * sampleTiled * 4, sampleTiled, candidateNorms[t], 0);
         if (sum < bestPotential) {
           bestPotential = sum;
           bestTrial = t;
         }
       }
-      const line = dots + bestTrial * sampleTiled;
-      const norm = candidateNorms[bestTrial];
-      for (let i = 0; i < sampleCount; i++) closest[i] = Math.min(closest[i], Math.max(0, sampleNorms[i] + norm - 2 * f32[line + i]));
+      kernels.seedPotential(this.at.seedClosest, norms, this.at.seedDots + bestTrial * sampleTiled * 4, sampleTiled, candidateNorms[bestTrial], 1);
       this.copyRow(this.at.seedRows + candidates[bestTrial] * this.rowBytes, this.centroidAt(j));
       this.setCentroidNorm(j);
     }

@@ -109,6 +109,18 @@ export function plainKernels(views: HeapViews): Kernels {
         for (let j = 0; j < n; j++) f32[(out >> 2) + r * ldo + j] = dotCodes(i16, q16, i8, codes + j * codeBytes, codeBytes);
       }
     },
+    seedPotential(closest, norms, dots, n, cn, update) {
+      const f32 = views.f32;
+      const c = Math.fround(cn);
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        const d = Math.max(0, Math.fround(Math.fround(f32[(norms >> 2) + i] + c) - Math.fround(2 * f32[(dots >> 2) + i])));
+        const m = Math.min(f32[(closest >> 2) + i], d);
+        if (update) f32[(closest >> 2) + i] = m;
+        sum += m;
+      }
+      return sum;
+    },
     quantizeRowsI16(src, n, rowBytes, scale, dst, i16Bytes) {
       const { f32, i16 } = views;
       const d = rowBytes >> 2;

@@ -205,6 +205,26 @@ describe('quantized kernels and score selection', () => {
     }
   });
 
+  it('seedPotential sums min(closest, max(0, norm + cn - 2 dot)) and updates closest only when asked, on both paths', () => {
+    for (const heap of heaps()) {
+      const values = randomVectors(1, 3 * 40, 83);
+      const f32 = heap.f32;
+      for (let i = 0; i < 40; i++) {
+        f32[i] = 2 + values[i]; // closest
+        f32[64 + i] = 1 + Math.abs(values[40 + i]); // norms
+        f32[128 + i] = values[80 + i]; // dots
+      }
+      const before = f32.slice(0, 40);
+      const terms = Array.from({ length: 40 }, (_, i) => Math.min(before[i], Math.max(0, f32[64 + i] + 0.7 - 2 * f32[128 + i])));
+      const want = terms.reduce((a, b) => a + b, 0);
+      expect(heap.kernels.seedPotential(0, 256, 512, 40, 0.7, 0)).toBeCloseTo(want, 4);
+      expect(Array.from(f32.subarray(0, 40))).toEqual(Array.from(before));
+      expect(heap.kernels.seedPotential(0, 256, 512, 40, 0.7, 1)).toBeCloseTo(want, 4);
+      for (let i = 0; i < 40; i++) expect(f32[i]).toBeCloseTo(terms[i], 5);
+      expect(terms.some((t, i) => t < before[i])).toBe(true);
+    }
+  });
+
   it('selectScores picks exactly the rows at or under the bound, in order, on both paths', () => {
     const picked: number[][] = [];
     for (const heap of heaps()) {
