@@ -54,7 +54,15 @@ function offerScores(
   // the rest go through the selection, under the bound those set. (Selecting them all with an
   // unbounded heap offered every row of a query's first list, most of a search at few probes.)
   let first = 0;
-  if (bound === Infinity) {
+  if (bound === Infinity && best.size === 0 && n > best.k && !filter) {
+    // A query's first rows: the heap is empty, so exactly the rows at or under the k-th lowest
+    // score of these n can enter from them. Finding it costs one pass; offering the first k and
+    // selecting under their worst (a bound about as loose as the scores' spread) sent most rows
+    // of a query's first list through the heap, the largest share of a search at 1-2 probes.
+    const kept = scoreBuffer.length >= n ? scoreBuffer : (scoreBuffer = new Float64Array(n));
+    for (let i = 0; i < n; i++) kept[i] = f32[normsAt + i] - twice * f32[dotsAt + i];
+    bound = kthSmallest(kept, n, best.k);
+  } else if (bound === Infinity) {
     first = Math.min(n, best.k - best.size);
     for (let i = 0; i < first; i++) {
       const score = f32[normsAt + i] - twice * f32[dotsAt + i];
@@ -68,6 +76,35 @@ function offerScores(
     // The candidate carries where its row is, for the exact re-rank.
     if (score <= bound && best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
   }
+}
+
+let scoreBuffer = new Float64Array(BATCH_ROWS);
+
+/** The k-th smallest (1-based) of values[0..n), k <= n; reorders them (Hoare's quickselect). */
+export function kthSmallest(values: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return values[target];
+  }
+  return values[target];
 }
 
 /** Scratch a scanner needs beside the prepared queries: byte addresses of free heap regions. */
