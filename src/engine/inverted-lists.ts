@@ -4,7 +4,7 @@
 // hole, so lists stay dense: a scan never meets a dead row, however many removals came before.
 // The blocks are spread over the memories of a ListMemories, each list wholly in one of them.
 import { BlockArena, type Block } from './block-arena.js';
-import type { KernelHeap } from './kernel-heap.js';
+import { alignUp, type KernelHeap } from './kernel-heap.js';
 import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
 import { ADDRESS_SPAN, ListMemories } from './list-memories.js';
@@ -37,7 +37,7 @@ function roundToTile(rows: number): number {
 }
 
 export class InvertedLists {
-  readonly count: number;
+  private listCount: number;
   readonly rowBytes: number;
   /** Bytes of codes per row (0 without a codec that stores codes). */
   readonly codeBytes: number;
@@ -47,9 +47,9 @@ export class InvertedLists {
   private readonly memories: ListMemories;
   private readonly blocks: Block[];
   /** The memory each list's block is in. */
-  private readonly homes: Uint32Array;
-  private readonly capacities: Uint32Array;
-  private readonly lengths: Uint32Array;
+  private homes: Uint32Array;
+  private capacities: Uint32Array;
+  private lengths: Uint32Array;
   private readonly listIds: Uint32Array[];
   // id -> slot; a slot holds the id's list, position and the epoch it was written in. Slots keep
   // the per-vector bookkeeping in typed arrays rather than one object per vector.
@@ -85,7 +85,7 @@ export class InvertedLists {
     this.slotEpoch = previous ? previous.slotEpoch.slice() : new Uint32Array(16);
     this.freeSlots = previous ? previous.freeSlots.slice() : [];
     this.slotsUsed = previous ? previous.slotsUsed : 0;
-    this.count = count;
+    this.listCount = count;
     this.stride = stride;
     this.rowBytes = stride * 4;
     this.codeBytes = codec ? codec.codeBytes : 0;
@@ -115,6 +115,38 @@ export class InvertedLists {
 
   get size(): number {
     return this.locator.size;
+  }
+
+  get count(): number {
+    return this.listCount;
+  }
+
+  /**
+   * Adds an empty list and returns its number: an untrained index starts another list (in
+   * another memory) when its last one reaches the per-memory limit, so that it too may outgrow
+   * one memory.
+   */
+  addList(): number {
+    const list = this.listCount++;
+    const widen = (a: Uint32Array): Uint32Array => {
+      const b = new Uint32Array(this.listCount);
+      b.set(a);
+      return b;
+    };
+    this.homes = widen(this.homes);
+    this.capacities = widen(this.capacities);
+    this.lengths = widen(this.lengths);
+    const { memory, block } = this.memories.alloc(ROW_TILE * this.slotBytes);
+    this.homes[list] = memory;
+    this.blocks.push(block);
+    this.capacities[list] = ROW_TILE;
+    this.listIds.push(new Uint32Array(ROW_TILE));
+    return list;
+  }
+
+  /** Bytes the block of `list` would take after its next growth (when it is full). */
+  grownBytes(list: number): number {
+    return alignUp(roundToTile(Math.ceil(this.lengths[list] * GROWTH)) * this.slotBytes);
   }
 
   length(list: number): number {

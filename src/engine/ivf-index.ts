@@ -1,5 +1,5 @@
 // The IVF index of every type: a coarse quantizer (centroids) over inverted lists. Untrained it is
-// one list of float32 rows searched exhaustively; trained, a search probes the nProbes lists whose
+// one list of float32 rows (another per memory once it outgrows one) searched exhaustively; trained, a search probes the nProbes lists whose
 // centroids are nearest, scans them with the type's list codec and merges the best k.
 // IVF_FLAT keeps its rows in the lists, with int8 codes beside them for a pre-scan re-ranked
 // exactly on the rows. IVF_SQ8 and IVF_PQ keep only codes once trained: their results carry code
@@ -180,9 +180,9 @@ export class IvfIndex implements VectorIndex {
     const state = this.state;
     const scratch = this.scratch(state, this.rowBytes + tile(this.nLists) * 4);
     const norm = encodeVector(vector, 0, this.dimension, this.metric, state.heap.f32, scratch.offset >> 2, 'vector');
-    const list = state.coarse ? state.coarse.nearest(state.heap, scratch.offset, scratch.offset + this.rowBytes) : 0;
+    const list = state.coarse ? state.coarse.nearest(state.heap, scratch.offset, scratch.offset + this.rowBytes) : -1;
     state.lists.remove(id);
-    state.lists.append(list, id, scratch, 0, norm, this.epoch);
+    state.lists.append(list >= 0 ? list : this.untrainedList(state), id, scratch, 0, norm, this.epoch);
   }
 
   /** Inserts or replaces many (row-major n x dimension); validates every row before changing anything. */
@@ -214,15 +214,27 @@ export class IvfIndex implements VectorIndex {
       const labelsAt = base + regions.rows;
       if (state.coarse) state.coarse.assign(state.heap, base, count, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best);
       // The labels and codes are copied out: appends may move the scratch block.
-      const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : new Uint32Array(count);
-      const codes = state.rows ? null : this.encodeRows(state.codec as ListCodec, f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride));
+      const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : null;
+      const codes = state.rows ? null : this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride));
       const codeBytes = state.lists.codeBytes;
       for (let i = 0; i < count; i++) {
         const id = ids[start + i];
         state.lists.remove(id);
-        state.lists.append(lists[i], id, scratch, i * this.rowBytes, norms[i], this.epoch, codes ? { codes, at: i * codeBytes } : undefined);
+        const list = lists ? lists[i] : this.untrainedList(state);
+        state.lists.append(list, id, scratch, i * this.rowBytes, norms[i], this.epoch, codes ? { codes, at: i * codeBytes } : undefined);
       }
     }
+  }
+
+  /**
+   * The list an untrained index appends to: its last, or a new one when the last is full and
+   * growing it would pass the per-memory limit (an untrained index outgrows one memory too).
+   */
+  private untrainedList(state: IndexState): number {
+    const lists = state.lists;
+    const last = lists.count - 1;
+    if (lists.length(last) < lists.capacity(last) || lists.grownBytes(last) <= this.listMemoryBytes) return last;
+    return lists.addList();
   }
 
   remove(id: number): boolean {
@@ -412,23 +424,25 @@ export class IvfIndex implements VectorIndex {
         else unassigned.push(row);
       }
     }
-    // Every row in list order: in the old lists (copied out when they span memories), or (codes
+    // Every row in list order: where it is in the old lists (each in its list's memory), or (codes
     // only) read from the source.
-    const inPlace = old.rows && old.memories.count === 1;
-    const { f32, at: rowsByIndex } = inPlace ? { f32: old.heap.f32, at: this.rowLocations(old) } : old.rows ? this.copyRows(old) : this.readRows(old, source);
-    const codec = trained ?? (this.prescan ? ScalarQuantizer.fit(f32, rowsByIndex, this.dimension) : null);
+    const located = old.rows ? this.rowLocations(old) : null;
+    const read = located ? null : this.readRows(old, source);
+    const rowsByIndex = located ? located.at : (read as { at: Float64Array }).at;
+    // Searches between steps may grow the old memories, which replaces their views: read them afresh.
+    const sourceOf = located
+      ? (r: number): Float32Array => old.memories.heap(located.memory[r]).f32
+      : (): Float32Array => (read as { f32: Float32Array }).f32;
+    const codec = trained ?? (this.prescan ? ScalarQuantizer.fitRows(sourceOf, rowsByIndex, this.dimension) : null);
     const next = this.createState({ centroids: centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) }, codec);
     yield;
-    // Searches between steps may grow the old heap, which replaces its views: read them afresh.
-    const rowsOf = (): Float32Array => (inPlace ? old.heap.f32 : f32);
-    this.assignNearest(next, rowsOf(), rowsByIndex, unassigned, target);
+    this.assignNearest(next, sourceOf, rowsByIndex, unassigned, target);
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
     next.lists = new InvertedLists(next.memories, next.rows ? this.stride : 0, nLists, sizes, codec, lists);
-    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, rowsOf(), rowsByIndex);
+    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, sourceOf, rowsByIndex);
     const codeBytes = next.lists.codeBytes;
     yield;
-    let rows = rowsOf();
     row = 0;
     for (let list = 0; list < lists.count; list++) {
       const ids = lists.ids(list);
@@ -436,10 +450,9 @@ export class IvfIndex implements VectorIndex {
       let oldF32 = lists.heapOf(list).f32;
       for (let i = 0; i < lists.length(list); i++, row++) {
         const code = codes ? { codes, at: row * codeBytes } : undefined;
-        next.lists.appendSlot(target[row], ids[i], slots[row], rows, rowsByIndex[row], oldF32[norms + i], code);
+        next.lists.appendSlot(target[row], ids[i], slots[row], sourceOf(row), rowsByIndex[row], oldF32[norms + i], code);
         if ((row + 1) % APPLY_STEP_ROWS === 0) {
           yield;
-          rows = rowsOf();
           oldF32 = lists.heapOf(list).f32;
         }
       }
@@ -489,7 +502,7 @@ export class IvfIndex implements VectorIndex {
       const ids = written.slice(start, start + REPLAY_STEP_ROWS);
       const { f32, at } = old.rows ? this.copyRowsOf(previous, ids) : this.readIds(ids, source);
       const target = new Uint32Array(ids.length);
-      this.assignNearest(next, f32, at, ids.map((_, i) => i), target);
+      this.assignNearest(next, () => f32, at, ids.map((_, i) => i), target);
       const rowsNow = f32;
       for (let i = 0; i < ids.length; i++) lists.appendSlot(target[i], ids[i], previous.slotOf(ids[i]), rowsNow, at[i], this.normOf(rowsNow, at[i]));
       yield;
@@ -515,23 +528,6 @@ export class IvfIndex implements VectorIndex {
       f32.set(memories.heap(addressMemory(address)).f32.subarray(from, from + this.stride), i * this.stride);
     }
     return { f32, at: Float64Array.from(ids, (_, i) => i * this.stride) };
-  }
-
-  /**
-   * Every row of `state` in list order, copied out of the memories the lists span: a rebuild on
-   * this thread reads them as one array (the training worker builds lists without this copy).
-   */
-  private copyRows(state: IndexState): { f32: Float32Array; at: Float64Array } {
-    const { lists } = state;
-    const f32 = new Float32Array(Math.max(1, lists.size) * this.stride);
-    let row = 0;
-    for (let list = 0; list < lists.count; list++) {
-      const from = lists.rowsAt(list) >> 2;
-      const length = lists.length(list);
-      f32.set(lists.heapOf(list).f32.subarray(from, from + length * this.stride), row * this.stride);
-      row += length;
-    }
-    return { f32, at: Float64Array.from({ length: lists.size }, (_, i) => i * this.stride) };
   }
 
   /** The rows of `ids` read from `source` (the lists keep only codes), one per stride. */
@@ -579,7 +575,7 @@ export class IvfIndex implements VectorIndex {
     const memories = new ListMemories(this.listMemoryBytes, this.kernelChoice);
     const arena = memories.primary;
     const coarse = model ? new CoarseQuantizer(arena, model.centroids, model.nLists, this.dimension, this.stride) : null;
-    // Untrained: the one list. Trained: applyModel puts lists sized for their contents here.
+    // Untrained: the first list (untrainedList adds more as memories fill). Trained: applyModel puts lists sized for their contents here.
     const lists = new InvertedLists(memories, this.stride, model ? 0 : 1);
     return {
       memories, heap: arena.heap, arena, lists, coarse, model, codec,
@@ -593,10 +589,19 @@ export class IvfIndex implements VectorIndex {
     return exact ? this.flat : state.codec ?? this.flat;
   }
 
-  /** The codes of the rows at float indices `rows` of `source`, one after another. */
-  private encodeRows(codec: ListCodec, source: Float32Array, rows: ArrayLike<number>): Int8Array {
+  /**
+   * The codes of the rows at float indices `rows` (row r of `sourceOf(r)`), one after another:
+   * a batch per run of rows in the same memory.
+   */
+  private encodeRows(codec: ListCodec, sourceOf: (row: number) => Float32Array, rows: Float64Array): Int8Array {
     const codes = new Int8Array(rows.length * codec.codeBytes);
-    codec.encodeBatch(source, rows, codes, 0);
+    for (let start = 0; start < rows.length;) {
+      const source = sourceOf(start);
+      let end = start + 1;
+      while (end < rows.length && sourceOf(end) === source) end++;
+      codec.encodeBatch(source, rows.subarray(start, end), codes, start * codec.codeBytes);
+      start = end;
+    }
     return codes;
   }
 
@@ -836,19 +841,28 @@ export class IvfIndex implements VectorIndex {
     return { centroids, nLists };
   }
 
-  /** Float index of every stored row of `state`, in list order (the order rebuilds walk). */
-  private rowLocations(state: IndexState): Float64Array {
+  /**
+   * Where every stored row of `state` is, in list order (the order rebuilds walk): its memory
+   * and its float index there.
+   */
+  private rowLocations(state: IndexState): { at: Float64Array; memory: Uint32Array } {
     const at = new Float64Array(state.lists.size);
+    const memory = new Uint32Array(state.lists.size);
     let row = 0;
     for (let list = 0; list < state.lists.count; list++) {
       const rows = state.lists.rowsAt(list) >> 2;
-      for (let i = 0; i < state.lists.length(list); i++) at[row++] = rows + i * this.stride;
+      const length = state.lists.length(list);
+      memory.fill(state.lists.memoryOf(list), row, row + length);
+      for (let i = 0; i < length; i++) at[row++] = rows + i * this.stride;
     }
-    return at;
+    return { at, memory };
   }
 
-  /** Assigns the rows listed in `which` (of `from`) to their nearest centroid of `to`, into `target`. */
-  private assignNearest(to: IndexState, source: Float32Array, rowsAt: Float64Array, which: number[], target: Uint32Array): void {
+  /**
+   * Assigns the rows listed in `which` (row r at float index rowsAt[r] of `sourceOf(r)`) to their
+   * nearest centroid of `to`, into `target`.
+   */
+  private assignNearest(to: IndexState, sourceOf: (row: number) => Float32Array, rowsAt: Float64Array, which: number[], target: Uint32Array): void {
     if (which.length === 0) return;
     const coarse = to.coarse as CoarseQuantizer;
     const chunk = Math.min(INSERT_ROWS, tile(which.length));
@@ -858,8 +872,9 @@ export class IvfIndex implements VectorIndex {
       const f32 = to.heap.f32;
       const base = scratch.offset;
       for (let i = 0; i < count; i++) {
-        const at = rowsAt[which[start + i]];
-        f32.set(source.subarray(at, at + this.stride), (base >> 2) + i * this.stride);
+        const r = which[start + i];
+        const at = rowsAt[r];
+        f32.set(sourceOf(r).subarray(at, at + this.stride), (base >> 2) + i * this.stride);
       }
       const labelsAt = base + chunk * this.rowBytes;
       coarse.assign(to.heap, base, count, labelsAt, labelsAt + chunk * 4, labelsAt + chunk * 8);

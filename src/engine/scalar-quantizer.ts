@@ -50,11 +50,17 @@ export class ScalarQuantizer implements ListCodec {
    * most at FIT_ROWS of them evenly spread (the margin covers what a sample misses).
    */
   static fit(f32: Float32Array, rows: ArrayLike<number>, dimension: number): ScalarQuantizer {
+    return ScalarQuantizer.fitRows(() => f32, rows, dimension);
+  }
+
+  /** fit, with row r read from `sourceOf(r)` (rows spread over several memories). */
+  static fitRows(sourceOf: (row: number) => Float32Array, rows: ArrayLike<number>, dimension: number): ScalarQuantizer {
     const low = new Float64Array(dimension).fill(Infinity);
     const high = new Float64Array(dimension).fill(-Infinity);
     const step = Math.max(1, Math.floor(rows.length / FIT_ROWS));
     for (let r = 0; r < rows.length; r += step) {
       const at = rows[r];
+      const f32 = sourceOf(r);
       for (let d = 0; d < dimension; d++) {
         const v = f32[at + d];
         if (v < low[d]) low[d] = v;
