@@ -8,9 +8,8 @@
 import { IndexCipher } from '../../crypto/index.js';
 import type { Store, StoredIndex } from '../../storage/index.js';
 import { AcceptedKeys } from './accepted-keys.js';
-import { itemAad } from '../records/associated-data.js';
 import { openIndexConfig, sealIndexConfig } from '../records/index-config-record.js';
-import { decodeItem } from '../records/item-codec.js';
+import { applyItemPages } from './item-page-loading.js';
 import { toDomainError } from '../lower-layer-errors.js';
 import type { IndexCredential } from './index-credential.js';
 import { OpenIndex } from './open-index.js';
@@ -81,9 +80,7 @@ async function loadOnce(
     key.rememberIn(keys);
     open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket, storedItems);
     stage = `item record of index "${name}"`;
-    for await (const page of store.scanItems(name, LOAD_PAGE_SIZE)) {
-      open.applyUpserts(page.map((item) => OpenIndex.recordOf(decodeItem(cipher.open(item.sealed, itemAad(name, item.token))), item.token, item.sealed)));
-    }
+    await applyItemPages(open, store.scanItems(name, LOAD_PAGE_SIZE), sealer);
     // The term index buffers what it is given; its postings are written here, as part of the open.
     open.text?.flush();
     await checkCommitment(store, stored, open);

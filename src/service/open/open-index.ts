@@ -40,7 +40,9 @@ import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
 import type { Candidates, CompiledFilter } from '../input/metadata-filter.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
+import type { CountedTerms } from '../text/counted-terms.js';
 import { TextIndex } from '../text/text-index.js';
+import type { TermTranslation } from '../text/term-translation.js';
 import type { JsonObject, TrainingRun } from '../types.js';
 import { ItemOrder, compareEntries, orderEntry } from './item-order.js';
 import { MetadataIndex } from './metadata-index.js';
@@ -132,6 +134,12 @@ const MAX_READ_ATTEMPTS = 3;
 export const WORKER_SEAL_MIN_ITEMS = 32;
 
 /** Where an index's sealing can be shared with worker threads. */
+/** A page's text analysed elsewhere, with the translation of its term numbering (see counted-terms.ts). */
+export interface CountedPage {
+  terms: CountedTerms;
+  translation: TermTranslation;
+}
+
 export interface SealerRegistration {
   workers: SealWorkers;
   handle: number;
@@ -315,8 +323,10 @@ export class OpenIndex {
   /**
    * Adds or replaces items in memory; called after the store made them durable (or while loading).
    * The vectors go to the engine and the contents to the keyword index; neither is kept here.
+   * `counted`: the writes' text analysed already (write i is document i of its page; an open
+   * decrypted them in worker threads), in place of their contents.
    */
-  applyUpserts(writes: readonly ItemWrite[]): void {
+  applyUpserts(writes: readonly ItemWrite[], counted: CountedPage | null = null): void {
     const slots = new Uint32Array(writes.length);
     const vectors = new Float32Array(writes.length * this.config.dimension);
     const replaced: ItemRecord[] = [];
@@ -338,7 +348,8 @@ export class OpenIndex {
       this.#keepRecord(slot, residentRecord(write));
       this.#metadata.add(slot, write.metadata);
       // Indexed from the decrypted record now, so the term index never needs contents kept resident.
-      this.text?.add(slot, write.contents, write.metadata);
+      if (counted === null) this.text?.add(slot, write.contents, write.metadata);
+      else this.text?.addCounted(slot, counted.terms, i, counted.translation);
       slots[i] = slot;
       vectors.set(write.vector, i * this.config.dimension);
     });

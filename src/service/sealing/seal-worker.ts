@@ -1,16 +1,20 @@
 // Entry point of a sealing worker thread: computes tokens and seals item records for the indexes
-// registered with it, exactly as the main thread does (same codec, same associated data).
+// registered with it, exactly as the main thread does (same codec, same associated data), and
+// opens pages of records for an index being loaded (open-worker-page.ts).
 
 import { parentPort } from 'node:worker_threads';
-import { IndexCipher, TOKEN_BYTES } from '../../crypto/index.js';
+import { IndexCipher, SealIntegrityError, TOKEN_BYTES } from '../../crypto/index.js';
 import { itemAad } from '../records/associated-data.js';
-import { encodeItem } from '../records/item-codec.js';
+import { ItemFormatError, encodeItem } from '../records/item-codec.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
-import type { SealWorkerRequest, SealWorkerResponse } from './seal-worker-protocol.js';
+import { openPage, type LoadAnalysis } from './open-worker-page.js';
+import type { OpenFailure, SealWorkerRequest, SealWorkerResponse } from './seal-worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('seal-worker.ts runs only as a worker thread');
 const indexes = new Map<number, { index: string; cipher: IndexCipher }>();
+/** Per open under way: its term numbering, until end-load (or its index is unregistered). */
+const loads = new Map<number, LoadAnalysis>();
 
 function seal(request: Extract<SealWorkerRequest, { type: 'seal' }>): SealWorkerResponse {
   const registered = indexes.get(request.handle);
@@ -51,7 +55,32 @@ port.on('message', (request: SealWorkerRequest) => {
     case 'unregister':
       indexes.get(request.handle)?.cipher.destroy();
       indexes.delete(request.handle);
+      for (const [load, analysis] of loads) if (analysis.handle === request.handle) loads.delete(load);
       break;
+    case 'end-load':
+      loads.delete(request.load);
+      break;
+    case 'open': {
+      const registered = indexes.get(request.handle);
+      if (!registered) {
+        port.postMessage({ type: 'failed', job: request.job, message: `index handle ${request.handle} is not registered` } satisfies SealWorkerResponse);
+        break;
+      }
+      let response: SealWorkerResponse;
+      try {
+        response = { type: 'opened', job: request.job, page: openPage(registered.index, registered.cipher, request, loads) };
+      } catch (error) {
+        const failure: OpenFailure = error instanceof SealIntegrityError ? 'integrity' : error instanceof ItemFormatError ? 'format' : 'other';
+        response = { type: 'failed', job: request.job, message: error instanceof Error ? error.message : String(error), failure };
+      }
+      if (response.type === 'opened') {
+        const { page } = response;
+        const buffers = [page.revisions.buffer, page.vectors.buffer];
+        if (page.text !== null) buffers.push(page.text.ids.buffer, page.text.freqs.buffer, page.text.ends.buffer, page.text.lengths.buffer);
+        port.postMessage(response, buffers as ArrayBuffer[]);
+      } else port.postMessage(response);
+      break;
+    }
     case 'seal': {
       let response: SealWorkerResponse;
       try {

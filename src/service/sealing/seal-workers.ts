@@ -2,27 +2,41 @@
 // AES-GCM per item) is most of an upsert's CPU time; doing it on other cores raises throughput and
 // keeps the main thread free to answer searches meanwhile.
 //
+// An open hands them pages of sealed item records to decrypt, decode and analyse (openPage), so
+// the main thread only indexes what comes back.
+//
 // Workers start on first use and hold, per open index, a cipher derived from its data key. The
 // pool keeps a copy of each registered data key (wiped on unregister) so a worker started later,
 // or restarted after a crash, can be given it.
 
 import type { Worker } from 'node:worker_threads';
 import { spawnSiblingWorker } from '../../runtime/spawn-worker.js';
-import { TOKEN_BYTES } from '../../crypto/index.js';
-import type { SealWorkerRequest, SealWorkerResponse, SealableItem } from './seal-worker-protocol.js';
+import { SealIntegrityError, TOKEN_BYTES } from '../../crypto/index.js';
+import type { StoredItem } from '../../storage/index.js';
+import { ItemFormatError } from '../records/item-codec.js';
+import type { TextSearchConfig } from '../text/text-index.js';
+import type { OpenedPage, SealWorkerRequest, SealWorkerResponse, SealableItem } from './seal-worker-protocol.js';
 
 export interface SealedBatch {
   tokens: Buffer[];
   sealed: Buffer[];
 }
 
+/** A page opened by a worker, with which term numbering its counted terms use. */
+export interface OpenedPageOf extends OpenedPage {
+  /** Identifies the worker (a restarted one numbers afresh): pages of one load and one numbering come back in order. */
+  numbering: number;
+}
+
 interface Pending {
-  resolve(batch: SealedBatch): void;
+  settle(response: Exclude<SealWorkerResponse, { type: 'failed' }>): void;
   reject(error: Error): void;
 }
 
 interface Slot {
   worker: Worker;
+  /** Unique per worker started. */
+  serial: number;
   /** Handles this worker has been given the key of. */
   registered: Set<number>;
   pending: Map<number, Pending>;
@@ -34,9 +48,12 @@ export class SealWorkers {
   readonly #slots: (Slot | null)[];
   readonly #keys = new Map<number, { index: string; dataKey: Buffer }>();
   #sealedItems = 0;
+  #openedItems = 0;
   #nextHandle = 1;
   #nextJob = 1;
   #nextSlot = 0;
+  #nextSerial = 1;
+  #nextLoad = 1;
   #closed = false;
 
   constructor(size: number) {
@@ -47,6 +64,11 @@ export class SealWorkers {
   /** Items the workers have sealed so far (for metrics and tests). */
   get sealedItems(): number {
     return this.#sealedItems;
+  }
+
+  /** Item records the workers have opened for loads so far (for metrics and tests). */
+  get openedItems(): number {
+    return this.#openedItems;
   }
 
   /** Makes an index sealable by the workers; returns the handle to seal and unregister with. */
@@ -68,6 +90,63 @@ export class SealWorkers {
 
   /** Tokens and sealed records for `items`, computed by a worker (rejects if it fails or dies). */
   seal(handle: number, items: SealableItem[], revisions: Uint32Array, bucket = 0): Promise<SealedBatch> {
+    return this.#post(handle, (job) => ({ type: 'seal', job, handle, items, revisions, bucket }), [], (response) => {
+      if (response.type !== 'sealed') throw new Error('sealing worker: unexpected response');
+      this.#sealedItems += response.ends.length;
+      return unpack(response);
+    });
+  }
+
+  /** A number for one open's pages (openPage), to end with endLoad. */
+  beginLoad(): number {
+    return this.#nextLoad++;
+  }
+
+  /**
+   * `page` decrypted, decoded and (with `text`) analysed by a worker. Rejects with SealIntegrityError
+   * when a record fails authentication, ItemFormatError when one does not decode, and another
+   * error when the worker is unavailable or dies (the caller may then open the page itself).
+   */
+  openPage(handle: number, load: number, page: readonly StoredItem[], dimension: number, text: TextSearchConfig | null): Promise<OpenedPageOf> {
+    const n = page.length;
+    const tokens = new Uint8Array(n * TOKEN_BYTES);
+    const ends = new Uint32Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      tokens.set(page[i].token, i * TOKEN_BYTES);
+      total += page[i].sealed.length;
+      ends[i] = total;
+    }
+    // One buffer for the page, transferred rather than copied again.
+    const sealed = new Uint8Array(total);
+    for (let i = 0; i < n; i++) sealed.set(page[i].sealed, i === 0 ? 0 : ends[i - 1]);
+    let serial = 0;
+    return this.#post(
+      handle,
+      (job, slot) => {
+        serial = slot.serial;
+        return { type: 'open', job, handle, load, dimension, text, tokens, sealed, ends };
+      },
+      [tokens.buffer, sealed.buffer, ends.buffer],
+      (response) => {
+        if (response.type !== 'opened') throw new Error('sealing worker: unexpected response');
+        this.#openedItems += response.page.ids.length;
+        return { ...response.page, numbering: serial };
+      },
+    );
+  }
+
+  /** Lets the workers drop what they kept for `load` (its term numbering). */
+  endLoad(load: number): void {
+    for (const slot of this.#slots) slot?.worker.postMessage({ type: 'end-load', load } satisfies SealWorkerRequest);
+  }
+
+  #post<T>(
+    handle: number,
+    request: (job: number, slot: Slot) => SealWorkerRequest,
+    transfer: ArrayBuffer[],
+    settle: (response: Exclude<SealWorkerResponse, { type: 'failed' }>) => T,
+  ): Promise<T> {
     const entry = this.#keys.get(handle);
     if (this.#closed || this.size === 0 || !entry) return Promise.reject(new Error('sealing workers are not available for this index'));
     const slot = this.#slot();
@@ -77,9 +156,9 @@ export class SealWorkers {
       slot.registered.add(handle);
     }
     const job = this.#nextJob++;
-    return new Promise<SealedBatch>((resolve, reject) => {
-      slot.pending.set(job, { resolve, reject });
-      slot.worker.postMessage({ type: 'seal', job, handle, items, revisions, bucket } satisfies SealWorkerRequest);
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(job, { settle: (response) => resolve(settle(response)), reject });
+      slot.worker.postMessage(request(job, slot), transfer);
     });
   }
 
@@ -96,7 +175,7 @@ export class SealWorkers {
     this.#nextSlot = (at + 1) % this.size;
     const existing = this.#slots[at];
     if (existing) return existing;
-    const slot: Slot = { worker: spawnSiblingWorker(import.meta.url, 'seal-worker'), registered: new Set(), pending: new Map() };
+    const slot: Slot = { worker: spawnSiblingWorker(import.meta.url, 'seal-worker'), serial: this.#nextSerial++, registered: new Set(), pending: new Map() };
     // An idle pool must not keep the process alive.
     slot.worker.unref();
     const fail = (error: Error): void => {
@@ -108,10 +187,13 @@ export class SealWorkers {
       const pending = slot.pending.get(response.job);
       if (!pending) return;
       slot.pending.delete(response.job);
-      if (response.type === 'failed') pending.reject(new Error(`sealing worker: ${response.message}`));
+      if (response.type === 'failed') pending.reject(failureError(response));
       else {
-        this.#sealedItems += response.ends.length;
-        pending.resolve(unpack(response));
+        try {
+          pending.settle(response);
+        } catch (error) {
+          pending.reject(error instanceof Error ? error : new Error(String(error)));
+        }
       }
     });
     slot.worker.on('error', fail);
@@ -119,6 +201,13 @@ export class SealWorkers {
     this.#slots[at] = slot;
     return slot;
   }
+}
+
+/** The error a worker's failure stands for: record errors keep their type, so the open reports them as the main thread would. */
+function failureError(response: Extract<SealWorkerResponse, { type: 'failed' }>): Error {
+  if (response.failure === 'integrity') return new SealIntegrityError();
+  if (response.failure === 'format') return new ItemFormatError(response.message);
+  return new Error(`sealing worker: ${response.message}`);
 }
 
 function unpack(response: Extract<SealWorkerResponse, { type: 'sealed' }>): SealedBatch {

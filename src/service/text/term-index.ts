@@ -118,12 +118,8 @@ export class TermIndex {
    * its ids, as removing can release them. The form for bulk indexing: no object per word.
    */
   addTermIds(key: number, ids: Uint32Array, count: number): void {
+    // Before counting: a refused key must leave the scratch counts zero.
     if (this.#docOfKey.has(key)) throw new Error('TermIndex.addTermIds: the key is indexed; remove it first');
-    const doc = this.#allocateDoc();
-    this.#docOfKey.set(key, doc);
-    this.#keyOfDoc[doc] = key;
-    this.#lengthOfDoc[doc] = count;
-    this.#totalLength += count;
     const counts = this.#counts;
     if (this.#distinct.length < count) this.#distinct = new Uint32Array(Math.max(count, this.#distinct.length * 2));
     const distinct = this.#distinct;
@@ -132,26 +128,56 @@ export class TermIndex {
       const id = ids[i];
       if (counts[id]++ === 0) distinct[distinctCount++] = id;
     }
+    const freqs = this.#pendingEntries(key, count, distinctCount);
+    const docTerms = this.#docTerms;
+    const start = this.#docTermsUsed - distinctCount;
+    const freqAt = start - this.#pendingFrom;
+    for (let i = 0; i < distinctCount; i++) {
+      const id = distinct[i];
+      docTerms[start + i] = id;
+      freqs[freqAt + i] = counts[id];
+      counts[id] = 0;
+    }
+    this.#afterAdd();
+  }
+
+  /**
+   * Like addTermIds, with the counting done by the caller: the document's distinct term ids are
+   * ids[start, end) with their frequencies in freqs[start, end), and `length` is its length in
+   * terms (the sum of those frequencies).
+   */
+  addTermFrequencies(key: number, ids: Uint32Array, freqs: Uint32Array, start: number, end: number, length: number): void {
+    const distinctCount = end - start;
+    const pendingFreqs = this.#pendingEntries(key, length, distinctCount);
+    const at = this.#docTermsUsed - distinctCount;
+    this.#docTerms.set(ids.subarray(start, end), at);
+    pendingFreqs.set(freqs.subarray(start, end), at - this.#pendingFrom);
+    this.#afterAdd();
+  }
+
+  /** Makes `key` a document of `length` terms with room for `distinctCount` pending entries; returns the pending frequencies to fill. */
+  #pendingEntries(key: number, length: number, distinctCount: number): Uint32Array {
+    if (this.#docOfKey.has(key)) throw new Error('TermIndex: the key is indexed; remove it first');
+    const doc = this.#allocateDoc();
+    this.#docOfKey.set(key, doc);
+    this.#keyOfDoc[doc] = key;
+    this.#lengthOfDoc[doc] = length;
+    this.#totalLength += length;
     if (this.#pendingCount === 0) this.#pendingFrom = this.#docTermsUsed;
     const start = this.#docTermsUsed;
     const end = start + distinctCount;
     if (end > this.#docTerms.length) this.#docTerms = grow(this.#docTerms, end);
     if (end - this.#pendingFrom > this.#pendingFreqs.length) this.#pendingFreqs = grow(this.#pendingFreqs, end - this.#pendingFrom);
-    const docTerms = this.#docTerms;
-    const pendingFreqs = this.#pendingFreqs;
-    const freqAt = start - this.#pendingFrom;
-    for (let i = 0; i < distinctCount; i++) {
-      const id = distinct[i];
-      docTerms[start + i] = id;
-      pendingFreqs[freqAt + i] = counts[id];
-      counts[id] = 0;
-    }
     this.#termsStart[doc] = start;
     this.#termsCount[doc] = distinctCount;
     this.#docTermsUsed = end;
     if (this.#pendingCount === this.#pendingDocs.length) this.#pendingDocs = grow(this.#pendingDocs, this.#pendingCount + 1);
     this.#pendingDocs[this.#pendingCount++] = doc;
-    if (end - this.#pendingFrom >= PENDING_LIMIT) this.flush();
+    return this.#pendingFreqs;
+  }
+
+  #afterAdd(): void {
+    if (this.#docTermsUsed - this.#pendingFrom >= PENDING_LIMIT) this.flush();
   }
 
   /** Writes the postings of the documents added since the last flush (reads do this themselves). */

@@ -3,13 +3,13 @@
 // BM25 index over them. Built from decrypted items as they are loaded or written, kept only in
 // memory, never stored: the store sees sealed items only.
 
-import { resolvePath } from '../input/metadata-filter.js';
 import type { JsonObject, TextLanguage } from '../types.js';
-import { MEMO_LIMIT, TextAnalyzer } from './analyzer.js';
+import type { TextAnalyzer } from './analyzer.js';
 import { Bm25Scorer, type ScoredKey } from './bm25.js';
-import { hashWord, scanLatinWords, type WordSink } from './latin-word-scanner.js';
+import type { CountedTerms } from './counted-terms.js';
+import { DocumentTermCollector } from './document-term-collector.js';
 import { TermIndex } from './term-index.js';
-import { WordTermMemo } from './word-term-memo.js';
+import type { TermTranslation } from './term-translation.js';
 
 export interface TextSearchConfig {
   /** Dotted metadata paths whose strings (or arrays of strings) are indexed beside the contents. */
@@ -18,82 +18,39 @@ export interface TextSearchConfig {
 }
 
 export class TextIndex {
-  readonly analyzer: TextAnalyzer;
+  readonly config: TextSearchConfig;
   readonly terms = new TermIndex();
-  readonly #fieldPaths: readonly string[][];
   readonly #scorer = new Bm25Scorer(this.terms);
-  /**
-   * Each word seen, with its term and term id: indexing a word seen before costs one probe, and
-   * ASCII/Latin texts are scanned in place (scanLatinWords) without a string per word.
-   */
-  readonly #memo = new WordTermMemo();
-  /** The term ids of the document being indexed (the first #count). */
-  #ids = new Uint32Array(1024);
-  #count = 0;
-  readonly #sink: WordSink = {
-    word: (text, start, end, hash) => {
-      const entry = this.#memo.findScanned(text, start, end, hash);
-      this.#push(entry >= 0 ? entry : this.#learn(text.slice(start, end).toLowerCase(), hash));
-    },
-  };
+  readonly #collector: DocumentTermCollector;
 
   constructor(config: TextSearchConfig) {
-    this.analyzer = new TextAnalyzer(config.textLanguage);
-    this.#fieldPaths = config.textFields.map((field) => field.split('.'));
+    this.config = { textFields: [...config.textFields], textLanguage: config.textLanguage };
+    this.#collector = new DocumentTermCollector(config.textFields, config.textLanguage, this.terms);
+  }
+
+  get analyzer(): TextAnalyzer {
+    return this.#collector.analyzer;
   }
 
   /** Indexes item `key` (replacing what it held), from its contents and metadata. */
   add(key: number, contents: string | null, metadata: JsonObject | null): void {
     // First: removing the old version can release term ids the new one would reuse.
     this.terms.remove(key);
-    this.#count = 0;
-    if (contents !== null) this.#collect(contents);
-    for (const path of this.#fieldPaths) {
-      for (const value of resolvePath(metadata, path)) {
-        if (typeof value === 'string') this.#collect(value);
-        else if (Array.isArray(value)) for (const element of value) if (typeof element === 'string') this.#collect(element);
-      }
-    }
-    this.terms.addTermIds(key, this.#ids, this.#count);
+    const count = this.#collector.collect(contents, metadata);
+    this.terms.addTermIds(key, this.#collector.ids, count);
   }
 
-  #collect(text: string): void {
-    const mark = this.#count;
-    if (scanLatinWords(text, this.#sink)) return;
-    // Another script somewhere in the text: words() (Intl.Segmenter) splits all of it.
-    this.#count = mark;
-    for (const word of this.analyzer.words(text)) {
-      const hash = hashWord(word);
-      const entry = this.#memo.find(word, hash);
-      this.#push(entry >= 0 ? entry : this.#learn(word, hash));
-    }
-  }
-
-  /** Adds the term id of memo entry `entry` (nothing for a stop word), re-interned if stale. */
-  #push(entry: number): void {
-    const memo = this.#memo;
-    let id = memo.termId(entry);
-    if (id < 0) return;
-    if (memo.generation(entry) !== this.terms.generationOf(id)) {
-      // Every document holding the term went since, and its id may name another term now.
-      id = this.terms.internId(memo.term(entry)!);
-      memo.setTermId(entry, id, this.terms.generationOf(id));
-    }
-    if (this.#count === this.#ids.length) {
-      const ids = new Uint32Array(this.#ids.length * 2);
-      ids.set(this.#ids);
-      this.#ids = ids;
-    }
-    this.#ids[this.#count++] = id;
-  }
-
-  /** Analyses a word not in the memo (lower case, hashed by hashWord) and remembers it. */
-  #learn(word: string, hash: number): number {
-    const memo = this.#memo;
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    const term = this.analyzer.termOf(word);
-    const id = term === null ? -1 : this.terms.internId(term);
-    return memo.add(word, hash, term, id, id < 0 ? 0 : this.terms.generationOf(id));
+  /**
+   * Indexes item `key` (replacing what it held) as document `doc` of a page analysed elsewhere
+   * (see counted-terms.ts), whose new terms `translation` has learnt. Rewrites the document's ids
+   * in `page` to this index's.
+   */
+  addCounted(key: number, page: CountedTerms, doc: number, translation: TermTranslation): void {
+    this.terms.remove(key);
+    const start = doc === 0 ? 0 : page.ends[doc - 1];
+    const end = page.ends[doc];
+    translation.translate(this.terms, page.ids, start, end);
+    this.terms.addTermFrequencies(key, page.ids, page.freqs, start, end, page.lengths[doc]);
   }
 
   /** Writes the postings of the items added since the last call (a read would do it first). */
@@ -112,6 +69,6 @@ export class TextIndex {
 
   clear(): void {
     this.terms.clear();
-    this.#memo.clear();
+    this.#collector.clear();
   }
 }

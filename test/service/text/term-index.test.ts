@@ -137,4 +137,21 @@ describe('TermIndex', () => {
     expect(() => index.addTermIds(1, new Uint32Array([index.internId('a')]), 1)).toThrow(/remove it first/);
     expect(index.frequency(1, 'a')).toBe(1);
   });
+
+  it('indexes counted terms (addTermFrequencies) as it indexes the same terms with repeats', () => {
+    const counted = new TermIndex();
+    const repeated = new TermIndex();
+    const ids = (index: TermIndex, terms: string[]) => Uint32Array.from(terms, (term) => index.internId(term));
+    repeated.addTermIds(7, ids(repeated, ['b', 'a', 'b', 'c', 'b']), 5);
+    repeated.addTermIds(8, ids(repeated, ['c']), 1);
+    // Two documents in one pair of arrays, as a worker's page carries them.
+    counted.addTermFrequencies(7, ids(counted, ['b', 'a', 'c', 'c']), Uint32Array.of(3, 1, 1, 1), 0, 3, 5);
+    counted.addTermFrequencies(8, ids(counted, ['b', 'a', 'c', 'c']), Uint32Array.of(3, 1, 1, 1), 3, 4, 1);
+    for (const index of [counted, repeated]) {
+      expect([index.frequency(7, 'b'), index.frequency(7, 'a'), index.frequency(7, 'c'), index.frequency(8, 'c')]).toEqual([3, 1, 1, 1]);
+      expect([index.documentFrequency('c'), index.averageLength, index.documentCount]).toEqual([2, 3, 2]);
+    }
+    expect(() => counted.addTermFrequencies(8, Uint32Array.of(counted.internId('a')), Uint32Array.of(1), 0, 1, 1)).toThrow(/remove it first/);
+    expect(counted.frequency(8, 'a')).toBe(0);
+  });
 });
