@@ -80,7 +80,7 @@ async function loadOnce(
     key.rememberIn(keys);
     open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket, storedItems);
     stage = `item record of index "${name}"`;
-    await applyItemPages(open, store.scanItems(name, LOAD_PAGE_SIZE), sealer);
+    await applyItemPages(open, store.scanItems(name, LOAD_PAGE_SIZE), sealer, expectedItems(open, stored));
     // The term index buffers what it is given; its postings are written here, as part of the open.
     open.text?.flush();
     await checkCommitment(store, stored, open);
@@ -98,6 +98,15 @@ async function loadOnce(
     }
     if (error instanceof ChangedWhileLoading) throw error;
     throw toDomainError(error, name, stage);
+  }
+}
+
+/** The item count the stored commitment names, as a size hint for the load (0 when unreadable: checkCommitment then reports it, after the scan as before). */
+function expectedItems(open: OpenIndex, stored: StoredIndex): number {
+  try {
+    return storedCommitment(open, stored.sealedCommitment, stored.commitmentSeq).count;
+  } catch {
+    return 0;
   }
 }
 

@@ -17,9 +17,22 @@ import { OpenIndex, type ItemWrite, type SealerRegistration } from './open-index
 /** Pages handed to the workers ahead of the one being indexed, per worker. */
 const PAGES_AHEAD_PER_WORKER = 2;
 
-export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<StoredItem[]>, sealer: SealerRegistration | null): Promise<void> {
+/**
+ * `expectedItems`: how many items the load will likely apply (a size hint: the term index makes
+ * room for them after the first page, 0 for no hint).
+ */
+export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<StoredItem[]>, sealer: SealerRegistration | null, expectedItems = 0): Promise<void> {
+  let hinted = false;
+  const reserveAfterFirstPage = (): void => {
+    if (hinted) return;
+    hinted = true;
+    open.text?.reserve(expectedItems - open.size);
+  };
   if (sealer === null || sealer.workers.size === 0) {
-    for await (const page of pages) open.applyUpserts(openOnMainThread(open, page));
+    for await (const page of pages) {
+      open.applyUpserts(openOnMainThread(open, page));
+      reserveAfterFirstPage();
+    }
     return;
   }
   const { workers, handle } = sealer;
@@ -35,6 +48,7 @@ export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<Store
     } catch (error) {
       if (error instanceof SealIntegrityError || error instanceof ItemFormatError) throw error;
       open.applyUpserts(openOnMainThread(open, page));
+      reserveAfterFirstPage();
       return;
     }
     const dimension = open.config.dimension;
@@ -51,6 +65,7 @@ export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<Store
     );
     if (result.text === null || open.text === null) {
       open.applyUpserts(writes);
+      reserveAfterFirstPage();
       return;
     }
     let translation = translations.get(result.numbering);
@@ -60,6 +75,7 @@ export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<Store
     }
     translation.learn(result.text, open.text.terms);
     open.applyUpserts(writes, { terms: result.text, translation });
+    reserveAfterFirstPage();
   };
   try {
     for await (const page of pages) {

@@ -180,6 +180,30 @@ export class TermIndex {
     if (this.#docTermsUsed - this.#pendingFrom >= PENDING_LIMIT) this.flush();
   }
 
+  /**
+   * Makes room for `documents` more documents like those indexed so far, at once: a bulk load that
+   * knows its size (an open) then writes its entries into arrays allocated once, instead of growing
+   * them a few dozen times (each growth copies, and fresh memory is costly to touch).
+   */
+  reserve(documents: number): void {
+    const live = this.#docOfKey.size;
+    if (live === 0 || documents <= 0) return;
+    const perDocument = (this.#docTermsUsed - this.#docTermsDead) / live;
+    // A little over the average so that a corpus whose later documents are longer still fits.
+    const entries = Math.ceil(perDocument * documents * 1.05);
+    const docs = this.#docCapacity + documents;
+    if (docs > this.#keyOfDoc.length) {
+      this.#keyOfDoc = resize(this.#keyOfDoc, docs);
+      this.#lengthOfDoc = resize(this.#lengthOfDoc, docs);
+      this.#termsStart = resize(this.#termsStart, docs);
+      this.#termsCount = resize(this.#termsCount, docs);
+    }
+    if (this.#pendingCount + documents > this.#pendingDocs.length) this.#pendingDocs = resize(this.#pendingDocs, this.#pendingCount + documents);
+    if (this.#docTermsUsed + entries > this.#docTerms.length) this.#docTerms = resize(this.#docTerms, this.#docTermsUsed + entries);
+    const pending = this.#pendingCount === 0 ? 0 : this.#docTermsUsed - this.#pendingFrom;
+    if (pending + entries > this.#pendingFreqs.length) this.#pendingFreqs = resize(this.#pendingFreqs, pending + entries);
+  }
+
   /** Writes the postings of the documents added since the last flush (reads do this themselves). */
   flush(): void {
     const pendingCount = this.#pendingCount;
@@ -388,6 +412,13 @@ export class TermIndex {
     }
     return doc;
   }
+}
+
+/** A copy exactly `size` long (at least as long as `array`). */
+function resize(array: Uint32Array, size: number): Uint32Array {
+  const resized = new Uint32Array(size);
+  resized.set(array);
+  return resized;
 }
 
 /** A copy at least `needed` long: doubling while small, then by half, to bound wasted room. */

@@ -53,6 +53,11 @@ export class TextIndex {
     this.terms.addTermFrequencies(key, page.ids, page.freqs, start, end, page.lengths[doc]);
   }
 
+  /** Makes room for `items` more items like those indexed so far (see TermIndex.reserve). */
+  reserve(items: number): void {
+    this.terms.reserve(items);
+  }
+
   /** Writes the postings of the items added since the last call (a read would do it first). */
   flush(): void {
     this.terms.flush();

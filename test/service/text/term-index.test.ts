@@ -154,4 +154,17 @@ describe('TermIndex', () => {
     expect(() => counted.addTermFrequencies(8, Uint32Array.of(counted.internId('a')), Uint32Array.of(1), 0, 1, 1)).toThrow(/remove it first/);
     expect(counted.frequency(8, 'a')).toBe(0);
   });
+
+  it('indexes the same after reserving room for a bulk load, past the room reserved too', () => {
+    const reserved = new TermIndex();
+    const plain = new TermIndex();
+    const terms = (key: number) => Array.from({ length: 1 + (key % 9) }, (_, i) => `t${(key * 7 + i * 3) % 50}`);
+    for (const index of [reserved, plain]) index.add(0, terms(0));
+    reserved.reserve(100);
+    for (let key = 1; key < 400; key++) for (const index of [reserved, plain]) index.add(key, terms(key));
+    for (const index of [reserved, plain]) index.remove(5);
+    for (let term = 0; term < 50; term++) expect(reserved.documentFrequency(`t${term}`)).toBe(plain.documentFrequency(`t${term}`));
+    for (let key = 0; key < 400; key += 13) for (const term of terms(key)) expect(reserved.frequency(key, term)).toBe(plain.frequency(key, term));
+    expect([reserved.averageLength, reserved.documentCount]).toEqual([plain.averageLength, plain.documentCount]);
+  });
 });
