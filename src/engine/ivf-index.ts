@@ -16,7 +16,7 @@ import type { BuiltLists } from './list-build.js';
 import type { ListCodec } from './list-codec.js';
 import { ADDRESS_SPAN, DEFAULT_LIST_MEMORY_BYTES, ListMemories, addressMemory, addressOffset, assertListMemoryBytes } from './list-memories.js';
 import { BATCH_ROWS, SCAN_ROWS, groupQueries, scanList, scanListForGroup } from './list-scanner.js';
-import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, rowStride, type Metric } from './metric.js';
+import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, exactDistanceFromSums, rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
 import { allocateSharedRows } from './shared-rows.js';
 import { TopK } from './top-k.js';
@@ -66,6 +66,29 @@ interface IndexState {
  * fraction of the gaps between neighbours: on the benchmark data a window of twice topK gives a
  * recall@10 within 0.0001 of scanning the f32 rows, at every nProbes.
  */
+/**
+ * Reads one float per cache line of each candidate's row before the re-rank scores any: the
+ * rows lie scattered through lists the scan read only the codes of, so they are usually in no
+ * cache, and a distance loop that meets them one row at a time waits for each row's first line
+ * in turn (it was most of a search at 1-4 probes). These loads are independent, so the memory
+ * system fetches the rows side by side. Returns their sum, kept so that the loads stay.
+ */
+function touchRows(state: IndexState, tags: Float64Array, n: number, rowBytes: number): number {
+  let sum = 0;
+  const f32 = state.heap.f32;
+  for (let i = 0; i < n; i++) {
+    const tag = tags[i];
+    const from = tag < ADDRESS_SPAN ? tag : addressOffset(tag);
+    const rows = tag < ADDRESS_SPAN ? f32 : state.memories.heap(addressMemory(tag)).f32;
+    for (let b = 0; b < rowBytes; b += 64) sum += rows[(from + b) >>> 2];
+  }
+  return sum;
+}
+
+/** Candidates the re-rank kernel sums per call (its scratch: 36 bytes each). */
+const RERANK_CHUNK = 128;
+export const RERANK_SCRATCH_BYTES = alignUp(RERANK_CHUNK * 4, 16) + RERANK_CHUNK * 32;
+
 function rerankWindow(topK: number): number {
   return topK + Math.max(topK, 8);
 }
@@ -92,6 +115,8 @@ export class IvfIndex implements VectorIndex {
   private readonly flat: FlatCodec;
   /** Writes record the current epoch; a snapshot closes one, so later writes are recognisable. */
   private epoch = 0;
+  /** The sum touchRows returns, kept so that its loads are not optimised away. */
+  private touch = 0;
   private lastSnapshotEpoch = -1;
   /** An applyModelInSteps is under way (between its steps). */
   private applying = false;
@@ -288,9 +313,10 @@ export class IvfIndex implements VectorIndex {
         scanList(best, state.memories.heap(memory), lists, codec, list, at, twice, { out: at + queryBytes, selected: at + queryBytes + SCAN_ROWS * 4 }, filter);
       }
     }
-    if (!timings) return this.finish(state, best, queryAt, exact, topK);
+    // The scan's output region is free again for the re-rank.
+    if (!timings) return this.finish(state, best, queryAt, exact, topK, outAt);
     const scannedAt = performance.now();
-    const result = this.finish(state, best, queryAt, exact, topK);
+    const result = this.finish(state, best, queryAt, exact, topK, outAt);
     addTimings(timings, started, probedAt, scannedAt, performance.now());
     return result;
   }
@@ -752,7 +778,8 @@ export class IvfIndex implements VectorIndex {
     }
     const scannedAt = timings ? performance.now() : 0;
     const results: EngineSearchResult[] = [];
-    for (let i = 0; i < m; i++) results.push(this.finish(state, best[i], queriesAt + i * this.rowBytes, exact, topK));
+    // The scores region is free once the lists are scanned.
+    results.push(...this.finishAll(state, best, queriesAt, exact, topK, outAt));
     if (timings) addTimings(timings, started, probedAt, scannedAt, performance.now());
     return results;
   }
@@ -763,17 +790,67 @@ export class IvfIndex implements VectorIndex {
   }
 
   /** Re-ranks the kept candidates by their exact distance and keeps the best `keep`. */
-  private finish(state: IndexState, best: TopK, queryAt: number, exact: boolean, keep: number): EngineSearchResult {
+  private finish(state: IndexState, best: TopK, queryAt: number, exact: boolean, keep: number, scratchAt: number): EngineSearchResult {
     if (!state.rows) return this.codeDistances(state, best, queryAt, exact);
-    const { ids, tags } = best.drain();
-    const f32 = state.heap.f32;
+    const kept = best.drain();
+    this.touch += touchRows(state, kept.tags, kept.ids.length, this.rowBytes);
+    return this.rerank(state, kept, queryAt, exact, keep, scratchAt);
+  }
+
+  /**
+   * The batch's finish: every query's candidates drained first, and the rows of the next query's
+   * touched before this one's are scored, so that their fetch overlaps this re-rank.
+   */
+  private finishAll(state: IndexState, best: TopK[], queriesAt: number, exact: boolean, keep: number, scratchAt: number): EngineSearchResult[] {
+    const m = best.length;
+    const results: EngineSearchResult[] = [];
+    if (!state.rows) {
+      for (let i = 0; i < m; i++) results.push(this.codeDistances(state, best[i], queriesAt + i * this.rowBytes, exact));
+      return results;
+    }
+    const kept = best.map((b) => b.drain());
+    if (m > 0) this.touch += touchRows(state, kept[0].tags, kept[0].ids.length, this.rowBytes);
+    for (let i = 0; i < m; i++) {
+      if (i + 1 < m) this.touch += touchRows(state, kept[i + 1].tags, kept[i + 1].ids.length, this.rowBytes);
+      results.push(this.rerank(state, kept[i], queriesAt + i * this.rowBytes, exact, keep, scratchAt));
+    }
+    return results;
+  }
+
+  /**
+   * Scores drained candidates (tags: their rows' addresses) exactly and keeps the best `keep`.
+   * Rows in the primary memory are summed by the rerankSums kernel RERANK_CHUNK at a time, with
+   * `scratchAt` (RERANK_CHUNK x 36 bytes) for their offsets and sums; JS adds the tail of the
+   * dimension and combines, so the distances equal exactDistance's (subset scans, other memories).
+   */
+  private rerank(
+    state: IndexState, kept: { ids: Uint32Array; tags: Float64Array }, queryAt: number, exact: boolean, keep: number, scratchAt: number,
+  ): EngineSearchResult {
+    const { ids, tags } = kept;
+    const heap = state.heap;
     const n = ids.length;
     const distances = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      // A candidate's tag is its row's address: below ADDRESS_SPAN, an offset in the primary memory.
-      const tag = tags[i];
-      if (tag < ADDRESS_SPAN) distances[i] = exactDistance(this.metric, f32, queryAt >> 2, f32, tag >> 2, this.dimension);
-      else distances[i] = exactDistance(this.metric, f32, queryAt >> 2, state.memories.heap(addressMemory(tag)).f32, addressOffset(tag) >> 2, this.dimension);
+    const whole = this.dimension - (this.dimension % 4);
+    const offsetsAt = scratchAt;
+    const sumsAt = alignUp(scratchAt + RERANK_CHUNK * 4, 16);
+    for (let start = 0; start < n; start += RERANK_CHUNK) {
+      const end = Math.min(n, start + RERANK_CHUNK);
+      let count = 0;
+      const u32 = heap.u32;
+      for (let i = start; i < end; i++) if (tags[i] < ADDRESS_SPAN) u32[(offsetsAt >> 2) + count++] = tags[i];
+      heap.kernels.rerankSums(queryAt, offsetsAt, count, whole * 4, this.metric === 'cosine' ? 1 : 0, sumsAt);
+      const f32 = heap.f32;
+      const f64 = heap.f64;
+      let at = sumsAt >> 3;
+      for (let i = start; i < end; i++) {
+        const tag = tags[i];
+        if (tag < ADDRESS_SPAN) {
+          distances[i] = exactDistanceFromSums(this.metric, f64[at], f64[at + 1], f64[at + 2], f64[at + 3], f32, queryAt >> 2, f32, tag / 4, this.dimension);
+          at += 4;
+        } else {
+          distances[i] = exactDistance(this.metric, f32, queryAt >> 2, state.memories.heap(addressMemory(tag)).f32, addressOffset(tag) / 4, this.dimension);
+        }
+      }
     }
     // Insertion sort by (distance, id): the candidates arrive nearly in order.
     for (let i = 1; i < n; i++) {

@@ -45,6 +45,12 @@ export interface Kernels {
   /** out[i * ldo + j] = q_i . codes_j as dotRowsI8, for i < m (multiple of QUERY_TILE), j < n (even). */
   dotBlockI8(q: number, m: number, codes: number, n: number, codeBytes: number, out: number, ldo: number): void;
   /**
+   * For each row whose byte offset is rows[i] (u32, i < n): the four float64 running sums of
+   * exactDistance over its first `bytes` (a multiple of 16), of (q - x)^2 or with `dot` of q * x,
+   * into out (f64) at 4i .. 4i + 3, bit for bit as exactDistance accumulates them.
+   */
+  rerankSums(q: number, rows: number, n: number, bytes: number, dot: number, out: number): void;
+  /**
    * Sum over i < n (a multiple of 4) of min(closest[i], max(0, norms[i] + cn - 2 dots[i])) in f32
    * terms summed in float64; with `update` those minima are stored into closest.
    */
@@ -104,6 +110,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     dotBlockI16: exports.dotBlockI16,
     nearestI16: exports.nearestI16,
     seedPotential: exports.seedPotential,
+    rerankSums: exports.rerankSums,
   };
 }
 

@@ -97,6 +97,27 @@ export function assertVectorLength(vector: ArrayLike<number>, dimension: number,
  * The distance reported for two stored rows, accumulated in float64 so that it does not inherit
  * the cancellation of the dot-product form used for ranking.
  */
+/**
+ * exactDistance from its four running sums over the whole groups of four (rerankSums computes
+ * them in the kernel): adds the remaining coordinates to the first sum and combines, as
+ * exactDistance does, so both give the same float64 distance bit for bit.
+ */
+export function exactDistanceFromSums(
+  metric: Metric, s0: number, s1: number, s2: number, s3: number, a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dimension: number,
+): number {
+  const whole = dimension - (dimension % 4);
+  if (metric === 'cosine') {
+    for (let j = whole; j < dimension; j++) s0 += a[aOffset + j] * b[bOffset + j];
+    return Math.min(2, Math.max(0, 1 - (s0 + s1 + (s2 + s3))));
+  }
+  for (let j = whole; j < dimension; j++) {
+    const diff = a[aOffset + j] - b[bOffset + j];
+    s0 += diff * diff;
+  }
+  const sum = s0 + s1 + (s2 + s3);
+  return metric === 'euclidean' ? Math.sqrt(sum) : sum;
+}
+
 export function exactDistance(metric: Metric, a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dimension: number): number {
   // Four running sums: one chain of dependent float64 adds waited on each add's latency, and
   // this re-rank is a large share of a search at few probes. (Each term is exact in float64:

@@ -109,6 +109,39 @@ export function plainKernels(views: HeapViews): Kernels {
         for (let j = 0; j < n; j++) f32[(out >> 2) + r * ldo + j] = dotCodes(i16, q16, i8, codes + j * codeBytes, codeBytes);
       }
     },
+    rerankSums(q, rows, n, bytes, dot, out) {
+      const { f32, u32, f64 } = views;
+      const qf = q >> 2;
+      for (let i = 0; i < n; i++) {
+        const x = u32[(rows >> 2) + i] >> 2;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let j = 0; j < bytes >> 2; j += 4) {
+          if (dot) {
+            s0 += f32[qf + j] * f32[x + j];
+            s1 += f32[qf + j + 1] * f32[x + j + 1];
+            s2 += f32[qf + j + 2] * f32[x + j + 2];
+            s3 += f32[qf + j + 3] * f32[x + j + 3];
+          } else {
+            const d0 = f32[qf + j] - f32[x + j];
+            const d1 = f32[qf + j + 1] - f32[x + j + 1];
+            const d2 = f32[qf + j + 2] - f32[x + j + 2];
+            const d3 = f32[qf + j + 3] - f32[x + j + 3];
+            s0 += d0 * d0;
+            s1 += d1 * d1;
+            s2 += d2 * d2;
+            s3 += d3 * d3;
+          }
+        }
+        const o = (out >> 3) + 4 * i;
+        f64[o] = s0;
+        f64[o + 1] = s1;
+        f64[o + 2] = s2;
+        f64[o + 3] = s3;
+      }
+    },
     seedPotential(closest, norms, dots, n, cn, update) {
       const f32 = views.f32;
       const c = Math.fround(cn);

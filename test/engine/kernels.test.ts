@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { kernelInfo, NEAREST_BLOCK, type Kernels } from '../../src/engine/kernels.js';
-import { rowStride } from '../../src/engine/metric.js';
+import { exactDistance, exactDistanceFromSums, rowStride } from '../../src/engine/metric.js';
 import { assembleKernels } from '../../src/engine/simd/assemble-kernels.js';
 import { KERNEL_EXPORTS } from '../../src/engine/simd/kernel-module.js';
 import { randomVectors } from './helpers.js';
@@ -156,6 +156,26 @@ describe.each([128, 20, 7])('kernels, dimension %i', (dimension) => {
       outs.push([...u32.subarray(labels >> 2, (labels >> 2) + 64), ...f32.subarray(best >> 2, (best >> 2) + 128)]);
     }
     expect(outs[0]).toEqual(outs[1]);
+  });
+
+  it('rerankSums + exactDistanceFromSums give exactDistance bit for bit, every metric, on both paths', () => {
+    for (const { heap, rowBytes, at } of setups(rows, dimension, 10)) {
+      const offsets = scratch;
+      const sums = scratch + 64 * 4;
+      const picked = [3, 40, 41, 17, 95, 0, 60];
+      picked.forEach((r, i) => (heap.u32[(offsets >> 2) + i] = at(r)));
+      const whole = dimension - (dimension % 4);
+      for (const metric of ['squared_euclidean', 'euclidean', 'cosine'] as const) {
+        heap.kernels.rerankSums(at(1), offsets, picked.length, whole * 4, metric === 'cosine' ? 1 : 0, sums);
+        picked.forEach((r, i) => {
+          const f64 = heap.f64;
+          const o = (sums >> 3) + 4 * i;
+          const got = exactDistanceFromSums(metric, f64[o], f64[o + 1], f64[o + 2], f64[o + 3], heap.f32, stride, heap.f32, r * stride, dimension);
+          expect(got).toBe(exactDistance(metric, heap.f32, stride, heap.f32, r * stride, dimension));
+        });
+      }
+      expect(rowBytes).toBe(stride * 4);
+    }
   });
 
   it('sumRows and gatherRows agree across paths and with plain arithmetic', () => {

@@ -433,6 +433,46 @@
     (local.set $lo (f64x2.add (local.get $lo) (local.get $hi)))
     (f64.add (f64x2.extract_lane 0 (local.get $lo)) (f64x2.extract_lane 1 (local.get $lo))))
 
+  ;; The exact re-rank's sums, as metric.ts's exactDistance forms them: for each row at byte
+  ;; offset rows[i] (u32, i < n) and the first `bytes` of it (whole f32x4 chunks), four float64
+  ;; running sums of lanes 0..3 of (q - x)^2 (dot = 0) or of q * x (dot = 1), each term and each
+  ;; addition rounded as in JS, into out[4i .. 4i + 3]. The caller adds the tail and combines them.
+  (func (export "rerankSums") (param $q i32) (param $rows i32) (param $n i32) (param $bytes i32) (param $dot i32) (param $out i32)
+    (local $end i32) (local $x i32) (local $o i32) (local $qv v128) (local $xv v128)
+    (local $lo v128) (local $hi v128) (local $a v128) (local $b v128)
+    (local.set $end (i32.add (local.get $rows) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $rows) (local.get $end)))
+        (local.set $x (i32.load (local.get $rows)))
+        (local.set $lo (v128.const f64x2 0 0)) (local.set $hi (v128.const f64x2 0 0))
+        (local.set $o (i32.const 0))
+        (block $chunksDone
+          (loop $chunk
+            (br_if $chunksDone (i32.ge_u (local.get $o) (local.get $bytes)))
+            (local.set $qv (v128.load (i32.add (local.get $q) (local.get $o))))
+            (local.set $xv (v128.load (i32.add (local.get $x) (local.get $o))))
+            (if (local.get $dot)
+              (then
+                (local.set $lo (f64x2.add (local.get $lo) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $qv)) (f64x2.promote_low_f32x4 (local.get $xv)))))
+                (local.set $qv (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $qv) (local.get $qv)))
+                (local.set $xv (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $xv) (local.get $xv)))
+                (local.set $hi (f64x2.add (local.get $hi) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $qv)) (f64x2.promote_low_f32x4 (local.get $xv))))))
+              (else
+                (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $qv)) (f64x2.promote_low_f32x4 (local.get $xv))))
+                (local.set $lo (f64x2.add (local.get $lo) (f64x2.mul (local.get $a) (local.get $a))))
+                (local.set $qv (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $qv) (local.get $qv)))
+                (local.set $xv (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $xv) (local.get $xv)))
+                (local.set $b (f64x2.sub (f64x2.promote_low_f32x4 (local.get $qv)) (f64x2.promote_low_f32x4 (local.get $xv))))
+                (local.set $hi (f64x2.add (local.get $hi) (f64x2.mul (local.get $b) (local.get $b))))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $chunk)))
+        (v128.store offset=0 (local.get $out) (local.get $lo))
+        (v128.store offset=16 (local.get $out) (local.get $hi))
+        (local.set $out (i32.add (local.get $out) (i32.const 32)))
+        (local.set $rows (i32.add (local.get $rows) (i32.const 4)))
+        (br $row))))
+
   ;; Quantized pre-scan. Rows also exist as int8 codes (cb bytes per row, a multiple of 16) and a
   ;; query as int16 (2 cb bytes); i32x4.dot_i16x8_s multiplies and pairs them exactly in integers,
   ;; so these kernels move a quarter of the bytes of the f32 ones with about half the operations,
