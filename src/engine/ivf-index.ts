@@ -1,6 +1,7 @@
 // The IVF index of every type: a coarse quantizer (centroids) over inverted lists. Untrained it is
-// one list of float32 rows (another per memory once it outgrows one) searched exhaustively; trained, a search probes the nProbes lists whose
-// centroids are nearest, scans them with the type's list codec and merges the best k.
+// one list of float32 rows (another per memory once it outgrows one) searched exhaustively;
+// trained, a search probes the nProbes lists whose centroids are nearest, scans each with the
+// type's list codec in the memory that holds it (list-memories.ts) and merges the best k.
 // IVF_FLAT keeps its rows in the lists, with int8 codes beside them for a pre-scan re-ranked
 // exactly on the rows. IVF_SQ8 and IVF_PQ keep only codes once trained: their results carry code
 // distances (marked approximate) and the caller re-ranks them on vectors it keeps elsewhere.
@@ -529,8 +530,7 @@ export class IvfIndex implements VectorIndex {
       const { f32, at } = old.rows ? this.copyRowsOf(previous, ids) : this.readIds(ids, source);
       const target = new Uint32Array(ids.length);
       this.assignNearest(next, () => f32, at, ids.map((_, i) => i), target);
-      const rowsNow = f32;
-      for (let i = 0; i < ids.length; i++) lists.appendSlot(target[i], ids[i], previous.slotOf(ids[i]), rowsNow, at[i], this.normOf(rowsNow, at[i]));
+      for (let i = 0; i < ids.length; i++) lists.appendSlot(target[i], ids[i], previous.slotOf(ids[i]), f32, at[i], this.normOf(f32, at[i]));
       yield;
     }
     this.state = next;
@@ -601,7 +601,8 @@ export class IvfIndex implements VectorIndex {
     const memories = new ListMemories(this.listMemoryBytes, this.kernelChoice);
     const arena = memories.primary;
     const coarse = model ? new CoarseQuantizer(arena, model.centroids, model.nLists, this.dimension, this.stride) : null;
-    // Untrained: the first list (untrainedList adds more as memories fill). Trained: applyModel puts lists sized for their contents here.
+    // Untrained: the first list (untrainedList adds more as memories fill). Trained: applyModel
+    // puts lists sized for their contents here.
     const lists = new InvertedLists(memories, this.stride, model ? 0 : 1);
     return {
       memories, heap: arena.heap, arena, lists, coarse, model, codec,
