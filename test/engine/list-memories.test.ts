@@ -2,8 +2,10 @@
 // are full, a block larger than the limit alone in its memory; and InvertedLists spread over many
 // memories keeping every row, norm, code and id through growth, removal and compaction.
 import { describe, expect, it } from 'vitest';
+import { BlockArena } from '../../src/engine/block-arena.js';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { InvertedLists } from '../../src/engine/inverted-lists.js';
+import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { ROW_TILE } from '../../src/engine/kernels.js';
 import { ADDRESS_SPAN, addressMemory, addressOffset, ListMemories, MAX_LIST_MEMORY_BYTES } from '../../src/engine/list-memories.js';
 import { createRandom } from '../../src/engine/random.js';
@@ -42,6 +44,25 @@ describe('ListMemories', () => {
     expect(small.memory).toBe(0);
     expect(memories.extendTop(0, small.block, 8192)).toBeNull();
     expect(memories.extendTop(0, small.block, 2048)).not.toBeNull();
+  });
+
+  it('starts a new memory when one cannot grow, after reclaiming its garbage once', () => {
+    // Memory 0 may grow to 64 KiB only, far below the 1 MiB limit: growth fails first.
+    const small = new BlockArena(new KernelHeap({ kernels: 'plain', maxBytes: 65_536 }));
+    const memories = new ListMemories(1 << 20, 'plain', [small]);
+    const a = memories.alloc(30 << 10);
+    const b = memories.alloc(30 << 10);
+    expect([a.memory, b.memory]).toEqual([0, 0]);
+    memories.heap(0).f32.fill(7, b.block.offset >> 2, (b.block.offset + b.block.bytes) >> 2);
+    // The freed block is garbage below a live one: compaction makes room, the live block slides down.
+    memories.free(0, a.block);
+    const c = memories.alloc(30 << 10);
+    expect(c.memory).toBe(0);
+    expect(b.block.offset).toBe(0);
+    expect(memories.heap(0).f32[(b.block.bytes >> 2) - 1]).toBe(7);
+    // Now full and nothing to reclaim: the block goes to a new memory, and memory 0 takes no more.
+    expect(memories.alloc(30 << 10).memory).toBe(1);
+    expect(memories.alloc(64).memory).toBe(1);
   });
 
   it('rejects a limit outside its range with a typed error', () => {
