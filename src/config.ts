@@ -88,6 +88,8 @@ export interface Config {
   trustedProxies: string[];
   /** Pad sealed item records to 64-byte buckets, so the store sees rounded lengths (CIPHERDEX_PAD_RECORDS, default on). */
   padRecords: boolean;
+  /** Keep sealed segment sets of trained indexes, so an open reads a few large records instead of every item (CIPHERDEX_SEGMENTS, default on). */
+  segments: boolean;
   /** Origins whose browser pages may call the API (CIPHERDEX_CORS_ORIGINS, comma-separated); empty: none. */
   corsOrigins: string[];
   /** graphql-ws: a socket that sends no connection_init within this many ms is closed with 4408. */
@@ -262,5 +264,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsIndexLabels: bool(env, 'METRICS_INDEX_LABELS', false),
     corsOrigins: origins(env, 'CIPHERDEX_CORS_ORIGINS'),
     padRecords: bool(env, 'CIPHERDEX_PAD_RECORDS', true),
+    segments: bool(env, 'CIPHERDEX_SEGMENTS', true),
   };
 }

@@ -7,6 +7,7 @@ import { BlockArena, type Block } from './block-arena.js';
 import { alignUp, type KernelHeap } from './kernel-heap.js';
 import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
+import type { ListEntries } from './list-contents.js';
 import { ADDRESS_SPAN, ListMemories } from './list-memories.js';
 
 const GROWTH = 1.5;
@@ -314,6 +315,46 @@ export class InvertedLists {
    */
   appendRow(list: number, id: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
     this.fill(list, this.copyRowIn(list, source, from), id, norm, source, from, code);
+  }
+
+  /** A copy of `list`'s entries: ids, rows (null without rows), norms, codes (null without codes). */
+  exportList(list: number): ListEntries {
+    const length = this.lengths[list];
+    const heap = this.heapOf(list);
+    const rowsFrom = this.rowsAt(list) >> 2;
+    const normsFrom = this.normsAt(list) >> 2;
+    const codesFrom = this.codesAt(list);
+    return {
+      ids: this.listIds[list].slice(0, length),
+      rows: this.stride > 0 ? heap.f32.slice(rowsFrom, rowsFrom + length * this.stride) : null,
+      norms: heap.f32.slice(normsFrom, normsFrom + length),
+      codes: this.codeBytes > 0 ? heap.u8.slice(codesFrom, codesFrom + length * this.codeBytes) : null,
+    };
+  }
+
+  /**
+   * Fills the empty `list` (its capacity reserved up front) with `entries` as exportList gave
+   * them, each id taking a new slot written in `epoch`. The caller checked shapes and that no id
+   * is already present.
+   */
+  importList(list: number, entries: ListEntries, epoch: number): void {
+    const length = entries.ids.length;
+    if (length > this.capacities[list] || this.lengths[list] !== 0) throw new RangeError('importList needs an empty list reserved for its entries');
+    const heap = this.heapOf(list);
+    if (this.stride > 0 && entries.rows !== null) heap.f32.set(entries.rows, this.rowsAt(list) >> 2);
+    heap.f32.set(entries.norms, this.normsAt(list) >> 2);
+    if (this.codeBytes > 0 && entries.codes !== null) heap.u8.set(entries.codes, this.codesAt(list));
+    const ids = this.listIds[list];
+    for (let position = 0; position < length; position++) {
+      const id = entries.ids[position];
+      ids[position] = id;
+      const slot = this.takeSlot();
+      this.slotList[slot] = list;
+      this.slotPos[slot] = position;
+      this.slotEpoch[slot] = epoch;
+      this.locator.set(id, slot);
+    }
+    this.lengths[list] = length;
   }
 
   /** Where each list's block is, its length and ids: what another thread's lists adopt. */

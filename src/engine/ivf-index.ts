@@ -14,6 +14,7 @@ import { NEAREST_BLOCK, QUERY_TILE, tile, type KernelChoice } from './kernels.js
 import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
 import type { BuiltLists } from './list-build.js';
+import type { ListContents } from './list-contents.js';
 import type { ListCodec } from './list-codec.js';
 import { ADDRESS_SPAN, DEFAULT_LIST_MEMORY_BYTES, ListMemories, addressMemory, addressOffset, assertListMemoryBytes } from './list-memories.js';
 import { BATCH_ROWS, SCAN_ROWS, groupQueries, scanList, scanListForGroup } from './list-scanner.js';
@@ -565,6 +566,51 @@ export class IvfIndex implements VectorIndex {
       f32.set(row, i * this.stride);
     }
     return { f32, at: Float64Array.from(ids, (_, i) => i * this.stride) };
+  }
+
+  /** A copy of the trained lists and the parameters of their codes; null untrained. */
+  exportLists(): ListContents | null {
+    const { model, lists, codec } = this.state;
+    if (model === null) return null;
+    const entries = [];
+    for (let list = 0; list < lists.count; list++) entries.push(lists.exportList(list));
+    return { nLists: model.nLists, stride: this.state.rows ? this.stride : 0, codeBytes: lists.codeBytes, codec: codec?.toBytes() ?? null, lists: entries };
+  }
+
+  /**
+   * Replaces the index by `model` with `contents` as its lists (see VectorIndex.importLists). The
+   * codes' codec comes from `contents` (IVF_FLAT's pre-scan) or the model (SQ8, PQ); either must
+   * give the code size the contents were written with.
+   */
+  importLists(model: IvfModel, contents: ListContents): void {
+    this.assertNotApplying();
+    const { centroids, nLists } = this.checkModel(model);
+    const rows = this.spec.type === 'ivf_flat';
+    const codec = rows
+      ? contents.codec === null ? null : ScalarQuantizer.fromBytes(contents.codec, this.dimension)
+      : loadListCodec(this.spec, model.codec, this.dimension);
+    if (contents.nLists !== nLists || contents.lists.length !== nLists || contents.stride !== (rows ? this.stride : 0) || contents.codeBytes !== (codec?.codeBytes ?? 0)) {
+      throw new EngineInputError('the lists do not match this index and model (type, dimension, codes or number of lists)');
+    }
+    const seen = new Set<number>();
+    const sizes = new Uint32Array(nLists);
+    contents.lists.forEach((entries, list) => {
+      const n = entries.ids.length;
+      if (entries.norms.length !== n || (entries.rows?.length ?? 0) !== n * contents.stride || (entries.codes?.length ?? 0) !== n * contents.codeBytes) {
+        throw new EngineInputError(`list ${list} has entries of the wrong shape`);
+      }
+      for (let i = 0; i < n; i++) {
+        const id = entries.ids[i];
+        assertId(id, `list ${list} id ${i}`);
+        if (seen.has(id)) throw new EngineInputError(`id ${id} appears twice in the lists`);
+        seen.add(id);
+      }
+      sizes[list] = n;
+    });
+    const next = this.createState({ centroids: centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) }, codec);
+    next.lists = new InvertedLists(next.memories, rows ? this.stride : 0, nLists, sizes, codec);
+    contents.lists.forEach((entries, list) => next.lists.importList(list, entries, this.epoch));
+    this.state = next;
   }
 
   model(): IvfModel | null {

@@ -3,6 +3,7 @@
 // service never names a concrete class.
 import type { IndexTypeName, IndexTypeSpec } from './index-types.js';
 import type { BuiltLists, ListLayout } from './list-build.js';
+import type { ListContents } from './list-contents.js';
 import type { Metric } from './metric.js';
 
 export interface EngineSearchOptions {
@@ -104,6 +105,14 @@ export interface VectorIndex {
   /** applyModel in resumable steps of a few ms each, the swap in the last one; writes wait until it ends. */
   applyModelInSteps(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): Generator<void, void, undefined>;
   model(): IvfModel | null;
+  /** A copy of the trained lists (ids, rows, norms, codes), for persisting; null untrained. */
+  exportLists(): ListContents | null;
+  /**
+   * Replaces the whole index by `model` with the lists exactly as `contents` gives them (as
+   * exportLists wrote them for this type, dimension and metric): nothing is re-encoded or
+   * reassigned. Checks every shape and that no id appears twice before changing anything.
+   */
+  importLists(model: IvfModel, contents: ListContents): void;
   /** Bytes held resident by the index. */
   memoryBytes(): number;
 }

@@ -19,6 +19,7 @@ import { measuredStore } from './measured-store.js';
 import { recordTrainingRun } from './training/run-history.js';
 import type { ServiceMetrics } from './service-metrics.js';
 import { TrainingScheduler } from './training/training-scheduler.js';
+import { SegmentKeeper } from './segments/segment-keeper.js';
 
 /** Sealing workers beside the main thread: one fewer than the cores, at most 3 (0 on one core). */
 export function defaultSealWorkers(): number {
@@ -65,6 +66,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
     memoryBudgetBytes: config.memoryBudgetBytes,
     sealWorkers: new SealWorkers(deps.sealWorkers ?? defaultSealWorkers()),
     onOpen: replication ? (open, at) => replication.sync.track(open, at) : undefined,
+    segments: config.segments ? new SegmentKeeper({ store }) : null,
   });
   replication?.sync.start(cache);
   const scheduler = new TrainingScheduler({ maxConcurrent: config.maxConcurrentTrainings, events, remote: replication?.training?.runs, replica: config.replicaName });

@@ -12,6 +12,7 @@ export {
   type StoredGrant,
   type StoredIndex,
   type StoredItem,
+  type StoredItemTags,
   type StoredTrainingRun,
 } from './store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';

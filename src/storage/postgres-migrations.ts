@@ -122,4 +122,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE indexes ADD COLUMN commitment_seq BIGINT NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 8,
+    description: 'sealed segment sets (fast open)',
+    // The sealed snapshot of an open index's state in chunks of a few MiB (service/segments), under
+    // a random set id that the index row names: a new set replaces the old one in one transaction.
+    sql: `
+      ALTER TABLE indexes ADD COLUMN segment_set BYTEA;
+      CREATE TABLE index_segments (
+        index_id BIGINT NOT NULL REFERENCES indexes (id) ON DELETE CASCADE,
+        set_id BYTEA NOT NULL,
+        seq INTEGER NOT NULL,
+        sealed BYTEA NOT NULL,
+        PRIMARY KEY (index_id, seq)
+      );
+    `,
+  },
 ];

@@ -26,6 +26,7 @@ import {
   type StoredGrant,
   type StoredIndex,
   type StoredItem,
+  type StoredItemTags,
   type StoredTrainingRun,
 } from './store.js';
 
@@ -57,6 +58,7 @@ interface IndexRow {
   change_seq: string;
   sealed_commitment: Buffer | null;
   commitment_seq: string;
+  segment_set: Buffer | null;
   created_at: Date;
 }
 
@@ -88,7 +90,7 @@ function toStoredGrant(index: string, row: GrantRow): StoredGrant {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, key_version, change_seq, sealed_commitment, commitment_seq, created_at';
+const INDEX_COLUMNS = 'name, wrapped_data_key, sealed_config, sealed_model, model_version, key_version, change_seq, sealed_commitment, commitment_seq, segment_set, created_at';
 
 function toStoredIndex(row: IndexRow): StoredIndex {
   return {
@@ -101,6 +103,7 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     keyVersion: row.key_version,
     sealedCommitment: row.sealed_commitment,
     commitmentSeq: Number(row.commitment_seq),
+    segmentSet: row.segment_set,
     createdAt: row.created_at,
   };
 }
@@ -484,6 +487,42 @@ export class PostgresStore implements Store {
       [index],
     );
     return Number(rows[0].n);
+  }
+
+  async readItemTags(index: string): Promise<StoredItemTags | null> {
+    // One statement, one snapshot; the two aggregates read the same rows in the same order, and
+    // two byte strings cross the wire instead of a row per item.
+    const { rows } = await this.#pool.query<{ commitment_seq: string; n: string; tokens: Buffer | null; tags: Buffer | null }>(
+      `SELECT i.commitment_seq, count(it.token) AS n, string_agg(it.token, ''::bytea) AS tokens,
+              string_agg(substring(it.sealed FROM octet_length(it.sealed) - 15), ''::bytea) AS tags
+       FROM indexes i LEFT JOIN items it ON it.index_id = i.id WHERE i.name = $1 GROUP BY i.id`,
+      [index],
+    );
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    return { commitmentSeq: Number(row.commitment_seq), count: Number(row.n), tokens: row.tokens ?? Buffer.alloc(0), tags: row.tags ?? Buffer.alloc(0) };
+  }
+
+  async replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void> {
+    await this.#transaction(async (client) => {
+      const { rows } = await client.query<{ id: string }>('SELECT id FROM indexes WHERE name = $1 FOR NO KEY UPDATE', [index]);
+      if (rows.length === 0) throw new StoreIndexNotFoundError(index);
+      const id = rows[0].id;
+      await client.query('DELETE FROM index_segments WHERE index_id = $1', [id]);
+      for (let seq = 0; seq < segments.length; seq++) {
+        await client.query('INSERT INTO index_segments (index_id, set_id, seq, sealed) VALUES ($1, $2, $3, $4)', [id, setId, seq, segments[seq]]);
+      }
+      await client.query('UPDATE indexes SET segment_set = $1 WHERE id = $2', [setId, id]);
+    });
+  }
+
+  async readSegments(index: string, setId: Buffer, from: number, count: number): Promise<Buffer[]> {
+    const { rows } = await this.#pool.query<{ sealed: Buffer }>(
+      `SELECT s.sealed FROM index_segments s JOIN indexes i ON s.index_id = i.id
+       WHERE i.name = $1 AND s.set_id = $2 AND s.seq >= $3 ORDER BY s.seq LIMIT $4`,
+      [index, setId, from, count],
+    );
+    return rows.map((row) => row.sealed);
   }
 
   async replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {

@@ -99,4 +99,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE indexes ADD COLUMN commitment_seq INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    description: 'sealed segment sets (fast open)',
+    // The sealed snapshot of an open index's state in chunks of a few MiB (service/segments), under
+    // a random set id that the index row names: a new set replaces the old one in one transaction.
+    // Removed with the index (sqlite-store's deleteIndex). A rowid table: its rows are megabytes,
+    // which WITHOUT ROWID tables handle badly.
+    sql: `
+      ALTER TABLE indexes ADD COLUMN segment_set BLOB;
+      CREATE TABLE index_segments (
+        id INTEGER PRIMARY KEY,
+        index_id INTEGER NOT NULL,
+        set_id BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        sealed BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX index_segments_by_seq ON index_segments (index_id, seq);
+    `,
+  },
 ];

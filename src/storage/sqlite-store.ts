@@ -21,6 +21,7 @@ import {
   type StoredGrant,
   type StoredIndex,
   type StoredItem,
+  type StoredItemTags,
   type StoredTrainingRun,
 } from './store.js';
 
@@ -34,6 +35,7 @@ interface IndexRow {
   key_version: number;
   sealed_commitment: Buffer | null;
   commitment_seq: number;
+  segment_set: Buffer | null;
   created_at: number;
 }
 
@@ -125,6 +127,13 @@ function prepareStatements(db: Database.Database) {
     touchGrant: db.prepare<[number, string, string]>(
       'UPDATE index_grants SET last_used_at = ? WHERE index_id = (SELECT id FROM indexes WHERE name = ?) AND id = ?',
     ),
+    itemTags: db.prepare<[number], { token: Buffer; tag: Buffer }>('SELECT token, substr(sealed, -16) AS tag FROM items WHERE index_id = ?'),
+    deleteIndexSegments: db.prepare<[number]>('DELETE FROM index_segments WHERE index_id = ?'),
+    insertSegment: db.prepare<[number, Buffer, number, Buffer]>('INSERT INTO index_segments (index_id, set_id, seq, sealed) VALUES (?, ?, ?, ?)'),
+    setSegmentSet: db.prepare<[Buffer, number]>('UPDATE indexes SET segment_set = ? WHERE id = ?'),
+    readSegments: db.prepare<[number, Buffer, number, number], { sealed: Buffer }>(
+      'SELECT sealed FROM index_segments WHERE index_id = ? AND set_id = ? AND seq >= ? ORDER BY seq LIMIT ?',
+    ),
     saveModel: db.prepare<[Buffer, string], { model_version: number }>(
       'UPDATE indexes SET sealed_model = ?, model_version = model_version + 1 WHERE name = ? RETURNING model_version',
     ),
@@ -142,6 +151,7 @@ function toStoredIndex(row: IndexRow): StoredIndex {
     keyVersion: row.key_version,
     sealedCommitment: row.sealed_commitment,
     commitmentSeq: row.commitment_seq,
+    segmentSet: row.segment_set,
     createdAt: new Date(row.created_at),
   };
 }
@@ -185,6 +195,8 @@ export class SqliteStore implements Store {
   readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
   readonly #deleteIndex: Database.Transaction<(name: string) => boolean>;
   readonly #putRun: Database.Transaction<(index: string, token: Buffer, sealed: Buffer) => boolean>;
+  readonly #itemTags: Database.Transaction<(index: string) => StoredItemTags | null>;
+  readonly #replaceSegments: Database.Transaction<(index: string, setId: Buffer, segments: Buffer[]) => void>;
   readonly #once: Database.Transaction<(index: string, claim: IdempotencyClaim, write: () => number) => IdempotentOutcome>;
 
   private constructor(db: Database.Database) {
@@ -230,6 +242,26 @@ export class SqliteStore implements Store {
       }
       return found;
     });
+    // One read transaction: the tags and the counter describe the same state.
+    this.#itemTags = db.transaction((index: string) => {
+      const row = s.commitment.get(index);
+      if (row === undefined) return null;
+      const rows = s.itemTags.all(row.id);
+      const tokens = Buffer.allocUnsafe(rows.length * 32);
+      const tags = Buffer.allocUnsafe(rows.length * 16);
+      rows.forEach((r, i) => {
+        r.token.copy(tokens, i * 32);
+        r.tag.copy(tags, i * 16);
+      });
+      return { commitmentSeq: row.commitment_seq, count: rows.length, tokens, tags };
+    });
+    this.#replaceSegments = db.transaction((index: string, setId: Buffer, segments: Buffer[]) => {
+      const id = indexId(index);
+      if (id === undefined) throw new StoreIndexNotFoundError(index);
+      s.deleteIndexSegments.run(id);
+      segments.forEach((sealed, seq) => s.insertSegment.run(id, setId, seq, sealed));
+      s.setSegmentSet.run(setId, id);
+    });
     // An idempotent write: the record is read, and the write and its record made, in one
     // transaction (the writes of this file run one at a time, so no other claim can interleave).
     this.#once = db.transaction((index: string, claim: IdempotencyClaim, write: () => number): IdempotentOutcome => {
@@ -251,6 +283,7 @@ export class SqliteStore implements Store {
       s.deleteIndexRuns.run(row.id);
       s.deleteIndexGrants.run(row.id);
       s.deleteIndexIdempotency.run(row.id);
+      s.deleteIndexSegments.run(row.id);
       return true;
     });
     // all(), never get(), for a write ... RETURNING: get() stops at the first row and finishes the
@@ -419,6 +452,20 @@ export class SqliteStore implements Store {
   async countItems(index: string): Promise<number> {
     const id = this.#statements.indexIdByName.get(index)?.id;
     return id === undefined ? 0 : (this.#statements.count.get(id)?.n ?? 0);
+  }
+
+  async readItemTags(index: string): Promise<StoredItemTags | null> {
+    return this.#itemTags.deferred(index);
+  }
+
+  async replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void> {
+    await this.#write((nested) => (nested ? this.#replaceSegments : this.#replaceSegments.immediate)(index, setId, segments));
+  }
+
+  async readSegments(index: string, setId: Buffer, from: number, count: number): Promise<Buffer[]> {
+    const id = this.#statements.indexIdByName.get(index)?.id;
+    if (id === undefined) return [];
+    return this.#statements.readSegments.all(id, setId, from, count).map((row) => row.sealed);
   }
 
   async replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {

@@ -15,7 +15,7 @@ import {
   type WriterRequest,
   type WriterStart,
 } from './sqlite-writer-protocol.js';
-import { DEFAULT_SCAN_PAGE_SIZE, type CommitmentBase, type CommitmentRule, type CommitmentUpdate, type Store, type StoredGrant, type StoredIndex, type StoredItem, type StoredTrainingRun } from './store.js';
+import { DEFAULT_SCAN_PAGE_SIZE, type CommitmentBase, type CommitmentRule, type CommitmentUpdate, type Store, type StoredGrant, type StoredIndex, type StoredItem, type StoredItemTags, type StoredTrainingRun } from './store.js';
 
 type Call = { resolve(value: unknown): void; reject(error: unknown): void };
 /** A request before it gets its id (Omit over a union would merge its members). */
@@ -144,6 +144,18 @@ export class SqliteWorkerStore implements Store {
 
   countItems(index: string): Promise<number> {
     return this.#call('countItems', index);
+  }
+
+  readItemTags(index: string): Promise<StoredItemTags | null> {
+    return this.#call('readItemTags', index);
+  }
+
+  replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void> {
+    return this.#call('replaceSegments', index, setId, segments);
+  }
+
+  readSegments(index: string, setId: Buffer, from: number, count: number): Promise<Buffer[]> {
+    return this.#call('readSegments', index, setId, from, count);
   }
 
   replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {

@@ -21,7 +21,20 @@ export interface StoredIndex {
   sealedCommitment: Buffer | null;
   /** Plaintext copy of the commitment's counter: what a write's compare-and-set is checked against. */
   commitmentSeq: number;
+  /** The id of the index's current sealed segment set (service/segments), null when it has none. */
+  segmentSet: Buffer | null;
   createdAt: Date;
+}
+
+/** The (token, seal tag) of every item record of an index, read in one snapshot with the commitment counter. */
+export interface StoredItemTags {
+  /** The commitment counter in the same snapshot. */
+  commitmentSeq: number;
+  count: number;
+  /** count x 32 bytes. */
+  tokens: Buffer;
+  /** count x 16 bytes: the last 16 bytes (GCM tag) of each sealed record, in the order of `tokens`. */
+  tags: Buffer;
 }
 
 /**
@@ -155,6 +168,15 @@ export interface Store {
    */
   scanItems(index: string, pageSize?: number): AsyncIterable<StoredItem[]>;
   countItems(index: string): Promise<number>;
+  /** Every item's token and seal tag with the commitment counter, one consistent read; null when the index is gone. */
+  readItemTags(index: string): Promise<StoredItemTags | null>;
+  /**
+   * Replaces the index's sealed segment set by `segments` (numbered from 0) under the new id
+   * `setId`, in one transaction: the old set's segments are removed. Throws StoreIndexNotFoundError.
+   */
+  replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void>;
+  /** Segments `from` .. `from + count - 1` of set `setId`, in order; fewer (or none) when the set was replaced meanwhile. */
+  readSegments(index: string, setId: Buffer, from: number, count: number): Promise<Buffer[]>;
   /**
    * Key rotation: replaces the wrapped data key in one statement, only if it still is `expected`
    * (compare-and-set, so two rotations cannot both win and each commit leaves exactly one key

@@ -36,6 +36,10 @@ export interface ServiceStoreHarness {
   rawCommitment(index: string): Promise<{ sealed: Buffer | null; seq: number }>;
   rawIndexColumn(index: string, column: IndexColumn): Promise<Buffer | null>;
   setIndexColumn(index: string, column: IndexColumn, value: Buffer): Promise<void>;
+  /** The rows of the index's sealed segment sets, by number, and the set its row names. */
+  rawSegments(index: string): Promise<{ segmentSet: Buffer | null; rows: Array<{ setId: Buffer; seq: number; sealed: Buffer }> }>;
+  /** Replaces the segment rows and the set the index row names, as someone with database access could. */
+  setRawSegments(index: string, segmentSet: Buffer | null, rows: Array<{ setId: Buffer; seq: number; sealed: Buffer }>): Promise<void>;
   /** Overwrites a text column of a stored grant, as someone with database access could. */
   setGrantColumn(grantId: string, column: 'permissions', value: string): Promise<void>;
   dispose(): Promise<void>;
@@ -110,6 +114,23 @@ export function freshSqlite(): ServiceStoreHarness {
     setGrantColumn: async (grantId, column, value) => {
       withDb((db) => db.prepare(`UPDATE index_grants SET ${column} = ? WHERE id = ?`).run(value, grantId));
     },
+    rawSegments: async (index) =>
+      withDb((db) => {
+        const id = indexId(db, index);
+        const rows = db.prepare('SELECT set_id AS setId, seq, sealed FROM index_segments WHERE index_id = ? ORDER BY seq').all(id) as Array<{ setId: Buffer; seq: number; sealed: Buffer }>;
+        const { segment_set: segmentSet } = db.prepare('SELECT segment_set FROM indexes WHERE id = ?').get(id) as { segment_set: Buffer | null };
+        return { segmentSet, rows };
+      }),
+    setRawSegments: async (index, segmentSet, rows) => {
+      withDb((db) =>
+        db.transaction(() => {
+          const id = indexId(db, index);
+          db.prepare('DELETE FROM index_segments WHERE index_id = ?').run(id);
+          for (const row of rows) db.prepare('INSERT INTO index_segments (index_id, set_id, seq, sealed) VALUES (?, ?, ?, ?)').run(id, row.setId, row.seq, row.sealed);
+          db.prepare('UPDATE indexes SET segment_set = ? WHERE id = ?').run(segmentSet, id);
+        })(),
+      );
+    },
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   });
 }
@@ -154,6 +175,21 @@ async function freshPostgres(): Promise<ServiceStoreHarness> {
       },
       setGrantColumn: async (grantId, column, value) => {
         await query(`UPDATE index_grants SET ${column} = $1 WHERE id = $2`, [value, grantId]);
+      },
+      rawSegments: async (index) => {
+        const rows = await query<{ setId: Buffer; seq: number; sealed: Buffer }>(
+          `SELECT set_id AS "setId", seq, sealed FROM index_segments WHERE index_id = (${byName}) ORDER BY seq`,
+          [index],
+        );
+        const [row] = await query<{ segment_set: Buffer | null }>('SELECT segment_set FROM indexes WHERE name = $1', [index]);
+        return { segmentSet: row.segment_set, rows };
+      },
+      setRawSegments: async (index, segmentSet, rows) => {
+        await query(`DELETE FROM index_segments WHERE index_id = (${byName})`, [index]);
+        for (const row of rows) {
+          await query(`INSERT INTO index_segments (index_id, set_id, seq, sealed) VALUES ((${byName}), $2, $3, $4)`, [index, row.setId, row.seq, row.sealed]);
+        }
+        await query('UPDATE indexes SET segment_set = $1 WHERE name = $2', [segmentSet, index]);
       },
       dispose: schema.drop,
     },

@@ -342,6 +342,50 @@ export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLoc
       });
     });
 
+    describe('segment sets and item tags', () => {
+      it('replaces a segment set as a whole, reads it in ranges, and drops it with the index', async () => {
+        await newIndex(store, 'docs');
+        await newIndex(store, 'other');
+        expect((await store.getIndex('docs'))!.segmentSet).toBeNull();
+        const first = randomBytes(16);
+        const segments = [randomBytes(100), randomBytes(5 << 20), randomBytes(7)];
+        await store.replaceSegments('docs', first, segments);
+        expect((await store.getIndex('docs'))!.segmentSet!.equals(first)).toBe(true);
+        expect((await store.readSegments('docs', first, 0, 10)).map(hex)).toEqual(segments.map(hex));
+        expect((await store.readSegments('docs', first, 1, 1)).map(hex)).toEqual([hex(segments[1])]);
+        expect(await store.readSegments('other', first, 0, 10)).toEqual([]);
+        const second = randomBytes(16);
+        const replacement = [randomBytes(50)];
+        await store.replaceSegments('docs', second, replacement);
+        expect((await store.getIndex('docs'))!.segmentSet!.equals(second)).toBe(true);
+        expect(await store.readSegments('docs', first, 0, 10)).toEqual([]);
+        expect((await store.readSegments('docs', second, 0, 10)).map(hex)).toEqual(replacement.map(hex));
+        await expect(store.replaceSegments('missing', second, replacement)).rejects.toBeInstanceOf(StoreIndexNotFoundError);
+        expect(await store.deleteIndex('docs')).toBe(true);
+        await newIndex(store, 'docs');
+        expect((await store.getIndex('docs'))!.segmentSet).toBeNull();
+        expect(await store.readSegments('docs', second, 0, 10)).toEqual([]);
+      });
+
+      it('reads every token with the last 16 bytes of its record and the commitment counter', async () => {
+        await newIndex(store, 'docs');
+        expect(await store.readItemTags('missing')).toBeNull();
+        const empty = (await store.readItemTags('docs'))!;
+        expect(empty.count).toBe(0);
+        expect(empty.commitmentSeq).toBe(0);
+        const written = items(40);
+        await store.putItems('docs', written, { expectedSeq: 0, sealed: randomBytes(60) });
+        await store.deleteItems('docs', [written[3].token], { expectedSeq: 1, sealed: randomBytes(60) });
+        const tags = (await store.readItemTags('docs'))!;
+        expect(tags.commitmentSeq).toBe(2);
+        expect(tags.count).toBe(39);
+        const found = new Map<string, string>();
+        for (let i = 0; i < tags.count; i++) found.set(hex(tags.tokens.subarray(i * 32, (i + 1) * 32)), hex(tags.tags.subarray(i * 16, (i + 1) * 16)));
+        const expected = new Map(written.filter((_, i) => i !== 3).map((w) => [hex(w.token), hex(w.sealed.subarray(w.sealed.length - 16))]));
+        expect(found).toEqual(expected);
+      });
+    });
+
     describe('models', () => {
       it('versions each saved model and returns the latest', async () => {
         await newIndex(store, 'docs');

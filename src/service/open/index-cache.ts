@@ -16,6 +16,7 @@ import type { OpenIndex } from './open-index.js';
 import type { SealWorkers } from '../sealing/seal-workers.js';
 import { StoredItems } from '../records/stored-items.js';
 import { VectorCache } from '../records/vector-cache.js';
+import type { SegmentKeeper } from '../segments/segment-keeper.js';
 
 /** CIPHERDEX_VECTOR_CACHE_MB's default, in bytes. */
 export const DEFAULT_VECTOR_CACHE_BYTES = 256 * 2 ** 20;
@@ -36,6 +37,8 @@ export interface IndexCacheOptions {
    * them before reading the items (0 for an index created here), so replicas can catch up from there.
    */
   onOpen?: (open: OpenIndex, at: { changeSeq: number; modelVersion: number; keyVersion: number }) => void;
+  /** Keeps the sealed segment sets of the indexes open here current; absent, none are written. */
+  segments?: SegmentKeeper | null;
 }
 
 export class IndexCache {
@@ -51,8 +54,10 @@ export class IndexCache {
   readonly #sweeper: NodeJS.Timeout;
   readonly #onOpen: IndexCacheOptions['onOpen'];
   readonly memoryBudgetBytes: number | null;
+  readonly #segments: SegmentKeeper | null;
 
   constructor(options: IndexCacheOptions) {
+    this.#segments = options.segments ?? null;
     this.#store = options.store;
     this.#idleEvictMs = options.idleEvictMs;
     this.#sealWorkers = options.sealWorkers ?? null;
@@ -128,6 +133,7 @@ export class IndexCache {
     this.#entries.set(open.name, Promise.resolve(open));
     this.#loaded.set(open.name, open);
     this.#onOpen?.(open, { changeSeq: 0, modelVersion: 0, keyVersion: 0 });
+    this.#segments?.watch(open);
   }
 
   /**
@@ -199,6 +205,7 @@ export class IndexCache {
 
   close(): void {
     clearInterval(this.#sweeper);
+    void this.#segments?.close();
     for (const name of [...this.#loaded.keys()]) this.drop(name);
     this.#entries.clear();
     this.storedItems.vectors.clear();
@@ -222,6 +229,7 @@ export class IndexCache {
       }
       this.#loaded.set(name, open);
       this.#onOpen?.(open, at);
+      this.#segments?.watch(open);
       return open;
     } catch (error) {
       if (this.#entries.get(name) === load) this.#entries.delete(name);

@@ -17,8 +17,9 @@ import type { SealWorkers } from '../sealing/seal-workers.js';
 import { openModel } from '../records/trained-model-record.js';
 import type { StoredItems } from '../records/stored-items.js';
 import { IndexNotFoundError, IntegrityError, StoreUnavailableError } from '../errors.js';
-import { sealCommitment } from '../records/index-commitment.js';
+import { sealCommitment, sealTagOf } from '../records/index-commitment.js';
 import { storedCommitment } from './commitment-writes.js';
+import { loadFromSegments } from './segment-loader.js';
 
 /** Records decrypted per store page; also the engine's insertion batch while loading. */
 const LOAD_PAGE_SIZE = 2000;
@@ -79,14 +80,24 @@ async function loadOnce(
     const keys = new AcceptedKeys(name, stored.wrappedDataKey);
     key.rememberIn(keys);
     open = new OpenIndex(name, config, stored.createdAt, cipher, keys, sealer, recordBucket, storedItems);
-    stage = `item record of index "${name}"`;
-    await applyItemPages(open, store.scanItems(name, LOAD_PAGE_SIZE), sealer, expectedItems(open, stored));
+    stage = `training model of index "${name}"`;
+    const model = stored.sealedModel === null ? null : openModel(cipher, name, stored.sealedModel);
+    // A sealed segment set (when there is a current one) and the records written since; else every record.
+    stage = `segment or item record of index "${name}"`;
+    const fromSegments = await loadFromSegments(store, stored, open, model, sealer, () => new ChangedWhileLoading());
+    if (!fromSegments) {
+      stage = `item record of index "${name}"`;
+      await applyItemPages(open, store.scanItems(name, LOAD_PAGE_SIZE), sealer, expectedItems(open, stored));
+    }
     // The term index buffers what it is given; its postings are written here, as part of the open.
     open.text?.flush();
     await checkCommitment(store, stored, open);
-    if (stored.sealedModel !== null) {
+    if (!fromSegments && model !== null) {
       stage = `training model of index "${name}"`;
-      await open.applyStoredModel(openModel(cipher, name, stored.sealedModel));
+      await open.applyStoredModel(model);
+      open.modelSealTag = sealTagOf(stored.sealedModel!);
+      // No current segment set: every item is tail, so the segment keeper writes one soon.
+      open.changesSinceSegments = open.size;
     }
     return open;
   } catch (error) {

@@ -49,6 +49,7 @@ import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 import { ResidentCommitment } from './resident-commitment.js';
 import { sealTagOf } from '../records/index-commitment.js';
+import type { IndexSnapshot, SnapshotItem } from '../segments/index-snapshot.js';
 
 /** What stays resident of an item: enough to find it, page it, filter it and tell its writes apart. */
 export interface ItemRecord {
@@ -156,6 +157,14 @@ export class OpenIndex {
   /** The index commitment of the records in memory (rollback protection). */
   readonly commitment = new ResidentCommitment();
   lastUsedMs = Date.now();
+  /** The GCM tag of the stored model the engine's lists were built with; null untrained (or not yet known). */
+  modelSealTag: Buffer | null = null;
+  /** Items written or deleted since the last sealed segment set (or since the open found it stale): the segment keeper's measure. */
+  changesSinceSegments = 0;
+  /** Whether the open read a sealed segment set (and the tail since) rather than every item record. */
+  loadedFromSegments = false;
+  /** Called after every change applied to memory (set by the segment keeper once the index is open). */
+  onItemsChanged: (() => void) | null = null;
 
   #engine: VectorIndex;
   /** The BM25 index of an index created with textSearch, keyed by slot; null otherwise. */
@@ -355,6 +364,7 @@ export class OpenIndex {
     });
     this.#engine.addBatch(slots, vectors);
     this.commitment.change(this.cipher, replaced, writes);
+    this.#changed(writes.length);
   }
 
   /** Removes items from memory; returns how many were present. */
@@ -376,6 +386,7 @@ export class OpenIndex {
       removed++;
     }
     this.commitment.change(this.cipher, gone, []);
+    this.#changed(removed);
     return removed;
   }
 
@@ -401,6 +412,58 @@ export class OpenIndex {
       this.text?.add(slot, write.contents, write.metadata);
     }
     this.commitment.change(this.cipher, replaced, writes);
+    this.#changed(writes.length);
+  }
+
+  #changed(count: number): void {
+    this.changesSinceSegments += count;
+    this.onItemsChanged?.();
+  }
+
+  /**
+   * A copy of what a sealed segment set persists: every item record (metadata serialized) and the
+   * engine's trained lists, their ids renumbered to positions in `items`. Synchronous, so it is
+   * one consistent state; null when the engine is untrained or the index has a keyword index
+   * (its postings are built from contents, which segments do not hold).
+   */
+  segmentSnapshot(): IndexSnapshot | null {
+    const lists = this.#engine.exportLists();
+    if (lists === null || this.text !== null) return null;
+    const position = new Uint32Array(this.#nextSlot);
+    const items: SnapshotItem[] = [];
+    for (const [slot, record] of this.#records) {
+      position[slot] = items.length;
+      items.push({ id: record.id, token: record.token, revision: record.revision, sealTag: record.sealTag, metadataJson: record.metadata === null ? null : JSON.stringify(record.metadata) });
+    }
+    for (const list of lists.lists) for (let i = 0; i < list.ids.length; i++) list.ids[i] = position[list.ids[i]];
+    return { items, lists };
+  }
+
+  /**
+   * Loads a snapshot into this empty index: the items whose `keep` flag is set become records at
+   * slots equal to their positions, the engine takes the lists as they are (the others are removed
+   * from them: deleted or rewritten since, the caller replays their current records), under
+   * `model` (the stored model the snapshot names). The commitment sum is computed from the records kept.
+   */
+  restoreSegments(snapshot: IndexSnapshot, keep: Uint8Array, model: TrainedModel): void {
+    if (this.#records.size > 0 || this.text !== null) throw new Error('restoreSegments needs an empty index without a keyword index');
+    this.#engine.importLists({ centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) }, snapshot.lists);
+    const kept: ItemRecord[] = [];
+    snapshot.items.forEach((item, slot) => {
+      if (keep[slot] !== 1) {
+        this.#engine.remove(slot);
+        return;
+      }
+      const record: ItemRecord = { id: item.id, token: item.token, revision: item.revision, sealTag: item.sealTag, metadata: item.metadataJson === null ? null : (JSON.parse(item.metadataJson) as JsonObject) };
+      this.#slotById.set(record.id, slot);
+      this.#order.add(record.id, record.token);
+      this.#keepRecord(slot, record);
+      this.#metadata.add(slot, record.metadata);
+      kept.push(record);
+    });
+    this.#nextSlot = snapshot.items.length;
+    this.#model = { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run };
+    this.commitment.change(this.cipher, [], kept);
   }
 
   /**

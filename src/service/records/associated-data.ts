@@ -24,3 +24,9 @@ export function trainingRunAad(index: string, token: Buffer): string {
 export function commitmentAad(index: string): string {
   return `cipherdex/commitment/v1:${index}`;
 }
+
+export function segmentAad(index: string, setId: Buffer, segment: number): string {
+  // The set id is random per set: a segment moved to another set, another position or another
+  // index fails to open, so a set cannot be assembled from pieces of others.
+  return `cipherdex/segment/v1:${index}:${setId.toString('hex')}:${segment}`;
+}

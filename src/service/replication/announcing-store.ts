@@ -2,7 +2,7 @@
 // is durable, and a model this replica saves is reported as already in memory (its training job
 // swaps it in right after saving), so catching up does not load it again.
 
-import type { CommitmentBase, CommitmentRule, CommitmentUpdate, IdempotencyClaim, IdempotentOutcome, ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredTrainingRun } from '../../storage/index.js';
+import type { CommitmentBase, CommitmentRule, CommitmentUpdate, IdempotencyClaim, IdempotentOutcome, ModelFence, ReplicationStore, Store, StoredGrant, StoredIndex, StoredItem, StoredItemTags, StoredTrainingRun } from '../../storage/index.js';
 
 export interface StoreAnnouncements {
   /** The index changed (items written or deleted, model saved, index deleted). */
@@ -93,6 +93,20 @@ export class AnnouncingStore implements Store {
 
   countItems(index: string): Promise<number> {
     return this.#inner.countItems(index);
+  }
+
+  readItemTags(index: string): Promise<StoredItemTags | null> {
+    return this.#inner.readItemTags(index);
+  }
+
+  async replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void> {
+    await this.#inner.replaceSegments(index, setId, segments);
+    // Announced like a model: replicas learn that the index row changed (a later cold open reads the new set).
+    this.#announce.changed(index);
+  }
+
+  readSegments(index: string, setId: Buffer, from: number, count: number): Promise<Buffer[]> {
+    return this.#inner.readSegments(index, setId, from, count);
   }
 
   async replaceWrappedDataKey(index: string, expected: Buffer, replacement: Buffer): Promise<number | null> {

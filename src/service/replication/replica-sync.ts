@@ -18,6 +18,7 @@ import { itemAad } from '../records/associated-data.js';
 import { decodeItem } from '../records/item-codec.js';
 import { OpenIndex, type ItemWrite } from '../open/open-index.js';
 import { openModel } from '../records/trained-model-record.js';
+import { sealTagOf } from '../records/index-commitment.js';
 
 /** Records fetched per query while catching up. */
 const FETCH_PAGE = 5000;
@@ -216,7 +217,11 @@ export class ReplicaSync {
       if (head.modelVersion > tracked.modelVersion) {
         const stored = await this.#store.getIndex(open.name);
         if (stored === null || stored.createdAt.getTime() !== open.createdAt.getTime() || stored.modelVersion <= tracked.modelVersion) return;
-        if (stored.sealedModel !== null) await open.applyStoredModel(openModel(open.cipher, open.name, stored.sealedModel));
+        if (stored.sealedModel !== null) {
+          await open.applyStoredModel(openModel(open.cipher, open.name, stored.sealedModel));
+          // The replica that trained writes the new model's segment set; this one only records which model its lists follow.
+          open.modelSealTag = sealTagOf(stored.sealedModel);
+        }
         tracked.modelVersion = stored.modelVersion;
       }
     });

@@ -9,6 +9,7 @@ import { ConvergenceError } from '../errors.js';
 import { toDomainError } from '../lower-layer-errors.js';
 import type { OpenIndex } from '../open/open-index.js';
 import { sealModel } from '../records/trained-model-record.js';
+import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainingJob, TrainingJobResult } from './training-scheduler.js';
 import type { TrainingParams } from './training-status.js';
 import type { TrainingRun, TrainingTrigger } from '../types.js';
@@ -103,7 +104,11 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       }
       // The worker laid out the new lists too: this thread adopts them and places later writes.
       await open.applyModelInSlices(result, { ids: snapshot.ids, lists: result.lists, built: result.built }, { nLists: result.nLists, trainedVectorCount: snapshot.ids.length, run });
+      // Any sealed segment set belongs to the previous model now: every item is tail until a new one is written.
+      open.modelSealTag = sealTagOf(sealed);
+      open.changesSinceSegments = open.size;
     });
+    open.onItemsChanged?.();
     return { iterations: result.iterations, shift: result.shift, inertia: result.inertia, converged: result.converged };
   };
 }

@@ -1,0 +1,24 @@
+// A trained index's inverted lists as plain arrays: what a sealed segment set persists so that an
+// open installs the lists as they were instead of inserting (and encoding) every vector again.
+
+/** One list's entries, in list order. */
+export interface ListEntries {
+  ids: Uint32Array;
+  /** length x stride floats (the rows as the lists keep them), or null when only codes are kept. */
+  rows: Float32Array | null;
+  /** The squared norm kept beside each entry (0 for cosine rows). */
+  norms: Float32Array;
+  /** length x codeBytes, or null when the lists keep no codes. */
+  codes: Uint8Array | null;
+}
+
+/** Every list of a trained index, and what is needed to read its entries back. */
+export interface ListContents {
+  nLists: number;
+  /** Floats per stored row: 0 when the lists keep only codes. */
+  stride: number;
+  codeBytes: number;
+  /** The parameters of the codec the codes were written with (IVF_FLAT's pre-scan quantizer, or the model's codec); null without codes. */
+  codec: Uint8Array | null;
+  lists: ListEntries[];
+}

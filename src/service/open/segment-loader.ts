@@ -1,0 +1,100 @@
+// Opens an index from its sealed segment set (service/segments) instead of every item record: the
+// set gives the records and the engine's lists as they were when it was written, and the tail (item
+// records written, rewritten or deleted since) is found by comparing each stored record's seal tag
+// with the one the set holds for its token, then replayed from the records themselves. Nothing is
+// trusted that the per-item records and the index commitment do not confirm: an item is taken from
+// the set only when the store holds exactly the record version (GCM tag) the set was made from,
+// and the loader's commitment check then proves the loaded set of (token, tag) pairs is the
+// committed one, as after a load from records.
+
+import type { Store, StoredIndex, StoredItem } from '../../storage/index.js';
+import { IndexNotFoundError } from '../errors.js';
+import { sealTagOf } from '../records/index-commitment.js';
+import type { TrainedModel } from '../records/trained-model-record.js';
+import { openManifest, openSegmentSet } from '../segments/segment-set-record.js';
+import { applyItemPages } from './item-page-loading.js';
+import type { OpenIndex, SealerRegistration } from './open-index.js';
+
+/** Data segments read per store query (at 4 MiB each). */
+const SEGMENTS_PER_READ = 16;
+/** Tail records read and decrypted per store query. */
+const TAIL_PAGE = 2000;
+
+/**
+ * Loads the empty `open` from the stored segment set and the tail. Returns false, having changed
+ * nothing, when there is no set to use: none written, written for another model (training
+ * committed a newer one since), or an index with a keyword index (its postings need the contents).
+ * `changed` makes the error that restarts the load when the store moved under it (another
+ * replica wrote, or a newer set replaced this one). IntegrityError when a segment fails its checks.
+ */
+export async function loadFromSegments(
+  store: Store,
+  stored: StoredIndex,
+  open: OpenIndex,
+  model: TrainedModel | null,
+  sealer: SealerRegistration | null,
+  changed: () => Error,
+): Promise<boolean> {
+  const name = stored.name;
+  const setId = stored.segmentSet;
+  if (setId === null || stored.sealedModel === null || model === null || open.text !== null) return false;
+  const [sealedManifest] = await store.readSegments(name, setId, 0, 1);
+  if (sealedManifest === undefined) throw changed();
+  const manifest = openManifest(open.cipher, name, setId, sealedManifest);
+  const modelTag = sealTagOf(stored.sealedModel);
+  if (!manifest.modelTag.equals(modelTag)) return false;
+
+  const sealed: Buffer[] = [];
+  while (sealed.length < manifest.segments) {
+    const page = await store.readSegments(name, setId, 1 + sealed.length, Math.min(SEGMENTS_PER_READ, manifest.segments - sealed.length));
+    sealed.push(...page);
+    if (page.length === 0) break;
+  }
+  if (sealed.length < manifest.segments) {
+    // Replaced by a newer set meanwhile, or segments missing from this one (openSegmentSet refuses).
+    const now = await store.getIndex(name);
+    if (now === null) throw new IndexNotFoundError(name);
+    if (now.segmentSet === null || !now.segmentSet.equals(setId)) throw changed();
+  }
+  const snapshot = openSegmentSet(open.cipher, name, setId, manifest, sealed);
+  sealed.length = 0;
+
+  const tags = await store.readItemTags(name);
+  if (tags === null) throw new IndexNotFoundError(name);
+  if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
+  const position = new Map<string, number>();
+  snapshot.items.forEach((item, i) => position.set(item.token.toString('latin1'), i));
+  const keep = new Uint8Array(snapshot.items.length);
+  // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
+  const tail: Array<{ token: Buffer; tag: string }> = [];
+  for (let i = 0; i < tags.count; i++) {
+    const token = tags.tokens.subarray(i * 32, (i + 1) * 32);
+    const tag = tags.tags.toString('latin1', i * 16, (i + 1) * 16);
+    const at = position.get(token.toString('latin1'));
+    if (at !== undefined && snapshot.items[at].sealTag === tag) keep[at] = 1;
+    else tail.push({ token: Buffer.from(token), tag });
+  }
+  position.clear();
+  open.restoreSegments(snapshot, keep, model);
+  const kept = open.size;
+
+  // The tail's records, read a page at a time, each checked to be the version the tags named.
+  async function* tailPages(): AsyncIterable<StoredItem[]> {
+    for (let start = 0; start < tail.length; start += TAIL_PAGE) {
+      const page = tail.slice(start, start + TAIL_PAGE);
+      const records = await store.getItems(name, page.map((entry) => entry.token));
+      // A record gone or rewritten since the tags were read: another writer; load again.
+      if (records.length !== page.length) throw changed();
+      records.forEach((record, i) => {
+        if (sealTagOf(record.sealed).toString('latin1') !== page[i].tag) throw changed();
+      });
+      yield records;
+    }
+  }
+  await applyItemPages(open, tailPages(), sealer);
+  open.modelSealTag = modelTag;
+  open.loadedFromSegments = true;
+  // Deleted or rewritten since the set, plus the items new since: what the next set would absorb.
+  open.changesSinceSegments = snapshot.items.length - kept + tail.length;
+  return true;
+}

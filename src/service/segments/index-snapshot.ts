@@ -1,0 +1,103 @@
+// What a sealed segment set holds: an open index's state as an open would otherwise rebuild it from
+// every item record (each item's id, token, revision, seal tag and metadata, and the engine's
+// trained lists with their codes or rows), written as one byte stream across segments:
+//
+//   u32 nLists | u32 stride | u32 codeBytes | u32 codec bytes | codec |
+//   u32 items | per item: 32-byte token | 16-byte seal tag | u32 revision | u32 id bytes | id |
+//     u32 metadata bytes (0xffffffff: none) | metadata JSON |
+//   per list: u32 entries | u32 item number per entry | f32 rows (entries x stride) |
+//     f32 norms (entries) | codes (entries x codeBytes)
+//
+// The lists name items by their number in the stream, which becomes their engine slot on open.
+
+import type { ListContents, ListEntries } from '../../engine/index.js';
+import { ChunkFormatError, type ChunkReader, type ChunkWriter } from './segment-chunks.js';
+
+/** One item as the snapshot keeps it (ItemRecord with its metadata still serialized). */
+export interface SnapshotItem {
+  id: string;
+  token: Buffer;
+  revision: number;
+  /** The GCM tag of the item's sealed record (latin1): which stored version the snapshot holds. */
+  sealTag: string;
+  metadataJson: string | null;
+}
+
+export interface IndexSnapshot {
+  items: SnapshotItem[];
+  /** The engine's lists, their ids being positions in `items`. */
+  lists: ListContents;
+}
+
+const TOKEN_BYTES = 32;
+const TAG_BYTES = 16;
+const NO_METADATA = 0xffff_ffff;
+
+export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
+  const { lists, items } = snapshot;
+  out.u32(lists.nLists);
+  out.u32(lists.stride);
+  out.u32(lists.codeBytes);
+  const codec = lists.codec ?? new Uint8Array(0);
+  out.u32(codec.length);
+  out.bytes(codec);
+  out.u32(items.length);
+  for (const item of items) {
+    out.bytes(item.token);
+    out.bytes(Buffer.from(item.sealTag, 'latin1'));
+    out.u32(item.revision);
+    const id = Buffer.from(item.id, 'utf8');
+    out.u32(id.length);
+    out.bytes(id);
+    if (item.metadataJson === null) {
+      out.u32(NO_METADATA);
+    } else {
+      const metadata = Buffer.from(item.metadataJson, 'utf8');
+      out.u32(metadata.length);
+      out.bytes(metadata);
+    }
+  }
+  for (const list of lists.lists) {
+    out.u32(list.ids.length);
+    out.array(list.ids);
+    if (list.rows !== null) out.array(list.rows);
+    out.array(list.norms);
+    if (list.codes !== null) out.bytes(list.codes);
+  }
+}
+
+/** Throws ChunkFormatError when the stream does not parse (it authenticated, so: a bug or a newer format). */
+export function readSnapshot(input: ChunkReader): IndexSnapshot {
+  const nLists = input.u32();
+  const stride = input.u32();
+  const codeBytes = input.u32();
+  const codecLength = input.u32();
+  const codec = codecLength === 0 ? null : new Uint8Array(codecLength);
+  if (codec !== null) input.into(codec);
+  const count = input.u32();
+  const items: SnapshotItem[] = new Array<SnapshotItem>(count);
+  for (let i = 0; i < count; i++) {
+    // Copied out of the chunk: a view would keep the whole plaintext chunk alive.
+    const token = Buffer.from(input.bytes(TOKEN_BYTES));
+    const sealTag = input.bytes(TAG_BYTES).toString('latin1');
+    const revision = input.u32();
+    const id = input.bytes(input.u32()).toString('utf8');
+    const metadataBytes = input.u32();
+    const metadataJson = metadataBytes === NO_METADATA ? null : input.bytes(metadataBytes).toString('utf8');
+    items[i] = { id, token, revision, sealTag, metadataJson };
+  }
+  const lists: ListEntries[] = [];
+  for (let list = 0; list < nLists; list++) {
+    const n = input.u32();
+    if (n > count) throw new ChunkFormatError('a list holds more entries than the snapshot has items');
+    const ids = input.u32s(n);
+    const rows = stride > 0 ? input.floats(n * stride) : null;
+    const norms = input.floats(n);
+    const codes = codeBytes > 0 ? new Uint8Array(n * codeBytes) : null;
+    if (codes !== null) input.into(codes);
+    for (const id of ids) if (id >= count) throw new ChunkFormatError('a list names an item the snapshot does not have');
+    lists.push({ ids, rows, norms, codes });
+  }
+  if (!input.done) throw new ChunkFormatError('the segment stream has bytes after its last list');
+  return { items, lists: { nLists, stride, codeBytes, codec, lists } };
+}

@@ -1,0 +1,104 @@
+// Keeps each open index's sealed segment set current in the background. The rule: a new set is
+// written when the index has none for its current model (just trained, or opened from records), or
+// when the items written or deleted since the last set (the tail an open replays) exceed
+// TAIL_FRACTION of the index and at least MIN_TAIL items. One write per index at a time, started
+// a moment after the rule first holds so that a burst of writes lands in one set. A failed write
+// is left for the next change to retry; the index keeps serving as it is.
+
+import type { Store } from '../../storage/index.js';
+import type { OpenIndex } from '../open/open-index.js';
+import { SEGMENT_BYTES } from './segment-chunks.js';
+import { writeSegmentSet } from './segment-writer.js';
+
+/** Share of the index the tail may reach before the set is rewritten. */
+export const TAIL_FRACTION = 0.1;
+/** Below this many changed items a set is not rewritten (unless it is missing or stale). */
+export const MIN_TAIL = 1000;
+/** Wait between the rule holding and the write starting. */
+export const WRITE_DELAY_MS = 1000;
+
+export interface SegmentKeeperOptions {
+  store: Store;
+  tailFraction?: number;
+  minTail?: number;
+  delayMs?: number;
+  segmentBytes?: number;
+  /** Told of each set written and of each failed attempt (metrics, tests). */
+  onWritten?: (open: OpenIndex) => void;
+  onFailed?: (open: OpenIndex, error: unknown) => void;
+}
+
+export class SegmentKeeper {
+  readonly #options: Required<Omit<SegmentKeeperOptions, 'onWritten' | 'onFailed'>> & Pick<SegmentKeeperOptions, 'onWritten' | 'onFailed'>;
+  readonly #scheduled = new Map<OpenIndex, NodeJS.Timeout>();
+  readonly #running = new Map<OpenIndex, Promise<void>>();
+  #closed = false;
+
+  constructor(options: SegmentKeeperOptions) {
+    this.#options = {
+      tailFraction: TAIL_FRACTION,
+      minTail: MIN_TAIL,
+      delayMs: WRITE_DELAY_MS,
+      segmentBytes: SEGMENT_BYTES,
+      ...options,
+    };
+  }
+
+  /** Follows `open`'s changes from now on, and writes a set soon if it needs one already. */
+  watch(open: OpenIndex): void {
+    open.onItemsChanged = () => this.check(open);
+    this.check(open);
+  }
+
+  /** Whether `open` needs a new set by the rule. */
+  due(open: OpenIndex): boolean {
+    if (open.closed || open.modelSealTag === null || open.text !== null || !open.isTrained) return false;
+    const changes = open.changesSinceSegments;
+    if (changes === 0) return false;
+    return changes >= open.size || changes >= Math.max(this.#options.minTail, this.#options.tailFraction * open.size);
+  }
+
+  check(open: OpenIndex): void {
+    if (this.#closed || this.#scheduled.has(open) || this.#running.has(open) || !this.due(open)) return;
+    const timer = setTimeout(() => {
+      this.#scheduled.delete(open);
+      this.#start(open);
+    }, this.#options.delayMs);
+    timer.unref();
+    this.#scheduled.set(open, timer);
+  }
+
+  /** Resolves when the writes under way (not those only scheduled) have ended. */
+  async idle(): Promise<void> {
+    await Promise.all(this.#running.values());
+  }
+
+  /** Cancels scheduled writes and waits for running ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#scheduled.values()) clearTimeout(timer);
+    this.#scheduled.clear();
+    await this.idle();
+  }
+
+  #start(open: OpenIndex): void {
+    if (this.#closed || !this.due(open)) return;
+    // Pinned: an index is not evicted (its cipher destroyed) in the middle of its set.
+    open.pin();
+    const run = writeSegmentSet(this.#options.store, open, this.#options.segmentBytes)
+      .then(
+        (written) => {
+          if (!written) return;
+          this.#options.onWritten?.(open);
+          // Writes during the sealing may already make the next set due.
+          queueMicrotask(() => this.check(open));
+        },
+        (error: unknown) => this.#options.onFailed?.(open, error),
+      )
+      .finally(() => {
+        open.unpin();
+        this.#running.delete(open);
+      });
+    this.#running.set(open, run);
+  }
+}

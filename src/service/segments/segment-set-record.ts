@@ -1,0 +1,118 @@
+// A sealed segment set: an index snapshot (index-snapshot.ts) as a manifest and data segments, each
+// AES-256-GCM under the index's sealing key with associated data naming the index, the set's random
+// id and the segment's number (records/associated-data.ts). A segment altered, moved to another
+// position, index or set, fails to open; the manifest (segment 0) counts the data segments and
+// the stream's bytes, so one dropped or added at the end is caught too. The manifest also binds
+// the seal tag of the stored model the lists were built with: a set is only used with that model.
+//
+// Manifest plaintext (64 bytes):
+//   u8 format | 3 zero bytes | u32 data segments | u64 stream bytes | u64 items |
+//   u64 commitment counter at the snapshot | 16-byte model seal tag | 16-byte set id
+
+import { randomBytes } from 'node:crypto';
+import { SealIntegrityError, type IndexCipher } from '../../crypto/index.js';
+import { IntegrityError } from '../errors.js';
+import { segmentAad } from '../records/associated-data.js';
+import { ChunkFormatError, ChunkReader, ChunkWriter, SEGMENT_BYTES } from './segment-chunks.js';
+import { readSnapshot, writeSnapshot, type IndexSnapshot } from './index-snapshot.js';
+
+const FORMAT = 1;
+const MANIFEST_BYTES = 64;
+export const SET_ID_BYTES = 16;
+
+export interface SegmentManifest {
+  /** Data segments after the manifest. */
+  segments: number;
+  streamBytes: number;
+  items: number;
+  /** The commitment counter memory had when the snapshot was taken (how far behind the store a set is). */
+  commitmentSeq: number;
+  /** The GCM tag of the sealed model record the snapshot's lists belong to. */
+  modelTag: Buffer;
+}
+
+export interface SealedSegmentSet {
+  setId: Buffer;
+  /** The manifest, then the data segments. */
+  segments: Buffer[];
+}
+
+/**
+ * Seals `snapshot` as a new set with a fresh id. Encoding is synchronous (the snapshot is already
+ * a copy); sealing yields to the event loop between segments so searches go on meanwhile.
+ */
+export async function sealSegmentSet(
+  cipher: IndexCipher,
+  index: string,
+  snapshot: IndexSnapshot,
+  meta: { commitmentSeq: number; modelTag: Buffer },
+  segmentBytes = SEGMENT_BYTES,
+): Promise<SealedSegmentSet> {
+  const writer = new ChunkWriter(segmentBytes);
+  writeSnapshot(writer, snapshot);
+  const streamBytes = writer.length;
+  const chunks = writer.finish();
+  const setId = randomBytes(SET_ID_BYTES);
+  const manifest = Buffer.alloc(MANIFEST_BYTES);
+  manifest.writeUInt8(FORMAT, 0);
+  manifest.writeUInt32LE(chunks.length, 4);
+  manifest.writeBigUInt64LE(BigInt(streamBytes), 8);
+  manifest.writeBigUInt64LE(BigInt(snapshot.items.length), 16);
+  manifest.writeBigUInt64LE(BigInt(meta.commitmentSeq), 24);
+  meta.modelTag.copy(manifest, 32);
+  setId.copy(manifest, 48);
+  const segments = [cipher.seal(manifest, segmentAad(index, setId, 0))];
+  try {
+    for (let i = 0; i < chunks.length; i++) {
+      segments.push(cipher.seal(chunks[i], segmentAad(index, setId, i + 1)));
+      chunks[i].fill(0);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    for (const chunk of chunks) chunk.fill(0);
+  }
+  return { setId, segments };
+}
+
+/** Opens the manifest (segment 0) of set `setId`; IntegrityError when it fails authentication or does not parse. */
+export function openManifest(cipher: IndexCipher, index: string, setId: Buffer, sealed: Buffer): SegmentManifest {
+  const plain = openSegment(cipher, index, setId, 0, sealed);
+  if (plain.length !== MANIFEST_BYTES || plain.readUInt8(0) !== FORMAT || !plain.subarray(48, 64).equals(setId)) {
+    throw new IntegrityError(`segment manifest of index "${index}"`);
+  }
+  return {
+    segments: plain.readUInt32LE(4),
+    streamBytes: Number(plain.readBigUInt64LE(8)),
+    items: Number(plain.readBigUInt64LE(16)),
+    commitmentSeq: Number(plain.readBigUInt64LE(24)),
+    modelTag: Buffer.from(plain.subarray(32, 48)),
+  };
+}
+
+/** Opens data segments 1.. of the set (exactly manifest.segments of them) and parses the snapshot; wipes the plaintext afterwards. */
+export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer, manifest: SegmentManifest, sealed: readonly Buffer[]): IndexSnapshot {
+  if (sealed.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${sealed.length})`);
+  const chunks = sealed.map((segment, i) => openSegment(cipher, index, setId, i + 1, segment));
+  try {
+    const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (bytes !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
+    const snapshot = readSnapshot(new ChunkReader(chunks));
+    if (snapshot.items.length !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
+    return snapshot;
+  } catch (error) {
+    // Authenticated yet unparsable: written by a bug or a newer version; refuse rather than guess.
+    if (error instanceof ChunkFormatError) throw new IntegrityError(`segments of index "${index}" (${error.message})`);
+    throw error;
+  } finally {
+    for (const chunk of chunks) chunk.fill(0);
+  }
+}
+
+function openSegment(cipher: IndexCipher, index: string, setId: Buffer, segment: number, sealed: Buffer): Buffer {
+  try {
+    return cipher.open(sealed, segmentAad(index, setId, segment));
+  } catch (error) {
+    if (error instanceof SealIntegrityError) throw new IntegrityError(`segment ${segment} of index "${index}"`);
+    throw error;
+  }
+}

@@ -1,0 +1,272 @@
+// Sealed segment sets on both stores: a restart from a set plus the tail of writes since (new
+// items, replacements, updates, deletes, in random order: a property test) equals the index before
+// it for each index type (same ids, same search answers, same items); the open really read the set;
+// tampering with the set (a flipped byte, two segments swapped, one dropped, one from another set)
+// is an IntegrityError on open; a whole older set put back is only a longer tail (the items are the
+// current ones); a set for another model is not used; and the segment keeper writes a set after
+// training and again once the tail passes its share of the index.
+
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unwrapDataKey } from '../../../src/crypto/index.js';
+import { IndexKeyCredential } from '../../../src/service/access/credentials.js';
+import { INDEX_TYPES, type IndexType } from '../../../src/service/enumerations.js';
+import { IntegrityError } from '../../../src/service/errors.js';
+import type { CipherdexIndexService } from '../../../src/service/index-service.js';
+import { loadOpenIndex } from '../../../src/service/open/index-loader.js';
+import type { OpenIndex } from '../../../src/service/open/open-index.js';
+import { StoredItems } from '../../../src/service/records/stored-items.js';
+import { VectorCache } from '../../../src/service/records/vector-cache.js';
+import { writeSegmentSet } from '../../../src/service/segments/segment-writer.js';
+import type { ItemInput } from '../../../src/service/types.js';
+import type { Store } from '../../../src/storage/index.js';
+import { eventually } from '../../support/eventually.js';
+import { rejection } from '../../support/rejection.js';
+import { seededVectors } from '../reference-search.js';
+import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
+
+const DIM = 16;
+const N = 160;
+/** Small segments, so that a set has many of them. */
+const SEGMENT_BYTES = 4096;
+const queries = seededVectors(6, DIM, 99);
+
+function itemsFrom(seed: number, count: number, prefix = 'item'): ItemInput[] {
+  return seededVectors(count, DIM, seed).map((vector, i) => ({ id: `${prefix}-${i}`, vector, contents: `c${seed}-${i}`, metadata: { i, group: i % 3 } }));
+}
+
+forEachStore((fresh) => {
+  let harness: ServiceStoreHarness;
+  const key = newKey();
+  const cleanup: Array<() => Promise<void>> = [];
+
+  beforeEach(async () => {
+    harness = await fresh();
+  });
+
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+    await harness.dispose();
+  });
+
+  /** A service that writes no segment sets itself (the tests write them when they choose). */
+  async function service(): Promise<CipherdexIndexService> {
+    return harness.service({ segments: false });
+  }
+
+  async function trainedIndex(type: IndexType): Promise<void> {
+    const s = await service();
+    await s.createIndex('docs', key, { dimension: DIM, type, ...(type === 'ivf_pq' ? { pqSubvectors: 4 } : {}) });
+    await s.upsert('docs', key, itemsFrom(1, N));
+    await s.train('docs', key, { nLists: 6, wait: true });
+    await s.close();
+  }
+
+  /** Opens the index on its own store connection, as a restart would. */
+  async function openDirect(): Promise<{ store: Store; open: OpenIndex }> {
+    const store = await harness.openStore();
+    const stored = (await store.getIndex('docs'))!;
+    const keyBytes = Buffer.from(key, 'base64');
+    const open = await loadOpenIndex(store, stored, unwrapDataKey(keyBytes, stored.wrappedDataKey, 'docs'), new IndexKeyCredential(keyBytes), null, 0, new StoredItems(store, new VectorCache(1 << 20)));
+    cleanup.push(async () => {
+      open.close();
+      await store.close();
+    });
+    return { store, open };
+  }
+
+  async function writeSet(): Promise<void> {
+    const { store, open } = await openDirect();
+    expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
+  }
+
+  /** What a client sees of the index: ids, every item with its payload, and search answers at a few probes. */
+  async function observe(s: CipherdexIndexService): Promise<unknown> {
+    const ids = (await s.listIds('docs', key)).sort();
+    const items = await s.get('docs', key, ids, ['vector', 'contents', 'metadata']);
+    const searches = [];
+    for (const nProbes of [1, 2, 4]) {
+      const results = await s.search('docs', key, queries, { topK: 8, nProbes, include: ['metadata'] });
+      searches.push(results.map((r) => r.hits.map((h) => [h.id, h.distance, h.metadata])));
+    }
+    const filtered = await s.search('docs', key, queries.slice(0, 2), { topK: 5, filter: { group: 1 } });
+    return { ids, items, searches, filtered: filtered.map((r) => r.hits.map((h) => h.id)) };
+  }
+
+  type Op = { kind: 'add'; n: number } | { kind: 'replace'; at: number } | { kind: 'update'; at: number } | { kind: 'delete'; at: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), n: fc.integer({ min: 1, max: 12 }) }),
+    fc.record({ kind: fc.constant('replace' as const), at: fc.nat(N - 1) }),
+    fc.record({ kind: fc.constant('update' as const), at: fc.nat(N - 1) }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(N - 1) }),
+  );
+
+  async function apply(s: CipherdexIndexService, ops: Op[], seed: number): Promise<void> {
+    let added = 0;
+    for (const [i, o] of ops.entries()) {
+      if (o.kind === 'add') {
+        await s.upsert('docs', key, itemsFrom(seed * 100 + i, o.n, `new-${added}`));
+        added++;
+      } else if (o.kind === 'replace') {
+        const [replacement] = itemsFrom(seed * 100 + i, 1);
+        await s.upsert('docs', key, [{ ...replacement, id: `item-${o.at}` }]);
+      } else if (o.kind === 'update') {
+        await s.update('docs', key, [`item-${o.at}`], { metadata: { i: -o.at, group: (o.at + 1) % 3 }, contents: `updated-${i}` });
+      } else {
+        await s.delete('docs', key, [`item-${o.at}`]);
+      }
+    }
+  }
+
+  for (const type of INDEX_TYPES) {
+    it(`${type}: a restart from a segment set plus the tail equals the index before it (property)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 0, maxLength: 8 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
+          await harness.dispose();
+          harness = await fresh();
+          await trainedIndex(type);
+          await writeSet();
+          const before = await service();
+          await apply(before, ops, seed);
+          const expected = await observe(before);
+          await before.close();
+          const after = await service();
+          expect(await observe(after)).toEqual(expected);
+          await after.close();
+          // The restart really came from the set, with exactly the changes as its tail.
+          const { open } = await openDirect();
+          expect(open.loadedFromSegments).toBe(true);
+          expect(open.isTrained).toBe(true);
+          for (const step of cleanup.splice(0).reverse()) await step();
+        }),
+        { numRuns: 3, seed: 12 },
+      );
+    });
+  }
+
+  describe('tampering', () => {
+    async function tampered(change: (rows: Array<{ setId: Buffer; seq: number; sealed: Buffer }>) => Array<{ setId: Buffer; seq: number; sealed: Buffer }>): Promise<unknown> {
+      await trainedIndex('ivf_sq8');
+      await writeSet();
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const { segmentSet, rows } = await harness.rawSegments('docs');
+      expect(rows.length).toBeGreaterThan(3);
+      await harness.setRawSegments('docs', segmentSet, change(rows));
+      const s = await service();
+      return rejection(s.get('docs', key, ['item-0']));
+    }
+
+    it('a flipped byte in a segment is an IntegrityError', async () => {
+      const error = await tampered((rows) =>
+        rows.map((row) => {
+          if (row.seq !== 2) return row;
+          const sealed = Buffer.from(row.sealed);
+          sealed[sealed.length >> 1] ^= 1;
+          return { ...row, sealed };
+        }),
+      );
+      expect(error).toBeInstanceOf(IntegrityError);
+    });
+
+    it('two segments swapped is an IntegrityError', async () => {
+      const error = await tampered((rows) => rows.map((row) => (row.seq === 1 ? { ...row, sealed: rows[2].sealed } : row.seq === 2 ? { ...row, sealed: rows[1].sealed } : row)));
+      expect(error).toBeInstanceOf(IntegrityError);
+    });
+
+    it('a dropped segment (in the middle or the last) is an IntegrityError', async () => {
+      expect(await tampered((rows) => rows.filter((row) => row.seq !== 2))).toBeInstanceOf(IntegrityError);
+      await harness.dispose();
+      harness = await fresh();
+      expect(await tampered((rows) => rows.slice(0, -1))).toBeInstanceOf(IntegrityError);
+    });
+
+    it('a segment of another set of the same index is an IntegrityError', async () => {
+      await trainedIndex('ivf_flat');
+      await writeSet();
+      const older = await harness.rawSegments('docs');
+      for (const step of cleanup.splice(0).reverse()) await step();
+      await writeSet();
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const newer = await harness.rawSegments('docs');
+      await harness.setRawSegments('docs', newer.segmentSet, newer.rows.map((row) => (row.seq === 1 ? { ...row, sealed: older.rows[1].sealed } : row)));
+      const s = await service();
+      expect(await rejection(s.get('docs', key, ['item-0']))).toBeInstanceOf(IntegrityError);
+    });
+
+    it('a whole older set put back only lengthens the tail: the items are the current ones', async () => {
+      await trainedIndex('ivf_sq8');
+      await writeSet();
+      const older = await harness.rawSegments('docs');
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const s = await service();
+      await s.delete('docs', key, ['item-1', 'item-2']);
+      await s.upsert('docs', key, [{ ...itemsFrom(7, 1)[0], id: 'item-3' }]);
+      await writeSet();
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const expected = await observe(s);
+      await s.close();
+      await harness.setRawSegments('docs', older.segmentSet, older.rows);
+      const after = await service();
+      expect(await observe(after)).toEqual(expected);
+      const { open } = await openDirect();
+      expect(open.loadedFromSegments).toBe(true);
+    });
+
+    it('an item record rolled back under a segment set is still caught by the commitment', async () => {
+      await trainedIndex('ivf_flat');
+      const original = await harness.rawItems('docs');
+      const s = await service();
+      await s.upsert('docs', key, [{ ...itemsFrom(8, 1)[0], id: 'item-0' }]);
+      await s.close();
+      await writeSet();
+      for (const step of cleanup.splice(0).reverse()) await step();
+      // item-0's older record put back: the set holds the newer one, so it is tail, read and counted.
+      const now = await harness.rawItems('docs');
+      const target = original.find((row) => !now.some((current) => current.sealed.equals(row.sealed)))!;
+      expect(target).toBeDefined();
+      await harness.setSealed('docs', target.token, target.sealed);
+      const again = await service();
+      const error = await rejection(again.get('docs', key, ['item-0']));
+      expect(error).toBeInstanceOf(IntegrityError);
+    });
+
+    it('a set written for another model is not used', async () => {
+      await trainedIndex('ivf_flat');
+      await writeSet();
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const s = await service();
+      await s.train('docs', key, { nLists: 4, wait: true });
+      const expected = await observe(s);
+      await s.close();
+      const after = await service();
+      expect(await observe(after)).toEqual(expected);
+      const { open } = await openDirect();
+      expect(open.loadedFromSegments).toBe(false);
+      expect(open.model?.nLists).toBe(4);
+    });
+  });
+
+  describe('the segment keeper', () => {
+    it('writes a set after training and again once the tail passes its share', async () => {
+      const s = await harness.service({ segments: true });
+      await s.createIndex('docs', key, { dimension: DIM, type: 'ivf_sq8' });
+      await s.upsert('docs', key, itemsFrom(1, N));
+      expect((await harness.rawSegments('docs')).segmentSet).toBeNull();
+      await s.train('docs', key, { nLists: 6, wait: true });
+      const first = (await eventually(() => harness.rawSegments('docs'), (raw) => raw.segmentSet !== null, 'a segment set after training')).segmentSet!;
+      // Fewer than MIN_TAIL changes: the set stays.
+      await s.upsert('docs', key, itemsFrom(3, 20, 'more'));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await harness.rawSegments('docs')).segmentSet!.equals(first)).toBe(true);
+      // Past MIN_TAIL (and 10% of the index): a new set.
+      await s.upsert('docs', key, itemsFrom(4, 1100, 'bulk'));
+      await eventually(() => harness.rawSegments('docs'), (raw) => raw.segmentSet !== null && !raw.segmentSet.equals(first), 'a new segment set once the tail passed its share');
+      const expected = await observe(s);
+      await s.close();
+      const after = await harness.service({ segments: true });
+      expect(await observe(after)).toEqual(expected);
+      const { open } = await openDirect();
+      expect(open.loadedFromSegments).toBe(true);
+    });
+  });
+});
