@@ -561,7 +561,7 @@ export class CipherdexIndexService implements IndexService {
     this.#closed = true;
     await this.#scheduler.close();
     await this.#replication?.close();
-    this.#cache.close();
+    await this.#cache.close();
     await this.#cache.sealWorkers?.close();
     if (this.#owned.events) await this.#events.close();
     if (this.#owned.store) await this.#store.close();

@@ -203,12 +203,14 @@ export class IndexCache {
     return { indexes: this.#loaded.size, bytes };
   }
 
-  close(): void {
+  /** Closes every index; resolves once a segment set being written has finished (or failed). */
+  async close(): Promise<void> {
     clearInterval(this.#sweeper);
-    void this.#segments?.close();
+    const segments = this.#segments?.close();
     for (const name of [...this.#loaded.keys()]) this.drop(name);
     this.#entries.clear();
     this.storedItems.vectors.clear();
+    await segments;
   }
 
   async #startLoad(name: string, load: Promise<OpenIndex>, at: { changeSeq: number; modelVersion: number; keyVersion: number }): Promise<OpenIndex> {

@@ -113,7 +113,7 @@ forEachStore((fresh) => {
         const [batch] = [await open.search(Float32Array.from(queries.flatMap((q) => Array.from(q))), { topK: 10, nProbes: 3, filter: null, rerankMult: 4 }, (record) => record.id)];
         expect(batch.map((result) => result.hits)).toEqual(queries.map((query) => rerankInMemory(open, vectors, query, 10, 4, 3).map((hit) => hit.id)));
       } finally {
-        cache.close();
+        void cache.close();
       }
     });
   });
@@ -131,7 +131,7 @@ forEachStore((fresh) => {
           expect(await rerankFromStore(open, query, 10, 10, 4)).toEqual(rerankInMemory(open, vectors, query, 10, 10, 4));
         }
       } finally {
-        cache.close();
+        void cache.close();
       }
     }, 120_000);
   });
@@ -165,7 +165,7 @@ forEachStore((fresh) => {
       cache.drop('docs');
       expect(cached.size).toBe(0);
     } finally {
-      cache.close();
+      void cache.close();
     }
   });
 
