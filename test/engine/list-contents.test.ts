@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { createVectorIndex } from '../../src/engine/index-factory.js';
-import { trainListCodec, type IndexTypeName } from '../../src/engine/index-types.js';
+import { resolveIndexType, trainListCodec, type IndexTypeName } from '../../src/engine/index-types.js';
+import { IvfIndex } from '../../src/engine/ivf-index.js';
 import { trainKMeans } from '../../src/engine/kmeans.js';
 import { METRICS, rowStride, type Metric } from '../../src/engine/metric.js';
 import type { VectorIndex } from '../../src/engine/vector-index.js';
@@ -14,14 +15,18 @@ const D = 24;
 const centres = randomVectors(10, D, 41);
 const data = clusteredVectors(centres, D, 40, 0.3, 42);
 const N = data.length / D;
+/** Bytes per list memory small enough that the test's lists need several. */
+const SMALL_MEMORY = 8192;
 const queries = clusteredVectors(centres, D, 2, 0.3, 43);
 
-function fresh(type: IndexTypeName, metric: Metric): VectorIndex {
-  return createVectorIndex({ type, dimension: D, metric, ...(type === 'ivf_pq' ? { pqSubvectors: 6 } : {}) });
+/** `listMemoryBytes` small: the lists spread over several WebAssembly memories. */
+function fresh(type: IndexTypeName, metric: Metric, listMemoryBytes?: number): VectorIndex {
+  if (listMemoryBytes === undefined) return createVectorIndex({ type, dimension: D, metric, ...(type === 'ivf_pq' ? { pqSubvectors: 6 } : {}) });
+  return new IvfIndex({ dimension: D, metric, spec: resolveIndexType({ type, ...(type === 'ivf_pq' ? { pqSubvectors: 6 } : {}) }, D), listMemoryBytes });
 }
 
-function trained(type: IndexTypeName, metric: Metric): VectorIndex {
-  const index = fresh(type, metric);
+function trained(type: IndexTypeName, metric: Metric, listMemoryBytes?: number): VectorIndex {
+  const index = fresh(type, metric, listMemoryBytes);
   // Ids with gaps, as the service's slots have after replacements.
   index.addBatch(Uint32Array.from({ length: N }, (_, i) => i * 3 + 1), data);
   const snapshot = index.trainingSnapshot();
@@ -64,6 +69,17 @@ describe('exportLists / importLists', () => {
       });
     }
   }
+
+  it('lists spread over several memories export and import between indexes of other memory sizes', () => {
+    for (const type of ['ivf_flat', 'ivf_sq8'] as const) {
+      const original = trained(type, 'euclidean', SMALL_MEMORY);
+      expect((original as unknown as { state: { lists: { memorySet: { count: number } } } }).state.lists.memorySet.count).toBeGreaterThan(1);
+      const copy = fresh(type, 'euclidean', SMALL_MEMORY * 2);
+      copy.importLists(original.model()!, original.exportLists()!);
+      expect(answers(copy, 8)).toEqual(answers(original, 8));
+      expect(answers(copy, 2)).toEqual(answers(original, 2));
+    }
+  });
 
   it('an untrained index has no lists to export', () => {
     const index = fresh('ivf_sq8', 'euclidean');
