@@ -5,7 +5,7 @@ import { EngineInputError, TrainingAbortedError } from './errors.js';
 import { alignUp } from './kernel-heap.js';
 import { NEAREST_BLOCK, ROW_TILE, type KernelChoice } from './kernels.js';
 import { assertDimension, assertMetric, rowStride, type Metric } from './metric.js';
-import { createRandom, DEFAULT_SEED, randomInt, sampleIndices, shuffle, type Random } from './random.js';
+import { createRandom, DEFAULT_SEED, randomInt, sampleIndices, type Random } from './random.js';
 import { paddedRowsBytes, placeRows, rowCount, type HeapRows } from './shared-rows.js';
 import { TopK } from './top-k.js';
 import { assertTrainParams, DEFAULT_TRAIN_PARAMS, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
@@ -431,18 +431,26 @@ class KMeansRun {
     if (!this.order) {
       this.order = new Uint32Array(this.n);
       for (let i = 0; i < this.n; i++) this.order[i] = i;
-      shuffle(this.random, this.order);
     }
+    // Each epoch's shuffle is drawn as the cursor reaches a position (Fisher-Yates step i only
+    // touches positions from i on, and nothing else draws numbers during the steps): the same
+    // order as shuffling the whole epoch up front, without drawing the part a run never reaches.
+    const order = this.order;
+    const n = this.n;
     const b = this.batch;
     const rowNorms = this.at.rowNorms >> 2;
     const batchNorms = this.batchNorms;
     const indices = this.at.batchIndices >> 2;
     for (let i = 0; i < b; i++) {
-      if (this.cursor === this.n) {
-        shuffle(this.random, this.order);
-        this.cursor = 0;
+      if (this.cursor === n) this.cursor = 0;
+      const at = this.cursor++;
+      if (at < n - 1) {
+        const swap = at + randomInt(this.random, n - at);
+        const t = order[at];
+        order[at] = order[swap];
+        order[swap] = t;
       }
-      const source = this.order[this.cursor++];
+      const source = order[at];
       u32[indices + i] = source;
       batchNorms[i] = f32[rowNorms + source];
     }
