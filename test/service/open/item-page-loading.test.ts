@@ -64,9 +64,12 @@ async function* scan(pages: StoredItem[][]): AsyncIterable<StoredItem[]> {
   for (const page of pages) yield page;
 }
 
-function openIndex(dataKey: Buffer, pool: SealWorkers | null): OpenIndex {
+/** Loads `pages` into a new open index, through `pool`'s workers when given. */
+async function load(dataKey: Buffer, pool: SealWorkers | null, pages: StoredItem[][]): Promise<OpenIndex> {
   const sealer = pool === null ? null : { workers: pool, handle: pool.register('docs', dataKey) };
-  return new OpenIndex('docs', CONFIG, new Date(0), new IndexCipher(dataKey), new AcceptedKeys('docs', Buffer.alloc(60)), sealer);
+  const open = new OpenIndex('docs', CONFIG, new Date(0), new IndexCipher(dataKey), new AcceptedKeys('docs', Buffer.alloc(60)), sealer);
+  await applyItemPages(open, scan(pages), sealer);
+  return open;
 }
 
 /** Everything a load decides, in comparable form. */
@@ -91,12 +94,10 @@ describe('applyItemPages', () => {
     const dataKey = generateDataKey();
     const items = sources(300);
     const pages = sealedPages(dataKey, items, 23);
-    const alone = openIndex(dataKey, null);
-    await applyItemPages(alone, scan(pages), null);
+    const alone = await load(dataKey, null, pages);
     const pool = new SealWorkers(2);
     pools.push(pool);
-    const shared = openIndex(dataKey, pool);
-    await applyItemPages(shared, scan(pages), { workers: pool, handle: 1 });
+    const shared = await load(dataKey, pool, pages);
     expect(pool.openedItems).toBe(items.length);
     const expected = snapshot(alone, items);
     expect(expected.hits.filter((hits) => hits.length > 0).length).toBeGreaterThan(10);
@@ -114,31 +115,32 @@ describe('applyItemPages', () => {
     const items = sources(60);
     const pool = new SealWorkers(1);
     pools.push(pool);
-    const tampered = sealedPages(dataKey, items, 20);
-    const altered = Buffer.from(tampered[2][5].sealed);
-    altered[altered.length >> 1] ^= 1;
-    tampered[2][5] = { token: tampered[2][5].token, sealed: altered };
-    await expect(applyItemPages(openIndex(dataKey, null), scan(tampered), null)).rejects.toBeInstanceOf(SealIntegrityError);
-    const open = openIndex(dataKey, pool);
-    await expect(applyItemPages(open, scan(tampered), { workers: pool, handle: 1 })).rejects.toBeInstanceOf(SealIntegrityError);
+    // In the first page and in a later one (read while the worker still holds others).
+    for (const [page, at] of [[0, 5], [2, 5]]) {
+      const tampered = sealedPages(dataKey, items, 20);
+      const altered = Buffer.from(tampered[page][at].sealed);
+      altered[altered.length >> 1] ^= 1;
+      tampered[page][at] = { token: tampered[page][at].token, sealed: altered };
+      await expect(load(dataKey, null, tampered), `page ${page}`).rejects.toBeInstanceOf(SealIntegrityError);
+      await expect(load(dataKey, pool, tampered), `page ${page}`).rejects.toBeInstanceOf(SealIntegrityError);
+    }
 
     // Authentic but not an item record of this format.
     const cipher = new IndexCipher(dataKey);
     const broken = sealedPages(dataKey, items, 20);
     broken[1][0] = { token: broken[1][0].token, sealed: cipher.seal(Buffer.from('not an item'), itemAad('docs', broken[1][0].token)) };
-    await expect(applyItemPages(openIndex(dataKey, null), scan(broken), null)).rejects.toBeInstanceOf(ItemFormatError);
-    await expect(applyItemPages(openIndex(dataKey, pool), scan(broken), { workers: pool, handle: 2 })).rejects.toBeInstanceOf(ItemFormatError);
+    await expect(load(dataKey, null, broken)).rejects.toBeInstanceOf(ItemFormatError);
+    await expect(load(dataKey, pool, broken)).rejects.toBeInstanceOf(ItemFormatError);
   });
 
   it('opens on the main thread the pages no worker can take', async () => {
     const dataKey = generateDataKey();
     const items = sources(80);
     const pages = sealedPages(dataKey, items, 30);
-    const alone = openIndex(dataKey, null);
-    await applyItemPages(alone, scan(pages), null);
+    const alone = await load(dataKey, null, pages);
     const pool = new SealWorkers(1);
     pools.push(pool);
-    const open = openIndex(dataKey, pool);
+    const open = new OpenIndex('docs', CONFIG, new Date(0), new IndexCipher(dataKey), new AcceptedKeys('docs', Buffer.alloc(60)), null);
     // A handle the pool does not know: every page is refused by the pool and opened here instead.
     await applyItemPages(open, scan(pages), { workers: pool, handle: 999 });
     expect(pool.openedItems).toBe(0);
