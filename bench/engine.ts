@@ -121,7 +121,7 @@ function kernelRates(dimension: number): (string | number)[][] {
   const rowBytes = Math.ceil(dimension / 4) * 16;
   for (const choice of ['simd', 'plain'] as const) {
     if (choice === 'simd' && !kernelInfo().simd) {
-      rows.push(['simd', 'unavailable', '', '', '']);
+      rows.push(['simd', 'unavailable', '', '', '', '', '']);
       continue;
     }
     // rows, centroids, queries, then outputs: every kernel below stays inside its region
@@ -153,8 +153,12 @@ function kernelRates(dimension: number): (string | number)[][] {
     const nearest = rate(1024 * k, () => heap.kernels.nearest(0, 1024, centroids, k, rowBytes, cnorms, labels, best, scratch));
     const singleI8 = rate(n, () => heap.kernels.dotRowsI8(queries, 0, n, codeBytes, out));
     const blockI8 = rate(16 * 512, () => heap.kernels.dotBlockI8(queries, 16, 0, 512, codeBytes, out, 512));
+    // int16 rows (the rows region read as int16, half a float row each) against int16 centroids
+    // (the first k of them): what k-means assigns with; the second-best scores go to `out`.
+    const i16Bytes = Math.ceil((rowBytes / 2) / 16) * 16;
+    const nearestI16 = rate(1024 * k, () => heap.kernels.nearestI16(0, 1024, 0, k, i16Bytes, cnorms, 1e-6, labels, best, out, scratch));
     const m = (r: { median: number; best: number }): string => `${(r.median / 1e6).toFixed(1)} (${(r.best / 1e6).toFixed(1)})`;
-    rows.push([choice, m(single), m(block), m(nearest), m(singleI8), m(blockI8)]);
+    rows.push([choice, m(single), m(block), m(nearest), m(nearestI16), m(singleI8), m(blockI8)]);
   }
   return rows;
 }
@@ -263,7 +267,7 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   table(SEARCH_HEADER, searchRows(plain, data.queries, truth, probeCounts.filter((p) => p >= 4 && p <= 64), options));
 
   console.log('## Kernels, million vectors (pairs) per second: median burst (best burst)');
-  table(['path', 'dotRows (1 query)', 'dotBlock (16 queries)', 'nearest (training)', 'dotRowsI8 (1 query)', 'dotBlockI8 (16 queries)'], kernelRates(d));
+  table(['path', 'dotRows (1 query)', 'dotBlock (16 queries)', 'nearest (f32)', 'nearestI16 (training)', 'dotRowsI8 (1 query)', 'dotBlockI8 (16 queries)'], kernelRates(d));
   console.log(`(${d} dimensions; the I8 kernels read int8 codes, a quarter of the bytes; caches are warm in these loops,`);
   console.log(' while the search tables stream lists from memory)');
   if (options.pixelVectors > 0) pixelSearch(options);
