@@ -26,7 +26,13 @@ function load(): KernelModuleStatus {
     const module = new WebAssembly.Module(new Uint8Array(bytes));
     const names = new Set(WebAssembly.Module.exports(module).map((entry) => entry.name));
     const missing = KERNEL_EXPORTS.filter((name) => !names.has(name));
-    if (missing.length > 0) return { available: false, reason: `stale build (no ${missing.join(', ')}): run \`npm run build:wasm\`` };
+    if (missing.length > 0) {
+      // Said once, loudly: the plain fallback is correct but many times slower, and a checkout
+      // that pulled new kernels without rebuilding would otherwise only look slow.
+      const reason = `stale build (no ${missing.join(', ')}): run \`npm run build:wasm\``;
+      process.emitWarning(`SIMD kernels unavailable, using the plain fallback: ${reason}`, { code: 'CIPHERDEX_STALE_KERNELS' });
+      return { available: false, reason };
+    }
     return { available: true, module };
   } catch (error) {
     return { available: false, reason: `cannot compile: ${(error as Error).message}` };
