@@ -5,6 +5,7 @@ import { parseEngineArgs, runEngineBench } from './engine.js';
 import { parseDataArgs, runDataBench } from './item-queries.js';
 import { parseLoadArgs, runLoad } from './load.js';
 import { parseMetricsArgs, runMetricsBench } from './metrics-overhead.js';
+import { parseOpenArgs, runOpenBench } from './open.js';
 import { parseReplicasArgs, runReplicasBench } from './replicas.js';
 import { parseSelectionArgs, runSelectionBench } from './selection.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
@@ -25,6 +26,7 @@ const SECTIONS: Record<string, Section> = {
   text: (args) => runTextBench(parseTextArgs(args)),
   data: (args) => runDataBench(parseDataArgs(args)),
   tiers: (args) => runTiersBench(parseTiersArgs(args)),
+  open: (args) => runOpenBench(parseOpenArgs(args)),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,121 @@
+// Cold open from a sealed segment set against cold open from every item record, on the same index:
+// `npm run bench -- open [--vectors N] [--dimension N] [--type ivf_sq8] [--runs N]`. The index is
+// built through the service (SQLite), trained, and its set written by the segment keeper; each run
+// then starts a new service in this process and times store open + index load + first search
+// answered, once with the set hidden (the index row's segment_set cleared, as before sets existed)
+// and once with it, reporting wall and CPU time (process.cpuUsage: every thread) and the load average.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { loadConfig, type Config } from '../src/config.js';
+import { generateIndexKey } from '../src/crypto/index.js';
+import { INDEX_TYPES, type IndexTypeName } from '../src/engine/index.js';
+import { createIndexService } from '../src/service/create-index-service.js';
+import type { ItemInput } from '../src/service/types.js';
+import { SQLITE_FILE_NAME } from '../src/storage/index.js';
+import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
+import { embeddingLikeData } from './data/embedding-like.js';
+
+export interface OpenBenchOptions {
+  vectors: number;
+  dimension: number;
+  type: IndexTypeName;
+  runs: number;
+}
+
+const USAGE = `open section: [--vectors N] [--dimension N] [--type ivf_flat|ivf_sq8|ivf_pq] [--runs N]
+  defaults: 100,000 x 128, ivf_sq8, 3 runs of each path`;
+
+export function parseOpenArgs(args: string[]): OpenBenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: { vectors: { type: 'string' }, dimension: { type: 'string' }, type: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean' } },
+    strict: true,
+  });
+  exitWithUsageIfAsked(values.help, USAGE);
+  const type = (values.type ?? 'ivf_sq8') as IndexTypeName;
+  if (!INDEX_TYPES.includes(type)) throw new Error(`unknown type ${type}\n${USAGE}`);
+  return {
+    vectors: positiveIntFlag(values.vectors, 100_000, USAGE),
+    dimension: positiveIntFlag(values.dimension, 128, USAGE),
+    type,
+    runs: positiveIntFlag(values.runs, 3, USAGE),
+  };
+}
+
+export async function runOpenBench(options: OpenBenchOptions, log: (line: string) => void = console.log): Promise<void> {
+  const { vectors, dimension, type } = options;
+  log(`\n## open: ${vectors} x ${dimension}d ${type}, SQLite, cold open from records vs from a sealed segment set`);
+  const dir = mkdtempSync(join(tmpdir(), 'cipherdex-bench-open-'));
+  const base = loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true', CIPHERDEX_PAD_RECORDS: process.env.CIPHERDEX_PAD_RECORDS });
+  const config: Config = { ...base, limits: { ...base.limits, maxBatchItems: Math.max(base.limits.maxBatchItems, 5000) } };
+  const key = generateIndexKey().toString('base64');
+  const { base: data, queries } = embeddingLikeData({ count: vectors, queries: 1, dimension });
+  const file = join(dir, SQLITE_FILE_NAME);
+  try {
+    const service = await createIndexService({ ...config, segments: true });
+    await service.createIndex('bench', key, { dimension, metric: 'cosine', type });
+    for (let start = 0; start < vectors; start += 5000) {
+      const items: ItemInput[] = [];
+      for (let i = start; i < Math.min(vectors, start + 5000); i++) items.push({ id: `doc-${i}`, vector: data.subarray(i * dimension, (i + 1) * dimension), metadata: { shard: i % 16 } });
+      await service.upsert('bench', key, items);
+    }
+    await service.train('bench', key, { wait: true });
+    const trainedAt = performance.now();
+    const segmentRows = (): { sets: number; bytes: number; segments: number } => {
+      const db = new Database(file, { readonly: true });
+      try {
+        const set = db.prepare("SELECT count(*) AS n FROM indexes WHERE name = 'bench' AND segment_set IS NOT NULL").get() as { n: number };
+        const rows = db.prepare('SELECT count(*) AS n, coalesce(sum(length(sealed)), 0) AS bytes FROM index_segments').get() as { n: number; bytes: number };
+        return { sets: set.n, bytes: rows.bytes, segments: rows.n };
+      } finally {
+        db.close();
+      }
+    };
+    while (segmentRows().sets === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    const written = segmentRows();
+    log(`segment set written ${((performance.now() - trainedAt) / 1000).toFixed(1)} s after training (1 s of it the keeper's delay): ${written.segments} segments, ${(written.bytes / 2 ** 20).toFixed(1)} MiB`);
+    await service.close();
+
+    const setColumn = (value: Buffer | null): Buffer | null => {
+      const db = new Database(file);
+      try {
+        const previous = (db.prepare("SELECT segment_set AS v FROM indexes WHERE name = 'bench'").get() as { v: Buffer | null }).v;
+        db.prepare("UPDATE indexes SET segment_set = ? WHERE name = 'bench'").run(value);
+        return previous;
+      } finally {
+        db.close();
+      }
+    };
+    const query = [Array.from(queries.subarray(0, dimension))];
+    const coldOpen = async (): Promise<{ wallMs: number; serviceMs: number; cpuMs: number; hits: string[] }> => {
+      // The keeper off, so the records path does not write a set of its own meanwhile.
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      const fresh = await createIndexService({ ...config, segments: false });
+      const serviceMs = performance.now() - started;
+      const [result] = await fresh.search('bench', key, query, { topK: 10 });
+      const wallMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      await fresh.close();
+      return { wallMs, serviceMs, cpuMs: (used.user + used.system) / 1000, hits: result.hits.map((hit) => hit.id) };
+    };
+    for (let run = 1; run <= options.runs; run++) {
+      const setId = setColumn(null);
+      const records = await coldOpen();
+      setColumn(setId);
+      const segments = await coldOpen();
+      const same = records.hits.join() === segments.hits.join() ? 'same hits' : 'HITS DIFFER';
+      log(
+        `run ${run}: from records ${records.wallMs.toFixed(0)} ms wall / ${records.cpuMs.toFixed(0)} ms CPU; ` +
+          `from segments ${segments.wallMs.toFixed(0)} ms wall / ${segments.cpuMs.toFixed(0)} ms CPU (${same}); ` +
+          `of which service start ${records.serviceMs.toFixed(0)} / ${segments.serviceMs.toFixed(0)} ms; load ${loadavg()[0].toFixed(1)}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
