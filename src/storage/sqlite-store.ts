@@ -127,7 +127,11 @@ function prepareStatements(db: Database.Database) {
     touchGrant: db.prepare<[number, string, string]>(
       'UPDATE index_grants SET last_used_at = ? WHERE index_id = (SELECT id FROM indexes WHERE name = ?) AND id = ?',
     ),
-    itemTags: db.prepare<[number], { token: Buffer; tag: Buffer }>('SELECT token, substr(sealed, -16) AS tag FROM items WHERE index_id = ?'),
+    // Two hex strings rather than two Buffers per row: the row objects were most of the cost. Both
+    // aggregates read the same rows in the same order.
+    itemTags: db.prepare<[number], { n: number; tokens: string | null; tags: string | null }>(
+      "SELECT count(*) AS n, group_concat(hex(token), '') AS tokens, group_concat(hex(substr(sealed, -16)), '') AS tags FROM items WHERE index_id = ?",
+    ),
     deleteIndexSegments: db.prepare<[number]>('DELETE FROM index_segments WHERE index_id = ?'),
     insertSegment: db.prepare<[number, Buffer, number, Buffer]>('INSERT INTO index_segments (index_id, set_id, seq, sealed) VALUES (?, ?, ?, ?)'),
     setSegmentSet: db.prepare<[Buffer, number]>('UPDATE indexes SET segment_set = ? WHERE id = ?'),
@@ -246,14 +250,11 @@ export class SqliteStore implements Store {
     this.#itemTags = db.transaction((index: string) => {
       const row = s.commitment.get(index);
       if (row === undefined) return null;
-      const rows = s.itemTags.all(row.id);
-      const tokens = Buffer.allocUnsafe(rows.length * 32);
-      const tags = Buffer.allocUnsafe(rows.length * 16);
-      rows.forEach((r, i) => {
-        r.token.copy(tokens, i * 32);
-        r.tag.copy(tags, i * 16);
-      });
-      return { commitmentSeq: row.commitment_seq, count: rows.length, tokens, tags };
+      const read = s.itemTags.get(row.id)!;
+      const tokens = Buffer.from(read.tokens ?? '', 'hex');
+      const tags = Buffer.from(read.tags ?? '', 'hex');
+      if (tokens.length !== read.n * 32 || tags.length !== read.n * 16) throw new Error('item tags read back with the wrong length');
+      return { commitmentSeq: row.commitment_seq, count: read.n, tokens, tags };
     });
     this.#replaceSegments = db.transaction((index: string, setId: Buffer, segments: Buffer[]) => {
       const id = indexId(index);
