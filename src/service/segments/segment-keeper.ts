@@ -1,9 +1,12 @@
 // Keeps each open index's sealed segment set current in the background. The rule: a new set is
-// written when the index has none for its current model (just trained, or opened from records), or
+// due when the index has none for its current model (just trained, or opened from records), or
 // when the items written or deleted since the last set (the tail an open replays) exceed
-// TAIL_FRACTION of the index and at least MIN_TAIL items. One write per index at a time, started
-// a moment after the rule first holds so that a burst of writes lands in one set. A failed write
-// is left for the next change to retry; the index keeps serving as it is.
+// TAIL_FRACTION of the index and at least MIN_TAIL items. A set is a full copy of the index, and
+// taking and sealing it costs the main thread tens of milliseconds per 100,000 items, so a due set
+// waits until writes pause for WRITE_DELAY_MS: under a sustained stream it would otherwise be
+// rewritten every few seconds, in the way of the searches. Only a set that is missing, or a tail
+// that has reached HARD_TAIL_FRACTION of the index, is written during the stream. One write per
+// index at a time. A failed write is left for the next change to retry; the index keeps serving.
 
 import type { Store } from '../../storage/index.js';
 import type { OpenIndex } from '../open/open-index.js';
@@ -14,8 +17,20 @@ import { writeSegmentSet } from './segment-writer.js';
 export const TAIL_FRACTION = 0.1;
 /** Below this many changed items a set is not rewritten (unless it is missing or stale). */
 export const MIN_TAIL = 1000;
-/** Wait between the rule holding and the write starting. */
+/** Writes must pause this long before a due set is written (a missing set waits this long at most). */
 export const WRITE_DELAY_MS = 1000;
+/** A tail this large (a share of the index) is written without waiting for writes to pause. */
+export const HARD_TAIL_FRACTION = 0.5;
+
+/** Whether a set is due, and whether it may wait for the writes to pause. */
+export type SegmentUrgency = 'none' | 'when-quiet' | 'now';
+
+/** The rule above, for an index of `size` items with `changes` since its set (at least `size` when it has none). */
+export function segmentUrgency(changes: number, size: number, tailFraction = TAIL_FRACTION, minTail = MIN_TAIL): SegmentUrgency {
+  if (changes === 0) return 'none';
+  if (changes >= size || changes >= HARD_TAIL_FRACTION * size) return 'now';
+  return changes >= Math.max(minTail, tailFraction * size) ? 'when-quiet' : 'none';
+}
 
 export interface SegmentKeeperOptions {
   store: Store;
@@ -52,20 +67,30 @@ export class SegmentKeeper {
 
   /** Whether `open` needs a new set by the rule. */
   due(open: OpenIndex): boolean {
-    if (open.closed || open.modelSealTag === null || open.text !== null || !open.isTrained) return false;
-    const changes = open.changesSinceSegments;
-    if (changes === 0) return false;
-    return changes >= open.size || changes >= Math.max(this.#options.minTail, this.#options.tailFraction * open.size);
+    return this.#urgency(open) !== 'none';
   }
 
+  /** Called on every change: schedules a due set, and pushes a waiting one back while writes go on. */
   check(open: OpenIndex): void {
-    if (this.#closed || this.#scheduled.has(open) || this.#running.has(open) || !this.due(open)) return;
+    if (this.#closed || this.#running.has(open)) return;
+    const urgency = this.#urgency(open);
+    if (urgency === 'none') return;
+    const waiting = this.#scheduled.get(open);
+    if (waiting !== undefined) {
+      if (urgency === 'now') return;
+      clearTimeout(waiting);
+    }
     const timer = setTimeout(() => {
       this.#scheduled.delete(open);
       this.#start(open);
     }, this.#options.delayMs);
     timer.unref();
     this.#scheduled.set(open, timer);
+  }
+
+  #urgency(open: OpenIndex): SegmentUrgency {
+    if (open.closed || open.modelSealTag === null || open.text !== null || !open.isTrained) return 'none';
+    return segmentUrgency(open.changesSinceSegments, open.size, this.#options.tailFraction, this.#options.minTail);
   }
 
   /** Resolves when the writes under way (not those only scheduled) have ended. */
