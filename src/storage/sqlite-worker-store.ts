@@ -62,12 +62,12 @@ export class SqliteWorkerStore implements Store {
     return new SqliteWorkerStore(worker);
   }
 
-  #send<T>(request: Unnumbered<WriterRequest>): Promise<T> {
+  #send<T>(request: Unnumbered<WriterRequest>, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.#stopped !== null) return Promise.reject(this.#stopped);
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#worker.postMessage({ ...request, id } as WriterRequest);
+      this.#worker.postMessage({ ...request, id } as WriterRequest, transfer);
     });
   }
 
@@ -150,8 +150,13 @@ export class SqliteWorkerStore implements Store {
     return this.#call('readItemTags', index);
   }
 
+  /**
+   * The segments (megabytes each) are moved to the writer thread, not copied: a copy of a whole set
+   * cost the main thread about a second per set under load. Callers must not use them afterwards.
+   */
   replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void> {
-    return this.#call('replaceSegments', index, setId, segments);
+    const owned = segments.filter((segment) => segment.byteOffset === 0 && segment.byteLength === segment.buffer.byteLength);
+    return this.#send({ method: 'replaceSegments', args: [index, setId, segments] }, [...new Set(owned.map((segment) => segment.buffer as ArrayBuffer))]);
   }
 
   readSegments(index: string, setId: Buffer, from: number, count: number): Promise<Buffer[]> {

@@ -173,6 +173,7 @@ export interface Store {
   /**
    * Replaces the index's sealed segment set by `segments` (numbered from 0) under the new id
    * `setId`, in one transaction: the old set's segments are removed. Throws StoreIndexNotFoundError.
+   * The segments may be moved to another thread (their buffers detached): do not use them afterwards.
    */
   replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void>;
   /** Segments `from` .. `from + count - 1` of set `setId`, in order; fewer (or none) when the set was replaced meanwhile. */
