@@ -188,6 +188,11 @@ export class OpenIndex {
   /** This index's key in the shared vector cache (unique per OpenIndex, so a reopened index never meets old entries). */
   readonly #cacheOwner = nextCacheOwner++;
 
+  /** The sealing workers holding this index's key, if any (segment sets are sealed there too). */
+  get sealer(): SealerRegistration | null {
+    return this.#sealer;
+  }
+
   /** Record padding of item records sealed here (item-codec.ts); 0 for none. */
   readonly recordBucket: number;
 

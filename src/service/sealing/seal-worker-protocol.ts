@@ -36,10 +36,14 @@ export type SealWorkerRequest =
    * Pages of one `load` share the worker's term numbering, kept until `end-load`.
    */
   | { type: 'open'; job: number; handle: number; load: number; dimension: number; text: TextSearchConfig | null; tokens: Uint8Array; sealed: Uint8Array; ends: Uint32Array }
-  | { type: 'end-load'; load: number };
+  | { type: 'end-load'; load: number }
+  /** Segment `segment` of set `setId` (segment-set-record.ts): the worker seals `plaintext` (transferred) and wipes it. */
+  | { type: 'seal-segment'; job: number; handle: number; setId: Uint8Array; segment: number; plaintext: Uint8Array };
 
 export type SealWorkerResponse =
   /** Item i's token is tokens[32i, 32i + 32); its sealed record is sealed[ends[i - 1] (or 0), ends[i]). */
   | { type: 'sealed'; job: number; tokens: Uint8Array; sealed: Uint8Array; ends: Uint32Array }
   | { type: 'opened'; job: number; page: OpenedPage }
+  /** A segment sealed, in a buffer of its own (transferred back). */
+  | { type: 'sealed-segment'; job: number; sealed: Uint8Array }
   | { type: 'failed'; job: number; message: string; failure?: OpenFailure };

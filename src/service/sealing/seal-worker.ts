@@ -1,10 +1,11 @@
 // Entry point of a sealing worker thread: computes tokens and seals item records for the indexes
 // registered with it, exactly as the main thread does (same codec, same associated data), and
-// opens pages of records for an index being loaded (open-worker-page.ts).
+// opens pages of records for an index being loaded (open-worker-page.ts) and seals the segments of
+// its segment sets (segment-set-record.ts).
 
 import { parentPort } from 'node:worker_threads';
 import { IndexCipher, SealIntegrityError, TOKEN_BYTES } from '../../crypto/index.js';
-import { itemAad } from '../records/associated-data.js';
+import { itemAad, segmentAad } from '../records/associated-data.js';
 import { ItemFormatError, encodeItem } from '../records/item-codec.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
 import { openPage, type LoadAnalysis } from './open-worker-page.js';
@@ -43,6 +44,20 @@ function seal(request: Extract<SealWorkerRequest, { type: 'seal' }>): SealWorker
   return { type: 'sealed', job: request.job, tokens, sealed, ends };
 }
 
+function sealSegmentOf(request: Extract<SealWorkerRequest, { type: 'seal-segment' }>): SealWorkerResponse {
+  const registered = indexes.get(request.handle);
+  if (!registered) return { type: 'failed', job: request.job, message: `index handle ${request.handle} is not registered` };
+  try {
+    // As sealSegment (segment-set-record.ts) does on the main thread.
+    const sealed = registered.cipher.seal(request.plaintext, segmentAad(registered.index, Buffer.from(request.setId), request.segment));
+    // Only a buffer that owns its whole ArrayBuffer may be transferred (a pooled one shares it).
+    const own = sealed.byteOffset === 0 && sealed.buffer.byteLength === sealed.length ? sealed : new Uint8Array(sealed);
+    return { type: 'sealed-segment', job: request.job, sealed: own };
+  } finally {
+    request.plaintext.fill(0);
+  }
+}
+
 port.on('message', (request: SealWorkerRequest) => {
   switch (request.type) {
     case 'register': {
@@ -79,6 +94,17 @@ port.on('message', (request: SealWorkerRequest) => {
         if (page.text !== null) buffers.push(page.text.ids.buffer, page.text.freqs.buffer, page.text.ends.buffer, page.text.lengths.buffer);
         port.postMessage(response, buffers as ArrayBuffer[]);
       } else port.postMessage(response);
+      break;
+    }
+    case 'seal-segment': {
+      let response: SealWorkerResponse;
+      try {
+        response = sealSegmentOf(request);
+      } catch (error) {
+        response = { type: 'failed', job: request.job, message: error instanceof Error ? error.message : String(error) };
+      }
+      if (response.type === 'sealed-segment') port.postMessage(response, [response.sealed.buffer as ArrayBuffer]);
+      else port.postMessage(response);
       break;
     }
     case 'seal': {

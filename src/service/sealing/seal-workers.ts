@@ -3,7 +3,8 @@
 // keeps the main thread free to answer searches meanwhile.
 //
 // An open hands them pages of sealed item records to decrypt, decode and analyse (openPage), so
-// the main thread only indexes what comes back.
+// the main thread only indexes what comes back, and a segment set's chunks to seal (transferred
+// both ways), so writing a set costs the main thread only the snapshot and its stream.
 //
 // Workers start on first use and hold, per open index, a cipher derived from its data key. The
 // pool keeps a copy of each registered data key (wiped on unregister) so a worker started later,
@@ -49,6 +50,7 @@ export class SealWorkers {
   readonly #keys = new Map<number, { index: string; dataKey: Buffer }>();
   #sealedItems = 0;
   #openedItems = 0;
+  #sealedSegments = 0;
   #nextHandle = 1;
   #nextJob = 1;
   #nextSlot = 0;
@@ -69,6 +71,11 @@ export class SealWorkers {
   /** Item records the workers have opened for loads so far (for metrics and tests). */
   get openedItems(): number {
     return this.#openedItems;
+  }
+
+  /** Segments of segment sets the workers have sealed so far (for metrics and tests). */
+  get sealedSegments(): number {
+    return this.#sealedSegments;
   }
 
   /** Makes an index sealable by the workers; returns the handle to seal and unregister with. */
@@ -95,6 +102,24 @@ export class SealWorkers {
       this.#sealedItems += response.ends.length;
       return unpack(response);
     });
+  }
+
+  /**
+   * Segment `segment` of set `setId` sealed by a worker. `plaintext`'s ArrayBuffer is transferred,
+   * not copied: it must own it (segment-chunks.ts) and is unusable here afterwards, whether the
+   * worker succeeds or not (the worker wipes it). Rejects when the worker fails or dies.
+   */
+  sealSegment(handle: number, setId: Buffer, segment: number, plaintext: Uint8Array): Promise<Buffer> {
+    return this.#post(
+      handle,
+      (job) => ({ type: 'seal-segment', job, handle, setId: new Uint8Array(setId), segment, plaintext }),
+      [plaintext.buffer as ArrayBuffer],
+      (response) => {
+        if (response.type !== 'sealed-segment') throw new Error('sealing worker: unexpected response');
+        this.#sealedSegments++;
+        return Buffer.from(response.sealed.buffer, response.sealed.byteOffset, response.sealed.byteLength);
+      },
+    );
   }
 
   /** A number for one open's pages (openPage), to end with endLoad. */

@@ -5,6 +5,7 @@
 /** Bytes of plaintext per segment: large enough that an open reads few records, small enough to seal and store one at a time. */
 export const SEGMENT_BYTES = 4 << 20;
 
+/** Chunks are never slices of Node's shared pool: each owns its ArrayBuffer, so it can be transferred to a sealing worker. */
 export class ChunkWriter {
   readonly #chunkBytes: number;
   readonly chunks: Buffer[] = [];
@@ -14,7 +15,7 @@ export class ChunkWriter {
 
   constructor(chunkBytes = SEGMENT_BYTES) {
     this.#chunkBytes = chunkBytes;
-    this.#current = Buffer.allocUnsafe(chunkBytes);
+    this.#current = Buffer.allocUnsafeSlow(chunkBytes);
   }
 
   get length(): number {
@@ -59,7 +60,7 @@ export class ChunkWriter {
 
   #next(): void {
     this.chunks.push(this.#current);
-    this.#current = Buffer.allocUnsafe(this.#chunkBytes);
+    this.#current = Buffer.allocUnsafeSlow(this.#chunkBytes);
     this.#at = 0;
   }
 }

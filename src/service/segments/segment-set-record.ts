@@ -37,17 +37,15 @@ export interface SealedSegmentSet {
   segments: Buffer[];
 }
 
-/**
- * Seals `snapshot` as a new set with a fresh id. Encoding is synchronous (the snapshot is already
- * a copy); sealing yields to the event loop between segments so searches go on meanwhile.
- */
-export async function sealSegmentSet(
-  cipher: IndexCipher,
-  index: string,
-  snapshot: IndexSnapshot,
-  meta: { commitmentSeq: number; modelTag: Buffer },
-  segmentBytes = SEGMENT_BYTES,
-): Promise<SealedSegmentSet> {
+/** A set written but not yet sealed: its id, its manifest plaintext and the stream's chunks (to seal as segments 1..). */
+export interface EncodedSegmentSet {
+  setId: Buffer;
+  manifest: Buffer;
+  chunks: Buffer[];
+}
+
+/** Writes `snapshot` as a new set's stream and manifest (synchronous: the snapshot is already a copy). */
+export function encodeSegmentSet(snapshot: IndexSnapshot, meta: { commitmentSeq: number; modelTag: Buffer }, segmentBytes = SEGMENT_BYTES): EncodedSegmentSet {
   const writer = new ChunkWriter(segmentBytes);
   writeSnapshot(writer, snapshot);
   const streamBytes = writer.length;
@@ -61,10 +59,30 @@ export async function sealSegmentSet(
   manifest.writeBigUInt64LE(BigInt(meta.commitmentSeq), 24);
   meta.modelTag.copy(manifest, 32);
   setId.copy(manifest, 48);
-  const segments = [cipher.seal(manifest, segmentAad(index, setId, 0))];
+  return { setId, manifest, chunks };
+}
+
+/** Segment `segment` of set `setId` (0 the manifest, 1.. the chunks), sealed; the same on the main thread and in a sealing worker. */
+export function sealSegment(cipher: IndexCipher, index: string, setId: Buffer, segment: number, plaintext: Uint8Array): Buffer {
+  return cipher.seal(plaintext, segmentAad(index, setId, segment));
+}
+
+/**
+ * Seals `snapshot` as a new set with a fresh id on the calling thread; sealing yields to the event
+ * loop between segments so searches go on meanwhile.
+ */
+export async function sealSegmentSet(
+  cipher: IndexCipher,
+  index: string,
+  snapshot: IndexSnapshot,
+  meta: { commitmentSeq: number; modelTag: Buffer },
+  segmentBytes = SEGMENT_BYTES,
+): Promise<SealedSegmentSet> {
+  const { setId, manifest, chunks } = encodeSegmentSet(snapshot, meta, segmentBytes);
+  const segments = [sealSegment(cipher, index, setId, 0, manifest)];
   try {
     for (let i = 0; i < chunks.length; i++) {
-      segments.push(cipher.seal(chunks[i], segmentAad(index, setId, i + 1)));
+      segments.push(sealSegment(cipher, index, setId, i + 1, chunks[i]));
       chunks[i].fill(0);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

@@ -1,12 +1,13 @@
 // Writes an open index's sealed segment set: a copy of its state taken under the write lock (so no
-// write or model swap is half in it), sealed segment by segment off the lock, then stored as the
-// index's new set in one transaction. The per-item records stay the source of truth: a set is
-// only a faster way to reach the state they describe, checked against them on every open.
+// write or model swap is half in it), sealed segment by segment off the lock (in the sealing
+// workers when the index has them, segment-set-on-workers.ts), then stored as the index's new set
+// in one transaction. The per-item records stay the source of truth: a set is only a faster way
+// to reach the state they describe, checked against them on every open.
 
 import type { Store } from '../../storage/index.js';
 import type { OpenIndex } from '../open/open-index.js';
 import { SEGMENT_BYTES } from './segment-chunks.js';
-import { sealSegmentSet } from './segment-set-record.js';
+import { sealSegmentSetOnWorkers } from './segment-set-on-workers.js';
 
 /**
  * Writes a new set for `open`; false when there is nothing to write (untrained, closed, a keyword
@@ -21,7 +22,7 @@ export async function writeSegmentSet(store: Store, open: OpenIndex, segmentByte
   });
   if (taken === null) return false;
   const { snapshot, changes, modelTag, commitmentSeq } = taken;
-  const sealed = await sealSegmentSet(open.cipher, open.name, snapshot, { commitmentSeq, modelTag }, segmentBytes);
+  const sealed = await sealSegmentSetOnWorkers(open.sealer, open.cipher, open.name, snapshot, { commitmentSeq, modelTag }, segmentBytes);
   await store.replaceSegments(open.name, sealed.setId, sealed.segments);
   // Changes made while sealing are not in the set: they stay counted.
   open.changesSinceSegments = Math.max(0, open.changesSinceSegments - changes);

@@ -4,10 +4,11 @@
 // tampering with the set (a flipped byte, two segments swapped, one dropped, one from another set)
 // is an IntegrityError on open; a whole older set put back is only a longer tail (the items are the
 // current ones); a set for another model is not used; and the segment keeper writes a set after
-// training and again once the tail passes its share of the index.
+// training and again once the tail passes its share of the index. A set whose chunks the sealing
+// workers sealed opens the same, and a worker failing (or lacking the key) falls back to this thread.
 
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { unwrapDataKey } from '../../../src/crypto/index.js';
 import { IndexKeyCredential } from '../../../src/service/access/credentials.js';
 import { INDEX_TYPES, type IndexType } from '../../../src/service/enumerations.js';
@@ -17,6 +18,7 @@ import { loadOpenIndex } from '../../../src/service/open/index-loader.js';
 import type { OpenIndex } from '../../../src/service/open/open-index.js';
 import { StoredItems } from '../../../src/service/records/stored-items.js';
 import { VectorCache } from '../../../src/service/records/vector-cache.js';
+import { SealWorkers } from '../../../src/service/sealing/seal-workers.js';
 import { writeSegmentSet } from '../../../src/service/segments/segment-writer.js';
 import type { ItemInput } from '../../../src/service/types.js';
 import type { Store } from '../../../src/storage/index.js';
@@ -63,11 +65,11 @@ forEachStore((fresh) => {
   }
 
   /** Opens the index on its own store connection, as a restart would. */
-  async function openDirect(): Promise<{ store: Store; open: OpenIndex }> {
+  async function openDirect(workers: SealWorkers | null = null): Promise<{ store: Store; open: OpenIndex }> {
     const store = await harness.openStore();
     const stored = (await store.getIndex('docs'))!;
     const keyBytes = Buffer.from(key, 'base64');
-    const open = await loadOpenIndex(store, stored, unwrapDataKey(keyBytes, stored.wrappedDataKey, 'docs'), new IndexKeyCredential(keyBytes), null, 0, new StoredItems(store, new VectorCache(1 << 20)));
+    const open = await loadOpenIndex(store, stored, unwrapDataKey(keyBytes, stored.wrappedDataKey, 'docs'), new IndexKeyCredential(keyBytes), workers, 0, new StoredItems(store, new VectorCache(1 << 20)));
     cleanup.push(async () => {
       open.close();
       await store.close();
@@ -143,6 +145,72 @@ forEachStore((fresh) => {
       );
     });
   }
+
+  describe('sealed in the sealing workers', () => {
+    async function pool(): Promise<SealWorkers> {
+      const workers = new SealWorkers(2);
+      cleanup.push(() => workers.close());
+      return workers;
+    }
+
+    /** Writes the set through `workers` (with `sealSegment` as given), then checks a restart reads it and equals the index before. */
+    async function writeAndReopen(workers: SealWorkers): Promise<{ dataSegments: number }> {
+      await trainedIndex('ivf_sq8');
+      const before = await service();
+      const expected = await observe(before);
+      await before.close();
+      const { store, open } = await openDirect(workers);
+      expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const { rows } = await harness.rawSegments('docs');
+      const after = await service();
+      expect(await observe(after)).toEqual(expected);
+      await after.close();
+      const { open: reopened } = await openDirect();
+      expect(reopened.loadedFromSegments).toBe(true);
+      return { dataSegments: rows.length - 1 };
+    }
+
+    it('a set whose chunks the workers sealed opens on this thread and equals the index before it', async () => {
+      const workers = await pool();
+      const { dataSegments } = await writeAndReopen(workers);
+      expect(dataSegments).toBeGreaterThan(3);
+      expect(workers.sealedSegments).toBe(dataSegments);
+    });
+
+    it('a worker failing after it took a chunk falls back to sealing the whole set on this thread', async () => {
+      const workers = await pool();
+      const real = workers.sealSegment.bind(workers);
+      let calls = 0;
+      // The chunk really went to a worker (its buffer is gone here); then the answer is lost.
+      vi.spyOn(workers, 'sealSegment').mockImplementation(async (handle, setId, segment, plaintext) => {
+        calls++;
+        const sealed = await real(handle, setId, segment, plaintext);
+        if (segment === 2) throw new Error('worker died');
+        return sealed;
+      });
+      const { dataSegments } = await writeAndReopen(workers);
+      expect(calls).toBe(dataSegments);
+      expect(workers.sealedSegments).toBe(dataSegments);
+    });
+
+    it('workers without the key of the index fall back to this thread', async () => {
+      const workers = await pool();
+      const unregistered = vi.spyOn(workers, 'sealSegment');
+      await trainedIndex('ivf_sq8');
+      const { store, open } = await openDirect(workers);
+      open.sealer!.workers.unregister(open.sealer!.handle);
+      expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
+      expect(unregistered).toHaveBeenCalled();
+      expect(workers.sealedSegments).toBe(0);
+      for (const step of cleanup.splice(0).reverse()) await step();
+      const s = await service();
+      expect((await s.listIds('docs', key)).length).toBe(N);
+      await s.close();
+      const { open: reopened } = await openDirect();
+      expect(reopened.loadedFromSegments).toBe(true);
+    });
+  });
 
   describe('tampering', () => {
     async function tampered(change: (rows: Array<{ setId: Buffer; seq: number; sealed: Buffer }>) => Array<{ setId: Buffer; seq: number; sealed: Buffer }>): Promise<unknown> {
