@@ -44,17 +44,17 @@ export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
   out.u32(items.length);
   for (const item of items) {
     out.bytes(item.token);
-    out.bytes(Buffer.from(item.sealTag, 'latin1'));
+    out.string(item.sealTag, 'latin1', TAG_BYTES);
     out.u32(item.revision);
-    const id = Buffer.from(item.id, 'utf8');
-    out.u32(id.length);
-    out.bytes(id);
+    const idBytes = Buffer.byteLength(item.id, 'utf8');
+    out.u32(idBytes);
+    out.string(item.id, 'utf8', idBytes);
     if (item.metadataJson === null) {
       out.u32(NO_METADATA);
     } else {
-      const metadata = Buffer.from(item.metadataJson, 'utf8');
-      out.u32(metadata.length);
-      out.bytes(metadata);
+      const metadataBytes = Buffer.byteLength(item.metadataJson, 'utf8');
+      out.u32(metadataBytes);
+      out.string(item.metadataJson, 'utf8', metadataBytes);
     }
   }
   for (const list of lists.lists) {

@@ -46,6 +46,17 @@ export class ChunkWriter {
     this.#total += data.length;
   }
 
+  /** `value` encoded, `byteLength` bytes of it (Buffer.byteLength): written in place when it fits, without a Buffer per string. */
+  string(value: string, encoding: 'utf8' | 'latin1', byteLength: number): void {
+    if (this.#chunkBytes - this.#at >= byteLength) {
+      this.#current.write(value, this.#at, byteLength, encoding);
+      this.#at += byteLength;
+      this.#total += byteLength;
+      return;
+    }
+    this.bytes(Buffer.from(value, encoding));
+  }
+
   /** The bytes of a typed array as they lie in memory (little-endian on every platform the item codec accepts). */
   array(data: Float32Array | Uint32Array): void {
     this.bytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
