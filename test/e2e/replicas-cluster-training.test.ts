@@ -8,8 +8,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { print } from 'graphql';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelTrainingDocument,
   CreateIndexDocument,
@@ -22,8 +21,8 @@ import {
   type TrainingStatusSubscription,
   UpsertDocument,
 } from '../generated/graphql.js';
-import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
-import { type Replica, serveReplica } from './replica-process.js';
+import { probePostgres, probeRedis } from '../support/services.js';
+import { type Replica, useServedReplicas } from './replica-process.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
 import { eventually } from '../support/eventually.js';
 
@@ -39,21 +38,14 @@ const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 type Status = Extract<TrainingStatusSubscription['trainingStatus'], { __typename: 'TrainingStatus' }>;
 
 describe.skipIf(!postgres.available || !redis.available)('training across replica processes', () => {
-  let schema: PostgresTestSchema;
-  let env: Record<string, string>;
-  const replicas: Replica[] = [];
+  const cluster = useServedReplicas({ schema: 'cluster_training_e2e', redisUrl: redis.url, leaseMs: LEASE_MS, apiKeyPrefix: 'cluster' });
   let a: Replica;
   let b: Replica;
   let c: Replica;
   const key = randomBytes(32).toString('base64');
   const prefix = `cluster-training-${randomUUID().slice(0, 8)}`;
-  const indexNames: string[] = [];
 
-  async function serve(name: string): Promise<Replica> {
-    const replica = await serveReplica(name, { ...env, CIPHERDEX_REPLICA_NAME: `replica-${name}` });
-    replicas.push(replica);
-    return replica;
-  }
+  const serve = (name: string) => cluster.start(name, { CIPHERDEX_REPLICA_NAME: `replica-${name}` });
 
   /** Every trainingStatus event of the index on `replica`, with a way to wait for one. */
   function watch(replica: Replica, index: string) {
@@ -90,7 +82,7 @@ describe.skipIf(!postgres.available || !redis.available)('training across replic
   }
 
   async function populated(index: string, count: number): Promise<void> {
-    indexNames.push(index);
+    cluster.indexNames.push(index);
     const created = await b.request(CreateIndexDocument, { name: index, key, dimension: DIMENSION });
     expect(created.body.data?.createIndex.__typename).toBe('Index');
     const vectors = clusteredVectors(count, DIMENSION, 16, 11);
@@ -109,29 +101,7 @@ describe.skipIf(!postgres.available || !redis.available)('training across replic
   }
 
   beforeAll(async () => {
-    schema = await createPostgresTestSchema('cluster_training_e2e');
-    env = {
-      CIPHERDEX_DB_TYPE: 'postgres',
-      CIPHERDEX_CONNECTION_STRING: schema.connectionString,
-      REDIS_URL: redis.url,
-      CIPHERDEX_API_KEY: `cluster_${randomBytes(12).toString('hex')}`,
-      TRAINING_LEASE_MS: String(LEASE_MS),
-      AUTO_TRAIN_DISABLED: 'true',
-      CIPHERDEX_DATA_DIR: '/nonexistent-replicas-use-postgres',
-    };
     [a, b, c] = await Promise.all([serve('A'), serve('B'), serve('C')]);
-  });
-
-  afterAll(async () => {
-    // A replica left stopped would never exit.
-    for (const replica of replicas) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill('SIGCONT');
-    await Promise.all(replicas.map((replica) => replica.stop()));
-    const admin = new Redis(redis.url);
-    if (indexNames.length > 0) {
-      for (const statusKey of await admin.keys('cipherdex:*:training-status')) await admin.hdel(statusKey, ...indexNames);
-    }
-    await admin.quit();
-    await schema?.drop();
   });
 
   it('keeps the newer model on every replica when a trainer paused past its lease (SIGSTOP) resumes (SIGCONT), and reports the stale run FAILED', async () => {

@@ -9,8 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import type { Client } from 'graphql-ws';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelTrainingDocument,
   CreateIndexDocument,
@@ -24,8 +23,8 @@ import {
   type TrainingStatusSubscription,
   UpsertDocument,
 } from '../generated/graphql.js';
-import { createPostgresTestSchema, probePostgres, probeRedis, type PostgresTestSchema } from '../support/services.js';
-import { type Replica, serveReplica } from './replica-process.js';
+import { probePostgres, probeRedis } from '../support/services.js';
+import { type Replica, useServedReplicas } from './replica-process.js';
 import { clusteredVectors, toBase64 } from './vectors.js';
 import { eventually } from '../support/eventually.js';
 
@@ -71,31 +70,24 @@ function watch(client: Client, index: string, key: string) {
 }
 
 describe.skipIf(!postgres.available || !redis.available)('several replicas on one PostgreSQL and one Redis', () => {
-  let schema: PostgresTestSchema;
-  let env: Record<string, string>;
-  const replicas: Replica[] = [];
+  const cluster = useServedReplicas({ schema: 'replicas_e2e', redisUrl: redis.url, leaseMs: LEASE_MS, apiKeyPrefix: 'replicas' });
   let a: Replica;
   let b: Replica;
   let c: Replica;
   const key = randomBytes(32).toString('base64');
   // Index names are unique per run: Redis (training topics and statuses) is shared.
   const prefix = `replicas-${randomUUID().slice(0, 8)}`;
-  const indexNames: string[] = [];
   /** Every item some replica acknowledged, by index: id -> vector. */
   const acknowledged = new Map<string, Map<string, Float32Array>>();
 
   function newIndexName(label: string): string {
     const name = `${prefix}-${label}`;
-    indexNames.push(name);
+    cluster.indexNames.push(name);
     acknowledged.set(name, new Map());
     return name;
   }
 
-  async function start(name: string): Promise<Replica> {
-    const replica = await serveReplica(name, env);
-    replicas.push(replica);
-    return replica;
-  }
+  const start = (name: string) => cluster.start(name);
 
   async function createOn(replica: Replica, index: string): Promise<void> {
     const created = await replica.request(CreateIndexDocument, { name: index, key, dimension: DIMENSION });
@@ -122,29 +114,7 @@ describe.skipIf(!postgres.available || !redis.available)('several replicas on on
   }
 
   beforeAll(async () => {
-    schema = await createPostgresTestSchema('replicas_e2e');
-    env = {
-      CIPHERDEX_DB_TYPE: 'postgres',
-      CIPHERDEX_CONNECTION_STRING: schema.connectionString,
-      REDIS_URL: redis.url,
-      CIPHERDEX_API_KEY: `replicas_${randomBytes(12).toString('hex')}`,
-      TRAINING_LEASE_MS: String(LEASE_MS),
-      AUTO_TRAIN_DISABLED: 'true',
-      CIPHERDEX_DATA_DIR: '/nonexistent-replicas-use-postgres',
-    };
     [a, b, c] = await Promise.all([start('A'), start('B'), start('C')]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(replicas.map((replica) => replica.stop()));
-    const admin = new Redis(redis.url);
-    // The replicas' cluster namespace is derived from the schema; these index names are unique, so
-    // removing them from every cluster's status hash touches nothing else.
-    if (indexNames.length > 0) {
-      for (const key of await admin.keys('cipherdex:*:training-status')) await admin.hdel(key, ...indexNames);
-    }
-    await admin.quit();
-    await schema?.drop();
   });
 
   it('finds on every replica what any replica acknowledged, and forgets what any deleted', async () => {
