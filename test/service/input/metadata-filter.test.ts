@@ -20,6 +20,17 @@ function matching(filter: Filter): string[] {
     .map(([id]) => id);
 }
 
+
+/** What compileFilter throws for `filter` (undefined when it compiles). */
+function compileError(filter: unknown): unknown {
+  try {
+    compileFilter(filter as Filter);
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe('compileFilter', () => {
   it('matches everything when the filter is absent or empty', () => {
     expect(matching({})).toEqual(['a', 'b', 'c', 'd', 'e']);
@@ -132,12 +143,7 @@ describe('compileFilter', () => {
     ['an empty path segment', { 'author..name': 'x' }, /field path/],
     ['a non-object filter', ['genre'], /object/],
   ])('rejects %s with a ValidationError naming it', (_, filter, message) => {
-    let caught: unknown;
-    try {
-      compileFilter(filter as Filter);
-    } catch (error) {
-      caught = error;
-    }
+    const caught = compileError(filter);
     expect(caught).toBeInstanceOf(ValidationError);
     expect((caught as ValidationError).argument).toBe('filter');
     expect((caught as ValidationError).message).toMatch(message);
@@ -153,12 +159,7 @@ describe('compileFilter', () => {
     ['a non-JSON value deep in a value', { 'secret-field': { $eq: { 'secret-key': [1, Number.NaN] } } }, 'filter.field#1.$eq.field#1[1]: not a finite JSON number'],
     ['a bad $in element', { 'secret-field': { $in: ['secret-value', Infinity] } }, 'filter.field#1.$in[1]: not a finite JSON number'],
   ])('names the place of %s without quoting names or values', (_, filter, expected) => {
-    let caught: unknown;
-    try {
-      compileFilter(filter as Filter);
-    } catch (error) {
-      caught = error;
-    }
+    const caught = compileError(filter);
     expect(caught).toBeInstanceOf(ValidationError);
     const { message } = caught as ValidationError;
     expect(message).toContain(expected);
