@@ -16,10 +16,17 @@ import { OpenIndex, type ItemWrite, type SealerRegistration } from './open-index
 
 /** Pages handed to the workers ahead of the one being indexed, per worker. */
 const PAGES_AHEAD_PER_WORKER = 2;
+/**
+ * A load expected to be smaller opens on the calling thread: it is about one page, so nothing
+ * overlaps, and a worker's round trip (or its start, about a second under tsx) costs more than
+ * decrypting it here (tens of microseconds an item).
+ */
+export const WORKER_OPEN_MIN_ITEMS = 2000;
 
 /**
  * `expectedItems`: how many items the load will likely apply (a size hint: the term index makes
- * room for them after the first page, 0 for no hint).
+ * room for them after the first page, and fewer than WORKER_OPEN_MIN_ITEMS open on this thread;
+ * 0 for no hint).
  */
 export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<StoredItem[]>, sealer: SealerRegistration | null, expectedItems = 0): Promise<void> {
   let hinted = false;
@@ -28,7 +35,8 @@ export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<Store
     hinted = true;
     open.text?.reserve(expectedItems - open.size);
   };
-  if (sealer === null || sealer.workers.size === 0) {
+  const small = expectedItems > 0 && expectedItems < WORKER_OPEN_MIN_ITEMS;
+  if (sealer === null || sealer.workers.size === 0 || small) {
     for await (const page of pages) {
       open.applyUpserts(openOnMainThread(open, page));
       reserveAfterFirstPage();

@@ -8,7 +8,7 @@ import { IndexCipher, SealIntegrityError, generateDataKey } from '../../../src/c
 import { createRandom } from '../../../src/engine/random.js';
 import type { StoredItem } from '../../../src/storage/index.js';
 import { AcceptedKeys } from '../../../src/service/open/accepted-keys.js';
-import { applyItemPages } from '../../../src/service/open/item-page-loading.js';
+import { applyItemPages, WORKER_OPEN_MIN_ITEMS } from '../../../src/service/open/item-page-loading.js';
 import { OpenIndex } from '../../../src/service/open/open-index.js';
 import { itemAad } from '../../../src/service/records/associated-data.js';
 import { ItemFormatError, encodeItem } from '../../../src/service/records/item-codec.js';
@@ -65,10 +65,10 @@ async function* scan(pages: StoredItem[][]): AsyncIterable<StoredItem[]> {
 }
 
 /** Loads `pages` into a new open index, through `pool`'s workers when given. */
-async function load(dataKey: Buffer, pool: SealWorkers | null, pages: StoredItem[][]): Promise<OpenIndex> {
+async function load(dataKey: Buffer, pool: SealWorkers | null, pages: StoredItem[][], expectedItems = 0): Promise<OpenIndex> {
   const sealer = pool === null ? null : { workers: pool, handle: pool.register('docs', dataKey) };
   const open = new OpenIndex('docs', CONFIG, new Date(0), new IndexCipher(dataKey), new AcceptedKeys('docs', Buffer.alloc(60)), sealer);
-  await applyItemPages(open, scan(pages), sealer);
+  await applyItemPages(open, scan(pages), sealer, expectedItems);
   return open;
 }
 
@@ -90,6 +90,19 @@ function snapshot(open: OpenIndex, items: Source[]) {
 }
 
 describe('applyItemPages', () => {
+  it('opens a load expected to be small on the calling thread, the same as the workers would', async () => {
+    const dataKey = generateDataKey();
+    const items = sources(60);
+    const pages = sealedPages(dataKey, items, 23);
+    const pool = new SealWorkers(1);
+    pools.push(pool);
+    const small = await load(dataKey, pool, pages, WORKER_OPEN_MIN_ITEMS - 1);
+    expect(pool.openedItems).toBe(0);
+    const large = await load(dataKey, pool, pages, WORKER_OPEN_MIN_ITEMS);
+    expect(pool.openedItems).toBe(items.length);
+    expect(snapshot(small, items)).toEqual(snapshot(large, items));
+  });
+
   it('builds with the workers exactly what the main thread builds alone, over pages of both workers', async () => {
     const dataKey = generateDataKey();
     const items = sources(300);
