@@ -1,12 +1,14 @@
 // Keyword and hybrid search through the service, on both stores: BM25 over contents and the named
 // metadata fields equals a reference, alpha 1 and 0 reproduce the pure rankings, fusion equals a
 // hand computation over the two legs, filters hold, writes and deletes change the terms at once,
-// a restart rebuilds the same scores, and no term reaches the store in plaintext.
+// a restart rebuilds the same scores, and no term reaches the store in plaintext (sealed segment
+// sets, which carry the term index, included).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IncompatibleIndexError, ValidationError } from '../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../src/service/index-service.js';
 import { TextAnalyzer } from '../../src/service/text/analyzer.js';
 import type { ItemInput, SearchHit, SearchOptions } from '../../src/service/types.js';
+import { eventually } from '../support/eventually.js';
 import { seededRandom, seededVectors } from './reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from './service-harness.js';
 import { referenceBm25 } from './text/reference-bm25.js';
@@ -243,7 +245,10 @@ forEachStore((fresh) => {
   });
 
   describe('at rest', () => {
-    it('stores no term, word or text of any document in plaintext', async () => {
+    it('stores no term, word or text of any document in plaintext (a sealed segment set with the term index included)', async () => {
+      // Trained, so the segment keeper writes a set, which carries the term index.
+      await service.train(name, key, { nLists: 2, wait: true });
+      await eventually(() => harness.rawSegments(name), (raw) => raw.segmentSet !== null, 'a segment set after training');
       await service.close();
       const raw = await harness.rawBytes();
       // Every word as written and every term the index derived from it (stems, folded forms).

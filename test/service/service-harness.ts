@@ -148,7 +148,8 @@ async function freshPostgres(): Promise<ServiceStoreHarness> {
         const indexes = await query<Record<string, unknown>>('SELECT * FROM indexes');
         const items = await query<Record<string, unknown>>('SELECT * FROM items');
         const grants = await query<Record<string, unknown>>('SELECT * FROM index_grants');
-        return [...indexes, ...items, ...grants].flatMap((row) =>
+        const segments = await query<Record<string, unknown>>('SELECT * FROM index_segments');
+        return [...indexes, ...items, ...grants, ...segments].flatMap((row) =>
           Object.values(row).map((value) => (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8'))),
         );
       },

@@ -426,32 +426,38 @@ export class OpenIndex {
   }
 
   /**
-   * A copy of what a sealed segment set persists: every item record (metadata serialized) and the
-   * engine's trained lists, their ids renumbered to positions in `items`. Synchronous, so it is
-   * one consistent state; null when the engine is untrained or the index has a keyword index
-   * (its postings are built from contents, which segments do not hold).
+   * A copy of what a sealed segment set persists: every item record (metadata serialized), the
+   * engine's trained lists, their ids renumbered to positions in `items`, and the term index of an
+   * index with text search, one document per item in the same order. Synchronous, so it is one
+   * consistent state; null when the engine is untrained.
    */
   segmentSnapshot(): IndexSnapshot | null {
     const lists = this.#engine.exportLists();
-    if (lists === null || this.text !== null) return null;
+    if (lists === null) return null;
     const position = new Uint32Array(this.#nextSlot);
+    const slots = new Uint32Array(this.#records.size);
     const items: SnapshotItem[] = [];
     for (const [slot, record] of this.#records) {
       position[slot] = items.length;
+      slots[items.length] = slot;
       items.push({ id: record.id, token: record.token, revision: record.revision, sealTag: record.sealTag, metadataJson: record.metadata === null ? null : JSON.stringify(record.metadata) });
     }
     for (const list of lists.lists) for (let i = 0; i < list.ids.length; i++) list.ids[i] = position[list.ids[i]];
-    return { items, lists };
+    return { items, lists, text: this.text === null ? null : this.text.terms.exportState(slots) };
   }
 
   /**
    * Loads a snapshot into this empty index: the items whose `keep` flag is set become records at
    * slots equal to their positions, the engine takes the lists as they are (the others are removed
    * from them: deleted or rewritten since, the caller replays their current records), under
-   * `model` (the stored model the snapshot names). The commitment sum is computed from the records kept.
+   * `model` (the stored model the snapshot names), and the term index takes the kept items'
+   * documents (the snapshot must carry one exactly when this index has text search). The
+   * commitment sum is computed from the records kept.
    */
   restoreSegments(snapshot: IndexSnapshot, keep: Uint8Array, model: TrainedModel): void {
-    if (this.#records.size > 0 || this.text !== null) throw new Error('restoreSegments needs an empty index without a keyword index');
+    if (this.#records.size > 0) throw new Error('restoreSegments needs an empty index');
+    if ((this.text === null) !== (snapshot.text === null)) throw new Error('restoreSegments: the snapshot has a term index exactly when the index has text search');
+    if (this.text !== null) this.text.terms.restoreState(snapshot.text!, keep);
     this.#engine.importLists({ centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) }, snapshot.lists);
     const kept: ItemRecord[] = [];
     snapshot.items.forEach((item, slot) => {

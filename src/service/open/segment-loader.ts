@@ -1,7 +1,9 @@
 // Opens an index from its sealed segment set (service/segments) instead of every item record: the
-// set gives the records and the engine's lists as they were when it was written, and the tail (item
-// records written, rewritten or deleted since) is found by comparing each stored record's seal tag
-// with the one the set holds for its token, then replayed from the records themselves. Nothing is
+// set gives the records, the engine's lists and (with text search) the term index as they were when
+// it was written, and the tail (item records written, rewritten or deleted since) is found by
+// comparing each stored record's seal tag with the one the set holds for its token, then replayed
+// from the records themselves: the set's version of a rewritten or deleted item is left out of the
+// lists and the term index alike, and the new version analysed from its record. Nothing is
 // trusted that the per-item records and the index commitment do not confirm: an item is taken from
 // the set only when the store holds exactly the record version (GCM tag) the set was made from,
 // and the loader's commitment check then proves the loaded set of (token, tag) pairs is the
@@ -12,6 +14,7 @@ import { IndexNotFoundError } from '../errors.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
 import { openManifest, openSegmentSet } from '../segments/segment-set-record.js';
+import { analysisDigest } from '../text/term-index-state.js';
 import { applyItemPages } from './item-page-loading.js';
 import type { OpenIndex, SealerRegistration } from './open-index.js';
 
@@ -23,7 +26,8 @@ const TAIL_PAGE = 2000;
 /**
  * Loads the empty `open` from the stored segment set and the tail. Returns false, having changed
  * nothing, when there is no set to use: none written, written for another model (training
- * committed a newer one since), or an index with a keyword index (its postings need the contents).
+ * committed a newer one since), or, for an index with text search, a set without its term index
+ * (written before sets carried one) or with one from another analysis (analysisDigest).
  * `changed` makes the error that restarts the load when the store moved under it (another
  * replica wrote, or a newer set replaced this one). IntegrityError when a segment fails its checks.
  */
@@ -37,12 +41,14 @@ export async function loadFromSegments(
 ): Promise<boolean> {
   const name = stored.name;
   const setId = stored.segmentSet;
-  if (setId === null || stored.sealedModel === null || model === null || open.text !== null) return false;
+  if (setId === null || stored.sealedModel === null || model === null) return false;
   const [sealedManifest] = await store.readSegments(name, setId, 0, 1);
   if (sealedManifest === undefined) throw changed();
   const manifest = openManifest(open.cipher, name, setId, sealedManifest);
   const modelTag = sealTagOf(stored.sealedModel);
   if (!manifest.modelTag.equals(modelTag)) return false;
+  // A term index only from a set that carries one made by this very analysis (older sets have none).
+  if (open.text === null ? manifest.textDigest !== null : manifest.textDigest === null || !manifest.textDigest.equals(analysisDigest(open.text.config))) return false;
 
   const sealed: Buffer[] = [];
   while (sealed.length < manifest.segments) {

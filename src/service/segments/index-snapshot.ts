@@ -8,9 +8,16 @@
 //   per list: u32 entries | u32 item number per entry | f32 rows (entries x stride) |
 //     f32 norms (entries) | codes (entries x codeBytes)
 //
+// then, for an index with text search only (the manifest says which: segment-set-record.ts), its
+// term index (text/term-index-state.ts), one document per item in the same order:
+//
+//   u32 terms | per term: u32 bytes | term (UTF-8) | u32 entries |
+//   u32 length per item | u32 distinct terms per item | u32 term number per entry | u32 frequency per entry
+//
 // The lists name items by their number in the stream, which becomes their engine slot on open.
 
 import type { ListContents, ListEntries } from '../../engine/index.js';
+import type { TermIndexState } from '../text/term-index-state.js';
 import { ChunkFormatError, type ChunkReader, type ChunkWriter } from './segment-chunks.js';
 
 /** One item as the snapshot keeps it (ItemRecord with its metadata still serialized). */
@@ -27,6 +34,8 @@ export interface IndexSnapshot {
   items: SnapshotItem[];
   /** The engine's lists, their ids being positions in `items`. */
   lists: ListContents;
+  /** The term index of an index with text search, its documents being `items` in order; else null. */
+  text: TermIndexState | null;
 }
 
 const TOKEN_BYTES = 32;
@@ -64,10 +73,29 @@ export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
     out.array(list.norms);
     if (list.codes !== null) out.bytes(list.codes);
   }
+  if (snapshot.text !== null) writeTermIndexState(out, snapshot.text, items.length);
 }
 
-/** Throws ChunkFormatError when the stream does not parse (it authenticated, so: a bug or a newer format). */
-export function readSnapshot(input: ChunkReader): IndexSnapshot {
+function writeTermIndexState(out: ChunkWriter, state: TermIndexState, items: number): void {
+  if (state.lengths.length !== items || state.counts.length !== items) throw new Error('writeSnapshot: the term index does not have one document per item');
+  out.u32(state.terms.length);
+  for (const term of state.terms) {
+    const bytes = Buffer.byteLength(term, 'utf8');
+    out.u32(bytes);
+    out.string(term, 'utf8', bytes);
+  }
+  out.u32(state.ids.length);
+  out.array(state.lengths);
+  out.array(state.counts);
+  out.array(state.ids);
+  out.array(state.freqs);
+}
+
+/**
+ * `withText`: the stream carries a term index (the manifest's format says so). Throws
+ * ChunkFormatError when the stream does not parse (it authenticated, so: a bug or a newer format).
+ */
+export function readSnapshot(input: ChunkReader, withText: boolean): IndexSnapshot {
   const nLists = input.u32();
   const stride = input.u32();
   const codeBytes = input.u32();
@@ -98,6 +126,26 @@ export function readSnapshot(input: ChunkReader): IndexSnapshot {
     for (const id of ids) if (id >= count) throw new ChunkFormatError('a list names an item the snapshot does not have');
     lists.push({ ids, rows, norms, codes });
   }
-  if (!input.done) throw new ChunkFormatError('the segment stream has bytes after its last list');
-  return { items, lists: { nLists, stride, codeBytes, codec, lists } };
+  const text = withText ? readTermIndexState(input, count) : null;
+  if (!input.done) throw new ChunkFormatError('the segment stream has bytes after its last section');
+  return { items, lists: { nLists, stride, codeBytes, codec, lists }, text };
+}
+
+function readTermIndexState(input: ChunkReader, items: number): TermIndexState {
+  const termCount = input.u32();
+  const terms = new Array<string>(termCount);
+  for (let i = 0; i < termCount; i++) terms[i] = input.bytes(input.u32()).toString('utf8');
+  if (new Set(terms).size !== termCount) throw new ChunkFormatError('the term dictionary holds a term twice');
+  const entries = input.u32();
+  const lengths = input.u32s(items);
+  const counts = input.u32s(items);
+  const ids = input.u32s(entries);
+  const freqs = input.u32s(entries);
+  let total = 0;
+  for (let i = 0; i < items; i++) total += counts[i];
+  if (total !== entries) throw new ChunkFormatError('the term index counts other entries than it holds');
+  for (let k = 0; k < entries; k++) {
+    if (ids[k] >= termCount || freqs[k] === 0) throw new ChunkFormatError('a document names a term the dictionary does not have');
+  }
+  return { terms, lengths, counts, ids, freqs };
 }

@@ -89,7 +89,7 @@ export class SegmentKeeper {
   }
 
   #urgency(open: OpenIndex): SegmentUrgency {
-    if (open.closed || open.modelSealTag === null || open.text !== null || !open.isTrained) return 'none';
+    if (open.closed || open.modelSealTag === null || !open.isTrained) return 'none';
     return segmentUrgency(open.changesSinceSegments, open.size, this.#options.tailFraction, this.#options.minTail);
   }
 

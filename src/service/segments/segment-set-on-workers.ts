@@ -7,7 +7,7 @@
 import type { IndexCipher } from '../../crypto/index.js';
 import type { IndexSnapshot } from './index-snapshot.js';
 import { SEGMENT_BYTES } from './segment-chunks.js';
-import { encodeSegmentSet, sealSegment, sealSegmentSet, type SealedSegmentSet } from './segment-set-record.js';
+import { encodeSegmentSet, sealSegment, sealSegmentSet, type SealedSegmentSet, type SegmentSetMeta } from './segment-set-record.js';
 
 /** What this needs of the sealing workers (SealWorkers, sealing/seal-workers.ts), which sit beside segments, not below. */
 export interface SegmentSealer {
@@ -25,7 +25,7 @@ export async function sealSegmentSetOnWorkers(
   cipher: IndexCipher,
   index: string,
   snapshot: IndexSnapshot,
-  meta: { commitmentSeq: number; modelTag: Buffer },
+  meta: SegmentSetMeta,
   segmentBytes = SEGMENT_BYTES,
 ): Promise<SealedSegmentSet> {
   if (sealer === null || sealer.workers.size === 0) return sealSegmentSet(cipher, index, snapshot, meta, segmentBytes);

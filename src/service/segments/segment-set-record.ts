@@ -5,9 +5,14 @@
 // the stream's bytes, so one dropped or added at the end is caught too. The manifest also binds
 // the seal tag of the stored model the lists were built with: a set is only used with that model.
 //
-// Manifest plaintext (64 bytes):
+// Manifest plaintext (64 bytes, format 1; 96 bytes, format 2):
 //   u8 format | 3 zero bytes | u32 data segments | u64 stream bytes | u64 items |
-//   u64 commitment counter at the snapshot | 16-byte model seal tag | 16-byte set id
+//   u64 commitment counter at the snapshot | 16-byte model seal tag | 16-byte set id |
+//   format 2 only: 32-byte digest of the text analysis (text/term-index-state.ts)
+//
+// Format 2 is a set whose stream also carries the term index of an index with text search; sets
+// of indexes without it stay format 1, byte for byte as before. Code from before format 2 never
+// reads a set for an index with text search, so it never meets one.
 
 import { randomBytes } from 'node:crypto';
 import { SealIntegrityError, type IndexCipher } from '../../crypto/index.js';
@@ -17,7 +22,9 @@ import { ChunkFormatError, ChunkReader, ChunkWriter, SEGMENT_BYTES } from './seg
 import { readSnapshot, writeSnapshot, type IndexSnapshot } from './index-snapshot.js';
 
 const FORMAT = 1;
+const FORMAT_WITH_TEXT = 2;
 const MANIFEST_BYTES = 64;
+const TEXT_DIGEST_BYTES = 32;
 export const SET_ID_BYTES = 16;
 
 export interface SegmentManifest {
@@ -29,6 +36,15 @@ export interface SegmentManifest {
   commitmentSeq: number;
   /** The GCM tag of the sealed model record the snapshot's lists belong to. */
   modelTag: Buffer;
+  /** For a set carrying a term index, the digest of the analysis that made it; else null. */
+  textDigest: Buffer | null;
+}
+
+/** What a set records beside its snapshot (textDigest: null exactly when the snapshot has no term index). */
+export interface SegmentSetMeta {
+  commitmentSeq: number;
+  modelTag: Buffer;
+  textDigest: Buffer | null;
 }
 
 export interface SealedSegmentSet {
@@ -45,20 +61,22 @@ export interface EncodedSegmentSet {
 }
 
 /** Writes `snapshot` as a new set's stream and manifest (synchronous: the snapshot is already a copy). */
-export function encodeSegmentSet(snapshot: IndexSnapshot, meta: { commitmentSeq: number; modelTag: Buffer }, segmentBytes = SEGMENT_BYTES): EncodedSegmentSet {
+export function encodeSegmentSet(snapshot: IndexSnapshot, meta: SegmentSetMeta, segmentBytes = SEGMENT_BYTES): EncodedSegmentSet {
+  if ((snapshot.text === null) !== (meta.textDigest === null)) throw new Error('encodeSegmentSet: a term index needs its analysis digest, and only it');
   const writer = new ChunkWriter(segmentBytes);
   writeSnapshot(writer, snapshot);
   const streamBytes = writer.length;
   const chunks = writer.finish();
   const setId = randomBytes(SET_ID_BYTES);
-  const manifest = Buffer.alloc(MANIFEST_BYTES);
-  manifest.writeUInt8(FORMAT, 0);
+  const manifest = Buffer.alloc(meta.textDigest === null ? MANIFEST_BYTES : MANIFEST_BYTES + TEXT_DIGEST_BYTES);
+  manifest.writeUInt8(meta.textDigest === null ? FORMAT : FORMAT_WITH_TEXT, 0);
   manifest.writeUInt32LE(chunks.length, 4);
   manifest.writeBigUInt64LE(BigInt(streamBytes), 8);
   manifest.writeBigUInt64LE(BigInt(snapshot.items.length), 16);
   manifest.writeBigUInt64LE(BigInt(meta.commitmentSeq), 24);
   meta.modelTag.copy(manifest, 32);
   setId.copy(manifest, 48);
+  meta.textDigest?.copy(manifest, MANIFEST_BYTES);
   return { setId, manifest, chunks };
 }
 
@@ -75,7 +93,7 @@ export async function sealSegmentSet(
   cipher: IndexCipher,
   index: string,
   snapshot: IndexSnapshot,
-  meta: { commitmentSeq: number; modelTag: Buffer },
+  meta: SegmentSetMeta,
   segmentBytes = SEGMENT_BYTES,
 ): Promise<SealedSegmentSet> {
   const { setId, manifest, chunks } = encodeSegmentSet(snapshot, meta, segmentBytes);
@@ -95,7 +113,9 @@ export async function sealSegmentSet(
 /** Opens the manifest (segment 0) of set `setId`; IntegrityError when it fails authentication or does not parse. */
 export function openManifest(cipher: IndexCipher, index: string, setId: Buffer, sealed: Buffer): SegmentManifest {
   const plain = openSegment(cipher, index, setId, 0, sealed);
-  if (plain.length !== MANIFEST_BYTES || plain.readUInt8(0) !== FORMAT || !plain.subarray(48, 64).equals(setId)) {
+  const format = plain.length > 0 ? plain.readUInt8(0) : 0;
+  const length = format === FORMAT ? MANIFEST_BYTES : format === FORMAT_WITH_TEXT ? MANIFEST_BYTES + TEXT_DIGEST_BYTES : -1;
+  if (plain.length !== length || !plain.subarray(48, 64).equals(setId)) {
     throw new IntegrityError(`segment manifest of index "${index}"`);
   }
   return {
@@ -104,6 +124,7 @@ export function openManifest(cipher: IndexCipher, index: string, setId: Buffer, 
     items: Number(plain.readBigUInt64LE(16)),
     commitmentSeq: Number(plain.readBigUInt64LE(24)),
     modelTag: Buffer.from(plain.subarray(32, 48)),
+    textDigest: format === FORMAT_WITH_TEXT ? Buffer.from(plain.subarray(MANIFEST_BYTES)) : null,
   };
 }
 
@@ -114,7 +135,7 @@ export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer
   try {
     const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     if (bytes !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
-    const snapshot = readSnapshot(new ChunkReader(chunks));
+    const snapshot = readSnapshot(new ChunkReader(chunks), manifest.textDigest !== null);
     if (snapshot.items.length !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
     return snapshot;
   } catch (error) {

@@ -7,11 +7,13 @@
 import type { Store } from '../../storage/index.js';
 import type { OpenIndex } from '../open/open-index.js';
 import { SEGMENT_BYTES } from './segment-chunks.js';
+import { analysisDigest } from '../text/term-index-state.js';
 import { sealSegmentSetOnWorkers } from './segment-set-on-workers.js';
 
 /**
- * Writes a new set for `open`; false when there is nothing to write (untrained, closed, a keyword
- * index, or its model's stored tag unknown). Store errors propagate (nothing in memory changes).
+ * Writes a new set for `open` (with its term index when it has text search); false when there is
+ * nothing to write (untrained, closed, or its model's stored tag unknown). Store errors propagate
+ * (nothing in memory changes).
  */
 export async function writeSegmentSet(store: Store, open: OpenIndex, segmentBytes = SEGMENT_BYTES): Promise<boolean> {
   const taken = await open.lock.run(() => {
@@ -22,7 +24,8 @@ export async function writeSegmentSet(store: Store, open: OpenIndex, segmentByte
   });
   if (taken === null) return false;
   const { snapshot, changes, modelTag, commitmentSeq } = taken;
-  const sealed = await sealSegmentSetOnWorkers(open.sealer, open.cipher, open.name, snapshot, { commitmentSeq, modelTag }, segmentBytes);
+  const textDigest = open.text === null ? null : analysisDigest(open.text.config);
+  const sealed = await sealSegmentSetOnWorkers(open.sealer, open.cipher, open.name, snapshot, { commitmentSeq, modelTag, textDigest }, segmentBytes);
   await store.replaceSegments(open.name, sealed.setId, sealed.segments);
   // Changes made while sealing are not in the set: they stay counted.
   open.changesSinceSegments = Math.max(0, open.changesSinceSegments - changes);

@@ -2,7 +2,7 @@
 // their term frequencies; per document, its length and distinct terms. Changed incrementally:
 // adding, replacing or removing a document updates postings, document frequencies and lengths
 // before the next read, so a term of a deleted document is gone from the next query. It lives
-// only in memory.
+// in memory (and, sealed, in the index's segment set: see the end of this note).
 //
 // Added documents are buffered and their postings written in one pass (flush) at the next read,
 // removal or explicit flush: opening an index adds every document at once, and one pass sorts their
@@ -12,6 +12,11 @@
 //
 // Documents are numbered densely inside (numbers of removed documents are reused), so scoring can
 // accumulate into flat arrays; callers name documents by their own 32-bit key (the engine slot).
+//
+// A sealed segment set keeps the index's state (exportState) and an open restores it (restoreState)
+// instead of analysing every document again.
+
+import type { TermIndexState } from './term-index-state.js';
 
 /** One term's documents and frequencies; only the first `length` entries are live (unordered). */
 export interface Posting {
@@ -190,7 +195,11 @@ export class TermIndex {
     if (live === 0 || documents <= 0) return;
     const perDocument = (this.#docTermsUsed - this.#docTermsDead) / live;
     // A little over the average so that a corpus whose later documents are longer still fits.
-    const entries = Math.ceil(perDocument * documents * 1.05);
+    this.#reserveExactly(documents, Math.ceil(perDocument * documents * 1.05));
+  }
+
+  /** Room for `documents` more documents holding `entries` distinct terms between them. */
+  #reserveExactly(documents: number, entries: number): void {
     const docs = this.#docCapacity + documents;
     if (docs > this.#keyOfDoc.length) {
       this.#keyOfDoc = resize(this.#keyOfDoc, docs);
@@ -202,6 +211,76 @@ export class TermIndex {
     if (this.#docTermsUsed + entries > this.#docTerms.length) this.#docTerms = resize(this.#docTerms, this.#docTermsUsed + entries);
     const pending = this.#pendingCount === 0 ? 0 : this.#docTermsUsed - this.#pendingFrom;
     if (pending + entries > this.#pendingFreqs.length) this.#pendingFreqs = resize(this.#pendingFreqs, pending + entries);
+  }
+
+  /**
+   * The state a sealed segment set keeps (term-index-state.ts): document i of it is the document
+   * of key `keys[i]`. `keys` must name every indexed document, each once.
+   */
+  exportState(keys: Uint32Array): TermIndexState {
+    this.flush();
+    const n = keys.length;
+    if (n !== this.#docOfKey.size) throw new Error('TermIndex.exportState: the keys are not the indexed documents');
+    const lengths = new Uint32Array(n);
+    const counts = new Uint32Array(n);
+    const positionOfDoc = new Int32Array(this.#docCapacity).fill(-1);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const doc = this.#docOfKey.get(keys[i]);
+      if (doc === undefined || positionOfDoc[doc] !== -1) throw new Error('TermIndex.exportState: the keys are not the indexed documents');
+      positionOfDoc[doc] = i;
+      lengths[i] = this.#lengthOfDoc[doc];
+      counts[i] = this.#termsCount[doc];
+      total += counts[i];
+    }
+    // Where each document's next entry goes: its entries are filled term by term from the postings,
+    // which hold the frequencies (the per-document lists do not).
+    const next = new Uint32Array(n);
+    for (let i = 1; i < n; i++) next[i] = next[i - 1] + counts[i - 1];
+    const ids = new Uint32Array(total);
+    const freqs = new Uint32Array(total);
+    const terms: string[] = [];
+    for (const posting of this.#postings) {
+      if (posting === null || posting.length === 0) continue;
+      const number = terms.length;
+      terms.push(posting.term);
+      const { docs, freqs: postingFreqs, length } = posting;
+      for (let k = 0; k < length; k++) {
+        const at = next[positionOfDoc[docs[k]]]++;
+        ids[at] = number;
+        freqs[at] = postingFreqs[k];
+      }
+    }
+    return { terms, lengths, counts, ids, freqs };
+  }
+
+  /**
+   * Loads `state` into this empty index: its document i becomes key i when `keep[i]` is 1 (the
+   * others, deleted or rewritten since the state was taken, are left out), and the postings are
+   * written in one pass. Terms only the left-out documents held are not kept.
+   */
+  restoreState(state: TermIndexState, keep: Uint8Array): void {
+    if (this.#docOfKey.size > 0 || this.#postings.length > 0) throw new Error('TermIndex.restoreState needs an empty index');
+    const { terms, lengths, counts, ids, freqs } = state;
+    // A fresh index numbers the terms in order: the state's term numbers are this index's ids.
+    for (const term of terms) this.intern(term);
+    if (this.#postings.length !== terms.length) throw new Error('TermIndex.restoreState: a term appears twice');
+    let documents = 0;
+    let entries = 0;
+    for (let i = 0; i < counts.length; i++) {
+      if (keep[i] !== 1) continue;
+      documents++;
+      entries += counts[i];
+    }
+    this.#reserveExactly(documents, entries);
+    let start = 0;
+    for (let i = 0; i < counts.length; i++) {
+      const end = start + counts[i];
+      if (keep[i] === 1) this.addTermFrequencies(i, ids, freqs, start, end, lengths[i]);
+      start = end;
+    }
+    this.flush();
+    for (const posting of this.#postings) if (posting !== null && posting.length === 0) this.#releaseTerm(posting.id);
   }
 
   /** Writes the postings of the documents added since the last flush (reads do this themselves). */

@@ -1,7 +1,7 @@
 // The keyword side of an open index with text search: which fields of an item are text (its
 // contents and the metadata strings at the configured dotted paths), their analysis, and the
-// BM25 index over them. Built from decrypted items as they are loaded or written, kept only in
-// memory, never stored: the store sees sealed items only.
+// BM25 index over them. Built from decrypted items as they are loaded or written, kept in memory;
+// the store sees it only inside a sealed segment set (term-index-state.ts), never in plaintext.
 
 import type { JsonObject, TextLanguage } from '../types.js';
 import type { TextAnalyzer } from './analyzer.js';

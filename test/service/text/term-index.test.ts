@@ -1,6 +1,9 @@
 // The term index changes incrementally: adding, replacing and removing documents keeps postings,
 // document frequencies, lengths and the term dictionary exact, and reuses freed document numbers.
+// Its exported state (what a sealed segment set keeps) restores, with any documents left out, to
+// exactly the index built from the documents kept, which then changes as that one does.
 import { describe, expect, it } from 'vitest';
+import { Bm25Scorer } from '../../../src/service/text/bm25.js';
 import { TermIndex } from '../../../src/service/text/term-index.js';
 import { seededRandom } from '../reference-search.js';
 
@@ -153,6 +156,80 @@ describe('TermIndex', () => {
     }
     expect(() => counted.addTermFrequencies(8, Uint32Array.of(counted.internId('a')), Uint32Array.of(1), 0, 1, 1)).toThrow(/remove it first/);
     expect(counted.frequency(8, 'a')).toBe(0);
+  });
+
+  it('restores from its exported state exactly the index of the documents kept, which then changes alike', () => {
+    const random = seededRandom(21);
+    const vocabulary = Array.from({ length: 400 }, (_, i) => `w${i}`);
+    const document = () => Array.from({ length: Math.floor(random() * 25) }, () => vocabulary[Math.floor(vocabulary.length * random() ** 3)]);
+    // An index with history: replaced and removed documents, released terms, reused numbers.
+    const source = new TermIndex();
+    const model = new Map<number, string[]>();
+    for (let i = 0; i < 3000; i++) {
+      const key = Math.floor(random() * 1500);
+      if (random() < 0.3) {
+        source.remove(key);
+        model.delete(key);
+      } else {
+        const terms = document();
+        source.add(key, terms);
+        model.set(key, terms);
+      }
+    }
+    source.add(2000, ['rare', 'rare', 'w1']);
+    model.set(2000, ['rare', 'rare', 'w1']);
+    // The set's item order is not the key order; position p becomes key p on restore.
+    const keys = [...model.keys()].sort(() => random() - 0.5);
+    const state = source.exportState(Uint32Array.from(keys));
+    expect(state.terms.length).toBe(source.termCount);
+    const keep = Uint8Array.from(keys, (key) => (key !== 2000 && random() < 0.8 ? 1 : 0));
+    const restored = new TermIndex();
+    restored.restoreState(state, keep);
+    const expected = new TermIndex();
+    keys.forEach((key, p) => {
+      if (keep[p] === 1) expected.add(p, model.get(key)!);
+    });
+
+    const same = () => {
+      expect([restored.documentCount, restored.averageLength, restored.termCount]).toEqual([expected.documentCount, expected.averageLength, expected.termCount]);
+      for (const term of [...vocabulary, 'rare']) expect(restored.documentFrequency(term), term).toBe(expected.documentFrequency(term));
+      for (let p = 0; p < keys.length; p += 7) {
+        expect(restored.has(p)).toBe(expected.has(p));
+        for (const term of new Set(model.get(keys[p]))) expect(restored.frequency(p, term)).toBe(expected.frequency(p, term));
+      }
+      const restoredScores = new Bm25Scorer(restored);
+      const expectedScores = new Bm25Scorer(expected);
+      for (let q = 0; q < 20; q++) {
+        const query = document().slice(0, 3);
+        expect(restoredScores.topK(query, 50)).toEqual(expectedScores.topK(query, 50));
+      }
+    };
+    same();
+    // A term only a left-out document held is gone, not kept as an empty posting.
+    expect(restored.posting('rare')).toBeNull();
+    // The restored per-document term lists serve removals and replacements as the built ones do.
+    for (let i = 0; i < 400; i++) {
+      const p = Math.floor(random() * (keys.length + 50));
+      if (random() < 0.5) {
+        expect(restored.remove(p)).toBe(expected.remove(p));
+      } else {
+        const terms = document();
+        restored.add(p, terms);
+        expected.add(p, terms);
+      }
+    }
+    same();
+  });
+
+  it('exports only for keys naming every document once, and restores only into an empty index', () => {
+    const index = new TermIndex();
+    index.add(1, ['a']);
+    index.add(2, ['b']);
+    expect(() => index.exportState(Uint32Array.of(1))).toThrow(/not the indexed documents/);
+    expect(() => index.exportState(Uint32Array.of(1, 1))).toThrow(/not the indexed documents/);
+    expect(() => index.exportState(Uint32Array.of(1, 3))).toThrow(/not the indexed documents/);
+    const state = index.exportState(Uint32Array.of(2, 1));
+    expect(() => index.restoreState(state, Uint8Array.of(1, 1))).toThrow(/empty index/);
   });
 
   it('indexes the same after reserving room for a bulk load, past the room reserved too', () => {
