@@ -257,7 +257,9 @@ export class TermIndex {
   /**
    * Loads `state` into this empty index: its document i becomes key i when `keep[i]` is 1 (the
    * others, deleted or rewritten since the state was taken, are left out), and the postings are
-   * written in one pass. Terms only the left-out documents held are not kept.
+   * written in one pass. Terms only the left-out documents held are not kept. Takes `state.ids`
+   * and `state.freqs` over (they become this index's per-document lists and pending frequencies,
+   * the kept documents' entries moved to the front): an open touches no second copy of them.
    */
   restoreState(state: TermIndexState, keep: Uint8Array): void {
     if (this.#docOfKey.size > 0 || this.#postings.length > 0) throw new Error('TermIndex.restoreState needs an empty index');
@@ -266,19 +268,43 @@ export class TermIndex {
     for (const term of terms) this.intern(term);
     if (this.#postings.length !== terms.length) throw new Error('TermIndex.restoreState: a term appears twice');
     let documents = 0;
-    let entries = 0;
+    for (let i = 0; i < counts.length; i++) if (keep[i] === 1) documents++;
+    const size = Math.max(documents, INITIAL_CAPACITY);
+    this.#keyOfDoc = new Uint32Array(size);
+    this.#lengthOfDoc = new Uint32Array(size);
+    this.#termsStart = new Uint32Array(size);
+    this.#termsCount = new Uint32Array(size);
+    this.#pendingDocs = new Uint32Array(size);
+    // Kept document d (in order) is internal document d; its entries slide down over the left-out ones.
+    let doc = 0;
+    let read = 0;
+    let written = 0;
     for (let i = 0; i < counts.length; i++) {
-      if (keep[i] !== 1) continue;
-      documents++;
-      entries += counts[i];
+      const count = counts[i];
+      if (keep[i] === 1) {
+        if (read !== written) {
+          ids.copyWithin(written, read, read + count);
+          freqs.copyWithin(written, read, read + count);
+        }
+        this.#docOfKey.set(i, doc);
+        this.#keyOfDoc[doc] = i;
+        this.#lengthOfDoc[doc] = lengths[i];
+        this.#termsStart[doc] = written;
+        this.#termsCount[doc] = count;
+        this.#pendingDocs[doc] = doc;
+        this.#totalLength += lengths[i];
+        written += count;
+        doc++;
+      }
+      read += count;
     }
-    this.#reserveExactly(documents, entries);
-    let start = 0;
-    for (let i = 0; i < counts.length; i++) {
-      const end = start + counts[i];
-      if (keep[i] === 1) this.addTermFrequencies(i, ids, freqs, start, end, lengths[i]);
-      start = end;
-    }
+    this.#docCapacity = documents;
+    this.#docTerms = ids.length > 0 ? ids : new Uint32Array(INITIAL_CAPACITY);
+    this.#docTermsUsed = written;
+    this.#docTermsDead = 0;
+    this.#pendingFreqs = documents > 0 && freqs.length > 0 ? freqs : new Uint32Array(INITIAL_CAPACITY);
+    this.#pendingFrom = 0;
+    this.#pendingCount = documents;
     this.flush();
     for (const posting of this.#postings) if (posting !== null && posting.length === 0) this.#releaseTerm(posting.id);
   }

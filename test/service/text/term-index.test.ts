@@ -230,6 +230,12 @@ describe('TermIndex', () => {
     expect(() => index.exportState(Uint32Array.of(1, 3))).toThrow(/not the indexed documents/);
     const state = index.exportState(Uint32Array.of(2, 1));
     expect(() => index.restoreState(state, Uint8Array.of(1, 1))).toThrow(/empty index/);
+    // Every document left out: an empty index, which indexes what comes next as a new one does.
+    const none = new TermIndex();
+    none.restoreState(index.exportState(Uint32Array.of(2, 1)), Uint8Array.of(0, 0));
+    expect([none.documentCount, none.termCount, none.posting('a')]).toEqual([0, 0, null]);
+    none.add(7, ['a', 'a', 'c']);
+    expect([none.documentCount, none.frequency(7, 'a'), none.documentFrequency('c'), none.averageLength]).toEqual([1, 2, 1, 3]);
   });
 
   it('indexes the same after reserving room for a bulk load, past the room reserved too', () => {
