@@ -58,7 +58,7 @@ export class ChunkWriter {
   }
 
   /** The bytes of a typed array as they lie in memory (little-endian on every platform the item codec accepts). */
-  array(data: Float32Array | Uint32Array): void {
+  array(data: Float32Array | Uint32Array | Uint16Array | Uint8Array): void {
     this.bytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
