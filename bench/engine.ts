@@ -2,6 +2,7 @@
 // search for every power-of-two nProbes, memory per vector, and the raw rate of both kernel paths,
 // on seeded embedding-like data (bench/data/embedding-like.ts) with exact-search ground truth; then
 // the same search table at 784 dimensions on pixel-like images (bench/data/pixel-like.ts).
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
@@ -33,6 +34,8 @@ export interface EngineBenchOptions {
   seed: number;
   /** Images in the 784-d pixel-like case (0 skips it); its lists follow the default rule. */
   pixelVectors: number;
+  /** Where to write the base vectors (raw float32) for the Faiss comparison, if anywhere. */
+  exportVectors?: string;
 }
 
 export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
@@ -47,8 +50,10 @@ export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
   pixelVectors: 20_000,
 };
 
-const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--pixel-vectors N] [--large]
-  --large  1,000,000 vectors, 1,024 lists, no Lloyd reference (it takes minutes per iteration)`;
+const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--pixel-vectors N] [--large] [--export-vectors FILE]
+  --large           1,000,000 vectors, 1,024 lists, no Lloyd reference (it takes minutes per iteration)
+  --export-vectors  also write the base vectors as raw little-endian float32 rows to FILE, for
+                    bench/faiss-training.py (Faiss's training time on the same data and machine)`;
 
 export function parseEngineArgs(args: string[]): EngineBenchOptions {
   const { values } = parseArgs({
@@ -61,6 +66,7 @@ export function parseEngineArgs(args: string[]): EngineBenchOptions {
       'train-runs': { type: 'string' },
       'pixel-vectors': { type: 'string' },
       large: { type: 'boolean' },
+      'export-vectors': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -82,6 +88,7 @@ export function parseEngineArgs(args: string[]): EngineBenchOptions {
   options.lloydIters = int(values['lloyd-iters'], options.lloydIters);
   options.trainRuns = Math.max(1, int(values['train-runs'], options.trainRuns));
   options.pixelVectors = int(values['pixel-vectors'], options.pixelVectors);
+  options.exportVectors = values['export-vectors'];
   return options;
 }
 
@@ -215,6 +222,10 @@ export async function runEngineBench(options: EngineBenchOptions = DEFAULT_ENGIN
   let start = performance.now();
   const data = embeddingLikeData({ count: n, queries: options.queries, dimension: d, seed: options.seed });
   console.log(`data generated in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  if (options.exportVectors !== undefined) {
+    writeFileSync(options.exportVectors, new Uint8Array(data.base.buffer, data.base.byteOffset, data.base.byteLength));
+    console.log(`base vectors written to ${options.exportVectors} (${n} x ${d} float32)`);
+  }
   const ids = Uint32Array.from({ length: n }, (_, i) => i);
   const index = new IvfIndex({ dimension: d, metric: 'squared_euclidean' });
   start = performance.now();

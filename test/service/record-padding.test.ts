@@ -24,7 +24,7 @@ forEachStore((fresh) => {
 
   it('pads every sealed record to 64-byte buckets by default (inline and worker sealing), and reads them back', async () => {
     store = await fresh();
-    const service = await store.service({}, {});
+    const service = await store.service({}, { sealWorkers: 1 });
     const key = newKey();
     await service.createIndex('padded', key, { dimension: DIM });
     await service.upsert('padded', key, items(100));

@@ -22,7 +22,7 @@ export interface ServiceStoreHarness {
   config: Config;
   /** Environment for a child process that opens the same store. */
   env: Record<string, string>;
-  service(overrides?: Partial<Config>, deps?: { store?: Store }): Promise<CipherdexIndexService>;
+  service(overrides?: Partial<Config>, deps?: { store?: Store; sealWorkers?: number }): Promise<CipherdexIndexService>;
   openStore(): Promise<Store>;
   /** Everything the store holds at rest: the SQLite files (database, WAL, shared memory), or every PostgreSQL row. */
   rawBytes(): Promise<Buffer[]>;
@@ -57,7 +57,9 @@ function harness(kind: Store['kind'], env: Record<string, string>, raw: Omit<Ser
     config,
     env,
     service: async (overrides = {}, deps = {}) => {
-      const service = await createIndexService({ ...config, ...overrides }, deps);
+      // No sealing workers unless a test asks for them: starting one from TypeScript source costs
+      // about half a second per service, and the tests of src/service/sealing cover them.
+      const service = await createIndexService({ ...config, ...overrides }, { sealWorkers: 0, ...deps });
       services.push(service);
       return service;
     },

@@ -46,7 +46,7 @@ export async function loadFromSegments(
   if (sealedManifest === undefined) throw changed();
   const manifest = openManifest(open.cipher, name, setId, sealedManifest);
   const modelTag = sealTagOf(stored.sealedModel);
-  if (!manifest.readable || !manifest.modelTag.equals(modelTag)) return false;
+  if (!manifest.modelTag.equals(modelTag)) return false;
   // A term index only from a set that carries one made by this very analysis (older sets have none).
   if (open.text === null ? manifest.textDigest !== null : manifest.textDigest === null || !manifest.textDigest.equals(analysisDigest(open.text.config))) return false;
 

@@ -5,15 +5,14 @@
 // the stream's bytes, so one dropped or added at the end is caught too. The manifest also binds
 // the seal tag of the stored model the lists were built with: a set is only used with that model.
 //
-// Manifest plaintext (64 bytes, format 1; 96 bytes, format 3):
+// Manifest plaintext (64 bytes, format 1; 96 bytes, format 2):
 //   u8 format | 3 zero bytes | u32 data segments | u64 stream bytes | u64 items |
 //   u64 commitment counter at the snapshot | 16-byte model seal tag | 16-byte set id |
-//   format 3 only: 32-byte digest of the text analysis (text/term-index-state.ts)
+//   format 2 only: 32-byte digest of the text analysis (text/term-index-state.ts)
 //
-// Format 3 is a set whose stream also carries the term index of an index with text search; sets
-// of indexes without it stay format 1, byte for byte as before. Code from before these formats
-// never reads a set for an index with text search, so it never meets one. Format 2 (the term
-// index with 4-byte entries, written for an hour of development) is recognised and not used.
+// Format 2 is a set whose stream also carries the term index of an index with text search; sets
+// of indexes without it stay format 1, byte for byte as before. Code from before format 2 never
+// reads a set for an index with text search, so it never meets one.
 
 import { randomBytes } from 'node:crypto';
 import { SealIntegrityError, type IndexCipher } from '../../crypto/index.js';
@@ -23,8 +22,7 @@ import { ChunkFormatError, ChunkReader, ChunkWriter, SEGMENT_BYTES } from './seg
 import { readSnapshot, writeSnapshot, type IndexSnapshot } from './index-snapshot.js';
 
 const FORMAT = 1;
-const FORMAT_WITH_TEXT = 3;
-const FORMAT_OBSOLETE_TEXT = 2;
+const FORMAT_WITH_TEXT = 2;
 const MANIFEST_BYTES = 64;
 const TEXT_DIGEST_BYTES = 32;
 export const SET_ID_BYTES = 16;
@@ -40,8 +38,6 @@ export interface SegmentManifest {
   modelTag: Buffer;
   /** For a set carrying a term index, the digest of the analysis that made it; else null. */
   textDigest: Buffer | null;
-  /** False for a set of a format this code recognises but no longer reads (its opens read the records). */
-  readable: boolean;
 }
 
 /** What a set records beside its snapshot (textDigest: null exactly when the snapshot has no term index). */
@@ -118,7 +114,7 @@ export async function sealSegmentSet(
 export function openManifest(cipher: IndexCipher, index: string, setId: Buffer, sealed: Buffer): SegmentManifest {
   const plain = openSegment(cipher, index, setId, 0, sealed);
   const format = plain.length > 0 ? plain.readUInt8(0) : 0;
-  const length = format === FORMAT ? MANIFEST_BYTES : format === FORMAT_WITH_TEXT || format === FORMAT_OBSOLETE_TEXT ? MANIFEST_BYTES + TEXT_DIGEST_BYTES : -1;
+  const length = format === FORMAT ? MANIFEST_BYTES : format === FORMAT_WITH_TEXT ? MANIFEST_BYTES + TEXT_DIGEST_BYTES : -1;
   if (plain.length !== length || !plain.subarray(48, 64).equals(setId)) {
     throw new IntegrityError(`segment manifest of index "${index}"`);
   }
@@ -129,13 +125,11 @@ export function openManifest(cipher: IndexCipher, index: string, setId: Buffer, 
     commitmentSeq: Number(plain.readBigUInt64LE(24)),
     modelTag: Buffer.from(plain.subarray(32, 48)),
     textDigest: format === FORMAT ? null : Buffer.from(plain.subarray(MANIFEST_BYTES)),
-    readable: format !== FORMAT_OBSOLETE_TEXT,
   };
 }
 
 /** Opens data segments 1.. of the set (exactly manifest.segments of them) and parses the snapshot; wipes the plaintext afterwards. */
 export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer, manifest: SegmentManifest, sealed: readonly Buffer[]): IndexSnapshot {
-  if (!manifest.readable) throw new Error('openSegmentSet: a set of a format no longer read');
   if (sealed.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${sealed.length})`);
   const chunks = sealed.map((segment, i) => openSegment(cipher, index, setId, i + 1, segment));
   try {

@@ -2,8 +2,8 @@
 // tail (new items, re-upserts with other words, updates of contents and text fields, deletes, an
 // item deleted and put back) gives exactly the BM25 scores and rankings of the same index opened
 // from its records, and of the index before the restart; the open really took the term index
-// from the set. A set without a term index (as written before sets carried one), from another
-// analysis, or of the term index's first layout is not used: the open reads the records. A
+// from the set. A set without a term index (as written before sets carried one) or from another
+// analysis is not used: the open reads the records. A
 // tampered segment is an IntegrityError. The segment keeper writes sets for these indexes too.
 
 import { randomBytes } from 'node:crypto';
@@ -17,9 +17,8 @@ import type { OpenIndex } from '../../../src/service/open/open-index.js';
 import { StoredItems } from '../../../src/service/records/stored-items.js';
 import { VectorCache } from '../../../src/service/records/vector-cache.js';
 import { SealWorkers } from '../../../src/service/sealing/seal-workers.js';
-import { encodeSegmentSet, sealSegment, sealSegmentSet, type SegmentSetMeta } from '../../../src/service/segments/segment-set-record.js';
+import { sealSegmentSet, type SegmentSetMeta } from '../../../src/service/segments/segment-set-record.js';
 import { writeSegmentSet } from '../../../src/service/segments/segment-writer.js';
-import { analysisDigest } from '../../../src/service/text/term-index-state.js';
 import type { ItemInput } from '../../../src/service/types.js';
 import type { Store } from '../../../src/storage/index.js';
 import { eventually } from '../../support/eventually.js';
@@ -203,20 +202,6 @@ forEachStore((fresh) => {
     const meta: SegmentSetMeta = { commitmentSeq: open.commitment.seq, modelTag: open.modelSealTag!, textDigest: randomBytes(32) };
     const sealed = await sealSegmentSet(open.cipher, 'docs', open.segmentSnapshot()!, meta, SEGMENT_BYTES);
     await store.replaceSegments('docs', sealed.setId, sealed.segments);
-    await closeDirect();
-    const { open: reopened } = await openDirect();
-    expect(reopened.loadedFromSegments).toBe(false);
-    expect(reopened.text!.terms.documentCount).toBe(N);
-  });
-
-  it("a set of the term index's first layout (manifest format 2, 4-byte entries) is not used", async () => {
-    await trainedTextIndex();
-    const { store, open } = await openDirect();
-    const meta: SegmentSetMeta = { commitmentSeq: open.commitment.seq, modelTag: open.modelSealTag!, textDigest: analysisDigest(open.text!.config) };
-    const encoded = encodeSegmentSet(open.segmentSnapshot()!, meta, SEGMENT_BYTES);
-    encoded.manifest[0] = 2;
-    const segments = [encoded.manifest, ...encoded.chunks].map((plain, i) => sealSegment(open.cipher, 'docs', encoded.setId, i, plain));
-    await store.replaceSegments('docs', encoded.setId, segments);
     await closeDirect();
     const { open: reopened } = await openDirect();
     expect(reopened.loadedFromSegments).toBe(false);
