@@ -50,7 +50,7 @@ export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
   pixelVectors: 20_000,
 };
 
-const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--pixel-vectors N] [--large] [--export-vectors FILE]
+const USAGE = `engine section: [--vectors N] [--queries N] [--lists N] [--lloyd-iters N] [--train-runs N] [--pixel-vectors N] [--large] [--export-vectors=FILE]
   --large           1,000,000 vectors, 1,024 lists, no Lloyd reference (it takes minutes per iteration)
   --export-vectors  also write the base vectors as raw little-endian float32 rows to FILE, for
                     bench/faiss-training.py (Faiss's training time on the same data and machine)`;
