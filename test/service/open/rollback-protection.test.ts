@@ -11,17 +11,13 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexCipher, unwrapDataKey } from '../../../src/crypto/index.js';
-import { IndexKeyCredential } from '../../../src/service/access/credentials.js';
 import { IntegrityError } from '../../../src/service/errors.js';
-import { StoredItems } from '../../../src/service/records/stored-items.js';
-import { VectorCache } from '../../../src/service/records/vector-cache.js';
-import { loadOpenIndex } from '../../../src/service/open/index-loader.js';
 import type { OpenIndex } from '../../../src/service/open/open-index.js';
 import { openIndexConfig, sealIndexConfig } from '../../../src/service/records/index-config-record.js';
 import type { ItemInput } from '../../../src/service/types.js';
-import type { Store } from '../../../src/storage/index.js';
 import { rejection } from '../../support/rejection.js';
 import { seededVectors } from '../reference-search.js';
+import { openDirect as openIndexDirect, type DirectOpen } from './open-direct.js';
 import { forEachStore, freshSqlite, newKey, type ServiceStoreHarness } from '../service-harness.js';
 
 const DIM = 8;
@@ -69,17 +65,10 @@ forEachStore((fresh) => {
   }
 
   /** The index opened directly on its own store connection, as the service holds it in memory. */
-  async function openDirect(): Promise<{ store: Store; open: OpenIndex }> {
-    const store = await harness.openStore();
-    const stored = (await store.getIndex('docs'))!;
-    const keyBytes = Buffer.from(key, 'base64');
-    const reads = new StoredItems(store, new VectorCache(1 << 20));
-    const open = await loadOpenIndex(store, stored, unwrapDataKey(keyBytes, stored.wrappedDataKey, 'docs'), new IndexKeyCredential(keyBytes), null, 0, reads);
-    cleanup.push(async () => {
-      open.close();
-      await store.close();
-    });
-    return { store, open };
+  async function openDirect(): Promise<DirectOpen> {
+    const opened = await openIndexDirect(harness, 'docs', key);
+    cleanup.push(opened.close);
+    return opened;
   }
 
   /** What every read of items from the store goes through (contents are never resident). */

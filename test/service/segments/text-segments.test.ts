@@ -8,22 +8,16 @@
 
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { unwrapDataKey } from '../../../src/crypto/index.js';
-import { IndexKeyCredential } from '../../../src/service/access/credentials.js';
 import { IntegrityError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
-import { loadOpenIndex } from '../../../src/service/open/index-loader.js';
-import type { OpenIndex } from '../../../src/service/open/open-index.js';
-import { StoredItems } from '../../../src/service/records/stored-items.js';
-import { VectorCache } from '../../../src/service/records/vector-cache.js';
 import { SealWorkers } from '../../../src/service/sealing/seal-workers.js';
 import { sealSegmentSet, type SegmentSetMeta } from '../../../src/service/segments/segment-set-record.js';
 import { writeSegmentSet } from '../../../src/service/segments/segment-writer.js';
 import type { ItemInput } from '../../../src/service/types.js';
-import type { Store } from '../../../src/storage/index.js';
 import { eventually } from '../../support/eventually.js';
 import { rejection } from '../../support/rejection.js';
 import { seededRandom, seededVectors } from '../reference-search.js';
+import { openDirect as openIndexDirect, type DirectOpen } from '../open/open-direct.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
 
 const DIM = 8;
@@ -79,16 +73,10 @@ forEachStore((fresh) => {
   }
 
   /** Opens the index on its own store connection, as a restart would. */
-  async function openDirect(workers: SealWorkers | null = null): Promise<{ store: Store; open: OpenIndex }> {
-    const store = await harness.openStore();
-    const stored = (await store.getIndex('docs'))!;
-    const keyBytes = Buffer.from(key, 'base64');
-    const open = await loadOpenIndex(store, stored, unwrapDataKey(keyBytes, stored.wrappedDataKey, 'docs'), new IndexKeyCredential(keyBytes), workers, 0, new StoredItems(store, new VectorCache(1 << 20)));
-    cleanup.push(async () => {
-      open.close();
-      await store.close();
-    });
-    return { store, open };
+  async function openDirect(workers: SealWorkers | null = null): Promise<DirectOpen> {
+    const opened = await openIndexDirect(harness, 'docs', key, workers);
+    cleanup.push(opened.close);
+    return opened;
   }
 
   async function writeSet(): Promise<void> {
