@@ -3,7 +3,7 @@
 // opens pages of records for an index being loaded (open-worker-page.ts) and seals the segments of
 // its segment sets (segment-set-record.ts).
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { IndexCipher, SealIntegrityError, TOKEN_BYTES } from '../../crypto/index.js';
 import { itemAad, segmentAad } from '../records/associated-data.js';
 import { ItemFormatError, encodeItem } from '../records/item-codec.js';
@@ -11,8 +11,8 @@ import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
 import { openPage, type LoadAnalysis } from './open-worker-page.js';
 import type { OpenFailure, SealWorkerRequest, SealWorkerResponse } from './seal-worker-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('seal-worker.ts runs only as a worker thread');
+if (!parentPort) throw new Error('seal-worker.ts runs only as a worker thread');
+const port: MessagePort = parentPort;
 const indexes = new Map<number, { index: string; cipher: IndexCipher }>();
 /** Per open under way: its term numbering, until end-load (or its index is unregistered). */
 const loads = new Map<number, LoadAnalysis>();
@@ -58,6 +58,36 @@ function sealSegmentOf(request: Extract<SealWorkerRequest, { type: 'seal-segment
   }
 }
 
+/** The buffers of a response that move to the main thread instead of being copied. */
+function transferables(response: SealWorkerResponse): ArrayBuffer[] {
+  switch (response.type) {
+    case 'sealed':
+      return [response.tokens.buffer, response.sealed.buffer, response.ends.buffer] as ArrayBuffer[];
+    case 'sealed-segment':
+      return [response.sealed.buffer as ArrayBuffer];
+    case 'opened': {
+      const { page } = response;
+      const buffers = [page.revisions.buffer, page.vectors.buffer];
+      if (page.text !== null) buffers.push(page.text.ids.buffer, page.text.freqs.buffer, page.text.ends.buffer, page.text.lengths.buffer);
+      return buffers as ArrayBuffer[];
+    }
+    default:
+      return [];
+  }
+}
+
+/** Posts what `work` answers for `job`, or the failure it threw (record errors classified, so the caller rethrows them as such). */
+function answer(job: number, work: () => SealWorkerResponse): void {
+  let response: SealWorkerResponse;
+  try {
+    response = work();
+  } catch (error) {
+    const failure: OpenFailure = error instanceof SealIntegrityError ? 'integrity' : error instanceof ItemFormatError ? 'format' : 'other';
+    response = { type: 'failed', job, message: error instanceof Error ? error.message : String(error), failure };
+  }
+  port.postMessage(response, transferables(response));
+}
+
 port.on('message', (request: SealWorkerRequest) => {
   switch (request.type) {
     case 'register': {
@@ -81,42 +111,14 @@ port.on('message', (request: SealWorkerRequest) => {
         port.postMessage({ type: 'failed', job: request.job, message: `index handle ${request.handle} is not registered` } satisfies SealWorkerResponse);
         break;
       }
-      let response: SealWorkerResponse;
-      try {
-        response = { type: 'opened', job: request.job, page: openPage(registered.index, registered.cipher, request, loads) };
-      } catch (error) {
-        const failure: OpenFailure = error instanceof SealIntegrityError ? 'integrity' : error instanceof ItemFormatError ? 'format' : 'other';
-        response = { type: 'failed', job: request.job, message: error instanceof Error ? error.message : String(error), failure };
-      }
-      if (response.type === 'opened') {
-        const { page } = response;
-        const buffers = [page.revisions.buffer, page.vectors.buffer];
-        if (page.text !== null) buffers.push(page.text.ids.buffer, page.text.freqs.buffer, page.text.ends.buffer, page.text.lengths.buffer);
-        port.postMessage(response, buffers as ArrayBuffer[]);
-      } else port.postMessage(response);
+      answer(request.job, () => ({ type: 'opened', job: request.job, page: openPage(registered.index, registered.cipher, request, loads) }));
       break;
     }
-    case 'seal-segment': {
-      let response: SealWorkerResponse;
-      try {
-        response = sealSegmentOf(request);
-      } catch (error) {
-        response = { type: 'failed', job: request.job, message: error instanceof Error ? error.message : String(error) };
-      }
-      if (response.type === 'sealed-segment') port.postMessage(response, [response.sealed.buffer as ArrayBuffer]);
-      else port.postMessage(response);
+    case 'seal-segment':
+      answer(request.job, () => sealSegmentOf(request));
       break;
-    }
-    case 'seal': {
-      let response: SealWorkerResponse;
-      try {
-        response = seal(request);
-      } catch (error) {
-        response = { type: 'failed', job: request.job, message: error instanceof Error ? error.message : String(error) };
-      }
-      if (response.type === 'sealed') port.postMessage(response, [response.tokens.buffer, response.sealed.buffer, response.ends.buffer] as ArrayBuffer[]);
-      else port.postMessage(response);
+    case 'seal':
+      answer(request.job, () => seal(request));
       break;
-    }
   }
 });
