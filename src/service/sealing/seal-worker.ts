@@ -5,9 +5,10 @@
 
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { IndexCipher, SealIntegrityError, TOKEN_BYTES } from '../../crypto/index.js';
-import { itemAad, segmentAad } from '../records/associated-data.js';
+import { itemAad } from '../records/associated-data.js';
 import { ItemFormatError, encodeItem } from '../records/item-codec.js';
 import { ITEM_TOKEN_DOMAIN } from '../records/item-token.js';
+import { sealSegment } from '../segments/segment-set-record.js';
 import { openPage, type LoadAnalysis } from './open-worker-page.js';
 import type { OpenFailure, SealWorkerRequest, SealWorkerResponse } from './seal-worker-protocol.js';
 
@@ -48,8 +49,7 @@ function sealSegmentOf(request: Extract<SealWorkerRequest, { type: 'seal-segment
   const registered = indexes.get(request.handle);
   if (!registered) return { type: 'failed', job: request.job, message: `index handle ${request.handle} is not registered` };
   try {
-    // As sealSegment (segment-set-record.ts) does on the main thread.
-    const sealed = registered.cipher.seal(request.plaintext, segmentAad(registered.index, Buffer.from(request.setId), request.segment));
+    const sealed = sealSegment(registered.cipher, registered.index, Buffer.from(request.setId), request.segment, request.plaintext);
     // Only a buffer that owns its whole ArrayBuffer may be transferred (a pooled one shares it).
     const own = sealed.byteOffset === 0 && sealed.buffer.byteLength === sealed.length ? sealed : new Uint8Array(sealed);
     return { type: 'sealed-segment', job: request.job, sealed: own };
