@@ -13,10 +13,16 @@ export interface VectorIndexOptions extends IndexTypeOptions {
    * many small memories with it); default DEFAULT_LIST_MEMORY_BYTES (list-memories.ts).
    */
   listMemoryBytes?: number;
+  /** Internal: row bytes one chunk of a training snapshot holds (tests force several); default ROW_CHUNK_BYTES (shared-rows.ts). */
+  snapshotChunkBytes?: number;
 }
 
 /** Throws EngineInputError when the type or its options do not fit the dimension. */
 export function createVectorIndex(options: VectorIndexOptions): VectorIndex {
-  const { dimension, metric, listMemoryBytes } = options;
-  return new IvfIndex({ dimension, metric, spec: resolveIndexType(options, dimension), ...(listMemoryBytes === undefined ? {} : { listMemoryBytes }) });
+  const { dimension, metric, listMemoryBytes, snapshotChunkBytes } = options;
+  return new IvfIndex({
+    dimension, metric, spec: resolveIndexType(options, dimension),
+    ...(listMemoryBytes === undefined ? {} : { listMemoryBytes }),
+    ...(snapshotChunkBytes === undefined ? {} : { snapshotChunkBytes }),
+  });
 }

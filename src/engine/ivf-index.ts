@@ -20,7 +20,7 @@ import { ADDRESS_SPAN, DEFAULT_LIST_MEMORY_BYTES, ListMemories, addressMemory, a
 import { BATCH_ROWS, SCAN_ROWS, groupQueries, scanList, scanListForGroup } from './list-scanner.js';
 import { assertDimension, assertMetric, assertVectorLength, encodeVector, exactDistance, exactDistanceFromSums, rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
-import { allocateSharedRows } from './shared-rows.js';
+import { allocateSharedRowChunks, ROW_CHUNK_BYTES, rowsPerChunk } from './shared-rows.js';
 import { TopK } from './top-k.js';
 import type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex, VectorSource } from './vector-index.js';
 
@@ -112,6 +112,8 @@ export class IvfIndex implements VectorIndex {
   private readonly prescan: boolean;
   /** List bytes one WebAssembly memory holds before lists go to another (list-memories.ts). */
   private readonly listMemoryBytes: number;
+  /** Row bytes one chunk of a training snapshot holds (shared-rows.ts). */
+  private readonly snapshotChunkBytes: number;
   private state: IndexState;
   /** Scans the float32 rows: untrained, exact searches, or with prescan off. */
   private readonly flat: FlatCodec;
@@ -131,9 +133,12 @@ export class IvfIndex implements VectorIndex {
    * a quarter more memory. Exact searches always scan the f32 rows. `spec` (default IVF_FLAT)
    * is the index type, checked by resolveIndexType. `listMemoryBytes` (internal; tests force
    * small memories with it) is the list bytes one WebAssembly memory holds before lists go to
-   * another; default DEFAULT_LIST_MEMORY_BYTES.
+   * another; default DEFAULT_LIST_MEMORY_BYTES. `snapshotChunkBytes` (internal, the same for
+   * training snapshots) is the row bytes one chunk of a snapshot holds; default ROW_CHUNK_BYTES.
    */
-  constructor(options: { dimension: number; metric: Metric; kernels?: KernelChoice; prescan?: boolean; spec?: IndexTypeSpec; listMemoryBytes?: number }) {
+  constructor(options: {
+    dimension: number; metric: Metric; kernels?: KernelChoice; prescan?: boolean; spec?: IndexTypeSpec; listMemoryBytes?: number; snapshotChunkBytes?: number;
+  }) {
     assertDimension(options?.dimension);
     assertMetric(options.metric);
     this.dimension = options.dimension;
@@ -146,6 +151,7 @@ export class IvfIndex implements VectorIndex {
     this.prescan = options.prescan ?? true;
     this.listMemoryBytes = options.listMemoryBytes ?? DEFAULT_LIST_MEMORY_BYTES;
     assertListMemoryBytes(this.listMemoryBytes);
+    this.snapshotChunkBytes = options.snapshotChunkBytes ?? ROW_CHUNK_BYTES;
     this.flat = new FlatCodec(this.stride);
     this.state = this.createState(null, null);
   }
@@ -346,33 +352,43 @@ export class IvfIndex implements VectorIndex {
   }
 
   /**
-   * Rows to train on (ids and row-major vectors, cosine rows unit length), copied once into a
-   * shared memory: a training worker reads them in place and the index stays free to change.
+   * Rows to train on (ids and row-major vectors, cosine rows unit length), copied once into
+   * shared memory, in chunks of at most snapshotChunkBytes: a training worker reads them in place
+   * and the index stays free to change.
    * An index that keeps only codes reads its vectors from `source`.
    */
   trainingSnapshot(source?: VectorSource): TrainingSnapshot {
     const { lists } = this.state;
     const n = lists.size;
-    const vectors = allocateSharedRows(Math.max(n, 1), this.dimension, this.metric === 'cosine').subarray(0, n * this.dimension);
+    const d = this.dimension;
+    const vectors = allocateSharedRowChunks(n, d, this.metric === 'cosine', this.snapshotChunkBytes);
+    const perChunk = rowsPerChunk(d, this.snapshotChunkBytes);
     const ids = new Uint32Array(new SharedArrayBuffer(Math.max(n, 1) * 4), 0, n);
+    // Copies `rows` rows laid out `step` floats apart from `f32` at `from` to snapshot row `row` on.
+    const put = (f32: Float32Array, from: number, step: number, row: number, rows: number): void => {
+      while (rows > 0) {
+        const chunk = vectors[Math.floor(row / perChunk)];
+        const at = row % perChunk;
+        const here = Math.min(rows, perChunk - at);
+        if (step === d) chunk.set(f32.subarray(from, from + here * d), at * d);
+        else for (let i = 0; i < here; i++) chunk.set(f32.subarray(from + i * step, from + i * step + d), (at + i) * d);
+        row += here;
+        rows -= here;
+        from += here * step;
+      }
+    };
     let row = 0;
+    const scratch = new Float32Array(this.stride);
     for (let list = 0; list < lists.count; list++) {
       const length = lists.length(list);
-      const from = lists.rowsAt(list) >> 2;
-      const f32 = lists.heapOf(list).f32;
       if (!this.state.rows) {
         const listIds = lists.ids(list);
-        const scratch = new Float32Array(this.stride);
         for (let i = 0; i < length; i++) {
           this.readSource(source, listIds[i], scratch);
-          vectors.set(scratch.subarray(0, this.dimension), (row + i) * this.dimension);
+          put(scratch, 0, d, row + i, 1);
         }
-      } else if (this.stride === this.dimension) {
-        vectors.set(f32.subarray(from, from + length * this.stride), row * this.dimension);
       } else {
-        for (let i = 0; i < length; i++) {
-          vectors.set(f32.subarray(from + i * this.stride, from + i * this.stride + this.dimension), (row + i) * this.dimension);
-        }
+        put(lists.heapOf(list).f32, lists.rowsAt(list) >> 2, this.stride, row, length);
       }
       ids.set(lists.ids(list).subarray(0, length), row);
       row += length;

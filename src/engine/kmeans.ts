@@ -6,7 +6,7 @@ import { alignUp } from './kernel-heap.js';
 import { NEAREST_BLOCK, ROW_TILE, type KernelChoice } from './kernels.js';
 import { assertDimension, assertMetric, rowStride, type Metric } from './metric.js';
 import { createRandom, DEFAULT_SEED, randomInt, sampleIndices, type Random } from './random.js';
-import { paddedRowsBytes, placeRows, rowCount, type HeapRows } from './shared-rows.js';
+import { paddedRowsBytes, rowsPerChunk, type HeapRows } from './shared-rows.js';
 import { TopK } from './top-k.js';
 import { assertTrainParams, DEFAULT_TRAIN_PARAMS, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
 
@@ -76,12 +76,16 @@ function i16Limit(dimension: number): number {
   return Math.min(32_766, Math.floor(Math.sqrt((2 ** 31 - 1) / (i16RowBytes(dimension) / 2))) - 1);
 }
 
-/** Where a run keeps its working state in the heap, after the rows it trains on. */
-function scratchLayout(count: number, dimension: number, nLists: number, batchSize: number) {
+/**
+ * Where a run keeps its working state in the heap, after the rows it trains on. A run that only
+ * assigns rows to given centroids (`assignOnly`) needs no batch, seeding or sums.
+ */
+function scratchLayout(count: number, dimension: number, nLists: number, batchSize: number, assignOnly = false) {
   const rowBytes = rowStride(dimension) * 4;
-  const batch = batchSize >= count ? 0 : tile(batchSize);
+  const batch = assignOnly || batchSize >= count ? 0 : tile(batchSize);
   const quantRows = Math.max(batch, tile(Math.min(count, ASSIGN_CHUNK)));
-  const seed = tile(seedRowCount(count, nLists));
+  const seed = assignOnly ? 0 : tile(seedRowCount(count, nLists));
+  const trials = assignOnly ? 0 : tile(seedTrials(nLists), 4);
   const sizes = {
     centroids: tile(nLists) * rowBytes,
     centroidNorms: tile(nLists) * 4,
@@ -89,12 +93,12 @@ function scratchLayout(count: number, dimension: number, nLists: number, batchSi
     labels: tile(count) * 4,
     best: tile(count) * 4,
     nearestScratch: NEAREST_BLOCK * tile(nLists) * 4,
-    sums: nLists * rowBytes * 2,
+    sums: assignOnly ? 0 : nLists * rowBytes * 2,
     batchRows: batch * rowBytes,
     batchIndices: batch * 4,
     seedRows: seed * rowBytes,
-    seedCandidateRows: tile(seedTrials(nLists), 4) * rowBytes,
-    seedDots: tile(seedTrials(nLists), 4) * seed * 4,
+    seedCandidateRows: trials * rowBytes,
+    seedDots: trials * seed * 4,
     seedNorms: seed * 4,
     seedClosest: seed * 4,
     quantRows: quantRows * i16RowBytes(dimension),
@@ -111,36 +115,32 @@ function scratchLayout(count: number, dimension: number, nLists: number, batchSi
 }
 
 /**
+ * Most bytes of rows the centroids of a run over several chunks train on (chunked-kmeans.ts): 1 GiB,
+ * about 350,000 rows at 768 dimensions. Faiss trains IVF centroids on at most 256 rows per list,
+ * and a default mini-batch run sees at most maxIters x batchSize rows (204,800) in all.
+ */
+export const DEFAULT_SAMPLE_BYTES = 2 ** 30;
+
+/**
  * Memory one training run of `vectorCount` rows needs at its peak with the default batch size:
  * the snapshot of the rows and their ids, the run's working state in the kernel heap and in
- * JS arrays, its result, the new lists the worker lays out (at most float32 rows with their norms
- * and int8 codes, plus list-build.ts's headroom), and about 48 MiB for the worker thread's own runtime.
+ * JS arrays (for a snapshot in several chunks: the sample the centroids train on, and each chunk's
+ * assignment state), its result, the new lists the worker lays out (at most float32 rows with
+ * their norms and int8 codes, plus list-build.ts's headroom), and about 48 MiB for the worker
+ * thread's own runtime.
  */
 export function estimateTrainingBytes(vectorCount: number, dimension: number, nLists: number): number {
   const n = Math.max(1, Math.ceil(vectorCount));
   const k = Math.max(1, Math.ceil(nLists));
   const snapshot = paddedRowsBytes(n, dimension) + n * 4;
-  const scratch = scratchLayout(n, dimension, k, DEFAULT_TRAIN_PARAMS.batchSize).total;
-  const arrays = n * 4 /* shuffled order */ + k * 16 /* counts */;
+  const chunked = n > rowsPerChunk(dimension);
+  const trainRows = chunked ? Math.min(n, Math.max(k, Math.floor(DEFAULT_SAMPLE_BYTES / (rowStride(dimension) * 4)))) : n;
+  const sample = chunked ? paddedRowsBytes(trainRows, dimension) + n * 12 : 0;
+  const scratch = scratchLayout(trainRows, dimension, k, DEFAULT_TRAIN_PARAMS.batchSize).total;
+  const arrays = trainRows * 4 /* shuffled order */ + k * 16 /* counts */;
   const result = n * 4 + k * dimension * 4;
   const lists = Math.ceil(n * 1.125) * (rowStride(dimension) * 4 + 4 + Math.ceil(dimension / 16) * 16 + 4);
-  return snapshot + scratch + arrays + result + lists + 48 * 2 ** 20;
-}
-
-/** Same-thread k-means with the final assignment (tests, benchmarks; the service uses trainInWorker). */
-export function trainKMeans(
-  vectors: Float32Array,
-  dimension: number,
-  metric: Metric,
-  params: TrainParams,
-  hooks: TrainHooks = {},
-  options: KMeansOptions = {},
-): TrainResult {
-  assertDimension(dimension);
-  assertMetric(metric);
-  assertTrainParams(params, rowCount(vectors, dimension));
-  assertInitialCentroids(options.initialCentroids, params.nLists, dimension);
-  return kmeansOnHeap(placeRows(vectors, dimension, metric, options.kernels), params, hooks, options.initialCentroids);
+  return snapshot + sample + scratch + arrays + result + lists + 48 * 2 ** 20;
 }
 
 export interface KMeansOptions {
@@ -159,6 +159,21 @@ export function assertInitialCentroids(centroids: Float32Array | undefined, nLis
 /** k-means over rows already in a kernel heap (validated, normalised for cosine). */
 export function kmeansOnHeap(rows: HeapRows, params: TrainParams, hooks: TrainHooks = {}, initialCentroids?: Float32Array): TrainResult {
   return new KMeansRun(rows, params, hooks, initialCentroids).run();
+}
+
+/**
+ * k-means on `sample`, rows drawn from `population` rows that live elsewhere: the centroids only,
+ * `lists` left empty (the caller assigns every row with assignToCentroids); inertia is reported
+ * at the population's scale.
+ */
+export function kmeansOnSample(sample: HeapRows, population: number, params: TrainParams, hooks: TrainHooks = {}, initialCentroids?: Float32Array): TrainResult {
+  return new KMeansRun(sample, params, hooks, initialCentroids, { population }).run(false);
+}
+
+/** The nearest of `nLists` centroids for every row in a heap, and the exact inertia of that assignment. */
+export function assignToCentroids(rows: HeapRows, centroids: Float32Array, nLists: number): { lists: Uint32Array; inertia: number } {
+  const params = { nLists, batchSize: rows.count, maxIters: 1, tolerance: 0 };
+  return new KMeansRun(rows, params, {}, centroids, { assignOnly: true }).assignOnly();
 }
 
 class KMeansRun {
@@ -200,11 +215,19 @@ class KMeansRun {
   /** Rows of the final assignment scored again exactly. */
   closeCalls = 0;
 
+  /** Reported inertia is scaled by this: a run on a sample stands for all the rows it was drawn from. */
+  private readonly inertiaScale: number;
+
+  /**
+   * `population`: the rows a sample run stands for (progress reports inertia at that scale);
+   * `assignOnly`: the run will only assign its rows to `initialCentroids` (assignToCentroids).
+   */
   constructor(
     private readonly rows: HeapRows,
     private readonly params: TrainParams,
     private readonly hooks: TrainHooks,
     private readonly initialCentroids?: Float32Array,
+    setup: { population?: number; assignOnly?: boolean } = {},
   ) {
     this.n = rows.count;
     this.d = rows.dimension;
@@ -217,7 +240,8 @@ class KMeansRun {
     this.random = createRandom(params.seed ?? DEFAULT_SEED);
     this.counts = new Float64Array(this.k);
     this.batchCounts = new Uint32Array(this.k);
-    this.batchNorms = new Float64Array(this.batch);
+    this.batchNorms = new Float64Array(setup.assignOnly ? 0 : this.batch);
+    this.inertiaScale = (setup.population ?? this.n) / this.n;
     this.lastWon = new Uint32Array(this.k);
     // A centroid that wins no row during one forgetting window is treated as empty, like a
     // Lloyd cluster that loses all its rows.
@@ -225,7 +249,7 @@ class KMeansRun {
     this.seedTrials = seedTrials(this.k);
     this.qb = i16RowBytes(this.d);
     this.limit = i16Limit(this.d);
-    const layout = scratchLayout(this.n, this.d, this.k, params.batchSize);
+    const layout = scratchLayout(this.n, this.d, this.k, params.batchSize, setup.assignOnly);
     const base = rows.heap.reserve(layout.total);
     this.at = { ...layout.offsets };
     for (const key of Object.keys(this.at) as (keyof typeof this.at)[]) this.at[key] += base;
@@ -234,7 +258,8 @@ class KMeansRun {
     this.f64 = rows.heap.f64;
   }
 
-  run(): TrainResult {
+  /** Trains the centroids, then (unless `assignRows` is false: lists left empty) assigns every row. */
+  run(assignRows = true): TrainResult {
     this.report('INITIALIZING');
     this.computeRowNorms();
     this.seedCentroids();
@@ -251,18 +276,30 @@ class KMeansRun {
       }
     }
     this.checkStop();
-    this.report('ASSIGNING');
-    const lists = this.assignAll();
+    let lists: Uint32Array = new Uint32Array(0);
+    if (assignRows) {
+      this.report('ASSIGNING');
+      lists = this.assignAll();
+    }
     return {
       centroids: this.centroidsOut(),
       nLists: this.k,
       lists,
       iterations: this.iterations,
       shift: this.shift,
-      inertia: this.inertia,
+      inertia: this.inertia * this.inertiaScale,
       converged,
       elapsedMs: performance.now() - this.started,
     };
+  }
+
+  /** The nearest of the given centroids for every row, and the exact inertia of that assignment. */
+  assignOnly(): { lists: Uint32Array; inertia: number } {
+    if (!this.initialCentroids) throw new EngineInputError('an assignment needs centroids');
+    this.computeRowNorms();
+    this.loadCentroids(this.initialCentroids);
+    const lists = this.assignAll();
+    return { lists, inertia: this.inertia };
   }
 
   private checkStop(): void {
@@ -275,7 +312,7 @@ class KMeansRun {
       iteration: this.iterations,
       maxIters: this.params.maxIters,
       shift: this.shift,
-      inertia: this.inertia,
+      inertia: this.inertia * this.inertiaScale,
       elapsedMs: performance.now() - this.started,
     });
   }
@@ -322,6 +359,20 @@ class KMeansRun {
     this.f32[(this.at.centroidNorms >> 2) + j] = sum;
   }
 
+  /** Padding centroids stay zero with an infinite norm, so they never win a row. */
+  private clearCentroids(): void {
+    this.f32.fill(0, this.centroidAt(0) >> 2, this.centroidAt(this.kTiled) >> 2);
+    this.f32.fill(Infinity, (this.at.centroidNorms >> 2) + this.k, (this.at.centroidNorms >> 2) + this.kTiled);
+  }
+
+  private loadCentroids(centroids: Float32Array): void {
+    this.clearCentroids();
+    for (let c = 0; c < this.k; c++) {
+      this.f32.set(centroids.subarray(c * this.d, (c + 1) * this.d), this.centroidAt(c) >> 2);
+      this.setCentroidNorm(c);
+    }
+  }
+
   /**
    * k-means++ on a sample: each next centroid is a sample row drawn with probability
    * proportional to its squared distance from the centroids chosen so far.
@@ -346,17 +397,13 @@ class KMeansRun {
     const variance = sumNorms / sampleCount - meanNorm;
     this.variance = variance > 0 ? variance : 1;
     sum = new Float64Array(0);
-    // Padding rows of the sample and the centroids stay zero; padding centroids never win.
+    // Padding rows of the sample stay zero.
     f32.fill(0, (this.at.seedRows >> 2) + sampleCount * this.stride, (this.at.seedRows >> 2) + tile(sampleCount) * this.stride);
-    f32.fill(0, this.centroidAt(0) >> 2, this.centroidAt(this.kTiled) >> 2);
-    f32.fill(Infinity, (this.at.centroidNorms >> 2) + k, (this.at.centroidNorms >> 2) + this.kTiled);
     if (this.initialCentroids) {
-      for (let c = 0; c < k; c++) {
-        f32.set(this.initialCentroids.subarray(c * this.d, (c + 1) * this.d), this.centroidAt(c) >> 2);
-        this.setCentroidNorm(c);
-      }
+      this.loadCentroids(this.initialCentroids);
       return;
     }
+    this.clearCentroids();
 
     // Greedy k-means++ (as in scikit-learn): of a few rows drawn by squared distance, keep the one
     // that lowers the sample's potential (sum of squared distances to the nearest centroid) most.

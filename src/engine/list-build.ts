@@ -62,20 +62,21 @@ export function layoutCodec(layout: ListLayout, dimension: number, codecBytes: U
 
 /**
  * Lists of `nLists` holding row i of `rows` (ids[i]) in list labels[i], in row order: the layout
- * IvfIndex's own rebuild gives when the rows are its lists in order (a training snapshot).
+ * IvfIndex's own rebuild gives when the rows are its lists in order (a training snapshot). The
+ * rows may be in several chunks, read in order.
  */
 export function buildLists(
-  rows: HeapRows, ids: Uint32Array, labels: Uint32Array, nLists: number, layout: ListLayout,
+  rows: HeapRows | readonly HeapRows[], ids: Uint32Array, labels: Uint32Array, nLists: number, layout: ListLayout,
   codecBytes: Uint8Array | undefined, kernels: KernelChoice,
 ): BuiltLists {
-  const { count, dimension } = rows;
+  const chunks = 'heap' in rows ? [rows] : rows;
+  const { dimension } = chunks[0];
+  const count = chunks.reduce((sum, chunk) => sum + chunk.count, 0);
   if (ids.length !== count || labels.length !== count) throw new EngineInputError(`lists need an id and a list for each of the ${count} rows`);
   const stride = rowStride(dimension);
-  const source = rows.heap.f32;
-  const at = new Float64Array(count);
-  for (let i = 0; i < count; i++) at[i] = (rows.ptr >> 2) + i * stride;
+  const offsets = chunks.map((chunk) => Float64Array.from({ length: chunk.count }, (_, i) => (chunk.ptr >> 2) + i * stride));
   let fitted: ScalarQuantizer | null = null;
-  const codec = layoutCodec(layout, dimension, codecBytes, () => (fitted = ScalarQuantizer.fit(source, at, dimension)));
+  const codec = layoutCodec(layout, dimension, codecBytes, () => (fitted = fitAcross(chunks, offsets, dimension)));
   const keepRows = storesRows(layout);
   const sizes = new Uint32Array(nLists);
   for (let i = 0; i < count; i++) sizes[labels[i]]++;
@@ -86,20 +87,26 @@ export function buildLists(
   const cosine = layout.metric === 'cosine';
   // Codes-only lists take codes encoded in batches, as the index's own rebuild does.
   const batch = !keepRows && codec ? new Int8Array(Math.min(ENCODE_ROWS, count) * codec.codeBytes) : null;
-  for (let start = 0; start < count; start += ENCODE_ROWS) {
-    const end = Math.min(count, start + ENCODE_ROWS);
-    if (batch && codec) codec.encodeBatch(source, at.subarray(start, end), batch, 0);
-    for (let i = start; i < end; i++) {
-      const from = at[i];
-      let norm = 0;
-      if (!cosine) {
-        // As encodeVector computed it when the row was added: float64 in order, then float32.
-        let sum = 0;
-        for (let t = 0; t < dimension; t++) sum += source[from + t] * source[from + t];
-        norm = Math.fround(sum);
+  let first = 0;
+  for (let c = 0; c < chunks.length; c++) {
+    const source = chunks[c].heap.f32;
+    const at = offsets[c];
+    for (let start = 0; start < at.length; start += ENCODE_ROWS) {
+      const end = Math.min(at.length, start + ENCODE_ROWS);
+      if (batch && codec) codec.encodeBatch(source, at.subarray(start, end), batch, 0);
+      for (let i = start; i < end; i++) {
+        const from = at[i];
+        let norm = 0;
+        if (!cosine) {
+          // As encodeVector computed it when the row was added: float64 in order, then float32.
+          let sum = 0;
+          for (let t = 0; t < dimension; t++) sum += source[from + t] * source[from + t];
+          norm = Math.fround(sum);
+        }
+        lists.appendRow(labels[first + i], ids[first + i], source, from, norm, batch && codec ? { codes: batch, at: (i - start) * codec.codeBytes } : undefined);
       }
-      lists.appendRow(labels[i], ids[i], source, from, norm, batch && codec ? { codes: batch, at: (i - start) * codec.codeBytes } : undefined);
     }
+    first += at.length;
   }
   const prescan = fitted as ScalarQuantizer | null;
   return {
@@ -110,4 +117,18 @@ export function buildLists(
     blocks: lists.exportBlocks(),
     ...(prescan ? { prescan: prescan.toBytes() } : {}),
   };
+}
+
+/** IVF_FLAT's pre-scan quantizer fitted over the rows of every chunk, as ScalarQuantizer.fit does over one. */
+function fitAcross(chunks: readonly HeapRows[], offsets: readonly Float64Array[], dimension: number): ScalarQuantizer {
+  if (chunks.length === 1) return ScalarQuantizer.fit(chunks[0].heap.f32, offsets[0], dimension);
+  const all = new Float64Array(offsets.reduce((sum, at) => sum + at.length, 0));
+  const owner = new Uint16Array(all.length);
+  let row = 0;
+  for (let c = 0; c < chunks.length; c++) {
+    all.set(offsets[c], row);
+    owner.fill(c, row, row + offsets[c].length);
+    row += offsets[c].length;
+  }
+  return ScalarQuantizer.fitRows((r) => chunks[owner[r]].heap.f32, all, dimension);
 }

@@ -8,7 +8,7 @@ import { EngineInputError } from './errors.js';
 import type { InvertedLists } from './inverted-lists.js';
 import { KernelHeap } from './kernel-heap.js';
 import { NEAREST_BLOCK, tile, type HeapViews } from './kernels.js';
-import { trainKMeans } from './kmeans.js';
+import { trainKMeans } from './chunked-kmeans.js';
 import type { FitRows, ListCodec } from './list-codec.js';
 import { rowStride } from './metric.js';
 

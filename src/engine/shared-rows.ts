@@ -39,6 +39,39 @@ export function allocateSharedRows(count: number, dimension: number, unitNorm: b
   return new Float32Array(buffer, 0, count * dimension);
 }
 
+/**
+ * Most bytes of rows one chunk of a training snapshot holds: a kernel heap is addressed with
+ * 31-bit byte offsets, and the run's working space grows the chunk's memory after its rows.
+ */
+export const ROW_CHUNK_BYTES = 2 ** 30;
+
+/** Rows of `dimension` floats that fit in one chunk of `chunkBytes` (at least 1). */
+export function rowsPerChunk(dimension: number, chunkBytes: number = ROW_CHUNK_BYTES): number {
+  return Math.max(1, Math.floor(chunkBytes / (rowStride(dimension) * 4 * ROW_TILE)) * ROW_TILE);
+}
+
+/**
+ * allocateSharedRows for more rows than one memory should hold: consecutive chunks of at most
+ * rowsPerChunk(dimension, chunkBytes) rows, each in its own shared memory (one chunk for up to
+ * 350,000 rows at 768 dimensions). Rows keep their order across the chunks.
+ */
+export function allocateSharedRowChunks(count: number, dimension: number, unitNorm: boolean, chunkBytes: number = ROW_CHUNK_BYTES): Float32Array[] {
+  const per = rowsPerChunk(dimension, chunkBytes);
+  const chunks: Float32Array[] = [];
+  for (let start = 0; start < count || chunks.length === 0; start += per) {
+    const rows = Math.min(per, count - start);
+    chunks.push(allocateSharedRows(Math.max(rows, 1), dimension, unitNorm).subarray(0, Math.max(rows, 0) * dimension));
+  }
+  return chunks;
+}
+
+/** Rows given as one array or as consecutive chunks (a training snapshot's `vectors`). */
+export type RowChunks = Float32Array | readonly Float32Array[];
+
+export function chunksOf(vectors: RowChunks): readonly Float32Array[] {
+  return vectors instanceof Float32Array ? [vectors] : vectors;
+}
+
 /** The shared memory `vectors` live in, when the kernels can read them there as rows. */
 export function sharedRowsHome(vectors: Float32Array, dimension: number): Home | undefined {
   const home = homes.get(vectors.buffer);
@@ -48,9 +81,14 @@ export function sharedRowsHome(vectors: Float32Array, dimension: number): Home |
   return home;
 }
 
-/** Throws unless `vectors` holds a whole number of rows, at least one. */
-export function rowCount(vectors: Float32Array, dimension: number): number {
-  if (!(vectors instanceof Float32Array)) throw new EngineInputError('vectors must be a Float32Array');
+/** Throws unless `vectors` holds a whole number of rows, at least one (in every chunk). */
+export function rowCount(vectors: RowChunks, dimension: number): number {
+  if (!(vectors instanceof Float32Array)) {
+    if (!Array.isArray(vectors) || vectors.length === 0) throw new EngineInputError('vectors must be a Float32Array or a non-empty array of them');
+    let total = 0;
+    for (const chunk of vectors) total += rowCount(chunk as Float32Array, dimension);
+    return total;
+  }
   const count = vectors.length / dimension;
   if (!Number.isInteger(count) || count < 1) {
     throw new EngineInputError(`vectors has ${vectors.length} floats, not a positive multiple of dimension ${dimension}`);
@@ -63,6 +101,7 @@ export function rowCount(vectors: Float32Array, dimension: number): number {
  * memory in the right form, otherwise validated (finite) and copied, normalised for cosine.
  */
 export function placeRows(vectors: Float32Array, dimension: number, metric: Metric, kernels: KernelChoice = 'auto'): HeapRows {
+  if (!(vectors instanceof Float32Array)) throw new EngineInputError('vectors must be a Float32Array');
   const count = rowCount(vectors, dimension);
   const home = sharedRowsHome(vectors, dimension);
   if (home && (metric !== 'cosine' || home.unitNorm)) {

@@ -4,10 +4,11 @@ import type { Worker } from 'node:worker_threads';
 import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import { EngineInputError, TrainingAbortedError } from './errors.js';
 import type { IndexTypeSpec } from './index-types.js';
-import { assertInitialCentroids, type KMeansOptions } from './kmeans.js';
+import type { ChunkedTrainingOptions } from './chunked-kmeans.js';
+import { assertInitialCentroids } from './kmeans.js';
 import type { ListLayout } from './list-build.js';
 import { assertDimension, assertMetric, type Metric } from './metric.js';
-import { placeRows, rowCount } from './shared-rows.js';
+import { chunksOf, placeRows, rowCount, type RowChunks } from './shared-rows.js';
 import { assertTrainParams, type TrainParams, type TrainProgress, type TrainResult } from './training-params.js';
 import { STOP_FLAG, type TrainingWorkerTask, type TrainingMessage } from './training-worker-protocol.js';
 
@@ -59,35 +60,36 @@ function rebuildError(name: string, message: string): Error {
 
 /**
  * The same job as trainKMeans in a worker thread. Rows that already live in shared kernel memory
- * (an index's trainingSnapshot) are read in place; other rows are copied there once. With
+ * (an index's trainingSnapshot, one chunk or several) are read in place; other rows are copied
+ * there once. With
  * `options.codec` the worker also trains that index type's list codec (result.codec); with
  * `options.lists` (the snapshot's ids and layout) it also lays out the index's new lists
  * (result.built, for applyModel to adopt).
  */
 export async function trainInWorker(
-  vectors: Float32Array,
+  vectors: RowChunks,
   dimension: number,
   metric: Metric,
   params: TrainParams,
   hooks: WorkerTrainHooks = {},
-  options: KMeansOptions & { codec?: IndexTypeSpec; lists?: { ids: Uint32Array; layout: ListLayout } } = {},
+  options: ChunkedTrainingOptions & { codec?: IndexTypeSpec; lists?: { ids: Uint32Array; layout: ListLayout } } = {},
 ): Promise<TrainResult> {
   assertDimension(dimension);
   assertMetric(metric);
-  assertTrainParams(params, rowCount(vectors, dimension));
+  const count = rowCount(vectors, dimension);
+  assertTrainParams(params, count);
   assertInitialCentroids(options.initialCentroids, params.nLists, dimension);
-  if (options.lists && options.lists.ids.length !== rowCount(vectors, dimension)) {
-    throw new EngineInputError(`lists need one id per row: ${options.lists.ids.length} ids for ${rowCount(vectors, dimension)} rows`);
+  if (options.lists && options.lists.ids.length !== count) {
+    throw new EngineInputError(`lists need one id per row: ${options.lists.ids.length} ids for ${count} rows`);
   }
   const { signal, onProgress } = hooks;
   if (signal?.aborted) throw new TrainingAbortedError();
-  const rows = placeRows(vectors, dimension, metric, options.kernels);
+  const chunks = chunksOf(vectors).map((chunk) => placeRows(chunk, dimension, metric, options.kernels));
   const control = new Int32Array(new SharedArrayBuffer(4));
   const job: TrainingWorkerTask = {
-    memory: rows.heap.memory,
-    ptr: rows.ptr,
-    count: rows.count,
+    chunks: chunks.map(({ heap, ptr, count }) => ({ memory: heap.memory, ptr, count })),
     dimension,
+    ...(options.sampleBytes !== undefined ? { sampleBytes: options.sampleBytes } : {}),
     params: { ...params },
     kernels: options.kernels ?? 'auto',
     initialCentroids: options.initialCentroids,

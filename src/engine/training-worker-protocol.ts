@@ -5,11 +5,14 @@ import type { ListLayout } from './list-build.js';
 import type { TrainParams, TrainProgress, TrainResult } from './training-params.js';
 
 export interface TrainingWorkerTask {
-  /** The shared memory holding the rows; the worker reserves its working space at its end. */
-  memory: WebAssembly.Memory;
-  ptr: number;
-  count: number;
+  /**
+   * The rows, in order, as chunks in shared memories (usually one); the worker reserves its
+   * working space at the end of each memory it works in.
+   */
+  chunks: { memory: WebAssembly.Memory; ptr: number; count: number }[];
   dimension: number;
+  /** Most bytes of rows the centroids train on when there are several chunks (chunked-kmeans.ts). */
+  sampleBytes?: number;
   params: TrainParams;
   kernels: KernelChoice;
   initialCentroids?: Float32Array;

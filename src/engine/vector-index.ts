@@ -52,7 +52,8 @@ export interface IvfModel {
 /** Rows to train on, copied into shared memory; `epoch` tells later writes apart (applyModel). */
 export interface TrainingSnapshot {
   ids: Uint32Array;
-  vectors: Float32Array;
+  /** The rows of `ids`, in order, in one or more chunks of shared memory (shared-rows.ts). */
+  vectors: Float32Array[];
   epoch: number;
   /** How the index lays out trained lists, for a worker to build them (trainInWorker's `lists`). */
   layout: ListLayout;

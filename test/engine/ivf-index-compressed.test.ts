@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { createVectorIndex } from '../../src/engine/index-factory.js';
 import { trainListCodec, resolveIndexType, type IndexTypeName } from '../../src/engine/index-types.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, rowStride, type Metric } from '../../src/engine/metric.js';
 import type { EngineSearchResult, VectorIndex } from '../../src/engine/vector-index.js';
 import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
@@ -26,7 +26,7 @@ function train(index: VectorIndex, nLists: number, source?: (id: number) => Arra
   const model = trainKMeans(snapshot.vectors, index.dimension, index.metric, { nLists, batchSize: 4096, maxIters: 25, tolerance: 1e-6, seed: 7 });
   const stride = rowStride(index.dimension);
   const padded = new Float32Array(snapshot.ids.length * stride);
-  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors, index.dimension, i), i * stride);
+  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], index.dimension, i), i * stride);
   const rows = Array.from({ length: snapshot.ids.length }, (_, i) => i * stride);
   const codec = trainListCodec(index.spec, { source: padded, rows, dimension: index.dimension }, 7);
   index.applyModel({ centroids: model.centroids, nLists: model.nLists, ...(codec ? { codec } : {}) }, { ids: snapshot.ids, lists: model.lists }, source);
@@ -169,7 +169,7 @@ describe.skipIf(!haveEmbeddings)('compressed types on real bge-m3 embeddings (co
     const snapshot = index.trainingSnapshot();
     const model = trainKMeans(snapshot.vectors, dimension, 'cosine', { nLists: 16, batchSize: 2048, maxIters: 25, tolerance: 1e-6 });
     const rows = Array.from({ length: count }, (_, i) => i * dimension);
-    const codec = trainListCodec(resolveIndexType({ type }, dimension), { source: snapshot.vectors, rows, dimension }, 3);
+    const codec = trainListCodec(resolveIndexType({ type }, dimension), { source: snapshot.vectors[0], rows, dimension }, 3);
     index.applyModel({ centroids: model.centroids, nLists: 16, ...(codec ? { codec } : {}) }, { ids: snapshot.ids, lists: model.lists });
     const found = index.searchBatch(probes, { topK: 40, nProbes: 16 });
     let sum = 0;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createVectorIndex } from '../../src/engine/index-factory.js';
 import { trainListCodec, type IndexTypeName } from '../../src/engine/index-types.js';
 import { IvfIndex } from '../../src/engine/ivf-index.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { buildLists } from '../../src/engine/list-build.js';
 import { rowStride, type Metric } from '../../src/engine/metric.js';
 import { placeRows } from '../../src/engine/shared-rows.js';
@@ -44,7 +44,7 @@ function trainModel(index: VectorIndex, nLists: number, seed: number, source: (i
   const trained = trainKMeans(snapshot.vectors, D, index.metric, { nLists, batchSize: 4096, maxIters: 20, tolerance: 0, seed });
   const stride = rowStride(D);
   const padded = new Float32Array(snapshot.ids.length * stride);
-  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors, D, i), i * stride);
+  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], D, i), i * stride);
   const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, seed);
   const model: IvfModel = { centroids: trained.centroids, nLists: trained.nLists, ...(codec ? { codec } : {}) };
   return { snapshot, model, lists: trained.lists };
@@ -118,7 +118,7 @@ function live(index: IvfIndex): { stages: Answers[][]; untrained: number; memori
 
   // Lists built as the training worker builds them, in memories of the index's limit, adopted.
   const third = trainModel(index, 10, 7, source);
-  const built = buildLists(placeRows(third.snapshot.vectors, D, index.metric), third.snapshot.ids, third.lists, third.model.nLists, third.snapshot.layout, third.model.codec, 'auto');
+  const built = buildLists(placeRows(third.snapshot.vectors[0], D, index.metric), third.snapshot.ids, third.lists, third.model.nLists, third.snapshot.layout, third.model.codec, 'auto');
   index.add(20_000, row(queries, D, 0));
   vectors.set(20_000, row(queries, D, 0).slice());
   index.applyModel(third.model, { ids: third.snapshot.ids, lists: third.lists, built }, source);
@@ -193,8 +193,8 @@ describe.skipIf(!haveEmbeddings)('many memories on real bge-m3 embeddings', () =
     const snapshot = one.trainingSnapshot();
     const spread = many.trainingSnapshot();
     expect(Array.from(spread.ids)).toEqual(Array.from(snapshot.ids));
-    expect(Buffer.from(spread.vectors.buffer, spread.vectors.byteOffset, spread.vectors.byteLength)
-      .equals(Buffer.from(snapshot.vectors.buffer, snapshot.vectors.byteOffset, snapshot.vectors.byteLength))).toBe(true);
+    expect(Buffer.from(spread.vectors[0].buffer, spread.vectors[0].byteOffset, spread.vectors[0].byteLength)
+      .equals(Buffer.from(snapshot.vectors[0].buffer, snapshot.vectors[0].byteOffset, snapshot.vectors[0].byteLength))).toBe(true);
     const model = trainKMeans(snapshot.vectors, dimension, 'cosine', { nLists: 16, batchSize: 2048, maxIters: 25, tolerance: 1e-6 });
     for (const index of [one, many]) index.applyModel(model, { ids: snapshot.ids, lists: model.lists });
     expect(many.memoryCount).toBeGreaterThanOrEqual(4);

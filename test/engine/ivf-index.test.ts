@@ -6,7 +6,7 @@ import { EngineInputError } from '../../src/engine/errors.js';
 import { defaultNProbes, IvfIndex } from '../../src/engine/ivf-index.js';
 import { QUERY_TILE } from '../../src/engine/kernels.js';
 import { BATCH_ROWS, MAX_GROUP_QUERIES, groupQueries } from '../../src/engine/list-scanner.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, type Metric } from '../../src/engine/metric.js';
 import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
 
@@ -317,7 +317,7 @@ describe('IvfIndex', () => {
     for (const metric of METRICS) {
       const index = trained(metric);
       index.remove(ids[3]);
-      const { ids: snapIds, vectors } = index.trainingSnapshot();
+      const { ids: snapIds, vectors: [vectors] } = index.trainingSnapshot();
       expect(vectors.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(snapIds.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(snapIds.length).toBe(N - 1);

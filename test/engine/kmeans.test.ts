@@ -2,7 +2,8 @@
 // progress, cancellation, bad input.
 import { describe, expect, it } from 'vitest';
 import { EngineInputError, TrainingAbortedError } from '../../src/engine/errors.js';
-import { NO_IMPROVEMENT_PATIENCE, trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
+import { NO_IMPROVEMENT_PATIENCE } from '../../src/engine/kmeans.js';
 import { embeddingLikeData } from '../../bench/data/embedding-like.js';
 import type { TrainParams, TrainProgress, TrainResult } from '../../src/engine/training-params.js';
 import { clusteredVectors, naiveDistance, randomVectors, row } from './helpers.js';

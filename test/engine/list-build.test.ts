@@ -6,7 +6,7 @@ import { createVectorIndex } from '../../src/engine/index-factory.js';
 import { trainListCodec, type IndexTypeName } from '../../src/engine/index-types.js';
 import { IvfIndex } from '../../src/engine/ivf-index.js';
 import { buildLists } from '../../src/engine/list-build.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import type { InvertedLists } from '../../src/engine/inverted-lists.js';
 import type { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { rowStride, type Metric } from '../../src/engine/metric.js';
@@ -70,13 +70,13 @@ function setup(type: IndexTypeName, metric: Metric, prescan = true): Setup {
   const trained = trainKMeans(snapshot.vectors, D, metric, PARAMS);
   const stride = rowStride(D);
   const padded = new Float32Array(snapshot.ids.length * stride);
-  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors, D, i), i * stride);
+  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], D, i), i * stride);
   const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, 9);
   return { index, snapshot, vectors, model: { centroids: trained.centroids, nLists: trained.nLists, lists: trained.lists, ...(codec ? { codec } : {}) } };
 }
 
 function builtAssignment(s: Setup): ModelAssignment {
-  const built = buildLists(placeRows(s.snapshot.vectors, D, s.index.metric), s.snapshot.ids, s.model.lists, s.model.nLists, s.snapshot.layout, s.model.codec, 'auto');
+  const built = buildLists(placeRows(s.snapshot.vectors[0], D, s.index.metric), s.snapshot.ids, s.model.lists, s.model.nLists, s.snapshot.layout, s.model.codec, 'auto');
   return { ids: s.snapshot.ids, lists: s.model.lists, built };
 }
 

@@ -6,7 +6,7 @@ import { EngineInputError } from '../../src/engine/errors.js';
 import { createVectorIndex } from '../../src/engine/index-factory.js';
 import { resolveIndexType, trainListCodec, type IndexTypeName } from '../../src/engine/index-types.js';
 import { IvfIndex } from '../../src/engine/ivf-index.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, rowStride, type Metric } from '../../src/engine/metric.js';
 import type { VectorIndex } from '../../src/engine/vector-index.js';
 import { clusteredVectors, randomVectors, row } from './helpers.js';
@@ -33,7 +33,7 @@ function trained(type: IndexTypeName, metric: Metric, listMemoryBytes?: number):
   const model = trainKMeans(snapshot.vectors, D, metric, { nLists: 8, batchSize: 4096, maxIters: 20, tolerance: 1e-6, seed: 5 });
   const stride = rowStride(D);
   const padded = new Float32Array(snapshot.ids.length * stride);
-  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors, D, i), i * stride);
+  for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], D, i), i * stride);
   const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, 5);
   index.applyModel({ centroids: model.centroids, nLists: model.nLists, ...(codec ? { codec } : {}) }, { ids: snapshot.ids, lists: model.lists });
   // A few removals, so lists have had entries moved.

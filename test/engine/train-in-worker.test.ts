@@ -4,7 +4,7 @@ import { EngineInputError, TrainingAbortedError } from '../../src/engine/errors.
 import { createVectorIndex } from '../../src/engine/index-factory.js';
 import { trainListCodec } from '../../src/engine/index-types.js';
 import { IvfIndex } from '../../src/engine/ivf-index.js';
-import { trainKMeans } from '../../src/engine/kmeans.js';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { trainInWorker } from '../../src/engine/train-in-worker.js';
 import type { TrainProgress } from '../../src/engine/training-params.js';
 import { randomVectors } from './helpers.js';
@@ -29,9 +29,9 @@ describe('trainInWorker', () => {
     const index = new IvfIndex({ dimension: D, metric: 'cosine' });
     index.addBatch(Uint32Array.from({ length: 3000 }, (_, i) => i), data);
     const snapshot = index.trainingSnapshot();
-    const before = Array.from(snapshot.vectors.subarray(0, 64));
+    const before = Array.from(snapshot.vectors[0].subarray(0, 64));
     const result = await trainInWorker(snapshot.vectors, D, 'cosine', params);
-    expect(Array.from(snapshot.vectors.subarray(0, 64))).toEqual(before); // the rows are read, not changed
+    expect(Array.from(snapshot.vectors[0].subarray(0, 64))).toEqual(before); // the rows are read, not changed
     expect(result.lists).toHaveLength(3000);
     index.applyModel(result, { ids: snapshot.ids, lists: result.lists });
     expect(index.nLists).toBe(20);
