@@ -50,7 +50,10 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
   const { vectors, dimension, type } = options;
   log(`\n## open: ${vectors} x ${dimension}d ${type}, SQLite, cold open from records vs from a sealed segment set`);
   const dir = mkdtempSync(join(tmpdir(), 'cipherdex-bench-open-'));
-  const base = loadConfig({ CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true', CIPHERDEX_PAD_RECORDS: process.env.CIPHERDEX_PAD_RECORDS });
+  // An index of 1,000,000 x 768 needs about 8,300 MB to train (docs/training.md): the budget may come from the environment.
+  const base = loadConfig({
+    CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true', CIPHERDEX_PAD_RECORDS: process.env.CIPHERDEX_PAD_RECORDS, TRAINING_MEMORY_BUDGET_MB: process.env.TRAINING_MEMORY_BUDGET_MB,
+  });
   const config: Config = { ...base, limits: { ...base.limits, maxBatchItems: Math.max(base.limits.maxBatchItems, 5000) } };
   const key = generateIndexKey().toString('base64');
   const { base: data, queries } = embeddingLikeData({ count: vectors, queries: 1, dimension });
