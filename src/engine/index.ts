@@ -19,6 +19,7 @@ export { estimateTrainingBytes } from './kmeans.js';
 export { trainKMeans } from './chunked-kmeans.js';
 export type { TrainHooks, KMeansOptions } from './kmeans.js';
 export { trainInWorker } from './train-in-worker.js';
+export { prefaultRows } from './prefault.js';
 export type { BuiltLists, ListLayout } from './list-build.js';
 export type { ListContents, ListEntries } from './list-contents.js';
 export type { WorkerTrainHooks } from './train-in-worker.js';

@@ -357,12 +357,17 @@ export class IvfIndex implements VectorIndex {
    * and the index stays free to change.
    * An index that keeps only codes reads its vectors from `source`.
    */
-  trainingSnapshot(source?: VectorSource): TrainingSnapshot {
+  trainingSnapshot(source?: VectorSource, into?: Float32Array[]): TrainingSnapshot {
     const { lists } = this.state;
     const n = lists.size;
     const d = this.dimension;
-    const vectors = allocateSharedRowChunks(n, d, this.metric === 'cosine', this.snapshotChunkBytes);
     const perChunk = rowsPerChunk(d, this.snapshotChunkBytes);
+    const rowsIn = (chunk: number): number => Math.min(perChunk, n - chunk * perChunk);
+    const used = into?.slice(0, Math.max(1, Math.ceil(n / perChunk)));
+    // `into` came from allocateSnapshot for fewer rows when writes outran it: then fresh memory.
+    const vectors = used !== undefined && used.length * perChunk >= n && used.every((chunk, i) => chunk.length >= rowsIn(i) * d)
+      ? used.map((chunk, i) => chunk.subarray(0, rowsIn(i) * d))
+      : this.allocateSnapshot(n);
     const ids = new Uint32Array(new SharedArrayBuffer(Math.max(n, 1) * 4), 0, n);
     // Copies `rows` rows laid out `step` floats apart from `f32` at `from` to snapshot row `row` on.
     const put = (f32: Float32Array, from: number, step: number, row: number, rows: number): void => {
@@ -398,6 +403,10 @@ export class IvfIndex implements VectorIndex {
     this.snapshotEpochs.set(ids, epoch);
     this.epoch++;
     return { ids, vectors, epoch, layout: { spec: this.spec, metric: this.metric, prescan: this.prescan, listMemoryBytes: this.listMemoryBytes } };
+  }
+
+  allocateSnapshot(rows: number): Float32Array[] {
+    return allocateSharedRowChunks(rows, this.dimension, this.metric === 'cosine', this.snapshotChunkBytes);
   }
 
   /**

@@ -65,6 +65,15 @@ export function allocateSharedRowChunks(count: number, dimension: number, unitNo
   return chunks;
 }
 
+/** The shared memories chunks made by allocateSharedRows / allocateSharedRowChunks live in. */
+export function memoriesOf(chunks: readonly Float32Array[]): WebAssembly.Memory[] {
+  return chunks.map((chunk) => {
+    const home = homes.get(chunk.buffer);
+    if (!home) throw new EngineInputError('rows not allocated by allocateSharedRows');
+    return home.memory;
+  });
+}
+
 /** Rows given as one array or as consecutive chunks (a training snapshot's `vectors`). */
 export type RowChunks = Float32Array | readonly Float32Array[];
 

@@ -100,7 +100,14 @@ export interface VectorIndex {
   /** Many queries at once (row-major n x dimension): the same answers as `search`, faster per query. */
   searchBatch(queries: Float32Array, options: EngineSearchOptions): EngineSearchResult[];
   /** `source` gives the vectors when the index keeps only codes. */
-  trainingSnapshot(source?: VectorSource): TrainingSnapshot;
+  /**
+   * A copy of every current vector for a training run (in chunks of shared memory); `into`, from
+   * allocateSnapshot, is used when it has room for them all (its memory may be touched meanwhile
+   * off the caller's thread: engine/prefault.ts).
+   */
+  trainingSnapshot(source?: VectorSource, into?: Float32Array[]): TrainingSnapshot;
+  /** Empty snapshot chunks with room for `rows` rows, for trainingSnapshot's `into`. */
+  allocateSnapshot(rows: number): Float32Array[];
   /** Installs a model in one step (no search sees a mix); see IvfIndex.applyModel. */
   applyModel(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): void;
   /** applyModel in resumable steps of a few ms each, the swap in the last one; writes wait until it ends. */
