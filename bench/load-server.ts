@@ -2,7 +2,7 @@
 // shares its event loop: startServer on 127.0.0.1, port 0, settings from the environment. Over IPC
 // it reports its URL, then on request how long its event loop was held up since the last request
 // (the delay a request waits before the server even looks at it) and its heap.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server/start-server.js';
 
@@ -11,6 +11,11 @@ export interface LoadServerStats {
   loopDelayP50Ms: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** Garbage-collection pauses of the main thread since the last request: count, total, longest, and how many were major. */
+  gcPauses: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  gcMajor: number;
   heapUsed: number;
 }
 
@@ -21,6 +26,16 @@ const send = (message: LoadServerMessage): void => void process.send?.(message);
 const RESOLUTION_MS = 1;
 const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 delay.enable();
+// What of the hold-ups garbage collection explains.
+const gc = { pauses: 0, totalMs: 0, maxMs: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.pauses++;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    if (((entry as PerformanceEntry & { detail?: NodeGCPerformanceDetail }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const server = await startServer(loadConfig(), { log: () => {} });
 process.on('message', (message: { type?: string }) => {
@@ -31,9 +46,14 @@ process.on('message', (message: { type?: string }) => {
       loopDelayP50Ms: ms(delay.percentile(50)),
       loopDelayP99Ms: ms(delay.percentile(99)),
       loopDelayMaxMs: ms(delay.max),
+      gcPauses: gc.pauses,
+      gcTotalMs: gc.totalMs,
+      gcMaxMs: gc.maxMs,
+      gcMajor: gc.major,
       heapUsed: process.memoryUsage().heapUsed,
     });
     delay.reset();
+    Object.assign(gc, { pauses: 0, totalMs: 0, maxMs: 0, major: 0 });
   } else if (message.type === 'close') {
     void server.close().then(() => process.exit(0));
   }
