@@ -115,6 +115,8 @@ export interface VectorIndex {
   model(): IvfModel | null;
   /** A copy of the trained lists (ids, rows, norms, codes), for persisting; null untrained. */
   exportLists(): ListContents | null;
+  /** exportLists in steps (about 1 MiB copied each), for a caller serving queries in between; the index must not change until the last. */
+  exportListsInSteps(): Generator<void, ListContents | null, undefined>;
   /**
    * Replaces the whole index by `model` with the lists exactly as `contents` gives them (as
    * exportLists wrote them for this type, dimension and metric): nothing is re-encoded or

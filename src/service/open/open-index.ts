@@ -125,6 +125,8 @@ const MAX_CANDIDATES = 1_000_000;
 const MAX_STORED_SCAN = 10_000;
 /** Vectors read from the store per query when a whole codes-only index is read (training, a new model). */
 const BULK_READ_PAGE = 2000;
+/** Item records segmentSnapshotInSteps copies between two steps (a few ms). */
+const SNAPSHOT_STEP_ITEMS = 20_000;
 /** Snapshots this large are copied into memory touched by another thread first (64 MiB: 0.2 s of page faults on this project's VMs). */
 const PREFAULT_MIN_BYTES = 64 * 2 ** 20;
 
@@ -435,7 +437,19 @@ export class OpenIndex {
    * consistent state; null when the engine is untrained.
    */
   segmentSnapshot(): IndexSnapshot | null {
-    const lists = this.#engine.exportLists();
+    const steps = this.segmentSnapshotInSteps();
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return step.value;
+  }
+
+  /**
+   * segmentSnapshot in steps of a few milliseconds each, for a caller that holds the write lock
+   * throughout and lets searches run between them (segment-writer.ts): copying a large index
+   * whole held the event loop for over a second.
+   */
+  *segmentSnapshotInSteps(): Generator<void, IndexSnapshot | null, undefined> {
+    const lists = yield* this.#engine.exportListsInSteps();
     if (lists === null) return null;
     const position = new Uint32Array(this.#nextSlot);
     const slots = new Uint32Array(this.#records.size);
@@ -444,6 +458,7 @@ export class OpenIndex {
       position[slot] = items.length;
       slots[items.length] = slot;
       items.push({ id: record.id, token: record.token, revision: record.revision, sealTag: record.sealTag, metadataJson: record.metadata === null ? null : JSON.stringify(record.metadata) });
+      if (items.length % SNAPSHOT_STEP_ITEMS === 0) yield;
     }
     for (const list of lists.lists) for (let i = 0; i < list.ids.length; i++) list.ids[i] = position[list.ids[i]];
     return { items, lists, text: this.text === null ? null : this.text.terms.exportState(slots) };

@@ -48,7 +48,22 @@ const TOKEN_BYTES = 32;
 const TAG_BYTES = 16;
 const NO_METADATA = 0xffff_ffff;
 
+/** Bytes writeSnapshotInSteps writes between two steps (a few ms of copying). */
+const WRITE_STEP_BYTES = 1 << 20;
+
 export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
+  const steps = writeSnapshotInSteps(out, snapshot);
+  while (steps.next().done !== true);
+}
+
+/** writeSnapshot in steps of about WRITE_STEP_BYTES, for a caller that serves queries between them. */
+export function* writeSnapshotInSteps(out: ChunkWriter, snapshot: IndexSnapshot): Generator<void, void, undefined> {
+  let stepEnd = out.length + WRITE_STEP_BYTES;
+  const pauseDue = (): boolean => {
+    if (out.length < stepEnd) return false;
+    stepEnd = out.length + WRITE_STEP_BYTES;
+    return true;
+  };
   const { lists, items } = snapshot;
   out.u32(lists.nLists);
   out.u32(lists.stride);
@@ -71,6 +86,7 @@ export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
       out.u32(metadataBytes);
       out.string(item.metadataJson, 'utf8', metadataBytes);
     }
+    if (pauseDue()) yield;
   }
   for (const list of lists.lists) {
     out.u32(list.ids.length);
@@ -78,6 +94,7 @@ export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
     if (list.rows !== null) out.array(list.rows);
     out.array(list.norms);
     if (list.codes !== null) out.bytes(list.codes);
+    if (pauseDue()) yield;
   }
   if (snapshot.text !== null) writeTermIndexState(out, snapshot.text, items.length);
 }

@@ -29,7 +29,7 @@ export async function sealSegmentSetOnWorkers(
   segmentBytes = SEGMENT_BYTES,
 ): Promise<SealedSegmentSet> {
   if (sealer === null || sealer.workers.size === 0) return sealSegmentSet(cipher, index, snapshot, meta, segmentBytes);
-  const { setId, manifest, chunks } = encodeSegmentSet(snapshot, meta, segmentBytes);
+  const { setId, manifest, chunks } = await encodeSegmentSet(snapshot, meta, segmentBytes);
   let sealed: Buffer[] | null;
   try {
     const pending = chunks.map((chunk, i) => sealer.workers.sealSegment(sealer.handle, setId, i + 1, chunk));

@@ -19,7 +19,7 @@ import { SealIntegrityError, type IndexCipher } from '../../crypto/index.js';
 import { IntegrityError } from '../errors.js';
 import { segmentAad } from '../records/associated-data.js';
 import { ChunkFormatError, ChunkReader, ChunkWriter, SEGMENT_BYTES } from './segment-chunks.js';
-import { readSnapshot, writeSnapshot, type IndexSnapshot } from './index-snapshot.js';
+import { readSnapshot, writeSnapshotInSteps, type IndexSnapshot } from './index-snapshot.js';
 
 const FORMAT = 1;
 const FORMAT_WITH_TEXT = 2;
@@ -60,11 +60,15 @@ export interface EncodedSegmentSet {
   chunks: Buffer[];
 }
 
-/** Writes `snapshot` as a new set's stream and manifest (synchronous: the snapshot is already a copy). */
-export function encodeSegmentSet(snapshot: IndexSnapshot, meta: SegmentSetMeta, segmentBytes = SEGMENT_BYTES): EncodedSegmentSet {
+/**
+ * Writes `snapshot` as a new set's stream and manifest, yielding to the event loop every megabyte
+ * or so (the snapshot is a copy: nothing can change it meanwhile).
+ */
+export async function encodeSegmentSet(snapshot: IndexSnapshot, meta: SegmentSetMeta, segmentBytes = SEGMENT_BYTES): Promise<EncodedSegmentSet> {
   if ((snapshot.text === null) !== (meta.textDigest === null)) throw new Error('encodeSegmentSet: a term index needs its analysis digest, and only it');
   const writer = new ChunkWriter(segmentBytes);
-  writeSnapshot(writer, snapshot);
+  const steps = writeSnapshotInSteps(writer, snapshot);
+  while (steps.next().done !== true) await new Promise<void>((resolve) => setImmediate(resolve));
   const streamBytes = writer.length;
   const chunks = writer.finish();
   const setId = randomBytes(SET_ID_BYTES);
@@ -96,7 +100,7 @@ export async function sealSegmentSet(
   meta: SegmentSetMeta,
   segmentBytes = SEGMENT_BYTES,
 ): Promise<SealedSegmentSet> {
-  const { setId, manifest, chunks } = encodeSegmentSet(snapshot, meta, segmentBytes);
+  const { setId, manifest, chunks } = await encodeSegmentSet(snapshot, meta, segmentBytes);
   const segments = [sealSegment(cipher, index, setId, 0, manifest)];
   try {
     for (let i = 0; i < chunks.length; i++) {

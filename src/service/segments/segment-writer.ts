@@ -1,7 +1,7 @@
 // Writes an open index's sealed segment set: a copy of its state taken under the write lock (so no
-// write or model swap is half in it), sealed segment by segment off the lock (in the sealing
-// workers when the index has them, segment-set-on-workers.ts), then stored as the index's new set
-// in one transaction. The per-item records stay the source of truth: a set is only a faster way
+// write or model swap is half in it; searches go on between the copy's steps), encoded in steps
+// and sealed segment by segment off the lock (in the sealing workers when the index has them,
+// segment-set-on-workers.ts), then stored as the index's new set in one transaction. The per-item records stay the source of truth: a set is only a faster way
 // to reach the state they describe, checked against them on every open.
 
 import type { Store } from '../../storage/index.js';
@@ -16,10 +16,18 @@ import { sealSegmentSetOnWorkers } from './segment-set-on-workers.js';
  * (nothing in memory changes).
  */
 export async function writeSegmentSet(store: Store, open: OpenIndex, segmentBytes = SEGMENT_BYTES): Promise<boolean> {
-  const taken = await open.lock.run(() => {
+  const taken = await open.lock.run(async () => {
     if (open.closed || open.modelSealTag === null) return null;
-    const snapshot = open.segmentSnapshot();
-    if (snapshot === null) return null;
+    // Copied in steps, searches answered between them; writes wait for the lock.
+    const steps = open.segmentSnapshotInSteps();
+    let step = steps.next();
+    while (step.done !== true) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (open.closed) return null;
+      step = steps.next();
+    }
+    const snapshot = step.value;
+    if (snapshot === null || open.modelSealTag === null) return null;
     return { snapshot, changes: open.changesSinceSegments, modelTag: open.modelSealTag, commitmentSeq: open.commitment.seq };
   });
   if (taken === null) return false;

@@ -4,7 +4,7 @@
 // dictionary lacks, does not parse.
 import { describe, expect, it } from 'vitest';
 import { ChunkFormatError, ChunkReader, ChunkWriter } from '../../../src/service/segments/segment-chunks.js';
-import { readSnapshot, writeSnapshot, type IndexSnapshot } from '../../../src/service/segments/index-snapshot.js';
+import { readSnapshot, writeSnapshot, writeSnapshotInSteps, type IndexSnapshot } from '../../../src/service/segments/index-snapshot.js';
 import type { TermIndexState } from '../../../src/service/text/term-index-state.js';
 import { seededRandom } from '../reference-search.js';
 
@@ -63,5 +63,22 @@ describe('the term index section of a snapshot', () => {
     expect(() => readSnapshot(new ChunkReader(written(bad, 64)), true)).toThrow(ChunkFormatError);
     const twice = { ...snapshot, text: { ...snapshot.text!, terms: ['same', 'same', 'a', 'b', 'c'] } };
     expect(() => readSnapshot(new ChunkReader(written(twice, 64)), true)).toThrow(ChunkFormatError);
+  });
+});
+
+describe('writing a snapshot in steps', () => {
+  it('pauses about every megabyte and writes the same bytes as at once', () => {
+    const rows = Float32Array.from({ length: 4 * 2 ** 20 / 4 }, (_, i) => i);
+    const ids = Uint32Array.from({ length: rows.length / 256 }, (_, i) => i % ITEMS);
+    const snapshot: IndexSnapshot = {
+      ...snapshotWith(300, 300, 3),
+      lists: { nLists: 4, stride: 256, codeBytes: 0, codec: null, lists: [0, 1, 2, 3].map((l) => ({ ids: ids.subarray(l * 1024, (l + 1) * 1024), rows: rows.subarray(l * 2 ** 18, (l + 1) * 2 ** 18), norms: new Float32Array(1024), codes: null })) },
+    };
+    const writer = new ChunkWriter(1 << 20);
+    const steps = writeSnapshotInSteps(writer, snapshot);
+    let pauses = 0;
+    while (steps.next().done !== true) pauses++;
+    expect(pauses).toBeGreaterThanOrEqual(3);
+    expect(Buffer.concat(writer.finish()).equals(Buffer.concat(written(snapshot, 1 << 20)))).toBe(true);
   });
 });
