@@ -26,6 +26,9 @@ export interface TrainingJobOptions {
   onConvergenceFailure?: (runId: string, error: ConvergenceError) => void;
 }
 
+/** Rows of the snapshot matched to their records between two turns of the event loop. */
+const GATHER_STEP_ROWS = 50_000;
+
 class IndexClosedError extends Error {
   constructor(index: string) {
     super(`Index "${index}" was closed or deleted during training.`);
@@ -56,16 +59,21 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
       // The commit point: after the model is durable, the swap must follow, whatever happens.
       signal.throwIfAborted();
       if (open.closed) throw new IndexClosedError(open.name);
-      // The stored model keeps the assignments of items still present, by token and revision.
-      const lists: number[] = [];
+      // The stored model keeps the assignments of items still present, by token and revision;
+      // gathered in steps with searches answered between them (writes wait for the lock).
+      const lists = new Uint32Array(snapshot.ids.length);
+      const revisions = new Uint32Array(snapshot.ids.length);
       const tokens: Buffer[] = [];
-      const revisions: number[] = [];
       for (let row = 0; row < snapshot.ids.length; row++) {
+        if (row > 0 && row % GATHER_STEP_ROWS === 0) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (open.closed) throw new IndexClosedError(open.name);
+        }
         const record = open.recordAtSlot(snapshot.ids[row]);
         if (record === undefined) continue;
-        lists.push(result.lists[row]);
+        lists[tokens.length] = result.lists[row];
+        revisions[tokens.length] = record.revision;
         tokens.push(record.token);
-        revisions.push(record.revision);
       }
       const finishedAt = new Date();
       const run: TrainingRun = {
@@ -93,8 +101,8 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         ...(result.codec ? { codec: result.codec } : {}),
         trainedVectorCount: snapshot.ids.length,
         tokens,
-        revisions: Uint32Array.from(revisions),
-        lists: Uint32Array.from(lists),
+        revisions: revisions.subarray(0, tokens.length),
+        lists: lists.subarray(0, tokens.length),
         info: { index: open.name, run },
       });
       try {
