@@ -20,6 +20,7 @@ import { IndexNotFoundError, IntegrityError, StoreUnavailableError } from '../er
 import { sealCommitment, sealTagOf } from '../records/index-commitment.js';
 import { storedCommitment } from './commitment-writes.js';
 import { loadFromSegments } from './segment-loader.js';
+import { OpenLaps } from './open-laps.js';
 
 /** Records decrypted per store page; also the engine's insertion batch while loading. */
 const LOAD_PAGE_SIZE = 2000;
@@ -71,6 +72,7 @@ async function loadOnce(
   storedItems: StoredItems | null,
 ): Promise<OpenIndex> {
   const name = stored.name;
+  const laps = new OpenLaps(`load of "${name}"`);
   const cipher = new IndexCipher(dataKey);
   const sealer = workers === null ? null : { workers, handle: workers.register(name, dataKey) };
   let stage = `configuration record of index "${name}"`;
@@ -84,21 +86,26 @@ async function loadOnce(
     const model = stored.sealedModel === null ? null : openModel(cipher, name, stored.sealedModel);
     // A sealed segment set (when there is a current one) and the records written since; else every record.
     stage = `segment or item record of index "${name}"`;
+    laps.lap('config and model');
     const fromSegments = await loadFromSegments(store, stored, open, model, sealer, () => new ChangedWhileLoading());
     if (!fromSegments) {
       stage = `item record of index "${name}"`;
       await applyItemPages(open, store.scanItems(name, LOAD_PAGE_SIZE), sealer, expectedItems(open, stored));
     }
+    laps.lap(fromSegments ? 'from segments' : 'from records');
     // The term index buffers what it is given; its postings are written here, as part of the open.
     open.text?.flush();
     await checkCommitment(store, stored, open);
+    laps.lap('commitment check');
     if (!fromSegments && model !== null) {
       stage = `training model of index "${name}"`;
       await open.applyStoredModel(model);
       open.modelSealTag = sealTagOf(stored.sealedModel!);
       // No current segment set: every item is tail, so the segment keeper writes one soon.
       open.changesSinceSegments = open.size;
+      laps.lap('apply model');
     }
+    laps.done();
     return open;
   } catch (error) {
     if (open !== null) {

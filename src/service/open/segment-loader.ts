@@ -17,6 +17,7 @@ import { openManifest, openSegmentSet } from '../segments/segment-set-record.js'
 import { analysisDigest } from '../text/term-index-state.js';
 import { applyItemPages } from './item-page-loading.js';
 import type { OpenIndex, SealerRegistration } from './open-index.js';
+import { OpenLaps } from './open-laps.js';
 
 /** Data segments read per store query (at 4 MiB each). */
 const SEGMENTS_PER_READ = 16;
@@ -42,6 +43,7 @@ export async function loadFromSegments(
   const name = stored.name;
   const setId = stored.segmentSet;
   if (setId === null || stored.sealedModel === null || model === null) return false;
+  const laps = new OpenLaps(`segments of "${name}"`);
   const [sealedManifest] = await store.readSegments(name, setId, 0, 1);
   if (sealedManifest === undefined) throw changed();
   const manifest = openManifest(open.cipher, name, setId, sealedManifest);
@@ -62,10 +64,13 @@ export async function loadFromSegments(
     if (now === null) throw new IndexNotFoundError(name);
     if (now.segmentSet === null || !now.segmentSet.equals(setId)) throw changed();
   }
+  laps.lap('read segments');
   const snapshot = openSegmentSet(open.cipher, name, setId, manifest, sealed);
   sealed.length = 0;
+  laps.lap('open segments');
 
   const tags = await store.readItemTags(name);
+  laps.lap('read tags');
   if (tags === null) throw new IndexNotFoundError(name);
   if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
   const position = new Map<string, number>();
@@ -81,8 +86,10 @@ export async function loadFromSegments(
     else tail.push({ token: Buffer.from(token), tag });
   }
   position.clear();
+  laps.lap('compare tags');
   open.restoreSegments(snapshot, keep, model);
   const kept = open.size;
+  laps.lap('restore');
 
   // The tail's records, read a page at a time, each checked to be the version the tags named.
   async function* tailPages(): AsyncIterable<StoredItem[]> {
@@ -98,6 +105,8 @@ export async function loadFromSegments(
     }
   }
   await applyItemPages(open, tailPages(), sealer);
+  laps.lap(`tail (${tail.length})`);
+  laps.done();
   open.modelSealTag = modelTag;
   open.loadedFromSegments = true;
   // Deleted or rewritten since the set, plus the items new since: what the next set would absorb.
