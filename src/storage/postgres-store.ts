@@ -214,7 +214,7 @@ const SET_COMMITMENT = 'sealed_commitment = $2, commitment_seq = commitment_seq 
  */
 async function readBase(db: pg.Pool | pg.PoolClient, index: string, tokens: Buffer[], lock: boolean): Promise<CommitmentBase | null> {
   const { rows } = await db.query<{ sealed_commitment: Buffer | null; commitment_seq: string; token: Buffer | null; tag: Buffer | null }>(
-    `SELECT i.sealed_commitment, i.commitment_seq, it.token, substring(it.sealed FROM octet_length(it.sealed) - 15) AS tag
+    `SELECT i.sealed_commitment, i.commitment_seq, it.token, it.tag
      FROM indexes i LEFT JOIN items it ON it.index_id = i.id AND it.token = ANY($2::bytea[])
      WHERE i.name = $1${lock ? ' FOR NO KEY UPDATE OF i' : ''}`,
     [index, tokens],
@@ -491,10 +491,11 @@ export class PostgresStore implements Store {
 
   async readItemTags(index: string): Promise<StoredItemTags | null> {
     // One statement, one snapshot; the two aggregates read the same rows in the same order, and
-    // two byte strings cross the wire instead of a row per item.
+    // two byte strings cross the wire instead of a row per item. The tag column (migration 9) is
+    // in the heap row, so the records themselves (in TOAST) are not read.
     const { rows } = await this.#pool.query<{ commitment_seq: string; n: string; tokens: Buffer | null; tags: Buffer | null }>(
       `SELECT i.commitment_seq, count(it.token) AS n, string_agg(it.token, ''::bytea) AS tokens,
-              string_agg(substring(it.sealed FROM octet_length(it.sealed) - 15), ''::bytea) AS tags
+              string_agg(it.tag, ''::bytea) AS tags
        FROM indexes i LEFT JOIN items it ON it.index_id = i.id WHERE i.name = $1 GROUP BY i.id`,
       [index],
     );

@@ -62,6 +62,41 @@ describe.skipIf(!postgres.available)(`PostgresStore${postgres.available ? '' : `
       }
     });
 
+    it('fills the tag column for the records of a database from before it (migration 9), and keeps it the record\'s', async () => {
+      const location = await freshSchema();
+      const client = new pg.Client({ connectionString: location.connectionString });
+      await client.connect();
+      try {
+        // A schema as the previous version left it: migrations 1-8, an index and its records.
+        await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+        for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= 8)) {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
+        }
+        const { rows } = await client.query<{ id: string }>("INSERT INTO indexes (name, wrapped_data_key, sealed_config) VALUES ('docs', '\\x00', '\\x00') RETURNING id");
+        const records = Array.from({ length: 200 }, (_, i) => ({ token: randomBytes(32), sealed: randomBytes(i % 2 === 0 ? 3200 : 600) }));
+        for (const record of records) await client.query('INSERT INTO items (index_id, token, sealed) VALUES ($1, $2, $3)', [rows[0].id, record.token, record.sealed]);
+
+        const store = await location.open();
+        try {
+          const tags = (await store.readItemTags('docs'))!;
+          expect(tags.count).toBe(records.length);
+          const found = new Map<string, string>();
+          for (let i = 0; i < tags.count; i++) found.set(tags.tokens.toString('hex', i * 32, (i + 1) * 32), tags.tags.toString('hex', i * 16, (i + 1) * 16));
+          expect(found).toEqual(new Map(records.map((r) => [r.token.toString('hex'), r.sealed.toString('hex', r.sealed.length - 16)])));
+          const read = await store.getItems('docs', records.map((r) => r.token));
+          expect(read.map((r) => r.sealed.toString('hex'))).toEqual(records.map((r) => r.sealed.toString('hex')));
+        } finally {
+          await store.close();
+        }
+        // The column is the server's to compute: it cannot be set apart from the record.
+        await expect(client.query("UPDATE items SET tag = '\\x00'")).rejects.toThrow(/can only be updated to DEFAULT/);
+      } finally {
+        await client.end();
+        await location.dispose();
+      }
+    });
+
     it('refuses a schema name that is not a plain identifier', async () => {
       await expect(PostgresStore.open(postgres.url, { schema: 'x; DROP TABLE y' })).rejects.toThrow(RangeError);
     });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it, afterEach } from 'vitest';
 import { openStore, SQLITE_FILE_NAME } from '../../src/storage/open-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite-migrations.js';
-import { SqliteStore } from '../../src/storage/sqlite-store.js';
+import { ITEM_TAGS_SQL, SqliteStore } from '../../src/storage/sqlite-store.js';
 import { StoreIndexNotFoundError } from '../../src/storage/store.js';
 import { crashBatch } from './fixtures/crash-batch.js';
 import { storeContract, type StoreLocation } from './store-contract.js';
@@ -107,6 +107,55 @@ describe('SqliteStore specifics', () => {
       expect(await store.listIndexNames()).toEqual(['a', 'b']);
     } finally {
       await store.close();
+    }
+  });
+
+  it('reads the item tags from the items_tags index alone, never the records', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    await (await SqliteStore.open(file)).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const plan = db.prepare<[number], { detail: string }>(`EXPLAIN QUERY PLAN ${ITEM_TAGS_SQL}`).all(1).map((row) => row.detail);
+      expect(plan).toEqual(['SEARCH items USING COVERING INDEX items_tags (index_id=?)']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('fills the tag index for the records of a database from before it (migration 8)', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    // A database as the previous version left it: migrations 1-7, an index and its records.
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 7)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.description);
+    }
+    const indexId = db.prepare<[], { id: number }>("INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES ('docs', x'00', x'00', 0) RETURNING id").get()!.id;
+    const records = Array.from({ length: 300 }, (_, i) => ({ token: randomBytes(32), sealed: randomBytes(i % 2 === 0 ? 3200 : 600) }));
+    const insert = db.prepare('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)');
+    for (const record of records) insert.run(indexId, record.token, record.sealed);
+    db.close();
+
+    const store = await SqliteStore.open(file);
+    try {
+      const tags = (await store.readItemTags('docs'))!;
+      expect(tags.count).toBe(records.length);
+      const found = new Map<string, string>();
+      for (let i = 0; i < tags.count; i++) found.set(tags.tokens.toString('hex', i * 32, (i + 1) * 32), tags.tags.toString('hex', i * 16, (i + 1) * 16));
+      expect(found).toEqual(new Map(records.map((r) => [r.token.toString('hex'), r.sealed.toString('hex', r.sealed.length - 16)])));
+      // Every record is still there, unchanged.
+      const read = await store.getItems('docs', records.map((r) => r.token));
+      expect(read.map((r) => r.sealed.toString('hex'))).toEqual(records.map((r) => r.sealed.toString('hex')));
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'items_tags'").get()).toEqual({ n: 1 });
+      expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      check.close();
     }
   });
 

@@ -387,6 +387,27 @@ export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLoc
         const expected = new Map(written.filter((_, i) => i !== 3).map((w) => [hex(w.token), hex(w.sealed.subarray(w.sealed.length - 16))]));
         expect(found).toEqual(expected);
       });
+
+      it('gives a rewritten record\'s new tag, in readItemTags and readCommitment alike', async () => {
+        await newIndex(store, 'docs');
+        // Records of several KiB (as at 768 dimensions), which the stores keep apart from their tags.
+        const written = items(20, 3200);
+        await store.putItems('docs', written);
+        const rewritten = { token: Buffer.from(written[7].token), sealed: randomBytes(3300) };
+        await store.putItems('docs', [rewritten]);
+        const tags = (await store.readItemTags('docs'))!;
+        expect(tags.count).toBe(20);
+        const found = new Map<string, string>();
+        for (let i = 0; i < tags.count; i++) found.set(hex(tags.tokens.subarray(i * 32, (i + 1) * 32)), hex(tags.tags.subarray(i * 16, (i + 1) * 16)));
+        expect(found.get(hex(rewritten.token))).toBe(hex(rewritten.sealed.subarray(rewritten.sealed.length - 16)));
+        expect(found.get(hex(written[0].token))).toBe(hex(written[0].sealed.subarray(written[0].sealed.length - 16)));
+        const base = (await store.readCommitment('docs', [rewritten.token, written[0].token, randomBytes(32)]))!;
+        expect(base.tags.map((tag) => (tag === null ? null : hex(tag)))).toEqual([
+          hex(rewritten.sealed.subarray(rewritten.sealed.length - 16)),
+          hex(written[0].sealed.subarray(written[0].sealed.length - 16)),
+          null,
+        ]);
+      });
     });
 
     describe('models', () => {
