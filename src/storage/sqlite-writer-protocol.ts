@@ -62,3 +62,27 @@ export function reviveBuffers<T>(value: T): T {
   }
   return value;
 }
+
+/** Below this size a Buffer is copied rather than moved: a transfer costs about as much as copying a few KiB. */
+const TRANSFER_MIN_BYTES = 64 << 10;
+
+/**
+ * The memory of the large Buffers in a reply that may move to the main thread instead of being
+ * copied (structured cloning copies every byte, on both sides): those that alone own their whole
+ * ArrayBuffer, as the driver's blobs of a segment read do. A Buffer sharing its memory (a slice
+ * of Node's pool, or of a larger read) is left to be copied. Only for replies whose Buffers
+ * nothing on this side keeps: a moved ArrayBuffer is unusable here afterwards.
+ */
+export function movableBuffers(value: unknown): ArrayBuffer[] {
+  const found = new Set<ArrayBuffer>();
+  const visit = (v: unknown): void => {
+    if (v instanceof Uint8Array) {
+      const memory = v.buffer;
+      if (memory instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === memory.byteLength && v.byteLength >= TRANSFER_MIN_BYTES) found.add(memory);
+    } else if (Array.isArray(v)) {
+      for (const element of v) visit(element);
+    }
+  };
+  visit(value);
+  return [...found];
+}

@@ -5,11 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { StoredItem } from './store.js';
-import { reviveBuffers, serializeError, type WriterReply, type WriterRequest, type WriterStart } from './sqlite-writer-protocol.js';
+import { movableBuffers, reviveBuffers, serializeError, type WriterReply, type WriterRequest, type WriterStart } from './sqlite-writer-protocol.js';
 
 const port = parentPort!;
 const { file, options } = workerData as { file: string; options: SqliteStoreOptions };
-const reply = (message: WriterReply): void => port.postMessage(message);
+const reply = (message: WriterReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+/** Methods whose replies are fresh reads nothing here keeps: their large blobs move rather than copy (a segment set is hundreds of MiB). */
+const MOVED_REPLIES: ReadonlySet<string> = new Set(['readSegments']);
 
 let store: SqliteStore;
 try {
@@ -48,7 +51,7 @@ async function handle(request: WriterRequest): Promise<unknown> {
 
 port.on('message', (request: WriterRequest) => {
   handle(request).then(
-    (value) => reply({ id: request.id, ok: true, value }),
+    (value) => reply({ id: request.id, ok: true, value }, MOVED_REPLIES.has(request.method) ? movableBuffers(value) : []),
     (error: unknown) => reply({ id: request.id, ok: false, error: serializeError(error) }),
   );
 });
