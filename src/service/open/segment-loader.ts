@@ -13,11 +13,12 @@ import type { Store, StoredIndex, StoredItem } from '../../storage/index.js';
 import { IndexNotFoundError } from '../errors.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
-import { openManifest, openSegmentSet } from '../segments/segment-set-record.js';
+import { openManifest, openSegment, readSegmentSet } from '../segments/segment-set-record.js';
 import { analysisDigest } from '../text/term-index-state.js';
 import { applyItemPages } from './item-page-loading.js';
 import type { OpenIndex, SealerRegistration } from './open-index.js';
 import { OpenLaps } from './open-laps.js';
+import { TokenPositions } from './token-positions.js';
 
 /** Data segments read per store query (at 4 MiB each). */
 const SEGMENTS_PER_READ = 16;
@@ -52,40 +53,52 @@ export async function loadFromSegments(
   // A term index only from a set that carries one made by this very analysis (older sets have none).
   if (open.text === null ? manifest.textDigest !== null : manifest.textDigest === null || !manifest.textDigest.equals(analysisDigest(open.text.config))) return false;
 
-  const sealed: Buffer[] = [];
-  while (sealed.length < manifest.segments) {
-    const page = await store.readSegments(name, setId, 1 + sealed.length, Math.min(SEGMENTS_PER_READ, manifest.segments - sealed.length));
-    sealed.push(...page);
-    if (page.length === 0) break;
+  // Each page of segments is opened (decrypted) while the store reads the next one: the thread
+  // that reads them (SQLite's, or the network) and this one work at once. The plaintext is wiped
+  // however this ends (readSegmentSet wipes it once it has it).
+  const chunks: Buffer[] = [];
+  try {
+    const readPage = (from: number): Promise<Buffer[]> => {
+      const page = store.readSegments(name, setId, 1 + from, Math.min(SEGMENTS_PER_READ, manifest.segments - from));
+      // Left unawaited when an earlier page fails to open: its failure then has nowhere to go.
+      page.catch(() => undefined);
+      return page;
+    };
+    let next: Promise<Buffer[]> | null = manifest.segments > 0 ? readPage(0) : null;
+    while (next !== null) {
+      const page = await next;
+      const read = chunks.length + page.length;
+      next = page.length > 0 && read < manifest.segments ? readPage(read) : null;
+      for (const sealed of page) chunks.push(openSegment(open.cipher, name, setId, chunks.length + 1, sealed));
+    }
+    laps.lap('read and open segments');
+    if (chunks.length < manifest.segments) {
+      // Replaced by a newer set meanwhile, or segments missing from this one (readSegmentSet refuses).
+      const now = await store.getIndex(name);
+      if (now === null) throw new IndexNotFoundError(name);
+      if (now.segmentSet === null || !now.segmentSet.equals(setId)) throw changed();
+    }
+  } catch (error) {
+    for (const chunk of chunks) chunk.fill(0);
+    throw error;
   }
-  if (sealed.length < manifest.segments) {
-    // Replaced by a newer set meanwhile, or segments missing from this one (openSegmentSet refuses).
-    const now = await store.getIndex(name);
-    if (now === null) throw new IndexNotFoundError(name);
-    if (now.segmentSet === null || !now.segmentSet.equals(setId)) throw changed();
-  }
-  laps.lap('read segments');
-  const snapshot = openSegmentSet(open.cipher, name, setId, manifest, sealed);
-  sealed.length = 0;
-  laps.lap('open segments');
+  const snapshot = readSegmentSet(name, manifest, chunks);
+  chunks.length = 0;
+  laps.lap('parse segments');
 
   const tags = await store.readItemTags(name);
   laps.lap('read tags');
   if (tags === null) throw new IndexNotFoundError(name);
   if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
-  const position = new Map<string, number>();
-  snapshot.items.forEach((item, i) => position.set(item.token.toString('latin1'), i));
+  const positions = new TokenPositions(snapshot.items.map((item) => item.token));
   const keep = new Uint8Array(snapshot.items.length);
   // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
   const tail: Array<{ token: Buffer; tag: string }> = [];
   for (let i = 0; i < tags.count; i++) {
-    const token = tags.tokens.subarray(i * 32, (i + 1) * 32);
-    const tag = tags.tags.toString('latin1', i * 16, (i + 1) * 16);
-    const at = position.get(token.toString('latin1'));
-    if (at !== undefined && snapshot.items[at].sealTag === tag) keep[at] = 1;
-    else tail.push({ token: Buffer.from(token), tag });
+    const at = positions.find(tags.tokens, i * 32);
+    if (at !== -1 && sameTag(snapshot.items[at].sealTag, tags.tags, i * 16)) keep[at] = 1;
+    else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
   }
-  position.clear();
   laps.lap('compare tags');
   open.restoreSegments(snapshot, keep, model);
   const kept = open.size;
@@ -111,5 +124,12 @@ export async function loadFromSegments(
   open.loadedFromSegments = true;
   // Deleted or rewritten since the set, plus the items new since: what the next set would absorb.
   open.changesSinceSegments = snapshot.items.length - kept + tail.length;
+  return true;
+}
+
+/** Whether the seal tag `tag` (16 latin1 characters) is the 16 bytes at `offset` of `bytes`; no string made per item. */
+function sameTag(tag: string, bytes: Buffer, offset: number): boolean {
+  if (tag.length !== 16) return false;
+  for (let k = 0; k < 16; k++) if (tag.charCodeAt(k) !== bytes[offset + k]) return false;
   return true;
 }

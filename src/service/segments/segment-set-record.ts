@@ -135,8 +135,17 @@ export function openManifest(cipher: IndexCipher, index: string, setId: Buffer, 
 /** Opens data segments 1.. of the set (exactly manifest.segments of them) and parses the snapshot; wipes the plaintext afterwards. */
 export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer, manifest: SegmentManifest, sealed: readonly Buffer[]): IndexSnapshot {
   if (sealed.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${sealed.length})`);
-  const chunks = sealed.map((segment, i) => openSegment(cipher, index, setId, i + 1, segment));
+  return readSegmentSet(index, manifest, sealed.map((segment, i) => openSegment(cipher, index, setId, i + 1, segment)));
+}
+
+/**
+ * Parses the snapshot from the plaintext of data segments 1.. (openSegment's, in order; exactly
+ * manifest.segments of them) and wipes them afterwards, whatever happens: for a caller that opens
+ * segments as they arrive from the store rather than all at once.
+ */
+export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[]): IndexSnapshot {
   try {
+    if (chunks.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${chunks.length})`);
     const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     if (bytes !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
     const snapshot = readSnapshot(new ChunkReader(chunks), manifest.textDigest !== null);
@@ -151,7 +160,8 @@ export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer
   }
 }
 
-function openSegment(cipher: IndexCipher, index: string, setId: Buffer, segment: number, sealed: Buffer): Buffer {
+/** The plaintext of segment `segment` (0 the manifest) of set `setId`; IntegrityError when it fails authentication. */
+export function openSegment(cipher: IndexCipher, index: string, setId: Buffer, segment: number, sealed: Buffer): Buffer {
   try {
     return cipher.open(sealed, segmentAad(index, setId, segment));
   } catch (error) {

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { TokenPositions } from '../../../src/service/open/token-positions.js';
+
+describe('TokenPositions', () => {
+  it('finds every token at its position inside a larger buffer, and no other token', () => {
+    const tokens = Array.from({ length: 5000 }, () => randomBytes(32));
+    const positions = new TokenPositions(tokens);
+    // The stored tokens as a store returns them: one buffer, in another order, behind a prefix.
+    const order = tokens.map((_, i) => i).reverse();
+    const packed = Buffer.concat([randomBytes(7), ...order.map((i) => tokens[i])]);
+    order.forEach((i, k) => expect(positions.find(packed, 7 + k * 32)).toBe(i));
+    const absent = Buffer.concat(Array.from({ length: 200 }, () => randomBytes(32)));
+    for (let k = 0; k < 200; k++) expect(positions.find(absent, k * 32)).toBe(-1);
+  });
+
+  it('tells apart tokens that share their first 32 bits (the table key)', () => {
+    const prefix = randomBytes(4);
+    const tokens = Array.from({ length: 50 }, () => Buffer.concat([prefix, randomBytes(28)]));
+    const positions = new TokenPositions(tokens);
+    tokens.forEach((token, i) => expect(positions.find(Buffer.from(token), 0)).toBe(i));
+    expect(positions.find(Buffer.concat([prefix, randomBytes(28)]), 0)).toBe(-1);
+    // A token differing in its last byte only.
+    const near = Buffer.from(tokens[10]);
+    near[31] ^= 1;
+    expect(positions.find(near, 0)).toBe(-1);
+  });
+
+  it('finds nothing in an empty table and refuses tokens of another length', () => {
+    expect(new TokenPositions([]).find(randomBytes(32), 0)).toBe(-1);
+    expect(() => new TokenPositions([randomBytes(31)])).toThrow(RangeError);
+  });
+});
