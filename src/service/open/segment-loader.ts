@@ -55,7 +55,7 @@ export async function loadFromSegments(
 
   // Each page of segments is opened (decrypted) while the store reads the next one: the thread
   // that reads them (SQLite's, or the network) and this one work at once. The plaintext is wiped
-  // however this ends (readSegmentSet wipes it once it has it).
+  // however this ends.
   const chunks: Buffer[] = [];
   try {
     const readPage = (from: number): Promise<Buffer[]> => {
@@ -82,27 +82,34 @@ export async function loadFromSegments(
     for (const chunk of chunks) chunk.fill(0);
     throw error;
   }
-  const snapshot = readSegmentSet(name, manifest, chunks);
-  chunks.length = 0;
+  // The lists' codes are read in place from the plaintext (no copy of most of the set's bytes
+  // before the engine's own): it is wiped once the lists are restored, or the load failed.
+  const snapshot = readSegmentSet(name, manifest, chunks, true);
   laps.lap('parse segments');
-
-  const tags = await store.readItemTags(name);
-  laps.lap('read tags');
-  if (tags === null) throw new IndexNotFoundError(name);
-  if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
-  const positions = new TokenPositions(snapshot.items.map((item) => item.token));
-  const keep = new Uint8Array(snapshot.items.length);
-  // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
+  const setItems = snapshot.items.length;
   const tail: Array<{ token: Buffer; tag: string }> = [];
-  for (let i = 0; i < tags.count; i++) {
-    const at = positions.find(tags.tokens, i * 32);
-    if (at !== -1 && sameTag(snapshot.items[at].sealTag, tags.tags, i * 16)) keep[at] = 1;
-    else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
+  let kept: number;
+  try {
+    const tags = await store.readItemTags(name);
+    laps.lap('read tags');
+    if (tags === null) throw new IndexNotFoundError(name);
+    if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
+    const positions = new TokenPositions(snapshot.items.map((item) => item.token));
+    const keep = new Uint8Array(setItems);
+    // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
+    for (let i = 0; i < tags.count; i++) {
+      const at = positions.find(tags.tokens, i * 32);
+      if (at !== -1 && sameTag(snapshot.items[at].sealTag, tags.tags, i * 16)) keep[at] = 1;
+      else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
+    }
+    laps.lap('compare tags');
+    open.restoreSegments(snapshot, keep, model);
+    kept = open.size;
+    laps.lap('restore');
+  } finally {
+    for (const chunk of chunks) chunk.fill(0);
+    chunks.length = 0;
   }
-  laps.lap('compare tags');
-  open.restoreSegments(snapshot, keep, model);
-  const kept = open.size;
-  laps.lap('restore');
 
   // The tail's records, read a page at a time, each checked to be the version the tags named.
   async function* tailPages(): AsyncIterable<StoredItem[]> {
@@ -123,7 +130,7 @@ export async function loadFromSegments(
   open.modelSealTag = modelTag;
   open.loadedFromSegments = true;
   // Deleted or rewritten since the set, plus the items new since: what the next set would absorb.
-  open.changesSinceSegments = snapshot.items.length - kept + tail.length;
+  open.changesSinceSegments = setItems - kept + tail.length;
   return true;
 }
 

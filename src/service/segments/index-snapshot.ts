@@ -145,8 +145,11 @@ function readWidened(input: ChunkReader, n: number, width: number): Uint32Array 
 /**
  * `withText`: the stream carries a term index (the manifest's format says so). Throws
  * ChunkFormatError when the stream does not parse (it authenticated, so: a bug or a newer format).
+ * `codeViews`: each list's codes are a view into the chunks where they lie in one (most of a set's
+ * bytes, which the engine copies once more anyway), valid only as long as the chunks are; else
+ * every array is a copy.
  */
-export function readSnapshot(input: ChunkReader, withText: boolean): IndexSnapshot {
+export function readSnapshot(input: ChunkReader, withText: boolean, codeViews = false): IndexSnapshot {
   const nLists = input.u32();
   const stride = input.u32();
   const codeBytes = input.u32();
@@ -172,8 +175,9 @@ export function readSnapshot(input: ChunkReader, withText: boolean): IndexSnapsh
     const ids = input.u32s(n);
     const rows = stride > 0 ? input.floats(n * stride) : null;
     const norms = input.floats(n);
-    const codes = codeBytes > 0 ? new Uint8Array(n * codeBytes) : null;
-    if (codes !== null) input.into(codes);
+    let codes: Uint8Array | null = null;
+    if (codeBytes > 0 && codeViews) codes = input.bytes(n * codeBytes);
+    else if (codeBytes > 0) input.into((codes = new Uint8Array(n * codeBytes)));
     for (const id of ids) if (id >= count) throw new ChunkFormatError('a list names an item the snapshot does not have');
     lists.push({ ids, rows, norms, codes });
   }

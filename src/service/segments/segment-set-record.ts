@@ -140,23 +140,27 @@ export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer
 
 /**
  * Parses the snapshot from the plaintext of data segments 1.. (openSegment's, in order; exactly
- * manifest.segments of them) and wipes them afterwards, whatever happens: for a caller that opens
- * segments as they arrive from the store rather than all at once.
+ * manifest.segments of them), for a caller that opens segments as they arrive from the store
+ * rather than all at once, and wipes them afterwards, whatever happens. With `codeViews` the
+ * snapshot's codes may be views into the chunks (readSnapshot), so they are wiped only when this
+ * fails: the caller wipes them once it is done with the snapshot.
  */
-export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[]): IndexSnapshot {
+export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[], codeViews = false): IndexSnapshot {
+  let parsed = false;
   try {
     if (chunks.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${chunks.length})`);
     const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     if (bytes !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
-    const snapshot = readSnapshot(new ChunkReader(chunks), manifest.textDigest !== null);
+    const snapshot = readSnapshot(new ChunkReader(chunks), manifest.textDigest !== null, codeViews);
     if (snapshot.items.length !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
+    parsed = true;
     return snapshot;
   } catch (error) {
     // Authenticated yet unparsable: written by a bug or a newer version; refuse rather than guess.
     if (error instanceof ChunkFormatError) throw new IntegrityError(`segments of index "${index}" (${error.message})`);
     throw error;
   } finally {
-    for (const chunk of chunks) chunk.fill(0);
+    if (!parsed || !codeViews) for (const chunk of chunks) chunk.fill(0);
   }
 }
 
