@@ -82,3 +82,40 @@ describe('writing a snapshot in steps', () => {
     expect(Buffer.concat(writer.finish()).equals(Buffer.concat(written(snapshot, 1 << 20)))).toBe(true);
   });
 });
+
+describe('reading the lists\' codes in place (codeViews)', () => {
+  function withCodes(): IndexSnapshot {
+    const random = seededRandom(5);
+    const codeBytes = 24;
+    const sizes = [0, 3, 17, 40];
+    let next = 0;
+    const lists = sizes.map((n) => ({
+      ids: Uint32Array.from({ length: n }, () => next++),
+      rows: null,
+      norms: Float32Array.from({ length: n }, () => random()),
+      codes: Uint8Array.from({ length: n * codeBytes }, () => Math.floor(random() * 256)),
+    }));
+    const items = Array.from({ length: next }, (_, i) => ({ id: `item-${i}`, token: Buffer.alloc(32, i), revision: i, sealTag: 'y'.repeat(16), metadataJson: null }));
+    return { items, lists: { nLists: sizes.length, stride: 0, codeBytes, codec: Uint8Array.of(1, 2, 3), lists }, text: null };
+  }
+
+  it('reads the same lists as a copy does, whatever the chunking; codes within one chunk are views of it', () => {
+    const snapshot = withCodes();
+    for (const chunkBytes of [5, 97, 4096]) {
+      const chunks = written(snapshot, chunkBytes);
+      const copied = readSnapshot(new ChunkReader(chunks), false);
+      const viewed = readSnapshot(new ChunkReader(chunks), false, true);
+      expect(viewed.items).toEqual(copied.items);
+      viewed.lists.lists.forEach((list, i) => {
+        expect(Buffer.from(list.codes!).equals(Buffer.from(snapshot.lists.lists[i].codes!))).toBe(true);
+        expect(Array.from(list.ids)).toEqual(Array.from(copied.lists.lists[i].ids));
+      });
+      // Wiping the plaintext wipes the codes that were views of it, never those copied out.
+      for (const chunk of chunks) chunk.fill(0);
+      const largest = viewed.lists.lists[3].codes!;
+      const copiedCodes = copied.lists.lists[3].codes!;
+      expect(copiedCodes.some((byte) => byte !== 0)).toBe(true);
+      if (chunkBytes === 4096) expect(largest.every((byte) => byte === 0)).toBe(true);
+    }
+  });
+});
