@@ -123,6 +123,8 @@ export interface VectorIndex {
    * reassigned. Checks every shape and that no id appears twice before changing anything.
    */
   importLists(model: IvfModel, contents: ListContents): void;
+  /** importLists with the lists' memory touched by another thread first (engine/prefault.ts); the index must not change until it resolves. */
+  importListsPrefaulted(model: IvfModel, contents: ListContents): Promise<void>;
   /** Bytes held resident by the index. */
   memoryBytes(): number;
 }

@@ -99,6 +99,21 @@ describe('exportLists / importLists', () => {
     expect(bytes(step.value).equals(bytes(index.exportLists()))).toBe(true);
   });
 
+  it('imports into memory touched by another thread first, answering exactly as a plain import', async () => {
+    for (const type of ['ivf_flat', 'ivf_sq8'] as const) {
+      const original = trained(type, 'cosine');
+      const plain = fresh(type, 'cosine');
+      plain.importLists(original.model()!, original.exportLists()!);
+      const prefaulted = fresh(type, 'cosine');
+      await prefaulted.importListsPrefaulted(original.model()!, original.exportLists()!);
+      expect(prefaulted.size).toBe(original.size);
+      for (const nProbes of [1, 3, 8]) expect(answers(prefaulted, nProbes)).toEqual(answers(plain, nProbes));
+      // Contents of another shape are refused before anything is touched.
+      const broken = { ...original.exportLists()!, nLists: 3 };
+      await expect(fresh(type, 'cosine').importListsPrefaulted(original.model()!, broken)).rejects.toThrow(EngineInputError);
+    }
+  });
+
   it('an untrained index has no lists to export', () => {
     const index = fresh('ivf_sq8', 'euclidean');
     index.addBatch([1, 2], randomVectors(2, D, 45));

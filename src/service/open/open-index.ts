@@ -22,6 +22,7 @@ import {
   type EngineSearchResult,
   type EngineStageTimings,
   type IvfModel,
+  type ListContents,
   type ModelAssignment,
   type SubsetCandidate,
   type TrainingSnapshot,
@@ -472,11 +473,14 @@ export class OpenIndex {
    * documents (the snapshot must carry one exactly when this index has text search). The
    * commitment sum is computed from the records kept.
    */
-  restoreSegments(snapshot: IndexSnapshot, keep: Uint8Array, model: TrainedModel): void {
+  async restoreSegments(snapshot: IndexSnapshot, keep: Uint8Array, model: TrainedModel): Promise<void> {
     if (this.#records.size > 0) throw new Error('restoreSegments needs an empty index');
     if ((this.text === null) !== (snapshot.text === null)) throw new Error('restoreSegments: the snapshot has a term index exactly when the index has text search');
     if (this.text !== null) this.text.terms.restoreState(snapshot.text!, keep);
-    this.#engine.importLists({ centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) }, snapshot.lists);
+    const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
+    // Large lists go into memory another thread touched first: the page faults are most of the copy.
+    if (listContentsBytes(snapshot.lists) >= PREFAULT_MIN_BYTES) await this.#engine.importListsPrefaulted(engineModel, snapshot.lists);
+    else this.#engine.importLists(engineModel, snapshot.lists);
     const kept: ItemRecord[] = [];
     snapshot.items.forEach((item, slot) => {
       if (keep[slot] !== 1) {
@@ -1002,5 +1006,12 @@ function jsonBytes(value: unknown): number {
   if (Array.isArray(value)) return 24 + value.reduce((sum: number, element) => sum + 8 + jsonBytes(element), 0);
   let bytes = 24;
   for (const [key, member] of Object.entries(value as Record<string, unknown>)) bytes += 16 + key.length + jsonBytes(member);
+  return bytes;
+}
+
+/** Bytes of every list's ids, norms, rows and codes. */
+function listContentsBytes(contents: ListContents): number {
+  let bytes = 0;
+  for (const list of contents.lists) bytes += list.ids.byteLength + list.norms.byteLength + (list.rows?.byteLength ?? 0) + (list.codes?.byteLength ?? 0);
   return bytes;
 }

@@ -103,7 +103,7 @@ export async function loadFromSegments(
       else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
     }
     laps.lap('compare tags');
-    open.restoreSegments(snapshot, keep, model);
+    await open.restoreSegments(snapshot, keep, model);
     kept = open.size;
     laps.lap('restore');
   } finally {
