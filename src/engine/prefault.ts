@@ -1,6 +1,6 @@
 // Touches every page of new shared memories from a worker thread, so that the thread serving
 // queries does not take the page faults of a large copy into them: on this project's VMs a first
-// write to fresh memory costs about 3 s per GiB (the host backs each page as it is touched), a
+// write to fresh memory costs about 3 s per GiB (pages seem to be backed as they are touched), a
 // write to touched memory 0.07 s.
 import { Worker } from 'node:worker_threads';
 import { memoriesOf } from './shared-rows.js';

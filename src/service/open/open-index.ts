@@ -128,7 +128,7 @@ const MAX_STORED_SCAN = 10_000;
 const BULK_READ_PAGE = 2000;
 /** Item records segmentSnapshotInSteps copies between two steps (a few ms). */
 const SNAPSHOT_STEP_ITEMS = 20_000;
-/** Snapshots this large are copied into memory touched by another thread first (64 MiB: 0.2 s of page faults on this project's VMs). */
+/** Training snapshots and restored lists this large go into memory another thread touched first (64 MiB: 0.2 s of page faults on this project's VMs). */
 const PREFAULT_MIN_BYTES = 64 * 2 ** 20;
 
 /** Owner numbers of open indexes in the shared vector cache. */
