@@ -95,7 +95,10 @@ export function rowCount(vectors: RowChunks, dimension: number): number {
   if (!(vectors instanceof Float32Array)) {
     if (!Array.isArray(vectors) || vectors.length === 0) throw new EngineInputError('vectors must be a Float32Array or a non-empty array of them');
     let total = 0;
-    for (const chunk of vectors) total += rowCount(chunk as Float32Array, dimension);
+    for (const chunk of vectors) {
+      if (!(chunk instanceof Float32Array)) throw new EngineInputError('vectors must be a Float32Array or a non-empty array of them');
+      total += rowCount(chunk, dimension);
+    }
     return total;
   }
   const count = vectors.length / dimension;
