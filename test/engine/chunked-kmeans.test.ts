@@ -2,8 +2,6 @@
 // every row the run is the one-memory run exactly; when it holds fewer, every row still gets its
 // nearest centroid, the inertia is exact, the run is deterministic and the index searches as well;
 // the worker path (codec and lists built from the chunks) gives the same index as the same thread.
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { TrainingAbortedError } from '../../src/engine/errors.js';
@@ -14,7 +12,7 @@ import { rowsPerChunk } from '../../src/engine/shared-rows.js';
 import { trainInWorker } from '../../src/engine/train-in-worker.js';
 import type { TrainProgress } from '../../src/engine/training-params.js';
 import type { TrainingSnapshot, VectorIndex } from '../../src/engine/vector-index.js';
-import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
+import { clusteredVectors, haveEmbeddings, loadEmbeddings, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
 
 const D = 32;
 const centres = randomVectors(24, D, 301);
@@ -125,18 +123,10 @@ describe('training on a snapshot in several chunks', () => {
 });
 
 // Real embeddings (bge-m3, 1024 dimensions, cosine), in chunks of 100 rows and sampled.
-const embeddings = fileURLToPath(new URL('../../../shared/data/bge-m3-alice-pp-1000x1024/', import.meta.url));
-const haveEmbeddings = existsSync(`${embeddings}paragraph-queries.f32`);
 
 describe.skipIf(!haveEmbeddings)('chunked training on real bge-m3 embeddings', () => {
   it('finds the exact neighbours of the sentence queries as often as training on one memory', async () => {
-    const load = (name: string): Float32Array => {
-      const bytes = readFileSync(`${embeddings}${name}`);
-      return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    };
-    const dimension = 1024;
-    const base = load('paragraph-queries.f32');
-    const probes = load('sentence-queries.f32');
+    const { dimension, paragraphs: base, sentences: probes } = loadEmbeddings();
     const count = base.length / dimension;
     const baseIds = Uint32Array.from({ length: count }, (_, i) => i);
     const params = { nLists: 16, batchSize: 128, maxIters: 25, tolerance: 1e-6, seed: 3 };

@@ -1,4 +1,6 @@
 // Small deterministic data and naive reference computations shared by the engine tests.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createRandom } from '../../src/engine/random.js';
 import type { Metric } from '../../src/engine/metric.js';
 
@@ -56,4 +58,22 @@ export function recall(found: ArrayLike<number>, truth: ArrayLike<number>): numb
   let hits = 0;
   for (let i = 0; i < found.length; i++) if (want.has(found[i])) hits++;
   return truth.length === 0 ? 1 : hits / truth.length;
+}
+
+const EMBEDDINGS = fileURLToPath(new URL('../../../shared/data/bge-m3-alice-pp-1000x1024/', import.meta.url));
+
+/** Whether ../shared/data holds the bge-m3 embeddings; under CI=true they must. */
+export const haveEmbeddings = ((): boolean => {
+  const present = existsSync(`${EMBEDDINGS}sentence-queries.f32`) && existsSync(`${EMBEDDINGS}paragraph-queries.f32`);
+  if (!present && process.env.CI === 'true') throw new Error(`real embeddings missing under ${EMBEDDINGS}`);
+  return present;
+})();
+
+/** The real embeddings (bge-m3, 1024 dimensions, unit norm): 500 paragraphs and 500 sentences, row-major. */
+export function loadEmbeddings(): { dimension: number; paragraphs: Float32Array; sentences: Float32Array } {
+  const load = (name: string): Float32Array => {
+    const bytes = readFileSync(`${EMBEDDINGS}${name}`);
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  };
+  return { dimension: 1024, paragraphs: load('paragraph-queries.f32'), sentences: load('sentence-queries.f32') };
 }

@@ -1,8 +1,6 @@
 // IVF_SQ8 and IVF_PQ: codes-only lists once trained. Code distances, the re-rank a caller does on
 // the full vectors (recall floors against exact search, on synthetic clusters and on the real
 // bge-m3 embeddings), writes after training, retraining from a vector source, and bad models.
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { createVectorIndex } from '../../src/engine/index-factory.js';
@@ -10,7 +8,7 @@ import { trainListCodec, resolveIndexType, type IndexTypeName } from '../../src/
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, rowStride, type Metric } from '../../src/engine/metric.js';
 import type { EngineSearchResult, VectorIndex } from '../../src/engine/vector-index.js';
-import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
+import { clusteredVectors, haveEmbeddings, loadEmbeddings, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
 
 const D = 32;
 const centres = randomVectors(24, D, 301);
@@ -143,17 +141,9 @@ describe.each(['ivf_sq8', 'ivf_pq'] as const)('%s', (type) => {
 });
 
 // Real embeddings (bge-m3, 1024 dimensions, cosine): recall@10 of the re-ranked answer against exact search.
-const embeddings = fileURLToPath(new URL('../../../shared/data/bge-m3-alice-pp-1000x1024/', import.meta.url));
-const haveEmbeddings = existsSync(`${embeddings}sentence-queries.f32`);
 
 describe.skipIf(!haveEmbeddings)('compressed types on real bge-m3 embeddings (cosine)', () => {
-  const load = (name: string): Float32Array => {
-    const bytes = readFileSync(`${embeddings}${name}`);
-    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  };
-  const dimension = 1024;
-  const base = load('paragraph-queries.f32');
-  const probes = load('sentence-queries.f32');
+  const { dimension, paragraphs: base, sentences: probes } = loadEmbeddings();
   const count = base.length / dimension;
   const baseIds = Uint32Array.from({ length: count }, (_, i) => i);
   const exact = createVectorIndex({ type: 'ivf_flat', dimension, metric: 'cosine' });

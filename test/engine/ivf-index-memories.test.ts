@@ -2,8 +2,6 @@
 // answers exactly as the same index in one memory: every type, through training, inserts, updates,
 // deletes, a rebuild on the index's thread, lists built off it and adopted, filtered and batched
 // searches; and IVF_FLAT probing every list equals exact search on real bge-m3 embeddings.
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createVectorIndex } from '../../src/engine/index-factory.js';
 import { trainListCodec, type IndexTypeName } from '../../src/engine/index-types.js';
@@ -13,7 +11,7 @@ import { buildLists } from '../../src/engine/list-build.js';
 import { rowStride, type Metric } from '../../src/engine/metric.js';
 import { placeRows } from '../../src/engine/shared-rows.js';
 import type { EngineSearchResult, IvfModel, VectorIndex } from '../../src/engine/vector-index.js';
-import { clusteredVectors, randomVectors, row } from './helpers.js';
+import { clusteredVectors, haveEmbeddings, loadEmbeddings, randomVectors, row } from './helpers.js';
 
 const D = 32;
 const centres = randomVectors(24, D, 501);
@@ -166,20 +164,12 @@ describe('an index over many memories answers as the same index in one', () => {
 
 // Real embeddings (bge-m3, 1024 dimensions, cosine) in memories of 512 KiB: IVF probing every list
 // equals exact search, and probing a few equals the same index in one memory.
-const embeddings = fileURLToPath(new URL('../../../shared/data/bge-m3-alice-pp-1000x1024/', import.meta.url));
-const haveEmbeddings = existsSync(`${embeddings}sentence-queries.f32`);
-if (!haveEmbeddings && process.env.CI === 'true') throw new Error(`real embeddings missing under ${embeddings}`);
 
 describe.skipIf(!haveEmbeddings)('many memories on real bge-m3 embeddings', () => {
-  const load = (name: string): Float32Array => {
-    const bytes = readFileSync(`${embeddings}${name}`);
-    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  };
   const dimension = 1024;
 
   it('IVF_FLAT in 512 KiB memories: exact at nProbes = nLists, identical to one memory at a few', () => {
-    const base = load('paragraph-queries.f32');
-    const probes = load('sentence-queries.f32');
+    const { paragraphs: base, sentences: probes } = loadEmbeddings();
     const count = base.length / dimension;
     const baseIds = Uint32Array.from({ length: count }, (_, i) => i + 100);
     const exact = new IvfIndex({ dimension, metric: 'cosine' });

@@ -1,6 +1,4 @@
 // IvfIndex: exact and probing search against naive scans, batch = single, churn, filters, models, real embeddings.
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { defaultNProbes, IvfIndex } from '../../src/engine/ivf-index.js';
@@ -8,7 +6,7 @@ import { QUERY_TILE } from '../../src/engine/kernels.js';
 import { BATCH_ROWS, MAX_GROUP_QUERIES, groupQueries } from '../../src/engine/list-scanner.js';
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, type Metric } from '../../src/engine/metric.js';
-import { clusteredVectors, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
+import { clusteredVectors, haveEmbeddings, loadEmbeddings, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
 
 const D = 24;
 const N = 1500;
@@ -395,20 +393,12 @@ describe('IvfIndex', () => {
 
 // Real embeddings (bge-m3, 1024 dimensions, unit norm): exact search and IVF probing every list
 // must agree exactly, and each sentence must find itself.
-const embeddings = fileURLToPath(new URL('../../../shared/data/bge-m3-alice-pp-1000x1024/', import.meta.url));
-const haveEmbeddings = existsSync(`${embeddings}sentence-queries.f32`);
-if (!haveEmbeddings && process.env.CI === 'true') throw new Error(`real embeddings missing under ${embeddings}`);
 
 describe.skipIf(!haveEmbeddings)('IvfIndex on real bge-m3 embeddings', () => {
-  const load = (name: string): Float32Array => {
-    const bytes = readFileSync(`${embeddings}${name}`);
-    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  };
   const dimension = 1024;
 
   it.each(['cosine', 'euclidean'] as const)('%s: exact equals IVF with nProbes = nLists; each vector finds itself', (metric) => {
-    const base = load('paragraph-queries.f32');
-    const probes = load('sentence-queries.f32');
+    const { paragraphs: base, sentences: probes } = loadEmbeddings();
     const count = base.length / dimension;
     const exact = new IvfIndex({ dimension, metric });
     const ivf = new IvfIndex({ dimension, metric });
