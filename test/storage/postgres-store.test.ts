@@ -6,7 +6,7 @@ import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres-migrations.js';
 import { PostgresStore } from '../../src/storage/postgres-store.js';
 import { StoreIndexNotFoundError, type StoredItem } from '../../src/storage/store.js';
 import { createPostgresTestSchema, probePostgres } from '../support/services.js';
-import { storeContract, type StoreLocation } from './store-contract.js';
+import { expectTagsOfRecords, storeContract, type StoreLocation } from './store-contract.js';
 
 // Each test gets a schema of its own (search_path in the connection string), so test files and
 // tests running in parallel never share tables.
@@ -79,13 +79,7 @@ describe.skipIf(!postgres.available)(`PostgresStore${postgres.available ? '' : `
 
         const store = await location.open();
         try {
-          const tags = (await store.readItemTags('docs'))!;
-          expect(tags.count).toBe(records.length);
-          const found = new Map<string, string>();
-          for (let i = 0; i < tags.count; i++) found.set(tags.tokens.toString('hex', i * 32, (i + 1) * 32), tags.tags.toString('hex', i * 16, (i + 1) * 16));
-          expect(found).toEqual(new Map(records.map((r) => [r.token.toString('hex'), r.sealed.toString('hex', r.sealed.length - 16)])));
-          const read = await store.getItems('docs', records.map((r) => r.token));
-          expect(read.map((r) => r.sealed.toString('hex'))).toEqual(records.map((r) => r.sealed.toString('hex')));
+          await expectTagsOfRecords(store, 'docs', records);
         } finally {
           await store.close();
         }

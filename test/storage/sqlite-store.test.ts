@@ -12,7 +12,7 @@ import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite-migrations.js';
 import { ITEM_TAGS_SQL, SqliteStore } from '../../src/storage/sqlite-store.js';
 import { StoreIndexNotFoundError } from '../../src/storage/store.js';
 import { crashBatch } from './fixtures/crash-batch.js';
-import { storeContract, type StoreLocation } from './store-contract.js';
+import { expectTagsOfRecords, storeContract, type StoreLocation } from './store-contract.js';
 
 const directories: string[] = [];
 function tempDir(): string {
@@ -139,14 +139,7 @@ describe('SqliteStore specifics', () => {
 
     const store = await SqliteStore.open(file);
     try {
-      const tags = (await store.readItemTags('docs'))!;
-      expect(tags.count).toBe(records.length);
-      const found = new Map<string, string>();
-      for (let i = 0; i < tags.count; i++) found.set(tags.tokens.toString('hex', i * 32, (i + 1) * 32), tags.tags.toString('hex', i * 16, (i + 1) * 16));
-      expect(found).toEqual(new Map(records.map((r) => [r.token.toString('hex'), r.sealed.toString('hex', r.sealed.length - 16)])));
-      // Every record is still there, unchanged.
-      const read = await store.getItems('docs', records.map((r) => r.token));
-      expect(read.map((r) => r.sealed.toString('hex'))).toEqual(records.map((r) => r.sealed.toString('hex')));
+      await expectTagsOfRecords(store, 'docs', records);
     } finally {
       await store.close();
     }

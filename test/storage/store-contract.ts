@@ -5,6 +5,20 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConflictError, StoreIndexNotFoundError, type Store, type StoredItem } from '../../src/storage/store.js';
 
+/**
+ * What a migration that fills the seal tags of existing rows must leave: readItemTags gives each
+ * record's last 16 bytes under its token, and every record reads back unchanged.
+ */
+export async function expectTagsOfRecords(store: Store, index: string, records: readonly { token: Buffer; sealed: Buffer }[]): Promise<void> {
+  const tags = (await store.readItemTags(index))!;
+  expect(tags.count).toBe(records.length);
+  const found = new Map<string, string>();
+  for (let i = 0; i < tags.count; i++) found.set(tags.tokens.toString('hex', i * 32, (i + 1) * 32), tags.tags.toString('hex', i * 16, (i + 1) * 16));
+  expect(found).toEqual(new Map(records.map((r) => [r.token.toString('hex'), r.sealed.toString('hex', r.sealed.length - 16)])));
+  const read = await store.getItems(index, records.map((r) => r.token));
+  expect(read.map((r) => r.sealed.toString('hex'))).toEqual(records.map((r) => r.sealed.toString('hex')));
+}
+
 /** A place a store lives (a directory, a schema) that can be opened more than once. */
 export interface StoreLocation {
   open(): Promise<Store>;
