@@ -43,19 +43,26 @@ export function resolveIndexType(options: IndexTypeOptions, dimension: number): 
   return { type, pq };
 }
 
-/** Trains the codec a type persists with its model, on `fit`'s rows; null for IVF_FLAT. */
-export function trainListCodec(spec: IndexTypeSpec, fit: FitRows, seed?: number): Uint8Array | null {
+/**
+ * Trains the codec a type persists with its model, on `fit`'s rows; null for IVF_FLAT. PQ codes
+ * residuals from the model's `centroids` (nLists x dimension).
+ */
+export function trainListCodec(spec: IndexTypeSpec, fit: FitRows, centroids: Float32Array, seed?: number): Uint8Array | null {
   if (spec.type === 'ivf_sq8') return ScalarQuantizer.fit(fit.source, fit.rows, fit.dimension).toBytes();
-  if (spec.type === 'ivf_pq') return ProductQuantizer.train(fit, spec.pq, seed).toBytes();
+  if (spec.type === 'ivf_pq') return ProductQuantizer.train(fit, spec.pq, seed, centroids).toBytes();
   return null;
 }
 
-/** The codec a model's parameters describe; throws EngineInputError when they are missing or do not fit. */
-export function loadListCodec(spec: IndexTypeSpec, bytes: Uint8Array | undefined, dimension: number): ListCodec {
+/**
+ * The codec a model (its centroids and codec parameters) describes; throws EngineInputError when
+ * the parameters are missing or do not fit.
+ */
+export function loadListCodec(spec: IndexTypeSpec, model: { centroids: Float32Array; codec?: Uint8Array }, dimension: number): ListCodec {
+  const bytes = model.codec;
   if (spec.type === 'ivf_flat') throw new EngineInputError('ivf_flat has no persisted list codec');
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new EngineInputError(`a ${spec.type} model needs its codec parameters`);
   if (spec.type === 'ivf_sq8') return ScalarQuantizer.fromBytes(bytes, dimension);
-  const codec = ProductQuantizer.fromBytes(bytes, dimension);
+  const codec = ProductQuantizer.fromBytes(bytes, dimension, model.centroids);
   if (codec.subvectors !== spec.pq.subvectors || codec.bits !== spec.pq.bits) {
     throw new EngineInputError(`the model's product quantizer (${codec.subvectors} x ${codec.bits} bits) is not the index's (${spec.pq.subvectors} x ${spec.pq.bits} bits)`);
   }

@@ -273,7 +273,7 @@ export class InvertedLists {
     if (this.codeBytes > 0) {
       const to = this.codesAt(list) + position * this.codeBytes;
       if (code) heap.i8.set(code.codes.subarray(code.at, code.at + this.codeBytes), to);
-      else (this.codec as ListCodec).encode(source, from, heap.i8, to);
+      else (this.codec as ListCodec).encode(source, from, heap.i8, to, list);
     }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;

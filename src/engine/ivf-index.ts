@@ -252,7 +252,7 @@ export class IvfIndex implements VectorIndex {
       if (state.coarse) state.coarse.assign(state.heap, base, count, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best);
       // The labels and codes are copied out: appends may move the scratch block.
       const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : null;
-      const codes = state.rows ? null : this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride));
+      const codes = state.rows || !lists ? null : this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride), lists);
       const codeBytes = state.lists.codeBytes;
       for (let i = 0; i < count; i++) {
         const id = ids[start + i];
@@ -304,8 +304,13 @@ export class IvfIndex implements VectorIndex {
     const lists = state.lists;
     const count = probed ? probed.length : lists.count;
     const scanScratch = { out: outAt, selected: selectedAt };
+    // Residual codes: each list's scan leaves out the query's dot with its centroid.
+    const offsetOf = (list: number): number => codec.listOffset?.(heap.f32, queryAt >> 2, list) ?? 0;
     if (state.memories.count === 1) {
-      for (let p = 0; p < count; p++) scanList(best, heap, lists, codec, probed ? probed[p] : p, preparedAt, twice, scanScratch, filter);
+      for (let p = 0; p < count; p++) {
+        const list = probed ? probed[p] : p;
+        scanList(best, heap, lists, codec, list, preparedAt, twice, offsetOf(list), scanScratch, filter);
+      }
     } else {
       // Each list is scanned in its own memory, with the prepared query copied there once.
       const placed = new Float64Array(state.memories.count).fill(-1);
@@ -314,7 +319,7 @@ export class IvfIndex implements VectorIndex {
         const list = probed ? probed[p] : p;
         const memory = lists.memoryOf(list);
         if (memory === 0) {
-          scanList(best, heap, lists, codec, list, preparedAt, twice, scanScratch, filter);
+          scanList(best, heap, lists, codec, list, preparedAt, twice, offsetOf(list), scanScratch, filter);
           continue;
         }
         let at = placed[memory];
@@ -322,7 +327,7 @@ export class IvfIndex implements VectorIndex {
           at = placed[memory] = this.scratchIn(state, memory, queryBytes + SCAN_ROWS * 8);
           state.memories.heap(memory).u8.set(heap.u8.subarray(preparedAt, preparedAt + codec.queryBytes), at);
         }
-        scanList(best, state.memories.heap(memory), lists, codec, list, at, twice, { out: at + queryBytes, selected: at + queryBytes + SCAN_ROWS * 4 }, filter);
+        scanList(best, state.memories.heap(memory), lists, codec, list, at, twice, offsetOf(list), { out: at + queryBytes, selected: at + queryBytes + SCAN_ROWS * 4 }, filter);
       }
     }
     // The scan's output region is free again for the re-rank.
@@ -448,7 +453,7 @@ export class IvfIndex implements VectorIndex {
   private *buildAndSwap(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): Generator<void, void, undefined> {
     const { centroids, nLists } = this.checkModel(model, assignment);
     // A compressed type's codec comes with the model (checked before anything changes).
-    const trained = this.spec.type === 'ivf_flat' ? null : loadListCodec(this.spec, model.codec, this.dimension);
+    const trained = this.spec.type === 'ivf_flat' ? null : loadListCodec(this.spec, model, this.dimension);
     const old = this.state;
     const trustedEpoch = assignment
       ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
@@ -497,7 +502,7 @@ export class IvfIndex implements VectorIndex {
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
     next.lists = new InvertedLists(next.memories, next.rows ? this.stride : 0, nLists, sizes, codec, lists);
-    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, sourceOf, rowsByIndex);
+    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, sourceOf, rowsByIndex, target);
     const codeBytes = next.lists.codeBytes;
     yield;
     row = 0;
@@ -654,7 +659,7 @@ export class IvfIndex implements VectorIndex {
     const rows = this.spec.type === 'ivf_flat';
     const codec = rows
       ? contents.codec === null ? null : ScalarQuantizer.fromBytes(contents.codec, this.dimension)
-      : loadListCodec(this.spec, model.codec, this.dimension);
+      : loadListCodec(this.spec, model, this.dimension);
     if (contents.nLists !== nLists || contents.lists.length !== nLists || contents.stride !== (rows ? this.stride : 0) || contents.codeBytes !== (codec?.codeBytes ?? 0)) {
       throw new EngineInputError('the lists do not match this index and model (type, dimension, codes or number of lists)');
     }
@@ -741,16 +746,16 @@ export class IvfIndex implements VectorIndex {
   }
 
   /**
-   * The codes of the rows at float indices `rows` (row r of `sourceOf(r)`), one after another:
-   * a batch per run of rows in the same memory.
+   * The codes of the rows at float indices `rows` (row r of `sourceOf(r)`, bound for list
+   * lists[r]), one after another: a batch per run of rows in the same memory.
    */
-  private encodeRows(codec: ListCodec, sourceOf: (row: number) => Float32Array, rows: Float64Array): Int8Array {
+  private encodeRows(codec: ListCodec, sourceOf: (row: number) => Float32Array, rows: Float64Array, lists: Uint32Array): Int8Array {
     const codes = new Int8Array(rows.length * codec.codeBytes);
     for (let start = 0; start < rows.length;) {
       const source = sourceOf(start);
       let end = start + 1;
       while (end < rows.length && sourceOf(end) === source) end++;
-      codec.encodeBatch(source, rows.subarray(start, end), codes, start * codec.codeBytes);
+      codec.encodeBatch(source, rows.subarray(start, end), codes, start * codec.codeBytes, lists.subarray(start, end));
       start = end;
     }
     return codes;
@@ -883,10 +888,13 @@ export class IvfIndex implements VectorIndex {
       selected: regions.prepared + regions.group + regions.out + regions.members,
       bytes: regions.prepared + regions.group + regions.out + regions.members + regions.selected,
     };
+    // Residual codes: each list's scan leaves out each query's dot with its centroid.
+    const listOffset = codec.listOffset?.bind(codec);
     for (let list = 0; list < lists.count; list++) {
       const memory = placed ? lists.memoryOf(list) : 0;
+      const offsetOf = listOffset && ((query: number): number => listOffset(heap.f32, (queriesAt >> 2) + query * this.stride, list));
       if (memory === 0) {
-        scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter);
+        scanListForGroup(best, twice, heap, lists, codec, list, members[list], preparedAt, groupAt, membersAt, scanScratch, filter, offsetOf);
         continue;
       }
       if (members[list].length === 0 || lists.length(list) === 0) continue;
@@ -898,7 +906,7 @@ export class IvfIndex implements VectorIndex {
       }
       scanListForGroup(
         best, twice, there, lists, codec, list, members[list], at, at + beyond.group, at + beyond.members,
-        { out: at + beyond.out, selected: at + beyond.selected }, filter,
+        { out: at + beyond.out, selected: at + beyond.selected }, filter, offsetOf,
       );
     }
     const scannedAt = timings ? performance.now() : 0;

@@ -7,6 +7,7 @@ import { loadListCodec, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists, type ListBlocks } from './inverted-lists.js';
 import type { KernelChoice } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
+import type { IvfModel } from './vector-index.js';
 import { ListMemories } from './list-memories.js';
 import { rowStride, type Metric } from './metric.js';
 import { ScalarQuantizer } from './scalar-quantizer.js';
@@ -52,23 +53,23 @@ export function storesRows(layout: ListLayout): boolean {
 }
 
 /**
- * The codec the trained lists of `layout` keep codes with: the type's trained codec (its bytes,
- * `codecBytes`), IVF_FLAT's pre-scan quantizer, or none.
+ * The codec the trained lists of `layout` keep codes with: the type's codec trained with `model`,
+ * IVF_FLAT's pre-scan quantizer, or none.
  */
-export function layoutCodec(layout: ListLayout, dimension: number, codecBytes: Uint8Array | undefined, prescan: () => ScalarQuantizer | null): ListCodec | null {
-  if (!storesRows(layout)) return loadListCodec(layout.spec, codecBytes, dimension);
+export function layoutCodec(layout: ListLayout, dimension: number, model: IvfModel, prescan: () => ScalarQuantizer | null): ListCodec | null {
+  if (!storesRows(layout)) return loadListCodec(layout.spec, model, dimension);
   return layout.prescan ? prescan() : null;
 }
 
 /**
- * Lists of `nLists` holding row i of `rows` (ids[i]) in list labels[i], in row order: the layout
+ * The lists of `model` holding row i of `rows` (ids[i]) in list labels[i], in row order: the layout
  * IvfIndex's own rebuild gives when the rows are its lists in order (a training snapshot). The
  * rows may be in several chunks, read in order.
  */
 export function buildLists(
-  rows: HeapRows | readonly HeapRows[], ids: Uint32Array, labels: Uint32Array, nLists: number, layout: ListLayout,
-  codecBytes: Uint8Array | undefined, kernels: KernelChoice,
+  rows: HeapRows | readonly HeapRows[], ids: Uint32Array, labels: Uint32Array, model: IvfModel, layout: ListLayout, kernels: KernelChoice,
 ): BuiltLists {
+  const { nLists } = model;
   const chunks = 'heap' in rows ? [rows] : rows;
   const { dimension } = chunks[0];
   const count = chunks.reduce((sum, chunk) => sum + chunk.count, 0);
@@ -76,7 +77,7 @@ export function buildLists(
   const stride = rowStride(dimension);
   const offsets = chunks.map((chunk) => Float64Array.from({ length: chunk.count }, (_, i) => (chunk.ptr >> 2) + i * stride));
   let fitted: ScalarQuantizer | null = null;
-  const codec = layoutCodec(layout, dimension, codecBytes, () => (fitted = fitAcross(chunks, offsets, dimension)));
+  const codec = layoutCodec(layout, dimension, model, () => (fitted = fitAcross(chunks, offsets, dimension)));
   const keepRows = storesRows(layout);
   const sizes = new Uint32Array(nLists);
   for (let i = 0; i < count; i++) sizes[labels[i]]++;
@@ -93,7 +94,7 @@ export function buildLists(
     const at = offsets[c];
     for (let start = 0; start < at.length; start += ENCODE_ROWS) {
       const end = Math.min(at.length, start + ENCODE_ROWS);
-      if (batch && codec) codec.encodeBatch(source, at.subarray(start, end), batch, 0);
+      if (batch && codec) codec.encodeBatch(source, at.subarray(start, end), batch, 0, labels.subarray(first + start, first + end));
       for (let i = start; i < end; i++) {
         const from = at[i];
         let norm = 0;

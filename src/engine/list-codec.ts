@@ -20,10 +20,13 @@ export interface ListCodec {
   readonly blocked: boolean;
   /** Byte address of the first entry of `list` the scan reads (valid until the next allocation). */
   entriesAt(lists: InvertedLists, list: number): number;
-  /** Writes the code of the float32 row at float index `from` of `source` to byte `to` of `codes`. */
-  encode(source: Float32Array, from: number, codes: Int8Array, to: number): void;
-  /** Writes the codes of the rows at float indices `rows` of `source`, one after another from byte `to`. */
-  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void;
+  /**
+   * Writes the code of the float32 row at float index `from` of `source`, bound for `list`, to
+   * byte `to` of `codes` (the list matters to codecs that code residuals from its centroid).
+   */
+  encode(source: Float32Array, from: number, codes: Int8Array, to: number, list: number): void;
+  /** Writes the codes of the rows at float indices `rows` of `source`, bound for `lists`, one after another from byte `to`. */
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>): void;
   /**
    * Writes the float32 query at float index `from` as the scan reads it, at byte `to`; returns
    * the scale s with q.x = s * (what scan writes for x), up to a constant that does not rank.
@@ -31,6 +34,11 @@ export interface ListCodec {
   prepareQuery(heap: HeapViews, from: number, to: number): number;
   /** That constant: q.x = constant + scale * scan for the query at float index `from` of `source`. */
   queryConstant(source: Float32Array, from: number): number;
+  /**
+   * Codecs that code residuals from the list centroids: q.c of `list` for the float32 query at
+   * float index `from` of `query`, which the scan of that list leaves out (q.x = offset + scan).
+   */
+  listOffset?(query: Float32Array, from: number, list: number): number;
   /** out[i] = prepared query . entry i, for i < n. */
   scan(heap: KernelHeap, query: number, entries: number, n: number, out: number): void;
   /** out[i * ldo + j] = prepared query i . entry j, for i < m (multiple of QUERY_TILE), j < n (even). */
@@ -44,9 +52,4 @@ export interface FitRows {
   source: Float32Array;
   rows: ArrayLike<number>;
   dimension: number;
-}
-
-/** encodeBatch done one row at a time, for codecs with nothing faster. */
-export function encodeEach(codec: ListCodec, source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void {
-  for (let r = 0; r < rows.length; r++) codec.encode(source, rows[r], codes, to + r * codec.codeBytes);
 }

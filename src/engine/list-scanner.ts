@@ -37,14 +37,17 @@ export function groupQueries(queryBytes: number, entryBytes: number): number {
 /**
  * Offers n scanned rows to `best`: score = ||x||^2 - 2 q.x (the squared distance less ||q||^2,
  * or for unit cosine rows with zero norms, twice the cosine distance less 2), where the scan
- * wrote q.x / (twice / 2) (1 for f32 rows, the query's scale for int8 codes). A kernel first
+ * wrote (q.x - offset) / (twice / 2) (1 for f32 rows, the query's scale for int8 codes; the
+ * offset is the list's q.c for residual codes, else 0). A kernel first
  * picks the rows under the current bound (widened, since it works in f32), so this loop, the
  * JS part of every search, sees only the rows that may enter. `selected` is scratch for n u32.
  */
 function offerScores(
   best: TopK, heap: KernelHeap, norms: number, dots: number, n: number, ids: Uint32Array, idFrom: number,
-  twice: number, rows: number, rowBytes: number, selected: number, filter?: (id: number) => boolean,
+  twice: number, offset: number, rows: number, rowBytes: number, selected: number, filter?: (id: number) => boolean,
 ): void {
+  // Scores are shifted by -2 offset; the selection kernel, which knows nothing of it, gets the bound unshifted.
+  const shift = -2 * offset;
   let bound = best.bound;
   const f32 = heap.f32;
   const u32 = heap.u32;
@@ -60,19 +63,20 @@ function offerScores(
     // selecting under their worst (a bound about as loose as the scores' spread) sent most rows
     // of a query's first list through the heap, the largest share of a search at 1-2 probes.
     const kept = scoreBuffer.length >= n ? scoreBuffer : (scoreBuffer = new Float64Array(n));
-    for (let i = 0; i < n; i++) kept[i] = f32[normsAt + i] - twice * f32[dotsAt + i];
+    for (let i = 0; i < n; i++) kept[i] = f32[normsAt + i] - twice * f32[dotsAt + i] + shift;
     bound = kthSmallest(kept, n, best.k);
   } else if (bound === Infinity) {
     first = Math.min(n, best.k - best.size);
     for (let i = 0; i < first; i++) {
-      const score = f32[normsAt + i] - twice * f32[dotsAt + i];
+      const score = f32[normsAt + i] - twice * f32[dotsAt + i] + shift;
       if (best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
     }
   }
-  const end = heap.kernels.selectScores(norms + first * 4, dots + first * 4, n - first, twice, bound + Math.abs(bound) * 1e-5 + 1e-30, selected) >> 2;
+  const unshifted = bound - shift;
+  const end = heap.kernels.selectScores(norms + first * 4, dots + first * 4, n - first, twice, unshifted + Math.abs(unshifted) * 1e-5 + 1e-30, selected) >> 2;
   for (let s = selected >> 2; s < end; s++) {
     const i = first + u32[s];
-    const score = f32[normsAt + i] - twice * f32[dotsAt + i];
+    const score = f32[normsAt + i] - twice * f32[dotsAt + i] + shift;
     // The candidate carries where its row is, for the exact re-rank.
     if (score <= bound && best.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = best.bound;
   }
@@ -115,9 +119,12 @@ export interface ScanScratch {
   selected: number;
 }
 
-/** Scans `list` for the query prepared at `query` (scale `twice` / 2), offering to `best`. */
+/**
+ * Scans `list` for the query prepared at `query` (scale `twice` / 2; `offset` the list's q.c for
+ * residual codes, else 0), offering to `best`.
+ */
 export function scanList(
-  best: TopK, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number, query: number, twice: number,
+  best: TopK, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number, query: number, twice: number, offset: number,
   scratch: ScanScratch, filter?: (id: number) => boolean,
 ): void {
   const length = lists.length(list);
@@ -128,7 +135,7 @@ export function scanList(
   for (let start = 0; start < length; start += SCAN_ROWS) {
     const n = Math.min(SCAN_ROWS, length - start);
     codec.scan(heap, query, entries + start * codec.entryBytes, n, scratch.out);
-    offerScores(best, heap, norms + start * 4, scratch.out, n, ids, start, twice, rows, lists.rowBytes, scratch.selected, filter);
+    offerScores(best, heap, norms + start * 4, scratch.out, n, ids, start, twice, offset, rows, lists.rowBytes, scratch.selected, filter);
   }
 }
 
@@ -136,11 +143,13 @@ export function scanList(
  * Scans `list` for the queries numbered in `who` (prepared, one per queryBytes, from `prepared`):
  * they are gathered groupQueries() at a time to `group` (that many x queryBytes) with their
  * numbers at `members`, so each stretch of the list is read once for the whole group. A list with
- * fewer than MIN_GROUP members is scanned query by query.
+ * fewer than MIN_GROUP members is scanned query by query. `offsetOf` gives a query's q.c of this
+ * list when the codec codes residuals (such codecs are never blocked).
  */
 export function scanListForGroup(
   best: TopK[], twice: Float64Array, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number,
   who: Uint32Array, prepared: number, group: number, members: number, scratch: ScanScratch, filter?: (id: number) => boolean,
+  offsetOf?: (query: number) => number,
 ): void {
   const length = lists.length(list);
   if (length === 0 || who.length === 0) return;
@@ -151,7 +160,9 @@ export function scanListForGroup(
   const rows = lists.rowsAddress(list);
   const entries = codec.entriesAt(lists, list);
   if (!codec.blocked || who.length < MIN_GROUP) {
-    for (const query of who) scanList(best[query], heap, lists, codec, list, prepared + query * queryBytes, twice[query], scratch, filter);
+    for (const query of who) {
+      scanList(best[query], heap, lists, codec, list, prepared + query * queryBytes, twice[query], offsetOf ? offsetOf(query) : 0, scratch, filter);
+    }
     return;
   }
   const groupSize = groupQueries(queryBytes, codec.entryBytes);
@@ -166,7 +177,7 @@ export function scanListForGroup(
       codec.scanBlock(heap, group, sizeTiled, entries + start * codec.entryBytes, tile(n, 2), scratch.out, BATCH_ROWS);
       for (let j = 0; j < size; j++) {
         const query = who[g + j];
-        offerScores(best[query], heap, norms + start * 4, scratch.out + j * BATCH_ROWS * 4, n, ids, start, twice[query], rows, lists.rowBytes, scratch.selected, filter);
+        offerScores(best[query], heap, norms + start * 4, scratch.out + j * BATCH_ROWS * 4, n, ids, start, twice[query], 0, rows, lists.rowBytes, scratch.selected, filter);
       }
     }
   }

@@ -5,7 +5,7 @@ import { EngineInputError } from './errors.js';
 import type { InvertedLists } from './inverted-lists.js';
 import type { KernelHeap } from './kernel-heap.js';
 import type { HeapViews } from './kernels.js';
-import { encodeEach, type ListCodec } from './list-codec.js';
+import type { ListCodec } from './list-codec.js';
 
 /** Codes are padded to whole 16-byte SIMD steps (the padding codes are 0 and add nothing). */
 export function codeBytesFor(dimension: number): number {
@@ -110,7 +110,7 @@ export class ScalarQuantizer implements ListCodec {
   }
 
   encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void {
-    encodeEach(this, source, rows, codes, to);
+    for (let r = 0; r < rows.length; r++) this.encodeRow(source, rows[r], codes, to + r * this.codeBytes);
   }
 
   /** u32 dimension, then the offsets and the steps as float32. */

@@ -27,7 +27,7 @@ port.on('message', (job: TrainingWorkerTask) => {
     if (job.codec) {
       const stride = rowStride(dimension);
       const rows = Float64Array.from({ length: sample.count }, (_, i) => (sample.ptr >> 2) + i * stride);
-      const codec = trainListCodec(job.codec, { source: sample.heap.f32, rows, dimension }, job.params.seed);
+      const codec = trainListCodec(job.codec, { source: sample.heap.f32, rows, dimension }, result.centroids, job.params.seed);
       if (codec) {
         result.codec = codec;
         transfer.push(codec.buffer as ArrayBuffer);
@@ -35,7 +35,7 @@ port.on('message', (job: TrainingWorkerTask) => {
     }
     if (job.lists) {
       // The lists in the index's layout, so that the index's thread only adopts them.
-      const built = buildLists(chunks, job.lists.ids, result.lists, result.nLists, job.lists.layout, result.codec, kernels);
+      const built = buildLists(chunks, job.lists.ids, result.lists, result, job.lists.layout, kernels);
       result.built = built;
       for (const ids of built.blocks.ids) transfer.push(ids.buffer as ArrayBuffer);
     }

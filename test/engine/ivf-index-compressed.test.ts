@@ -26,7 +26,7 @@ function train(index: VectorIndex, nLists: number, source?: (id: number) => Arra
   const padded = new Float32Array(snapshot.ids.length * stride);
   for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], index.dimension, i), i * stride);
   const rows = Array.from({ length: snapshot.ids.length }, (_, i) => i * stride);
-  const codec = trainListCodec(index.spec, { source: padded, rows, dimension: index.dimension }, 7);
+  const codec = trainListCodec(index.spec, { source: padded, rows, dimension: index.dimension }, model.centroids, 7);
   index.applyModel({ centroids: model.centroids, nLists: model.nLists, ...(codec ? { codec } : {}) }, { ids: snapshot.ids, lists: model.lists }, source);
 }
 
@@ -159,7 +159,7 @@ describe.skipIf(!haveEmbeddings)('compressed types on real bge-m3 embeddings (co
     const snapshot = index.trainingSnapshot();
     const model = trainKMeans(snapshot.vectors, dimension, 'cosine', { nLists: 16, batchSize: 2048, maxIters: 25, tolerance: 1e-6 });
     const rows = Array.from({ length: count }, (_, i) => i * dimension);
-    const codec = trainListCodec(resolveIndexType({ type }, dimension), { source: snapshot.vectors[0], rows, dimension }, 3);
+    const codec = trainListCodec(resolveIndexType({ type }, dimension), { source: snapshot.vectors[0], rows, dimension }, model.centroids, 3);
     index.applyModel({ centroids: model.centroids, nLists: 16, ...(codec ? { codec } : {}) }, { ids: snapshot.ids, lists: model.lists });
     const found = index.searchBatch(probes, { topK: 40, nProbes: 16 });
     let sum = 0;

@@ -43,7 +43,7 @@ function trainModel(index: VectorIndex, nLists: number, seed: number, source: (i
   const stride = rowStride(D);
   const padded = new Float32Array(snapshot.ids.length * stride);
   for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], D, i), i * stride);
-  const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, seed);
+  const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, trained.centroids, seed);
   const model: IvfModel = { centroids: trained.centroids, nLists: trained.nLists, ...(codec ? { codec } : {}) };
   return { snapshot, model, lists: trained.lists };
 }
@@ -116,7 +116,7 @@ function live(index: IvfIndex): { stages: Answers[][]; untrained: number; memori
 
   // Lists built as the training worker builds them, in memories of the index's limit, adopted.
   const third = trainModel(index, 10, 7, source);
-  const built = buildLists(placeRows(third.snapshot.vectors[0], D, index.metric), third.snapshot.ids, third.lists, third.model.nLists, third.snapshot.layout, third.model.codec, 'auto');
+  const built = buildLists(placeRows(third.snapshot.vectors[0], D, index.metric), third.snapshot.ids, third.lists, third.model, third.snapshot.layout, 'auto');
   index.add(20_000, row(queries, D, 0));
   vectors.set(20_000, row(queries, D, 0).slice());
   index.applyModel(third.model, { ids: third.snapshot.ids, lists: third.lists, built }, source);

@@ -71,12 +71,12 @@ function setup(type: IndexTypeName, metric: Metric, prescan = true): Setup {
   const stride = rowStride(D);
   const padded = new Float32Array(snapshot.ids.length * stride);
   for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], D, i), i * stride);
-  const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, 9);
+  const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, trained.centroids, 9);
   return { index, snapshot, vectors, model: { centroids: trained.centroids, nLists: trained.nLists, lists: trained.lists, ...(codec ? { codec } : {}) } };
 }
 
 function builtAssignment(s: Setup): ModelAssignment {
-  const built = buildLists(placeRows(s.snapshot.vectors[0], D, s.index.metric), s.snapshot.ids, s.model.lists, s.model.nLists, s.snapshot.layout, s.model.codec, 'auto');
+  const built = buildLists(placeRows(s.snapshot.vectors[0], D, s.index.metric), s.snapshot.ids, s.model.lists, s.model, s.snapshot.layout, 'auto');
   return { ids: s.snapshot.ids, lists: s.model.lists, built };
 }
 

@@ -35,7 +35,7 @@ function trained(type: IndexTypeName, metric: Metric, listMemoryBytes?: number):
   const stride = rowStride(D);
   const padded = new Float32Array(snapshot.ids.length * stride);
   for (let i = 0; i < snapshot.ids.length; i++) padded.set(row(snapshot.vectors[0], D, i), i * stride);
-  const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, 5);
+  const codec = trainListCodec(index.spec, { source: padded, rows: Array.from({ length: snapshot.ids.length }, (_, i) => i * stride), dimension: D }, model.centroids, 5);
   index.applyModel({ centroids: model.centroids, nLists: model.nLists, ...(codec ? { codec } : {}) }, { ids: snapshot.ids, lists: model.lists });
   // A few removals, so lists have had entries moved.
   for (let id = 1; id < 60; id += 9) index.remove(id);

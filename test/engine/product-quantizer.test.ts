@@ -1,6 +1,8 @@
-// ProductQuantizer: each piece coded as its nearest codebook entry, the table scan equal to the
+// ProductQuantizer: each piece coded as its nearest codebook entry (of the vector itself, format 1,
+// or of its residual from its list's centroid), the table scan plus the list's offset equal to the
 // query's dot product with the decoded vector, parameters that round-trip, and shape checks.
 import { describe, expect, it } from 'vitest';
+import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { assertPqShape, ProductQuantizer } from '../../src/engine/product-quantizer.js';
@@ -10,6 +12,9 @@ const D = 24;
 const N = 600;
 const data = randomVectors(N, D, 401);
 const rows = Array.from({ length: N }, (_, i) => i * D);
+
+/** Format 1 ignores the lists. */
+const noLists = new Uint32Array(N);
 
 describe('ProductQuantizer', () => {
   const pq = ProductQuantizer.train({ source: data, rows, dimension: D }, { subvectors: 6, bits: 5 }, 3);
@@ -32,10 +37,10 @@ describe('ProductQuantizer', () => {
 
   it('codes each piece as its nearest entry, in batches as one by one', () => {
     const codes = new Int8Array(N * 6);
-    pq.encodeBatch(data, rows, codes, 0);
+    pq.encodeBatch(data, rows, codes, 0, noLists);
     const one = new Int8Array(6);
     for (let r = 0; r < N; r += 37) {
-      pq.encode(data, r * D, one, 0);
+      pq.encode(data, r * D, one, 0, 0);
       expect(Array.from(one)).toEqual(Array.from(codes.subarray(r * 6, r * 6 + 6)));
       for (let m = 0; m < 6; m++) {
         let best = 0;
@@ -56,7 +61,7 @@ describe('ProductQuantizer', () => {
   it('scans to q . decoded(x) for every coded row', () => {
     const heap = new KernelHeap({ bytes: 1 << 20 });
     const codes = new Int8Array(N * 6);
-    pq.encodeBatch(data, rows, codes, 0);
+    pq.encodeBatch(data, rows, codes, 0, noLists);
     const codesAt = 4096;
     heap.i8.set(codes, codesAt);
     const query = randomVectors(1, D, 402);
@@ -93,5 +98,99 @@ describe('ProductQuantizer', () => {
     expect(() => assertPqShape({ subvectors: 48, bits: 8 }, D)).toThrow(EngineInputError);
     expect(() => assertPqShape({ subvectors: 6, bits: 0 }, D)).toThrow(/pqBits/);
     expect(() => assertPqShape({ subvectors: 6, bits: 8 }, D)).not.toThrow();
+  });
+});
+
+describe('ProductQuantizer on residuals', () => {
+  // Clustered rows, as embeddings are: 12 centres and a spread around each far smaller than theirs.
+  const centres = randomVectors(12, D, 403);
+  const noise = randomVectors(N, D, 404);
+  const clustered = new Float32Array(N * D);
+  for (let i = 0; i < N * D; i++) clustered[i] = centres[(Math.floor(i / D) % 12) * D + (i % D)] * 4 + noise[i];
+  const { centroids, lists } = trainKMeans(clustered, D, 'squared_euclidean', { nLists: 12, batchSize: N, maxIters: 30, tolerance: 0, seed: 2 });
+  const shape = { subvectors: 6, bits: 4 };
+  const residual = ProductQuantizer.train({ source: clustered, rows, dimension: D }, shape, 3, centroids);
+  const direct = ProductQuantizer.train({ source: clustered, rows, dimension: D }, shape, 3);
+  const piece = 4;
+
+  function decode(codec: ProductQuantizer, codes: Int8Array, at: number, list: number | null): Float32Array {
+    const out = new Float32Array(D);
+    for (let m = 0; m < 6; m++) {
+      const entry = codes[at + m] & 0xff;
+      out.set(codec.codebooks.subarray((m * codec.entries + entry) * piece, (m * codec.entries + entry + 1) * piece), m * piece);
+    }
+    if (list !== null) for (let t = 0; t < D; t++) out[t] += centroids[list * D + t];
+    return out;
+  }
+
+  function meanError(codec: ProductQuantizer, withLists: boolean): number {
+    const codes = new Int8Array(N * 6);
+    codec.encodeBatch(clustered, rows, codes, 0, lists);
+    let sum = 0;
+    for (let r = 0; r < N; r++) {
+      const decoded = decode(codec, codes, r * 6, withLists ? lists[r] : null);
+      for (let t = 0; t < D; t++) sum += (clustered[r * D + t] - decoded[t]) ** 2;
+    }
+    return sum / N;
+  }
+
+  it('codes each piece of x - c(list) as its nearest entry, in batches as one by one', () => {
+    const codes = new Int8Array(N * 6);
+    residual.encodeBatch(clustered, rows, codes, 0, lists);
+    const one = new Int8Array(6);
+    for (let r = 0; r < N; r += 29) {
+      residual.encode(clustered, r * D, one, 0, lists[r]);
+      expect(Array.from(one)).toEqual(Array.from(codes.subarray(r * 6, r * 6 + 6)));
+      for (let m = 0; m < 6; m++) {
+        const distances = Array.from({ length: residual.entries }, (_, e) => {
+          let sum = 0;
+          for (let t = 0; t < piece; t++) {
+            const at = m * piece + t;
+            sum += (clustered[r * D + at] - centroids[lists[r] * D + at] - residual.codebooks[(m * residual.entries + e) * piece + t]) ** 2;
+          }
+          return sum;
+        });
+        expect(distances[codes[r * 6 + m] & 0xff]).toBeLessThanOrEqual(Math.min(...distances) + 1e-5);
+      }
+    }
+  });
+
+  it('reconstructs clustered rows far better than coding the rows themselves', () => {
+    const residualError = meanError(residual, true);
+    const directError = meanError(direct, false);
+    expect(residualError).toBeLessThan(directError / 2);
+  });
+
+  it("scans to q . decoded(x) once the list's offset q . c(list) is added", () => {
+    const heap = new KernelHeap({ bytes: 1 << 20 });
+    const codes = new Int8Array(N * 6);
+    residual.encodeBatch(clustered, rows, codes, 0, lists);
+    const codesAt = 4096;
+    heap.i8.set(codes, codesAt);
+    const query = randomVectors(1, D, 405);
+    heap.f32.set(query, 0);
+    const tableAt = 65536;
+    expect(residual.prepareQuery(heap, 0, tableAt)).toBe(1);
+    const outAt = tableAt + residual.queryBytes;
+    residual.scan(heap, tableAt, codesAt, N, outAt);
+    for (let r = 0; r < N; r += 7) {
+      const decoded = decode(residual, codes, r * 6, lists[r]);
+      let dot = 0;
+      for (let t = 0; t < D; t++) dot += query[t] * decoded[t];
+      expect(heap.f32[(outAt >> 2) + r] + residual.listOffset(heap.f32, 0, lists[r])).toBeCloseTo(dot, 4);
+    }
+    expect(direct.listOffset(heap.f32, 0, 3)).toBe(0);
+  });
+
+  it('round-trips as format 2, which needs the centroids; format 1 loads without them', () => {
+    const bytes = residual.toBytes();
+    expect(bytes[0]).toBe(2);
+    expect(() => ProductQuantizer.fromBytes(bytes, D)).toThrow(/centroids/);
+    const copy = ProductQuantizer.fromBytes(bytes, D, centroids);
+    expect(Array.from(copy.codebooks)).toEqual(Array.from(residual.codebooks));
+    expect(Array.from(copy.centroids ?? [])).toEqual(Array.from(centroids));
+    const old = direct.toBytes();
+    expect(old[0]).toBe(1);
+    expect(ProductQuantizer.fromBytes(old, D, centroids).centroids).toBeNull();
   });
 });

@@ -43,7 +43,7 @@ describe('trainInWorker', () => {
     index.addBatch(Uint32Array.from({ length: 3000 }, (_, i) => i), data);
     const snapshot = index.trainingSnapshot();
     const result = await trainInWorker(snapshot.vectors, D, 'euclidean', params, {}, { codec: index.spec });
-    const here = trainListCodec(index.spec, { source: data, rows: Array.from({ length: 3000 }, (_, i) => i * D), dimension: D }, params.seed);
+    const here = trainListCodec(index.spec, { source: data, rows: Array.from({ length: 3000 }, (_, i) => i * D), dimension: D }, result.centroids, params.seed);
     expect(Array.from(result.codec ?? [])).toEqual(Array.from(here ?? [1]));
     index.applyModel(result, { ids: snapshot.ids, lists: result.lists });
     expect(index.approximate).toBe(true);
