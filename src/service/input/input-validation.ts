@@ -382,7 +382,7 @@ export function validateSearchQueries(vectors: unknown, texts: unknown, dimensio
  * Candidates re-ranked per hit wanted on a codes-only index (IVF_SQ8, IVF_PQ), when a search
  * names none: chosen from the tiers benchmark (docs/benchmarks.md).
  */
-export const DEFAULT_RERANK_MULT = { ivf_flat: 0, ivf_sq8: 2, ivf_pq: 10 } as const satisfies Record<IndexType, number>;
+export const DEFAULT_RERANK_MULT = { ivf_flat: 0, ivf_sq8: 2, ivf_pq: 20 } as const satisfies Record<IndexType, number>;
 export const MAX_RERANK_MULT = 1_000;
 
 export function validateRerankMult(rerankMult: unknown, type: IndexType): number {
