@@ -60,6 +60,12 @@ export interface Kernels {
    * row i of src (f32) times `scale`, rounded to nearest and saturated, for i < n.
    */
   quantizeRowsI16(src: number, n: number, rowBytes: number, scale: number, dst: number, i16Bytes: number): void;
+  /**
+   * ScalarQuantizer.encodeQuery for n rows of rowBytes (f32, zero-padded) with the f32 `steps`
+   * (rowBytes, zero past the dimension): int16 rows of i16Bytes into dst (zero past rowBytes / 2)
+   * and each row's scale (f64) into scales, the same bits as the JS.
+   */
+  quantizeQueriesI16(src: number, n: number, rowBytes: number, steps: number, dst: number, i16Bytes: number, scales: number): void;
   /** out[i * ldo + j] = q_i . x_j over int16 rows, exact in integers, as f32; m and n as dotBlock. */
   dotBlockI16(q: number, m: number, x: number, n: number, i16Bytes: number, out: number, ldo: number): void;
   /**
@@ -75,6 +81,12 @@ export interface Kernels {
    * in f32; returns the byte address after the last one written.
    */
   selectScores(norms: number, dots: number, n: number, twice: number, bound: number, out: number): number;
+  /**
+   * selectScores for m queries over the same n (< 65536) rows: query q's dots from dots + 4 q ldo,
+   * its twice and bound the f32 pair at params + 8 q. Writes (u32) q * 65536 + i for each row i
+   * picked for q, q ascending and i ascending within q; returns the byte address after the last.
+   */
+  selectBlock(norms: number, dots: number, m: number, n: number, ldo: number, params: number, out: number): number;
 }
 
 /** Current typed views of a heap's memory (they change when the memory grows). */
@@ -106,7 +118,9 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     dotRowsI8: exports.dotRowsI8,
     dotBlockI8: exports.dotBlockI8,
     selectScores: exports.selectScores,
+    selectBlock: exports.selectBlock,
     quantizeRowsI16: exports.quantizeRowsI16,
+    quantizeQueriesI16: exports.quantizeQueriesI16,
     dotBlockI16: exports.dotBlockI16,
     nearestI16: exports.nearestI16,
     seedPotential: exports.seedPotential,

@@ -32,6 +32,13 @@ export interface ListCodec {
    * the scale s with q.x = s * (what scan writes for x), up to a constant that does not rank.
    */
   prepareQuery(heap: HeapViews, from: number, to: number): number;
+  /**
+   * Optional: prepareQuery for n float32 queries of rowBytes each from byte `from` at once, the
+   * prepared ones queryBytes apart from `to`, each scale into `scales`; the same bytes and
+   * scales as n prepareQuery calls. `scratch` is prepareQueriesScratch(n, rowBytes) free bytes.
+   */
+  prepareQueries?(heap: KernelHeap, from: number, n: number, rowBytes: number, to: number, scales: Float64Array, scratch: number): void;
+  prepareQueriesScratch?(n: number, rowBytes: number): number;
   /** That constant: q.x = constant + scale * scan for the query at float index `from` of `source`. */
   queryConstant(source: Float32Array, from: number): number;
   /**

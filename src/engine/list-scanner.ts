@@ -115,8 +115,16 @@ export function kthSmallest(values: Float64Array, n: number, k: number): number 
 export interface ScanScratch {
   /** SCAN_ROWS floats (single query) or GROUP_QUERIES x BATCH_ROWS floats (a group). */
   out: number;
-  /** SCAN_ROWS (or BATCH_ROWS) u32. */
+  /** SCAN_ROWS u32 (single query), and for a group also GROUP_QUERIES x BATCH_ROWS. */
   selected: number;
+  /** A group's: GROUP_QUERIES pairs of f32 (selectBlock's twice and bound of each query). */
+  params?: number;
+}
+
+/** Bytes of ScanScratch regions for groups of `groupSize` (and single scans of SCAN_ROWS). */
+export function scanScratchBytes(groupSize: number): { out: number; selected: number; params: number } {
+  const rows = Math.max(groupSize * BATCH_ROWS, SCAN_ROWS) * 4;
+  return { out: rows, selected: rows, params: groupSize * 8 };
 }
 
 /**
@@ -142,8 +150,9 @@ export function scanList(
 /**
  * Scans `list` for the queries numbered in `who` (prepared, one per queryBytes, from `prepared`):
  * they are gathered groupQueries() at a time to `group` (that many x queryBytes) with their
- * numbers at `members`, so each stretch of the list is read once for the whole group. A list with
- * fewer than MIN_GROUP members is scanned query by query. `offsetOf` gives a query's q.c of this
+ * numbers at `members`, so each stretch of the list is read once for the whole group, and one
+ * selectBlock call per stretch picks every member's candidates. A list with fewer than MIN_GROUP
+ * members is scanned query by query. `offsetOf` gives a query's q.c of this
  * list when the codec codes residuals (such codecs are never blocked).
  */
 export function scanListForGroup(
@@ -175,10 +184,54 @@ export function scanListForGroup(
     for (let start = 0; start < length; start += BATCH_ROWS) {
       const n = Math.min(BATCH_ROWS, length - start);
       codec.scanBlock(heap, group, sizeTiled, entries + start * codec.entryBytes, tile(n, 2), scratch.out, BATCH_ROWS);
-      for (let j = 0; j < size; j++) {
-        const query = who[g + j];
-        offerScores(best[query], heap, norms + start * 4, scratch.out + j * BATCH_ROWS * 4, n, ids, start, twice[query], 0, rows, lists.rowBytes, scratch.selected, filter);
-      }
+      offerBlock(best, twice, heap, norms + start * 4, scratch, who, g, size, n, ids, start, rows, lists.rowBytes, filter);
     }
+  }
+}
+
+/**
+ * offerScores for each query of a group over one block of n rows (query j's scores at out + j
+ * BATCH_ROWS floats): one selectBlock call picks the rows under every query's bound. A query
+ * with no bound yet (its first rows) goes through offerScores, which finds it one.
+ */
+function offerBlock(
+  best: TopK[], twice: Float64Array, heap: KernelHeap, norms: number, scratch: ScanScratch, who: Uint32Array, g: number, size: number,
+  n: number, ids: Uint32Array, idFrom: number, rows: number, rowBytes: number, filter?: (id: number) => boolean,
+): void {
+  const params = scratch.params as number;
+  let f32 = heap.f32;
+  for (let j = 0; j < size; j++) {
+    const query = who[g + j];
+    const bound = best[query].bound;
+    if (bound === Infinity) {
+      offerScores(best[query], heap, norms, scratch.out + j * BATCH_ROWS * 4, n, ids, idFrom, twice[query], 0, rows, rowBytes, scratch.selected, filter);
+      f32[(params >> 2) + 2 * j + 1] = -Infinity;
+    } else {
+      f32[(params >> 2) + 2 * j] = twice[query];
+      // Widened as offerScores widens it: the kernel's scores are f32.
+      f32[(params >> 2) + 2 * j + 1] = bound + Math.abs(bound) * 1e-5 + 1e-30;
+    }
+  }
+  const end = heap.kernels.selectBlock(norms, scratch.out, size, n, BATCH_ROWS, params, scratch.selected) >> 2;
+  f32 = heap.f32;
+  const u32 = heap.u32;
+  const normsAt = norms >> 2;
+  const outAt = scratch.out >> 2;
+  let j = -1;
+  let top = best[0];
+  let bound = 0;
+  let tw = 0;
+  for (let s = scratch.selected >> 2; s < end; s++) {
+    const pick = u32[s];
+    const i = pick & 0xffff;
+    if (pick >>> 16 !== j) {
+      j = pick >>> 16;
+      const query = who[g + j];
+      top = best[query];
+      bound = top.bound;
+      tw = twice[query];
+    }
+    const score = f32[normsAt + i] - tw * f32[outAt + j * BATCH_ROWS + i];
+    if (score <= bound && top.offer(score, ids[idFrom + i], filter, rows + (idFrom + i) * rowBytes)) bound = top.bound;
   }
 }

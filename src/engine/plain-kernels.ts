@@ -200,6 +200,33 @@ export function plainKernels(views: HeapViews): Kernels {
         f32[(second >> 2) + i] = sec;
       }
     },
+    quantizeQueriesI16(src, n, rowBytes, steps, dst, i16Bytes, scales) {
+      const { f32, i16, f64 } = views;
+      const d = rowBytes >> 2;
+      for (let i = 0; i < n; i++) {
+        const from = (src >> 2) + i * d;
+        const to = (dst >> 1) + i * (i16Bytes >> 1);
+        let largest = 0;
+        for (let t = 0; t < d; t++) largest = Math.max(largest, Math.abs(f32[from + t] * f32[(steps >> 2) + t]));
+        const scale = largest > 0 ? largest / 32_767 : 1;
+        f64[(scales >> 3) + i] = scale;
+        for (let t = 0; t < d; t++) i16[to + t] = Math.round((f32[from + t] * f32[(steps >> 2) + t]) / scale);
+        i16.fill(0, to + d, to + (i16Bytes >> 1));
+      }
+    },
+    selectBlock(norms, dots, m, n, ldo, params, out) {
+      const { f32, u32 } = views;
+      let at = out >> 2;
+      for (let q = 0; q < m; q++) {
+        const t = f32[(params >> 2) + 2 * q];
+        const b = f32[(params >> 2) + 2 * q + 1];
+        const row = (dots >> 2) + q * ldo;
+        for (let i = 0; i < n; i++) {
+          if (Math.fround(f32[(norms >> 2) + i] - Math.fround(t * f32[row + i])) <= b) u32[at++] = q * 65_536 + i;
+        }
+      }
+      return at << 2;
+    },
     selectScores(norms, dots, n, twice, bound, out) {
       const { f32, u32 } = views;
       const t = Math.fround(twice);

@@ -147,6 +147,21 @@ export class ScalarQuantizer implements ListCodec {
     return this.encodeQuery(heap.f32, from, heap.i16, to >> 1);
   }
 
+  /** The steps padded to rowBytes, then a float64 scale per query. */
+  prepareQueriesScratch(n: number, rowBytes: number): number {
+    return rowBytes + n * 8;
+  }
+
+  /** encodeQuery for many queries in one kernel call: at 784 dimensions the JS loops cost as much as a list scan. */
+  prepareQueries(heap: KernelHeap, from: number, n: number, rowBytes: number, to: number, scales: Float64Array, scratch: number): void {
+    const stepsAt = scratch >> 2;
+    heap.f32.set(this.steps, stepsAt);
+    heap.f32.fill(0, stepsAt + this.dimension, stepsAt + (rowBytes >> 2));
+    const scalesAt = scratch + rowBytes;
+    heap.kernels.quantizeQueriesI16(from, n, rowBytes, scratch, to, this.queryBytes, scalesAt);
+    scales.set(heap.f64.subarray(scalesAt >> 3, (scalesAt >> 3) + n));
+  }
+
   /** q . offsets: the part of q.x the codes leave out. */
   queryConstant(source: Float32Array, from: number): number {
     let sum = 0;

@@ -425,6 +425,42 @@ describe.skipIf(!haveEmbeddings)('IvfIndex on real bge-m3 embeddings', () => {
   });
 });
 
+describe('searchBatch = search around the group thresholds', () => {
+  // D = 24: int8 codes of 32 bytes, int16 queries of 64, so a group holds groupQueries(64, 32)
+  // queries; a list with fewer than QUERY_TILE members is scanned query by query.
+  const group = groupQueries(64, 32);
+  const counts = [QUERY_TILE - 1, QUERY_TILE, QUERY_TILE + 1, group - 1, group, group + 1, 2 * group + 1];
+  /** c queries close to one stored row, so that their nearest list is one and the same. */
+  const near = (c: number, seed: number): Float32Array => {
+    const noise = randomVectors(c, D, seed);
+    const base = row(data, D, seed % N);
+    return Float32Array.from({ length: c * D }, (_, i) => base[i % D] + 0.05 * noise[i]);
+  };
+
+  it.each(METRICS)('%s: the same ids and distances for each member count, probing one list, two, or all, with and without a filter', (metric) => {
+    const index = trained(metric, 3);
+    const plainRows = new IvfIndex({ dimension: D, metric, prescan: false });
+    plainRows.addBatch(ids, data);
+    plainRows.applyModel(index.model() as { centroids: Float32Array; nLists: number });
+    const filter = (id: number): boolean => ((id - 1000) / 3) % 2 === 0;
+    for (const [c, seed] of counts.map((c, i) => [c, 100 + i] as const)) {
+      const batchQueries = near(c, seed);
+      for (const searched of [index, plainRows]) {
+        for (const options of [{ topK: 7, nProbes: 1 }, { topK: 7, nProbes: 2 }, { topK: 7, nProbes: 3 }, { topK: 7, nProbes: 2, filter }]) {
+          const batch = searched.searchBatch(batchQueries, options);
+          expect(batch).toHaveLength(c);
+          batch.forEach((result, q) => {
+            const single = searched.search(row(batchQueries, D, q), options);
+            expect(Array.from(result.ids)).toEqual(Array.from(single.ids));
+            expect(Array.from(result.distances)).toEqual(Array.from(single.distances));
+            if (options.filter) expect(result.ids.every(filter)).toBe(true);
+          });
+        }
+      }
+    }
+  });
+});
+
 describe('groupQueries', () => {
   it('sizes batch groups from the vector size: whole tiles, fewer for longer vectors, within the cache budget', () => {
     const sizes = [16, 64, 128, 384, 784, 1024, 4096].map((d) => ({ d, group: groupQueries(2 * d, d) }));

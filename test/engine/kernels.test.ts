@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelHeap } from '../../src/engine/kernel-heap.js';
 import { kernelInfo, NEAREST_BLOCK, type Kernels } from '../../src/engine/kernels.js';
 import { exactDistance, exactDistanceFromSums, rowStride } from '../../src/engine/metric.js';
+import { ScalarQuantizer } from '../../src/engine/scalar-quantizer.js';
 import { assembleKernels } from '../../src/engine/simd/assemble-kernels.js';
 import { KERNEL_EXPORTS } from '../../src/engine/simd/kernel-module.js';
 import { randomVectors } from './helpers.js';
@@ -258,6 +259,75 @@ describe('quantized kernels and score selection', () => {
       picked.push(got);
     }
     expect(picked[0]).toEqual(picked[1]);
+  });
+});
+
+describe('batch selection and query coding', () => {
+  const heaps = (): KernelHeap[] => [new KernelHeap({ kernels: 'simd', module: simdModule }), new KernelHeap({ kernels: 'plain' })];
+
+  it('selectBlock picks, query by query, exactly what selectScores picks for each, tagged with the query, on both paths', () => {
+    const [m, n, ldo] = [7, 37, 40];
+    const picked: number[][] = [];
+    for (const heap of heaps()) {
+      heap.growTo(1 << 20);
+      const values = randomVectors(1, n + m * ldo, 83);
+      heap.f32.set(values, 0); // n norms, then m rows of ldo dots
+      const params = 64 * 1024;
+      for (let q = 0; q < m; q++) {
+        heap.f32[(params >> 2) + 2 * q] = 1 + q / 4;
+        // one query with nothing under its bound, one with everything
+        heap.f32[(params >> 2) + 2 * q + 1] = q === 2 ? -Infinity : q === 5 ? Infinity : 0.2 * (q - 3);
+      }
+      const end = heap.kernels.selectBlock(0, n * 4, m, n, ldo, params, 128 * 1024);
+      const got = Array.from(heap.u32.subarray(32 * 1024, end >> 2));
+      const want: number[] = [];
+      for (let q = 0; q < m; q++) {
+        const one = heap.kernels.selectScores(0, (n + q * ldo) * 4, n, heap.f32[(params >> 2) + 2 * q], heap.f32[(params >> 2) + 2 * q + 1], 256 * 1024);
+        for (const i of heap.u32.subarray(64 * 1024, one >> 2)) want.push(q * 65_536 + i);
+      }
+      expect(got).toEqual(want);
+      expect(got.filter((v) => v >>> 16 === 2)).toEqual([]);
+      expect(got.filter((v) => v >>> 16 === 5)).toHaveLength(n);
+      picked.push(got);
+    }
+    expect(picked[0]).toEqual(picked[1]);
+  });
+
+  it('quantizeQueriesI16 writes the codes and scales ScalarQuantizer.encodeQuery does, bit for bit, on both paths', () => {
+    for (const dimension of [7, 24, 130]) {
+      const stride = rowStride(dimension);
+      const codeBytes = Math.ceil(dimension / 16) * 16;
+      const n = 9;
+      const steps = Float32Array.from(randomVectors(1, dimension, 84), (v) => 0.01 + Math.abs(v));
+      const rows = randomVectors(n, dimension, 85);
+      // An all-zero row (scale 1), and for unit steps a row of exact halves after scaling (its
+      // largest value is 32767, so the scale is 1): ties, which Math.round takes upwards.
+      rows.fill(0, 2 * dimension, 3 * dimension);
+      rows[3 * dimension] = 32_767;
+      for (let t = 1; t < dimension; t++) rows[3 * dimension + t] = ((t % 7) - 3) + 0.5;
+      for (const [heap, quantizer] of heaps().flatMap((h, i) => [
+        [h, new ScalarQuantizer(dimension, new Float32Array(dimension), steps)],
+        [i === 0 ? new KernelHeap({ kernels: 'simd', module: simdModule }) : new KernelHeap({ kernels: 'plain' }), new ScalarQuantizer(dimension, new Float32Array(dimension), new Float32Array(dimension).fill(1))],
+      ] as const)) {
+        heap.growTo(1 << 20);
+        heap.u8.fill(0xaa, 0, 1 << 20);
+        for (let i = 0; i < n; i++) {
+          heap.f32.set(rows.subarray(i * dimension, (i + 1) * dimension), i * stride);
+          heap.f32.fill(0, i * stride + dimension, (i + 1) * stride);
+        }
+        const scales = new Float64Array(n);
+        const [dst, scratch] = [256 * 1024, 512 * 1024];
+        quantizer.prepareQueries(heap, 0, n, stride * 4, dst, scales, scratch);
+        const want = new Int16Array(codeBytes);
+        for (let i = 0; i < n; i++) {
+          want.fill(0x55);
+          const scale = quantizer.encodeQuery(rows, i * dimension, want, 0);
+          expect(scales[i]).toBe(scale);
+          expect(Array.from(heap.i16.subarray((dst >> 1) + i * codeBytes, (dst >> 1) + (i + 1) * codeBytes))).toEqual(Array.from(want));
+        }
+        expect(scales[2]).toBe(1);
+      }
+    }
   });
 });
 

@@ -10,8 +10,8 @@ export type KernelModuleStatus =
 
 /** Every function the engine calls; a build/ from before one was added lacks it. */
 export const KERNEL_EXPORTS = [
-  'dotRows', 'dotBlock', 'nearest', 'sumRows', 'gatherRows', 'dotRowsI8', 'dotBlockI8', 'selectScores',
-  'quantizeRowsI16', 'dotBlockI16', 'nearestI16', 'seedPotential', 'rerankSums',
+  'dotRows', 'dotBlock', 'nearest', 'sumRows', 'gatherRows', 'dotRowsI8', 'dotBlockI8', 'selectScores', 'selectBlock',
+  'quantizeRowsI16', 'quantizeQueriesI16', 'dotBlockI16', 'nearestI16', 'seedPotential', 'rerankSums',
 ] as const;
 
 function load(): KernelModuleStatus {

@@ -219,6 +219,65 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
 
+;; The int8 codec's query coding (scalar-quantizer.ts encodeQuery) for n rows of rb bytes:
+  ;; row i times the float32 steps (rb bytes, zero past the dimension), over s_i = max |x steps| /
+  ;; 32767 (1 if that is 0), rounded to nearest with ties up as Math.round, into int16 rows of qb
+  ;; bytes (zero past rb / 2); s_i to scales (f64). All in float64, operation for operation as the
+  ;; JS, so the codes and scales are the same bits.
+  (func (export "quantizeQueriesI16") (param $src i32) (param $n i32) (param $rb i32) (param $steps i32) (param $dst i32) (param $qb i32) (param $scales i32)
+    (local $i i32) (local $o i32) (local $to i32) (local $x v128) (local $lo v128) (local $hi v128) (local $big v128)
+    (local $inv v128) (local $r v128) (local $largest f64) (local $scale f64)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $big (v128.const f64x2 0 0))
+        (local.set $o (i32.const 0))
+        (loop $scan
+          (local.set $x (v128.load (i32.add (local.get $src) (local.get $o))))
+          (local.set $r (v128.load (i32.add (local.get $steps) (local.get $o))))
+          (local.set $lo (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $r))))
+          (local.set $hi (f64x2.mul
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $r) (local.get $r)))))
+          (local.set $big (f64x2.max (local.get $big) (f64x2.max (f64x2.abs (local.get $lo)) (f64x2.abs (local.get $hi)))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br_if $scan (i32.lt_u (local.get $o) (local.get $rb))))
+        (local.set $largest (f64.max (f64x2.extract_lane 0 (local.get $big)) (f64x2.extract_lane 1 (local.get $big))))
+        (local.set $scale (select (f64.div (local.get $largest) (f64.const 32767)) (f64.const 1) (f64.gt (local.get $largest) (f64.const 0))))
+        (f64.store (local.get $scales) (local.get $scale))
+        (local.set $inv (f64x2.splat (local.get $scale)))
+        (local.set $o (i32.const 0))
+        (local.set $to (local.get $dst))
+        (loop $code
+          (local.set $x (v128.load (i32.add (local.get $src) (local.get $o))))
+          (local.set $r (v128.load (i32.add (local.get $steps) (local.get $o))))
+          (local.set $lo (f64x2.div (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $r))) (local.get $inv)))
+          (local.set $hi (f64x2.div (f64x2.mul
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $r) (local.get $r)))) (local.get $inv)))
+          ;; Math.round: floor, plus one where the fraction (exact: v - floor v) is at least a half
+          (local.set $x (f64x2.floor (local.get $lo)))
+          (local.set $lo (f64x2.add (local.get $x) (v128.and (f64x2.ge (f64x2.sub (local.get $lo) (local.get $x)) (v128.const f64x2 0.5 0.5)) (v128.const f64x2 1 1))))
+          (local.set $x (f64x2.floor (local.get $hi)))
+          (local.set $hi (f64x2.add (local.get $x) (v128.and (f64x2.ge (f64x2.sub (local.get $hi) (local.get $x)) (v128.const f64x2 0.5 0.5)) (v128.const f64x2 1 1))))
+          (local.set $r (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (i32x4.trunc_sat_f64x2_s_zero (local.get $lo)) (i32x4.trunc_sat_f64x2_s_zero (local.get $hi))))
+          (i64.store (local.get $to) (i64x2.extract_lane 0 (i16x8.narrow_i32x4_s (local.get $r) (local.get $r))))
+          (local.set $to (i32.add (local.get $to) (i32.const 8)))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br_if $code (i32.lt_u (local.get $o) (local.get $rb))))
+        (block $zeroed
+          (loop $zero
+            (br_if $zeroed (i32.ge_u (local.get $to) (i32.add (local.get $dst) (local.get $qb))))
+            (i64.store (local.get $to) (i64.const 0))
+            (local.set $to (i32.add (local.get $to) (i32.const 8)))
+            (br $zero)))
+        (local.set $src (i32.add (local.get $src) (local.get $rb)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $qb)))
+        (local.set $scales (i32.add (local.get $scales) (i32.const 8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
   ;; out[i * ldo + j] = (f32) q_i . x_j over int16 rows of qb bytes, i < m (a multiple of 4),
   ;; j < n (even): dotBlock's tiles and loop order.
   (func $dotBlockI16 (export "dotBlockI16") (param $q i32) (param $m i32) (param $x i32) (param $n i32) (param $qb i32) (param $out i32) (param $ldo i32)
@@ -513,6 +572,7 @@
     (local $a21 v128)
     (local $a30 v128)
     (local $a31 v128)
+    (local $ab v128) (local $cd v128)
     (local.set $ldb (i32.shl (local.get $ldo) (i32.const 2)))
     (local.set $qb (i32.shl (local.get $cb) (i32.const 1)))
     (local.set $xj (i32.const 0))
@@ -564,17 +624,25 @@
               (local.set $a31 (i32x4.add (local.get $a31) (i32x4.add (i32x4.dot_i16x8_s (local.get $lo) (local.get $wl)) (i32x4.dot_i16x8_s (local.get $hi) (local.get $wh)))))
               (local.set $o (i32.add (local.get $o) (i32.const 16)))
               (br_if $step (i32.lt_u (local.get $o) (local.get $cb))))
-            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a00)) (i32x4.extract_lane 1 (local.get $a00))) (i32.add (i32x4.extract_lane 2 (local.get $a00)) (i32x4.extract_lane 3 (local.get $a00))))))
-            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a01)) (i32x4.extract_lane 1 (local.get $a01))) (i32.add (i32x4.extract_lane 2 (local.get $a01)) (i32x4.extract_lane 3 (local.get $a01))))))
+            ;; The accumulators' lanes summed four accumulators at a time, transposed (lane i of $lo
+            ;; the row-0 sum of query i, of $hi the row-1 sum; pairs of lanes, then pairs of pairs),
+            ;; exact in integers as any order of adds is, then each query's two scores stored as one
+            ;; 64-bit lane: 26 operations where extracting each sum took 72.
+            (local.set $ab (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a00) (local.get $a10)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a00) (local.get $a10))))
+            (local.set $cd (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a20) (local.get $a30)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a20) (local.get $a30))))
+            (local.set $lo (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $ab) (local.get $cd)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $ab) (local.get $cd)))))
+            (local.set $ab (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a01) (local.get $a11)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a01) (local.get $a11))))
+            (local.set $cd (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a21) (local.get $a31)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a21) (local.get $a31))))
+            (local.set $hi (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $ab) (local.get $cd)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $ab) (local.get $cd)))))
+            (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $lo) (local.get $hi)))
+            (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $lo) (local.get $hi)))
+            (v128.store64_lane 0 (local.get $p) (local.get $t))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
-            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a10)) (i32x4.extract_lane 1 (local.get $a10))) (i32.add (i32x4.extract_lane 2 (local.get $a10)) (i32x4.extract_lane 3 (local.get $a10))))))
-            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a11)) (i32x4.extract_lane 1 (local.get $a11))) (i32.add (i32x4.extract_lane 2 (local.get $a11)) (i32x4.extract_lane 3 (local.get $a11))))))
+            (v128.store64_lane 1 (local.get $p) (local.get $t))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
-            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a20)) (i32x4.extract_lane 1 (local.get $a20))) (i32.add (i32x4.extract_lane 2 (local.get $a20)) (i32x4.extract_lane 3 (local.get $a20))))))
-            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a21)) (i32x4.extract_lane 1 (local.get $a21))) (i32.add (i32x4.extract_lane 2 (local.get $a21)) (i32x4.extract_lane 3 (local.get $a21))))))
+            (v128.store64_lane 0 (local.get $p) (local.get $hi))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
-            (f32.store offset=0 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a30)) (i32x4.extract_lane 1 (local.get $a30))) (i32.add (i32x4.extract_lane 2 (local.get $a30)) (i32x4.extract_lane 3 (local.get $a30))))))
-            (f32.store offset=4 (local.get $p) (f32.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a31)) (i32x4.extract_lane 1 (local.get $a31))) (i32.add (i32x4.extract_lane 2 (local.get $a31)) (i32x4.extract_lane 3 (local.get $a31))))))
+            (v128.store64_lane 1 (local.get $p) (local.get $hi))
             (local.set $p (i32.add (local.get $p) (local.get $ldb)))
             (local.set $q0 (i32.add (local.get $q0) (i32.shl (local.get $qb) (i32.const 2))))
             (local.set $qi (i32.add (local.get $qi) (i32.const 4)))
@@ -582,6 +650,58 @@
         (local.set $x (i32.add (local.get $xs) (local.get $cb)))
         (local.set $xj (i32.add (local.get $xj) (i32.const 2)))
         (br $xtile))))
+
+;; selectScores for m queries at once over one block of rows: query q's dots are the row at
+  ;; dots + 4 q ldo, its twice and bound the f32 pair at params + 8 q. Writes (u32) q * 65536 + i
+  ;; for each pick (n < 65536), query by query and in row order within each, and returns the end.
+  ;; One call per block, not one per query: for a group of queries the calls cost more than the picking.
+  (func (export "selectBlock") (param $norms i32) (param $dots i32) (param $m i32) (param $n i32) (param $ldo i32) (param $params i32) (param $out i32) (result i32)
+    (local $i i32) (local $q i32) (local $n4 i32) (local $mask i32) (local $tag i32) (local $t v128) (local $b v128)
+    (local $twice f32) (local $bound f32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (block $queriesDone
+      (loop $query
+        (br_if $queriesDone (i32.ge_u (local.get $q) (local.get $m)))
+        (local.set $twice (f32.load offset=0 (local.get $params)))
+        (local.set $bound (f32.load offset=4 (local.get $params)))
+        (local.set $t (f32x4.splat (local.get $twice)))
+        (local.set $b (f32x4.splat (local.get $bound)))
+        (local.set $tag (i32.shl (local.get $q) (i32.const 16)))
+        (local.set $i (i32.const 0))
+        (block $done
+          (loop $quad
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+            (local.set $mask (i32x4.bitmask (f32x4.le
+              (f32x4.sub (v128.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))
+                         (f32x4.mul (local.get $t) (v128.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))))
+              (local.get $b))))
+            (if (local.get $mask)
+              (then
+              (if (i32.and (local.get $mask) (i32.const 1))
+                (then (i32.store (local.get $out) (i32.or (local.get $tag) (local.get $i))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+              (if (i32.and (local.get $mask) (i32.const 2))
+                (then (i32.store (local.get $out) (i32.or (local.get $tag) (i32.add (local.get $i) (i32.const 1)))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+              (if (i32.and (local.get $mask) (i32.const 4))
+                (then (i32.store (local.get $out) (i32.or (local.get $tag) (i32.add (local.get $i) (i32.const 2)))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+              (if (i32.and (local.get $mask) (i32.const 8))
+                (then (i32.store (local.get $out) (i32.or (local.get $tag) (i32.add (local.get $i) (i32.const 3)))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $quad)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n)))
+            (if (f32.le
+                  (f32.sub (f32.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))
+                           (f32.mul (local.get $twice) (f32.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))))
+                  (local.get $bound))
+              (then (i32.store (local.get $out) (i32.or (local.get $tag) (local.get $i))) (local.set $out (i32.add (local.get $out) (i32.const 4)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $tail)))
+        (local.set $dots (i32.add (local.get $dots) (i32.shl (local.get $ldo) (i32.const 2))))
+        (local.set $params (i32.add (local.get $params) (i32.const 8)))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $query)))
+    (local.get $out))
 
   ;; Writes to out (u32) the indices i < n whose score norms[i] - twice * dots[i] is at most
   ;; bound, and returns the end of what it wrote. A search passes its current top-k bound
