@@ -82,6 +82,11 @@ export interface Kernels {
    */
   selectScores(norms: number, dots: number, n: number, twice: number, bound: number, out: number): number;
   /**
+   * The k-th smallest (1 <= k <= n) of the f32 scores norms[i] - twice * dots[i] (i < n) that
+   * selectScores compares; `scratch` takes n floats (left reordered).
+   */
+  kthScore(norms: number, dots: number, n: number, twice: number, k: number, scratch: number): number;
+  /**
    * selectScores for m queries over the same n (< 65536) rows: query q's dots from dots + 4 q ldo,
    * its twice and bound the f32 pair at params + 8 q. Writes (u32) q * 65536 + i for each row i
    * picked for q, q ascending and i ascending within q; returns the byte address after the last.
@@ -119,6 +124,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     dotBlockI8: exports.dotBlockI8,
     selectScores: exports.selectScores,
     selectBlock: exports.selectBlock,
+    kthScore: exports.kthScore,
     quantizeRowsI16: exports.quantizeRowsI16,
     quantizeQueriesI16: exports.quantizeQueriesI16,
     dotBlockI16: exports.dotBlockI16,

@@ -202,9 +202,18 @@ function offerBlock(
   let f32 = heap.f32;
   for (let j = 0; j < size; j++) {
     const query = who[g + j];
-    const bound = best[query].bound;
-    if (bound === Infinity) {
-      offerScores(best[query], heap, norms, scratch.out + j * BATCH_ROWS * 4, n, ids, idFrom, twice[query], 0, rows, rowBytes, scratch.selected, filter);
+    const top = best[query];
+    const bound = top.bound;
+    if (bound === Infinity && top.size === 0 && n > top.k && !filter) {
+      // A query's first rows: exactly those at or under the k-th lowest score can enter. The
+      // kernel finds it among the f32 scores the selection compares (offerScores' JS quickselect
+      // over float64 scores was the largest JS cost of a batch at 1-4 probes); widened twice
+      // over, once for the f32 k-th against the float64 one and once for each row's own score.
+      const kth = heap.kernels.kthScore(norms, scratch.out + j * BATCH_ROWS * 4, n, twice[query], top.k, scratch.selected);
+      f32[(params >> 2) + 2 * j] = twice[query];
+      f32[(params >> 2) + 2 * j + 1] = kth + Math.abs(kth) * 2e-5 + 1e-30;
+    } else if (bound === Infinity) {
+      offerScores(top, heap, norms, scratch.out + j * BATCH_ROWS * 4, n, ids, idFrom, twice[query], 0, rows, rowBytes, scratch.selected, filter);
       f32[(params >> 2) + 2 * j + 1] = -Infinity;
     } else {
       f32[(params >> 2) + 2 * j] = twice[query];

@@ -214,6 +214,15 @@ export function plainKernels(views: HeapViews): Kernels {
         i16.fill(0, to + d, to + (i16Bytes >> 1));
       }
     },
+    kthScore(norms, dots, n, twice, k, scratch) {
+      const { f32 } = views;
+      const t = Math.fround(twice);
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) values[i] = Math.fround(f32[(norms >> 2) + i] - Math.fround(t * f32[(dots >> 2) + i]));
+      f32.set(values, scratch >> 2);
+      // The fallback sorts: simpler than a quickselect, and the same k-th value.
+      return values.sort()[k - 1];
+    },
     selectBlock(norms, dots, m, n, ldo, params, out) {
       const { f32, u32 } = views;
       let at = out >> 2;

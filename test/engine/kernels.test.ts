@@ -293,6 +293,22 @@ describe('batch selection and query coding', () => {
     expect(picked[0]).toEqual(picked[1]);
   });
 
+  it('kthScore is the k-th lowest of the f32 scores selectScores compares, on both paths, ties and every k included', () => {
+    const n = 37;
+    for (const heap of heaps()) {
+      heap.growTo(1 << 20);
+      const values = randomVectors(1, 2 * n, 86);
+      heap.f32.set(values, 0); // n norms then n dots
+      heap.f32.copyWithin(n + 5, n + 3, n + 5); // two pairs of equal scores
+      heap.f32.copyWithin(5, 3, 5);
+      const scores = Array.from({ length: n }, (_, i) => Math.fround(heap.f32[i] - Math.fround(Math.fround(1.5) * heap.f32[n + i]))).sort((a, b) => a - b);
+      for (const k of [1, 2, 10, 20, n - 1, n]) {
+        expect(heap.kernels.kthScore(0, n * 4, n, 1.5, k, 4096)).toBe(scores[k - 1]);
+      }
+      for (const m of [1, 2, 5]) expect(heap.kernels.kthScore(0, n * 4, m, 1.5, m, 4096)).toBe(Math.max(...Array.from({ length: m }, (_, i) => Math.fround(heap.f32[i] - Math.fround(Math.fround(1.5) * heap.f32[n + i])))));
+    }
+  });
+
   it('quantizeQueriesI16 writes the codes and scales ScalarQuantizer.encodeQuery does, bit for bit, on both paths', () => {
     for (const dimension of [7, 24, 130]) {
       const stride = rowStride(dimension);

@@ -703,6 +703,68 @@
         (br $query)))
     (local.get $out))
 
+;; The k-th smallest (1-based, k <= n) of the f32 scores norms[i] - twice * dots[i], i < n, as
+  ;; selectScores computes them: written to scratch (n floats), which Hoare's quickselect (the
+  ;; steps of list-scanner.ts kthSmallest) then reorders.
+  (func (export "kthScore") (param $norms i32) (param $dots i32) (param $n i32) (param $twice f32) (param $k i32) (param $scratch i32) (result f32)
+    (local $i i32) (local $j i32) (local $lo i32) (local $hi i32) (local $n4 i32) (local $t v128)
+    (local $pivot f32) (local $swap f32)
+    (local.set $t (f32x4.splat (local.get $twice)))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (block $done
+      (loop $quad
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n4)))
+        (v128.store (i32.add (local.get $scratch) (i32.shl (local.get $i) (i32.const 2)))
+          (f32x4.sub (v128.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))
+                     (f32x4.mul (local.get $t) (v128.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $quad)))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $n)))
+        (f32.store (i32.add (local.get $scratch) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.sub (f32.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))
+                   (f32.mul (local.get $twice) (f32.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+    ;; from here on indices are element numbers; $k becomes the target (k - 1)
+    (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+    (local.set $hi (i32.sub (local.get $n) (i32.const 1)))
+    (block $found
+      (loop $partition
+        (br_if $found (i32.ge_s (local.get $lo) (local.get $hi)))
+        (local.set $pivot (f32.load (i32.add (local.get $scratch) (i32.shl (i32.shr_u (i32.add (local.get $lo) (local.get $hi)) (i32.const 1)) (i32.const 2)))))
+        (local.set $i (local.get $lo))
+        (local.set $j (local.get $hi))
+        (block $crossed
+          (loop $sweep
+            (br_if $crossed (i32.gt_s (local.get $i) (local.get $j)))
+            (block $iDone
+              (loop $up
+                (br_if $iDone (i32.eqz (f32.lt (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $i) (i32.const 2)))) (local.get $pivot))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $up)))
+            (block $jDone
+              (loop $down
+                (br_if $jDone (i32.eqz (f32.gt (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 2)))) (local.get $pivot))))
+                (local.set $j (i32.sub (local.get $j) (i32.const 1)))
+                (br $down)))
+            (if (i32.le_s (local.get $i) (local.get $j))
+              (then
+                (local.set $swap (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $i) (i32.const 2)))))
+                (f32.store (i32.add (local.get $scratch) (i32.shl (local.get $i) (i32.const 2)))
+                  (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 2)))))
+                (f32.store (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 2))) (local.get $swap))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (local.set $j (i32.sub (local.get $j) (i32.const 1)))))
+            (br $sweep)))
+        (if (i32.le_s (local.get $k) (local.get $j))
+          (then (local.set $hi (local.get $j)) (br $partition)))
+        (if (i32.ge_s (local.get $k) (local.get $i))
+          (then (local.set $lo (local.get $i)) (br $partition)))
+        (br $found)))
+    (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 2)))))
+
   ;; Writes to out (u32) the indices i < n whose score norms[i] - twice * dots[i] is at most
   ;; bound, and returns the end of what it wrote. A search passes its current top-k bound
   ;; (slightly widened: these scores are f32) so that JS only looks at rows that might enter.
