@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../src/engine/errors.js';
 import { defaultNProbes, IvfIndex } from '../../src/engine/ivf-index.js';
 import { QUERY_TILE } from '../../src/engine/kernels.js';
-import { BATCH_ROWS, MAX_GROUP_QUERIES, groupQueries } from '../../src/engine/list-scanner.js';
+import { BATCH_ROWS, MAX_GROUP_QUERIES, MIN_GROUP, groupQueries } from '../../src/engine/list-scanner.js';
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, type Metric } from '../../src/engine/metric.js';
 import { clusteredVectors, haveEmbeddings, loadEmbeddings, naiveDistance, naiveTopK, randomVectors, recall, row } from './helpers.js';
@@ -427,9 +427,10 @@ describe.skipIf(!haveEmbeddings)('IvfIndex on real bge-m3 embeddings', () => {
 
 describe('searchBatch = search around the group thresholds', () => {
   // D = 24: int8 codes of 32 bytes, int16 queries of 64, so a group holds groupQueries(64, 32)
-  // queries; a list with fewer than QUERY_TILE members is scanned query by query.
+  // queries, padded to whole QUERY_TILEs; a list with fewer than MIN_GROUP members is scanned
+  // query by query.
   const group = groupQueries(64, 32);
-  const counts = [QUERY_TILE - 1, QUERY_TILE, QUERY_TILE + 1, group - 1, group, group + 1, 2 * group + 1];
+  const counts = [...new Set([1, MIN_GROUP - 1, MIN_GROUP, MIN_GROUP + 1, QUERY_TILE - 1, QUERY_TILE, QUERY_TILE + 1, group - 1, group, group + 1, 2 * group + 1])].filter((c) => c > 0);
   /** c queries close to one stored row, so that their nearest list is one and the same. */
   const near = (c: number, seed: number): Float32Array => {
     const noise = randomVectors(c, D, seed);
