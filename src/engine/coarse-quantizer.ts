@@ -2,7 +2,7 @@
 // tile followed by their squared norms (+Infinity for padding, so a padding centroid never wins),
 // and the nearest-centroid questions asked of them: a row's list, a query's probes.
 import type { Block, BlockArena } from './block-arena.js';
-import type { KernelHeap } from './kernel-heap.js';
+import { alignUp, type KernelHeap } from './kernel-heap.js';
 import { QUERY_TILE, tile } from './kernels.js';
 import { TopK } from './top-k.js';
 
@@ -74,9 +74,11 @@ export class CoarseQuantizer {
 
   /**
    * The nProbes nearest lists of each of m queries (rows from `queriesAt`, mTiled of them with the
-   * padding), found in one blocked pass: `scoresAt` takes mTiled x paddedLists floats.
+   * padding), found in one blocked pass: `scoresAt` takes mTiled x paddedLists floats. With
+   * `probesAt` (probeBlockBytes free bytes) the nearest are picked by one kernel call for the
+   * whole block, not a JS heap per query; the same lists in the same order.
    */
-  probeBlock(heap: KernelHeap, queriesAt: number, m: number, mTiled: number, scoresAt: number, nProbes: number): Uint32Array {
+  probeBlock(heap: KernelHeap, queriesAt: number, m: number, mTiled: number, scoresAt: number, nProbes: number, probesAt?: number): Uint32Array {
     const k = this.paddedLists;
     // dotBlock walks the centroids once and meets every query at each: in chunks whose queries
     // stay in L1, not the whole batch re-read from L2 (or memory) for every pair of centroids.
@@ -85,9 +87,19 @@ export class CoarseQuantizer {
       const rows = Math.min(chunk, mTiled - first);
       heap.kernels.dotBlock(queriesAt + first * this.rowBytes, rows, this.centroidsAt, k, this.rowBytes, scoresAt + first * k * 4, k);
     }
+    if (probesAt !== undefined) {
+      const scratchAt = probesAt + alignUp(m * nProbes * 4, 8);
+      heap.kernels.nearestProbes(scoresAt, this.normsAt, m, this.nLists, k, nProbes, probesAt, scratchAt);
+      return heap.u32.slice(probesAt >> 2, (probesAt >> 2) + m * nProbes);
+    }
     const probes = new Uint32Array(m * nProbes);
     for (let i = 0; i < m; i++) probes.set(this.nearestOfScores(heap.f32, (scoresAt >> 2) + i * k, nProbes), i * nProbes);
     return probes;
+  }
+
+  /** Bytes probeBlock's `probesAt` takes for m queries. */
+  static probeBlockBytes(m: number, nProbes: number): number {
+    return alignUp(m * nProbes * 4, 8) + nProbes * 8;
   }
 
   /**

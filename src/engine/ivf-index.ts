@@ -830,6 +830,8 @@ export class IvfIndex implements VectorIndex {
       // Room for a group's scores and picks, and for one query's scan of SCAN_ROWS (small lists scan alone).
       ...scanScratchBytes(groupSize),
       members: groupSize * 4,
+      // (8 more: the region is placed at the next multiple of 8, for the kernel's float64 scratch)
+      probes: exact ? 0 : alignUp(CoarseQuantizer.probeBlockBytes(mTiled, nProbes) + 8),
     };
     // The out region also serves the codec's batch query preparation.
     regions.out = Math.max(regions.out, alignUp(codec.prepareQueriesScratch?.(m, this.rowBytes) ?? 0));
@@ -842,6 +844,7 @@ export class IvfIndex implements VectorIndex {
     const selectedAt = outAt + regions.out;
     const paramsAt = selectedAt + regions.selected;
     const membersAt = paramsAt + regions.params;
+    const probesAt = alignUp(membersAt + regions.members, 8);
     const heap = state.heap;
     const f32 = heap.f32;
     const twice = new Float64Array(m);
@@ -877,7 +880,7 @@ export class IvfIndex implements VectorIndex {
       for (let i = 0; i < m; i++) all[i] = i;
       passes.push(new Array<Uint32Array>(lists.count).fill(all));
     } else {
-      probes = coarse.probeBlock(heap, queriesAt, m, mTiled, scoresAt, nProbes);
+      probes = coarse.probeBlock(heap, queriesAt, m, mTiled, scoresAt, nProbes, probesAt);
       if (nProbes > 1) {
         passes.push(membersOfProbes(probes, m, nProbes, k, 0, 1), membersOfProbes(probes, m, nProbes, k, 1, nProbes));
       } else {

@@ -82,6 +82,12 @@ export interface Kernels {
    */
   selectScores(norms: number, dots: number, n: number, twice: number, bound: number, out: number): number;
   /**
+   * For each query i < m (its dots with k centroids at dots + 4 i ldo): the p <= k centroids of
+   * lowest norms[j] - 2 dots[j], computed in float64, nearest first and the lower j on a tie
+   * (TopK's order), into out (u32, p per query). `scratch` takes p float64.
+   */
+  nearestProbes(dots: number, norms: number, m: number, k: number, ldo: number, p: number, out: number, scratch: number): void;
+  /**
    * The k-th smallest (1 <= k <= n) of the f32 scores norms[i] - twice * dots[i] (i < n) that
    * selectScores compares; `scratch` takes n floats (left reordered).
    */
@@ -125,6 +131,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     selectScores: exports.selectScores,
     selectBlock: exports.selectBlock,
     kthScore: exports.kthScore,
+    nearestProbes: exports.nearestProbes,
     quantizeRowsI16: exports.quantizeRowsI16,
     quantizeQueriesI16: exports.quantizeQueriesI16,
     dotBlockI16: exports.dotBlockI16,

@@ -214,6 +214,27 @@ export function plainKernels(views: HeapViews): Kernels {
         i16.fill(0, to + d, to + (i16Bytes >> 1));
       }
     },
+    nearestProbes(dots, norms, m, k, ldo, p, out, scratch) {
+      const { f32, u32, f64 } = views;
+      for (let i = 0; i < m; i++) {
+        const row = (dots >> 2) + i * ldo;
+        const lists = (out >> 2) + i * p;
+        const kept = scratch >> 3;
+        let count = 0;
+        for (let j = 0; j < k; j++) {
+          const s = f32[(norms >> 2) + j] - 2 * f32[row + j];
+          if (count === p && !(s < f64[kept + p - 1])) continue;
+          let at = count < p ? count++ : p - 1;
+          while (at > 0 && f64[kept + at - 1] > s) {
+            f64[kept + at] = f64[kept + at - 1];
+            u32[lists + at] = u32[lists + at - 1];
+            at--;
+          }
+          f64[kept + at] = s;
+          u32[lists + at] = j;
+        }
+      }
+    },
     kthScore(norms, dots, n, twice, k, scratch) {
       const { f32 } = views;
       const t = Math.fround(twice);

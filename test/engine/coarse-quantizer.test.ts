@@ -51,6 +51,26 @@ describe.each(['auto', 'plain'] as const)('CoarseQuantizer (%s kernels)', (kerne
     for (let p = 0; p < n; p++) expect(Array.from(probes.subarray(p * 3, p * 3 + 3))).toEqual(byDistance(p).slice(0, 3));
   });
 
+  it('probes a block by the nearestProbes kernel as by a heap per query, on both kernel paths, ties to the lower list', () => {
+    const want = coarse.probeBlock(heap, rows.offset, n, tile(n, 4), work.offset, 5);
+    const spare = arena.alloc(Math.max(CoarseQuantizer.probeBlockBytes(n, K), 4096) + 1024);
+    const probesAt = spare.offset;
+    expect(Array.from(coarse.probeBlock(heap, rows.offset, n, tile(n, 4), work.offset, 5, probesAt))).toEqual(Array.from(want));
+    for (const p of [1, K]) {
+      expect(Array.from(coarse.probeBlock(heap, rows.offset, n, tile(n, 4), work.offset, p, probesAt)))
+        .toEqual(Array.from(coarse.probeBlock(heap, rows.offset, n, tile(n, 4), work.offset, p)));
+    }
+    // Equal scores: lists of equal centroids (and a query's scores all equal) come lowest first.
+    const kernels = [heap.kernels, new KernelHeap({ kernels: 'plain', memory: heap.memory }).kernels];
+    const at = probesAt;
+    heap.f32.set([1, 1, 0.5, 1, 1, 1], at >> 2); // norms
+    heap.f32.set([0.5, 0.5, 0, 0.5, 0.5, 0.5, 0, 0, 0, 0, 0, 0], (at >> 2) + 8); // two queries' dots
+    for (const k of kernels) {
+      k.nearestProbes(at + 32, at, 2, 6, 6, 4, at + 256, at + 512);
+      expect(Array.from(heap.u32.subarray((at + 256) >> 2, ((at + 256) >> 2) + 8))).toEqual([0, 1, 3, 4, 2, 0, 1, 3]);
+    }
+  });
+
   it('assigns a batch of rows to their nearest lists', () => {
     const labelsAt = work.offset;
     const bestAt = labelsAt + tile(n) * 4;

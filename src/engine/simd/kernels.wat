@@ -765,6 +765,48 @@
         (br $found)))
     (f32.load (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 2)))))
 
+;; The coarse probes of m queries: for query i (its centroid dots the f32 row at dots + 4 i ldo),
+  ;; the p lists j < k of lowest score norms[j] - 2 dots[j] in float64 (as coarse-quantizer.ts
+  ;; computes it), the lower list first on a tie, nearest first, into out[i p .. i p + p) (u32).
+  ;; `scratch` takes p float64: the scores kept, an insertion-sorted run beside out's lists.
+  (func (export "nearestProbes") (param $dots i32) (param $norms i32) (param $m i32) (param $k i32) (param $ldo i32) (param $p i32) (param $out i32) (param $scratch i32)
+    (local $i i32) (local $j i32) (local $count i32) (local $at i32) (local $s f64)
+    (block $queriesDone
+      (loop $query
+        (br_if $queriesDone (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $count (i32.const 0))
+        (local.set $j (i32.const 0))
+        (block $listsDone
+          (loop $list
+            (br_if $listsDone (i32.ge_u (local.get $j) (local.get $k)))
+            (local.set $s (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $norms) (i32.shl (local.get $j) (i32.const 2)))))
+              (f64.mul (f64.const 2) (f64.promote_f32 (f32.load (i32.add (local.get $dots) (i32.shl (local.get $j) (i32.const 2))))))))
+            ;; a full run takes only a strictly lower score: lists come in ascending order
+            (if (i32.or (i32.lt_u (local.get $count) (local.get $p))
+                  (f64.lt (local.get $s) (f64.load (i32.add (local.get $scratch) (i32.shl (i32.sub (local.get $p) (i32.const 1)) (i32.const 3))))))
+              (then
+                (local.set $at (select (local.get $count) (i32.sub (local.get $p) (i32.const 1)) (i32.lt_u (local.get $count) (local.get $p))))
+                (if (i32.lt_u (local.get $count) (local.get $p)) (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+                ;; shift up the kept entries scoring strictly more (an equal score is a lower list)
+                (block $placed
+                  (loop $shift
+                    (br_if $placed (i32.eqz (local.get $at)))
+                    (br_if $placed (i32.eqz (f64.gt (f64.load (i32.add (local.get $scratch) (i32.shl (i32.sub (local.get $at) (i32.const 1)) (i32.const 3)))) (local.get $s))))
+                    (f64.store (i32.add (local.get $scratch) (i32.shl (local.get $at) (i32.const 3)))
+                      (f64.load (i32.add (local.get $scratch) (i32.shl (i32.sub (local.get $at) (i32.const 1)) (i32.const 3)))))
+                    (i32.store (i32.add (local.get $out) (i32.shl (local.get $at) (i32.const 2)))
+                      (i32.load (i32.add (local.get $out) (i32.shl (i32.sub (local.get $at) (i32.const 1)) (i32.const 2)))))
+                    (local.set $at (i32.sub (local.get $at) (i32.const 1)))
+                    (br $shift)))
+                (f64.store (i32.add (local.get $scratch) (i32.shl (local.get $at) (i32.const 3))) (local.get $s))
+                (i32.store (i32.add (local.get $out) (i32.shl (local.get $at) (i32.const 2))) (local.get $j))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $list)))
+        (local.set $dots (i32.add (local.get $dots) (i32.shl (local.get $ldo) (i32.const 2))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $query))))
+
   ;; Writes to out (u32) the indices i < n whose score norms[i] - twice * dots[i] is at most
   ;; bound, and returns the end of what it wrote. A search passes its current top-k bound
   ;; (slightly widened: these scores are f32) so that JS only looks at rows that might enter.
