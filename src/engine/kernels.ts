@@ -98,6 +98,11 @@ export interface Kernels {
    * picked for q, q ascending and i ascending within q; returns the byte address after the last.
    */
   selectBlock(norms: number, dots: number, m: number, n: number, ldo: number, params: number, out: number): number;
+  /**
+   * out[i] (f32) = the sum over j < m of table[j * entries + codes[i * m + j]] (f32 table, u8
+   * codes), for i < n: IVF_PQ's scan. Summed in float64 in j order, rounded once.
+   */
+  pqScan(table: number, codes: number, n: number, m: number, entries: number, out: number): void;
 }
 
 /** Current typed views of a heap's memory (they change when the memory grows). */
@@ -131,6 +136,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     selectScores: exports.selectScores,
     selectBlock: exports.selectBlock,
     kthScore: exports.kthScore,
+    pqScan: exports.pqScan,
     nearestProbes: exports.nearestProbes,
     quantizeRowsI16: exports.quantizeRowsI16,
     quantizeQueriesI16: exports.quantizeQueriesI16,

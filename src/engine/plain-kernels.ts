@@ -235,6 +235,16 @@ export function plainKernels(views: HeapViews): Kernels {
         }
       }
     },
+    pqScan(table, codes, n, m, entries, out) {
+      const { f32, u8 } = views;
+      const at = table >> 2;
+      for (let i = 0; i < n; i++) {
+        const code = codes + i * m;
+        let sum = 0;
+        for (let j = 0, row = at; j < m; j++, row += entries) sum += f32[row + u8[code + j]];
+        f32[(out >> 2) + i] = sum;
+      }
+    },
     kthScore(norms, dots, n, twice, k, scratch) {
       const { f32 } = views;
       const t = Math.fround(twice);

@@ -222,17 +222,7 @@ export class ProductQuantizer implements ListCodec {
   }
 
   scan(heap: KernelHeap, query: number, entries: number, n: number, out: number): void {
-    const { f32, u8 } = heap;
-    const m = this.subvectors;
-    const stride = this.entries;
-    const table = query >> 2;
-    const to = out >> 2;
-    for (let i = 0; i < n; i++) {
-      const code = entries + i * m;
-      let sum = 0;
-      for (let j = 0, row = table; j < m; j++, row += stride) sum += f32[row + u8[code + j]];
-      f32[to + i] = sum;
-    }
+    heap.kernels.pqScan(query, entries, n, this.subvectors, this.entries, out);
   }
 
   scanBlock(heap: KernelHeap, queries: number, m: number, entries: number, n: number, out: number, ldo: number): void {

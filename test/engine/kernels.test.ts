@@ -309,6 +309,29 @@ describe('batch selection and query coding', () => {
     }
   });
 
+  it('pqScan sums each entry\'s table lookups in float64, rounded once, on both paths and for any count', () => {
+    for (const [m, entries] of [[3, 5], [8, 256]]) {
+      const table = randomVectors(1, m * entries, 87 + m);
+      const codes = Uint8Array.from({ length: 11 * m }, (_, i) => (i * 37 + m) % entries);
+      const want = Array.from({ length: 11 }, (_, i) => {
+        let sum = 0;
+        for (let j = 0; j < m; j++) sum += table[j * entries + codes[i * m + j]];
+        return Math.fround(sum);
+      });
+      for (const heap of heaps()) {
+        heap.growTo(1 << 20);
+        heap.f32.set(table, 0);
+        heap.u8.set(codes, 65536);
+        for (const n of [0, 1, 3, 4, 5, 8, 11]) {
+          heap.f32.fill(-1, 32768, 32768 + 12);
+          heap.kernels.pqScan(0, 65536, n, m, entries, 131072);
+          expect(Array.from(heap.f32.subarray(32768, 32768 + n))).toEqual(want.slice(0, n));
+          expect(heap.f32[32768 + n]).toBe(-1);
+        }
+      }
+    }
+  });
+
   it('quantizeQueriesI16 writes the codes and scales ScalarQuantizer.encodeQuery does, bit for bit, on both paths', () => {
     for (const dimension of [7, 24, 130]) {
       const stride = rowStride(dimension);

@@ -845,4 +845,59 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $tail)))
     (local.get $out))
+
+  ;; IVF_PQ's list scan: out[i] = sum over j < m of table[j * entries + codes[i * m + j]] (f32 table
+  ;; rows of `entries`, one u8 code per piece), for i < n (any n). Each sum runs in float64 in j
+  ;; order and is rounded once, the bits of the JS loop it replaced; four entries are summed side by
+  ;; side so that their chains of dependent adds overlap.
+  (func (export "pqScan") (param $table i32) (param $codes i32) (param $n i32) (param $m i32) (param $entries i32) (param $out i32)
+    (local $i i32) (local $j i32) (local $row i32) (local $c i32) (local $stride i32) (local $n4 i32)
+    (local $s0 f64) (local $s1 f64) (local $s2 f64) (local $s3 f64)
+    (local.set $stride (i32.shl (local.get $entries) (i32.const 2)))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (block $quadsDone
+      (loop $quad
+        (br_if $quadsDone (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $s0 (f64.const 0)) (local.set $s1 (f64.const 0)) (local.set $s2 (f64.const 0)) (local.set $s3 (f64.const 0))
+        (local.set $row (local.get $table))
+        (local.set $c (local.get $codes))
+        (local.set $j (i32.const 0))
+        (block $piecesDone
+          (loop $piece
+            (br_if $piecesDone (i32.ge_u (local.get $j) (local.get $m)))
+            (local.set $s0 (f64.add (local.get $s0) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (i32.load8_u (local.get $c)) (i32.const 2)))))))
+            (local.set $s1 (f64.add (local.get $s1) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (i32.load8_u (i32.add (local.get $c) (local.get $m))) (i32.const 2)))))))
+            (local.set $s2 (f64.add (local.get $s2) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (i32.load8_u (i32.add (local.get $c) (i32.shl (local.get $m) (i32.const 1)))) (i32.const 2)))))))
+            (local.set $s3 (f64.add (local.get $s3) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (i32.load8_u (i32.add (local.get $c) (i32.mul (local.get $m) (i32.const 3)))) (i32.const 2)))))))
+            (local.set $row (i32.add (local.get $row) (local.get $stride)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $piece)))
+        (f32.store offset=0 (local.get $out) (f32.demote_f64 (local.get $s0)))
+        (f32.store offset=4 (local.get $out) (f32.demote_f64 (local.get $s1)))
+        (f32.store offset=8 (local.get $out) (f32.demote_f64 (local.get $s2)))
+        (f32.store offset=12 (local.get $out) (f32.demote_f64 (local.get $s3)))
+        (local.set $codes (i32.add (local.get $codes) (i32.shl (local.get $m) (i32.const 2))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $quad)))
+    (block $done
+      (loop $entry
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $s0 (f64.const 0))
+        (local.set $row (local.get $table))
+        (local.set $j (i32.const 0))
+        (block $piecesDone
+          (loop $piece
+            (br_if $piecesDone (i32.ge_u (local.get $j) (local.get $m)))
+            (local.set $s0 (f64.add (local.get $s0) (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (i32.load8_u (i32.add (local.get $codes) (local.get $j))) (i32.const 2)))))))
+            (local.set $row (i32.add (local.get $row) (local.get $stride)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $piece)))
+        (f32.store (local.get $out) (f32.demote_f64 (local.get $s0)))
+        (local.set $codes (i32.add (local.get $codes) (local.get $m)))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $entry)))
+  )
 )
