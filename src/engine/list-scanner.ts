@@ -158,8 +158,8 @@ export function scanList(
  * they are gathered groupQueries() at a time to `group` (that many x queryBytes) with their
  * numbers at `members`, so each stretch of the list is read once for the whole group, and one
  * selectBlock call per stretch picks every member's candidates. A list with fewer than MIN_GROUP
- * members is scanned query by query. `offsetOf` gives a query's q.c of this
- * list when the codec codes residuals (such codecs are never blocked).
+ * members is scanned query by query. `offsetOf` gives a query's q.c of this list when the codec
+ * codes residuals (such codecs are never blocked).
  */
 export function scanListForGroup(
   best: TopK[], twice: Float64Array, heap: KernelHeap, lists: InvertedLists, codec: ListCodec, list: number,

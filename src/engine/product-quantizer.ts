@@ -79,9 +79,9 @@ export class ProductQuantizer implements ListCodec {
     this.queryBytes = shape.subvectors * entries * 4;
   }
 
-  /** The codebooks, and the kernel memory that encodes with them once it has been built. */
+  /** The codebooks, its copy of the centroids, and the kernel memory that encodes once it has been built. */
   get residentBytes(): number {
-    return this.codebooks.byteLength + (this.encoder?.heap.byteLength ?? 0);
+    return this.codebooks.byteLength + (this.centroids?.byteLength ?? 0) + (this.encoder?.heap.byteLength ?? 0);
   }
 
   get entryBytes(): number {
