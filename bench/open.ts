@@ -5,7 +5,7 @@
 // answered, once with the set hidden (the index row's segment_set cleared, as before sets existed)
 // and once with it, reporting wall and CPU time (process.cpuUsage: every thread) and the load average.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,15 +24,23 @@ export interface OpenBenchOptions {
   dimension: number;
   type: IndexTypeName;
   runs: number;
+  /** Build the index into this directory and keep it there (for later runs with `reuse`). */
+  keep?: string;
+  /** Skip the build: time opens of the index an earlier run kept in this directory. */
+  reuse?: string;
+  /** Time only the open from segments (not the one from records). */
+  segmentsOnly?: boolean;
 }
 
-const USAGE = `open section: [--vectors N] [--dimension N] [--type ivf_flat|ivf_sq8|ivf_pq] [--runs N]
-  defaults: 100,000 x 128, ivf_sq8, 3 runs of each path`;
+const USAGE = `open section: [--vectors N] [--dimension N] [--type ivf_flat|ivf_sq8|ivf_pq] [--runs N] [--keep=DIR | --reuse=DIR]
+  defaults: 100,000 x 128, ivf_sq8, 3 runs of each path
+  --keep=DIR builds the index into DIR and leaves it there; --reuse=DIR times opens of that index
+  without building (same --vectors/--dimension/--type), so two versions of the code compare on one index`;
 
 export function parseOpenArgs(args: string[]): OpenBenchOptions {
   const { values } = parseArgs({
     args,
-    options: { vectors: { type: 'string' }, dimension: { type: 'string' }, type: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean' } },
+    options: { vectors: { type: 'string' }, dimension: { type: 'string' }, type: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'string' }, reuse: { type: 'string' }, 'segments-only': { type: 'boolean' }, help: { type: 'boolean' } },
     strict: true,
   });
   exitWithUsageIfAsked(values.help, USAGE);
@@ -43,45 +51,61 @@ export function parseOpenArgs(args: string[]): OpenBenchOptions {
     dimension: positiveIntFlag(values.dimension, 128, USAGE),
     type,
     runs: positiveIntFlag(values.runs, 3, USAGE),
+    ...(values.keep === undefined ? {} : { keep: values.keep }),
+    ...(values.reuse === undefined ? {} : { reuse: values.reuse }),
+    segmentsOnly: values['segments-only'] === true,
   };
 }
 
 export async function runOpenBench(options: OpenBenchOptions, log: (line: string) => void = console.log): Promise<void> {
   const { vectors, dimension, type } = options;
   log(`\n## open: ${vectors} x ${dimension}d ${type}, SQLite, cold open from records vs from a sealed segment set`);
-  const dir = mkdtempSync(join(tmpdir(), 'cipherdex-bench-open-'));
+  if (options.keep !== undefined && options.reuse !== undefined) throw new Error(`--keep and --reuse exclude each other\n${USAGE}`);
+  const dir = options.reuse ?? options.keep ?? mkdtempSync(join(tmpdir(), 'cipherdex-bench-open-'));
+  if (options.keep !== undefined) mkdirSync(dir, { recursive: true });
   // An index of 1,000,000 x 768 needs about 8,300 MB to train (docs/training.md): the budget may come from the environment.
   const base = loadConfig({
     CIPHERDEX_DATA_DIR: dir, AUTO_TRAIN_DISABLED: 'true', CIPHERDEX_PAD_RECORDS: process.env.CIPHERDEX_PAD_RECORDS, TRAINING_MEMORY_BUDGET_MB: process.env.TRAINING_MEMORY_BUDGET_MB,
   });
   const config: Config = { ...base, limits: { ...base.limits, maxBatchItems: Math.max(base.limits.maxBatchItems, 5000) } };
-  const key = generateIndexKey().toString('base64');
-  const { base: data, queries } = embeddingLikeData({ count: vectors, queries: 1, dimension });
+  // A kept index keeps its key beside it (a bench directory, never a real one).
+  const keyFile = join(dir, 'bench-index-key');
+  const key = options.reuse !== undefined ? readFileSync(keyFile, 'utf8') : generateIndexKey().toString('base64');
+  // A kept index keeps its query beside it too: a reuse generates no data.
+  const queryFile = join(dir, 'bench-query.f32');
+  const { base: data, queries } =
+    options.reuse !== undefined ? { base: new Float32Array(0), queries: new Float32Array(new Uint8Array(readFileSync(queryFile)).buffer) } : embeddingLikeData({ count: vectors, queries: 1, dimension });
   const file = join(dir, SQLITE_FILE_NAME);
   try {
-    const service = await createIndexService({ ...config, segments: true });
-    await service.createIndex('bench', key, { dimension, metric: 'cosine', type });
-    for (let start = 0; start < vectors; start += 5000) {
-      const items: ItemInput[] = [];
-      for (let i = start; i < Math.min(vectors, start + 5000); i++) items.push({ id: `doc-${i}`, vector: data.subarray(i * dimension, (i + 1) * dimension), metadata: { shard: i % 16 } });
-      await service.upsert('bench', key, items);
-    }
-    await service.train('bench', key, { wait: true });
-    const trainedAt = performance.now();
-    const segmentRows = (): { sets: number; bytes: number; segments: number } => {
-      const db = new Database(file, { readonly: true });
-      try {
-        const set = db.prepare("SELECT count(*) AS n FROM indexes WHERE name = 'bench' AND segment_set IS NOT NULL").get() as { n: number };
-        const rows = db.prepare('SELECT count(*) AS n, coalesce(sum(length(sealed)), 0) AS bytes FROM index_segments').get() as { n: number; bytes: number };
-        return { sets: set.n, bytes: rows.bytes, segments: rows.n };
-      } finally {
-        db.close();
+    if (options.reuse === undefined) {
+      if (options.keep !== undefined) {
+        writeFileSync(keyFile, key);
+        writeFileSync(queryFile, new Uint8Array(queries.buffer, queries.byteOffset, queries.byteLength));
       }
-    };
-    while (segmentRows().sets === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    const written = segmentRows();
-    log(`segment set written ${((performance.now() - trainedAt) / 1000).toFixed(1)} s after training (1 s of it the keeper's delay): ${written.segments} segments, ${(written.bytes / 2 ** 20).toFixed(1)} MiB`);
-    await service.close();
+      const service = await createIndexService({ ...config, segments: true });
+      await service.createIndex('bench', key, { dimension, metric: 'cosine', type });
+      for (let start = 0; start < vectors; start += 5000) {
+        const items: ItemInput[] = [];
+        for (let i = start; i < Math.min(vectors, start + 5000); i++) items.push({ id: `doc-${i}`, vector: data.subarray(i * dimension, (i + 1) * dimension), metadata: { shard: i % 16 } });
+        await service.upsert('bench', key, items);
+      }
+      await service.train('bench', key, { wait: true });
+      const trainedAt = performance.now();
+      const segmentRows = (): { sets: number; bytes: number; segments: number } => {
+        const db = new Database(file, { readonly: true });
+        try {
+          const set = db.prepare("SELECT count(*) AS n FROM indexes WHERE name = 'bench' AND segment_set IS NOT NULL").get() as { n: number };
+          const rows = db.prepare('SELECT count(*) AS n, coalesce(sum(length(sealed)), 0) AS bytes FROM index_segments').get() as { n: number; bytes: number };
+          return { sets: set.n, bytes: rows.bytes, segments: rows.n };
+        } finally {
+          db.close();
+        }
+      };
+      while (segmentRows().sets === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const written = segmentRows();
+      log(`segment set written ${((performance.now() - trainedAt) / 1000).toFixed(1)} s after training (1 s of it the keeper's delay): ${written.segments} segments, ${(written.bytes / 2 ** 20).toFixed(1)} MiB`);
+      await service.close();
+    }
 
     const setColumn = (value: Buffer | null): Buffer | null => {
       const db = new Database(file);
@@ -107,6 +131,11 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
       return { wallMs, serviceMs, cpuMs: (used.user + used.system) / 1000, hits: result.hits.map((hit) => hit.id) };
     };
     for (let run = 1; run <= options.runs; run++) {
+      if (options.segmentsOnly === true) {
+        const segments = await coldOpen();
+        log(`run ${run}: from segments ${segments.wallMs.toFixed(0)} ms wall / ${segments.cpuMs.toFixed(0)} ms CPU (service start ${segments.serviceMs.toFixed(0)} ms); load ${loadavg()[0].toFixed(1)}`);
+        continue;
+      }
       const setId = setColumn(null);
       const records = await coldOpen();
       setColumn(setId);
@@ -119,6 +148,6 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
       );
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (options.keep === undefined && options.reuse === undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
