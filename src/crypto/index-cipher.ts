@@ -34,6 +34,12 @@ export class IndexCipher {
     this.#setHasher.accumulate(sum, tokens, tags, sign);
   }
 
+  /** accumulateSet for pairs packed back to back (SetHasher.accumulatePacked): 32-byte tokens, 16-byte tags, those `select` marks 1 (all when null). */
+  accumulatePackedSet(sum: SetHashSum, tokens: Uint8Array, tags: Uint8Array, count: number, select: Uint8Array | null, sign: 1 | -1): void {
+    this.#assertLive();
+    this.#setHasher.accumulatePacked(sum, tokens, tags, count, select, sign);
+  }
+
   /** Fresh 12-byte nonce | ciphertext | tag; `associatedData` names the index and slot. */
   seal(plaintext: Uint8Array, associatedData: string): Buffer {
     this.#assertLive();

@@ -40,10 +40,36 @@ describe('set hash', () => {
     expect(setHashEquals(base, hashOf(new SetHasher(randomBytes(32)), pairs))).toBe(false);
   });
 
+  it('sums pairs packed back to back (all, or those selected) exactly as the same pairs one by one, whatever the alignment', () => {
+    const hasher = new SetHasher(key);
+    const select = Uint8Array.from(pairs, (_, i) => (i % 3 === 1 ? 0 : 1));
+    const chosen = pairs.filter((_, i) => select[i] === 1);
+    for (const shift of [0, 1, 3]) {
+      // Behind `shift` bytes: views that do not start on a word boundary.
+      const tokens = Buffer.concat([Buffer.alloc(shift), ...pairs.map((p) => p.token)]).subarray(shift);
+      const tags = Buffer.concat([Buffer.alloc(shift), ...pairs.map((p) => p.tag)]).subarray(shift);
+      const all = emptySetHash();
+      hasher.accumulatePacked(all, tokens, tags, pairs.length, null, 1);
+      expect(setHashEquals(all, hashOf(hasher, pairs))).toBe(true);
+      const some = emptySetHash();
+      hasher.accumulatePacked(some, tokens, tags, pairs.length, select, 1);
+      expect(setHashEquals(some, hashOf(hasher, chosen))).toBe(true);
+      // Removing packed undoes adding one by one.
+      hasher.accumulatePacked(some, tokens, tags, pairs.length, select, -1);
+      expect(setHashEquals(some, emptySetHash())).toBe(true);
+    }
+    const none = emptySetHash();
+    hasher.accumulatePacked(none, Buffer.alloc(64), Buffer.alloc(32), 2, new Uint8Array(2), 1);
+    expect(setHashEquals(none, emptySetHash())).toBe(true);
+    expect(() => hasher.accumulatePacked(emptySetHash(), Buffer.alloc(63), Buffer.alloc(32), 2, null, 1)).toThrow(RangeError);
+    expect(() => hasher.accumulatePacked(emptySetHash(), Buffer.alloc(64), Buffer.alloc(32), 2, new Uint8Array(3), 1)).toThrow(RangeError);
+  });
+
   it('refuses inputs of the wrong length and use after destroy', () => {
     const hasher = new SetHasher(key);
     expect(() => hasher.accumulate(emptySetHash(), [randomBytes(31)], [randomBytes(16)], 1)).toThrow(RangeError);
     hasher.destroy();
     expect(() => hasher.accumulate(emptySetHash(), [randomBytes(32)], [randomBytes(16)], 1)).toThrow(/destroyed/);
+    expect(() => hasher.accumulatePacked(emptySetHash(), randomBytes(32), randomBytes(16), 1, null, 1)).toThrow(/destroyed/);
   });
 });

@@ -129,6 +129,11 @@ describe('exportLists / importLists', () => {
     expect(contents.lists[0].ids.length).toBeGreaterThan(0);
     expect(contents.lists[1].ids.length).toBeGreaterThan(0);
     expect(() => copy.importLists(original.model()!, withTwice)).toThrow(EngineInputError);
+    // An id far beyond the entries' count (the check keeps one bit per id only up to a bound): once is fine, twice is not.
+    const withIdAt = (lists: number[]) => ({ ...contents, lists: contents.lists.map((l, i) => (lists.includes(i) ? { ...l, ids: Uint32Array.from(l.ids, (id, j) => (j === 0 ? 4_000_000_000 : id)) } : l)) });
+    expect(contents.lists[2].ids.length).toBeGreaterThan(0);
+    expect(() => fresh('ivf_sq8', 'euclidean').importLists(original.model()!, withIdAt([1]))).not.toThrow();
+    expect(() => copy.importLists(original.model()!, withIdAt([1, 2]))).toThrow(/appears twice/);
     const shortCodes = { ...contents, lists: contents.lists.map((l, i) => (i === 2 ? { ...l, codes: l.codes!.subarray(1) } : l)) };
     expect(() => copy.importLists(original.model()!, shortCodes)).toThrow(EngineInputError);
     expect(() => fresh('ivf_flat', 'euclidean').importLists(original.model()!, contents)).toThrow(EngineInputError);

@@ -28,9 +28,9 @@ interface PathIndex {
 export class MetadataIndex implements MetadataLookup {
   readonly #paths = new Map<string, PathIndex>();
 
-  add(slot: number, metadata: JsonObject | null): void {
-    if (metadata === null) return;
-    visit(metadata, '', (path, value) => {
+  /** Adds each (path, value) of a slot: one object for the index's life, not a closure per call (an open adds a million items in a row). */
+  readonly #adder: ScalarSink = {
+    found: (path, value, slot) => {
       let index = this.#paths.get(path);
       if (index === undefined) {
         index = { byValue: new Map(), sorted: null };
@@ -40,19 +40,26 @@ export class MetadataIndex implements MetadataLookup {
       if (slots === undefined) index.byValue.set(value, new Set([slot]));
       else slots.add(slot);
       if (typeof value === 'number') index.sorted = null;
-    });
+    },
+  };
+
+  add(slot: number, metadata: JsonObject | null): void {
+    if (metadata === null) return;
+    visit(metadata, '', this.#adder, slot);
   }
 
   remove(slot: number, metadata: JsonObject | null): void {
     if (metadata === null) return;
-    visit(metadata, '', (path, value) => {
-      const index = this.#paths.get(path);
-      const slots = index?.byValue.get(value);
-      if (index === undefined || slots === undefined) return;
-      slots.delete(slot);
-      if (slots.size === 0) index.byValue.delete(value);
-      if (typeof value === 'number') index.sorted = null;
-    });
+    visit(metadata, '', {
+      found: (path, value) => {
+        const index = this.#paths.get(path);
+        const slots = index?.byValue.get(value);
+        if (index === undefined || slots === undefined) return;
+        slots.delete(slot);
+        if (slots.size === 0) index.byValue.delete(value);
+        if (typeof value === 'number') index.sorted = null;
+      },
+    }, slot);
   }
 
   clear(): void {
@@ -87,25 +94,31 @@ export class MetadataIndex implements MetadataLookup {
   }
 }
 
-/** Calls `found` for every (dotted path, scalar) the filters can match, as resolvePath reaches them. */
-function visit(value: JsonObject, prefix: string, found: (path: string, value: Scalar) => void): void {
-  for (const [key, member] of Object.entries(value)) {
+/** What visit reports each (dotted path, scalar) to, with the slot it was given. */
+interface ScalarSink {
+  found(path: string, value: Scalar, slot: number): void;
+}
+
+/** Calls `sink.found` for every (dotted path, scalar) the filters can match, as resolvePath reaches them. */
+function visit(value: JsonObject, prefix: string, sink: ScalarSink, slot: number): void {
+  // Object.keys, not entries: no [key, value] array per property.
+  for (const key of Object.keys(value)) {
     const path = prefix === '' ? key : `${prefix}.${key}`;
-    visitValue(member, path, found, true);
+    visitValue(value[key], path, sink, slot, true);
   }
 }
 
-function visitValue(value: JsonValue, path: string, found: (path: string, value: Scalar) => void, arraysOpen: boolean): void {
+function visitValue(value: JsonValue, path: string, sink: ScalarSink, slot: number, arraysOpen: boolean): void {
   if (value === null) return;
   if (typeof value === 'string') {
-    if (value.length <= MAX_INDEXED_STRING) found(path, value);
+    if (value.length <= MAX_INDEXED_STRING) sink.found(path, value, slot);
   } else if (typeof value === 'number' || typeof value === 'boolean') {
-    found(path, value);
+    sink.found(path, value, slot);
   } else if (Array.isArray(value)) {
     // Elements match as the field's values; arrays within arrays match only as whole arrays.
-    if (arraysOpen) for (const element of value) visitValue(element, path, found, false);
+    if (arraysOpen) for (const element of value) visitValue(element, path, sink, slot, false);
   } else {
-    visit(value, path, found);
+    visit(value, path, sink, slot);
   }
 }
 

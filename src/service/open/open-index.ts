@@ -49,9 +49,10 @@ import type { JsonObject, TrainingRun } from '../types.js';
 import { ItemOrder, compareEntries, orderEntry } from './item-order.js';
 import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
+import type { OpenLaps } from './open-laps.js';
 import { ResidentCommitment } from './resident-commitment.js';
 import { sealTagOf } from '../records/index-commitment.js';
-import type { IndexSnapshot, SnapshotItem } from '../segments/index-snapshot.js';
+import type { IndexSnapshot, SnapshotItem, StreamedSnapshot } from '../segments/index-snapshot.js';
 
 /** What stays resident of an item: enough to find it, page it, filter it and tell its writes apart. */
 export interface ItemRecord {
@@ -62,6 +63,14 @@ export interface ItemRecord {
   /** The GCM tag of its sealed record (latin1): which stored version this is (index commitment, store reads). */
   sealTag: string;
   metadata: JsonObject | null;
+}
+
+/** (token, seal tag) pairs packed back to back (32 and 16 bytes each), as a store lists them, with the ones `select` marks 1 chosen. */
+export interface PackedPairs {
+  tokens: Uint8Array;
+  tags: Uint8Array;
+  count: number;
+  select: Uint8Array;
 }
 
 /** A write being applied: the record plus what goes to the engine and the keyword index and is then dropped. */
@@ -466,37 +475,74 @@ export class OpenIndex {
   }
 
   /**
-   * Loads a snapshot into this empty index: the items whose `keep` flag is set become records at
-   * slots equal to their positions, the engine takes the lists as they are (the others are removed
-   * from them: deleted or rewritten since, the caller replays their current records), under
-   * `model` (the stored model the snapshot names), and the term index takes the kept items'
-   * documents (the snapshot must carry one exactly when this index has text search). The
-   * commitment sum is computed from the records kept.
+   * Starts giving the engine of this empty index the snapshot's lists as they are, under `model`
+   * (the stored model the snapshot names): large lists go into memory another thread touches
+   * first, so the caller can read the store meanwhile. restoreSegments takes the promise; the
+   * snapshot's arrays must stay as they are until it settles.
    */
-  async restoreSegments(snapshot: IndexSnapshot, keep: Uint8Array, model: TrainedModel): Promise<void> {
-    if (this.#records.size > 0) throw new Error('restoreSegments needs an empty index');
-    if ((this.text === null) !== (snapshot.text === null)) throw new Error('restoreSegments: the snapshot has a term index exactly when the index has text search');
-    if (this.text !== null) this.text.terms.restoreState(snapshot.text!, keep);
+  importSegmentLists(snapshot: StreamedSnapshot, model: TrainedModel): Promise<void> {
+    if (this.#records.size > 0) return Promise.reject(new Error('importSegmentLists needs an empty index'));
     const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
     // Large lists go into memory another thread touched first: the page faults are most of the copy.
-    if (listContentsBytes(snapshot.lists) >= PREFAULT_MIN_BYTES) await this.#engine.importListsPrefaulted(engineModel, snapshot.lists);
-    else this.#engine.importLists(engineModel, snapshot.lists);
-    const kept: ItemRecord[] = [];
-    snapshot.items.forEach((item, slot) => {
-      if (keep[slot] !== 1) {
-        this.#engine.remove(slot);
-        return;
-      }
-      const record: ItemRecord = { id: item.id, token: item.token, revision: item.revision, sealTag: item.sealTag, metadata: item.metadataJson === null ? null : (JSON.parse(item.metadataJson) as JsonObject) };
-      this.#slotById.set(record.id, slot);
-      this.#order.add(record.id, record.token);
+    if (listContentsBytes(snapshot.lists) >= PREFAULT_MIN_BYTES) return this.#engine.importListsPrefaulted(engineModel, snapshot.lists);
+    try {
+      this.#engine.importLists(engineModel, snapshot.lists);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Makes every item of the snapshot a record of this empty index, at the slot equal to its
+   * position, before the caller knows which of them the store still holds (so this runs while the
+   * store lists its tags); settleSegments then drops the others. Nothing of it is visible before
+   * the open ends.
+   */
+  restoreSegmentItems(snapshot: StreamedSnapshot): void {
+    if (this.#records.size > 0) throw new Error('restoreSegmentItems needs an empty index');
+    snapshot.forEachItem(null, (slot, token, sealTag, revision, id, metadataJson) => {
+      const record: ItemRecord = { id, token, revision, sealTag, metadata: metadataJson === null ? null : (JSON.parse(metadataJson) as JsonObject) };
+      this.#slotById.set(id, slot);
+      this.#order.add(id, token);
       this.#keepRecord(slot, record);
       this.#metadata.add(slot, record.metadata);
-      kept.push(record);
     });
-    this.#nextSlot = snapshot.items.length;
+    this.#nextSlot = snapshot.itemCount;
+  }
+
+  /**
+   * Ends the load of a snapshot whose items restoreSegmentItems made records and whose lists the
+   * engine takes through `lists` (importSegmentLists): the items whose `keep` flag is not set are
+   * dropped again, from the records and the lists (deleted or rewritten since: the caller replays
+   * their current records), the term index takes the kept items' documents (the snapshot must
+   * carry one exactly when this index has text search), and the model is `model`'s. `pairs` is the
+   * store's listing of (token, tag) pairs, packed, with `select` marking exactly the kept items'
+   * own (the same bytes as their records'): the commitment sum is computed from them in bulk.
+   */
+  async settleSegments(snapshot: StreamedSnapshot, keep: Uint8Array, model: TrainedModel, lists: Promise<void>, pairs: PackedPairs, laps?: OpenLaps): Promise<void> {
+    if ((this.text === null) !== (snapshot.text === null)) throw new Error('settleSegments: the snapshot has a term index exactly when the index has text search');
+    if (keep.length !== snapshot.itemCount || this.#records.size !== snapshot.itemCount) throw new Error('settleSegments: the records are not the snapshot\'s items');
+    let selected = 0;
+    for (let i = 0; i < pairs.count; i++) selected += pairs.select[i];
+    let kept = 0;
+    for (let i = 0; i < keep.length; i++) kept += keep[i];
+    if (selected !== kept) throw new Error('settleSegments: the pairs selected are not one per kept item');
+    if (this.text !== null) this.text.terms.restoreState(snapshot.text!, keep);
+    laps?.lap('term index');
+    await lists;
+    laps?.lap('lists');
+    for (let slot = 0; slot < keep.length; slot++) {
+      if (keep[slot] === 1) continue;
+      this.#engine.remove(slot);
+      const record = this.#records.get(slot)!;
+      this.#metadata.remove(slot, record.metadata);
+      this.#forgetRecord(slot);
+      this.#slotById.delete(record.id);
+      this.#order.noteRemoved();
+    }
     this.#model = { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run };
-    this.commitment.change(this.cipher, [], kept);
+    this.commitment.addPacked(this.cipher, pairs.tokens, pairs.tags, pairs.count, pairs.select);
   }
 
   /**
@@ -1005,7 +1051,8 @@ function jsonBytes(value: unknown): number {
   if (typeof value === 'string') return 16 + value.length * 2;
   if (Array.isArray(value)) return 24 + value.reduce((sum: number, element) => sum + 8 + jsonBytes(element), 0);
   let bytes = 24;
-  for (const [key, member] of Object.entries(value as Record<string, unknown>)) bytes += 16 + key.length + jsonBytes(member);
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) bytes += 16 + key.length + jsonBytes(object[key]);
   return bytes;
 }
 

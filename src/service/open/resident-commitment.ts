@@ -37,6 +37,15 @@ export class ResidentCommitment {
     if (added.length > 0) cipher.accumulateSet(this.sum, added.map((r) => r.token), added.map((r) => r.sealTag), 1);
   }
 
+  /**
+   * Adds the (token, tag) pairs packed back to back in `tokens` and `tags` (as the store lists
+   * them), those `select` marks 1: an open from a segment set adds the records it kept this way,
+   * from the store's listing of exactly those pairs, instead of from one object per record.
+   */
+  addPacked(cipher: IndexCipher, tokens: Uint8Array, tags: Uint8Array, count: number, select: Uint8Array | null): void {
+    cipher.accumulatePackedSet(this.sum, tokens, tags, count, select, 1);
+  }
+
   /** Whether memory (`count` records) holds exactly the set `stored` commits to. */
   matches(stored: CommitmentState, count: number): boolean {
     return stored.count === count && setHashEquals(stored.sum, this.sum);

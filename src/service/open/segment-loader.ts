@@ -8,12 +8,19 @@
 // the set only when the store holds exactly the record version (GCM tag) the set was made from,
 // and the loader's commitment check then proves the loaded set of (token, tag) pairs is the
 // committed one, as after a load from records.
+//
+// The work is laid out over three threads: the store's thread reads the segments and then the
+// stored tags, while this one decrypts each page as it arrives, parses the set (items left in the
+// stream), hands the engine its lists (their memory touched first by a third thread) and makes
+// every item a record; only then does it wait for the tags, and drops the few items they show
+// changed. The commitment of the kept items is summed from the store's packed listing of exactly
+// their (token, tag) pairs, byte for byte the records' own.
 
-import type { Store, StoredIndex, StoredItem } from '../../storage/index.js';
+import type { Store, StoredIndex, StoredItem, StoredItemTags } from '../../storage/index.js';
 import { IndexNotFoundError } from '../errors.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
-import { openManifest, openSegment, readSegmentSet } from '../segments/segment-set-record.js';
+import { openManifest, openSegment, readStreamedSegmentSet } from '../segments/segment-set-record.js';
 import { analysisDigest } from '../text/term-index-state.js';
 import { applyItemPages } from './item-page-loading.js';
 import type { OpenIndex, SealerRegistration } from './open-index.js';
@@ -57,6 +64,14 @@ export async function loadFromSegments(
   // that reads them (SQLite's, or the network) and this one work at once. The plaintext is wiped
   // however this ends.
   const chunks: Buffer[] = [];
+  // The store lists every (token, tag) as soon as the last page of segments is asked for: its
+  // thread reads them while this one opens that page and parses the set.
+  let tagsRead: Promise<StoredItemTags | null> | null = null;
+  const readTags = (): Promise<StoredItemTags | null> => {
+    const read = store.readItemTags(name);
+    read.catch(() => undefined);
+    return read;
+  };
   try {
     const readPage = (from: number): Promise<Buffer[]> => {
       const page = store.readSegments(name, setId, 1 + from, Math.min(SEGMENTS_PER_READ, manifest.segments - from));
@@ -69,11 +84,13 @@ export async function loadFromSegments(
       const page = await next;
       const read = chunks.length + page.length;
       next = page.length > 0 && read < manifest.segments ? readPage(read) : null;
+      if (next === null) tagsRead = readTags();
       for (const sealed of page) chunks.push(openSegment(open.cipher, name, setId, chunks.length + 1, sealed));
     }
+    tagsRead ??= readTags();
     laps.lap('read and open segments');
     if (chunks.length < manifest.segments) {
-      // Replaced by a newer set meanwhile, or segments missing from this one (readSegmentSet refuses).
+      // Replaced by a newer set meanwhile, or segments missing from this one (readStreamedSegmentSet refuses).
       const now = await store.getIndex(name);
       if (now === null) throw new IndexNotFoundError(name);
       if (now.segmentSet === null || !now.segmentSet.equals(setId)) throw changed();
@@ -84,29 +101,45 @@ export async function loadFromSegments(
   }
   // The lists' codes are read in place from the plaintext (no copy of most of the set's bytes
   // before the engine's own): it is wiped once the lists are restored, or the load failed.
-  const snapshot = readSegmentSet(name, manifest, chunks, true);
+  const snapshot = readStreamedSegmentSet(name, manifest, chunks);
   laps.lap('parse segments');
-  const setItems = snapshot.items.length;
+  // The engine takes the lists now: the memory they go to is touched by another thread while the
+  // tags are read and compared (engine/prefault.ts), instead of after.
+  const lists = open.importSegmentLists(snapshot, model);
+  lists.catch(() => undefined);
+  const setItems = snapshot.itemCount;
   const tail: Array<{ token: Buffer; tag: string }> = [];
   let kept: number;
   try {
-    const tags = await store.readItemTags(name);
+    // Every item becomes a record while the store lists its tags; those it no longer holds as the
+    // set has them are dropped again below (few, in an index whose set is current).
+    open.restoreSegmentItems(snapshot);
+    laps.lap('records');
+    const tags = await tagsRead;
     laps.lap('read tags');
     if (tags === null) throw new IndexNotFoundError(name);
     if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
-    const positions = new TokenPositions(snapshot.items.map((item) => item.token));
+    const packed = snapshot.packed;
+    const positions = new TokenPositions(packed.tokens);
     const keep = new Uint8Array(setItems);
+    // Which of the store's pairs are the kept items': the commitment of memory is summed from them.
+    const select = new Uint8Array(tags.count);
     // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
     for (let i = 0; i < tags.count; i++) {
       const at = positions.find(tags.tokens, i * 32);
-      if (at !== -1 && sameTag(snapshot.items[at].sealTag, tags.tags, i * 16)) keep[at] = 1;
-      else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
+      // A token the store lists twice (it never should) is kept once at most: the second is tail.
+      if (at !== -1 && keep[at] === 0 && sameBytes(packed.tags, at * 16, tags.tags, i * 16, 16)) {
+        keep[at] = 1;
+        select[i] = 1;
+      } else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
     }
     laps.lap('compare tags');
-    await open.restoreSegments(snapshot, keep, model);
+    await open.settleSegments(snapshot, keep, model, lists, { tokens: tags.tokens, tags: tags.tags, count: tags.count, select }, laps);
     kept = open.size;
-    laps.lap('restore');
+    laps.lap('settle');
   } finally {
+    // The engine copies the codes from the plaintext (views into it) until its import ends.
+    await lists.catch(() => undefined);
     for (const chunk of chunks) chunk.fill(0);
     chunks.length = 0;
   }
@@ -134,9 +167,8 @@ export async function loadFromSegments(
   return true;
 }
 
-/** Whether the seal tag `tag` (16 latin1 characters) is the 16 bytes at `offset` of `bytes`; no string made per item. */
-function sameTag(tag: string, bytes: Buffer, offset: number): boolean {
-  if (tag.length !== 16) return false;
-  for (let k = 0; k < 16; k++) if (tag.charCodeAt(k) !== bytes[offset + k]) return false;
+/** Whether a[aOffset, aOffset + n) and b[bOffset, bOffset + n) hold the same bytes; no object made per item. */
+function sameBytes(a: Uint8Array, aOffset: number, b: Uint8Array, bOffset: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (a[aOffset + k] !== b[bOffset + k]) return false;
   return true;
 }

@@ -44,6 +44,33 @@ export interface IndexSnapshot {
   text: TermIndexState | null;
 }
 
+/** Every item's token (32 bytes) and seal tag (16 bytes), back to back in item order. */
+export interface PackedItemKeys {
+  tokens: Buffer;
+  tags: Buffer;
+}
+
+/** Called per item of a StreamedSnapshot, with its position and fields (no object made for it). */
+export type SnapshotItemVisitor = (position: number, token: Buffer, sealTag: string, revision: number, id: string, metadataJson: string | null) => void;
+
+/**
+ * A snapshot as an open reads it: the lists and the term index parsed, the items' tokens and tags
+ * packed for comparing without a Buffer or string per item, and the items themselves left in the
+ * stream until they are restored, so that each becomes its record in one pass (a parsed item
+ * object per item, kept until the records were made from them, was most of a large open's garbage).
+ */
+export interface StreamedSnapshot {
+  itemCount: number;
+  packed: PackedItemKeys;
+  lists: ListContents;
+  text: TermIndexState | null;
+  /**
+   * Reads the items from the stream, in order, calling `visit` for each one `keep` marks 1 (every
+   * one when null). Valid only while the stream's chunks are (and only once: it reads them again).
+   */
+  forEachItem(keep: Uint8Array | null, visit: SnapshotItemVisitor): void;
+}
+
 const TOKEN_BYTES = 32;
 const TAG_BYTES = 16;
 const NO_METADATA = 0xffff_ffff;
@@ -150,6 +177,20 @@ function readWidened(input: ChunkReader, n: number, width: number): Uint32Array 
  * every array is a copy.
  */
 export function readSnapshot(input: ChunkReader, withText: boolean, codeViews = false): IndexSnapshot {
+  const streamed = readStreamedSnapshot(input, withText, codeViews);
+  const items: SnapshotItem[] = new Array<SnapshotItem>(streamed.itemCount);
+  streamed.forEachItem(null, (position, token, sealTag, revision, id, metadataJson) => {
+    items[position] = { id, token, revision, sealTag, metadataJson };
+  });
+  return { items, lists: streamed.lists, text: streamed.text };
+}
+
+/**
+ * readSnapshot with the items left in the stream (StreamedSnapshot): every byte is parsed and
+ * checked here, so reading the items later cannot fail; the lists' codes are views as with
+ * `codeViews`, and the chunks must stay as they are until the items were read.
+ */
+export function readStreamedSnapshot(input: ChunkReader, withText: boolean, codeViews = true): StreamedSnapshot {
   const nLists = input.u32();
   const stride = input.u32();
   const codeBytes = input.u32();
@@ -157,16 +198,17 @@ export function readSnapshot(input: ChunkReader, withText: boolean, codeViews = 
   const codec = codecLength === 0 ? null : new Uint8Array(codecLength);
   if (codec !== null) input.into(codec);
   const count = input.u32();
-  const items: SnapshotItem[] = new Array<SnapshotItem>(count);
+  const itemsAt = input.fork();
+  // Sized by a count the stream claims: no larger than the bytes the items take at the least.
+  if (count * (TOKEN_BYTES + TAG_BYTES + 12) > input.remaining) throw new ChunkFormatError('the stream holds fewer items than it counts');
+  const packed: PackedItemKeys = { tokens: Buffer.allocUnsafeSlow(count * TOKEN_BYTES), tags: Buffer.allocUnsafeSlow(count * TAG_BYTES) };
   for (let i = 0; i < count; i++) {
-    // Copied out of the chunk: a view would keep the whole plaintext chunk alive.
-    const token = Buffer.from(input.bytes(TOKEN_BYTES));
-    const sealTag = input.bytes(TAG_BYTES).toString('latin1');
-    const revision = input.u32();
-    const id = input.bytes(input.u32()).toString('utf8');
+    input.copyTo(packed.tokens, i * TOKEN_BYTES, TOKEN_BYTES);
+    input.copyTo(packed.tags, i * TAG_BYTES, TAG_BYTES);
+    input.skip(4);
+    input.skip(input.u32());
     const metadataBytes = input.u32();
-    const metadataJson = metadataBytes === NO_METADATA ? null : input.bytes(metadataBytes).toString('utf8');
-    items[i] = { id, token, revision, sealTag, metadataJson };
+    if (metadataBytes !== NO_METADATA) input.skip(metadataBytes);
   }
   const lists: ListEntries[] = [];
   for (let list = 0; list < nLists; list++) {
@@ -183,7 +225,38 @@ export function readSnapshot(input: ChunkReader, withText: boolean, codeViews = 
   }
   const text = withText ? readTermIndexState(input, count) : null;
   if (!input.done) throw new ChunkFormatError('the segment stream has bytes after its last section');
-  return { items, lists: { nLists, stride, codeBytes, codec, lists }, text };
+  let read = false;
+  return {
+    itemCount: count,
+    packed,
+    lists: { nLists, stride, codeBytes, codec, lists },
+    text,
+    forEachItem(keep, visit) {
+      if (read) throw new Error('forEachItem reads the items once');
+      read = true;
+      if (keep !== null && keep.length !== count) throw new RangeError('keep has one flag per item');
+      const items = itemsAt;
+      for (let i = 0; i < count; i++) {
+        if (keep !== null && keep[i] !== 1) {
+          items.skip(TOKEN_BYTES + TAG_BYTES + 4);
+          items.skip(items.u32());
+          const metadataBytes = items.u32();
+          if (metadataBytes !== NO_METADATA) items.skip(metadataBytes);
+          continue;
+        }
+        // Each token a small Buffer of its own (Node's pool), never a view into a large one: a
+        // view posted to another thread (a store read) would copy all the memory under it.
+        const token = Buffer.allocUnsafe(TOKEN_BYTES);
+        items.copyTo(token, 0, TOKEN_BYTES);
+        const sealTag = items.string(TAG_BYTES, 'latin1');
+        const revision = items.u32();
+        const id = items.string(items.u32(), 'utf8');
+        const metadataBytes = items.u32();
+        const metadataJson = metadataBytes === NO_METADATA ? null : items.string(metadataBytes, 'utf8');
+        visit(i, token, sealTag, revision, id, metadataJson);
+      }
+    },
+  };
 }
 
 function readTermIndexState(input: ChunkReader, items: number): TermIndexState {

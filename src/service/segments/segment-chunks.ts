@@ -93,6 +93,34 @@ export class ChunkReader {
     this.#chunks = chunks;
   }
 
+  /** A reader of the same chunks at this one's position, moving on its own (to read a section twice). */
+  fork(): ChunkReader {
+    const copy = new ChunkReader(this.#chunks);
+    copy.#chunk = this.#chunk;
+    copy.#at = this.#at;
+    return copy;
+  }
+
+  /** Passes over the next `n` bytes. */
+  skip(n: number): void {
+    let left = n;
+    while (left > 0) {
+      this.#skipEmpty();
+      const chunk = this.#chunks[this.#chunk];
+      if (chunk === undefined) throw new ChunkFormatError('the segment stream ended early');
+      const step = Math.min(left, chunk.length - this.#at);
+      this.#at += step;
+      left -= step;
+    }
+  }
+
+  /** Bytes not yet read. */
+  get remaining(): number {
+    let left = 0;
+    for (let chunk = this.#chunk; chunk < this.#chunks.length; chunk++) left += this.#chunks[chunk].length;
+    return left - (this.#chunk < this.#chunks.length ? this.#at : 0);
+  }
+
   /** Whether every byte was read. */
   get done(): boolean {
     this.#skipEmpty();
@@ -122,6 +150,30 @@ export class ChunkReader {
     const out = Buffer.allocUnsafe(n);
     this.into(out);
     return out;
+  }
+
+  /** The next `n` bytes decoded as a string, with no Buffer made for them when they lie in one chunk. */
+  string(n: number, encoding: 'utf8' | 'latin1'): string {
+    this.#skipEmpty();
+    const chunk = this.#chunks[this.#chunk];
+    if (chunk !== undefined && chunk.length - this.#at >= n) {
+      const value = chunk.toString(encoding, this.#at, this.#at + n);
+      this.#at += n;
+      return value;
+    }
+    return this.bytes(n).toString(encoding);
+  }
+
+  /** Copies the next `n` bytes to `target` at `offset`, with no view made when they lie in one chunk. */
+  copyTo(target: Buffer, offset: number, n: number): void {
+    this.#skipEmpty();
+    const chunk = this.#chunks[this.#chunk];
+    if (chunk !== undefined && chunk.length - this.#at >= n) {
+      chunk.copy(target, offset, this.#at, this.#at + n);
+      this.#at += n;
+      return;
+    }
+    this.into(target.subarray(offset, offset + n));
   }
 
   /** Fills `target` with the next bytes. */

@@ -19,7 +19,7 @@ import { SealIntegrityError, type IndexCipher } from '../../crypto/index.js';
 import { IntegrityError } from '../errors.js';
 import { segmentAad } from '../records/associated-data.js';
 import { ChunkFormatError, ChunkReader, ChunkWriter, SEGMENT_BYTES } from './segment-chunks.js';
-import { readSnapshot, writeSnapshotInSteps, type IndexSnapshot } from './index-snapshot.js';
+import { readSnapshot, readStreamedSnapshot, writeSnapshotInSteps, type IndexSnapshot, type StreamedSnapshot } from './index-snapshot.js';
 
 const FORMAT = 1;
 const FORMAT_WITH_TEXT = 2;
@@ -146,13 +146,38 @@ export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer
  * fails: the caller wipes them once it is done with the snapshot.
  */
 export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[], codeViews = false): IndexSnapshot {
+  return parseSegmentSet(index, manifest, chunks, codeViews, (input, withText) => {
+    const snapshot = readSnapshot(input, withText, codeViews);
+    return { snapshot, items: snapshot.items.length };
+  });
+}
+
+/**
+ * readSegmentSet for an open: the snapshot's items stay in the stream until it restores them
+ * (StreamedSnapshot), and its codes are views into the chunks, so the chunks are wiped here only
+ * when this fails; the caller wipes them once it is done with the snapshot.
+ */
+export function readStreamedSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[]): StreamedSnapshot {
+  return parseSegmentSet(index, manifest, chunks, true, (input, withText) => {
+    const snapshot = readStreamedSnapshot(input, withText, true);
+    return { snapshot, items: snapshot.itemCount };
+  });
+}
+
+function parseSegmentSet<T>(
+  index: string,
+  manifest: SegmentManifest,
+  chunks: readonly Buffer[],
+  keepChunks: boolean,
+  parse: (input: ChunkReader, withText: boolean) => { snapshot: T; items: number },
+): T {
   let parsed = false;
   try {
     if (chunks.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${chunks.length})`);
     const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     if (bytes !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
-    const snapshot = readSnapshot(new ChunkReader(chunks), manifest.textDigest !== null, codeViews);
-    if (snapshot.items.length !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
+    const { snapshot, items } = parse(new ChunkReader(chunks), manifest.textDigest !== null);
+    if (items !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
     parsed = true;
     return snapshot;
   } catch (error) {
@@ -160,7 +185,7 @@ export function readSegmentSet(index: string, manifest: SegmentManifest, chunks:
     if (error instanceof ChunkFormatError) throw new IntegrityError(`segments of index "${index}" (${error.message})`);
     throw error;
   } finally {
-    if (!parsed || !codeViews) for (const chunk of chunks) chunk.fill(0);
+    if (!parsed || !keepChunks) for (const chunk of chunks) chunk.fill(0);
   }
 }
 

@@ -26,6 +26,16 @@ describe('TokenPositions', () => {
     expect(positions.find(near, 0)).toBe(-1);
   });
 
+  it('finds the same positions from tokens packed in one buffer as from separate ones', () => {
+    const tokens = Array.from({ length: 3000 }, () => randomBytes(32));
+    const fromPacked = new TokenPositions(Buffer.concat(tokens));
+    const fromSeparate = new TokenPositions(tokens);
+    const probe = Buffer.concat([randomBytes(5), ...tokens.slice(0, 500), randomBytes(32)]);
+    for (let k = 0; k < 501; k++) expect(fromPacked.find(probe, 5 + k * 32)).toBe(fromSeparate.find(probe, 5 + k * 32));
+    expect(fromPacked.find(probe, 5 + 500 * 32)).toBe(-1);
+    expect(() => new TokenPositions(randomBytes(33))).toThrow(RangeError);
+  });
+
   it('finds nothing in an empty table and refuses tokens of another length', () => {
     expect(new TokenPositions([]).find(randomBytes(32), 0)).toBe(-1);
     expect(() => new TokenPositions([randomBytes(31)])).toThrow(RangeError);
