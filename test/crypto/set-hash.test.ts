@@ -58,6 +58,14 @@ describe('set hash', () => {
       hasher.accumulatePacked(some, tokens, tags, pairs.length, select, -1);
       expect(setHashEquals(some, emptySetHash())).toBe(true);
     }
+    // More pairs than one batch of the packed path holds (4,096), some left out.
+    const many = Array.from({ length: 10_000 }, () => ({ token: randomBytes(32), tag: randomBytes(16) }));
+    const everyThird = Uint8Array.from(many, (_, i) => (i % 3 === 0 ? 1 : 0));
+    for (const chosenMany of [null, everyThird]) {
+      const packed = emptySetHash();
+      hasher.accumulatePacked(packed, Buffer.concat(many.map((p) => p.token)), Buffer.concat(many.map((p) => p.tag)), many.length, chosenMany, 1);
+      expect(setHashEquals(packed, hashOf(hasher, chosenMany === null ? many : many.filter((_, i) => everyThird[i] === 1)))).toBe(true);
+    }
     const none = emptySetHash();
     hasher.accumulatePacked(none, Buffer.alloc(64), Buffer.alloc(32), 2, new Uint8Array(2), 1);
     expect(setHashEquals(none, emptySetHash())).toBe(true);
