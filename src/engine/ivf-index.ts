@@ -451,15 +451,17 @@ export class IvfIndex implements VectorIndex {
   }
 
   private *buildAndSwap(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): Generator<void, void, undefined> {
-    const { centroids, nLists } = this.checkModel(model, assignment);
+    const { nLists } = this.checkModel(model, assignment);
+    // The index's own copy of the model, which a residual codec reads its centroids from.
+    const owned = ownedModel(model);
     // A compressed type's codec comes with the model (checked before anything changes).
-    const trained = this.spec.type === 'ivf_flat' ? null : loadListCodec(this.spec, model, this.dimension);
+    const trained = this.spec.type === 'ivf_flat' ? null : loadListCodec(this.spec, owned, this.dimension);
     const old = this.state;
     const trustedEpoch = assignment
       ? (this.snapshotEpochs.get(assignment.ids) ?? assignment.epoch ?? (this.lastSnapshotEpoch >= 0 ? this.lastSnapshotEpoch : Infinity))
       : -1;
     if (assignment?.built) {
-      yield* this.adoptAndSwap(model, assignment.built, trained, trustedEpoch, source);
+      yield* this.adoptAndSwap(owned, assignment.built, trained, trustedEpoch, source);
       return;
     }
     // The given list of each vector, by its bookkeeping slot (ids are hashed once, here).
@@ -496,7 +498,7 @@ export class IvfIndex implements VectorIndex {
       ? (r: number): Float32Array => old.memories.heap(located.memory[r]).f32
       : (): Float32Array => (read as { f32: Float32Array }).f32;
     const codec = trained ?? (this.prescan ? ScalarQuantizer.fitRows(sourceOf, rowsByIndex, this.dimension) : null);
-    const next = this.createState({ centroids: centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) }, codec);
+    const next = this.createState(owned, codec);
     yield;
     this.assignNearest(next, sourceOf, rowsByIndex, unassigned, target);
     const sizes = new Uint32Array(nLists);
@@ -526,7 +528,8 @@ export class IvfIndex implements VectorIndex {
    * The swap with lists built off this thread (list-build.ts) from a snapshot of epoch
    * `trustedEpoch`: adopts their memory, gives each entry its id's slot, drops the entries removed
    * or written since the snapshot, appends those writes at their nearest centroid, then swaps.
-   * Each step handles about APPLY_STEP_ROWS entries, as the rebuild does.
+   * Each step handles about APPLY_STEP_ROWS entries, as the rebuild does. `model` is the index's
+   * own copy, kept as it is.
    */
   private *adoptAndSwap(model: IvfModel, built: BuiltLists, trained: ListCodec | null, trustedEpoch: number, source?: VectorSource): Generator<void, void, undefined> {
     const { nLists } = model;
@@ -542,7 +545,7 @@ export class IvfIndex implements VectorIndex {
     const coarse = new CoarseQuantizer(memories.primary, model.centroids, nLists, this.dimension, this.stride);
     const next: IndexState = {
       memories, heap: memories.heap(0), arena: memories.primary, lists, coarse, codec, rows, scratch: null, scratches: [],
-      model: { centroids: model.centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) },
+      model,
     };
     const previous = old.lists;
     const unchanged = (id: number): number => {
@@ -655,11 +658,12 @@ export class IvfIndex implements VectorIndex {
   /** importLists checked and its new state made, its primary memory grown for the lists; `commit` fills the lists and swaps. */
   private stageImport(model: IvfModel, contents: ListContents): { memories: WebAssembly.Memory[]; commit(): void } {
     this.assertNotApplying();
-    const { centroids, nLists } = this.checkModel(model);
+    const { nLists } = this.checkModel(model);
+    const owned = ownedModel(model);
     const rows = this.spec.type === 'ivf_flat';
     const codec = rows
       ? contents.codec === null ? null : ScalarQuantizer.fromBytes(contents.codec, this.dimension)
-      : loadListCodec(this.spec, model, this.dimension);
+      : loadListCodec(this.spec, owned, this.dimension);
     if (contents.nLists !== nLists || contents.lists.length !== nLists || contents.stride !== (rows ? this.stride : 0) || contents.codeBytes !== (codec?.codeBytes ?? 0)) {
       throw new EngineInputError('the lists do not match this index and model (type, dimension, codes or number of lists)');
     }
@@ -686,7 +690,7 @@ export class IvfIndex implements VectorIndex {
       }
       sizes[list] = n;
     });
-    const next = this.createState({ centroids: centroids.slice(), nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) }, codec);
+    const next = this.createState(owned, codec);
     // The lists' blocks are bump-allocated above the centroids: grown once here, they land in
     // pages a prefault can touch first (lists past the memory's limit go to others, faulted as written).
     const slotBytes = (rows ? this.rowBytes : 0) + 4 + (codec?.codeBytes ?? 0);
@@ -1155,4 +1159,9 @@ function addTimings(timings: EngineStageTimings, started: number, probedAt: numb
   timings.probe += probedAt - started;
   timings.scan += scannedAt - probedAt;
   timings.rerank += finishedAt - scannedAt;
+}
+
+/** A copy of `model` the index owns (the caller may reuse its arrays); its codec shares the centroids. */
+function ownedModel(model: IvfModel): IvfModel {
+  return { centroids: model.centroids.slice(), nLists: model.nLists, ...(model.codec ? { codec: model.codec.slice() } : {}) };
 }

@@ -53,7 +53,7 @@ export class ProductQuantizer implements ListCodec {
   readonly pieceDimension: number;
   /** subvectors x entries x pieceDimension floats. */
   readonly codebooks: Float32Array;
-  /** The model's centroids (nLists x dimension) when codes are residuals from them; null for format 1. */
+  /** The model's centroids (nLists x dimension, shared, not copied) when codes are residuals from them; null for format 1. */
   readonly centroids: Float32Array | null;
   readonly codeBytes: number;
   readonly queryBytes: number;
@@ -79,9 +79,9 @@ export class ProductQuantizer implements ListCodec {
     this.queryBytes = shape.subvectors * entries * 4;
   }
 
-  /** The codebooks, its copy of the centroids, and the kernel memory that encodes once it has been built. */
+  /** The codebooks, and the kernel memory that encodes with them once it has been built (the centroids are the model's). */
   get residentBytes(): number {
-    return this.codebooks.byteLength + (this.centroids?.byteLength ?? 0) + (this.encoder?.heap.byteLength ?? 0);
+    return this.codebooks.byteLength + (this.encoder?.heap.byteLength ?? 0);
   }
 
   get entryBytes(): number {
@@ -134,7 +134,7 @@ export class ProductQuantizer implements ListCodec {
     return out;
   }
 
-  /** The codec `toBytes` wrote; a residual codec (format 2) needs its model's `centroids`. */
+  /** The codec `toBytes` wrote; a residual codec (format 2) needs its model's `centroids`, which it keeps (not a copy). */
   static fromBytes(bytes: Uint8Array, dimension: number, centroids?: Float32Array): ProductQuantizer {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const format = bytes.byteLength < HEADER_BYTES ? 0 : view.getUint8(0);
@@ -149,7 +149,7 @@ export class ProductQuantizer implements ListCodec {
     const codebooks = new Float32Array(floats);
     new Uint8Array(codebooks.buffer).set(bytes.subarray(HEADER_BYTES));
     if (!codebooks.every(Number.isFinite)) throw new EngineInputError('product quantizer codebooks are not finite');
-    return new ProductQuantizer(dimension, { subvectors, bits: view.getUint8(1) }, entries, codebooks, format === FORMAT_RESIDUAL ? (centroids as Float32Array).slice() : null);
+    return new ProductQuantizer(dimension, { subvectors, bits: view.getUint8(1) }, entries, codebooks, format === FORMAT_RESIDUAL ? (centroids as Float32Array) : null);
   }
 
   entriesAt(lists: InvertedLists, list: number): number {
