@@ -16,18 +16,43 @@ const rows = Array.from({ length: N }, (_, i) => i * D);
 /** Format 1 ignores the lists. */
 const noLists = new Uint32Array(N);
 
+/** Row `at` of `codes` decoded: each piece's codebook entry, plus `centroid` when given (residual codes). */
+function decode(codec: ProductQuantizer, codes: Int8Array, at: number, centroid?: Float32Array): Float32Array {
+  const piece = codec.pieceDimension;
+  const out = new Float32Array(codec.dimension);
+  for (let m = 0; m < codec.subvectors; m++) {
+    const entry = (m * codec.entries + (codes[at + m] & 0xff)) * piece;
+    out.set(codec.codebooks.subarray(entry, entry + piece), m * piece);
+  }
+  if (centroid) for (let t = 0; t < out.length; t++) out[t] += centroid[t];
+  return out;
+}
+
+/** `source`'s rows coded (bound for `lists`) and scanned for a random query as a search lays them out in a heap. */
+function codedAndScanned(codec: ProductQuantizer, source: Float32Array, lists: ArrayLike<number>, seed: number) {
+  const heap = new KernelHeap({ bytes: 1 << 20 });
+  const codes = new Int8Array(N * codec.codeBytes);
+  codec.encodeBatch(source, rows, codes, 0, lists);
+  const codesAt = 4096;
+  heap.i8.set(codes, codesAt);
+  const query = randomVectors(1, D, seed);
+  heap.f32.set(query, 0);
+  const tableAt = 65536;
+  const scale = codec.prepareQuery(heap, 0, tableAt);
+  const outAt = tableAt + codec.queryBytes;
+  codec.scan(heap, tableAt, codesAt, N, outAt);
+  return { codes, query, scale, scores: heap.f32.slice(outAt >> 2, (outAt >> 2) + N) };
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let t = 0; t < D; t++) sum += a[t] * b[t];
+  return sum;
+}
+
 describe('ProductQuantizer', () => {
   const pq = ProductQuantizer.train({ source: data, rows, dimension: D }, { subvectors: 6, bits: 5 }, 3);
   const piece = 4;
-
-  function decode(codes: Int8Array, at: number): Float32Array {
-    const out = new Float32Array(D);
-    for (let m = 0; m < 6; m++) {
-      const entry = codes[at + m] & 0xff;
-      out.set(pq.codebooks.subarray((m * pq.entries + entry) * piece, (m * pq.entries + entry + 1) * piece), m * piece);
-    }
-    return out;
-  }
 
   it('has 2^bits entries per piece and one byte per piece', () => {
     expect(pq.entries).toBe(32);
@@ -59,24 +84,10 @@ describe('ProductQuantizer', () => {
   });
 
   it('scans to q . decoded(x) for every coded row', () => {
-    const heap = new KernelHeap({ bytes: 1 << 20 });
-    const codes = new Int8Array(N * 6);
-    pq.encodeBatch(data, rows, codes, 0, noLists);
-    const codesAt = 4096;
-    heap.i8.set(codes, codesAt);
-    const query = randomVectors(1, D, 402);
-    heap.f32.set(query, 0);
-    const tableAt = codesAt + codes.length + 64 - ((codesAt + codes.length) % 64);
-    expect(pq.prepareQuery(heap, 0, tableAt)).toBe(1);
+    const { codes, query, scale, scores } = codedAndScanned(pq, data, noLists, 402);
+    expect(scale).toBe(1);
     expect(pq.queryConstant()).toBe(0);
-    const outAt = tableAt + pq.queryBytes;
-    pq.scan(heap, tableAt, codesAt, N, outAt);
-    for (let r = 0; r < N; r++) {
-      const decoded = decode(codes, r * 6);
-      let dot = 0;
-      for (let t = 0; t < D; t++) dot += query[t] * decoded[t];
-      expect(heap.f32[(outAt >> 2) + r]).toBeCloseTo(dot, 4);
-    }
+    for (let r = 0; r < N; r++) expect(scores[r]).toBeCloseTo(dot(query, decode(pq, codes, r * 6)), 4);
   });
 
   it('round-trips its parameters and refuses ones for another dimension', () => {
@@ -112,23 +123,14 @@ describe('ProductQuantizer on residuals', () => {
   const residual = ProductQuantizer.train({ source: clustered, rows, dimension: D }, shape, 3, centroids);
   const direct = ProductQuantizer.train({ source: clustered, rows, dimension: D }, shape, 3);
   const piece = 4;
-
-  function decode(codec: ProductQuantizer, codes: Int8Array, at: number, list: number | null): Float32Array {
-    const out = new Float32Array(D);
-    for (let m = 0; m < 6; m++) {
-      const entry = codes[at + m] & 0xff;
-      out.set(codec.codebooks.subarray((m * codec.entries + entry) * piece, (m * codec.entries + entry + 1) * piece), m * piece);
-    }
-    if (list !== null) for (let t = 0; t < D; t++) out[t] += centroids[list * D + t];
-    return out;
-  }
+  const centroidOf = (list: number): Float32Array => centroids.subarray(list * D, (list + 1) * D);
 
   function meanError(codec: ProductQuantizer, withLists: boolean): number {
     const codes = new Int8Array(N * 6);
     codec.encodeBatch(clustered, rows, codes, 0, lists);
     let sum = 0;
     for (let r = 0; r < N; r++) {
-      const decoded = decode(codec, codes, r * 6, withLists ? lists[r] : null);
+      const decoded = decode(codec, codes, r * 6, withLists ? centroidOf(lists[r]) : undefined);
       for (let t = 0; t < D; t++) sum += (clustered[r * D + t] - decoded[t]) ** 2;
     }
     return sum / N;
@@ -162,24 +164,12 @@ describe('ProductQuantizer on residuals', () => {
   });
 
   it("scans to q . decoded(x) once the list's offset q . c(list) is added", () => {
-    const heap = new KernelHeap({ bytes: 1 << 20 });
-    const codes = new Int8Array(N * 6);
-    residual.encodeBatch(clustered, rows, codes, 0, lists);
-    const codesAt = 4096;
-    heap.i8.set(codes, codesAt);
-    const query = randomVectors(1, D, 405);
-    heap.f32.set(query, 0);
-    const tableAt = 65536;
-    expect(residual.prepareQuery(heap, 0, tableAt)).toBe(1);
-    const outAt = tableAt + residual.queryBytes;
-    residual.scan(heap, tableAt, codesAt, N, outAt);
+    const { codes, query, scale, scores } = codedAndScanned(residual, clustered, lists, 405);
+    expect(scale).toBe(1);
     for (let r = 0; r < N; r += 7) {
-      const decoded = decode(residual, codes, r * 6, lists[r]);
-      let dot = 0;
-      for (let t = 0; t < D; t++) dot += query[t] * decoded[t];
-      expect(heap.f32[(outAt >> 2) + r] + residual.listOffset(heap.f32, 0, lists[r])).toBeCloseTo(dot, 4);
+      expect(scores[r] + residual.listOffset(query, 0, lists[r])).toBeCloseTo(dot(query, decode(residual, codes, r * 6, centroidOf(lists[r]))), 4);
     }
-    expect(direct.listOffset(heap.f32, 0, 3)).toBe(0);
+    expect(direct.listOffset(query, 0, 3)).toBe(0);
   });
 
   it('round-trips as format 2, which needs the centroids; format 1 loads without them', () => {
