@@ -860,21 +860,14 @@ export class IvfIndex implements VectorIndex {
     const heap = state.heap;
     const f32 = heap.f32;
     const twice = new Float64Array(m);
-    if (codec.prepareQueries) {
-      for (let i = 0; i < m; i++) {
-        encodeVector(queries, (first + i) * this.dimension, this.dimension, this.metric, f32, (queriesAt >> 2) + i * this.stride, `queries row ${first + i}`);
-      }
-      // One kernel call for the block (at 784 dimensions the JS coding cost as much as the
-      // scan at 1 probe); the out region is free until the scan.
-      codec.prepareQueries(heap, queriesAt, m, this.rowBytes, preparedAt, twice, outAt);
-      for (let i = 0; i < m; i++) twice[i] *= 2;
-    } else {
-      for (let i = 0; i < m; i++) {
-        const at = (queriesAt >> 2) + i * this.stride;
-        encodeVector(queries, (first + i) * this.dimension, this.dimension, this.metric, f32, at, `queries row ${first + i}`);
-        twice[i] = 2 * codec.prepareQuery(heap, at, preparedAt + i * queryBytes);
-      }
+    for (let i = 0; i < m; i++) {
+      encodeVector(queries, (first + i) * this.dimension, this.dimension, this.metric, f32, (queriesAt >> 2) + i * this.stride, `queries row ${first + i}`);
     }
+    // One kernel call for the block when the codec has one (at 784 dimensions the JS coding cost
+    // as much as the scan at 1 probe); the out region is free until the scan.
+    if (codec.prepareQueries) codec.prepareQueries(heap, queriesAt, m, this.rowBytes, preparedAt, twice, outAt);
+    else for (let i = 0; i < m; i++) twice[i] = codec.prepareQuery(heap, (queriesAt >> 2) + i * this.stride, preparedAt + i * queryBytes);
+    for (let i = 0; i < m; i++) twice[i] *= 2;
     f32.fill(0, (queriesAt >> 2) + m * this.stride, (queriesAt >> 2) + mTiled * this.stride);
 
     // Which queries scan which list: all of them when exact, else each query's nProbes nearest,

@@ -205,10 +205,7 @@ export function readStreamedSnapshot(input: ChunkReader, withText: boolean, code
   for (let i = 0; i < count; i++) {
     input.copyTo(packed.tokens, i * TOKEN_BYTES, TOKEN_BYTES);
     input.copyTo(packed.tags, i * TAG_BYTES, TAG_BYTES);
-    input.skip(4);
-    input.skip(input.u32());
-    const metadataBytes = input.u32();
-    if (metadataBytes !== NO_METADATA) input.skip(metadataBytes);
+    skipItemRest(input);
   }
   const lists: ListEntries[] = [];
   for (let list = 0; list < nLists; list++) {
@@ -238,10 +235,8 @@ export function readStreamedSnapshot(input: ChunkReader, withText: boolean, code
       const items = itemsAt;
       for (let i = 0; i < count; i++) {
         if (keep !== null && keep[i] !== 1) {
-          items.skip(TOKEN_BYTES + TAG_BYTES + 4);
-          items.skip(items.u32());
-          const metadataBytes = items.u32();
-          if (metadataBytes !== NO_METADATA) items.skip(metadataBytes);
+          items.skip(TOKEN_BYTES + TAG_BYTES);
+          skipItemRest(items);
           continue;
         }
         // Each token a small Buffer of its own (Node's pool), never a view into a large one: a
@@ -257,6 +252,14 @@ export function readStreamedSnapshot(input: ChunkReader, withText: boolean, code
       }
     },
   };
+}
+
+/** Passes over an item's revision, id and metadata (what follows its token and tag). */
+function skipItemRest(input: ChunkReader): void {
+  input.skip(4);
+  input.skip(input.u32());
+  const metadataBytes = input.u32();
+  if (metadataBytes !== NO_METADATA) input.skip(metadataBytes);
 }
 
 function readTermIndexState(input: ChunkReader, items: number): TermIndexState {

@@ -140,14 +140,11 @@ export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer
 
 /**
  * Parses the snapshot from the plaintext of data segments 1.. (openSegment's, in order; exactly
- * manifest.segments of them), for a caller that opens segments as they arrive from the store
- * rather than all at once, and wipes them afterwards, whatever happens. With `codeViews` the
- * snapshot's codes may be views into the chunks (readSnapshot), so they are wiped only when this
- * fails: the caller wipes them once it is done with the snapshot.
+ * manifest.segments of them), every array a copy, and wipes them afterwards, whatever happens.
  */
-export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[], codeViews = false): IndexSnapshot {
-  return parseSegmentSet(index, manifest, chunks, codeViews, (input, withText) => {
-    const snapshot = readSnapshot(input, withText, codeViews);
+export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[]): IndexSnapshot {
+  return parseSegmentSet(index, manifest, chunks, false, (input, withText) => {
+    const snapshot = readSnapshot(input, withText);
     return { snapshot, items: snapshot.items.length };
   });
 }
