@@ -32,6 +32,7 @@ import { useDisableIntrospection } from './plugins/use-disable-introspection.js'
 import { useHealthCheck, YOGA_HEALTH_PATH } from './plugins/use-health-check.js';
 import { useHiddenSuggestions } from './plugins/use-hidden-suggestions.js';
 import { queryLimitsFrom, useLimits } from './plugins/use-limits.js';
+import { useRequestBodyLimit } from './plugins/use-request-body-limit.js';
 import { useInputErrorRedaction } from './plugins/use-input-error-redaction.js';
 import { useOpaqueRequestErrors } from './plugins/use-opaque-request-errors.js';
 import { usePersistedQueries } from './plugins/use-persisted-queries.js';
@@ -135,7 +136,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
     // GraphiQL is served by useGraphiQLPage (compressed, with a CSP, headers never persisted).
     graphiql: false,
     maskedErrors: { maskError: maskUnexpectedError(log) },
-    maxRequestBodySize: config.limits.maxRequestBytes,
+    // Capped by useRequestBodyLimit (below), which does not count bodies of declared length.
+    maxRequestBodySize: false,
     logging: yogaLogger(log),
     plugins: [
       useRequestId(log),
@@ -148,6 +150,8 @@ export function createServer(options: CreateServerOptions): CipherdexServer {
       // After auth (which strips a keyless caller's extensions), before parsing and the limits.
       usePersistedQueries(),
       useLimits(queryLimitsFrom(config)),
+      // After the request parsers (yoga's come first): it wraps whichever one is selected.
+      useRequestBodyLimit(config.limits.maxRequestBytes),
       useHiddenSuggestions(),
       useHealthCheck(service, server),
       useDashboard(),

@@ -1,6 +1,6 @@
 // Static limits on every GraphQL document, HTTP or WebSocket, enforced by graphql-armor before
 // execution: depth, aliases, tokens, cost and directives, plus field-suggestion blocking so a
-// rejected query does not leak the schema. The request-body cap is yoga's maxRequestBodySize
+// rejected query does not leak the schema. The request-body cap is use-request-body-limit.ts
 // (and the WebSocket maxPayload), set from config.limits.maxRequestBytes in create-server.ts.
 
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
