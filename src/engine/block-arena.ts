@@ -1,6 +1,9 @@
 // Movable blocks inside a KernelHeap, for storage that grows and shrinks (the inverted lists).
-// Blocks are bump-allocated; freed space is reclaimed by sliding the live blocks down, which is
-// why holders keep the Block object and read `offset` after every allocation.
+// A block takes the smallest freed hole it fits in, else the top; once holes nobody fits in
+// outweigh half the live bytes, the live blocks slide down over them (compaction), which is why
+// holders keep the Block object and read `offset` after every allocation. Reusing holes matters
+// under a stream of upserts: lists outgrow their blocks all the time, and every compaction copies
+// the whole arena in one call (40-120 ms at 200 MiB, measured), a stall for every search waiting.
 import { alignUp, type KernelHeap } from './kernel-heap.js';
 
 export class Block {
@@ -15,6 +18,7 @@ const GARBAGE_RATIO = 0.5;
 const MIN_GARBAGE = 1 << 20;
 
 export class BlockArena {
+  /** Live and freed blocks in address order; the freed ones are the holes. */
   private blocks: Block[] = [];
   private readonly dead = new WeakSet<Block>();
   private top: number;
@@ -39,12 +43,37 @@ export class BlockArena {
   /** A new block; may move every other block (compaction), never the contents of any. */
   alloc(bytes: number): Block {
     const size = alignUp(Math.max(bytes, 1));
+    const reused = this.allocInHole(size);
+    if (reused) return reused;
     if (this.garbage > MIN_GARBAGE && this.garbage > (this.usedBytes - this.garbage) * GARBAGE_RATIO) this.compact();
     this.heap.growTo(this.top + size);
     const block = new Block(this.top, size);
     this.blocks.push(block);
     this.top += size;
     return block;
+  }
+
+  /** The smallest hole `size` fits in, taken from its start (the rest stays a hole); null if none fits. */
+  private allocInHole(size: number): Block | null {
+    if (this.garbage < size) return null;
+    let best = -1;
+    for (let i = 0; i < this.blocks.length; i++) {
+      const hole = this.blocks[i];
+      if (hole.bytes >= size && this.dead.has(hole) && (best < 0 || hole.bytes < this.blocks[best].bytes)) best = i;
+    }
+    if (best < 0) return null;
+    const hole = this.blocks[best];
+    const block = new Block(hole.offset, size);
+    if (hole.bytes === size) this.blocks[best] = block;
+    else this.blocks.splice(best, 1, block, this.hole(hole.offset + size, hole.bytes - size));
+    this.garbage -= size;
+    return block;
+  }
+
+  private hole(offset: number, bytes: number): Block {
+    const hole = new Block(offset, bytes);
+    this.dead.add(hole);
+    return hole;
   }
 
   /**
@@ -56,8 +85,9 @@ export class BlockArena {
     if (offset < this.top || offset % 16 !== 0) throw new RangeError(`cannot adopt a block at ${offset}: the arena's top is ${this.top}`);
     this.heap.growTo(offset + size);
     const block = new Block(offset, size);
+    // Any gap below the block is a hole.
+    if (offset > this.top) this.blocks.push(this.hole(this.top, offset - this.top));
     this.blocks.push(block);
-    // Any gap below the block is garbage a later compaction reclaims.
     this.garbage += offset - this.top;
     this.top = offset + size;
     return block;
@@ -83,12 +113,35 @@ export class BlockArena {
     if (this.dead.has(block)) return;
     this.dead.add(block);
     this.garbage += block.bytes;
-    // Freeing the topmost blocks just lowers the top.
-    while (this.blocks.length > 0 && this.dead.has(this.blocks[this.blocks.length - 1])) {
-      const last = this.blocks.pop() as Block;
-      this.top = last.offset;
-      this.garbage -= last.bytes;
+    // A freed block joins the holes beside it, so that a larger block fits in the union.
+    const at = this.indexOf(block);
+    let first = at;
+    let last = at;
+    while (first > 0 && this.dead.has(this.blocks[first - 1])) first--;
+    while (last + 1 < this.blocks.length && this.dead.has(this.blocks[last + 1])) last++;
+    if (last > first) {
+      const end = this.blocks[last].offset + this.blocks[last].bytes;
+      this.blocks.splice(first, last - first + 1, this.hole(this.blocks[first].offset, end - this.blocks[first].offset));
     }
+    // A hole at the top just lowers the top.
+    const top = this.blocks[this.blocks.length - 1];
+    if (top !== undefined && this.dead.has(top)) {
+      this.blocks.pop();
+      this.top = top.offset;
+      this.garbage -= top.bytes;
+    }
+  }
+
+  /** Where `block` is in `blocks` (by address: blocks never overlap and none is empty). */
+  private indexOf(block: Block): number {
+    let lo = 0;
+    let hi = this.blocks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.blocks[mid].offset < block.offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Slides live blocks down over the freed ones, in address order. */

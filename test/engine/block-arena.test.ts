@@ -60,6 +60,36 @@ describe('BlockArena', () => {
     for (let i = 1; i < 10; i += 2) expect(holds(arena, blocks[i], i + 1)).toBe(true);
   });
 
+  it('puts a block in the smallest hole it fits in, and keeps the rest of the hole', () => {
+    const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
+    const [large, , small, , top] = [8192, 64, 4096, 64, 64].map((bytes) => arena.alloc(bytes));
+    fill(arena, top, 5);
+    arena.free(large);
+    arena.free(small);
+    const used = arena.usedBytes;
+    const fits = arena.alloc(3000);
+    expect(fits.offset).toBe(small.offset);
+    const next = arena.alloc(4096);
+    expect(next.offset).toBe(large.offset);
+    // What is left of the large hole takes the next block that fits it.
+    expect(arena.alloc(4096).offset).toBe(large.offset + 4096);
+    expect(arena.usedBytes).toBe(used);
+    expect(arena.garbageBytes).toBe(4096 - 3008);
+    expect(holds(arena, top, 5)).toBe(true);
+  });
+
+  it('joins neighbouring holes, so a block larger than either fits their union', () => {
+    const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
+    const [a, b, c] = [4096, 4096, 4096].map((bytes) => arena.alloc(bytes));
+    arena.alloc(64);
+    arena.free(a);
+    arena.free(c);
+    arena.free(b);
+    expect(arena.garbageBytes).toBe(3 * 4096);
+    expect(arena.alloc(3 * 4096).offset).toBe(a.offset);
+    expect(arena.garbageBytes).toBe(0);
+  });
+
   it('compacts by itself once garbage outweighs half the live data', () => {
     const arena = new BlockArena(new KernelHeap({ kernels: 'plain' }));
     const keep = arena.alloc(1 << 20);

@@ -50,11 +50,12 @@ describe('ListMemories', () => {
     // Memory 0 may grow to 64 KiB only, far below the 1 MiB limit: growth fails first.
     const small = new BlockArena(new KernelHeap({ kernels: 'plain', maxBytes: 65_536 }));
     const memories = new ListMemories(1 << 20, 'plain', [small]);
-    const a = memories.alloc(30 << 10);
+    const a = memories.alloc(20 << 10);
     const b = memories.alloc(30 << 10);
     expect([a.memory, b.memory]).toEqual([0, 0]);
     memories.heap(0).f32.fill(7, b.block.offset >> 2, (b.block.offset + b.block.bytes) >> 2);
-    // The freed block is garbage below a live one: compaction makes room, the live block slides down.
+    // The freed block is a hole below a live one, too small for the next: compaction makes room,
+    // the live block slides down.
     memories.free(0, a.block);
     const c = memories.alloc(30 << 10);
     expect(c.memory).toBe(0);
