@@ -23,8 +23,8 @@ const TAG_BYTES = 16;
 /** A record object, its token Buffer (32 bytes), its seal tag string (16 one-byte chars) and both map entries (slot and id), estimated. */
 export const RECORD_BYTES = 64 + 120 + 32 + 2 * 40;
 
-/** A set item's share of the columns beyond its id and metadata bytes: token, tag, revision, two ends, live flag, cache pointer, token table (2 x 4 bytes). */
-const COLUMN_ITEM_BYTES = TOKEN_BYTES + TAG_BYTES + 4 + 8 + 1 + 8 + 8;
+/** A set item's share of the columns beyond its id and metadata bytes: token, tag, revision, two ends, live flag, token table (2 x 4 bytes). */
+const COLUMN_ITEM_BYTES = TOKEN_BYTES + TAG_BYTES + 4 + 8 + 1 + 8;
 
 export class ItemRecords {
   readonly #tokenOf: (id: string) => Buffer;
@@ -34,8 +34,8 @@ export class ItemRecords {
   /** 1 where the set's item at that slot is still an item of the index (not deleted or rewritten since). */
   #live = new Uint8Array(0);
   #liveCount = 0;
-  /** Record objects made of set items (or written over them by updates), by slot; undefined where none was made yet. */
-  #made: (ItemRecord | undefined)[] = [];
+  /** Record objects made of set items (or written over them by updates), by slot; absent where none was made yet. */
+  readonly #made = new Map<number, ItemRecord>();
   /** Records at slots above the set's (written since the open), with their ids' slots. */
   readonly #added = new Map<number, ItemRecord>();
   readonly #slotById = new Map<string, number>();
@@ -70,10 +70,6 @@ export class ItemRecords {
     this.#positions = positions;
     this.#live = new Uint8Array(columns.count).fill(1);
     this.#liveCount = columns.count;
-    // Filled one by one: an array made at this length would be a dictionary, slow to index.
-    const made: (ItemRecord | undefined)[] = [];
-    for (let i = 0; i < columns.count; i++) made.push(undefined);
-    this.#made = made;
     this.#bytes +=
       columns.count * COLUMN_ITEM_BYTES + columns.ids.length + columns.metadata.length;
   }
@@ -86,10 +82,10 @@ export class ItemRecords {
   get(slot: number): ItemRecord | undefined {
     if (!this.isSetSlot(slot)) return this.#added.get(slot);
     if (this.#live[slot] !== 1) return undefined;
-    const made = this.#made[slot];
+    const made = this.#made.get(slot);
     if (made !== undefined) return made;
     const record = this.#make(slot);
-    this.#made[slot] = record;
+    this.#made.set(slot, record);
     this.#bytes += recordEstimate(record);
     return record;
   }
@@ -112,13 +108,13 @@ export class ItemRecords {
    */
   set(slot: number, record: ItemRecord): void {
     if (this.isSetSlot(slot)) {
-      const old = this.#live[slot] === 1 ? this.#made[slot] : undefined;
+      const old = this.#live[slot] === 1 ? this.#made.get(slot) : undefined;
       if (old !== undefined) this.#bytes -= recordEstimate(old);
       if (this.#live[slot] !== 1) {
         this.#live[slot] = 1;
         this.#liveCount++;
       }
-      this.#made[slot] = record;
+      this.#made.set(slot, record);
     } else {
       const old = this.#added.get(slot);
       if (old !== undefined) this.#bytes -= recordEstimate(old);
@@ -132,9 +128,9 @@ export class ItemRecords {
   delete(slot: number): void {
     if (this.isSetSlot(slot)) {
       if (this.#live[slot] !== 1) return;
-      const made = this.#made[slot];
+      const made = this.#made.get(slot);
       if (made !== undefined) this.#bytes -= recordEstimate(made);
-      this.#made[slot] = undefined;
+      this.#made.delete(slot);
       this.#live[slot] = 0;
       this.#liveCount--;
       return;
@@ -173,7 +169,7 @@ export class ItemRecords {
 
   /** The item at a live `slot` as a segment snapshot keeps it, without making its record (or parsing its metadata) when none was made. */
   snapshotItem(slot: number): SnapshotItem {
-    const made = this.isSetSlot(slot) ? this.#made[slot] : this.#added.get(slot);
+    const made = this.isSetSlot(slot) ? this.#made.get(slot) : this.#added.get(slot);
     if (made !== undefined) {
       return { id: made.id, token: made.token, revision: made.revision, sealTag: made.sealTag, metadataJson: made.metadata === null ? null : JSON.stringify(made.metadata) };
     }
@@ -197,7 +193,7 @@ export class ItemRecords {
   *setItemKeys(): Generator<{ id: string; token: Buffer }> {
     const count = this.#columns?.count ?? 0;
     for (let slot = 0; slot < count; slot++) {
-      const made = this.#made[slot];
+      const made = this.#made.get(slot);
       if (made !== undefined) {
         yield { id: made.id, token: made.token };
         continue;
@@ -221,7 +217,7 @@ export class ItemRecords {
     this.#positions = null;
     this.#live = new Uint8Array(0);
     this.#liveCount = 0;
-    this.#made = [];
+    this.#made.clear();
     this.#added.clear();
     this.#slotById.clear();
     this.#bytes = 0;
@@ -241,7 +237,7 @@ export class ItemRecords {
   }
 
   #idAt(slot: number): string {
-    const made = this.#made[slot];
+    const made = this.#made.get(slot);
     if (made !== undefined) return made.id;
     const columns = this.#columns!;
     return columns.ids.toString('utf8', slot === 0 ? 0 : columns.idEnds[slot - 1], columns.idEnds[slot]);
