@@ -96,9 +96,9 @@ export class ItemRecords {
     if (added !== undefined) return added;
     if (this.#positions === null) return undefined;
     const at = this.#positions.find(token ?? this.#tokenOf(id), 0);
-    if (at === -1 || this.#live[at] !== 1) return undefined;
-    // The token is the id's keyed hash, so this holds; checked all the same, it costs little.
-    return this.#idAt(at) === id ? at : undefined;
+    // The token is the id's keyed hash, sealed with the id in the set: the same token is the same
+    // id (not compared: the paging order asks this of every item when it merges writes in).
+    return at === -1 || this.#live[at] !== 1 ? undefined : at;
   }
 
   /**
