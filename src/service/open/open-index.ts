@@ -1024,14 +1024,13 @@ export class OpenIndex {
     if (this.#metadataIndexed(slot)) this.#metadata.remove(slot, (record ?? this.#records.get(slot))?.metadata ?? null);
   }
 
-  /** The metadata index, first given a restored set's items (their records made) if it has not had them. */
+  /** The metadata index, first given a restored set's items (their metadata parsed, no record made) if it has not had them. */
   #metadataLookup(): MetadataIndex {
     if (this.#metadataPending) {
       this.#metadataPending = false;
       const count = this.#nextSlot;
       for (let slot = 0; slot < count && this.#records.isSetSlot(slot); slot++) {
-        const record = this.#records.get(slot);
-        if (record !== undefined) this.#metadata.add(slot, record.metadata);
+        if (this.#records.has(slot)) this.#metadata.add(slot, this.#records.metadataAt(slot));
       }
     }
     return this.#metadata;

@@ -52,6 +52,28 @@ describe('ItemRecords', () => {
     expect(records.ids()).toEqual(items.map((item) => item.id));
   });
 
+  it('orders the set\'s paging keys by token, ties in their first bytes included', () => {
+    // 300 items whose tokens share their first 8 bytes in pairs: the sort's 64-bit prefixes tie.
+    const records = new ItemRecords(tokenOf);
+    const count = 300;
+    const tokens = Buffer.alloc(count * 32);
+    for (let i = 0; i < count; i++) {
+      const token = randomBytes(32);
+      if (i % 2 === 1) tokens.copy(token, 0, (i - 1) * 32, (i - 1) * 32 + 8);
+      token.copy(tokens, i * 32);
+    }
+    const ids = Buffer.from(Array.from({ length: count }, (_, i) => `id-${i}`).join(''));
+    let end = 0;
+    const idEnds = Uint32Array.from({ length: count }, (_, i) => (end += `id-${i}`.length));
+    records.restore(
+      { count, tokens, tags: Buffer.alloc(count * 16), revisions: new Uint32Array(count), ids, idEnds, metadata: Buffer.alloc(0), metadataEnds: new Uint32Array(count) },
+      new TokenPositions(tokens),
+    );
+    const keys = records.setItemKeys();
+    expect(keys.length).toBe(count);
+    for (let k = 1; k < count; k++) expect(Buffer.compare(keys[k - 1].token, keys[k].token)).toBe(-1);
+  });
+
   it('follows replaces, updates and deletes as a map of records would', () => {
     const { records, items } = restored(20);
     // item 3 rewritten to slot 20; item 5 updated in place; item 8 deleted; a new item at slot 21.
@@ -76,12 +98,14 @@ describe('ItemRecords', () => {
     const expectedSlots = [...Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 3 && i !== 8), 20, 21];
     expect([...records.slots()]).toEqual(expectedSlots);
     expect(records.ids().sort()).toEqual(expectedSlots.map((slot) => records.get(slot)!.id).sort());
-    // The paging keys of the set: every set item still an item (item 3 at its new slot), not item 8.
-    const keys = [...records.setItemKeys()].map((key) => key.id);
-    expect(keys).toEqual(items.filter((_, i) => i !== 8).map((item) => item.id));
+    // The paging keys of the set: every set item still an item (item 3 at its new slot), not item 8, in token order.
+    const keys = records.setItemKeys();
+    expect(keys.map((key) => key.id).sort()).toEqual(items.filter((_, i) => i !== 8).map((item) => item.id).sort());
+    for (let k = 1; k < keys.length; k++) expect(Buffer.compare(keys[k - 1].token, keys[k].token)).toBe(-1);
+    keys.forEach((key) => expect(key.token.equals(tokenOf(key.id))).toBe(true));
     records.delete(20);
     expect(records.slotOf(items[3].id)).toBeUndefined();
-    expect([...records.setItemKeys()].map((key) => key.id)).not.toContain(items[3].id);
+    expect(records.setItemKeys().map((key) => key.id)).not.toContain(items[3].id);
     records.clear();
     expect(records.size).toBe(0);
     expect(records.bytes).toBe(0);
