@@ -56,6 +56,41 @@ export function gcmDecrypt(key: Buffer, sealed: Uint8Array, aad: Buffer): Buffer
   }
 }
 
+/** Ciphertext decrypted per step by gcmDecryptInPlace: each step's output is small enough for the allocator to reuse one block for all. */
+const IN_PLACE_STEP = 64 * 1024;
+
+/**
+ * gcmDecrypt writing the plaintext over the ciphertext in `sealed` (which it destroys), returned
+ * as a view into it; null when authentication fails, the bytes written over then wiped. For large
+ * inputs already in memory (a segment as the store read it): a fresh output as large as the input
+ * costs a page fault per 4 KiB on first touch, which on this project's VMs took about 8x the
+ * decryption itself (600 MiB: 2.0-2.2 s of CPU and 9-11 s of wall against 0.25-0.29 s in place).
+ */
+export function gcmDecryptInPlace(key: Buffer, sealed: Uint8Array, aad: Buffer): Buffer | null {
+  if (sealed.byteLength < NONCE_BYTES + TAG_BYTES) return null;
+  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const end = bytes.length - TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(bytes.subarray(end));
+  // GCM's output of a step has the step's length: written back where its ciphertext was, already read.
+  let at = NONCE_BYTES;
+  for (; at < end; at += IN_PLACE_STEP) {
+    const plain = decipher.update(bytes.subarray(at, Math.min(end, at + IN_PLACE_STEP)));
+    plain.copy(bytes, at);
+    plain.fill(0);
+  }
+  try {
+    const final = decipher.final();
+    if (final.length !== 0) throw new Error('GCM gave output at final');
+    return bytes.subarray(NONCE_BYTES, end);
+  } catch {
+    // Unauthenticated output must not escape: wipe what was written.
+    bytes.fill(0, NONCE_BYTES, end);
+    return null;
+  }
+}
+
 export function assertAesKey(key: Uint8Array, what: string): void {
   if (!(key instanceof Uint8Array) || key.byteLength !== AES_KEY_BYTES) {
     throw new RangeError(`${what} must be ${AES_KEY_BYTES} bytes`);

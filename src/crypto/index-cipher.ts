@@ -3,7 +3,7 @@
 
 import { hkdfSync } from 'node:crypto';
 import { assertAesKey } from './aes-gcm.js';
-import { openRecord, sealRecord } from './sealed-record.js';
+import { openRecord, openRecordInPlace, sealRecord } from './sealed-record.js';
 import { SetHasher, type SetHashSum } from './set-hash.js';
 import { computeToken } from './tokens.js';
 
@@ -50,6 +50,12 @@ export class IndexCipher {
   open(sealed: Uint8Array, associatedData: string): Buffer {
     this.#assertLive();
     return openRecord(this.#sealKey, sealed, associatedData);
+  }
+
+  /** open() writing the plaintext over `sealed`, which it destroys either way, as a view into it (large records already in memory: no fresh memory for the plaintext). */
+  openInPlace(sealed: Uint8Array, associatedData: string): Buffer {
+    this.#assertLive();
+    return openRecordInPlace(this.#sealKey, sealed, associatedData);
   }
 
   /** Keyed token (HMAC-SHA256, 32 bytes) that locates a record without revealing it. */

@@ -9,6 +9,7 @@ import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
 import type { ListEntries } from './list-contents.js';
 import { ADDRESS_SPAN, ListMemories } from './list-memories.js';
+import { SlotLocator } from './slot-locator.js';
 
 const GROWTH = 1.5;
 
@@ -54,7 +55,7 @@ export class InvertedLists {
   private readonly listIds: Uint32Array[];
   // id -> slot; a slot holds the id's list, position and the epoch it was written in. Slots keep
   // the per-vector bookkeeping in typed arrays rather than one object per vector.
-  private readonly locator: Map<number, number>;
+  private readonly locator: SlotLocator;
   private slotList: Uint32Array;
   private slotPos: Uint32Array;
   private slotEpoch: Uint32Array;
@@ -80,7 +81,7 @@ export class InvertedLists {
     adopted?: ListBlocks,
   ) {
     this.memories = memories instanceof BlockArena ? ListMemories.single(memories) : memories;
-    this.locator = previous ? previous.locator : new Map<number, number>();
+    this.locator = previous ? previous.locator : new SlotLocator();
     this.slotList = previous ? previous.slotList.slice() : new Uint32Array(16);
     this.slotPos = previous ? previous.slotPos.slice() : new Uint32Array(16);
     this.slotEpoch = previous ? previous.slotEpoch.slice() : new Uint32Array(16);
@@ -337,6 +338,11 @@ export class InvertedLists {
    * them, each id taking a new slot written in `epoch`. The caller checked shapes and that no id
    * is already present.
    */
+  /** Ids below `bound` are located through an array from now on (importList's callers: ids dense from 0). */
+  reserveDenseIds(bound: number): void {
+    this.locator.reserveDense(bound);
+  }
+
   importList(list: number, entries: ListEntries, epoch: number): void {
     const length = entries.ids.length;
     if (length > this.capacities[list] || this.lengths[list] !== 0) throw new RangeError('importList needs an empty list reserved for its entries');
@@ -440,7 +446,7 @@ export class InvertedLists {
   bookkeepingBytes(): number {
     let bytes = this.slotList.byteLength + this.slotPos.byteLength + this.slotEpoch.byteLength;
     for (const ids of this.listIds) bytes += ids.byteLength;
-    return bytes + this.locator.size * MAP_ENTRY_BYTES + this.count * 64;
+    return bytes + this.locator.bytes(MAP_ENTRY_BYTES) + this.count * 64;
   }
 
   private resize(list: number, capacity: number): void {

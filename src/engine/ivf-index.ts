@@ -674,6 +674,7 @@ export class IvfIndex implements VectorIndex {
     const seen = new Uint32Array((Math.max(entriesTotal * 4, 1 << 16) + 31) >>> 5);
     const seenBeyond = new Set<number>();
     const sizes = new Uint32Array(nLists);
+    let idBound = 0;
     contents.lists.forEach((entries, list) => {
       const n = entries.ids.length;
       if (entries.norms.length !== n || (entries.rows?.length ?? 0) !== n * contents.stride || (entries.codes?.length ?? 0) !== n * contents.codeBytes) {
@@ -687,6 +688,7 @@ export class IvfIndex implements VectorIndex {
         if (twice) throw new EngineInputError(`id ${id} appears twice in the lists`);
         if (word < seen.length) seen[word] |= 1 << (id & 31);
         else seenBeyond.add(id);
+        if (id >= idBound) idBound = id + 1;
       }
       sizes[list] = n;
     });
@@ -702,6 +704,8 @@ export class IvfIndex implements VectorIndex {
       memories: [heap.memory],
       commit: () => {
         next.lists = new InvertedLists(next.memories, rows ? this.stride : 0, nLists, sizes, codec);
+        // Ids no sparser than the bitmap above allows are located through an array (slot-locator.ts).
+        if (idBound <= seen.length * 32) next.lists.reserveDenseIds(idBound);
         contents.lists.forEach((entries, list) => next.lists.importList(list, entries, this.epoch));
         this.state = next;
       },

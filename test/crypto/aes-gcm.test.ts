@@ -1,6 +1,6 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { gcmDecrypt, gcmEncrypt } from '../../src/crypto/aes-gcm.js';
+import { gcmDecrypt, gcmDecryptInPlace, gcmEncrypt } from '../../src/crypto/aes-gcm.js';
 
 describe('AES-256-GCM wire format', () => {
   const key = randomBytes(32);
@@ -21,6 +21,30 @@ describe('AES-256-GCM wire format', () => {
     sealed[sealed.length - 1] ^= 1;
     expect(gcmDecrypt(key, sealed, aad)).toBeNull();
     expect(gcmDecrypt(key, sealed.subarray(0, 27), aad)).toBeNull();
+  });
+
+  it('decrypts in place to the plaintext gcmDecrypt gives, in one step or many, as a view into the sealed bytes', () => {
+    for (const size of [0, 1, 65_535, 65_536, 65_537, 300_001]) {
+      const plaintext = randomBytes(size);
+      const sealed = gcmEncrypt(key, plaintext, aad);
+      expect(gcmDecrypt(key, sealed, aad)!.equals(plaintext)).toBe(true);
+      const opened = gcmDecryptInPlace(key, sealed, aad)!;
+      expect(opened.equals(plaintext)).toBe(true);
+      expect(opened.buffer).toBe(sealed.buffer);
+      expect(opened.byteOffset).toBe(sealed.byteOffset + 12);
+    }
+  });
+
+  it('in place, returns null and wipes what it wrote when authentication fails', () => {
+    for (const size of [10, 200_000]) {
+      const plaintext = Buffer.alloc(size, 7);
+      const tampered = gcmEncrypt(key, plaintext, aad);
+      tampered[tampered.length - 1] ^= 1;
+      expect(gcmDecryptInPlace(key, tampered, aad)).toBeNull();
+      expect(tampered.subarray(12, tampered.length - 16).every((byte) => byte === 0)).toBe(true);
+      expect(gcmDecryptInPlace(key, gcmEncrypt(key, plaintext, aad), Buffer.from('other'))).toBeNull();
+      expect(gcmDecryptInPlace(key, tampered.subarray(0, 27), aad)).toBeNull();
+    }
   });
 
   it('never reuses a nonce, across refills of the nonce pool', () => {

@@ -44,7 +44,7 @@ export class ItemOrder {
    * Every live entry in token order (entries of items deleted since the last merge may remain:
    * callers check `isLive`). Merges pending additions first, and compacts when many are dead.
    */
-  entries(isLive: (id: string) => boolean): readonly OrderEntry[] {
+  entries(isLive: (id: string, token: Buffer) => boolean): readonly OrderEntry[] {
     if (this.#added.length > 0 || this.#removed > this.#sorted.length / 4) this.#merge(isLive);
     return this.#sorted;
   }
@@ -72,7 +72,7 @@ export class ItemOrder {
     this.#removed = 0;
   }
 
-  #merge(isLive: (id: string) => boolean): void {
+  #merge(isLive: (id: string, token: Buffer) => boolean): void {
     const added = this.#added.sort(compareEntries);
     const sorted = this.#sorted;
     const merged: OrderEntry[] = [];
@@ -82,7 +82,7 @@ export class ItemOrder {
       // A deleted and re-added id appears twice (old and new entry): keep one.
       const last = merged[merged.length - 1];
       if (last !== undefined && last.id === entry.id) return;
-      if (isLive(entry.id)) merged.push(entry);
+      if (isLive(entry.id, entry.token)) merged.push(entry);
     };
     while (i < sorted.length || j < added.length) {
       if (j >= added.length || (i < sorted.length && compareEntries(sorted[i], added[j]) <= 0)) push(sorted[i++]);

@@ -46,7 +46,9 @@ import type { CountedTerms } from '../text/counted-terms.js';
 import { TextIndex } from '../text/text-index.js';
 import type { TermTranslation } from '../text/term-translation.js';
 import type { JsonObject, TrainingRun } from '../types.js';
-import { ItemOrder, compareEntries, orderEntry } from './item-order.js';
+import { ItemOrder, compareEntries, orderEntry, type OrderEntry } from './item-order.js';
+import { ItemRecords, RECORD_BYTES } from './item-records.js';
+import type { TokenPositions } from './token-positions.js';
 import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 import type { OpenLaps } from './open-laps.js';
@@ -184,14 +186,16 @@ export class OpenIndex {
   #engine: VectorIndex;
   /** The BM25 index of an index created with textSearch, keyed by slot; null otherwise. */
   readonly text: TextIndex | null;
-  readonly #slotById = new Map<string, number>();
-  readonly #records = new Map<number, ItemRecord>();
+  /** The item records by slot, and the slot of each id. */
+  readonly #records: ItemRecords;
   #nextSlot = 0;
-  /** Running estimate of what the resident item records hold (recordBytes()). */
-  #recordBytes = 0;
   readonly #order = new ItemOrder();
-  /** Equality and range lookups over the resident metadata, for filters. */
+  /** The order does not hold the entries of a restored set's items yet (made by the first page: #orderedEntries). */
+  #orderPending = false;
+  /** Equality and range lookups over the resident metadata, for filters; use #metadataLookup. */
   readonly #metadata = new MetadataIndex();
+  /** The metadata index does not hold a restored set's items yet (added by the first filter: #metadataLookup). */
+  #metadataPending = false;
   #model: ModelState | null = null;
   #active = 0;
   #pins = 0;
@@ -230,6 +234,7 @@ export class OpenIndex {
     this.keys = keys;
     this.#sealer = sealer;
     this.#engine = OpenIndex.#createEngine(config);
+    this.#records = new ItemRecords((id) => this.tokenOf(id));
     this.text = config.textSearch === true ? new TextIndex({ textFields: config.textFields ?? [], textLanguage: config.textLanguage ?? 'english' }) : null;
   }
 
@@ -260,7 +265,7 @@ export class OpenIndex {
 
   /** Bytes the engine, the item records, the keyword index, the metadata index and the paging order hold (all but the engine by structure, estimates). */
   memoryBytes(): number {
-    return this.#engine.memoryBytes() + this.#recordBytes + (this.text?.terms.estimateBytes() ?? 0) + this.#metadata.estimateBytes() + this.#order.estimateBytes();
+    return this.#engine.memoryBytes() + this.#records.bytes + (this.text?.terms.estimateBytes() ?? 0) + this.#metadata.estimateBytes() + this.#order.estimateBytes();
   }
 
   /**
@@ -360,21 +365,20 @@ export class OpenIndex {
     const vectors = new Float32Array(writes.length * this.config.dimension);
     const replaced: ItemRecord[] = [];
     writes.forEach((write, i) => {
-      const previous = this.#slotById.get(write.id);
+      const previous = this.#records.slotOf(write.id, write.token);
       if (previous !== undefined) {
         const old = this.#records.get(previous);
         if (old !== undefined) replaced.push(old);
         this.#engine.remove(previous);
-        this.#metadata.remove(previous, this.#records.get(previous)?.metadata ?? null);
-        this.#forgetRecord(previous);
+        this.#unindexMetadata(previous, old);
+        this.#records.delete(previous);
         this.text?.remove(previous);
         this.#stored?.vectors.forget(this.#cacheOwner, previous);
       } else {
         this.#order.add(write.id, write.token);
       }
       const slot = this.#allocateSlot();
-      this.#slotById.set(write.id, slot);
-      this.#keepRecord(slot, residentRecord(write));
+      this.#records.set(slot, residentRecord(write));
       this.#metadata.add(slot, write.metadata);
       // Indexed from the decrypted record now, so the term index never needs contents kept resident.
       if (counted === null) this.text?.add(slot, write.contents, write.metadata);
@@ -392,16 +396,15 @@ export class OpenIndex {
     let removed = 0;
     const gone: ItemRecord[] = [];
     for (const id of ids) {
-      const slot = this.#slotById.get(id);
+      const slot = this.#records.slotOf(id);
       if (slot === undefined) continue;
       const old = this.#records.get(slot);
       if (old !== undefined) gone.push(old);
       this.#engine.remove(slot);
-      this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
-      this.#forgetRecord(slot);
+      this.#unindexMetadata(slot, old);
+      this.#records.delete(slot);
       this.text?.remove(slot);
       this.#stored?.vectors.forget(this.#cacheOwner, slot);
-      this.#slotById.delete(id);
       this.#order.noteRemoved();
       removed++;
     }
@@ -419,14 +422,13 @@ export class OpenIndex {
   applyUpdates(writes: readonly ItemWrite[]): void {
     const replaced: ItemRecord[] = [];
     for (const write of writes) {
-      const slot = this.#slotById.get(write.id);
+      const slot = this.#records.slotOf(write.id, write.token);
       if (slot === undefined) throw new Error(`applyUpdates: an item is not in index "${this.name}"`);
       const old = this.#records.get(slot);
       if (old !== undefined) replaced.push(old);
-      this.#metadata.remove(slot, this.#records.get(slot)?.metadata ?? null);
-      this.#forgetRecord(slot);
-      this.#keepRecord(slot, residentRecord(write));
-      this.#metadata.add(slot, write.metadata);
+      this.#unindexMetadata(slot, old);
+      this.#records.set(slot, residentRecord(write));
+      if (this.#metadataIndexed(slot)) this.#metadata.add(slot, write.metadata);
       // The keyword index follows the new contents and metadata (the vector side needs nothing).
       this.text?.remove(slot);
       this.text?.add(slot, write.contents, write.metadata);
@@ -464,10 +466,11 @@ export class OpenIndex {
     const position = new Uint32Array(this.#nextSlot);
     const slots = new Uint32Array(this.#records.size);
     const items: SnapshotItem[] = [];
-    for (const [slot, record] of this.#records) {
+    // A restored set's items whose records were never made are copied from its columns as they are.
+    for (const slot of this.#records.slots()) {
       position[slot] = items.length;
       slots[items.length] = slot;
-      items.push({ id: record.id, token: record.token, revision: record.revision, sealTag: record.sealTag, metadataJson: record.metadata === null ? null : JSON.stringify(record.metadata) });
+      items.push(this.#records.snapshotItem(slot));
       if (items.length % SNAPSHOT_STEP_ITEMS === 0) yield;
     }
     for (const list of lists.lists) for (let i = 0; i < list.ids.length; i++) list.ids[i] = position[list.ids[i]];
@@ -494,20 +497,18 @@ export class OpenIndex {
   }
 
   /**
-   * Makes every item of the snapshot a record of this empty index, at the slot equal to its
+   * Makes every item of the snapshot an item of this empty index, at the slot equal to its
    * position, before the caller knows which of them the store still holds (so this runs while the
    * store lists its tags); settleSegments then drops the others. Nothing of it is visible before
-   * the open ends.
+   * the open ends. `positions` finds each by its token (the snapshot's packed tokens).
    */
-  restoreSegmentItems(snapshot: StreamedSnapshot): void {
+  restoreSegmentItems(snapshot: StreamedSnapshot, positions: TokenPositions): void {
     if (this.#records.size > 0) throw new Error('restoreSegmentItems needs an empty index');
-    snapshot.forEachItem(null, (slot, token, sealTag, revision, id, metadataJson) => {
-      const record: ItemRecord = { id, token, revision, sealTag, metadata: metadataJson === null ? null : (JSON.parse(metadataJson) as JsonObject) };
-      this.#slotById.set(id, slot);
-      this.#order.add(id, token);
-      this.#keepRecord(slot, record);
-      this.#metadata.add(slot, record.metadata);
-    });
+    // Kept as the set's columns (item-records.ts); the paging order and the metadata index take
+    // these items when first asked, so an open makes no object per item.
+    this.#records.restore(snapshot.itemColumns(), positions);
+    this.#orderPending = true;
+    this.#metadataPending = true;
     this.#nextSlot = snapshot.itemCount;
   }
 
@@ -535,10 +536,8 @@ export class OpenIndex {
     for (let slot = 0; slot < keep.length; slot++) {
       if (keep[slot] === 1) continue;
       this.#engine.remove(slot);
-      const record = this.#records.get(slot)!;
-      this.#metadata.remove(slot, record.metadata);
-      this.#forgetRecord(slot);
-      this.#slotById.delete(record.id);
+      this.#unindexMetadata(slot, undefined);
+      this.#records.delete(slot);
       this.#order.noteRemoved();
     }
     this.#model = { nLists: model.nLists, trainedVectorCount: model.trainedVectorCount, run: model.info.run };
@@ -561,7 +560,7 @@ export class OpenIndex {
         fromStore.push(record);
         continue;
       }
-      const slot = this.#slotById.get(record.id);
+      const slot = this.#records.slotOf(record.id, record.token);
       const vector = slot === undefined ? undefined : this.#residentVector(slot);
       if (vector === undefined) fromStore.push(record);
       else payload.vector = vector;
@@ -577,7 +576,7 @@ export class OpenIndex {
         const payload = found.get(record)!;
         if (fields.vector) payload.vector = item.vector;
         if (fields.contents) payload.contents = item.contents;
-        this.#remember(item);
+        this.#remember(item, record.token);
       }
     }
     return found;
@@ -636,8 +635,8 @@ export class OpenIndex {
   }
 
   /** Caches a vector just read from the store when it is still the write its slot holds. */
-  #remember(item: DecodedItem): void {
-    const slot = this.#slotById.get(item.id);
+  #remember(item: DecodedItem, token: Buffer): void {
+    const slot = this.#records.slotOf(item.id, token);
     if (slot === undefined || this.#records.get(slot)?.revision !== item.revision || this.#engine.rowsAreOriginal && this.#engine.row(slot) !== undefined) return;
     this.#stored?.vectors.set(this.#cacheOwner, slot, item.vector);
   }
@@ -663,7 +662,7 @@ export class OpenIndex {
         if (attempt > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const seq = this.commitment.seq;
         // Compared with what memory holds now (the caller's objects may predate a write).
-        const current = pending.map((record) => this.record(record.id)).filter((record): record is ItemRecord => record !== undefined);
+        const current = pending.map((record) => this.record(record.id, record.token)).filter((record): record is ItemRecord => record !== undefined);
         const read = await this.#readChecked(stored, current);
         for (const [token, item] of read.found) found.set(token, item);
         pending = read.suspects;
@@ -707,7 +706,7 @@ export class OpenIndex {
    * finds the next page's matches after about first x (items / candidates) steps.
    */
   page(after: Buffer | null, first: number, filter: CompiledFilter | null): { records: ItemRecord[]; hasNextPage: boolean } {
-    const candidates = filter?.candidates(this.#metadata) ?? null;
+    const candidates = filter?.candidates(this.#metadataLookup()) ?? null;
     const accepts = (slot: number, record: ItemRecord): boolean => {
       if (filter === null) return true;
       if (candidates !== null && !candidates.slots.has(slot)) return false;
@@ -725,10 +724,10 @@ export class OpenIndex {
       found.sort((a, b) => compareEntries(a.entry, b.entry));
       return { records: found.slice(0, first).map(({ record }) => record), hasNextPage: found.length > first };
     }
-    const entries = this.#order.entries((id) => this.#slotById.has(id));
+    const entries = this.#orderedEntries();
     const records: ItemRecord[] = [];
     for (let i = after === null ? 0 : ItemOrder.after(entries, after); i < entries.length; i++) {
-      const slot = this.#slotById.get(entries[i].id);
+      const slot = this.#records.slotOf(entries[i].id, entries[i].token);
       const record = slot === undefined ? undefined : this.#records.get(slot);
       if (record === undefined || !accepts(slot!, record)) continue;
       if (records.length === first) return { records, hasNextPage: true };
@@ -740,7 +739,7 @@ export class OpenIndex {
   /** How many items `filter` accepts (all of them when null). */
   count(filter: CompiledFilter | null): number {
     if (filter === null) return this.size;
-    const candidates = filter.candidates(this.#metadata);
+    const candidates = filter.candidates(this.#metadataLookup());
     if (candidates?.exact === true) return candidates.slots.size;
     let count = 0;
     for (const _ of this.matching(filter)) count++;
@@ -749,7 +748,7 @@ export class OpenIndex {
 
   /** Records `filter` accepts, in no particular order (every record when null). */
   *matching(filter: CompiledFilter | null): Generator<ItemRecord> {
-    const candidates = filter?.candidates(this.#metadata) ?? null;
+    const candidates = filter?.candidates(this.#metadataLookup()) ?? null;
     if (candidates === null) {
       for (const record of this.#records.values()) if (filter === null || filter.matches(record.metadata)) yield record;
       return;
@@ -760,8 +759,9 @@ export class OpenIndex {
     }
   }
 
-  record(id: string): ItemRecord | undefined {
-    const slot = this.#slotById.get(id);
+  /** The record of item `id`; `token` (the id's, when the caller has it) saves computing it. */
+  record(id: string, token?: Buffer): ItemRecord | undefined {
+    const slot = this.#records.slotOf(id, token);
     return slot === undefined ? undefined : this.#records.get(slot);
   }
 
@@ -770,7 +770,7 @@ export class OpenIndex {
   }
 
   ids(): string[] {
-    return [...this.#slotById.keys()];
+    return this.#records.ids();
   }
 
   /**
@@ -786,7 +786,7 @@ export class OpenIndex {
   ): Promise<{ hits: T[]; exact: boolean; approximate: boolean }[]> {
     const { filter, topK } = options;
     const records = this.#records;
-    const excluded = options.exclude === undefined ? undefined : this.#slotById.get(options.exclude);
+    const excluded = options.exclude === undefined ? undefined : this.#records.slotOf(options.exclude);
     const accepts =
       filter === null && excluded === undefined
         ? undefined
@@ -797,7 +797,7 @@ export class OpenIndex {
     const dimension = this.config.dimension;
     const count = queries.length / dimension;
     let results: EngineSearchResult[];
-    const candidates = filter?.candidates(this.#metadata) ?? null;
+    const candidates = filter?.candidates(this.#metadataLookup()) ?? null;
     const codesOnly = this.#engine.approximate;
     if (
       candidates !== null &&
@@ -939,7 +939,7 @@ export class OpenIndex {
   async applyStoredModel(model: TrainedModel): Promise<void> {
     const source = await this.#engineSource();
     const slotByToken = new Map<string, number>();
-    for (const [slot, record] of this.#records) slotByToken.set(record.token.toString('latin1'), slot);
+    for (const [slot, record] of this.#records.entries()) slotByToken.set(record.token.toString('latin1'), slot);
     const slots: number[] = [];
     const lists: number[] = [];
     model.tokens.forEach((token, i) => {
@@ -979,7 +979,7 @@ export class OpenIndex {
    */
   async #engineSource(): Promise<VectorSource | undefined> {
     if (!this.#engine.approximate) return undefined;
-    const slots = [...this.#records.keys()];
+    const slots = [...this.#records.slots()];
     const vectors = new Map<number, Float32Array>();
     for (let start = 0; start < slots.length; start += BULK_READ_PAGE) {
       for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) vectors.set(slot, vector);
@@ -1001,29 +1001,48 @@ export class OpenIndex {
     this.keys.forget();
     this.#stored?.vectors.forgetOwner(this.#cacheOwner);
     this.#records.clear();
-    this.#recordBytes = 0;
-    this.#slotById.clear();
     this.text?.clear();
     this.#order.clear();
+    this.#orderPending = false;
     this.#metadata.clear();
+    this.#metadataPending = false;
     this.#engine = OpenIndex.#createEngine(this.config);
   }
 
   /** Bytes the resident item records hold (ids, tokens, metadata objects), estimated by structure; see docs/benchmarks.md. */
   recordBytes(): number {
-    return this.#recordBytes;
+    return this.#records.bytes;
   }
 
-  #keepRecord(slot: number, record: ItemRecord): void {
-    this.#records.set(slot, record);
-    this.#recordBytes += recordEstimate(record);
+  /** Whether the metadata index holds (or should hold) `slot`'s metadata: not a restored set's item before the index took them. */
+  #metadataIndexed(slot: number): boolean {
+    return !(this.#metadataPending && this.#records.isSetSlot(slot));
   }
 
-  #forgetRecord(slot: number): void {
-    const record = this.#records.get(slot);
-    if (record === undefined) return;
-    this.#records.delete(slot);
-    this.#recordBytes -= recordEstimate(record);
+  /** Takes `slot`'s metadata (`record` its current record) out of the metadata index, where it is there. */
+  #unindexMetadata(slot: number, record: ItemRecord | undefined): void {
+    if (this.#metadataIndexed(slot)) this.#metadata.remove(slot, (record ?? this.#records.get(slot))?.metadata ?? null);
+  }
+
+  /** The metadata index, first given a restored set's items (their metadata parsed, no record made) if it has not had them. */
+  #metadataLookup(): MetadataIndex {
+    if (this.#metadataPending) {
+      this.#metadataPending = false;
+      const count = this.#nextSlot;
+      for (let slot = 0; slot < count && this.#records.isSetSlot(slot); slot++) {
+        if (this.#records.has(slot)) this.#metadata.add(slot, this.#records.metadataAt(slot));
+      }
+    }
+    return this.#metadata;
+  }
+
+  /** The paging order's entries, first given a restored set's items if it has not had them. */
+  #orderedEntries(): readonly OrderEntry[] {
+    if (this.#orderPending) {
+      this.#orderPending = false;
+      for (const { id, token } of this.#records.setItemKeys()) this.#order.add(id, token);
+    }
+    return this.#order.entries((id, token) => this.#records.slotOf(id, token) !== undefined);
   }
 
   #allocateSlot(): number {
@@ -1035,25 +1054,6 @@ export class OpenIndex {
 /** The resident part of a write: a fresh object, so nothing keeps the write's vector or contents alive. */
 function residentRecord(write: ItemWrite): ItemRecord {
   return { id: write.id, token: write.token, revision: write.revision, sealTag: write.sealTag, metadata: write.metadata };
-}
-
-/** A record object, its token Buffer (32 bytes), its seal tag string (16 one-byte chars) and both map entries (slot and id), estimated. */
-const RECORD_BYTES = 64 + 120 + 32 + 2 * 40;
-
-function recordEstimate(record: ItemRecord): number {
-  return RECORD_BYTES + record.id.length * 2 + (record.metadata === null ? 0 : jsonBytes(record.metadata));
-}
-
-/** Rough bytes of a parsed JSON value in V8 (objects ~ 16 per property plus 24, strings 2 per char, numbers 8 to 16). */
-function jsonBytes(value: unknown): number {
-  if (value === null || typeof value === 'boolean') return 0;
-  if (typeof value === 'number') return 16;
-  if (typeof value === 'string') return 16 + value.length * 2;
-  if (Array.isArray(value)) return 24 + value.reduce((sum: number, element) => sum + 8 + jsonBytes(element), 0);
-  let bytes = 24;
-  const object = value as Record<string, unknown>;
-  for (const key of Object.keys(object)) bytes += 16 + key.length + jsonBytes(object[key]);
-  return bytes;
 }
 
 /** Bytes of every list's ids, norms, rows and codes. */

@@ -11,9 +11,9 @@
 //
 // The work is laid out over three threads: the store's thread reads the segments and then the
 // stored tags, while this one decrypts each page as it arrives, parses the set (items left in the
-// stream), hands the engine its lists (their memory touched first by a third thread) and makes
-// every item a record; only then does it wait for the tags, and drops the few items they show
-// changed. The commitment of the kept items is summed from the store's packed listing of exactly
+// stream), hands the engine its lists (their memory touched first by a third thread) and takes
+// the items as packed columns (item-records.ts: no object per item; records are made when first
+// read); only then does it wait for the tags, and drops the few items they show changed. The commitment of the kept items is summed from the store's packed listing of exactly
 // their (token, tag) pairs, byte for byte the records' own.
 
 import type { Store, StoredIndex, StoredItem, StoredItemTags } from '../../storage/index.js';
@@ -85,7 +85,8 @@ export async function loadFromSegments(
       const read = chunks.length + page.length;
       next = page.length > 0 && read < manifest.segments ? readPage(read) : null;
       if (next === null) tagsRead = readTags();
-      for (const sealed of page) chunks.push(openSegment(open.cipher, name, setId, chunks.length + 1, sealed));
+      // Decrypted in place: the store's buffers (touched already) hold the plaintext, no fresh memory.
+      for (const sealed of page) chunks.push(openSegment(open.cipher, name, setId, chunks.length + 1, sealed, true));
     }
     tagsRead ??= readTags();
     laps.lap('read and open segments');
@@ -111,16 +112,17 @@ export async function loadFromSegments(
   const tail: Array<{ token: Buffer; tag: string }> = [];
   let kept: number;
   try {
-    // Every item becomes a record while the store lists its tags; those it no longer holds as the
-    // set has them are dropped again below (few, in an index whose set is current).
-    open.restoreSegmentItems(snapshot);
+    // Every item is taken (as columns) while the store lists its tags; those it no longer holds as
+    // the set has them are dropped again below (few, in an index whose set is current). The token
+    // table serves both the comparison below and, later, finding a set item by id.
+    const packed = snapshot.packed;
+    const positions = new TokenPositions(packed.tokens);
+    open.restoreSegmentItems(snapshot, positions);
     laps.lap('records');
     const tags = await tagsRead;
     laps.lap('read tags');
     if (tags === null) throw new IndexNotFoundError(name);
     if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
-    const packed = snapshot.packed;
-    const positions = new TokenPositions(packed.tokens);
     const keep = new Uint8Array(setItems);
     // Which of the store's pairs are the kept items': the commitment of memory is summed from them.
     const select = new Uint8Array(tags.count);

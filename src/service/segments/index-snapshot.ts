@@ -69,6 +69,29 @@ export interface StreamedSnapshot {
    * one when null). Valid only while the stream's chunks are (and only once: it reads them again).
    */
   forEachItem(keep: Uint8Array | null, visit: SnapshotItemVisitor): void;
+  /**
+   * Every item's revision, id and metadata JSON copied out of the stream into a few packed
+   * columns (no object or string per item), beside `packed`'s tokens and tags. Valid only while
+   * the stream's chunks are; the columns are copies that outlive them.
+   */
+  itemColumns(): ItemColumns;
+}
+
+/**
+ * The items of a snapshot as columns: item i's token at bytes [32i, 32i + 32) of `tokens`, its
+ * seal tag at [16i, 16i + 16) of `tags`, its id (UTF-8) at [idEnds[i - 1], idEnds[i]) of `ids`
+ * (from 0 for the first), its metadata JSON (UTF-8) likewise in `metadata` by `metadataEnds`, an
+ * empty range meaning none (JSON text is never empty).
+ */
+export interface ItemColumns {
+  count: number;
+  tokens: Buffer;
+  tags: Buffer;
+  revisions: Uint32Array;
+  ids: Buffer;
+  idEnds: Uint32Array;
+  metadata: Buffer;
+  metadataEnds: Uint32Array;
 }
 
 const TOKEN_BYTES = 32;
@@ -202,11 +225,24 @@ export function readStreamedSnapshot(input: ChunkReader, withText: boolean, code
   // Sized by a count the stream claims: no larger than the bytes the items take at the least.
   if (count * (TOKEN_BYTES + TAG_BYTES + 12) > input.remaining) throw new ChunkFormatError('the stream holds fewer items than it counts');
   const packed: PackedItemKeys = { tokens: Buffer.allocUnsafeSlow(count * TOKEN_BYTES), tags: Buffer.allocUnsafeSlow(count * TAG_BYTES) };
+  // What the items' ids and metadata take, to size their columns exactly (itemColumns).
+  let idBytes = 0;
+  let metadataBytes = 0;
   for (let i = 0; i < count; i++) {
     input.copyTo(packed.tokens, i * TOKEN_BYTES, TOKEN_BYTES);
     input.copyTo(packed.tags, i * TAG_BYTES, TAG_BYTES);
-    skipItemRest(input);
+    input.skip(4);
+    const idLength = input.u32();
+    idBytes += idLength;
+    input.skip(idLength);
+    const metadataLength = input.u32();
+    if (metadataLength !== NO_METADATA) {
+      if (metadataLength === 0) throw new ChunkFormatError('an item holds empty metadata');
+      metadataBytes += metadataLength;
+      input.skip(metadataLength);
+    }
   }
+  if (idBytes > 0xffff_ffff || metadataBytes > 0xffff_ffff) throw new ChunkFormatError('the items\' ids or metadata exceed 4 GiB');
   const lists: ListEntries[] = [];
   for (let list = 0; list < nLists; list++) {
     const n = input.u32();
@@ -250,6 +286,30 @@ export function readStreamedSnapshot(input: ChunkReader, withText: boolean, code
         const metadataJson = metadataBytes === NO_METADATA ? null : items.string(metadataBytes, 'utf8');
         visit(i, token, sealTag, revision, id, metadataJson);
       }
+    },
+    itemColumns() {
+      const items = itemsAt.fork();
+      const revisions = new Uint32Array(count);
+      const idEnds = new Uint32Array(count);
+      const metadataEnds = new Uint32Array(count);
+      const ids = Buffer.allocUnsafeSlow(idBytes);
+      const metadata = Buffer.allocUnsafeSlow(metadataBytes);
+      let idAt = 0;
+      let metadataAt = 0;
+      for (let i = 0; i < count; i++) {
+        items.skip(TOKEN_BYTES + TAG_BYTES);
+        revisions[i] = items.u32();
+        const idLength = items.u32();
+        items.copyTo(ids, idAt, idLength);
+        idEnds[i] = idAt += idLength;
+        const metadataLength = items.u32();
+        if (metadataLength !== NO_METADATA) {
+          items.copyTo(metadata, metadataAt, metadataLength);
+          metadataAt += metadataLength;
+        }
+        metadataEnds[i] = metadataAt;
+      }
+      return { count, tokens: packed.tokens, tags: packed.tags, revisions, ids, idEnds, metadata, metadataEnds };
     },
   };
 }

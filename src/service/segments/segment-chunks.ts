@@ -84,6 +84,9 @@ export class ChunkFormatError extends Error {
   }
 }
 
+/** Up to this many bytes, copyTo copies byte by byte (an open copies a few million tokens, tags and ids). */
+const SMALL_COPY = 64;
+
 export class ChunkReader {
   readonly #chunks: readonly Buffer[];
   #chunk = 0;
@@ -169,8 +172,11 @@ export class ChunkReader {
     this.#skipEmpty();
     const chunk = this.#chunks[this.#chunk];
     if (chunk !== undefined && chunk.length - this.#at >= n) {
-      chunk.copy(target, offset, this.#at, this.#at + n);
-      this.#at += n;
+      const at = this.#at;
+      // A few bytes (a token, a tag, an id) are copied here: a call into Buffer.copy costs more than the copy.
+      if (n <= SMALL_COPY) for (let k = 0; k < n; k++) target[offset + k] = chunk[at + k];
+      else chunk.copy(target, offset, at, at + n);
+      this.#at = at + n;
       return;
     }
     this.into(target.subarray(offset, offset + n));

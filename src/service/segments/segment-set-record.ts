@@ -186,10 +186,15 @@ function parseSegmentSet<T>(
   }
 }
 
-/** The plaintext of segment `segment` (0 the manifest) of set `setId`; IntegrityError when it fails authentication. */
-export function openSegment(cipher: IndexCipher, index: string, setId: Buffer, segment: number, sealed: Buffer): Buffer {
+/**
+ * The plaintext of segment `segment` (0 the manifest) of set `setId`; IntegrityError when it fails
+ * authentication. `inPlace`: written over `sealed` (destroyed either way) and returned as a view
+ * into it, for an open, which would otherwise first-touch as much fresh memory as the whole set.
+ */
+export function openSegment(cipher: IndexCipher, index: string, setId: Buffer, segment: number, sealed: Buffer, inPlace = false): Buffer {
   try {
-    return cipher.open(sealed, segmentAad(index, setId, segment));
+    const aad = segmentAad(index, setId, segment);
+    return inPlace ? cipher.openInPlace(sealed, aad) : cipher.open(sealed, aad);
   } catch (error) {
     if (error instanceof SealIntegrityError) throw new IntegrityError(`segment ${segment} of index "${index}"`);
     throw error;

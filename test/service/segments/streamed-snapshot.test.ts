@@ -58,6 +58,23 @@ describe('readStreamedSnapshot', () => {
     }
   });
 
+  it('gives every item as columns (revisions, ids, metadata) matching the items, whatever the chunking', () => {
+    const snapshot = snapshotOf(90, 5);
+    for (const chunkBytes of [7, 61, 1 << 16]) {
+      const columns = readStreamedSnapshot(new ChunkReader(written(snapshot, chunkBytes)), false).itemColumns();
+      expect(columns.count).toBe(90);
+      snapshot.items.forEach((item, i) => {
+        const idStart = i === 0 ? 0 : columns.idEnds[i - 1];
+        const metadataStart = i === 0 ? 0 : columns.metadataEnds[i - 1];
+        expect(columns.revisions[i]).toBe(item.revision);
+        expect(columns.ids.toString('utf8', idStart, columns.idEnds[i])).toBe(item.id);
+        expect(metadataStart === columns.metadataEnds[i] ? null : columns.metadata.toString('utf8', metadataStart, columns.metadataEnds[i])).toBe(item.metadataJson);
+        expect(columns.tokens.subarray(i * 32, (i + 1) * 32).equals(item.token)).toBe(true);
+        expect(columns.tags.toString('latin1', i * 16, (i + 1) * 16)).toBe(item.sealTag);
+      });
+    }
+  });
+
   it('refuses a keep of another length, and a stream claiming more items than its bytes hold', () => {
     const chunks = written(snapshotOf(10, 4), 64);
     expect(() => readStreamedSnapshot(new ChunkReader(chunks), false).forEachItem(new Uint8Array(9), () => undefined)).toThrow(RangeError);
