@@ -461,10 +461,20 @@ export class OpenIndex {
   *segmentSnapshotInSteps(): Generator<void, IndexSnapshot | null, undefined> {
     const lists = yield* this.#engine.exportListsInSteps();
     if (lists === null) return null;
+    // Rows the engine keeps exact (their codes could not hold them) are left out of the set, item
+    // and all: an open replays them from their records with the tail, and the engine keeps them
+    // exact again. There are none or a few, so the set's format stays as it is.
+    const exactSlots = new Set<number>();
+    for (const list of lists.lists) {
+      if (list.exact === undefined) continue;
+      for (const slot of list.exact.ids) exactSlots.add(slot);
+      delete list.exact;
+    }
     const position = new Uint32Array(this.#nextSlot);
-    const slots = new Uint32Array(this.#records.size);
+    const slots = new Uint32Array(this.#records.size - exactSlots.size);
     const items: SnapshotItem[] = [];
     for (const [slot, record] of this.#records) {
+      if (exactSlots.has(slot)) continue;
       position[slot] = items.length;
       slots[items.length] = slot;
       items.push({ id: record.id, token: record.token, revision: record.revision, sealTag: record.sealTag, metadataJson: record.metadata === null ? null : JSON.stringify(record.metadata) });
