@@ -135,6 +135,8 @@ const MAX_CANDIDATES = 1_000_000;
 const MAX_STORED_SCAN = 10_000;
 /** Vectors read from the store per query when a whole codes-only index is read (training, a new model). */
 const BULK_READ_PAGE = 2000;
+/** Passes a training snapshot reads the writes that landed during the previous one in, at most (each is shorter). */
+const MAX_SOURCE_PASSES = 8;
 /** Item records segmentSnapshotInSteps copies between two steps (a few ms). */
 const SNAPSHOT_STEP_ITEMS = 20_000;
 /** Training snapshots and restored lists this large go into memory another thread touched first (64 MiB: 0.2 s of page faults on this project's VMs). */
@@ -979,8 +981,25 @@ export class OpenIndex {
   async trainingSnapshot(): Promise<TrainingSnapshot> {
     const rows = this.#engine.size;
     const prefaulted = rows * this.config.dimension * 4 >= PREFAULT_MIN_BYTES ? this.#engine.allocateSnapshot(rows + Math.ceil(rows / 8)) : undefined;
-    const [source] = await Promise.all([this.#engineSource(), prefaulted && prefaultRows(prefaulted)]);
-    return this.#engine.trainingSnapshot(source, prefaulted);
+    const [vectors] = await Promise.all([this.#readVectors(), prefaulted && prefaultRows(prefaulted)]);
+    if (vectors === undefined) return this.#engine.trainingSnapshot(undefined, prefaulted);
+    // Writes do not wait for a training run: those that landed while the store was read have no
+    // vector in `vectors` yet, and a codes-only engine's snapshot needs every current one. Read
+    // them too, until a check finds none missing, and take the snapshot in the same step as that
+    // check (nothing can land in between).
+    for (let pass = 0; ; pass++) {
+      const missing = this.#slotsWithout(vectors);
+      if (missing.length === 0 || pass === MAX_SOURCE_PASSES) break;
+      await this.#readVectors(vectors, missing);
+    }
+    return this.#engine.trainingSnapshot((slot) => vectors.get(slot), prefaulted);
+  }
+
+  /** The current slots `vectors` has no vector for. */
+  #slotsWithout(vectors: Map<number, Float32Array>): number[] {
+    const missing: number[] = [];
+    for (const slot of this.#records.keys()) if (!vectors.has(slot)) missing.push(slot);
+    return missing;
   }
 
   /**
@@ -988,13 +1007,20 @@ export class OpenIndex {
    * the engine keeps its rows (it reads them itself). Transient: dropped after the caller's use.
    */
   async #engineSource(): Promise<VectorSource | undefined> {
+    const vectors = await this.#readVectors();
+    return vectors && ((slot) => vectors.get(slot));
+  }
+
+  /**
+   * For a codes-only engine, the vectors of `slots` (default every current one) read from the
+   * store (bulk, around the cache) into `into`; undefined when the engine keeps its rows.
+   */
+  async #readVectors(into = new Map<number, Float32Array>(), slots = [...this.#records.keys()]): Promise<Map<number, Float32Array> | undefined> {
     if (!this.#engine.approximate) return undefined;
-    const slots = [...this.#records.keys()];
-    const vectors = new Map<number, Float32Array>();
     for (let start = 0; start < slots.length; start += BULK_READ_PAGE) {
-      for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) vectors.set(slot, vector);
+      for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) into.set(slot, vector);
     }
-    return (slot) => vectors.get(slot);
+    return into;
   }
 
   /** The write a decoded record read from the store applies. */
