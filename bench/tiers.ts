@@ -3,6 +3,9 @@
 // delta of building it), train time (k-means and the codec, in the worker), recall@10 and
 // single / batched QPS at nProbes 4..64 with the service's re-rank (rerankMult x topK candidates
 // scored on the full vectors), and the engine rebuild an open performs once the items are read.
+// It also counts the rows IVF_SQ8 keeps exact because its codes cannot hold them (engine/
+// exact-rows.ts): after training, and among the held-out queries written afterwards as new items
+// (same distribution), which should both be none or a handful.
 import { parseArgs } from 'node:util';
 import {
   INDEX_TYPES,
@@ -104,7 +107,8 @@ export async function runTiersBench(options: TiersBenchOptions): Promise<void> {
     reopened.addBatch(ids, data.base);
     reopened.applyModel(model, { ids: snapshot.ids, lists: result.lists });
     const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
-    summary.push([type, (resident / n).toFixed(0), (rssDelta / n).toFixed(0), trainSeconds.toFixed(1), rebuildSeconds.toFixed(2)]);
+    const exactAfterTraining = index.exactRows;
+    summary.push([type, (resident / n).toFixed(0), (rssDelta / n).toFixed(0), trainSeconds.toFixed(1), rebuildSeconds.toFixed(2), exactAfterTraining]);
 
     const searchOne = (engine: VectorIndex, q: number, nProbes: number): EngineSearchResult => {
       const query = data.queries.subarray(q * d, (q + 1) * d);
@@ -124,9 +128,12 @@ export async function runTiersBench(options: TiersBenchOptions): Promise<void> {
       const codes = index.approximate ? meanRecall(index.searchBatch(data.queries, { topK, nProbes }), truth).toFixed(3) : '-';
       speed.push([type, rerankMult, nProbes, meanRecall(single, truth).toFixed(3), meanRecall(batched, truth).toFixed(3), codes, singleQps.toFixed(0), batchQps.toFixed(0)]);
     }
+    // The held-out queries written as new items after training: how many the codes cannot hold.
+    index.addBatch(Uint32Array.from({ length: options.queries }, (_, i) => n + i), data.queries);
+    summary[summary.length - 1].push(`${index.exactRows - exactAfterTraining} of ${options.queries}`);
   }
   console.log('## Memory, training and rebuild');
-  table(['type', 'resident B/vec', 'RSS delta B/vec', 'train s', 'rebuild s'], summary);
+  table(['type', 'resident B/vec', 'RSS delta B/vec', 'train s', 'rebuild s', 'exact rows', 'exact of later writes'], summary);
   console.log("## Recall@10 and QPS (the compressed types re-ranked from rerankMult x topK; 'codes' = recall with rerankMult 0)");
   table(['type', 'rerankMult', 'nProbes', 'recall', 'recall batch', 'codes', 'QPS single', 'QPS batch'], speed);
 }

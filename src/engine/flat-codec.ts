@@ -25,9 +25,13 @@ export class FlatCodec implements ListCodec {
   }
 
   /** Nothing to write: the row is the code. */
-  encode(): void {}
+  encode(): boolean {
+    return true;
+  }
 
-  encodeBatch(): void {}
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>, misfits?: Uint8Array): void {
+    misfits?.fill(0, 0, rows.length);
+  }
 
   toBytes(): null {
     return null;

@@ -3,13 +3,17 @@
 // and a locator maps an id to its list and position. Removal moves the list's last row into the
 // hole, so lists stay dense: a scan never meets a dead row, however many removals came before.
 // The blocks are spread over the memories of a ListMemories, each list wholly in one of them.
+// Codes-only lists keep the rows their codec cannot code within its resolution exact, beside the
+// blocks (exact-rows.ts); the locator tells such an entry by its position's top bit.
 import { BlockArena, type Block } from './block-arena.js';
+import { ExactRows } from './exact-rows.js';
 import { alignUp, type KernelHeap } from './kernel-heap.js';
 import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
-import type { ListEntries } from './list-contents.js';
+import type { ExactEntries, ListEntries } from './list-contents.js';
 import { ADDRESS_SPAN, ListMemories } from './list-memories.js';
 import { SlotLocator } from './slot-locator.js';
+import type { TopK } from './top-k.js';
 
 const GROWTH = 1.5;
 
@@ -17,7 +21,12 @@ const GROWTH = 1.5;
 export interface EncodedCode {
   codes: Int8Array;
   at: number;
+  /** The codec's encode returned false for this row: codes-only lists keep it exact instead. */
+  misfit?: boolean;
 }
+
+/** Added to a slot's position when the entry is one of its list's exact rows (the position is then theirs). */
+const EXACT = 2 ** 31;
 /** Estimated bytes a JS Map spends per entry (key, value, chain link, buckets, slack). */
 const MAP_ENTRY_BYTES = 40;
 
@@ -32,7 +41,11 @@ export interface ListBlocks {
   capacities: Uint32Array;
   lengths: Uint32Array;
   ids: Uint32Array[];
+  /** Each list's exact rows (codes-only lists), when any list has some. */
+  exact?: (ExactEntries | undefined)[];
 }
+
+const NO_IDS = new Uint32Array(0);
 
 function roundToTile(rows: number): number {
   return Math.max(ROW_TILE, Math.ceil(rows / ROW_TILE) * ROW_TILE);
@@ -61,6 +74,10 @@ export class InvertedLists {
   private slotEpoch: Uint32Array;
   private readonly freeSlots: number[];
   private slotsUsed: number;
+  /** Codes-only lists whose codec may not hold a row: the rows kept exact instead; else null. */
+  private readonly exact: ExactRows | null;
+  /** Where a row's code is written first, to learn whether it holds the row (lists with `exact`). */
+  private readonly trialCode: Int8Array;
 
   /**
    * `expected[l]` rows are reserved in list l up front (a rebuild knows the final sizes). A
@@ -92,6 +109,8 @@ export class InvertedLists {
     this.rowBytes = stride * 4;
     this.codeBytes = codec ? codec.codeBytes : 0;
     this.slotBytes = this.rowBytes + 4 + this.codeBytes;
+    this.exact = stride === 0 && codec?.exactDimension !== undefined ? new ExactRows(codec.exactDimension) : null;
+    this.trialCode = new Int8Array(this.exact ? this.codeBytes : 0);
     this.blocks = new Array<Block>(count);
     this.homes = new Uint32Array(count);
     this.capacities = new Uint32Array(count);
@@ -104,6 +123,11 @@ export class InvertedLists {
         this.homes[l] = adopted.memories[l];
         this.blocks[l] = this.memories.adopt(adopted.memories[l], adopted.offsets[l], adopted.capacities[l] * this.slotBytes);
         this.listIds[l] = adopted.ids[l];
+        const exact = adopted.exact?.[l];
+        if (exact) {
+          if (!this.exact) throw new RangeError('exact rows adopted by lists that keep none');
+          this.exact.adopt(l, exact);
+        }
         continue;
       }
       const capacity = roundToTile(expected ? expected[l] : 0);
@@ -151,8 +175,35 @@ export class InvertedLists {
     return alignUp(roundToTile(Math.ceil(this.lengths[list] * GROWTH)) * this.slotBytes);
   }
 
+  /** Entries of `list` in its block (what a scan of its codes or rows covers; its exact rows are apart). */
   length(list: number): number {
     return this.lengths[list];
+  }
+
+  /** Rows of `list` kept exact beside its codes (codes-only lists). */
+  exactLength(list: number): number {
+    return this.exact ? this.exact.length(list) : 0;
+  }
+
+  /** Exact rows over every list: none on in-distribution data. */
+  get exactCount(): number {
+    return this.exact ? this.exact.size : 0;
+  }
+
+  /** Ids of `list`'s exact rows by position; entries past exactLength(list) are stale. */
+  exactIds(list: number): Uint32Array {
+    return this.exact ? this.exact.ids(list) : NO_IDS;
+  }
+
+  /** The exact row at `position` of `list` (a view, dimension floats) and its squared norm. */
+  exactRow(list: number, position: number): { row: Float32Array; norm: number } {
+    const exact = this.exact as ExactRows;
+    return { row: exact.row(list, position), norm: exact.norm(list, position) };
+  }
+
+  /** Offers `list`'s exact rows to `best` (see ExactRows.offer); nothing when it has none. */
+  offerExact(best: TopK, list: number, query: Float32Array, from: number, constant: number, filter?: (id: number) => boolean): void {
+    this.exact?.offer(best, list, query, from, constant, filter);
   }
 
   /** Rows the heap block of `list` can hold: a multiple of ROW_TILE, so kernels may overrun `length`. */
@@ -215,7 +266,7 @@ export class InvertedLists {
    */
   rowOf(id: number): number {
     const slot = this.locator.get(id);
-    if (slot === undefined) return -1;
+    if (slot === undefined || this.slotPos[slot] >= EXACT) return -1;
     const list = this.slotList[slot];
     return this.homes[list] * ADDRESS_SPAN + this.blocks[list].offset + this.slotPos[slot] * this.rowBytes;
   }
@@ -247,6 +298,16 @@ export class InvertedLists {
    * only the norm and the code.
    */
   append(list: number, id: number, source: Block, sourceDelta: number, norm: number, epoch: number, code?: EncodedCode): void {
+    if (this.exact) {
+      // Before anything is allocated: the source block cannot have moved yet.
+      const from = (source.offset + sourceDelta) >> 2;
+      const coded = this.codeOf(list, this.memories.heap(0).f32, from, code);
+      if (coded === null) {
+        this.takeExact(list, id, this.memories.heap(0).f32, from, norm, epoch);
+        return;
+      }
+      code = coded;
+    }
     const position = this.lengths[list];
     if (position === this.capacities[list]) this.resize(list, roundToTile(Math.ceil(position * GROWTH)));
     const sourceF32 = this.memories.heap(0).f32;
@@ -256,6 +317,25 @@ export class InvertedLists {
     if (f32 === sourceF32) f32.copyWithin(target, from, from + this.stride);
     else f32.set(sourceF32.subarray(from, from + this.stride), target);
     this.place(list, position, id, norm, epoch, sourceF32, from, code);
+  }
+
+  /**
+   * Lists with exact rows: the code of the row at `from` of `source` for `list` (`code` when given,
+   * else encoded now), or null when the codec cannot hold the row (it is kept exact instead).
+   */
+  private codeOf(list: number, source: Float32Array, from: number, code?: EncodedCode): EncodedCode | null {
+    if (code) return code.misfit === true ? null : code;
+    return (this.codec as ListCodec).encode(source, from, this.trialCode, 0, list) ? { codes: this.trialCode, at: 0 } : null;
+  }
+
+  /** Keeps the row at `from` of `source` exact in `list`, `id` taking a new slot written in `epoch`. */
+  private takeExact(list: number, id: number, source: Float32Array, from: number, norm: number, epoch: number): void {
+    const position = (this.exact as ExactRows).add(list, id, source, from, norm);
+    const slot = this.takeSlot();
+    this.slotList[slot] = list;
+    this.slotPos[slot] = EXACT + position;
+    this.slotEpoch[slot] = epoch;
+    this.locator.set(id, slot);
   }
 
   private place(list: number, position: number, id: number, norm: number, epoch: number, source: Float32Array, from: number, code?: EncodedCode): void {
@@ -285,7 +365,13 @@ export class InvertedLists {
    * rebuilds, which reserve every list's capacity up front.
    */
   appendFrom(list: number, id: number, source: Float32Array, from: number, norm: number, epoch: number): void {
-    this.place(list, this.copyRowIn(list, source, from), id, norm, epoch, source, from);
+    let code: EncodedCode | undefined;
+    if (this.exact) {
+      const coded = this.codeOf(list, source, from);
+      if (coded === null) return this.takeExact(list, id, source, from, norm, epoch);
+      code = coded;
+    }
+    this.place(list, this.copyRowIn(list, source, from), id, norm, epoch, source, from, code);
   }
 
   /** Copies a row from another memory to the end of `list` (grown when full); returns its position. */
@@ -304,6 +390,15 @@ export class InvertedLists {
    * the lists this one was built from.
    */
   appendSlot(list: number, id: number, slot: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
+    if (this.exact) {
+      const coded = this.codeOf(list, source, from, code);
+      if (coded === null) {
+        this.slotList[slot] = list;
+        this.slotPos[slot] = EXACT + this.exact.add(list, id, source, from, norm);
+        return;
+      }
+      code = coded;
+    }
     const position = this.copyRowIn(list, source, from);
     this.fill(list, position, id, norm, source, from, code);
     this.slotList[slot] = list;
@@ -315,6 +410,14 @@ export class InvertedLists {
    * another thread's InvertedLists (list-build.ts), which has the slots.
    */
   appendRow(list: number, id: number, source: Float32Array, from: number, norm: number, code?: EncodedCode): void {
+    if (this.exact) {
+      const coded = this.codeOf(list, source, from, code);
+      if (coded === null) {
+        this.exact.add(list, id, source, from, norm);
+        return;
+      }
+      code = coded;
+    }
     this.fill(list, this.copyRowIn(list, source, from), id, norm, source, from, code);
   }
 
@@ -325,11 +428,13 @@ export class InvertedLists {
     const rowsFrom = this.rowsAt(list) >> 2;
     const normsFrom = this.normsAt(list) >> 2;
     const codesFrom = this.codesAt(list);
+    const exact = this.exact?.export(list);
     return {
       ids: this.listIds[list].slice(0, length),
       rows: this.stride > 0 ? heap.f32.slice(rowsFrom, rowsFrom + length * this.stride) : null,
       norms: heap.f32.slice(normsFrom, normsFrom + length),
       codes: this.codeBytes > 0 ? heap.u8.slice(codesFrom, codesFrom + length * this.codeBytes) : null,
+      ...(exact ? { exact } : {}),
     };
   }
 
@@ -361,16 +466,30 @@ export class InvertedLists {
       this.locator.set(id, slot);
     }
     this.lengths[list] = length;
+    if (entries.exact) {
+      if (!this.exact) throw new RangeError('exact rows imported into lists that keep none');
+      const exact = entries.exact;
+      this.exact.adopt(list, { ids: exact.ids.slice(), rows: exact.rows.slice(), norms: exact.norms.slice() });
+      for (let position = 0; position < exact.ids.length; position++) {
+        const slot = this.takeSlot();
+        this.slotList[slot] = list;
+        this.slotPos[slot] = EXACT + position;
+        this.slotEpoch[slot] = epoch;
+        this.locator.set(exact.ids[position], slot);
+      }
+    }
   }
 
-  /** Where each list's block is, its length and ids: what another thread's lists adopt. */
+  /** Where each list's block is, its length and ids (and its exact rows): what another thread's lists adopt. */
   exportBlocks(): ListBlocks {
+    const exact = this.exact && this.exact.size > 0 ? Array.from({ length: this.listCount }, (_, l) => this.exact?.export(l)) : undefined;
     return {
       memories: this.homes.slice(),
       offsets: Float64Array.from(this.blocks, (block) => block.offset),
       capacities: this.capacities.slice(),
       lengths: this.lengths.slice(),
       ids: this.listIds.slice(),
+      ...(exact ? { exact } : {}),
     };
   }
 
@@ -392,6 +511,10 @@ export class InvertedLists {
       this.slotPos[slot] = kept++;
     }
     this.lengths[list] = kept;
+    this.exact?.retain(list, slotOf, (slot, position) => {
+      this.slotList[slot] = list;
+      this.slotPos[slot] = EXACT + position;
+    });
   }
 
   /** Copies the entry at `from` of `list` (row, norm, code, id) over the one at `to`. */
@@ -417,8 +540,15 @@ export class InvertedLists {
       // A freed slot keeps its last epoch: it is live only if its position still names it.
       const list = this.slotList[slot];
       const position = this.slotPos[slot];
-      if (list >= this.count || position >= this.lengths[list]) continue;
-      const id = this.listIds[list][position];
+      if (list >= this.count) continue;
+      let id: number;
+      if (position >= EXACT) {
+        if (position - EXACT >= this.exactLength(list)) continue;
+        id = this.exactIds(list)[position - EXACT];
+      } else {
+        if (position >= this.lengths[list]) continue;
+        id = this.listIds[list][position];
+      }
       if (this.locator.get(id) === slot) written.push(id);
     }
     return written;
@@ -431,6 +561,11 @@ export class InvertedLists {
     this.freeSlots.push(slot);
     const list = this.slotList[slot];
     const position = this.slotPos[slot];
+    if (position >= EXACT) {
+      const moved = (this.exact as ExactRows).remove(list, position - EXACT);
+      if (moved >= 0) this.slotPos[this.locator.get(moved) as number] = position;
+      return true;
+    }
     const last = this.lengths[list] - 1;
     if (position !== last) {
       this.moveEntry(list, last, position);
@@ -442,11 +577,11 @@ export class InvertedLists {
     return true;
   }
 
-  /** Bytes held outside the heap for bookkeeping (ids, slots, the locator's estimated size). */
+  /** Bytes held outside the heap: bookkeeping (ids, slots, the locator's estimated size) and the exact rows. */
   bookkeepingBytes(): number {
     let bytes = this.slotList.byteLength + this.slotPos.byteLength + this.slotEpoch.byteLength;
     for (const ids of this.listIds) bytes += ids.byteLength;
-    return bytes + this.locator.bytes(MAP_ENTRY_BYTES) + this.count * 64;
+    return bytes + this.locator.bytes(MAP_ENTRY_BYTES) + this.count * 64 + (this.exact?.bytes() ?? 0);
   }
 
   private resize(list: number, capacity: number): void {

@@ -5,6 +5,8 @@
 // IVF_FLAT keeps its rows in the lists, with int8 codes beside them for a pre-scan re-ranked
 // exactly on the rows. IVF_SQ8 and IVF_PQ keep only codes once trained: their results carry code
 // distances (marked approximate) and the caller re-ranks them on vectors it keeps elsewhere.
+// A row their codes cannot hold (SQ8: a value beyond its trained ranges) is kept exact beside its
+// list's codes and scored exactly by every scan of that list (exact-rows.ts), until the next model.
 import type { Block, BlockArena } from './block-arena.js';
 import { CoarseQuantizer } from './coarse-quantizer.js';
 import { EngineInputError } from './errors.js';
@@ -169,6 +171,11 @@ export class IvfIndex implements VectorIndex {
     return this.state.lists.size;
   }
 
+  /** Rows kept exact beside the codes (exact-rows.ts). */
+  get exactRows(): number {
+    return this.state.lists.exactCount;
+  }
+
   get isTrained(): boolean {
     return this.state.model !== null;
   }
@@ -252,13 +259,14 @@ export class IvfIndex implements VectorIndex {
       if (state.coarse) state.coarse.assign(state.heap, base, count, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best);
       // The labels and codes are copied out: appends may move the scratch block.
       const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : null;
-      const codes = state.rows || !lists ? null : this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride), lists);
+      const misfits = new Uint8Array(count);
+      const codes = state.rows || !lists ? null : this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride), lists, misfits);
       const codeBytes = state.lists.codeBytes;
       for (let i = 0; i < count; i++) {
         const id = ids[start + i];
         state.lists.remove(id);
         const list = lists ? lists[i] : this.untrainedList(state);
-        state.lists.append(list, id, scratch, i * this.rowBytes, norms[i], this.epoch, codes ? { codes, at: i * codeBytes } : undefined);
+        state.lists.append(list, id, scratch, i * this.rowBytes, norms[i], this.epoch, codes ? { codes, at: i * codeBytes, misfit: misfits[i] === 1 } : undefined);
       }
     }
   }
@@ -306,10 +314,14 @@ export class IvfIndex implements VectorIndex {
     const scanScratch = { out: outAt, selected: selectedAt };
     // Residual codes: each list's scan leaves out the query's dot with its centroid.
     const offsetOf = (list: number): number => codec.listOffset?.(heap.f32, queryAt >> 2, list) ?? 0;
+    // Rows kept exact are scored beside each list's codes, on the codes' scale (exact-rows.ts).
+    const exactRows = lists.exactCount > 0;
+    const constant = exactRows ? 2 * codec.queryConstant(heap.f32, queryAt >> 2) : 0;
     if (state.memories.count === 1) {
       for (let p = 0; p < count; p++) {
         const list = probed ? probed[p] : p;
         scanList(best, heap, lists, codec, list, preparedAt, twice, offsetOf(list), scanScratch, filter);
+        if (exactRows) lists.offerExact(best, list, heap.f32, queryAt >> 2, constant, filter);
       }
     } else {
       // Each list is scanned in its own memory, with the prepared query copied there once.
@@ -318,6 +330,7 @@ export class IvfIndex implements VectorIndex {
       for (let p = 0; p < count; p++) {
         const list = probed ? probed[p] : p;
         const memory = lists.memoryOf(list);
+        if (exactRows) lists.offerExact(best, list, heap.f32, queryAt >> 2, constant, filter);
         if (memory === 0) {
           scanList(best, heap, lists, codec, list, preparedAt, twice, offsetOf(list), scanScratch, filter);
           continue;
@@ -406,6 +419,11 @@ export class IvfIndex implements VectorIndex {
       }
       ids.set(lists.ids(list).subarray(0, length), row);
       row += length;
+      // Its exact rows, as they were added.
+      const exact = lists.exactLength(list);
+      for (let i = 0; i < exact; i++) put(lists.exactRow(list, i).row, 0, d, row + i, 1);
+      ids.set(lists.exactIds(list).subarray(0, exact), row);
+      row += exact;
     }
     const epoch = this.epoch;
     this.lastSnapshotEpoch = epoch;
@@ -479,13 +497,15 @@ export class IvfIndex implements VectorIndex {
     const target = new Uint32Array(lists.size);
     const unassigned: number[] = [];
     let row = 0;
+    // Each list's entries, then its exact rows: the order readRows reads them in.
     for (let list = 0; list < lists.count; list++) {
-      const ids = lists.ids(list);
-      for (let i = 0; i < lists.length(list); i++, row++) {
-        const slot = lists.slotOf(ids[i]);
-        slots[row] = slot;
-        if (given[slot] >= 0 && lists.epochOfSlot(slot) <= trustedEpoch) target[row] = given[slot];
-        else unassigned.push(row);
+      for (const [ids, length] of [[lists.ids(list), lists.length(list)], [lists.exactIds(list), lists.exactLength(list)]] as const) {
+        for (let i = 0; i < length; i++, row++) {
+          const slot = lists.slotOf(ids[i]);
+          slots[row] = slot;
+          if (given[slot] >= 0 && lists.epochOfSlot(slot) <= trustedEpoch) target[row] = given[slot];
+          else unassigned.push(row);
+        }
       }
     }
     // Every row in list order: where it is in the old lists (each in its list's memory), or (codes
@@ -504,7 +524,8 @@ export class IvfIndex implements VectorIndex {
     const sizes = new Uint32Array(nLists);
     for (let i = 0; i < target.length; i++) sizes[target[i]]++;
     next.lists = new InvertedLists(next.memories, next.rows ? this.stride : 0, nLists, sizes, codec, lists);
-    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, sourceOf, rowsByIndex, target);
+    const misfits = new Uint8Array(target.length);
+    const codes = next.rows ? null : this.encodeRows(codec as ListCodec, sourceOf, rowsByIndex, target, misfits);
     const codeBytes = next.lists.codeBytes;
     yield;
     row = 0;
@@ -513,12 +534,18 @@ export class IvfIndex implements VectorIndex {
       const norms = lists.normsAt(list) >> 2;
       let oldF32 = lists.heapOf(list).f32;
       for (let i = 0; i < lists.length(list); i++, row++) {
-        const code = codes ? { codes, at: row * codeBytes } : undefined;
+        const code = codes ? { codes, at: row * codeBytes, misfit: misfits[row] === 1 } : undefined;
         next.lists.appendSlot(target[row], ids[i], slots[row], sourceOf(row), rowsByIndex[row], oldF32[norms + i], code);
         if ((row + 1) % APPLY_STEP_ROWS === 0) {
           yield;
           oldF32 = lists.heapOf(list).f32;
         }
+      }
+      // The rows the previous codes kept exact: coded again under the new model's codec when they fit it now.
+      const exactIds = lists.exactIds(list);
+      for (let i = 0; i < lists.exactLength(list); i++, row++) {
+        const code = codes ? { codes, at: row * codeBytes, misfit: misfits[row] === 1 } : undefined;
+        next.lists.appendSlot(target[row], exactIds[i], slots[row], sourceOf(row), rowsByIndex[row], lists.exactRow(list, i).norm, code);
       }
     }
     this.state = next;
@@ -626,7 +653,7 @@ export class IvfIndex implements VectorIndex {
     for (let list = 0; list < lists.count; list++) {
       const entry = lists.exportList(list);
       entries.push(entry);
-      copied += entry.ids.byteLength + entry.norms.byteLength + (entry.rows?.byteLength ?? 0) + (entry.codes?.byteLength ?? 0);
+      copied += entry.ids.byteLength + entry.norms.byteLength + (entry.rows?.byteLength ?? 0) + (entry.codes?.byteLength ?? 0) + (entry.exact?.rows.byteLength ?? 0);
       if (copied >= EXPORT_STEP_BYTES) {
         copied = 0;
         yield;
@@ -680,8 +707,13 @@ export class IvfIndex implements VectorIndex {
       if (entries.norms.length !== n || (entries.rows?.length ?? 0) !== n * contents.stride || (entries.codes?.length ?? 0) !== n * contents.codeBytes) {
         throw new EngineInputError(`list ${list} has entries of the wrong shape`);
       }
-      for (let i = 0; i < n; i++) {
-        const id = entries.ids[i];
+      const exact = entries.exact;
+      if (exact !== undefined && (rows || codec?.exactDimension === undefined || exact.rows.length !== exact.ids.length * this.dimension || exact.norms.length !== exact.ids.length)) {
+        throw new EngineInputError(`list ${list} has exact rows of the wrong shape, or its index keeps none`);
+      }
+      const all = exact === undefined ? entries.ids : [...entries.ids, ...exact.ids];
+      for (let i = 0; i < all.length; i++) {
+        const id = all[i];
         assertId(id, `list ${list} id ${i}`);
         const word = id >>> 5;
         const twice = word < seen.length ? (seen[word] & (1 << (id & 31))) !== 0 : seenBeyond.has(id);
@@ -763,15 +795,16 @@ export class IvfIndex implements VectorIndex {
 
   /**
    * The codes of the rows at float indices `rows` (row r of `sourceOf(r)`, bound for list
-   * lists[r]), one after another: a batch per run of rows in the same memory.
+   * lists[r]), one after another: a batch per run of rows in the same memory. misfits[r] is set
+   * to 1 for the rows the codes cannot hold (kept exact by the lists).
    */
-  private encodeRows(codec: ListCodec, sourceOf: (row: number) => Float32Array, rows: Float64Array, lists: Uint32Array): Int8Array {
+  private encodeRows(codec: ListCodec, sourceOf: (row: number) => Float32Array, rows: Float64Array, lists: Uint32Array, misfits: Uint8Array): Int8Array {
     const codes = new Int8Array(rows.length * codec.codeBytes);
     for (let start = 0; start < rows.length;) {
       const source = sourceOf(start);
       let end = start + 1;
       while (end < rows.length && sourceOf(end) === source) end++;
-      codec.encodeBatch(source, rows.subarray(start, end), codes, start * codec.codeBytes, lists.subarray(start, end));
+      codec.encodeBatch(source, rows.subarray(start, end), codes, start * codec.codeBytes, lists.subarray(start, end), misfits.subarray(start, end));
       start = end;
     }
     return codes;
@@ -785,7 +818,7 @@ export class IvfIndex implements VectorIndex {
     encodeVector(vector, 0, this.dimension, this.metric, into, 0, `vector of id ${id}`);
   }
 
-  /** Every row of `state` in list order, read from `source` (the lists keep only codes). */
+  /** Every row of `state` in list order (each list's entries, then its exact rows), read from `source` (the lists keep only codes). */
   private readRows(state: IndexState, source: VectorSource | undefined): { f32: Float32Array; at: Float64Array } {
     const n = state.lists.size;
     const f32 = new Float32Array(Math.max(1, n) * this.stride);
@@ -797,6 +830,11 @@ export class IvfIndex implements VectorIndex {
       for (let i = 0; i < state.lists.length(list); i++, r++) {
         this.readSource(source, ids[i], row);
         f32.set(row, r * this.stride);
+        at[r] = r * this.stride;
+      }
+      // Then its exact rows, which the lists hold as they were added.
+      for (let i = 0; i < state.lists.exactLength(list); i++, r++) {
+        f32.set(state.lists.exactRow(list, i).row, r * this.stride);
         at[r] = r * this.stride;
       }
     }
@@ -915,7 +953,14 @@ export class IvfIndex implements VectorIndex {
     };
     // Residual codes: each list's scan leaves out each query's dot with its centroid.
     const listOffset = codec.listOffset?.bind(codec);
+    // Rows kept exact are scored beside each list's codes, on the codes' scale (exact-rows.ts).
+    const exactRows = lists.exactCount > 0;
+    const constants = new Float64Array(exactRows ? m : 0);
+    for (let i = 0; i < constants.length; i++) constants[i] = 2 * codec.queryConstant(heap.f32, (queriesAt >> 2) + i * this.stride);
     for (const members of passes) for (let list = 0; list < lists.count; list++) {
+      if (exactRows && lists.exactLength(list) > 0) {
+        for (const query of members[list]) lists.offerExact(best[query], list, heap.f32, (queriesAt >> 2) + query * this.stride, constants[query], filter);
+      }
       const memory = placed ? lists.memoryOf(list) : 0;
       const offsetOf = listOffset && ((query: number): number => listOffset(heap.f32, (queriesAt >> 2) + query * this.stride, list));
       if (memory === 0) {

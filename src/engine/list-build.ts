@@ -88,13 +88,15 @@ export function buildLists(
   const cosine = layout.metric === 'cosine';
   // Codes-only lists take codes encoded in batches, as the index's own rebuild does.
   const batch = !keepRows && codec ? new Int8Array(Math.min(ENCODE_ROWS, count) * codec.codeBytes) : null;
+  // Rows the codes cannot hold: the lists keep them exact (exact-rows.ts).
+  const misfits = new Uint8Array(Math.min(ENCODE_ROWS, count));
   let first = 0;
   for (let c = 0; c < chunks.length; c++) {
     const source = chunks[c].heap.f32;
     const at = offsets[c];
     for (let start = 0; start < at.length; start += ENCODE_ROWS) {
       const end = Math.min(at.length, start + ENCODE_ROWS);
-      if (batch && codec) codec.encodeBatch(source, at.subarray(start, end), batch, 0, labels.subarray(first + start, first + end));
+      if (batch && codec) codec.encodeBatch(source, at.subarray(start, end), batch, 0, labels.subarray(first + start, first + end), misfits);
       for (let i = start; i < end; i++) {
         const from = at[i];
         let norm = 0;
@@ -104,7 +106,8 @@ export function buildLists(
           for (let t = 0; t < dimension; t++) sum += source[from + t] * source[from + t];
           norm = Math.fround(sum);
         }
-        lists.appendRow(labels[first + i], ids[first + i], source, from, norm, batch && codec ? { codes: batch, at: (i - start) * codec.codeBytes } : undefined);
+        const code = batch && codec ? { codes: batch, at: (i - start) * codec.codeBytes, misfit: misfits[i - start] === 1 } : undefined;
+        lists.appendRow(labels[first + i], ids[first + i], source, from, norm, code);
       }
     }
     first += at.length;

@@ -21,12 +21,24 @@ export interface ListCodec {
   /** Byte address of the first entry of `list` the scan reads (valid until the next allocation). */
   entriesAt(lists: InvertedLists, list: number): number;
   /**
+   * Set by codecs whose code may not hold a row within their resolution (IVF_SQ8 clamps values
+   * outside its trained ranges): the floats of such a row that codes-only lists keep exact beside
+   * the codes (exact-rows.ts). Absent when every row codes within the codec's usual error.
+   */
+  readonly exactDimension?: number;
+  /**
    * Writes the code of the float32 row at float index `from` of `source`, bound for `list`, to
    * byte `to` of `codes` (the list matters to codecs that code residuals from its centroid).
+   * Returns false when the code does not hold the row within the codec's resolution (see
+   * exactDimension); codecs without that notion always return true.
    */
-  encode(source: Float32Array, from: number, codes: Int8Array, to: number, list: number): void;
-  /** Writes the codes of the rows at float indices `rows` of `source`, bound for `lists`, one after another from byte `to`. */
-  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>): void;
+  encode(source: Float32Array, from: number, codes: Int8Array, to: number, list: number): boolean;
+  /**
+   * Writes the codes of the rows at float indices `rows` of `source`, bound for `lists`, one after
+   * another from byte `to`; with `misfits`, sets misfits[r] to 1 when encode would return false for
+   * row r, else 0.
+   */
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>, misfits?: Uint8Array): void;
   /**
    * Writes the float32 query at float index `from` as the scan reads it, at byte `to`; returns
    * the scale s with q.x = s * (what scan writes for x), up to a constant that does not rank.

@@ -10,6 +10,18 @@ export interface ListEntries {
   norms: Float32Array;
   /** length x codeBytes, or null when the lists keep no codes. */
   codes: Uint8Array | null;
+  /**
+   * Codes-only lists: the rows the codec could not code within its resolution, kept exact beside
+   * the codes (exact-rows.ts); absent when the list has none.
+   */
+  exact?: ExactEntries;
+}
+
+/** A list's exact rows: ids, rows (n x dimension floats, as the lists would code them) and squared norms (0 for cosine). */
+export interface ExactEntries {
+  ids: Uint32Array;
+  rows: Float32Array;
+  norms: Float32Array;
 }
 
 /** Every list of a trained index, and what is needed to read its entries back. */

@@ -156,12 +156,15 @@ export class ProductQuantizer implements ListCodec {
     return lists.codesAt(list);
   }
 
-  encode(source: Float32Array, from: number, codes: Int8Array, to: number, list: number): void {
+  /** Every row has a nearest codebook entry per piece: nothing is clamped (true). */
+  encode(source: Float32Array, from: number, codes: Int8Array, to: number, list: number): boolean {
     this.encodeBatch(source, [from], codes, to, [list]);
+    return true;
   }
 
   /** Each piece of each row (less its list's centroid) goes to its nearest codebook entry, found by the `nearest` kernel. */
-  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>): void {
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>, misfits?: Uint8Array): void {
+    misfits?.fill(0, 0, rows.length);
     const centroids = this.centroids;
     const d = this.dimension;
     const encoder = this.encoder ?? this.buildEncoder();

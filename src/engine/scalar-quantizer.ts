@@ -20,6 +20,8 @@ export class ScalarQuantizer implements ListCodec {
   readonly codeBytes: number;
   readonly exact = false;
   readonly blocked = true;
+  /** A value beyond the trained range clamps: such rows of codes-only lists are kept exact. */
+  readonly exactDimension: number;
   private readonly inverseSteps: Float64Array;
 
   constructor(
@@ -28,6 +30,7 @@ export class ScalarQuantizer implements ListCodec {
     readonly steps: Float32Array,
   ) {
     this.codeBytes = codeBytesFor(dimension);
+    this.exactDimension = dimension;
     this.inverseSteps = Float64Array.from(steps, (step) => 1 / step);
   }
 
@@ -77,14 +80,24 @@ export class ScalarQuantizer implements ListCodec {
     return new ScalarQuantizer(dimension, offsets, steps);
   }
 
-  /** Writes the int8 codes of the row at float index `from` to byte index `to` of `i8`. */
-  encodeRow(f32: Float32Array, from: number, i8: Int8Array, to: number): void {
+  /**
+   * Writes the int8 codes of the row at float index `from` to byte index `to` of `i8`. Returns
+   * false when a value had to be clamped: it lies outside the trained range by more than half a
+   * step, so its code errs by more than the codes' resolution (codes-only lists keep such a row
+   * exact: exact-rows.ts).
+   */
+  encodeRow(f32: Float32Array, from: number, i8: Int8Array, to: number): boolean {
     const { offsets, inverseSteps, dimension } = this;
+    let fits = true;
     for (let d = 0; d < dimension; d++) {
       const code = Math.round((f32[from + d] - offsets[d]) * inverseSteps[d]);
-      i8[to + d] = code > 127 ? 127 : code < -127 ? -127 : code;
+      if (code > 127 || code < -127) {
+        fits = false;
+        i8[to + d] = code > 127 ? 127 : -127;
+      } else i8[to + d] = code;
     }
     i8.fill(0, to + dimension, to + this.codeBytes);
+    return fits;
   }
 
   /**
@@ -105,12 +118,15 @@ export class ScalarQuantizer implements ListCodec {
     return lists.codesAt(list);
   }
 
-  encode(source: Float32Array, from: number, codes: Int8Array, to: number): void {
-    this.encodeRow(source, from, codes, to);
+  encode(source: Float32Array, from: number, codes: Int8Array, to: number): boolean {
+    return this.encodeRow(source, from, codes, to);
   }
 
-  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number): void {
-    for (let r = 0; r < rows.length; r++) this.encodeRow(source, rows[r], codes, to + r * this.codeBytes);
+  encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists?: ArrayLike<number>, misfits?: Uint8Array): void {
+    for (let r = 0; r < rows.length; r++) {
+      const fits = this.encodeRow(source, rows[r], codes, to + r * this.codeBytes);
+      if (misfits) misfits[r] = fits ? 0 : 1;
+    }
   }
 
   /** u32 dimension, then the offsets and the steps as float32. */

@@ -82,6 +82,11 @@ export interface VectorIndex {
   /** Searches return code distances, to re-rank on the vectors kept elsewhere (trained IVF_SQ8, IVF_PQ). */
   readonly approximate: boolean;
   readonly size: number;
+  /**
+   * Rows kept exact beside the codes: those a codes-only type's codes cannot hold (IVF_SQ8: a
+   * value beyond its trained ranges), until the next model codes them; 0 for other types.
+   */
+  readonly exactRows: number;
   readonly isTrained: boolean;
   readonly nLists: number;
   /** Whether this index scans with the WebAssembly SIMD kernels. */

@@ -1,6 +1,6 @@
 // The service layer's one entry point: the upper layers (graphql, server, cli) import from here only.
 export type * from './types.js';
-export { FUSIONS, INDEX_TYPES, ITEM_FIELDS, METRICS, PERMISSIONS, TERMINAL_PHASES, TEXT_LANGUAGES, TRAINING_PHASES, TRAINING_TRIGGERS } from './enumerations.js';
+export { DEFAULT_INDEX_TYPE, FUSIONS, INDEX_TYPES, ITEM_FIELDS, METRICS, PERMISSIONS, TERMINAL_PHASES, TEXT_LANGUAGES, TRAINING_PHASES, TRAINING_TRIGGERS } from './enumerations.js';
 export * from './errors.js';
 export { createIndexService, defaultSealWorkers, type IndexServiceDeps } from './create-index-service.js';
 export { CipherdexIndexService } from './index-service.js';

@@ -30,7 +30,9 @@ describe('automatic training over the API', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ env: { RETRAIN_THRESHOLD: String(THRESHOLD) } });
-    const created = await server.request(CreateIndexDocument, { name, key, dimension: DIMENSION });
+    // IVF_FLAT: the last check is that probing every list equals brute force, which only an index
+    // scanning float32 rows guarantees (a codes-only type re-ranks the best rerankMult x topK of its codes).
+    const created = await server.request(CreateIndexDocument, { name, key, dimension: DIMENSION, type: 'IVF_FLAT' });
     expect(created.body.data?.createIndex.__typename).toBe('Index');
   });
   afterAll(async () => {

@@ -1,7 +1,7 @@
 // Indexes: their description, the Metric and IndexType enums, and listing, opening, creating
 // and deleting an index.
 
-import { INDEX_TYPES, IndexAlreadyExistsError, METRICS, TEXT_LANGUAGES, ValidationError } from '../../service/index.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES, IndexAlreadyExistsError, METRICS, TEXT_LANGUAGES, ValidationError } from '../../service/index.js';
 import type { IndexInfo } from '../../service/index.js';
 import { builder } from '../builder.js';
 import { enumValuesOf } from './enum-values.js';
@@ -95,7 +95,7 @@ builder.mutationField('createIndex', (t) =>
       key: t.arg({ type: 'IndexKey', required: true }),
       dimension: t.arg.int({ required: true }),
       metric: t.arg({ type: MetricEnum, defaultValue: 'euclidean' }),
-      type: t.arg({ type: IndexTypeEnum, defaultValue: 'ivf_flat' }),
+      type: t.arg({ type: IndexTypeEnum, defaultValue: DEFAULT_INDEX_TYPE }),
       nLists: t.arg.int({ description: 'Lists to train into; chosen from the vector count at training time when absent.' }),
       pqSubvectors: t.arg.int({ description: 'IVF_PQ only: pieces per vector, dividing the dimension; pieces of at most 8 dimensions when absent.' }),
       pqBits: t.arg.int({ description: "IVF_PQ only: bits of each piece's code, 1 to 8 (default 8; a code takes one byte whatever its bits)." }),

@@ -8,7 +8,7 @@ import { IndexKeyFormatError, parseIndexKey } from '../../crypto/index.js';
 import type { Config } from '../../config.js';
 import { DEFAULT_PQ_BITS, defaultPqSubvectors } from '../../engine/index.js';
 import { DimensionMismatchError, ValidationError } from '../errors.js';
-import { FUSIONS, INDEX_TYPES, ITEM_FIELDS, METRICS, TEXT_LANGUAGES, isOneOf } from '../enumerations.js';
+import { DEFAULT_INDEX_TYPE, FUSIONS, INDEX_TYPES, ITEM_FIELDS, METRICS, TEXT_LANGUAGES, isOneOf } from '../enumerations.js';
 import type { CreateIndexOptions, Fusion, IndexKeyInput, IndexType, ItemField, ItemInput, JsonObject, Metric, TextLanguage, VectorInput } from '../types.js';
 
 export type Limits = Config['limits'];
@@ -74,7 +74,7 @@ export function validateCreateOptions(options: CreateIndexOptions, limits: Limit
   }
   const metric = options.metric ?? 'euclidean';
   if (!isOneOf(METRICS, metric)) throw new ValidationError('metric', `metric must be one of ${METRICS.join(', ')}`, { allowed: METRICS });
-  const type = options.type ?? 'ivf_flat';
+  const type = options.type ?? DEFAULT_INDEX_TYPE;
   if (!isOneOf(INDEX_TYPES, type)) throw new ValidationError('type', `type must be one of ${INDEX_TYPES.join(', ')}`, { allowed: INDEX_TYPES });
   const nLists = options.nLists ?? null;
   if (nLists !== null) requireInteger('nLists', nLists, 1, MAX_LISTS);

@@ -137,10 +137,17 @@ const MAX_CANDIDATES = 1_000_000;
 const MAX_STORED_SCAN = 10_000;
 /** Vectors read from the store per query when a whole codes-only index is read (training, a new model). */
 const BULK_READ_PAGE = 2000;
+/** Passes a training snapshot reads the writes that landed during the previous one in, at most (each is shorter). */
+const MAX_SOURCE_PASSES = 8;
 /** Item records segmentSnapshotInSteps copies between two steps (a few ms). */
 const SNAPSHOT_STEP_ITEMS = 20_000;
-/** Training snapshots and restored lists this large go into memory another thread touched first (64 MiB: 0.2 s of page faults on this project's VMs). */
+/** Restored lists this large go into memory another thread touched first (64 MiB: 0.2 s of page faults on this project's VMs). */
 const PREFAULT_MIN_BYTES = 64 * 2 ** 20;
+/**
+ * Training snapshots this large do too: a snapshot is taken in one step, which holds every search
+ * waiting (30,000 x 128, 15 MiB, held the sustained load's server 60 ms in fresh memory).
+ */
+const SNAPSHOT_PREFAULT_MIN_BYTES = 4 * 2 ** 20;
 
 /** Owner numbers of open indexes in the shared vector cache. */
 let nextCacheOwner = 1;
@@ -463,11 +470,21 @@ export class OpenIndex {
   *segmentSnapshotInSteps(): Generator<void, IndexSnapshot | null, undefined> {
     const lists = yield* this.#engine.exportListsInSteps();
     if (lists === null) return null;
+    // Rows the engine keeps exact (their codes could not hold them) are left out of the set, item
+    // and all: an open replays them from their records with the tail, and the engine keeps them
+    // exact again. There are none or a few, so the set's format stays as it is.
+    const exactSlots = new Set<number>();
+    for (const list of lists.lists) {
+      if (list.exact === undefined) continue;
+      for (const slot of list.exact.ids) exactSlots.add(slot);
+      delete list.exact;
+    }
     const position = new Uint32Array(this.#nextSlot);
-    const slots = new Uint32Array(this.#records.size);
+    const slots = new Uint32Array(this.#records.size - exactSlots.size);
     const items: SnapshotItem[] = [];
     // A restored set's items whose records were never made are copied from its columns as they are.
     for (const slot of this.#records.slots()) {
+      if (exactSlots.has(slot)) continue;
       position[slot] = items.length;
       slots[items.length] = slot;
       items.push(this.#records.snapshotItem(slot));
@@ -959,18 +976,32 @@ export class OpenIndex {
 
   /**
    * The engine's rows to train on; an engine that keeps only codes gets every vector read from the
-   * store (bulk, around the cache). Writes during the read are fine: the snapshot names its slots.
-   */
-  /**
-   * The engine's training snapshot. A large one is copied into memory another thread has touched
-   * first (engine/prefault.ts), with room for the writes that land meanwhile: the copy then costs
-   * this thread about 0.07 s per GiB instead of seconds of page faults.
+   * store (bulk, around the cache). A large snapshot is copied into memory another thread has
+   * touched first (engine/prefault.ts), with room for the writes that land meanwhile: the copy
+   * then costs this thread about 0.07 s per GiB instead of seconds of page faults.
    */
   async trainingSnapshot(): Promise<TrainingSnapshot> {
     const rows = this.#engine.size;
-    const prefaulted = rows * this.config.dimension * 4 >= PREFAULT_MIN_BYTES ? this.#engine.allocateSnapshot(rows + Math.ceil(rows / 8)) : undefined;
-    const [source] = await Promise.all([this.#engineSource(), prefaulted && prefaultRows(prefaulted)]);
-    return this.#engine.trainingSnapshot(source, prefaulted);
+    const prefaulted = rows * this.config.dimension * 4 >= SNAPSHOT_PREFAULT_MIN_BYTES ? this.#engine.allocateSnapshot(rows + Math.ceil(rows / 8)) : undefined;
+    const [vectors] = await Promise.all([this.#readVectors(), prefaulted && prefaultRows(prefaulted)]);
+    if (vectors === undefined) return this.#engine.trainingSnapshot(undefined, prefaulted);
+    // Writes do not wait for a training run: those that landed while the store was read have no
+    // vector in `vectors` yet, and a codes-only engine's snapshot needs every current one. Read
+    // them too, until a check finds none missing, and take the snapshot in the same step as that
+    // check (nothing can land in between).
+    for (let pass = 0; ; pass++) {
+      const missing = this.#slotsWithout(vectors);
+      if (missing.length === 0 || pass === MAX_SOURCE_PASSES) break;
+      await this.#readVectors(vectors, missing);
+    }
+    return this.#engine.trainingSnapshot((slot) => vectors.get(slot), prefaulted);
+  }
+
+  /** The current slots `vectors` has no vector for. */
+  #slotsWithout(vectors: Map<number, Float32Array>): number[] {
+    const missing: number[] = [];
+    for (const slot of this.#records.slots()) if (!vectors.has(slot)) missing.push(slot);
+    return missing;
   }
 
   /**
@@ -978,13 +1009,20 @@ export class OpenIndex {
    * the engine keeps its rows (it reads them itself). Transient: dropped after the caller's use.
    */
   async #engineSource(): Promise<VectorSource | undefined> {
+    const vectors = await this.#readVectors();
+    return vectors && ((slot) => vectors.get(slot));
+  }
+
+  /**
+   * For a codes-only engine, the vectors of `slots` (default every current one) read from the
+   * store (bulk, around the cache) into `into`; undefined when the engine keeps its rows.
+   */
+  async #readVectors(into = new Map<number, Float32Array>(), slots = [...this.#records.slots()]): Promise<Map<number, Float32Array> | undefined> {
     if (!this.#engine.approximate) return undefined;
-    const slots = [...this.#records.slots()];
-    const vectors = new Map<number, Float32Array>();
     for (let start = 0; start < slots.length; start += BULK_READ_PAGE) {
-      for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) vectors.set(slot, vector);
+      for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) into.set(slot, vector);
     }
-    return (slot) => vectors.get(slot);
+    return into;
   }
 
   /** The write a decoded record read from the store applies. */

@@ -164,8 +164,9 @@ export async function loadFromSegments(
   laps.done();
   open.modelSealTag = modelTag;
   open.loadedFromSegments = true;
-  // Deleted or rewritten since the set, plus the items new since: what the next set would absorb.
-  open.changesSinceSegments = setItems - kept + tail.length;
+  // Deleted or rewritten since the set, plus the items new since: what the next set would absorb
+  // (not the rows the engine keeps exact, which every set leaves to the tail: segmentSnapshot).
+  open.changesSinceSegments = Math.max(0, setItems - kept + tail.length - open.engine.exactRows);
   return true;
 }
 
