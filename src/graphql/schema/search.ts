@@ -37,7 +37,7 @@ const SearchHitRef = builder.objectRef<SearchHit>(SEARCH_HIT).implement({
 const SearchResultsRef = builder.objectRef<SearchResults>('SearchResults').implement({
   fields: (t) => ({
     hits: t.field({ type: [SearchHitRef], description: 'Nearest first.', resolve: (results) => results.hits }),
-    exact: t.exposeBoolean('exact', { description: 'True when the answer came from a full scan (untrained index, or every list probed).' }),
+    exact: t.exposeBoolean('exact', { description: 'True when the answer came from a full scan (untrained index, or every list probed). On a trained IVF_SQ8 or IVF_PQ index that is a scan of every code, re-ranked as rerankMult says: not a guaranteed brute force.' }),
     approximate: t.exposeBoolean('approximate', {
       description: 'True when the distances are code distances, not exact: rerankMult 0 on a trained IVF_SQ8 or IVF_PQ index.',
     }),
@@ -69,7 +69,7 @@ const searchOptionArgs = builder.args((t) => ({
   alpha: t.float({ defaultValue: 0.5, description: 'Weight of the vector ranking in a hybrid query: 1 is pure vector, 0 pure keyword.' }),
   fusion: t.field({ type: FusionEnum, defaultValue: 'rrf', description: 'How a hybrid query merges its two rankings.' }),
   maxDistance: t.float({ description: 'No hit farther than this (fewer than topK hits when few are this near).' }),
-  exact: t.boolean({ description: 'Scan every item, whatever the training state (not with nProbes).' }),
+  exact: t.boolean({ description: 'Scan every item, whatever the training state (not with nProbes). A trained IVF_SQ8 or IVF_PQ index scans every code and re-ranks its best rerankMult x topK on the exact vectors; only IVF_FLAT (or an untrained index) compares the query with every vector.' }),
   nearItem: t.id({ description: 'Search near this item instead of a given vector or text; the item itself is left out of the hits.' }),
 }));
 
