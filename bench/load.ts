@@ -40,6 +40,8 @@ export interface LoadOptions {
   selfSearches: number;
   /** Vectors per second the upsert clients together send, batches evenly spaced; 0: each client sends its next batch once the last is acknowledged. */
   upsertRate: number;
+  /** The index type to create (the server's default when absent). */
+  type?: 'IVF_FLAT' | 'IVF_SQ8' | 'IVF_PQ';
 }
 
 export const DEFAULT_LOAD: LoadOptions = {
@@ -117,8 +119,8 @@ export interface LoadReport {
 }
 
 const OPERATIONS = {
-  createIndex: `mutation ($name: String!, $key: IndexKey!, $dimension: Int!) {
-    createIndex(name: $name, key: $key, dimension: $dimension) { __typename ... on Error { code message } } }`,
+  createIndex: `mutation ($name: String!, $key: IndexKey!, $dimension: Int!, $type: IndexType) {
+    createIndex(name: $name, key: $key, dimension: $dimension, type: $type) { __typename ... on Error { code message } } }`,
   upsert: `mutation ($index: String!, $key: IndexKey!, $items: [ItemInput!]!) {
     upsert(index: $index, key: $key, items: $items) { __typename ... on UpsertSuccess { upsertedCount } ... on Error { code message } } }`,
   search: `query ($index: String!, $key: IndexKey!, $vector: Vector!, $topK: Int, $nProbes: Int) {
@@ -229,7 +231,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
   }
   log(
     `\n## load: ${options.searchClients} search clients, ${options.upsertClients} upsert clients (${options.upsertsPerClient} x ${batchSize} items), ` +
-      `${options.subscribers} trainingStatus subscribers; ${options.preload} items preloaded, RETRAIN_THRESHOLD ${options.retrainThreshold}, ${dimension}d, SQLite, loopback` +
+      `${options.subscribers} trainingStatus subscribers; ${options.preload} items preloaded, RETRAIN_THRESHOLD ${options.retrainThreshold}, ${dimension}d, ${options.type ?? "default type"}, SQLite, loopback` +
       (options.upsertRate > 0 ? `; upserts paced at ${options.upsertRate.toLocaleString('en')} vectors/s` : ''),
   );
   const dataDir = await mkdtemp(join(tmpdir(), 'cipherdex-bench-load-'));
@@ -266,7 +268,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
       for (const row of rows) acknowledged.set(idOf(row), vectorOf(row));
     };
 
-    await call(OPERATIONS.createIndex, { name: index, key, dimension }, 'createIndex', 'Index');
+    await call(OPERATIONS.createIndex, { name: index, key, dimension, type: options.type ?? null }, 'createIndex', 'Index');
     const preloadId = (row: number) => `pre-${row}`;
     for (let start = 0; start < options.preload; start += 1000) {
       await upsertRows(Array.from({ length: Math.min(1000, options.preload - start) }, (_, i) => start + i), preloadId);
@@ -510,13 +512,19 @@ function printReport(report: LoadReport, log: (line: string) => void): void {
 }
 
 const USAGE = `npm run bench -- load [--search-clients N] [--upsert-clients N] [--subscribers N] [--upserts N] [--batch N]
-                      [--preload N] [--threshold N] [--dimension N] [--rate N] [--time-limit-s N] [--quick | --sustained]
+                      [--preload N] [--threshold N] [--dimension N] [--rate N] [--time-limit-s N] [--type ivf_flat|ivf_sq8|ivf_pq] [--quick | --sustained]
   Starts a real server on 127.0.0.1 (temp SQLite data directory) and drives it with concurrent HTTP
   searches and upserts and graphql-ws trainingStatus subscribers while the upserts cross
   RETRAIN_THRESHOLD and an automatic training run happens. --upserts is batches per upsert client.
   --rate: vectors per second the upsert clients send together, evenly paced (default: as fast as acknowledged).
   --quick: a small run (a few seconds). --sustained: 10,000 vectors/s at 128-d for 15 s across an
   automatic run. Flags of other bench sections are ignored.`;
+
+function indexType(raw: string | boolean): NonNullable<LoadOptions['type']> {
+  const type = String(raw).toUpperCase();
+  if (type === 'IVF_FLAT' || type === 'IVF_SQ8' || type === 'IVF_PQ') return type;
+  throw new Error(`--type is ivf_flat, ivf_sq8 or ivf_pq, got ${String(raw)}\n${USAGE}`);
+}
 
 /** Flags of `npm run bench -- load`; flags meant for other sections are ignored. */
 export function parseLoadArgs(args: string[]): LoadOptions {
@@ -533,6 +541,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
       dimension: { type: 'string' },
       rate: { type: 'string' },
       'time-limit-s': { type: 'string' },
+      type: { type: 'string' },
       quick: { type: 'boolean' },
       sustained: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -564,6 +573,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     dimension: int(values.dimension, base.dimension),
     upsertRate: int(values.rate, base.upsertRate, 0),
     timeLimitMs: int(values['time-limit-s'], base.timeLimitMs / 1000) * 1000,
+    ...(values.type === undefined ? {} : { type: indexType(values.type) }),
   };
 }
 
