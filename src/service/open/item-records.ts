@@ -174,10 +174,7 @@ export class ItemRecords {
   metadataAt(slot: number): JsonObject | null {
     const made = this.isSetSlot(slot) ? this.#made.get(slot) : this.#added.get(slot);
     if (made !== undefined) return made.metadata;
-    const columns = this.#columns!;
-    const metadataStart = slot === 0 ? 0 : columns.metadataEnds[slot - 1];
-    const metadataEnd = columns.metadataEnds[slot];
-    return metadataStart === metadataEnd ? null : (JSON.parse(columns.metadata.toString('utf8', metadataStart, metadataEnd)) as JsonObject);
+    return parsedMetadata(this.#metadataJsonAt(slot));
   }
 
   /** The item at a live `slot` as a segment snapshot keeps it, without making its record (or parsing its metadata) when none was made. */
@@ -186,16 +183,7 @@ export class ItemRecords {
     if (made !== undefined) {
       return { id: made.id, token: made.token, revision: made.revision, sealTag: made.sealTag, metadataJson: made.metadata === null ? null : JSON.stringify(made.metadata) };
     }
-    const columns = this.#columns!;
-    const metadataStart = slot === 0 ? 0 : columns.metadataEnds[slot - 1];
-    const metadataEnd = columns.metadataEnds[slot];
-    return {
-      id: this.#idAt(slot),
-      token: this.#tokenAt(slot),
-      revision: columns.revisions[slot],
-      sealTag: columns.tags.toString('latin1', slot * TAG_BYTES, (slot + 1) * TAG_BYTES),
-      metadataJson: metadataStart === metadataEnd ? null : columns.metadata.toString('utf8', metadataStart, metadataEnd),
-    };
+    return { ...this.#fieldsAt(slot), metadataJson: this.#metadataJsonAt(slot) };
   }
 
   /**
@@ -240,16 +228,24 @@ export class ItemRecords {
   }
 
   #make(slot: number): ItemRecord {
-    const columns = this.#columns!;
-    const metadataStart = slot === 0 ? 0 : columns.metadataEnds[slot - 1];
-    const metadataEnd = columns.metadataEnds[slot];
+    return { ...this.#fieldsAt(slot), metadata: parsedMetadata(this.#metadataJsonAt(slot)) };
+  }
+
+  /** The set item at `slot` from the columns, all but its metadata. */
+  #fieldsAt(slot: number): Omit<ItemRecord, 'metadata'> {
     return {
       id: this.#idAt(slot),
       token: this.#tokenAt(slot),
-      revision: columns.revisions[slot],
-      sealTag: columns.tags.toString('latin1', slot * TAG_BYTES, (slot + 1) * TAG_BYTES),
-      metadata: metadataStart === metadataEnd ? null : (JSON.parse(columns.metadata.toString('utf8', metadataStart, metadataEnd)) as JsonObject),
+      revision: this.#columns!.revisions[slot],
+      sealTag: this.#columns!.tags.toString('latin1', slot * TAG_BYTES, (slot + 1) * TAG_BYTES),
     };
+  }
+
+  #metadataJsonAt(slot: number): string | null {
+    const columns = this.#columns!;
+    const start = slot === 0 ? 0 : columns.metadataEnds[slot - 1];
+    const end = columns.metadataEnds[slot];
+    return start === end ? null : columns.metadata.toString('utf8', start, end);
   }
 
   #idAt(slot: number): string {
@@ -315,4 +311,8 @@ function jsonBytes(value: unknown): number {
   const object = value as Record<string, unknown>;
   for (const key of Object.keys(object)) bytes += 16 + key.length + jsonBytes(object[key]);
   return bytes;
+}
+
+function parsedMetadata(json: string | null): JsonObject | null {
+  return json === null ? null : (JSON.parse(json) as JsonObject);
 }
