@@ -4,7 +4,9 @@
 // hole, so lists stay dense: a scan never meets a dead row, however many removals came before.
 // The blocks are spread over the memories of a ListMemories, each list wholly in one of them.
 // Codes-only lists keep the rows their codec cannot code within its resolution exact, beside the
-// blocks (exact-rows.ts); the locator tells such an entry by its position's top bit.
+// blocks (exact-rows.ts); the locator tells such an entry by its position's top bit. Lists with
+// rows and int8 pre-scan codes (IVF_FLAT) keep every row in the block and note the ids whose code
+// sits at the codes' edge (clamped, or nearly): scans score those exactly from their rows too.
 import { BlockArena, type Block } from './block-arena.js';
 import { ExactRows } from './exact-rows.js';
 import { alignUp, type KernelHeap } from './kernel-heap.js';
@@ -43,9 +45,21 @@ export interface ListBlocks {
   ids: Uint32Array[];
   /** Each list's exact rows (codes-only lists), when any list has some. */
   exact?: (ExactEntries | undefined)[];
+  /** Each list's ids with an edge code (lists with rows and codes), when any list has some. */
+  edge?: (Uint32Array | undefined)[];
 }
 
 const NO_IDS = new Uint32Array(0);
+
+/**
+ * Whether the `bytes` int8 codes from `at` hold a code at the edge of the range, +-127: a value
+ * clamped there (beyond the fitted range, so the code is far from the row) or within half a step
+ * of it. Read off the codes alone, so lists restored from their codes find the same rows.
+ */
+function hasEdgeCode(i8: Int8Array, at: number, bytes: number): boolean {
+  for (let b = at; b < at + bytes; b++) if (i8[b] === 127 || i8[b] === -127) return true;
+  return false;
+}
 
 function roundToTile(rows: number): number {
   return Math.max(ROW_TILE, Math.ceil(rows / ROW_TILE) * ROW_TILE);
@@ -78,6 +92,14 @@ export class InvertedLists {
   private readonly exact: ExactRows | null;
   /** Where a row's code is written first, to learn whether it holds the row (lists with `exact`). */
   private readonly trialCode: Int8Array;
+  /**
+   * Lists with rows and codes: per list, the ids whose code has an edge value (hasEdgeCode). Their
+   * code's score may be far from the row's (IVF_FLAT's pre-scan range was fitted at training, and
+   * later writes may lie outside it), so approximate scans offer them once more with their exact
+   * score (offerApart), and they always reach the exact re-rank fairly. Null for other lists.
+   */
+  private readonly edge: (Set<number> | undefined)[] | null;
+  private edgeRows = 0;
 
   /**
    * `expected[l]` rows are reserved in list l up front (a rebuild knows the final sizes). A
@@ -111,6 +133,7 @@ export class InvertedLists {
     this.slotBytes = this.rowBytes + 4 + this.codeBytes;
     this.exact = stride === 0 && codec?.exactDimension !== undefined ? new ExactRows(codec.exactDimension) : null;
     this.trialCode = new Int8Array(this.exact ? this.codeBytes : 0);
+    this.edge = stride > 0 && this.codeBytes > 0 ? [] : null;
     this.blocks = new Array<Block>(count);
     this.homes = new Uint32Array(count);
     this.capacities = new Uint32Array(count);
@@ -123,6 +146,7 @@ export class InvertedLists {
         this.homes[l] = adopted.memories[l];
         this.blocks[l] = this.memories.adopt(adopted.memories[l], adopted.offsets[l], adopted.capacities[l] * this.slotBytes);
         this.listIds[l] = adopted.ids[l];
+        for (const id of adopted.edge?.[l] ?? NO_IDS) this.markEdge(l, id);
         const exact = adopted.exact?.[l];
         if (exact) {
           if (!this.exact) throw new RangeError('exact rows adopted by lists that keep none');
@@ -201,9 +225,53 @@ export class InvertedLists {
     return { row: exact.row(list, position), norm: exact.norm(list, position) };
   }
 
-  /** Offers `list`'s exact rows to `best` (see ExactRows.offer); nothing when it has none. */
-  offerExact(best: TopK, list: number, query: Float32Array, from: number, constant: number, filter?: (id: number) => boolean): void {
+  /** Rows whose code has an edge value, over every list (rows lists with codes): none on in-distribution data. */
+  get edgeCount(): number {
+    return this.edgeRows;
+  }
+
+  /** Whether an approximate scan of `list` has rows to score apart from its codes (offerApart). */
+  hasApart(list: number): boolean {
+    return this.exactLength(list) > 0 || this.edge?.[list] !== undefined;
+  }
+
+  /**
+   * Offers the rows of `list` an approximate scan scores apart from its codes, with the score a
+   * code scan gives a row: ||x||^2 - 2 q.x + `constant` (twice the query's constant the codes
+   * leave out: ListCodec.queryConstant), q.x exact, for the float32 query at float index `from` of
+   * `query`: a codes-only list's exact rows (ExactRows.offer), and the rows with an edge code of
+   * a list with rows, these carrying their row's address for the re-rank (the code scan may have
+   * offered them too: the re-rank keeps one of the two).
+   */
+  offerApart(best: TopK, list: number, query: Float32Array, from: number, constant: number, filter?: (id: number) => boolean): void {
     this.exact?.offer(best, list, query, from, constant, filter);
+    const ids = this.edge?.[list];
+    if (ids === undefined) return;
+    const f32 = this.heapOf(list).f32;
+    const rows = this.blocks[list].offset >> 2;
+    const norms = this.normsAt(list) >> 2;
+    const address = this.rowsAddress(list);
+    for (const id of ids) {
+      const position = this.slotPos[this.locator.get(id) as number];
+      let dot = 0;
+      for (let t = 0, at = rows + position * this.stride; t < this.stride; t++) dot += query[from + t] * f32[at + t];
+      best.offer(f32[norms + position] - 2 * dot + constant, id, filter, address + position * this.rowBytes);
+    }
+  }
+
+  private markEdge(list: number, id: number): void {
+    const edge = this.edge as (Set<number> | undefined)[];
+    const ids = (edge[list] ??= new Set());
+    if (ids.has(id)) return;
+    ids.add(id);
+    this.edgeRows++;
+  }
+
+  private unmarkEdge(list: number, id: number): void {
+    const ids = this.edge?.[list];
+    if (ids === undefined || !ids.delete(id)) return;
+    this.edgeRows--;
+    if (ids.size === 0) (this.edge as (Set<number> | undefined)[])[list] = undefined;
   }
 
   /** Rows the heap block of `list` can hold: a multiple of ROW_TILE, so kernels may overrun `length`. */
@@ -355,6 +423,7 @@ export class InvertedLists {
       const to = this.codesAt(list) + position * this.codeBytes;
       if (code) heap.i8.set(code.codes.subarray(code.at, code.at + this.codeBytes), to);
       else (this.codec as ListCodec).encode(source, from, heap.i8, to, list);
+      if (this.edge && hasEdgeCode(heap.i8, to, this.codeBytes)) this.markEdge(list, id);
     }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;
@@ -456,9 +525,11 @@ export class InvertedLists {
     heap.f32.set(entries.norms, this.normsAt(list) >> 2);
     if (this.codeBytes > 0 && entries.codes !== null) heap.u8.set(entries.codes, this.codesAt(list));
     const ids = this.listIds[list];
+    const codesAt = this.codesAt(list);
     for (let position = 0; position < length; position++) {
       const id = entries.ids[position];
       ids[position] = id;
+      if (this.edge && hasEdgeCode(heap.i8, codesAt + position * this.codeBytes, this.codeBytes)) this.markEdge(list, id);
       const slot = this.takeSlot();
       this.slotList[slot] = list;
       this.slotPos[slot] = position;
@@ -483,6 +554,7 @@ export class InvertedLists {
   /** Where each list's block is, its length and ids (and its exact rows): what another thread's lists adopt. */
   exportBlocks(): ListBlocks {
     const exact = this.exact && this.exact.size > 0 ? Array.from({ length: this.listCount }, (_, l) => this.exact?.export(l)) : undefined;
+    const edge = this.edgeRows > 0 ? Array.from({ length: this.listCount }, (_, l) => { const ids = this.edge?.[l]; return ids && Uint32Array.from(ids); }) : undefined;
     return {
       memories: this.homes.slice(),
       offsets: Float64Array.from(this.blocks, (block) => block.offset),
@@ -490,6 +562,7 @@ export class InvertedLists {
       lengths: this.lengths.slice(),
       ids: this.listIds.slice(),
       ...(exact ? { exact } : {}),
+      ...(edge ? { edge } : {}),
     };
   }
 
@@ -511,6 +584,7 @@ export class InvertedLists {
       this.slotPos[slot] = kept++;
     }
     this.lengths[list] = kept;
+    for (const id of this.edge?.[list] ?? NO_IDS) if (slotOf(id) < 0) this.unmarkEdge(list, id);
     this.exact?.retain(list, slotOf, (slot, position) => {
       this.slotList[slot] = list;
       this.slotPos[slot] = EXACT + position;
@@ -566,6 +640,7 @@ export class InvertedLists {
       if (moved >= 0) this.slotPos[this.locator.get(moved) as number] = position;
       return true;
     }
+    this.unmarkEdge(list, id);
     const last = this.lengths[list] - 1;
     if (position !== last) {
       this.moveEntry(list, last, position);
@@ -581,7 +656,7 @@ export class InvertedLists {
   bookkeepingBytes(): number {
     let bytes = this.slotList.byteLength + this.slotPos.byteLength + this.slotEpoch.byteLength;
     for (const ids of this.listIds) bytes += ids.byteLength;
-    return bytes + this.locator.bytes(MAP_ENTRY_BYTES) + this.count * 64 + (this.exact?.bytes() ?? 0);
+    return bytes + this.locator.bytes(MAP_ENTRY_BYTES) + this.count * 64 + (this.exact?.bytes() ?? 0) + this.edgeRows * MAP_ENTRY_BYTES;
   }
 
   private resize(list: number, capacity: number): void {

@@ -176,6 +176,11 @@ export class IvfIndex implements VectorIndex {
     return this.state.lists.exactCount;
   }
 
+  /** IVF_FLAT: rows whose pre-scan code sits at the edge of its range, scored exactly by every scan of their list. */
+  get edgeRows(): number {
+    return this.state.lists.edgeCount;
+  }
+
   get isTrained(): boolean {
     return this.state.model !== null;
   }
@@ -314,14 +319,15 @@ export class IvfIndex implements VectorIndex {
     const scanScratch = { out: outAt, selected: selectedAt };
     // Residual codes: each list's scan leaves out the query's dot with its centroid.
     const offsetOf = (list: number): number => codec.listOffset?.(heap.f32, queryAt >> 2, list) ?? 0;
-    // Rows kept exact are scored beside each list's codes, on the codes' scale (exact-rows.ts).
-    const exactRows = lists.exactCount > 0;
+    // Rows kept exact, or with an edge code, are scored beside each list's codes, on the codes'
+    // scale (InvertedLists.offerApart); a scan of the rows themselves needs none of that.
+    const exactRows = (lists.exactCount > 0 || lists.edgeCount > 0) && !codec.exact;
     const constant = exactRows ? 2 * codec.queryConstant(heap.f32, queryAt >> 2) : 0;
     if (state.memories.count === 1) {
       for (let p = 0; p < count; p++) {
         const list = probed ? probed[p] : p;
         scanList(best, heap, lists, codec, list, preparedAt, twice, offsetOf(list), scanScratch, filter);
-        if (exactRows) lists.offerExact(best, list, heap.f32, queryAt >> 2, constant, filter);
+        if (exactRows) lists.offerApart(best, list, heap.f32, queryAt >> 2, constant, filter);
       }
     } else {
       // Each list is scanned in its own memory, with the prepared query copied there once.
@@ -330,7 +336,7 @@ export class IvfIndex implements VectorIndex {
       for (let p = 0; p < count; p++) {
         const list = probed ? probed[p] : p;
         const memory = lists.memoryOf(list);
-        if (exactRows) lists.offerExact(best, list, heap.f32, queryAt >> 2, constant, filter);
+        if (exactRows) lists.offerApart(best, list, heap.f32, queryAt >> 2, constant, filter);
         if (memory === 0) {
           scanList(best, heap, lists, codec, list, preparedAt, twice, offsetOf(list), scanScratch, filter);
           continue;
@@ -953,13 +959,13 @@ export class IvfIndex implements VectorIndex {
     };
     // Residual codes: each list's scan leaves out each query's dot with its centroid.
     const listOffset = codec.listOffset?.bind(codec);
-    // Rows kept exact are scored beside each list's codes, on the codes' scale (exact-rows.ts).
-    const exactRows = lists.exactCount > 0;
+    // Rows kept exact, or with an edge code, are scored beside each list's codes (as in search).
+    const exactRows = (lists.exactCount > 0 || lists.edgeCount > 0) && !codec.exact;
     const constants = new Float64Array(exactRows ? m : 0);
     for (let i = 0; i < constants.length; i++) constants[i] = 2 * codec.queryConstant(heap.f32, (queriesAt >> 2) + i * this.stride);
     for (const members of passes) for (let list = 0; list < lists.count; list++) {
-      if (exactRows && lists.exactLength(list) > 0) {
-        for (const query of members[list]) lists.offerExact(best[query], list, heap.f32, (queriesAt >> 2) + query * this.stride, constants[query], filter);
+      if (exactRows && lists.hasApart(list)) {
+        for (const query of members[list]) lists.offerApart(best[query], list, heap.f32, (queriesAt >> 2) + query * this.stride, constants[query], filter);
       }
       const memory = placed ? lists.memoryOf(list) : 0;
       const offsetOf = listOffset && ((query: number): number => listOffset(heap.f32, (queriesAt >> 2) + query * this.stride, list));
@@ -1075,7 +1081,15 @@ export class IvfIndex implements VectorIndex {
       distances[j + 1] = d;
       ids[j + 1] = id;
     }
-    const size = Math.min(keep, n);
+    // A row with an edge code may have been offered twice (its code's score and its exact one,
+    // InvertedLists.offerApart): the two have one distance, so they lie side by side.
+    let unique = Math.min(n, 1);
+    for (let i = 1; i < n; i++) {
+      if (ids[i] === ids[unique - 1]) continue;
+      ids[unique] = ids[i];
+      distances[unique++] = distances[i];
+    }
+    const size = Math.min(keep, unique);
     return { ids: ids.slice(0, size), distances: Float32Array.from(distances.subarray(0, size)), exact };
   }
 
