@@ -13,6 +13,7 @@ import { METRICS, type Metric } from '../../src/engine/metric.js';
 import { placeRows } from '../../src/engine/shared-rows.js';
 import type { EngineSearchResult } from '../../src/engine/vector-index.js';
 import { clusteredVectors, naiveDistance, randomVectors, row } from './helpers.js';
+import { applyRangeOps, rangeOps } from './range-writes.js';
 
 const D = 24;
 const centres = randomVectors(12, D, 601);
@@ -155,35 +156,12 @@ it('edge rows are found in every memory of an index whose lists span many', () =
 });
 
 describe('property: random writes and removals after training', () => {
-  type Op = { kind: 'write'; id: number; scale: number; spike: number; at: number } | { kind: 'remove'; id: number };
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({
-      kind: fc.constant('write' as const),
-      id: fc.integer({ min: 0, max: N + 40 }),
-      scale: fc.double({ min: 0.5, max: 200, noNaN: true }),
-      spike: fc.double({ min: -500, max: 500, noNaN: true }),
-      at: fc.nat(N - 1),
-    }),
-    fc.record({ kind: fc.constant('remove' as const), id: fc.integer({ min: 0, max: N + 40 }) }),
-  );
-
   it.each(METRICS)('%s: every written item is found first by its own vector, single and batched alike', (metric) => {
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: N_LISTS - 1 }), (ops, nProbes) => {
+      fc.property(fc.array(rangeOps(N), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: N_LISTS - 1 }), (ops, nProbes) => {
         const { index, vectors } = fresh(metric);
         train(index);
-        for (const o of ops) {
-          if (o.kind === 'remove') {
-            expect(index.remove(o.id)).toBe(vectors.delete(o.id));
-            continue;
-          }
-          const v = row(data, D, o.at).map((x) => x * o.scale);
-          v[o.id % D] += o.spike;
-          vectors.set(o.id, v);
-          index.add(o.id, v);
-        }
-        expect(index.size).toBe(vectors.size);
-        const written = [...new Set(ops.filter((o) => o.kind === 'write').map((o) => o.id))].filter((id) => vectors.has(id));
+        const written = applyRangeOps(index, vectors, ops, data, D).filter((id) => vectors.has(id));
         const found = firstHits(index, vectors, written, nProbes);
         // Its own vector, or one equal to it under the metric (a write may copy another's row).
         written.forEach((id, i) => expect(naiveDistance(metric, vectors.get(id)!, vectors.get(found[i])!)).toBeLessThan(1e-6));

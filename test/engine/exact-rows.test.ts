@@ -15,6 +15,7 @@ import { ScalarQuantizer } from '../../src/engine/scalar-quantizer.js';
 import { placeRows } from '../../src/engine/shared-rows.js';
 import type { EngineSearchResult, ModelAssignment, VectorIndex } from '../../src/engine/vector-index.js';
 import { clusteredVectors, naiveDistance, randomVectors, row } from './helpers.js';
+import { applyRangeOps, rangeOps } from './range-writes.js';
 
 const D = 24;
 const centres = randomVectors(12, D, 501);
@@ -244,39 +245,17 @@ it('exact rows are found in every memory of an index whose lists span many', () 
 });
 
 describe('property: random writes beyond the trained ranges', () => {
-  type Op = { kind: 'write'; id: number; scale: number; spike: number; at: number } | { kind: 'remove'; id: number };
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({
-      kind: fc.constant('write' as const),
-      id: fc.integer({ min: 0, max: N + 40 }),
-      scale: fc.double({ min: 0.5, max: 200, noNaN: true }),
-      spike: fc.double({ min: -500, max: 500, noNaN: true }),
-      at: fc.nat(N - 1),
-    }),
-    fc.record({ kind: fc.constant('remove' as const), id: fc.integer({ min: 0, max: N + 40 }) }),
-  );
-
   it.each(METRICS)('%s: every item is found first by its own vector, exact rows are exactly those the codes cannot hold', (metric) => {
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: N_LISTS }), (ops, nProbes) => {
+      fc.property(fc.array(rangeOps(N), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: N_LISTS }), (ops, nProbes) => {
         const { index, vectors } = fresh(metric);
         train(index, vectors);
-        for (const o of ops) {
-          if (o.kind === 'remove') {
-            expect(index.remove(o.id)).toBe(vectors.delete(o.id));
-            continue;
-          }
-          const v = row(data, D, o.at).map((x) => x * o.scale);
-          v[o.id % D] += o.spike;
-          vectors.set(o.id, v);
-          index.add(o.id, v);
-        }
-        expect(index.size).toBe(vectors.size);
+        const writes = applyRangeOps(index, vectors, ops, data, D);
         let beyond = 0;
         for (const v of vectors.values()) if (!fits(index, v)) beyond++;
         expect(index.exactRows).toBe(beyond);
         // Written ids whose vectors are unique (a write may copy another's row at scale ~1).
-        const written = [...new Set(ops.filter((o) => o.kind === 'write').map((o) => o.id))].filter((id) => vectors.has(id) && !fits(index, vectors.get(id)!));
+        const written = writes.filter((id) => vectors.has(id) && !fits(index, vectors.get(id)!));
         const found = selfSearch(index, vectors, written, nProbes);
         written.forEach((id, i) => expect(naiveDistance(metric, vectors.get(id)!, vectors.get(found[i].first)!)).toBeLessThan(1e-6));
       }),
