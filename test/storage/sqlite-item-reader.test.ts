@@ -1,0 +1,48 @@
+// Item reads of the server's SQLite store go to a read-only connection beside the writer thread
+// (what that saves searches under a write stream is a benchmark's to show, not a test's): they see
+// every acknowledged write, and fail once the store is closed.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
+import type { StoredItem } from '../../src/storage/store.js';
+
+const items = (n: number, bytes: number): StoredItem[] => Array.from({ length: n }, () => ({ token: randomBytes(32), sealed: randomBytes(bytes) }));
+
+describe('SqliteWorkerStore item reads', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(): Promise<SqliteWorkerStore> {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherdex-reader-'));
+    dirs.push(dir);
+    const store = await SqliteWorkerStore.open(join(dir, 'cipherdex.db'));
+    await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(60), sealedConfig: randomBytes(80) });
+    return store;
+  }
+
+  it('reads every acknowledged write, and nothing of an unknown index or token', async () => {
+    const store = await open();
+    try {
+      const written = items(50, 700);
+      await store.putItems('docs', written);
+      const read = await store.getItems('docs', [...written.map((item) => item.token), randomBytes(32)]);
+      expect(read).toEqual(written);
+      await store.deleteItems('docs', [written[0].token]);
+      expect(await store.getItems('docs', [written[0].token])).toEqual([]);
+      expect(await store.getItems('nowhere', [written[1].token])).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails every read once the store is closed', async () => {
+    const store = await open();
+    await store.close();
+    await expect(store.getItems('docs', [randomBytes(32)])).rejects.toThrow(/closed/);
+  });
+});
