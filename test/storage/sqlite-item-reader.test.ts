@@ -2,7 +2,7 @@
 // (what that saves searches under a write stream is a benchmark's to show, not a test's): they see
 // every acknowledged write, and fail once the store is closed.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,9 +40,20 @@ describe('SqliteWorkerStore item reads', () => {
     }
   });
 
-  it('fails every read once the store is closed', async () => {
+  it('fails every read once the store is closed, also while it closes', async () => {
     const store = await open();
-    await store.close();
+    const closing = store.close();
     await expect(store.getItems('docs', [randomBytes(32)])).rejects.toThrow(/closed/);
+    await closing;
+    await expect(store.getItems('docs', [randomBytes(32)])).rejects.toThrow(/closed/);
+  });
+
+  it('leaves no write-ahead log behind once closed: the writer, closing last, checkpoints it', async () => {
+    const store = await open();
+    await store.putItems('docs', items(200, 700));
+    expect(await store.getItems('docs', [randomBytes(32)])).toEqual([]);
+    await store.close();
+    const dir = dirs[dirs.length - 1];
+    expect(readdirSync(dir).filter((name) => name.endsWith('-wal'))).toEqual([]);
   });
 });
