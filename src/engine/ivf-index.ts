@@ -412,13 +412,16 @@ export class IvfIndex implements VectorIndex {
     };
     let row = 0;
     const scratch = new Float32Array(this.stride);
+    // One view for every row read from the source (a codes-only index's snapshot is one task, and
+    // views made per row were a large share of it).
+    const head = scratch.subarray(0, d);
     for (let list = 0; list < lists.count; list++) {
       const length = lists.length(list);
       if (!this.state.rows) {
         const listIds = lists.ids(list);
-        for (let i = 0; i < length; i++) {
+        for (let i = 0, r = row; i < length; i++, r++) {
           this.readSource(source, listIds[i], scratch);
-          put(scratch, 0, d, row + i, 1);
+          vectors[Math.floor(r / perChunk)].set(head, (r % perChunk) * d);
         }
       } else {
         put(lists.heapOf(list).f32, lists.rowsAt(list) >> 2, this.stride, row, length);

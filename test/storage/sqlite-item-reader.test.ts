@@ -40,6 +40,19 @@ describe('SqliteWorkerStore item reads', () => {
     }
   });
 
+  it('reads a large request in slices, in the order asked, leaving out absent tokens', async () => {
+    const store = await open();
+    try {
+      const written = items(1300, 200);
+      await store.putItems('docs', written);
+      const asked = [...written].reverse().map((item) => item.token);
+      asked.splice(600, 0, randomBytes(32));
+      expect(await store.getItems('docs', asked)).toEqual([...written].reverse());
+    } finally {
+      await store.close();
+    }
+  });
+
   it('fails every read once the store is closed, also while it closes', async () => {
     const store = await open();
     const closing = store.close();
