@@ -31,7 +31,7 @@ describe('items and search over the API', () => {
   beforeAll(async () => {
     server = await startTestServer({ env: { AUTO_TRAIN_DISABLED: 'true' } });
     const created = await server.request(CreateIndexDocument, { name, key, dimension: 8, metric: 'EUCLIDEAN' });
-    expect(created.body.data?.createIndex).toMatchObject({ __typename: 'Index', name, dimension: 8, metric: 'EUCLIDEAN', type: 'IVF_FLAT', vectorCount: 0, isTrained: false });
+    expect(created.body.data?.createIndex).toMatchObject({ __typename: 'Index', name, dimension: 8, metric: 'EUCLIDEAN', type: 'IVF_SQ8', vectorCount: 0, isTrained: false });
     const upserted = await server.request(UpsertDocument, {
       index: name,
       key,

@@ -53,7 +53,7 @@ forEachStore((fresh) => {
   describe('index life cycle', () => {
     it('creates, lists, describes and deletes indexes', async () => {
       const info = await service.createIndex('docs', key, { dimension: DIM, metric: 'cosine', nLists: 4 });
-      expect(info).toMatchObject({ name: 'docs', dimension: DIM, metric: 'cosine', type: 'ivf_flat', nLists: 4, vectorCount: 0, isTrained: false, isTraining: false, lastTrainingRun: null });
+      expect(info).toMatchObject({ name: 'docs', dimension: DIM, metric: 'cosine', type: 'ivf_sq8', nLists: 4, vectorCount: 0, isTrained: false, isTraining: false, lastTrainingRun: null });
       await service.createIndex('alpha', newKey(), { dimension: 3 });
       expect(await service.listIndexes()).toEqual(['alpha', 'docs']);
       expect(await rejection(service.describeIndex('alpha', key))).toBeInstanceOf(InvalidIndexKeyError);
@@ -64,8 +64,8 @@ forEachStore((fresh) => {
       expect(await rejection(service.deleteIndex('docs', key))).toBeInstanceOf(IndexNotFoundError);
     });
 
-    it('defaults to euclidean ivf_flat with lists chosen at training', async () => {
-      expect(await service.createIndex('plain', key, { dimension: 2 })).toMatchObject({ metric: 'euclidean', type: 'ivf_flat', nLists: null });
+    it('defaults to euclidean ivf_sq8 with lists chosen at training', async () => {
+      expect(await service.createIndex('plain', key, { dimension: 2 })).toMatchObject({ metric: 'euclidean', type: 'ivf_sq8', nLists: null });
     });
 
     it('refuses a duplicate name and keeps the original index, its key and its items', async () => {

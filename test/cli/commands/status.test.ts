@@ -29,7 +29,7 @@ describe('cipherdex status', () => {
     const result = await runCli(['status', 'alpha', '--key', key], cliEnv(server));
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Index "alpha"');
-    expect(result.stdout).toContain('dimension 4, metric EUCLIDEAN, type IVF_FLAT');
+    expect(result.stdout).toContain('dimension 4, metric EUCLIDEAN, type IVF_SQ8');
     expect(result.stdout).toContain('vectors 40, lists chosen at training');
     expect(result.stdout).toContain('trained no');
 

@@ -43,7 +43,7 @@ const CONTRACT = /* GraphQL */ `
   }
   type Mutation {
     createIndex(name: String!, key: IndexKey!, dimension: Int!, metric: Metric = EUCLIDEAN,
-                type: IndexType = IVF_FLAT, nLists: Int, textSearch: Boolean = false, textFields: [String!],
+                type: IndexType = IVF_SQ8, nLists: Int, textSearch: Boolean = false, textFields: [String!],
                 textLanguage: TextLanguage): CreateIndexResult!
     deleteIndex(name: String!, key: IndexKey!): DeleteIndexResult!
     upsert(index: String!, key: IndexKey!, items: [ItemInput!]!): UpsertResult!

@@ -65,7 +65,7 @@ describe('input validation', () => {
     expect(validateCreateOptions({ dimension: 8 }, limits)).toEqual({
       dimension: 8,
       metric: 'euclidean',
-      type: 'ivf_flat',
+      type: 'ivf_sq8',
       nLists: null,
       pqSubvectors: null,
       pqBits: null,
