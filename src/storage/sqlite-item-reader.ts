@@ -3,7 +3,7 @@
 // the writer, so the few rows a search re-ranks on (IVF_SQ8 / IVF_PQ vectors, by primary key: tens
 // of microseconds) no longer queue behind the writer thread's group commits. Under the sustained
 // write stream they did: IVF_SQ8 search p50 43-50 ms, p99 347-417 ms through the writer thread;
-// 17-36 ms and 88-299 ms with this reader (npm run bench -- load --sustained --type=ivf_sq8).
+// 23-26 ms and 116-123 ms with this reader (npm run bench -- load --sustained --type=ivf_sq8).
 // Every acknowledged write is already committed (the writer answers after its commit), so an item
 // the engine holds is always one this connection can read.
 
