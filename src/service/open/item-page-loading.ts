@@ -24,9 +24,9 @@ const PAGES_AHEAD_PER_WORKER = 2;
 export const WORKER_OPEN_MIN_ITEMS = 2000;
 
 /**
- * `expectedItems`: how many items the load will likely apply (a size hint: the term index makes
- * room for them after the first page, and fewer than WORKER_OPEN_MIN_ITEMS open on this thread;
- * 0 for no hint).
+ * `expectedItems`: how many items the index will likely hold after the load (a size hint: the
+ * term index makes room for them after the first page, and a load adding fewer than
+ * WORKER_OPEN_MIN_ITEMS to what `open` holds opens on this thread; 0 for no hint).
  */
 export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<StoredItem[]>, sealer: SealerRegistration | null, expectedItems = 0): Promise<void> {
   let hinted = false;
@@ -35,7 +35,7 @@ export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<Store
     hinted = true;
     open.text?.reserve(expectedItems - open.size);
   };
-  const small = expectedItems > 0 && expectedItems < WORKER_OPEN_MIN_ITEMS;
+  const small = expectedItems > 0 && expectedItems - open.size < WORKER_OPEN_MIN_ITEMS;
   if (sealer === null || sealer.workers.size === 0 || small) {
     for await (const page of pages) {
       open.applyUpserts(openOnMainThread(open, page));

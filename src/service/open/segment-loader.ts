@@ -159,7 +159,9 @@ export async function loadFromSegments(
       yield records;
     }
   }
-  await applyItemPages(open, tailPages(), sealer);
+  // The tail's size is known: a small one opens here, without waiting for a sealing worker's start
+  // or round trip (25 records took 0.44-0.50 s of wall and 0.03-0.05 s of CPU through them).
+  await applyItemPages(open, tailPages(), sealer, open.size + tail.length);
   laps.lap(`tail (${tail.length})`);
   laps.done();
   open.modelSealTag = modelTag;

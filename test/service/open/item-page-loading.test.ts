@@ -103,6 +103,23 @@ describe('applyItemPages', () => {
     expect(snapshot(small, items)).toEqual(snapshot(large, items));
   });
 
+  it('opens a small load into an index already holding many items (a tail after a segment set) on the calling thread', async () => {
+    const dataKey = generateDataKey();
+    const items = sources(WORKER_OPEN_MIN_ITEMS + 20);
+    const pages = sealedPages(dataKey, items, 500);
+    const tail = pages.pop()!;
+    expect(tail).toHaveLength(20);
+    const pool = new SealWorkers(1);
+    pools.push(pool);
+    const sealer = { workers: pool, handle: pool.register('docs', dataKey) };
+    const open = new OpenIndex('docs', CONFIG, new Date(0), new IndexCipher(dataKey), new AcceptedKeys('docs', Buffer.alloc(60)), sealer);
+    await applyItemPages(open, scan(pages), null);
+    await applyItemPages(open, scan([tail]), sealer, open.size + tail.length);
+    expect(pool.openedItems).toBe(0);
+    expect(open.size).toBe(items.length);
+    expect(snapshot(open, items)).toEqual(snapshot(await load(dataKey, null, [...pages, tail]), items));
+  });
+
   it('builds with the workers exactly what the main thread builds alone, over pages of both workers', async () => {
     const dataKey = generateDataKey();
     const items = sources(300);
