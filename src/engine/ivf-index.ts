@@ -121,6 +121,11 @@ export class IvfIndex implements VectorIndex {
   /** Row bytes one chunk of a training snapshot holds (shared-rows.ts). */
   private readonly snapshotChunkBytes: number;
   private state: IndexState;
+  /**
+   * The state an import was reserved in (reserveImport): its model's centroids, the primary
+   * memory's size before the reservation grew it, and the touching of the grown memory.
+   */
+  private reservedImport: { centroids: Float32Array; base: number; state: IndexState; touched: Promise<void> } | null = null;
   /** Scans the float32 rows: untrained, exact searches, or with prescan off. */
   private readonly flat: FlatCodec;
   /** Writes record the current epoch; a snapshot closes one, so later writes are recognisable. */
@@ -686,9 +691,37 @@ export class IvfIndex implements VectorIndex {
    * 3 s per GiB. The index must not change until it resolves.
    */
   async importListsPrefaulted(model: IvfModel, contents: ListContents): Promise<void> {
+    const touched = this.reservedImport?.touched;
     const staged = this.stageImport(model, contents);
+    // Pages a reservation touched already cost the second pass little (about 40 ms per GiB).
+    await touched?.catch(() => undefined);
     await prefault(staged.memories);
     staged.commit();
+  }
+
+  /**
+   * Starts an import of `model`'s lists before they are known (a codes-only type): makes the new
+   * state, grows its memory by what `entries` entries take at the least (their codes and norms)
+   * and has another thread touch it, so that the touching overlaps the caller's work until the
+   * import (an open reads and parses its segments meanwhile). The next import uses it when given
+   * the same centroids, and drops it otherwise. Resolves once touched. IVF_FLAT, whose pre-scan
+   * codec comes with the lists, reserves nothing.
+   */
+  reserveImport(model: IvfModel, entries: number): Promise<void> {
+    this.assertNotApplying();
+    this.reservedImport = null;
+    if (this.spec.type === 'ivf_flat') return Promise.resolve();
+    this.checkModel(model);
+    const owned = ownedModel(model);
+    const codec = loadListCodec(this.spec, owned, this.dimension);
+    const state = this.createState(owned, codec);
+    const heap = state.memories.primary.heap;
+    const base = heap.byteLength;
+    heap.growTo(Math.min(heap.maxBytes, base + Math.min(entries * (4 + (codec?.codeBytes ?? 0)), this.listMemoryBytes)));
+    const touched = prefault([heap.memory]);
+    touched.catch(() => undefined);
+    this.reservedImport = { centroids: model.centroids, base, state, touched };
+    return touched;
   }
 
   /** importLists checked and its new state made, its primary memory grown for the lists; `commit` fills the lists and swaps. */
@@ -733,14 +766,18 @@ export class IvfIndex implements VectorIndex {
       }
       sizes[list] = n;
     });
-    const next = this.createState(owned, codec);
+    const reserved = this.reservedImport;
+    this.reservedImport = null;
+    const useReserved = reserved !== null && !rows && reserved.centroids === model.centroids;
+    const next = useReserved ? reserved.state : this.createState(owned, codec);
     // The lists' blocks are bump-allocated above the centroids: grown once here, they land in
     // pages a prefault can touch first (lists past the memory's limit go to others, faulted as written).
     const slotBytes = (rows ? this.rowBytes : 0) + 4 + (codec?.codeBytes ?? 0);
     let listBytes = 0;
     for (const size of sizes) listBytes += alignUp((tile(size) + ROW_TILE) * slotBytes);
     const heap = next.memories.primary.heap;
-    heap.growTo(Math.min(heap.maxBytes, heap.byteLength + Math.min(listBytes, this.listMemoryBytes)));
+    const base = useReserved ? reserved.base : heap.byteLength;
+    heap.growTo(Math.min(heap.maxBytes, base + Math.min(listBytes, this.listMemoryBytes)));
     return {
       memories: [heap.memory],
       commit: () => {

@@ -130,6 +130,8 @@ export interface VectorIndex {
   importLists(model: IvfModel, contents: ListContents): void;
   /** importLists with the lists' memory touched by another thread first (engine/prefault.ts); the index must not change until it resolves. */
   importListsPrefaulted(model: IvfModel, contents: ListContents): Promise<void>;
+  /** Touches the memory an import of `model`'s lists (about `entries` entries) will use, before they are known; see IvfIndex.reserveImport. */
+  reserveImport(model: IvfModel, entries: number): Promise<void>;
   /** Bytes held resident by the index. */
   memoryBytes(): number;
 }

@@ -114,6 +114,29 @@ describe('exportLists / importLists', () => {
     }
   });
 
+  it('imports into memory reserved and touched before the lists are known, answering exactly as a plain import', async () => {
+    for (const type of ['ivf_sq8', 'ivf_pq', 'ivf_flat'] as const) {
+      const original = trained(type, 'euclidean');
+      const model = original.model()!;
+      const plain = fresh(type, 'euclidean');
+      plain.importLists(model, original.exportLists()!);
+      const reserved = fresh(type, 'euclidean');
+      await reserved.reserveImport(model, original.size);
+      await reserved.importListsPrefaulted(model, original.exportLists()!);
+      expect(reserved.size).toBe(original.size);
+      for (const nProbes of [1, 3, 8]) expect(answers(reserved, nProbes)).toEqual(answers(plain, nProbes));
+      // The reservation is part of the memory the lists need, not more beside it.
+      expect(reserved.memoryBytes()).toBeLessThanOrEqual(plain.memoryBytes() * 1.15);
+      // A reservation for other centroids is not used, and the import is the same.
+      const other = fresh(type, 'euclidean');
+      await other.reserveImport({ ...model, centroids: model.centroids.slice() }, original.size);
+      other.importLists(model, original.exportLists()!);
+      for (const nProbes of [1, 8]) expect(answers(other, nProbes)).toEqual(answers(plain, nProbes));
+      other.add(100_000, row(data, D, 3));
+      expect(other.search(row(data, D, 3), { topK: 1, nProbes: 8 }).ids[0]).toBe(100_000);
+    }
+  });
+
   it('an untrained index has no lists to export', () => {
     const index = fresh('ivf_sq8', 'euclidean');
     index.addBatch([1, 2], randomVectors(2, D, 45));

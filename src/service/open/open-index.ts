@@ -500,6 +500,16 @@ export class OpenIndex {
    * first, so the caller can read the store meanwhile. restoreSegments takes the promise; the
    * snapshot's arrays must stay as they are until it settles.
    */
+  /**
+   * Has the engine touch the memory `model`'s lists will be imported into (about `items` entries)
+   * while the caller reads and parses the set (engine reserveImport); nothing for a small set.
+   */
+  reserveSegmentLists(model: TrainedModel, items: number): void {
+    if (items * this.config.dimension < PREFAULT_MIN_BYTES) return;
+    const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
+    this.#engine.reserveImport(engineModel, items).catch(() => undefined);
+  }
+
   importSegmentLists(snapshot: StreamedSnapshot, model: TrainedModel): Promise<void> {
     if (this.#records.size > 0) return Promise.reject(new Error('importSegmentLists needs an empty index'));
     const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };

@@ -60,6 +60,8 @@ export async function loadFromSegments(
   // A term index only from a set that carries one made by this very analysis (older sets have none).
   if (open.text === null ? manifest.textDigest !== null : manifest.textDigest === null || !manifest.textDigest.equals(analysisDigest(open.text.config))) return false;
 
+  // The lists' memory is touched by another thread while the segments are read (engine/prefault.ts).
+  open.reserveSegmentLists(model, manifest.items);
   // Each page of segments is opened (decrypted) while the store reads the next one: the thread
   // that reads them (SQLite's, or the network) and this one work at once. The plaintext is wiped
   // however this ends.
