@@ -11,7 +11,7 @@
 //
 // The work is laid out over three threads: the store's thread reads the segments and then the
 // stored tags, while this one decrypts each page as it arrives, parses the set (items left in the
-// stream), hands the engine its lists (their memory touched first by a third thread) and takes
+// stream), hands the engine its lists (their memory touched by a third thread from the manifest on) and takes
 // the items as packed columns (item-records.ts: no object per item; records are made when first
 // read); only then does it wait for the tags, and drops the few items they show changed. The commitment of the kept items is summed from the store's packed listing of exactly
 // their (token, tag) pairs, byte for byte the records' own.
@@ -106,8 +106,9 @@ export async function loadFromSegments(
   // before the engine's own): it is wiped once the lists are restored, or the load failed.
   const snapshot = readStreamedSegmentSet(name, manifest, chunks);
   laps.lap('parse segments');
-  // The engine takes the lists now: the memory they go to is touched by another thread while the
-  // tags are read and compared (engine/prefault.ts), instead of after.
+  // The engine takes the lists now, into memory another thread has been touching since the
+  // manifest was read (reserveSegmentLists; engine/prefault.ts); the rest is touched while the
+  // tags are read and compared.
   const lists = open.importSegmentLists(snapshot, model);
   lists.catch(() => undefined);
   const setItems = snapshot.itemCount;
