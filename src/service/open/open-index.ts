@@ -507,7 +507,13 @@ export class OpenIndex {
   reserveSegmentLists(model: TrainedModel, items: number): void {
     if (items * this.config.dimension < PREFAULT_MIN_BYTES) return;
     const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
-    this.#engine.reserveImport(engineModel, items).catch(() => undefined);
+    // Only a head start: a reservation that fails (no memory to grow, a model the import will
+    // refuse with its own error) leaves the import to do as it always did.
+    try {
+      this.#engine.reserveImport(engineModel, items).catch(() => undefined);
+    } catch {
+      // nothing reserved
+    }
   }
 
   importSegmentLists(snapshot: StreamedSnapshot, model: TrainedModel): Promise<void> {
