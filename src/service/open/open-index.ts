@@ -495,18 +495,12 @@ export class OpenIndex {
   }
 
   /**
-   * Starts giving the engine of this empty index the snapshot's lists as they are, under `model`
-   * (the stored model the snapshot names): large lists go into memory another thread touches
-   * first, so the caller can read the store meanwhile. restoreSegments takes the promise; the
-   * snapshot's arrays must stay as they are until it settles.
-   */
-  /**
    * Has the engine touch the memory `model`'s lists will be imported into (about `items` entries)
    * while the caller reads and parses the set (engine reserveImport); nothing for a small set.
    */
   reserveSegmentLists(model: TrainedModel, items: number): void {
     if (items * this.config.dimension < PREFAULT_MIN_BYTES) return;
-    const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
+    const engineModel = engineModelOf(model);
     // Only a head start: a reservation that fails (no memory to grow, a model the import will
     // refuse with its own error) leaves the import to do as it always did.
     try {
@@ -516,9 +510,15 @@ export class OpenIndex {
     }
   }
 
+  /**
+   * Starts giving the engine of this empty index the snapshot's lists as they are, under `model`
+   * (the stored model the snapshot names): large lists go into memory another thread touches
+   * first, so the caller can read the store meanwhile. restoreSegments takes the promise; the
+   * snapshot's arrays must stay as they are until it settles.
+   */
   importSegmentLists(snapshot: StreamedSnapshot, model: TrainedModel): Promise<void> {
     if (this.#records.size > 0) return Promise.reject(new Error('importSegmentLists needs an empty index'));
-    const engineModel = { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
+    const engineModel = engineModelOf(model);
     // Large lists go into memory another thread touched first: the page faults are most of the copy.
     if (listContentsBytes(snapshot.lists) >= PREFAULT_MIN_BYTES) return this.#engine.importListsPrefaulted(engineModel, snapshot.lists);
     try {
@@ -1111,6 +1111,11 @@ function residentRecord(write: ItemWrite): ItemRecord {
 }
 
 /** Bytes of every list's ids, norms, rows and codes. */
+/** The engine's model of a stored one: the same centroids array, which is how an import finds its reservation. */
+function engineModelOf(model: TrainedModel): IvfModel {
+  return { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
+}
+
 function listContentsBytes(contents: ListContents): number {
   let bytes = 0;
   for (const list of contents.lists) bytes += list.ids.byteLength + list.norms.byteLength + (list.rows?.byteLength ?? 0) + (list.codes?.byteLength ?? 0);

@@ -11,9 +11,10 @@
 //
 // The work is laid out over three threads: the store's thread reads the segments and then the
 // stored tags, while this one decrypts each page as it arrives, parses the set (items left in the
-// stream), hands the engine its lists (their memory touched by a third thread from the manifest on) and takes
-// the items as packed columns (item-records.ts: no object per item; records are made when first
-// read); only then does it wait for the tags, and drops the few items they show changed. The commitment of the kept items is summed from the store's packed listing of exactly
+// stream), hands the engine its lists (their memory touched by a third thread from the manifest
+// on) and takes the items as packed columns (item-records.ts: no object per item; records are
+// made when first read); only then does it wait for the tags, and drops the few items they show
+// changed. The commitment of the kept items is summed from the store's packed listing of exactly
 // their (token, tag) pairs, byte for byte the records' own.
 
 import type { Store, StoredIndex, StoredItem, StoredItemTags } from '../../storage/index.js';
