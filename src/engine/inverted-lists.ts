@@ -52,12 +52,18 @@ export interface ListBlocks {
 const NO_IDS = new Uint32Array(0);
 
 /**
- * Whether the `bytes` int8 codes from `at` hold a code at the edge of the range, +-127: a value
- * clamped there (beyond the fitted range, so the code is far from the row) or within half a step
- * of it. Read off the codes alone, so lists restored from their codes find the same rows.
+ * Whether the `bytes` int8 codes from byte `at` (both multiples of 4, as code rows are) hold a code
+ * at the edge of the range, +-127: a value clamped there (beyond the fitted range, so the code is
+ * far from the row) or within half a step of it. Read off the codes alone, so lists restored from
+ * their codes find the same rows. Four codes a step (a zero byte of the word xor 0x7f or 0x81 is
+ * such a code): a test code by code took 2 ms per MiB, 1.5 s for a 1 M x 768 IVF_FLAT import.
  */
-function hasEdgeCode(i8: Int8Array, at: number, bytes: number): boolean {
-  for (let b = at; b < at + bytes; b++) if (i8[b] === 127 || i8[b] === -127) return true;
+export function hasEdgeCode(u32: Uint32Array, at: number, bytes: number): boolean {
+  for (let w = at >> 2, end = (at + bytes) >> 2; w < end; w++) {
+    const high = u32[w] ^ 0x7f7f7f7f;
+    const low = u32[w] ^ 0x81818181;
+    if ((((high - 0x01010101) & ~high) | ((low - 0x01010101) & ~low)) & 0x80808080) return true;
+  }
   return false;
 }
 
@@ -423,7 +429,7 @@ export class InvertedLists {
       const to = this.codesAt(list) + position * this.codeBytes;
       if (code) heap.i8.set(code.codes.subarray(code.at, code.at + this.codeBytes), to);
       else (this.codec as ListCodec).encode(source, from, heap.i8, to, list);
-      if (this.edge && hasEdgeCode(heap.i8, to, this.codeBytes)) this.markEdge(list, id);
+      if (this.edge && hasEdgeCode(heap.u32, to, this.codeBytes)) this.markEdge(list, id);
     }
     this.listIds[list][position] = id;
     this.lengths[list] = position + 1;
@@ -529,7 +535,7 @@ export class InvertedLists {
     for (let position = 0; position < length; position++) {
       const id = entries.ids[position];
       ids[position] = id;
-      if (this.edge && hasEdgeCode(heap.i8, codesAt + position * this.codeBytes, this.codeBytes)) this.markEdge(list, id);
+      if (this.edge && hasEdgeCode(heap.u32, codesAt + position * this.codeBytes, this.codeBytes)) this.markEdge(list, id);
       const slot = this.takeSlot();
       this.slotList[slot] = list;
       this.slotPos[slot] = position;

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
+import { hasEdgeCode } from '../../src/engine/inverted-lists.js';
 import { IvfIndex } from '../../src/engine/ivf-index.js';
 import { buildLists } from '../../src/engine/list-build.js';
 import { METRICS, type Metric } from '../../src/engine/metric.js';
@@ -153,6 +154,21 @@ it('edge rows are found in every memory of an index whose lists span many', () =
   }
   expect(index.edgeRows).toBe(16);
   for (const nProbes of [1, 3]) expect(firstHits(index, vectors, added, nProbes)).toEqual(added);
+});
+
+it('an edge code is found four codes at a time exactly where a code-by-code test finds one', () => {
+  const codes = fc.array(fc.oneof(fc.integer({ min: -127, max: 127 }), fc.constantFrom(127, -127, 126, -126, 0x7e, -128)), { minLength: 4, maxLength: 64 });
+  fc.assert(
+    fc.property(codes, fc.nat(3), (values, skip) => {
+      const i8 = new Int8Array(Math.ceil((values.length + 4 * skip) / 16) * 16 + 16);
+      i8.set(values, 4 * skip);
+      const at = 4 * skip;
+      const bytes = Math.floor(values.length / 4) * 4;
+      const expected = Array.from(i8.subarray(at, at + bytes)).some((c) => c === 127 || c === -127);
+      expect(hasEdgeCode(new Uint32Array(i8.buffer), at, bytes)).toBe(expected);
+    }),
+    { numRuns: 2000, seed: 44 },
+  );
 });
 
 describe('property: random writes and removals after training', () => {
