@@ -6,13 +6,12 @@
 // out-of-range writes, replacements and deletes checks that a restart equals the index before it.
 
 import fc from 'fast-check';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
-import { writeSegmentSet } from '../../../src/service/segments/segment-writer.js';
 import type { ItemInput } from '../../../src/service/types.js';
 import { seededVectors } from '../reference-search.js';
-import { openDirect as openIndexDirect, type DirectOpen } from '../open/open-direct.js';
-import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
+import { forEachStore, newKey } from '../service-harness.js';
+import { segmentTests } from './segment-tests.js';
 
 const DIM = 16;
 const N = 160;
@@ -25,22 +24,9 @@ function outlier(seed: number, scale: number, spike: number): number[] {
 }
 
 forEachStore((fresh) => {
-  let harness: ServiceStoreHarness;
   const key = newKey();
-  const cleanup: Array<() => Promise<void>> = [];
-
-  beforeEach(async () => {
-    harness = await fresh();
-  });
-
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-    await harness.dispose();
-  });
-
-  async function service(): Promise<CipherdexIndexService> {
-    return harness.service({ segments: false });
-  }
+  const tests = segmentTests(fresh, key, SEGMENT_BYTES);
+  const { service, openDirect, closeDirect, writeSet } = tests;
 
   async function trainedIndex(): Promise<void> {
     const s = await service();
@@ -49,18 +35,6 @@ forEachStore((fresh) => {
     await s.upsert('docs', key, items);
     await s.train('docs', key, { nLists: 6, wait: true });
     await s.close();
-  }
-
-  async function openDirect(): Promise<DirectOpen> {
-    const opened = await openIndexDirect(harness, 'docs', key);
-    cleanup.push(opened.close);
-    return opened;
-  }
-
-  async function writeSet(): Promise<void> {
-    const { store, open } = await openDirect();
-    expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
-    for (const step of cleanup.splice(0).reverse()) await step();
   }
 
   /** The first hit of each vector's own search, single (one query per call) and batched (all at once), at `nProbes`. */
@@ -103,7 +77,7 @@ forEachStore((fresh) => {
     let { open } = await openDirect();
     expect(open.loadedFromSegments).toBe(true);
     expect(open.engine.exactRows).toBe(3);
-    for (const step of cleanup.splice(0).reverse()) await step();
+    await closeDirect();
 
     // A set written after them leaves them out, items and all; the open replays them and keeps them exact again.
     await writeSet();
@@ -113,7 +87,7 @@ forEachStore((fresh) => {
     expect(open.size).toBe(N + 4);
     // They are not changes a newer set would absorb.
     expect(open.changesSinceSegments).toBe(0);
-    for (const step of cleanup.splice(0).reverse()) await step();
+    await closeDirect();
     s = await service();
     await expectFoundFirst(s, outliers);
     expect((await s.search('docs', key, [gone], { topK: 20 }))[0].hits.map((h) => h.id)).not.toContain('out-1');
@@ -132,8 +106,8 @@ forEachStore((fresh) => {
   it('a restart from segments plus the tail equals the index before it under random out-of-range writes, replacements and deletes (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
-        await harness.dispose();
-        harness = await fresh();
+        await tests.harness.dispose();
+        tests.harness = await fresh();
         await trainedIndex();
         await writeSet();
         const written = new Map<string, number[]>();
@@ -179,7 +153,7 @@ forEachStore((fresh) => {
           if (hit.id !== id) expect(written.get(hit.id)).toEqual(vector);
         }
         await after.close();
-        for (const step of cleanup.splice(0).reverse()) await step();
+        await closeDirect();
       }),
       { numRuns: 3, seed: 23 },
     );

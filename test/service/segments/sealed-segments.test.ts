@@ -8,7 +8,7 @@
 // workers sealed opens the same, and a worker failing (or lacking the key) falls back to this thread.
 
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { INDEX_TYPES, type IndexType } from '../../../src/service/enumerations.js';
 import { IntegrityError } from '../../../src/service/errors.js';
 import { compileFilterPlan } from '../../../src/service/input/metadata-filter.js';
@@ -20,8 +20,8 @@ import type { ItemInput, JsonObject } from '../../../src/service/types.js';
 import { eventually } from '../../support/eventually.js';
 import { rejection } from '../../support/rejection.js';
 import { seededVectors } from '../reference-search.js';
-import { openDirect as openIndexDirect, type DirectOpen } from '../open/open-direct.js';
-import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
+import { forEachStore, newKey } from '../service-harness.js';
+import { segmentTests } from './segment-tests.js';
 
 const DIM = 16;
 const N = 160;
@@ -34,23 +34,9 @@ function itemsFrom(seed: number, count: number, prefix = 'item'): ItemInput[] {
 }
 
 forEachStore((fresh) => {
-  let harness: ServiceStoreHarness;
   const key = newKey();
-  const cleanup: Array<() => Promise<void>> = [];
-
-  beforeEach(async () => {
-    harness = await fresh();
-  });
-
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-    await harness.dispose();
-  });
-
-  /** A service that writes no segment sets itself (the tests write them when they choose). */
-  async function service(): Promise<CipherdexIndexService> {
-    return harness.service({ segments: false });
-  }
+  const tests = segmentTests(fresh, key, SEGMENT_BYTES);
+  const { service, openDirect, closeDirect, writeSet } = tests;
 
   async function trainedIndex(type: IndexType): Promise<void> {
     const s = await service();
@@ -58,18 +44,6 @@ forEachStore((fresh) => {
     await s.upsert('docs', key, itemsFrom(1, N));
     await s.train('docs', key, { nLists: 6, wait: true });
     await s.close();
-  }
-
-  /** Opens the index on its own store connection, as a restart would. */
-  async function openDirect(workers: SealWorkers | null = null): Promise<DirectOpen> {
-    const opened = await openIndexDirect(harness, 'docs', key, workers);
-    cleanup.push(opened.close);
-    return opened;
-  }
-
-  async function writeSet(): Promise<void> {
-    const { store, open } = await openDirect();
-    expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
   }
 
   /** What a client sees of the index: ids, every item with its payload, and search answers at a few probes. */
@@ -114,8 +88,8 @@ forEachStore((fresh) => {
     it(`${type}: a restart from a segment set plus the tail equals the index before it (property)`, async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 0, maxLength: 8 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
-          await harness.dispose();
-          harness = await fresh();
+          await tests.harness.dispose();
+          tests.harness = await fresh();
           await trainedIndex(type);
           await writeSet();
           const before = await service();
@@ -129,7 +103,7 @@ forEachStore((fresh) => {
           const { open } = await openDirect();
           expect(open.loadedFromSegments).toBe(true);
           expect(open.isTrained).toBe(true);
-          for (const step of cleanup.splice(0).reverse()) await step();
+          await closeDirect();
         }),
         { numRuns: 3, seed: 12 },
       );
@@ -139,7 +113,7 @@ forEachStore((fresh) => {
   describe('sealed in the sealing workers', () => {
     async function pool(): Promise<SealWorkers> {
       const workers = new SealWorkers(2);
-      cleanup.push(() => workers.close());
+      tests.cleanup.push(() => workers.close());
       return workers;
     }
 
@@ -151,8 +125,8 @@ forEachStore((fresh) => {
       await before.close();
       const { store, open } = await openDirect(workers);
       expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
-      for (const step of cleanup.splice(0).reverse()) await step();
-      const { rows } = await harness.rawSegments('docs');
+      await closeDirect();
+      const { rows } = await tests.harness.rawSegments('docs');
       const after = await service();
       expect(await observe(after)).toEqual(expected);
       await after.close();
@@ -193,7 +167,7 @@ forEachStore((fresh) => {
       expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
       expect(unregistered).toHaveBeenCalled();
       expect(workers.sealedSegments).toBe(0);
-      for (const step of cleanup.splice(0).reverse()) await step();
+      await closeDirect();
       const s = await service();
       expect((await s.listIds('docs', key)).length).toBe(N);
       await s.close();
@@ -205,7 +179,7 @@ forEachStore((fresh) => {
   it('items the set holds but the store no longer does (deleted, replaced, updated since) leave no trace: paging and filtered counts equal an open from records', async () => {
     await trainedIndex('ivf_sq8');
     await writeSet();
-    for (const step of cleanup.splice(0).reverse()) await step();
+    await closeDirect();
     const s = await service();
     await s.delete('docs', key, ['item-1', 'item-4', 'item-9']);
     await s.upsert('docs', key, [{ ...itemsFrom(11, 1)[0], id: 'item-5', metadata: { i: 500, group: 1 } }, ...itemsFrom(12, 3, 'new')]);
@@ -230,9 +204,9 @@ forEachStore((fresh) => {
     const seen = view(fromSet.open);
     // Every record was made by the paging above; the set's columns (item-records.ts) stay beside them until the index closes.
     const setBytes = fromSet.open.recordBytes();
-    for (const step of cleanup.splice(0).reverse()) await step();
-    const { rows } = await harness.rawSegments('docs');
-    await harness.setRawSegments('docs', null, rows);
+    await closeDirect();
+    const { rows } = await tests.harness.rawSegments('docs');
+    await tests.harness.setRawSegments('docs', null, rows);
     const fromRecords = await openDirect();
     expect(fromRecords.open.loadedFromSegments).toBe(false);
     expect(view(fromRecords.open)).toEqual(seen);
@@ -243,10 +217,10 @@ forEachStore((fresh) => {
     async function tampered(change: (rows: Array<{ setId: Buffer; seq: number; sealed: Buffer }>) => Array<{ setId: Buffer; seq: number; sealed: Buffer }>): Promise<unknown> {
       await trainedIndex('ivf_sq8');
       await writeSet();
-      for (const step of cleanup.splice(0).reverse()) await step();
-      const { segmentSet, rows } = await harness.rawSegments('docs');
+      await closeDirect();
+      const { segmentSet, rows } = await tests.harness.rawSegments('docs');
       expect(rows.length).toBeGreaterThan(3);
-      await harness.setRawSegments('docs', segmentSet, change(rows));
+      await tests.harness.setRawSegments('docs', segmentSet, change(rows));
       const s = await service();
       return rejection(s.get('docs', key, ['item-0']));
     }
@@ -270,20 +244,20 @@ forEachStore((fresh) => {
 
     it('a dropped segment (in the middle or the last) is an IntegrityError', async () => {
       expect(await tampered((rows) => rows.filter((row) => row.seq !== 2))).toBeInstanceOf(IntegrityError);
-      await harness.dispose();
-      harness = await fresh();
+      await tests.harness.dispose();
+      tests.harness = await fresh();
       expect(await tampered((rows) => rows.slice(0, -1))).toBeInstanceOf(IntegrityError);
     });
 
     it('a segment of another set of the same index is an IntegrityError', async () => {
       await trainedIndex('ivf_flat');
       await writeSet();
-      const older = await harness.rawSegments('docs');
-      for (const step of cleanup.splice(0).reverse()) await step();
+      const older = await tests.harness.rawSegments('docs');
+      await closeDirect();
       await writeSet();
-      for (const step of cleanup.splice(0).reverse()) await step();
-      const newer = await harness.rawSegments('docs');
-      await harness.setRawSegments('docs', newer.segmentSet, newer.rows.map((row) => (row.seq === 1 ? { ...row, sealed: older.rows[1].sealed } : row)));
+      await closeDirect();
+      const newer = await tests.harness.rawSegments('docs');
+      await tests.harness.setRawSegments('docs', newer.segmentSet, newer.rows.map((row) => (row.seq === 1 ? { ...row, sealed: older.rows[1].sealed } : row)));
       const s = await service();
       expect(await rejection(s.get('docs', key, ['item-0']))).toBeInstanceOf(IntegrityError);
     });
@@ -291,16 +265,16 @@ forEachStore((fresh) => {
     it('a whole older set put back only lengthens the tail: the items are the current ones', async () => {
       await trainedIndex('ivf_sq8');
       await writeSet();
-      const older = await harness.rawSegments('docs');
-      for (const step of cleanup.splice(0).reverse()) await step();
+      const older = await tests.harness.rawSegments('docs');
+      await closeDirect();
       const s = await service();
       await s.delete('docs', key, ['item-1', 'item-2']);
       await s.upsert('docs', key, [{ ...itemsFrom(7, 1)[0], id: 'item-3' }]);
       await writeSet();
-      for (const step of cleanup.splice(0).reverse()) await step();
+      await closeDirect();
       const expected = await observe(s);
       await s.close();
-      await harness.setRawSegments('docs', older.segmentSet, older.rows);
+      await tests.harness.setRawSegments('docs', older.segmentSet, older.rows);
       const after = await service();
       expect(await observe(after)).toEqual(expected);
       const { open } = await openDirect();
@@ -309,17 +283,17 @@ forEachStore((fresh) => {
 
     it('an item record rolled back under a segment set is still caught by the commitment', async () => {
       await trainedIndex('ivf_flat');
-      const original = await harness.rawItems('docs');
+      const original = await tests.harness.rawItems('docs');
       const s = await service();
       await s.upsert('docs', key, [{ ...itemsFrom(8, 1)[0], id: 'item-0' }]);
       await s.close();
       await writeSet();
-      for (const step of cleanup.splice(0).reverse()) await step();
+      await closeDirect();
       // item-0's older record put back: the set holds the newer one, so it is tail, read and counted.
-      const now = await harness.rawItems('docs');
+      const now = await tests.harness.rawItems('docs');
       const target = original.find((row) => !now.some((current) => current.sealed.equals(row.sealed)))!;
       expect(target).toBeDefined();
-      await harness.setSealed('docs', target.token, target.sealed);
+      await tests.harness.setSealed('docs', target.token, target.sealed);
       const again = await service();
       const error = await rejection(again.get('docs', key, ['item-0']));
       expect(error).toBeInstanceOf(IntegrityError);
@@ -328,7 +302,7 @@ forEachStore((fresh) => {
     it('a set written for another model is not used', async () => {
       await trainedIndex('ivf_flat');
       await writeSet();
-      for (const step of cleanup.splice(0).reverse()) await step();
+      await closeDirect();
       const s = await service();
       await s.train('docs', key, { nLists: 4, wait: true });
       const expected = await observe(s);
@@ -343,22 +317,22 @@ forEachStore((fresh) => {
 
   describe('the segment keeper', () => {
     it('writes a set after training and again once the tail passes its share', async () => {
-      const s = await harness.service({ segments: true });
+      const s = await tests.harness.service({ segments: true });
       await s.createIndex('docs', key, { dimension: DIM, type: 'ivf_sq8' });
       await s.upsert('docs', key, itemsFrom(1, N));
-      expect((await harness.rawSegments('docs')).segmentSet).toBeNull();
+      expect((await tests.harness.rawSegments('docs')).segmentSet).toBeNull();
       await s.train('docs', key, { nLists: 6, wait: true });
-      const first = (await eventually(() => harness.rawSegments('docs'), (raw) => raw.segmentSet !== null, 'a segment set after training')).segmentSet!;
+      const first = (await eventually(() => tests.harness.rawSegments('docs'), (raw) => raw.segmentSet !== null, 'a segment set after training')).segmentSet!;
       // Fewer than MIN_TAIL changes: the set stays.
       await s.upsert('docs', key, itemsFrom(3, 20, 'more'));
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      expect((await harness.rawSegments('docs')).segmentSet!.equals(first)).toBe(true);
+      expect((await tests.harness.rawSegments('docs')).segmentSet!.equals(first)).toBe(true);
       // Past MIN_TAIL (and 10% of the index): a new set.
       await s.upsert('docs', key, itemsFrom(4, 1100, 'bulk'));
-      await eventually(() => harness.rawSegments('docs'), (raw) => raw.segmentSet !== null && !raw.segmentSet.equals(first), 'a new segment set once the tail passed its share');
+      await eventually(() => tests.harness.rawSegments('docs'), (raw) => raw.segmentSet !== null && !raw.segmentSet.equals(first), 'a new segment set once the tail passed its share');
       const expected = await observe(s);
       await s.close();
-      const after = await harness.service({ segments: true });
+      const after = await tests.harness.service({ segments: true });
       expect(await observe(after)).toEqual(expected);
       const { open } = await openDirect();
       expect(open.loadedFromSegments).toBe(true);

@@ -7,18 +7,17 @@
 // tampered segment is an IntegrityError. The segment keeper writes sets for these indexes too.
 
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { IntegrityError } from '../../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../../src/service/index-service.js';
 import { SealWorkers } from '../../../src/service/sealing/seal-workers.js';
 import { sealSegmentSet, type SegmentSetMeta } from '../../../src/service/segments/segment-set-record.js';
-import { writeSegmentSet } from '../../../src/service/segments/segment-writer.js';
 import type { ItemInput } from '../../../src/service/types.js';
 import { eventually } from '../../support/eventually.js';
 import { rejection } from '../../support/rejection.js';
 import { seededRandom, seededVectors } from '../reference-search.js';
-import { openDirect as openIndexDirect, type DirectOpen } from '../open/open-direct.js';
-import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
+import { forEachStore, newKey } from '../service-harness.js';
+import { segmentTests } from './segment-tests.js';
 
 const DIM = 8;
 const N = 200;
@@ -42,27 +41,9 @@ function itemsFrom(seed: number, count: number, prefix = 'item'): ItemInput[] {
 }
 
 forEachStore((fresh) => {
-  let harness: ServiceStoreHarness;
   const key = newKey();
-  const cleanup: Array<() => Promise<void>> = [];
-
-  beforeEach(async () => {
-    harness = await fresh();
-  });
-
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-    await harness.dispose();
-  });
-
-  async function closeDirect(): Promise<void> {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  }
-
-  /** A service that writes no segment sets itself (the tests write them when they choose). */
-  async function service(): Promise<CipherdexIndexService> {
-    return harness.service({ segments: false });
-  }
+  const tests = segmentTests(fresh, key, SEGMENT_BYTES);
+  const { service, openDirect, closeDirect, writeSet } = tests;
 
   async function trainedTextIndex(): Promise<void> {
     const s = await service();
@@ -70,19 +51,6 @@ forEachStore((fresh) => {
     await s.upsert('docs', key, itemsFrom(1, N));
     await s.train('docs', key, { nLists: 4, wait: true });
     await s.close();
-  }
-
-  /** Opens the index on its own store connection, as a restart would. */
-  async function openDirect(workers: SealWorkers | null = null): Promise<DirectOpen> {
-    const opened = await openIndexDirect(harness, 'docs', key, workers);
-    cleanup.push(opened.close);
-    return opened;
-  }
-
-  async function writeSet(): Promise<void> {
-    const { store, open } = await openDirect();
-    expect(await writeSegmentSet(store, open, SEGMENT_BYTES)).toBe(true);
-    await closeDirect();
   }
 
   /**
@@ -100,15 +68,15 @@ forEachStore((fresh) => {
 
   /** The same index opened from every record: its set hidden for one open, then put back. */
   async function rankingsFromRecords(): Promise<Array<Array<[string, number]>>> {
-    const { segmentSet, rows } = await harness.rawSegments('docs');
-    await harness.setRawSegments('docs', null, []);
+    const { segmentSet, rows } = await tests.harness.rawSegments('docs');
+    await tests.harness.setRawSegments('docs', null, []);
     const { open } = await openDirect();
     expect(open.loadedFromSegments).toBe(false);
     await closeDirect();
     const s = await service();
     const ranked = await rankings(s);
     await s.close();
-    await harness.setRawSegments('docs', segmentSet, rows);
+    await tests.harness.setRawSegments('docs', segmentSet, rows);
     return ranked;
   }
 
@@ -128,7 +96,7 @@ forEachStore((fresh) => {
   it('a restart from a set plus the tail ranks exactly as the index opened from its records', async () => {
     await trainedTextIndex();
     await writeSet();
-    const { rows } = await harness.rawSegments('docs');
+    const { rows } = await tests.harness.rawSegments('docs');
     expect(rows.length).toBeGreaterThan(4);
     const before = await service();
     await changeAfterTheSet(before);
@@ -159,7 +127,7 @@ forEachStore((fresh) => {
     const expected = await rankings(s);
     await s.close();
     const workers = new SealWorkers(1);
-    cleanup.push(() => workers.close());
+    tests.cleanup.push(() => workers.close());
     const { open } = await openDirect(workers);
     expect(open.loadedFromSegments).toBe(true);
     const scores = QUERIES.map((query) => open.text!.search(query, 1000).map(({ key: slot, score }): [string, number] => [open.recordAtSlot(slot)!.id, score]));
@@ -174,7 +142,7 @@ forEachStore((fresh) => {
     const sealed = await sealSegmentSet(open.cipher, 'docs', { ...snapshot, text: null }, meta, SEGMENT_BYTES);
     await store.replaceSegments('docs', sealed.setId, sealed.segments);
     await closeDirect();
-    expect((await harness.rawSegments('docs')).segmentSet).not.toBeNull();
+    expect((await tests.harness.rawSegments('docs')).segmentSet).not.toBeNull();
     const s = await service();
     await changeAfterTheSet(s);
     const expected = await rankings(s);
@@ -202,7 +170,7 @@ forEachStore((fresh) => {
   it('a flipped byte in the segments holding the term index is an IntegrityError', async () => {
     await trainedTextIndex();
     await writeSet();
-    const { segmentSet, rows } = await harness.rawSegments('docs');
+    const { segmentSet, rows } = await tests.harness.rawSegments('docs');
     // The term index is the end of the stream: the last data segment.
     const last = rows[rows.length - 1].seq;
     const tampered = rows.map((row) => {
@@ -211,18 +179,18 @@ forEachStore((fresh) => {
       sealed[sealed.length >> 1] ^= 1;
       return { ...row, sealed };
     });
-    await harness.setRawSegments('docs', segmentSet, tampered);
+    await tests.harness.setRawSegments('docs', segmentSet, tampered);
     const s = await service();
     expect(await rejection(s.search('docs', key, null, { texts: ['harbour'] }))).toBeInstanceOf(IntegrityError);
     await s.close();
   });
 
   it('the segment keeper writes a set for an index with text search after training', async () => {
-    const s = await harness.service({ segments: true });
+    const s = await tests.harness.service({ segments: true });
     await s.createIndex('docs', key, { dimension: DIM, textSearch: true, textFields: ['title'] });
     await s.upsert('docs', key, itemsFrom(1, N));
     await s.train('docs', key, { nLists: 4, wait: true });
-    await eventually(() => harness.rawSegments('docs'), (raw) => raw.segmentSet !== null, 'a segment set after training');
+    await eventually(() => tests.harness.rawSegments('docs'), (raw) => raw.segmentSet !== null, 'a segment set after training');
     const expected = await rankings(s);
     await s.close();
     const { open } = await openDirect();
