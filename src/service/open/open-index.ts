@@ -1110,12 +1110,12 @@ function residentRecord(write: ItemWrite): ItemRecord {
   return { id: write.id, token: write.token, revision: write.revision, sealTag: write.sealTag, metadata: write.metadata };
 }
 
-/** Bytes of every list's ids, norms, rows and codes. */
 /** The engine's model of a stored one: the same centroids array, which is how an import finds its reservation. */
 function engineModelOf(model: TrainedModel): IvfModel {
   return { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
 }
 
+/** Bytes of every list's ids, norms, rows and codes. */
 function listContentsBytes(contents: ListContents): number {
   let bytes = 0;
   for (const list of contents.lists) bytes += list.ids.byteLength + list.norms.byteLength + (list.rows?.byteLength ?? 0) + (list.codes?.byteLength ?? 0);
