@@ -21,7 +21,7 @@ export type { TrainHooks, KMeansOptions } from './kmeans.js';
 export { trainInWorker } from './train-in-worker.js';
 export { prefaultRows } from './prefault.js';
 export type { BuiltLists, ListLayout } from './list-build.js';
-export type { ListContents, ListEntries } from './list-contents.js';
+export type { ListContents, ListEntries, ListImport, ListRegions, ListShape } from './list-contents.js';
 export type { WorkerTrainHooks } from './train-in-worker.js';
 export { kernelInfo } from './kernels.js';
 export type { KernelChoice } from './kernels.js';

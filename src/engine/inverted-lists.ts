@@ -12,7 +12,7 @@ import { ExactRows } from './exact-rows.js';
 import { alignUp, type KernelHeap } from './kernel-heap.js';
 import { ROW_TILE } from './kernels.js';
 import type { ListCodec } from './list-codec.js';
-import type { ExactEntries, ListEntries } from './list-contents.js';
+import type { ExactEntries, ListEntries, ListRegions } from './list-contents.js';
 import { ADDRESS_SPAN, ListMemories } from './list-memories.js';
 import { SlotLocator } from './slot-locator.js';
 import type { TopK } from './top-k.js';
@@ -113,14 +113,15 @@ export class InvertedLists {
    * slots (copies of the slot tables, the same id map, unchanged while rebuilding) and are filled
    * with `appendSlot`, so that no id is hashed again and `previous` stays valid until the swap.
    * With `adopted`, the lists are the blocks already written in the arena's memory (their ids
-   * still without slots: `settle` gives them theirs) and `expected` is ignored. A bare arena
-   * stands for one memory without a limit.
+   * still without slots: `settle` gives them theirs) and `expected` is ignored. With 'on-import',
+   * no list has a block until importList gives it one sized for its entries (an import that learns
+   * each list's size as it arrives). A bare arena stands for one memory without a limit.
    */
   constructor(
     memories: ListMemories | BlockArena,
     stride: number,
     count: number,
-    expected?: ArrayLike<number>,
+    expected?: ArrayLike<number> | 'on-import',
     private readonly codec: ListCodec | null = null,
     previous?: InvertedLists,
     adopted?: ListBlocks,
@@ -158,6 +159,10 @@ export class InvertedLists {
           if (!this.exact) throw new RangeError('exact rows adopted by lists that keep none');
           this.exact.adopt(l, exact);
         }
+        continue;
+      }
+      if (expected === 'on-import') {
+        this.listIds[l] = NO_IDS;
         continue;
       }
       const capacity = roundToTile(expected ? expected[l] : 0);
@@ -513,28 +518,40 @@ export class InvertedLists {
     };
   }
 
-  /**
-   * Fills the empty `list` (its capacity reserved up front) with `entries` as exportList gave
-   * them, each id taking a new slot written in `epoch`. The caller checked shapes and that no id
-   * is already present.
-   */
   /** Ids below `bound` are located through an array from now on (importList's callers: ids dense from 0). */
   reserveDenseIds(bound: number): void {
     this.locator.reserveDense(bound);
   }
 
-  importList(list: number, entries: ListEntries, epoch: number): void {
-    const length = entries.ids.length;
+  /**
+   * Fills the empty `list` with `ids.length` entries, each id taking a new slot written in
+   * `epoch`: `fill` writes their rows, norms and codes, as exportList gives them, into the regions
+   * it is handed (straight into the list's block, so a caller streaming them copies each byte once).
+   * Lists made 'on-import' get their block here, sized for the entries; others must have reserved
+   * room for them. The caller checked that no id is already present.
+   */
+  importList(list: number, ids: Uint32Array, fill: (regions: ListRegions) => void, epoch: number, exact?: ExactEntries): void {
+    const length = ids.length;
+    if (this.blocks[list] === undefined) {
+      const capacity = roundToTile(length);
+      const { memory, block } = this.memories.alloc(capacity * this.slotBytes);
+      this.homes[list] = memory;
+      this.blocks[list] = block;
+      this.capacities[list] = capacity;
+      this.listIds[list] = new Uint32Array(capacity);
+    }
     if (length > this.capacities[list] || this.lengths[list] !== 0) throw new RangeError('importList needs an empty list reserved for its entries');
     const heap = this.heapOf(list);
-    if (this.stride > 0 && entries.rows !== null) heap.f32.set(entries.rows, this.rowsAt(list) >> 2);
-    heap.f32.set(entries.norms, this.normsAt(list) >> 2);
-    if (this.codeBytes > 0 && entries.codes !== null) heap.u8.set(entries.codes, this.codesAt(list));
-    const ids = this.listIds[list];
     const codesAt = this.codesAt(list);
+    fill({
+      rows: this.stride > 0 ? heap.u8.subarray(this.rowsAt(list), this.rowsAt(list) + length * this.rowBytes) : null,
+      norms: heap.u8.subarray(this.normsAt(list), this.normsAt(list) + length * 4),
+      codes: this.codeBytes > 0 ? heap.u8.subarray(codesAt, codesAt + length * this.codeBytes) : null,
+    });
+    const listIds = this.listIds[list];
     for (let position = 0; position < length; position++) {
-      const id = entries.ids[position];
-      ids[position] = id;
+      const id = ids[position];
+      listIds[position] = id;
       if (this.edge && hasEdgeCode(heap.u32, codesAt + position * this.codeBytes, this.codeBytes)) this.markEdge(list, id);
       const slot = this.takeSlot();
       this.slotList[slot] = list;
@@ -543,9 +560,8 @@ export class InvertedLists {
       this.locator.set(id, slot);
     }
     this.lengths[list] = length;
-    if (entries.exact) {
+    if (exact) {
       if (!this.exact) throw new RangeError('exact rows imported into lists that keep none');
-      const exact = entries.exact;
       this.exact.adopt(list, { ids: exact.ids.slice(), rows: exact.rows.slice(), norms: exact.norms.slice() });
       for (let position = 0; position < exact.ids.length; position++) {
         const slot = this.takeSlot();

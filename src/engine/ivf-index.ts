@@ -16,7 +16,7 @@ import { NEAREST_BLOCK, QUERY_TILE, ROW_TILE, tile, type KernelChoice } from './
 import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
 import type { BuiltLists } from './list-build.js';
-import type { ListContents } from './list-contents.js';
+import type { ListContents, ListImport, ListShape } from './list-contents.js';
 import type { ListCodec } from './list-codec.js';
 import { ADDRESS_SPAN, DEFAULT_LIST_MEMORY_BYTES, ListMemories, addressMemory, addressOffset, assertListMemoryBytes } from './list-memories.js';
 import { SCAN_ROWS, groupQueries, scanList, scanListForGroup, scanScratchBytes } from './list-scanner.js';
@@ -98,6 +98,11 @@ function rerankWindow(topK: number): number {
   return topK + Math.max(topK, 8);
 }
 
+/** The bytes of a float array, as they lie in memory. */
+function bytesOf(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
 function assertId(id: unknown, label = 'id'): asserts id is number {
   if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > 0xffff_ffff) {
     throw new EngineInputError(`${label} must be an integer from 0 to 4294967295, got ${String(id)}`);
@@ -121,11 +126,8 @@ export class IvfIndex implements VectorIndex {
   /** Row bytes one chunk of a training snapshot holds (shared-rows.ts). */
   private readonly snapshotChunkBytes: number;
   private state: IndexState;
-  /**
-   * The state an import was reserved in (reserveImport): its model's centroids, the primary
-   * memory's size before the reservation grew it, and the touching of the grown memory.
-   */
-  private reservedImport: { centroids: Float32Array; base: number; state: IndexState; touched: Promise<void> } | null = null;
+  /** The state an import was reserved in (reserveImport), and its model's centroids. */
+  private reservedImport: { centroids: Float32Array; state: IndexState } | null = null;
   /** Scans the float32 rows: untrained, exact searches, or with prescan off. */
   private readonly flat: FlatCodec;
   /** Writes record the current epoch; a snapshot closes one, so later writes are recognisable. */
@@ -682,112 +684,110 @@ export class IvfIndex implements VectorIndex {
    * give the code size the contents were written with.
    */
   importLists(model: IvfModel, contents: ListContents): void {
-    this.stageImport(model, contents).commit();
+    let entries = 0;
+    let idBound = 0;
+    for (const list of contents.lists) {
+      entries += list.ids.length + (list.exact?.ids.length ?? 0);
+      for (const id of list.ids) if (id >= idBound) idBound = id + 1;
+      for (const id of list.exact?.ids ?? []) if (id >= idBound) idBound = id + 1;
+    }
+    if (contents.lists.length !== contents.nLists) throw new EngineInputError('the lists do not match this index and model (type, dimension, codes or number of lists)');
+    // Ids are engine slots, dense from 0: sparser ones are checked and located through Sets and Maps.
+    const listImport = this.beginImport(model, contents, idBound <= Math.max(entries * 4, 1 << 16) ? idBound : undefined);
+    for (const entries of contents.lists) {
+      listImport.add(entries.ids, (regions) => {
+        if (regions.rows !== null && entries.rows !== null) regions.rows.set(bytesOf(entries.rows));
+        regions.norms.set(bytesOf(entries.norms));
+        if (regions.codes !== null && entries.codes !== null) regions.codes.set(entries.codes);
+      }, entries);
+    }
+    listImport.commit();
   }
 
   /**
-   * importLists with the new lists' memory touched first by another thread (prefault.ts), so that
-   * this thread only copies: on this project's VMs the first write to fresh memory costs about
-   * 3 s per GiB. The index must not change until it resolves.
+   * Starts replacing the index by `model` with lists given one at a time, in order, by the
+   * returned import's `add` (as they arrive: an open streaming its segment set copies each byte
+   * once, from its buffers into the lists). `shape` is the lists' as exportLists gave them. Ids
+   * below `idBound`, when given, are located through an array (and none may reach it). Nothing
+   * changes until `commit`, which needs every list; a list that does not fit throws
+   * EngineInputError from `add`, and the index is left as it was. The index must not change
+   * between the two. Uses the memory reserveImport touched when given the same centroids.
    */
-  async importListsPrefaulted(model: IvfModel, contents: ListContents): Promise<void> {
-    const touched = this.reservedImport?.touched;
-    const staged = this.stageImport(model, contents);
-    // Pages a reservation touched already cost the second pass little (about 40 ms per GiB).
-    await touched?.catch(() => undefined);
-    await prefault(staged.memories);
-    staged.commit();
-  }
-
-  /**
-   * Starts an import of `model`'s lists before they are known (a codes-only type): makes the new
-   * state, grows its memory by what `entries` entries take at the least (their codes and norms)
-   * and has another thread touch it, so that the touching overlaps the caller's work until the
-   * import (an open reads and parses its segments meanwhile). The next import uses it when given
-   * the same centroids, and drops it otherwise. Resolves once touched. IVF_FLAT, whose pre-scan
-   * codec comes with the lists, reserves nothing.
-   */
-  reserveImport(model: IvfModel, entries: number): Promise<void> {
-    this.assertNotApplying();
-    this.reservedImport = null;
-    if (this.spec.type === 'ivf_flat') return Promise.resolve();
-    this.checkModel(model);
-    const owned = ownedModel(model);
-    const codec = loadListCodec(this.spec, owned, this.dimension);
-    const state = this.createState(owned, codec);
-    const heap = state.memories.primary.heap;
-    const base = heap.byteLength;
-    heap.growTo(Math.min(heap.maxBytes, base + Math.min(entries * (4 + (codec?.codeBytes ?? 0)), this.listMemoryBytes)));
-    const touched = prefault([heap.memory]);
-    touched.catch(() => undefined);
-    this.reservedImport = { centroids: model.centroids, base, state, touched };
-    return touched;
-  }
-
-  /** importLists checked and its new state made, its primary memory grown for the lists; `commit` fills the lists and swaps. */
-  private stageImport(model: IvfModel, contents: ListContents): { memories: WebAssembly.Memory[]; commit(): void } {
+  beginImport(model: IvfModel, shape: ListShape, idBound?: number): ListImport {
     this.assertNotApplying();
     const { nLists } = this.checkModel(model);
     const owned = ownedModel(model);
     const rows = this.spec.type === 'ivf_flat';
     const codec = rows
-      ? contents.codec === null ? null : ScalarQuantizer.fromBytes(contents.codec, this.dimension)
+      ? shape.codec === null ? null : ScalarQuantizer.fromBytes(shape.codec, this.dimension)
       : loadListCodec(this.spec, owned, this.dimension);
-    if (contents.nLists !== nLists || contents.lists.length !== nLists || contents.stride !== (rows ? this.stride : 0) || contents.codeBytes !== (codec?.codeBytes ?? 0)) {
+    if (shape.nLists !== nLists || shape.stride !== (rows ? this.stride : 0) || shape.codeBytes !== (codec?.codeBytes ?? 0)) {
       throw new EngineInputError('the lists do not match this index and model (type, dimension, codes or number of lists)');
     }
-    // Ids seen: one bit each up to a bound proportional to the entries (ids are engine slots, dense
-    // from 0; a Set of a million numbers cost 0.2 s), a Set for any beyond it.
-    let entriesTotal = 0;
-    for (const entries of contents.lists) entriesTotal += entries.ids.length;
-    const seen = new Uint32Array((Math.max(entriesTotal * 4, 1 << 16) + 31) >>> 5);
-    const seenBeyond = new Set<number>();
-    const sizes = new Uint32Array(nLists);
-    let idBound = 0;
-    contents.lists.forEach((entries, list) => {
-      const n = entries.ids.length;
-      if (entries.norms.length !== n || (entries.rows?.length ?? 0) !== n * contents.stride || (entries.codes?.length ?? 0) !== n * contents.codeBytes) {
-        throw new EngineInputError(`list ${list} has entries of the wrong shape`);
-      }
-      const exact = entries.exact;
-      if (exact !== undefined && (rows || codec?.exactDimension === undefined || exact.rows.length !== exact.ids.length * this.dimension || exact.norms.length !== exact.ids.length)) {
-        throw new EngineInputError(`list ${list} has exact rows of the wrong shape, or its index keeps none`);
-      }
-      const all = exact === undefined ? entries.ids : [...entries.ids, ...exact.ids];
-      for (let i = 0; i < all.length; i++) {
-        const id = all[i];
-        assertId(id, `list ${list} id ${i}`);
-        const word = id >>> 5;
-        const twice = word < seen.length ? (seen[word] & (1 << (id & 31))) !== 0 : seenBeyond.has(id);
-        if (twice) throw new EngineInputError(`id ${id} appears twice in the lists`);
-        if (word < seen.length) seen[word] |= 1 << (id & 31);
-        else seenBeyond.add(id);
-        if (id >= idBound) idBound = id + 1;
-      }
-      sizes[list] = n;
-    });
     const reserved = this.reservedImport;
     this.reservedImport = null;
-    const useReserved = reserved !== null && !rows && reserved.centroids === model.centroids;
-    const next = useReserved ? reserved.state : this.createState(owned, codec);
-    // The lists' blocks are bump-allocated above the centroids: grown once here, they land in
-    // pages a prefault can touch first (lists past the memory's limit go to others, faulted as written).
-    const slotBytes = (rows ? this.rowBytes : 0) + 4 + (codec?.codeBytes ?? 0);
-    let listBytes = 0;
-    for (const size of sizes) listBytes += alignUp((tile(size) + ROW_TILE) * slotBytes);
-    const heap = next.memories.primary.heap;
-    const base = useReserved ? reserved.base : heap.byteLength;
-    heap.growTo(Math.min(heap.maxBytes, base + Math.min(listBytes, this.listMemoryBytes)));
+    // IVF_FLAT's reservation was made before its pre-scan codec was known: the lists take it now.
+    const next = reserved !== null && reserved.centroids === model.centroids ? { ...reserved.state, codec } : this.createState(owned, codec);
+    const lists = new InvertedLists(next.memories, rows ? this.stride : 0, nLists, 'on-import', codec);
+    if (idBound !== undefined) lists.reserveDenseIds(idBound);
+    // Ids seen: one bit each below the bound, a Set for any beyond it (a Set of a million numbers cost 0.2 s).
+    const seen = new Uint32Array((Math.max(idBound ?? 0, 1 << 16) + 31) >>> 5);
+    const seenBeyond = new Set<number>();
+    const note = (id: number, where: string): void => {
+      assertId(id, where);
+      if (idBound !== undefined && id >= idBound) throw new EngineInputError(`${where}: id ${id} is beyond the import's bound ${idBound}`);
+      const word = id >>> 5;
+      const twice = word < seen.length ? (seen[word] & (1 << (id & 31))) !== 0 : seenBeyond.has(id);
+      if (twice) throw new EngineInputError(`id ${id} appears twice in the lists`);
+      if (word < seen.length) seen[word] |= 1 << (id & 31);
+      else seenBeyond.add(id);
+    };
+    let list = 0;
     return {
-      memories: [heap.memory],
+      add: (ids, fill, extra) => {
+        if (list === nLists) throw new EngineInputError(`the model has ${nLists} lists, and the import gives more`);
+        const exact = extra?.exact;
+        if (extra !== undefined && (extra.norms.length !== ids.length || (extra.rows?.length ?? 0) !== ids.length * shape.stride || (extra.codes?.length ?? 0) !== ids.length * shape.codeBytes)) {
+          throw new EngineInputError(`list ${list} has entries of the wrong shape`);
+        }
+        if (exact !== undefined && (rows || codec?.exactDimension === undefined || exact.rows.length !== exact.ids.length * this.dimension || exact.norms.length !== exact.ids.length)) {
+          throw new EngineInputError(`list ${list} has exact rows of the wrong shape, or its index keeps none`);
+        }
+        for (let i = 0; i < ids.length; i++) note(ids[i], `list ${list} id ${i}`);
+        if (exact !== undefined) for (let i = 0; i < exact.ids.length; i++) note(exact.ids[i], `list ${list} exact id ${i}`);
+        lists.importList(list++, ids, fill, this.epoch, exact);
+      },
       commit: () => {
-        next.lists = new InvertedLists(next.memories, rows ? this.stride : 0, nLists, sizes, codec);
-        // Ids no sparser than the bitmap above allows are located through an array (slot-locator.ts).
-        if (idBound <= seen.length * 32) next.lists.reserveDenseIds(idBound);
-        contents.lists.forEach((entries, list) => next.lists.importList(list, entries, this.epoch));
+        if (list !== nLists) throw new EngineInputError(`the model has ${nLists} lists, and the import gave ${list}`);
+        next.lists = lists;
         this.state = next;
       },
     };
+  }
+
+  /**
+   * Starts an import of `model`'s lists before they are known: makes the new state, grows its
+   * memory by what `entries` entries take at the least (their codes and norms, and IVF_FLAT's
+   * rows) and has another thread touch it, so that the touching overlaps the caller's work until
+   * the import (an open reads its segments meanwhile). The next import uses it when given the same
+   * centroids, and drops it otherwise. Resolves once touched.
+   */
+  reserveImport(model: IvfModel, entries: number): Promise<void> {
+    this.assertNotApplying();
+    this.reservedImport = null;
+    this.checkModel(model);
+    const owned = ownedModel(model);
+    const rows = this.spec.type === 'ivf_flat';
+    const codec = rows ? null : loadListCodec(this.spec, owned, this.dimension);
+    const state = this.createState(owned, codec);
+    const heap = state.memories.primary.heap;
+    // IVF_FLAT's pre-scan codes are a byte per dimension (its codec comes with the lists).
+    const entryBytes = 4 + (rows ? this.rowBytes + (this.prescan ? this.dimension : 0) : codec?.codeBytes ?? 0);
+    heap.growTo(Math.min(heap.maxBytes, heap.byteLength + Math.min(entries * entryBytes, this.listMemoryBytes)));
+    const touched = prefault([heap.memory]);
+    touched.catch(() => undefined);
+    this.reservedImport = { centroids: model.centroids, state };
+    return touched;
   }
 
   model(): IvfModel | null {

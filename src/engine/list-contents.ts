@@ -34,3 +34,24 @@ export interface ListContents {
   codec: Uint8Array | null;
   lists: ListEntries[];
 }
+
+/** What lists hold, without the lists: ListContents' header, as exportLists gives it. */
+export type ListShape = Omit<ListContents, 'lists'>;
+
+/**
+ * An import of lists given one at a time, in list order (VectorIndex.beginImport): `add` takes a
+ * list's ids and has `fill` write its entries' rows, norms and codes (as exportLists gives them,
+ * as bytes) into the regions it is handed; `entries`, when the caller holds them as arrays, are
+ * checked against the shape and give the list's exact rows. `commit` makes the lists the index's.
+ */
+export interface ListImport {
+  add(ids: Uint32Array, fill: (regions: ListRegions) => void, entries?: ListEntries): void;
+  commit(): void;
+}
+
+/** Where a list's entries are written: its rows (null without rows), norms and codes (null without), as bytes. */
+export interface ListRegions {
+  rows: Uint8Array | null;
+  norms: Uint8Array;
+  codes: Uint8Array | null;
+}

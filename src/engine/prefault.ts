@@ -13,9 +13,11 @@ const TOUCHER = `
 const { parentPort } = require('node:worker_threads');
 parentPort.once('message', (memories) => {
   for (const memory of memories) {
-    // An atomic or with 0 writes each page without changing what it holds.
+    // An atomic or with 0 writes each page without changing what it holds. From the top down: a
+    // caller filling the memory from the bottom meanwhile (an import streaming its lists) meets
+    // this thread once, instead of both faulting the same pages.
     const words = new Int32Array(memory.buffer);
-    for (let i = 0; i < words.length; i += ${PAGE_WORDS}) Atomics.or(words, i, 0);
+    for (let i = words.length - ${PAGE_WORDS}; i >= 0; i -= ${PAGE_WORDS}) Atomics.or(words, i, 0);
   }
   parentPort.postMessage('done');
 });

@@ -3,7 +3,7 @@
 // service never names a concrete class.
 import type { IndexTypeName, IndexTypeSpec } from './index-types.js';
 import type { BuiltLists, ListLayout } from './list-build.js';
-import type { ListContents } from './list-contents.js';
+import type { ListContents, ListImport, ListShape } from './list-contents.js';
 import type { Metric } from './metric.js';
 
 export interface EngineSearchOptions {
@@ -128,8 +128,8 @@ export interface VectorIndex {
    * reassigned. Checks every shape and that no id appears twice before changing anything.
    */
   importLists(model: IvfModel, contents: ListContents): void;
-  /** importLists with the lists' memory touched by another thread first (engine/prefault.ts); the index must not change until it resolves. */
-  importListsPrefaulted(model: IvfModel, contents: ListContents): Promise<void>;
+  /** importLists with the lists given one at a time as they arrive; see IvfIndex.beginImport. */
+  beginImport(model: IvfModel, shape: ListShape, idBound?: number): ListImport;
   /** Touches the memory an import of `model`'s lists (about `entries` entries) will use, before they are known; see IvfIndex.reserveImport. */
   reserveImport(model: IvfModel, entries: number): Promise<void>;
   /** Bytes held resident by the index. */

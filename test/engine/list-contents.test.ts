@@ -8,7 +8,7 @@ import { resolveIndexType, trainListCodec, type IndexTypeName } from '../../src/
 import { IvfIndex } from '../../src/engine/ivf-index.js';
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, rowStride, type Metric } from '../../src/engine/metric.js';
-import type { ListContents } from '../../src/engine/list-contents.js';
+import type { ListContents, ListEntries, ListRegions } from '../../src/engine/list-contents.js';
 import type { VectorIndex } from '../../src/engine/vector-index.js';
 import { clusteredVectors, randomVectors, row } from './helpers.js';
 
@@ -40,6 +40,14 @@ function trained(type: IndexTypeName, metric: Metric, listMemoryBytes?: number):
   // A few removals, so lists have had entries moved.
   for (let id = 1; id < 60; id += 9) index.remove(id);
   return index;
+}
+
+/** Writes `entries`' rows, norms and codes into an import's regions, as a stream of them would. */
+function fillFrom(entries: ListEntries, regions: ListRegions): void {
+  const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (regions.rows !== null) regions.rows.set(bytes(entries.rows!));
+  regions.norms.set(bytes(entries.norms));
+  if (regions.codes !== null) regions.codes.set(entries.codes!);
 }
 
 function answers(index: VectorIndex, nProbes: number): Array<{ ids: number[]; distances: number[] }> {
@@ -99,18 +107,38 @@ describe('exportLists / importLists', () => {
     expect(bytes(step.value).equals(bytes(index.exportLists()))).toBe(true);
   });
 
-  it('imports into memory touched by another thread first, answering exactly as a plain import', async () => {
-    for (const type of ['ivf_flat', 'ivf_sq8'] as const) {
+  it('imports list by list as the lists arrive (beginImport), answering exactly as importLists; nothing changes before commit', () => {
+    for (const type of ['ivf_flat', 'ivf_sq8', 'ivf_pq'] as const) {
       const original = trained(type, 'cosine');
+      const model = original.model()!;
+      const contents = original.exportLists()!;
       const plain = fresh(type, 'cosine');
-      plain.importLists(original.model()!, original.exportLists()!);
-      const prefaulted = fresh(type, 'cosine');
-      await prefaulted.importListsPrefaulted(original.model()!, original.exportLists()!);
-      expect(prefaulted.size).toBe(original.size);
-      for (const nProbes of [1, 3, 8]) expect(answers(prefaulted, nProbes)).toEqual(answers(plain, nProbes));
-      // Contents of another shape are refused before anything is touched.
-      const broken = { ...original.exportLists()!, nLists: 3 };
-      await expect(fresh(type, 'cosine').importListsPrefaulted(original.model()!, broken)).rejects.toThrow(EngineInputError);
+      plain.importLists(model, contents);
+      const streamed = fresh(type, 'cosine');
+      streamed.addBatch([900_000], randomVectors(1, D, 47));
+      const { lists, ...shape } = contents;
+      const idBound = Math.max(...lists.flatMap((list) => Array.from(list.ids))) + 1;
+      const listImport = streamed.beginImport(model, shape, idBound);
+      for (const entries of lists) listImport.add(entries.ids, (regions) => fillFrom(entries, regions));
+      // Not the index's until committed.
+      expect(streamed.size).toBe(1);
+      listImport.commit();
+      expect(streamed.size).toBe(original.size);
+      for (const nProbes of [1, 3, 8]) expect(answers(streamed, nProbes)).toEqual(answers(plain, nProbes));
+      // An id past the bound, a list more than the model has, a list fewer, another shape: refused, and the index stays as it was.
+      const refused = fresh(type, 'cosine');
+      refused.addBatch([900_000], randomVectors(1, D, 47));
+      const beyond = refused.beginImport(model, shape, 3);
+      expect(() => beyond.add(Uint32Array.of(0, 3), () => undefined)).toThrow(EngineInputError);
+      const extra = refused.beginImport(model, shape, idBound);
+      for (const entries of lists) extra.add(entries.ids, (regions) => fillFrom(entries, regions));
+      expect(() => extra.add(new Uint32Array(0), () => undefined)).toThrow(EngineInputError);
+      const short = refused.beginImport(model, shape, idBound);
+      short.add(lists[0].ids, (regions) => fillFrom(lists[0], regions));
+      expect(() => short.commit()).toThrow(EngineInputError);
+      expect(() => refused.beginImport(model, { ...shape, nLists: 3 }, idBound)).toThrow(EngineInputError);
+      expect(refused.size).toBe(1);
+      expect(Array.from(refused.search(randomVectors(1, D, 47), { topK: 1 }).ids)).toEqual([900_000]);
     }
   });
 
@@ -122,7 +150,7 @@ describe('exportLists / importLists', () => {
       plain.importLists(model, original.exportLists()!);
       const reserved = fresh(type, 'euclidean');
       await reserved.reserveImport(model, original.size);
-      await reserved.importListsPrefaulted(model, original.exportLists()!);
+      reserved.importLists(model, original.exportLists()!);
       expect(reserved.size).toBe(original.size);
       for (const nProbes of [1, 3, 8]) expect(answers(reserved, nProbes)).toEqual(answers(plain, nProbes));
       // The reservation is part of the memory the lists need, not more beside it.

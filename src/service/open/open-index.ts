@@ -23,6 +23,8 @@ import {
   type EngineStageTimings,
   type IvfModel,
   type ListContents,
+  type ListImport,
+  type ListShape,
   type ModelAssignment,
   type SubsetCandidate,
   type TrainingSnapshot,
@@ -511,22 +513,13 @@ export class OpenIndex {
   }
 
   /**
-   * Starts giving the engine of this empty index the snapshot's lists as they are, under `model`
-   * (the stored model the snapshot names): large lists go into memory another thread touches
-   * first, so the caller can read the store meanwhile. restoreSegments takes the promise; the
-   * snapshot's arrays must stay as they are until it settles.
+   * Starts giving the engine of this empty index a segment set's lists as they are read (the
+   * engine's beginImport: into the memory reserveSegmentLists had touched), under `model`, the
+   * stored model the set names; `items` bounds the lists' ids (the set's item positions).
    */
-  importSegmentLists(snapshot: StreamedSnapshot, model: TrainedModel): Promise<void> {
-    if (this.#records.size > 0) return Promise.reject(new Error('importSegmentLists needs an empty index'));
-    const engineModel = engineModelOf(model);
-    // Large lists go into memory another thread touched first: the page faults are most of the copy.
-    if (listContentsBytes(snapshot.lists) >= PREFAULT_MIN_BYTES) return this.#engine.importListsPrefaulted(engineModel, snapshot.lists);
-    try {
-      this.#engine.importLists(engineModel, snapshot.lists);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  beginSegmentImport(model: TrainedModel, shape: ListShape, items: number): ListImport {
+    if (this.#records.size > 0) throw new Error('beginSegmentImport needs an empty index');
+    return this.#engine.beginImport(engineModelOf(model), shape, items);
   }
 
   /**
@@ -539,7 +532,7 @@ export class OpenIndex {
     if (this.#records.size > 0) throw new Error('restoreSegmentItems needs an empty index');
     // Kept as the set's columns (item-records.ts); the paging order and the metadata index take
     // these items when first asked, so an open makes no object per item.
-    this.#records.restore(snapshot.itemColumns(), positions);
+    this.#records.restore(snapshot.columns, positions);
     this.#orderPending = true;
     this.#metadataPending = true;
     this.#nextSlot = snapshot.itemCount;
@@ -547,14 +540,14 @@ export class OpenIndex {
 
   /**
    * Ends the load of a snapshot whose items restoreSegmentItems made records and whose lists the
-   * engine takes through `lists` (importSegmentLists): the items whose `keep` flag is not set are
+   * engine took as they were read (beginSegmentImport): the items whose `keep` flag is not set are
    * dropped again, from the records and the lists (deleted or rewritten since: the caller replays
    * their current records), the term index takes the kept items' documents (the snapshot must
    * carry one exactly when this index has text search), and the model is `model`'s. `pairs` is the
    * store's listing of (token, tag) pairs, packed, with `select` marking exactly the kept items'
    * own (the same bytes as their records'): the commitment sum is computed from them in bulk.
    */
-  async settleSegments(snapshot: StreamedSnapshot, keep: Uint8Array, model: TrainedModel, lists: Promise<void>, pairs: PackedPairs, laps?: OpenLaps): Promise<void> {
+  settleSegments(snapshot: StreamedSnapshot, keep: Uint8Array, model: TrainedModel, pairs: PackedPairs, laps?: OpenLaps): void {
     if ((this.text === null) !== (snapshot.text === null)) throw new Error('settleSegments: the snapshot has a term index exactly when the index has text search');
     if (keep.length !== snapshot.itemCount || this.#records.size !== snapshot.itemCount) throw new Error('settleSegments: the records are not the snapshot\'s items');
     let selected = 0;
@@ -564,8 +557,6 @@ export class OpenIndex {
     if (selected !== kept) throw new Error('settleSegments: the pairs selected are not one per kept item');
     if (this.text !== null) this.text.terms.restoreState(snapshot.text!, keep);
     laps?.lap('term index');
-    await lists;
-    laps?.lap('lists');
     for (let slot = 0; slot < keep.length; slot++) {
       if (keep[slot] === 1) continue;
       this.#engine.remove(slot);
@@ -1115,9 +1106,3 @@ function engineModelOf(model: TrainedModel): IvfModel {
   return { centroids: model.centroids, nLists: model.nLists, ...(model.codec ? { codec: model.codec } : {}) };
 }
 
-/** Bytes of every list's ids, norms, rows and codes. */
-function listContentsBytes(contents: ListContents): number {
-  let bytes = 0;
-  for (const list of contents.lists) bytes += list.ids.byteLength + list.norms.byteLength + (list.rows?.byteLength ?? 0) + (list.codes?.byteLength ?? 0);
-  return bytes;
-}

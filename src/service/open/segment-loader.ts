@@ -21,7 +21,8 @@ import type { Store, StoredIndex, StoredItem, StoredItemTags } from '../../stora
 import { IndexNotFoundError } from '../errors.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
-import { openManifest, openSegment, readStreamedSegmentSet } from '../segments/segment-set-record.js';
+import type { StreamedSnapshot } from '../segments/index-snapshot.js';
+import { openManifest, SegmentSetStream } from '../segments/segment-set-record.js';
 import { analysisDigest } from '../text/term-index-state.js';
 import { applyItemPages } from './item-page-loading.js';
 import type { OpenIndex, SealerRegistration } from './open-index.js';
@@ -30,6 +31,8 @@ import { TokenPositions } from './token-positions.js';
 
 /** Data segments read per store query (at 4 MiB each). */
 const SEGMENTS_PER_READ = 16;
+/** What a page's segment is replaced by once pushed. */
+const EMPTY = Buffer.alloc(0);
 /** Tail records read and decrypted per store query. */
 const TAIL_PAGE = 2000;
 
@@ -63,18 +66,21 @@ export async function loadFromSegments(
 
   // The lists' memory is touched by another thread while the segments are read (engine/prefault.ts).
   open.reserveSegmentLists(model, manifest.items);
-  // Each page of segments is opened (decrypted) while the store reads the next one: the thread
-  // that reads them (SQLite's, or the network) and this one work at once. The plaintext is wiped
-  // however this ends.
-  const chunks: Buffer[] = [];
+  // Each page of segments is opened (decrypted in place) and parsed while the store reads the
+  // next one: the thread that reads them (SQLite's, or the network) and this one work at once.
+  // The engine takes each list as soon as its bytes are in, and the segments read past are wiped
+  // and let go, so the store's next reads land in memory already touched (a first touch of fresh
+  // memory costs about 3 s per GiB on this project's VMs, and the set is most of the index's size).
+  const stream = new SegmentSetStream(open.cipher, name, setId, manifest, (shape, items) => open.beginSegmentImport(model, shape, items));
   // The store lists every (token, tag) as soon as the last page of segments is asked for: its
-  // thread reads them while this one opens that page and parses the set.
+  // thread reads them while this one opens that page and parses the rest of the set.
   let tagsRead: Promise<StoredItemTags | null> | null = null;
   const readTags = (): Promise<StoredItemTags | null> => {
     const read = store.readItemTags(name);
     read.catch(() => undefined);
     return read;
   };
+  let snapshot: StreamedSnapshot;
   try {
     const readPage = (from: number): Promise<Buffer[]> => {
       const page = store.readSegments(name, setId, 1 + from, Math.min(SEGMENTS_PER_READ, manifest.segments - from));
@@ -85,70 +91,56 @@ export async function loadFromSegments(
     let next: Promise<Buffer[]> | null = manifest.segments > 0 ? readPage(0) : null;
     while (next !== null) {
       const page = await next;
-      const read = chunks.length + page.length;
+      const read = stream.pushed + page.length;
       next = page.length > 0 && read < manifest.segments ? readPage(read) : null;
       if (next === null) tagsRead = readTags();
-      // Decrypted in place: the store's buffers (touched already) hold the plaintext, no fresh memory.
-      for (const sealed of page) chunks.push(openSegment(open.cipher, name, setId, chunks.length + 1, sealed, true));
+      for (let i = 0; i < page.length; i++) {
+        stream.push(page[i]);
+        // Not held here once read: the stream lets go of it as soon as it has read past it.
+        page[i] = EMPTY;
+      }
     }
     tagsRead ??= readTags();
-    laps.lap('read and open segments');
-    if (chunks.length < manifest.segments) {
-      // Replaced by a newer set meanwhile, or segments missing from this one (readStreamedSegmentSet refuses).
+    if (stream.pushed < manifest.segments) {
+      // Replaced by a newer set meanwhile, or segments missing from this one (finish refuses).
       const now = await store.getIndex(name);
       if (now === null) throw new IndexNotFoundError(name);
       if (now.segmentSet === null || !now.segmentSet.equals(setId)) throw changed();
     }
-  } catch (error) {
-    for (const chunk of chunks) chunk.fill(0);
-    throw error;
+    snapshot = stream.finish();
+  } finally {
+    stream.abandon();
   }
-  // The lists' codes are read in place from the plaintext (no copy of most of the set's bytes
-  // before the engine's own): it is wiped once the lists are restored, or the load failed.
-  const snapshot = readStreamedSegmentSet(name, manifest, chunks);
-  laps.lap('parse segments');
-  // The engine takes the lists now, into memory another thread has been touching since the
-  // manifest was read (reserveSegmentLists; engine/prefault.ts); the rest is touched while the
-  // tags are read and compared.
-  const lists = open.importSegmentLists(snapshot, model);
-  lists.catch(() => undefined);
+  laps.lap('read, open and parse segments, import lists');
   const setItems = snapshot.itemCount;
   const tail: Array<{ token: Buffer; tag: string }> = [];
-  let kept: number;
-  try {
-    // Every item is taken (as columns) while the store lists its tags; those it no longer holds as
-    // the set has them are dropped again below (few, in an index whose set is current). The token
-    // table serves both the comparison below and, later, finding a set item by id.
-    const packed = snapshot.packed;
-    const positions = new TokenPositions(packed.tokens);
-    open.restoreSegmentItems(snapshot, positions);
-    laps.lap('records');
-    const tags = await tagsRead;
-    laps.lap('read tags');
-    if (tags === null) throw new IndexNotFoundError(name);
-    if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
-    const keep = new Uint8Array(setItems);
-    // Which of the store's pairs are the kept items': the commitment of memory is summed from them.
-    const select = new Uint8Array(tags.count);
-    // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
-    for (let i = 0; i < tags.count; i++) {
-      const at = positions.find(tags.tokens, i * 32);
-      // A token the store lists twice (it never should) is kept once at most: the second is tail.
-      if (at !== -1 && keep[at] === 0 && sameBytes(packed.tags, at * 16, tags.tags, i * 16, 16)) {
-        keep[at] = 1;
-        select[i] = 1;
-      } else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
-    }
-    laps.lap('compare tags');
-    await open.settleSegments(snapshot, keep, model, lists, { tokens: tags.tokens, tags: tags.tags, count: tags.count, select }, laps);
-    kept = open.size;
-    laps.lap('settle');
-  } finally {
-    // The engine copies the codes from the plaintext (views into it) until its import ends.
-    await lists.catch(() => undefined);
-    for (const chunk of chunks) chunk.fill(0);
-    chunks.length = 0;
+  // Every item is taken (as columns) while the store lists its tags; those it no longer holds as
+  // the set has them are dropped again below (few, in an index whose set is current). The token
+  // table serves both the comparison below and, later, finding a set item by id.
+  const packed = snapshot.packed;
+  const positions = new TokenPositions(packed.tokens);
+  open.restoreSegmentItems(snapshot, positions);
+  laps.lap('records');
+  const tags = await tagsRead;
+  laps.lap('read tags');
+  if (tags === null) throw new IndexNotFoundError(name);
+  if (tags.commitmentSeq !== stored.commitmentSeq) throw changed();
+  const keep = new Uint8Array(setItems);
+  // Which of the store's pairs are the kept items': the commitment of memory is summed from them.
+  const select = new Uint8Array(tags.count);
+  // The tail: tokens whose stored record is not the version the set holds (new or rewritten), with the tag the store has.
+  for (let i = 0; i < tags.count; i++) {
+    const at = positions.find(tags.tokens, i * 32);
+    // A token the store lists twice (it never should) is kept once at most: the second is tail.
+    if (at !== -1 && keep[at] === 0 && sameBytes(packed.tags, at * 16, tags.tags, i * 16, 16)) {
+      keep[at] = 1;
+      select[i] = 1;
+    } else tail.push({ token: Buffer.from(tags.tokens.subarray(i * 32, (i + 1) * 32)), tag: tags.tags.toString('latin1', i * 16, (i + 1) * 16) });
   }
+  laps.lap('compare tags');
+  open.settleSegments(snapshot, keep, model, { tokens: tags.tokens, tags: tags.tags, count: tags.count, select }, laps);
+  const kept = open.size;
+  laps.lap('settle');
 
   // The tail's records, read a page at a time, each checked to be the version the tags named.
   async function* tailPages(): AsyncIterable<StoredItem[]> {

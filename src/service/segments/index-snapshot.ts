@@ -22,7 +22,7 @@
 //
 // The lists name items by their number in the stream, which becomes their engine slot on open.
 
-import type { ListContents, ListEntries } from '../../engine/index.js';
+import type { ListContents, ListEntries, ListImport, ListShape } from '../../engine/index.js';
 import type { TermIndexState } from '../text/term-index-state.js';
 import { ChunkFormatError, type ChunkReader, type ChunkWriter } from './segment-chunks.js';
 
@@ -50,32 +50,21 @@ export interface PackedItemKeys {
   tags: Buffer;
 }
 
-/** Called per item of a StreamedSnapshot, with its position and fields (no object made for it). */
-export type SnapshotItemVisitor = (position: number, token: Buffer, sealTag: string, revision: number, id: string, metadataJson: string | null) => void;
 
 /**
- * A snapshot as an open reads it: the lists and the term index parsed, the items' tokens and tags
- * packed for comparing without a Buffer or string per item, and the items themselves left in the
- * stream until they are restored, so that each becomes its record in one pass (a parsed item
- * object per item, kept until the records were made from them, was most of a large open's garbage).
+ * A snapshot as an open reads it: its lists handed to an import as they are read (never held
+ * whole), its items as packed columns (no object per item), the term index parsed.
  */
 export interface StreamedSnapshot {
   itemCount: number;
+  /** The items' tokens and tags, the same buffers as `columns`'. */
   packed: PackedItemKeys;
-  lists: ListContents;
+  columns: ItemColumns;
   text: TermIndexState | null;
-  /**
-   * Reads the items from the stream, in order, calling `visit` for each one `keep` marks 1 (every
-   * one when null). Valid only while the stream's chunks are (and only once: it reads them again).
-   */
-  forEachItem(keep: Uint8Array | null, visit: SnapshotItemVisitor): void;
-  /**
-   * Every item's revision, id and metadata JSON copied out of the stream into a few packed
-   * columns (no object or string per item), beside `packed`'s tokens and tags. Valid only while
-   * the stream's chunks are; the columns are copies that outlive them.
-   */
-  itemColumns(): ItemColumns;
 }
+
+/** Where a snapshot's lists go as they are read: called once with their shape and the item count (ids are below it). */
+export type ListDestination = (shape: ListShape, items: number) => ListImport;
 
 /**
  * The items of a snapshot as columns: item i's token at bytes [32i, 32i + 32) of `tokens`, its
@@ -193,144 +182,175 @@ function readWidened(input: ChunkReader, n: number, width: number): Uint32Array 
 }
 
 /**
- * `withText`: the stream carries a term index (the manifest's format says so). Throws
- * ChunkFormatError when the stream does not parse (it authenticated, so: a bug or a newer format).
- * `codeViews`: each list's codes are a view into the chunks where they lie in one (most of a set's
- * bytes, which the engine copies once more anyway), valid only as long as the chunks are; else
- * every array is a copy.
+ * The snapshot in `input`, every array a copy. `withText`: the stream carries a term index (the
+ * manifest's format says so). Throws ChunkFormatError when the stream does not parse (it
+ * authenticated, so: a bug or a newer format).
  */
-export function readSnapshot(input: ChunkReader, withText: boolean, codeViews = false): IndexSnapshot {
-  const streamed = readStreamedSnapshot(input, withText, codeViews);
-  const items: SnapshotItem[] = new Array<SnapshotItem>(streamed.itemCount);
-  streamed.forEachItem(null, (position, token, sealTag, revision, id, metadataJson) => {
-    items[position] = { id, token, revision, sealTag, metadataJson };
+export function readSnapshot(input: ChunkReader, withText: boolean): IndexSnapshot {
+  let lists: ListContents | null = null;
+  const parse = streamSnapshot(input, withText, (shape) => {
+    const collected: ListContents = { ...shape, lists: [] };
+    lists = collected;
+    return collectedLists(collected);
   });
-  return { items, lists: streamed.lists, text: streamed.text };
+  const step = parse.next();
+  if (step.done !== true) throw new ChunkFormatError('the segment stream ended early');
+  const { columns, text } = step.value;
+  const items = new Array<SnapshotItem>(columns.count);
+  for (let i = 0; i < columns.count; i++) {
+    const metadataStart = i === 0 ? 0 : columns.metadataEnds[i - 1];
+    items[i] = {
+      id: columns.ids.toString('utf8', i === 0 ? 0 : columns.idEnds[i - 1], columns.idEnds[i]),
+      token: Buffer.from(columns.tokens.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES)),
+      revision: columns.revisions[i],
+      sealTag: columns.tags.toString('latin1', i * TAG_BYTES, (i + 1) * TAG_BYTES),
+      metadataJson: metadataStart === columns.metadataEnds[i] ? null : columns.metadata.toString('utf8', metadataStart, columns.metadataEnds[i]),
+    };
+  }
+  return { items, lists: lists!, text };
+}
+
+/** A ListImport that keeps each list as arrays of its own. */
+function collectedLists(contents: ListContents): ListImport {
+  return {
+    add(ids, fill) {
+      const n = ids.length;
+      const entries: ListEntries = {
+        ids,
+        rows: contents.stride > 0 ? new Float32Array(n * contents.stride) : null,
+        norms: new Float32Array(n),
+        codes: contents.codeBytes > 0 ? new Uint8Array(n * contents.codeBytes) : null,
+      };
+      fill({ rows: entries.rows && bytesOf(entries.rows), norms: bytesOf(entries.norms), codes: entries.codes });
+      contents.lists.push(entries);
+    },
+    commit() {},
+  };
+}
+
+function bytesOf(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 /**
- * readSnapshot with the items left in the stream (StreamedSnapshot): every byte is parsed and
- * checked here, so reading the items later cannot fail; the lists' codes are views as with
- * `codeViews`, and the chunks must stay as they are until the items were read.
+ * Reads a snapshot from `input` as its chunks arrive: each time it needs bytes not yet pushed it
+ * yields, and goes on when resumed (with more pushed; ChunkFormatError once the stream has no more
+ * to give). Each list goes to `lists`' import as soon as all its bytes are there, copied straight
+ * from the chunks into the regions the import hands over, and the items become columns as soon as
+ * theirs are, so that whenever it yields, every chunk read past may be released (input.release).
+ * The import is committed at the end. Throws ChunkFormatError when the stream does not parse.
  */
-export function readStreamedSnapshot(input: ChunkReader, withText: boolean, codeViews = true): StreamedSnapshot {
+export function* streamSnapshot(input: ChunkReader, withText: boolean, lists: ListDestination): Generator<void, StreamedSnapshot, void> {
+  const wait = function* (bytes: number): Generator<void, void, void> {
+    if (bytes > input.remaining) throw new ChunkFormatError('the segment stream ended early');
+    while (input.available < bytes) yield;
+  };
+  yield* wait(16);
   const nLists = input.u32();
   const stride = input.u32();
   const codeBytes = input.u32();
   const codecLength = input.u32();
+  yield* wait(codecLength + 4);
   const codec = codecLength === 0 ? null : new Uint8Array(codecLength);
   if (codec !== null) input.into(codec);
   const count = input.u32();
-  const itemsAt = input.fork();
   // Sized by a count the stream claims: no larger than the bytes the items take at the least.
   if (count * (TOKEN_BYTES + TAG_BYTES + 12) > input.remaining) throw new ChunkFormatError('the stream holds fewer items than it counts');
+  // The items are read twice (to size their columns, then to fill them): their chunks are kept until then.
+  const itemsAt = input.fork();
+  input.hold();
   const packed: PackedItemKeys = { tokens: Buffer.allocUnsafeSlow(count * TOKEN_BYTES), tags: Buffer.allocUnsafeSlow(count * TAG_BYTES) };
-  // What the items' ids and metadata take, to size their columns exactly (itemColumns).
+  // What the items' ids and metadata take, to size their columns exactly.
   let idBytes = 0;
   let metadataBytes = 0;
   for (let i = 0; i < count; i++) {
+    // Waits only where the pushed bytes end: a generator's delegation per item would cost more than the parse.
+    if (input.available < TOKEN_BYTES + TAG_BYTES + 8) yield* wait(TOKEN_BYTES + TAG_BYTES + 8);
     input.copyTo(packed.tokens, i * TOKEN_BYTES, TOKEN_BYTES);
     input.copyTo(packed.tags, i * TAG_BYTES, TAG_BYTES);
     input.skip(4);
     const idLength = input.u32();
+    if (input.available < idLength + 4) yield* wait(idLength + 4);
     idBytes += idLength;
     input.skip(idLength);
     const metadataLength = input.u32();
     if (metadataLength !== NO_METADATA) {
       if (metadataLength === 0) throw new ChunkFormatError('an item holds empty metadata');
+      if (input.available < metadataLength) yield* wait(metadataLength);
       metadataBytes += metadataLength;
       input.skip(metadataLength);
     }
   }
   if (idBytes > 0xffff_ffff || metadataBytes > 0xffff_ffff) throw new ChunkFormatError('the items\' ids or metadata exceed 4 GiB');
-  const lists: ListEntries[] = [];
+  const columns = readColumns(itemsAt, packed, count, idBytes, metadataBytes);
+  input.unhold();
+  const listImport = lists({ nLists, stride, codeBytes, codec }, count);
+  const entryBytes = 4 + stride * 4 + 4 + codeBytes;
   for (let list = 0; list < nLists; list++) {
+    yield* wait(4);
     const n = input.u32();
     if (n > count) throw new ChunkFormatError('a list holds more entries than the snapshot has items');
+    yield* wait(n * entryBytes);
     const ids = input.u32s(n);
-    const rows = stride > 0 ? input.floats(n * stride) : null;
-    const norms = input.floats(n);
-    let codes: Uint8Array | null = null;
-    if (codeBytes > 0 && codeViews) codes = input.bytes(n * codeBytes);
-    else if (codeBytes > 0) input.into((codes = new Uint8Array(n * codeBytes)));
     for (const id of ids) if (id >= count) throw new ChunkFormatError('a list names an item the snapshot does not have');
-    lists.push({ ids, rows, norms, codes });
+    listImport.add(ids, (regions) => {
+      // Regions of another size would misread this list and every one after it.
+      if ((regions.rows?.length ?? 0) !== n * stride * 4 || regions.norms.length !== n * 4 || (regions.codes?.length ?? 0) !== n * codeBytes) {
+        throw new ChunkFormatError('a list\'s entries do not have the shape the stream gives');
+      }
+      if (regions.rows !== null) input.into(regions.rows);
+      input.into(regions.norms);
+      if (regions.codes !== null) input.into(regions.codes);
+    });
   }
-  const text = withText ? readTermIndexState(input, count) : null;
+  const text = withText ? yield* readTermIndexState(input, count, wait) : null;
   if (!input.done) throw new ChunkFormatError('the segment stream has bytes after its last section');
-  let read = false;
-  return {
-    itemCount: count,
-    packed,
-    lists: { nLists, stride, codeBytes, codec, lists },
-    text,
-    forEachItem(keep, visit) {
-      if (read) throw new Error('forEachItem reads the items once');
-      read = true;
-      if (keep !== null && keep.length !== count) throw new RangeError('keep has one flag per item');
-      const items = itemsAt;
-      for (let i = 0; i < count; i++) {
-        if (keep !== null && keep[i] !== 1) {
-          items.skip(TOKEN_BYTES + TAG_BYTES);
-          skipItemRest(items);
-          continue;
-        }
-        // Each token a small Buffer of its own (Node's pool), never a view into a large one: a
-        // view posted to another thread (a store read) would copy all the memory under it.
-        const token = Buffer.allocUnsafe(TOKEN_BYTES);
-        items.copyTo(token, 0, TOKEN_BYTES);
-        const sealTag = items.string(TAG_BYTES, 'latin1');
-        const revision = items.u32();
-        const id = items.string(items.u32(), 'utf8');
-        const metadataBytes = items.u32();
-        const metadataJson = metadataBytes === NO_METADATA ? null : items.string(metadataBytes, 'utf8');
-        visit(i, token, sealTag, revision, id, metadataJson);
-      }
-    },
-    itemColumns() {
-      const items = itemsAt.fork();
-      const revisions = new Uint32Array(count);
-      const idEnds = new Uint32Array(count);
-      const metadataEnds = new Uint32Array(count);
-      const ids = Buffer.allocUnsafeSlow(idBytes);
-      const metadata = Buffer.allocUnsafeSlow(metadataBytes);
-      let idAt = 0;
-      let metadataAt = 0;
-      for (let i = 0; i < count; i++) {
-        items.skip(TOKEN_BYTES + TAG_BYTES);
-        revisions[i] = items.u32();
-        const idLength = items.u32();
-        items.copyTo(ids, idAt, idLength);
-        idEnds[i] = idAt += idLength;
-        const metadataLength = items.u32();
-        if (metadataLength !== NO_METADATA) {
-          items.copyTo(metadata, metadataAt, metadataLength);
-          metadataAt += metadataLength;
-        }
-        metadataEnds[i] = metadataAt;
-      }
-      return { count, tokens: packed.tokens, tags: packed.tags, revisions, ids, idEnds, metadata, metadataEnds };
-    },
-  };
+  listImport.commit();
+  return { itemCount: count, packed, columns, text };
 }
 
-/** Passes over an item's revision, id and metadata (what follows its token and tag). */
-function skipItemRest(input: ChunkReader): void {
-  input.skip(4);
-  input.skip(input.u32());
-  const metadataBytes = input.u32();
-  if (metadataBytes !== NO_METADATA) input.skip(metadataBytes);
+/** The items' revisions, ids and metadata, copied from the stream (`items` at their start, all pushed) into columns beside `packed`. */
+function readColumns(items: ChunkReader, packed: PackedItemKeys, count: number, idBytes: number, metadataBytes: number): ItemColumns {
+  const revisions = new Uint32Array(count);
+  const idEnds = new Uint32Array(count);
+  const metadataEnds = new Uint32Array(count);
+  const ids = Buffer.allocUnsafeSlow(idBytes);
+  const metadata = Buffer.allocUnsafeSlow(metadataBytes);
+  let idAt = 0;
+  let metadataAt = 0;
+  for (let i = 0; i < count; i++) {
+    items.skip(TOKEN_BYTES + TAG_BYTES);
+    revisions[i] = items.u32();
+    const idLength = items.u32();
+    items.copyTo(ids, idAt, idLength);
+    idEnds[i] = idAt += idLength;
+    const metadataLength = items.u32();
+    if (metadataLength !== NO_METADATA) {
+      items.copyTo(metadata, metadataAt, metadataLength);
+      metadataAt += metadataLength;
+    }
+    metadataEnds[i] = metadataAt;
+  }
+  return { count, tokens: packed.tokens, tags: packed.tags, revisions, ids, idEnds, metadata, metadataEnds };
 }
 
-function readTermIndexState(input: ChunkReader, items: number): TermIndexState {
+function* readTermIndexState(input: ChunkReader, items: number, wait: (bytes: number) => Generator<void, void, void>): Generator<void, TermIndexState, void> {
+  yield* wait(4);
   const termCount = input.u32();
   const terms = new Array<string>(termCount);
-  for (let i = 0; i < termCount; i++) terms[i] = input.bytes(input.u32()).toString('utf8');
+  for (let i = 0; i < termCount; i++) {
+    yield* wait(4);
+    const bytes = input.u32();
+    yield* wait(bytes);
+    terms[i] = input.string(bytes, 'utf8');
+  }
   if (new Set(terms).size !== termCount) throw new ChunkFormatError('the term dictionary holds a term twice');
+  yield* wait(12);
   const entries = input.u32();
   const idWidth = input.u32();
   const freqWidth = input.u32();
   if (![1, 2, 4].includes(idWidth) || ![1, 2, 4].includes(freqWidth)) throw new ChunkFormatError('the term index names a width other than 1, 2 or 4 bytes');
+  yield* wait(items * 8 + entries * (idWidth + freqWidth));
   const lengths = input.u32s(items);
   const counts = input.u32s(items);
   const ids = readWidened(input, entries, idWidth);

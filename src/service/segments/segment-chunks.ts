@@ -84,23 +84,98 @@ export class ChunkFormatError extends Error {
   }
 }
 
+/** What a released chunk is replaced by. */
+const RELEASED = Buffer.alloc(0);
+
 /** Up to this many bytes, copyTo copies byte by byte (an open copies a few million tokens, tags and ids). */
 const SMALL_COPY = 64;
 
+/**
+ * Reads a stream of chunks across their boundaries. The chunks may arrive as they are read
+ * (`push`): `available` says how many bytes can be read now, `remaining` how many the stream has
+ * left, and `release` lets go of the chunks read past (an open holds a few pages of a set of
+ * hundreds of MiB at a time, so that the store's next reads land in memory already touched).
+ */
 export class ChunkReader {
-  readonly #chunks: readonly Buffer[];
+  #chunks: Buffer[];
+  readonly #total: number;
+  #pushed = 0;
   #chunk = 0;
   #at = 0;
+  /** Bytes of the chunks before #chunk. */
+  #before = 0;
+  /** The first chunk release keeps (hold). */
+  #heldFrom = Infinity;
 
-  constructor(chunks: readonly Buffer[]) {
-    this.#chunks = chunks;
+  /** `totalBytes`: the stream's length when the chunks are pushed later (default: the given chunks' own). */
+  constructor(chunks: readonly Buffer[] = [], totalBytes?: number) {
+    this.#chunks = [...chunks];
+    for (const chunk of chunks) this.#pushed += chunk.length;
+    this.#total = totalBytes ?? this.#pushed;
+    if (this.#pushed > this.#total) throw new ChunkFormatError('the segment stream is longer than its length');
   }
 
-  /** A reader of the same chunks at this one's position, moving on its own (to read a section twice). */
+  /** Appends the next chunk of the stream. */
+  push(chunk: Buffer): void {
+    if (this.#pushed + chunk.length > this.#total) throw new ChunkFormatError('the segment stream is longer than its length');
+    this.#chunks.push(chunk);
+    this.#pushed += chunk.length;
+  }
+
+  /** Bytes that can be read now (pushed and not yet read). */
+  get available(): number {
+    return this.#pushed - this.#before - this.#at;
+  }
+
+  /** Bytes of the stream not yet read, pushed or not. */
+  get remaining(): number {
+    return this.#total - this.#before - this.#at;
+  }
+
+  /** Whether every byte of the stream was read. */
+  get done(): boolean {
+    return this.remaining === 0;
+  }
+
+  /** Until `unhold`, release keeps the chunks from this position on (a fork made here reads them later). */
+  hold(): void {
+    this.#skipEmpty();
+    this.#heldFrom = this.#chunk;
+  }
+
+  unhold(): void {
+    this.#heldFrom = Infinity;
+  }
+
+  /** Wipes and lets go of every chunk wholly read, but those held. */
+  release(): void {
+    this.#skipEmpty();
+    for (let i = 0; i < Math.min(this.#chunk, this.#heldFrom); i++) {
+      const chunk = this.#chunks[i];
+      if (chunk.length === 0) continue;
+      chunk.fill(0);
+      this.#chunks[i] = RELEASED;
+    }
+  }
+
+  /** Wipes every chunk still held (the stream is abandoned or read). */
+  wipe(): void {
+    for (const chunk of this.#chunks) chunk.fill(0);
+  }
+
+  /**
+   * A reader of the same chunks at this one's position, moving on its own (to read a section
+   * twice); it reads the chunks pushed to this one later too.
+   */
   fork(): ChunkReader {
-    const copy = new ChunkReader(this.#chunks);
+    // Never at the end of a chunk: release may let go of that one (hold keeps those after it).
+    this.#skipEmpty();
+    const copy = new ChunkReader([], this.#total);
+    copy.#chunks = this.#chunks;
+    copy.#pushed = this.#total;
     copy.#chunk = this.#chunk;
     copy.#at = this.#at;
+    copy.#before = this.#before;
     return copy;
   }
 
@@ -115,19 +190,6 @@ export class ChunkReader {
       this.#at += step;
       left -= step;
     }
-  }
-
-  /** Bytes not yet read. */
-  get remaining(): number {
-    let left = 0;
-    for (let chunk = this.#chunk; chunk < this.#chunks.length; chunk++) left += this.#chunks[chunk].length;
-    return left - (this.#chunk < this.#chunks.length ? this.#at : 0);
-  }
-
-  /** Whether every byte was read. */
-  get done(): boolean {
-    this.#skipEmpty();
-    return this.#chunk >= this.#chunks.length;
   }
 
   u32(): number {
@@ -210,6 +272,7 @@ export class ChunkReader {
 
   #skipEmpty(): void {
     while (this.#chunk < this.#chunks.length && this.#at === this.#chunks[this.#chunk].length) {
+      this.#before += this.#at;
       this.#chunk++;
       this.#at = 0;
     }

@@ -19,7 +19,7 @@ import { SealIntegrityError, type IndexCipher } from '../../crypto/index.js';
 import { IntegrityError } from '../errors.js';
 import { segmentAad } from '../records/associated-data.js';
 import { ChunkFormatError, ChunkReader, ChunkWriter, SEGMENT_BYTES } from './segment-chunks.js';
-import { readSnapshot, readStreamedSnapshot, writeSnapshotInSteps, type IndexSnapshot, type StreamedSnapshot } from './index-snapshot.js';
+import { readSnapshot, streamSnapshot, writeSnapshotInSteps, type IndexSnapshot, type ListDestination, type StreamedSnapshot } from './index-snapshot.js';
 
 const FORMAT = 1;
 const FORMAT_WITH_TEXT = 2;
@@ -143,46 +143,82 @@ export function openSegmentSet(cipher: IndexCipher, index: string, setId: Buffer
  * manifest.segments of them), every array a copy, and wipes them afterwards, whatever happens.
  */
 export function readSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[]): IndexSnapshot {
-  return parseSegmentSet(index, manifest, chunks, false, (input, withText) => {
-    const snapshot = readSnapshot(input, withText);
-    return { snapshot, items: snapshot.items.length };
-  });
+  const input = new ChunkReader(chunks);
+  try {
+    if (chunks.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${chunks.length})`);
+    if (input.remaining !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
+    const snapshot = withFormatChecked(index, () => readSnapshot(input, manifest.textDigest !== null));
+    if (snapshot.items.length !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
+    return snapshot;
+  } finally {
+    input.wipe();
+  }
 }
 
 /**
- * readSegmentSet for an open: the snapshot's items stay in the stream until it restores them
- * (StreamedSnapshot), and its codes are views into the chunks, so the chunks are wiped here only
- * when this fails; the caller wipes them once it is done with the snapshot.
+ * A set read for an open as its data segments arrive (streamSnapshot): each is opened in place
+ * when pushed, parsed as far as it goes (its lists handed to `lists` then and there) and wiped
+ * and let go once read past, so an open holds a few segments at a time, however large the set.
+ * IntegrityError when a segment fails to open, or the set does not parse or is not the manifest's.
  */
-export function readStreamedSegmentSet(index: string, manifest: SegmentManifest, chunks: readonly Buffer[]): StreamedSnapshot {
-  return parseSegmentSet(index, manifest, chunks, true, (input, withText) => {
-    const snapshot = readStreamedSnapshot(input, withText, true);
-    return { snapshot, items: snapshot.itemCount };
-  });
+export class SegmentSetStream {
+  readonly #input: ChunkReader;
+  readonly #parse: Generator<void, StreamedSnapshot, void>;
+  #pushed = 0;
+  #snapshot: StreamedSnapshot | null = null;
+
+  constructor(
+    private readonly cipher: IndexCipher,
+    private readonly index: string,
+    private readonly setId: Buffer,
+    private readonly manifest: SegmentManifest,
+    lists: ListDestination,
+  ) {
+    this.#input = new ChunkReader([], manifest.streamBytes);
+    this.#parse = streamSnapshot(this.#input, manifest.textDigest !== null, (shape, items) => {
+      if (items !== manifest.items) throw new ChunkFormatError('their item count is not the manifest\'s');
+      return lists(shape, items);
+    });
+  }
+
+  /** Data segments pushed so far. */
+  get pushed(): number {
+    return this.#pushed;
+  }
+
+  /** Opens and reads the next data segment (the store's buffer, destroyed: the plaintext is written over it). */
+  push(sealed: Buffer): void {
+    if (this.#pushed === this.manifest.segments) throw new IntegrityError(`segments of index "${this.index}" (more than the set's ${this.manifest.segments})`);
+    const plaintext = openSegment(this.cipher, this.index, this.setId, ++this.#pushed, sealed, true);
+    withFormatChecked(this.index, () => {
+      this.#input.push(plaintext);
+      const step = this.#parse.next();
+      if (step.done === true) this.#snapshot = step.value;
+    });
+    this.#input.release();
+  }
+
+  /** The snapshot, once every segment was pushed; IntegrityError when the set ended early. */
+  finish(): StreamedSnapshot {
+    if (this.#snapshot === null || this.#pushed !== this.manifest.segments) {
+      throw new IntegrityError(`segments of index "${this.index}" (the set has ${this.manifest.segments}, the store gave ${this.#pushed})`);
+    }
+    return this.#snapshot;
+  }
+
+  /** Wipes the plaintext still held (the open failed). */
+  abandon(): void {
+    this.#input.wipe();
+  }
 }
 
-function parseSegmentSet<T>(
-  index: string,
-  manifest: SegmentManifest,
-  chunks: readonly Buffer[],
-  keepChunks: boolean,
-  parse: (input: ChunkReader, withText: boolean) => { snapshot: T; items: number },
-): T {
-  let parsed = false;
+/** `parse`, its ChunkFormatError an IntegrityError: the stream authenticated yet does not parse (a bug or a newer version); refuse rather than guess. */
+function withFormatChecked<T>(index: string, parse: () => T): T {
   try {
-    if (chunks.length !== manifest.segments) throw new IntegrityError(`segments of index "${index}" (the set has ${manifest.segments}, the store gave ${chunks.length})`);
-    const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-    if (bytes !== manifest.streamBytes) throw new IntegrityError(`segments of index "${index}" (their length is not the manifest's)`);
-    const { snapshot, items } = parse(new ChunkReader(chunks), manifest.textDigest !== null);
-    if (items !== manifest.items) throw new IntegrityError(`segments of index "${index}" (their item count is not the manifest's)`);
-    parsed = true;
-    return snapshot;
+    return parse();
   } catch (error) {
-    // Authenticated yet unparsable: written by a bug or a newer version; refuse rather than guess.
     if (error instanceof ChunkFormatError) throw new IntegrityError(`segments of index "${index}" (${error.message})`);
     throw error;
-  } finally {
-    if (!parsed || !keepChunks) for (const chunk of chunks) chunk.fill(0);
   }
 }
 

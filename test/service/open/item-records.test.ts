@@ -9,7 +9,7 @@ import { ItemRecords } from '../../../src/service/open/item-records.js';
 import type { ItemRecord } from '../../../src/service/open/open-index.js';
 import { TokenPositions } from '../../../src/service/open/token-positions.js';
 import { ChunkReader, ChunkWriter } from '../../../src/service/segments/segment-chunks.js';
-import { readStreamedSnapshot, writeSnapshot, type SnapshotItem } from '../../../src/service/segments/index-snapshot.js';
+import { streamSnapshot, writeSnapshot, type SnapshotItem } from '../../../src/service/segments/index-snapshot.js';
 
 const tokenKey = randomBytes(32);
 const tokenOf = (id: string): Buffer => createHmac('sha256', tokenKey).update(id).digest();
@@ -24,9 +24,10 @@ function restored(count: number): { records: ItemRecords; items: SnapshotItem[] 
   }));
   const writer = new ChunkWriter(97);
   writeSnapshot(writer, { items, lists: { nLists: 0, stride: 0, codeBytes: 0, codec: null, lists: [] }, text: null });
-  const streamed = readStreamedSnapshot(new ChunkReader(writer.finish()), false);
+  const read = streamSnapshot(new ChunkReader(writer.finish()), false, () => ({ add() {}, commit() {} })).next();
+  if (read.done !== true) throw new Error('the snapshot did not parse whole');
   const records = new ItemRecords(tokenOf);
-  records.restore(streamed.itemColumns(), new TokenPositions(streamed.packed.tokens));
+  records.restore(read.value.columns, new TokenPositions(read.value.packed.tokens));
   return { records, items };
 }
 

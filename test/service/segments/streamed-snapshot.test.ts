@@ -1,16 +1,18 @@
-// A snapshot read for an open (readStreamedSnapshot) leaves its items in the stream: it gives the
-// same items as readSnapshot, in order, only those `keep` marks, once; their tokens and tags packed
-// in item order; and however the stream is cut into chunks. Each token is a small Buffer of its
-// own, never a view into a large one (posted to another thread, a view copies its whole memory).
-// A stream claiming more items than its bytes can hold does not parse, before anything is sized by
-// the claim. The reader's skip, fork, string and copyTo read what bytes and into give.
+// A snapshot read as its chunks arrive (streamSnapshot) gives what readSnapshot gives, however the
+// stream is cut and pushed: its items as columns, their tokens and tags packed, and every list
+// handed to the import in order with its bytes (rows, norms, codes) before the import is
+// committed, once at the end. It reads no chunk after the one it was in when it last yielded (the
+// chunks read past are released and wiped, and the result is still exact), waits when the stream
+// stops early, and refuses a stream claiming more items than its bytes hold before anything is
+// sized by the claim. The reader's skip, fork, string and copyTo read what bytes and into give.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ListContents, ListEntries, ListImport } from '../../../src/engine/index.js';
 import { ChunkFormatError, ChunkReader, ChunkWriter } from '../../../src/service/segments/segment-chunks.js';
-import { readSnapshot, readStreamedSnapshot, writeSnapshot, type IndexSnapshot, type SnapshotItem } from '../../../src/service/segments/index-snapshot.js';
+import { readSnapshot, streamSnapshot, writeSnapshot, type IndexSnapshot, type SnapshotItem, type StreamedSnapshot } from '../../../src/service/segments/index-snapshot.js';
 import { seededRandom } from '../reference-search.js';
 
-function snapshotOf(count: number, seed: number): IndexSnapshot {
+function snapshotOf(count: number, seed: number, stride = 0): IndexSnapshot {
   const random = seededRandom(seed);
   const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
   const items: SnapshotItem[] = Array.from({ length: count }, (_, i) => ({
@@ -20,9 +22,20 @@ function snapshotOf(count: number, seed: number): IndexSnapshot {
     sealTag: bytes(16).toString('latin1'),
     metadataJson: i % 3 === 0 ? null : JSON.stringify({ i, name: 'x'.repeat(i % 40) }),
   }));
-  const ids = Uint32Array.from({ length: count }, (_, i) => count - 1 - i);
-  const lists = [{ ids, rows: null, norms: Float32Array.from(ids, (id) => id / 2), codes: Uint8Array.from({ length: count * 4 }, (_, k) => k % 251) }];
-  return { items, lists: { nLists: 1, stride: 0, codeBytes: 4, codec: Uint8Array.of(7), lists }, text: null };
+  // Lists of 0, a few and many entries, the ids a permutation of the items.
+  const order = Array.from({ length: count }, (_, i) => count - 1 - i);
+  const sizes = [0, 3, Math.floor(count / 2), count - 3 - Math.floor(count / 2)];
+  let at = 0;
+  const lists: ListEntries[] = sizes.map((n) => {
+    const ids = Uint32Array.from(order.slice(at, (at += n)));
+    return {
+      ids,
+      rows: stride > 0 ? Float32Array.from({ length: n * stride }, () => random()) : null,
+      norms: Float32Array.from(ids, (id) => id / 2),
+      codes: Uint8Array.from({ length: n * 4 }, () => Math.floor(random() * 256)),
+    };
+  });
+  return { items, lists: { nLists: sizes.length, stride, codeBytes: 4, codec: Uint8Array.of(7), lists }, text: null };
 }
 
 function written(snapshot: IndexSnapshot, chunkBytes: number): Buffer[] {
@@ -31,56 +44,98 @@ function written(snapshot: IndexSnapshot, chunkBytes: number): Buffer[] {
   return writer.finish();
 }
 
-describe('readStreamedSnapshot', () => {
-  it('gives the items readSnapshot gives, in order, only those kept, with their tokens and tags packed, whatever the chunking', () => {
-    const snapshot = snapshotOf(120, 3);
-    for (const chunkBytes of [7, 61, 1 << 16]) {
-      const chunks = written(snapshot, chunkBytes);
-      const whole = readSnapshot(new ChunkReader(chunks), false);
-      expect(whole.items).toEqual(snapshot.items);
-      const streamed = readStreamedSnapshot(new ChunkReader(chunks), false);
-      expect(streamed.itemCount).toBe(120);
-      expect(streamed.packed.tokens.equals(Buffer.concat(snapshot.items.map((item) => item.token)))).toBe(true);
-      expect(streamed.packed.tags.equals(Buffer.concat(snapshot.items.map((item) => Buffer.from(item.sealTag, 'latin1'))))).toBe(true);
-      expect(Array.from(streamed.lists.lists[0].ids)).toEqual(Array.from(snapshot.lists.lists[0].ids));
-      const keep = Uint8Array.from({ length: 120 }, (_, i) => (i % 7 === 3 ? 0 : 1));
-      const seen: Array<[number, SnapshotItem]> = [];
-      streamed.forEachItem(keep, (position, token, sealTag, revision, id, metadataJson) => {
-        // A token owns a small Buffer (Node's pool at most), not the packed tokens or a chunk.
-        expect(token.buffer).not.toBe(streamed.packed.tokens.buffer);
-        expect(chunks.some((chunk) => chunk.buffer === token.buffer)).toBe(false);
-        expect(token.buffer.byteLength).toBeLessThanOrEqual(Buffer.poolSize);
-        seen.push([position, { id, token, revision, sealTag, metadataJson }]);
-      });
-      expect(seen.map(([position]) => position)).toEqual(keep.reduce<number[]>((kept, flag, i) => (flag === 1 ? [...kept, i] : kept), []));
-      for (const [position, item] of seen) expect(item).toEqual(snapshot.items[position]);
-      expect(() => streamed.forEachItem(null, () => undefined)).toThrow(/once/);
-    }
+/** An import that keeps copies of each list and notes when it is committed. */
+function recording(): { destination: (shape: Omit<ListContents, 'lists'>, items: number) => ListImport; lists: ListContents | null; items: number; committed: boolean } {
+  const record = {
+    lists: null as ListContents | null,
+    items: -1,
+    committed: false,
+    destination: (shape: Omit<ListContents, 'lists'>, items: number): ListImport => {
+      const lists: ListContents = { ...shape, lists: [] };
+      record.lists = lists;
+      record.items = items;
+      return {
+        add(ids, fill) {
+          expect(record.committed).toBe(false);
+          const entries: ListEntries = { ids: ids.slice(), rows: shape.stride > 0 ? new Float32Array(ids.length * shape.stride) : null, norms: new Float32Array(ids.length), codes: new Uint8Array(ids.length * shape.codeBytes) };
+          const bytes = (a: Float32Array) => new Uint8Array(a.buffer);
+          fill({ rows: entries.rows && bytes(entries.rows), norms: bytes(entries.norms), codes: entries.codes });
+          lists.lists.push(entries);
+        },
+        commit() {
+          record.committed = true;
+        },
+      };
+    },
+  };
+  return record;
+}
+
+/** Pushes `chunks` one at a time, releasing what was read past after each; the snapshot once done. */
+function streamed(chunks: readonly Buffer[], destination: ReturnType<typeof recording>['destination'], total = chunks.reduce((sum, chunk) => sum + chunk.length, 0)): { snapshot: StreamedSnapshot | null; yields: number } {
+  const input = new ChunkReader([], total);
+  const parse = streamSnapshot(input, false, destination);
+  let yields = 0;
+  for (const chunk of chunks) {
+    input.push(chunk);
+    const step = parse.next();
+    input.release();
+    if (step.done === true) return { snapshot: step.value, yields };
+    yields++;
+  }
+  return { snapshot: null, yields };
+}
+
+describe('streamSnapshot', () => {
+  for (const stride of [0, 3]) {
+    it(`gives what readSnapshot gives, items as columns and lists in order, whatever the chunking and with the chunks read past wiped (stride ${stride})`, () => {
+      const snapshot = snapshotOf(120, 3, stride);
+      for (const chunkBytes of [7, 61, 1 << 16]) {
+        const whole = readSnapshot(new ChunkReader(written(snapshot, chunkBytes)), false);
+        expect(whole.items).toEqual(snapshot.items);
+        expect(whole.lists).toEqual(snapshot.lists);
+        const chunks = written(snapshot, chunkBytes);
+        const record = recording();
+        const { snapshot: read, yields } = streamed(chunks, record.destination);
+        expect(read).not.toBeNull();
+        expect(yields).toBe(chunks.length - 1);
+        expect(record.committed).toBe(true);
+        expect(record.items).toBe(120);
+        expect(record.lists).toEqual(snapshot.lists);
+        // Every chunk but the last was released, so wiped: nothing read from them after that.
+        if (chunks.length > 1) expect(chunks.slice(0, -1).every((chunk) => chunk.every((byte) => byte === 0))).toBe(true);
+        const { columns, packed } = read!;
+        expect(read!.itemCount).toBe(120);
+        expect(packed.tokens.equals(Buffer.concat(snapshot.items.map((item) => item.token)))).toBe(true);
+        expect(packed.tags.equals(Buffer.concat(snapshot.items.map((item) => Buffer.from(item.sealTag, 'latin1'))))).toBe(true);
+        snapshot.items.forEach((item, i) => {
+          const idStart = i === 0 ? 0 : columns.idEnds[i - 1];
+          const metadataStart = i === 0 ? 0 : columns.metadataEnds[i - 1];
+          expect(columns.revisions[i]).toBe(item.revision);
+          expect(columns.ids.toString('utf8', idStart, columns.idEnds[i])).toBe(item.id);
+          expect(metadataStart === columns.metadataEnds[i] ? null : columns.metadata.toString('utf8', metadataStart, columns.metadataEnds[i])).toBe(item.metadataJson);
+        });
+      }
+    });
+  }
+
+  it('waits while the stream stops short, and the import is never committed', () => {
+    const chunks = written(snapshotOf(40, 6), 97);
+    const record = recording();
+    const { snapshot } = streamed(chunks.slice(0, -1), record.destination, chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    expect(snapshot).toBeNull();
+    expect(record.committed).toBe(false);
+    // Read at once, a stream short of its end does not parse.
+    expect(() => readSnapshot(new ChunkReader(chunks.slice(0, -1)), false)).toThrow(ChunkFormatError);
   });
 
-  it('gives every item as columns (revisions, ids, metadata) matching the items, whatever the chunking', () => {
-    const snapshot = snapshotOf(90, 5);
-    for (const chunkBytes of [7, 61, 1 << 16]) {
-      const columns = readStreamedSnapshot(new ChunkReader(written(snapshot, chunkBytes)), false).itemColumns();
-      expect(columns.count).toBe(90);
-      snapshot.items.forEach((item, i) => {
-        const idStart = i === 0 ? 0 : columns.idEnds[i - 1];
-        const metadataStart = i === 0 ? 0 : columns.metadataEnds[i - 1];
-        expect(columns.revisions[i]).toBe(item.revision);
-        expect(columns.ids.toString('utf8', idStart, columns.idEnds[i])).toBe(item.id);
-        expect(metadataStart === columns.metadataEnds[i] ? null : columns.metadata.toString('utf8', metadataStart, columns.metadataEnds[i])).toBe(item.metadataJson);
-        expect(columns.tokens.subarray(i * 32, (i + 1) * 32).equals(item.token)).toBe(true);
-        expect(columns.tags.toString('latin1', i * 16, (i + 1) * 16)).toBe(item.sealTag);
-      });
-    }
-  });
-
-  it('refuses a keep of another length, and a stream claiming more items than its bytes hold', () => {
-    const chunks = written(snapshotOf(10, 4), 64);
-    expect(() => readStreamedSnapshot(new ChunkReader(chunks), false).forEachItem(new Uint8Array(9), () => undefined)).toThrow(RangeError);
+  it('refuses a stream claiming more items than its bytes hold, and a list naming an item past them', () => {
     const header = new ChunkWriter(1 << 10);
     for (const value of [0, 0, 0, 0, 0xffff_fff0]) header.u32(value);
-    expect(() => readStreamedSnapshot(new ChunkReader(header.finish()), false)).toThrow(ChunkFormatError);
+    expect(() => readSnapshot(new ChunkReader(header.finish()), false)).toThrow(ChunkFormatError);
+    const snapshot = snapshotOf(10, 4);
+    const beyond = { ...snapshot, lists: { ...snapshot.lists, lists: snapshot.lists.lists.map((list, i) => (i === 1 ? { ...list, ids: Uint32Array.of(0, 1, 10) } : list)) } };
+    expect(() => readSnapshot(new ChunkReader(written(beyond, 64)), false)).toThrow(ChunkFormatError);
   });
 });
 
@@ -113,5 +168,20 @@ describe('ChunkReader', () => {
         expect(() => reader.skip(data.length - at + 1)).toThrow(ChunkFormatError);
       }),
     );
+  });
+
+  it('pushed a chunk at a time, has available what was pushed and not read, and refuses more than its length', () => {
+    const data = Buffer.from(Array.from({ length: 50 }, (_, i) => i));
+    const reader = new ChunkReader([], 50);
+    expect([reader.available, reader.remaining, reader.done]).toEqual([0, 50, false]);
+    reader.push(data.subarray(0, 20));
+    reader.skip(15);
+    expect([reader.available, reader.remaining]).toEqual([5, 35]);
+    reader.push(data.subarray(20, 50));
+    expect(reader.bytes(10).equals(data.subarray(15, 25))).toBe(true);
+    expect([reader.available, reader.remaining]).toEqual([25, 25]);
+    expect(() => reader.push(Buffer.alloc(1))).toThrow(ChunkFormatError);
+    reader.skip(25);
+    expect(reader.done).toBe(true);
   });
 });
