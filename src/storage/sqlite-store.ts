@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { ensurePrivateDir, ensurePrivateFile } from '../runtime/private-files.js';
 import { pendingMigrations } from './migration.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { itemTagsReader } from './sqlite-item-tags.js';
 import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import {
   DEFAULT_SCAN_PAGE_SIZE,
@@ -60,18 +61,6 @@ export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock before failing, in ms. */
   busyTimeoutMs?: number;
 }
-
-/**
- * Every (token, seal tag) of an index, for the open from a segment set. Two blobs concatenated in
- * SQLite rather than two Buffers per row: the row objects were most of the cost. Concatenated as
- * hex and turned back into bytes there (unhex, SQLite 3.41+), not in JavaScript: a hex string
- * twice the size, made into a JS string and decoded, cost 1.3-2.2 s of the store thread's CPU at
- * 1,000,000 items against 1.0-1.35 s. Both aggregates read the same rows in the same order, from
- * the items_tags index alone (migration 8), never the records: the expression is spelled as in that
- * index so the planner uses it as a covering index (sqlite-store.test.ts).
- */
-export const ITEM_TAGS_SQL =
-  "SELECT count(*) AS n, unhex(group_concat(hex(token), '')) AS tokens, unhex(group_concat(hex(substr(sealed, -16)), '')) AS tags FROM items WHERE index_id = ?";
 
 // Prepared once per connection: better-sqlite3 statements are reusable and preparing is the slow part.
 function prepareStatements(db: Database.Database) {
@@ -139,7 +128,6 @@ function prepareStatements(db: Database.Database) {
     touchGrant: db.prepare<[number, string, string]>(
       'UPDATE index_grants SET last_used_at = ? WHERE index_id = (SELECT id FROM indexes WHERE name = ?) AND id = ?',
     ),
-    itemTags: db.prepare<[number], { n: number; tokens: Buffer | null; tags: Buffer | null }>(ITEM_TAGS_SQL),
     deleteIndexSegments: db.prepare<[number]>('DELETE FROM index_segments WHERE index_id = ?'),
     insertSegment: db.prepare<[number, Buffer, number, Buffer]>('INSERT INTO index_segments (index_id, set_id, seq, sealed) VALUES (?, ?, ?, ?)'),
     setSegmentSet: db.prepare<[Buffer, number]>('UPDATE indexes SET segment_set = ? WHERE id = ?'),
@@ -207,7 +195,7 @@ export class SqliteStore implements Store {
   readonly #getItems: Database.Transaction<(index: string, tokens: Buffer[]) => StoredItem[]>;
   readonly #deleteIndex: Database.Transaction<(name: string) => boolean>;
   readonly #putRun: Database.Transaction<(index: string, token: Buffer, sealed: Buffer) => boolean>;
-  readonly #itemTags: Database.Transaction<(index: string) => StoredItemTags | null>;
+  readonly #itemTags: (index: string) => StoredItemTags | null;
   readonly #replaceSegments: Database.Transaction<(index: string, setId: Buffer, segments: Buffer[]) => void>;
   readonly #once: Database.Transaction<(index: string, claim: IdempotencyClaim, write: () => number) => IdempotentOutcome>;
 
@@ -254,16 +242,7 @@ export class SqliteStore implements Store {
       }
       return found;
     });
-    // One read transaction: the tags and the counter describe the same state.
-    this.#itemTags = db.transaction((index: string) => {
-      const row = s.commitment.get(index);
-      if (row === undefined) return null;
-      const read = s.itemTags.get(row.id)!;
-      const tokens = read.tokens ?? Buffer.alloc(0);
-      const tags = read.tags ?? Buffer.alloc(0);
-      if (tokens.length !== read.n * 32 || tags.length !== read.n * 16) throw new Error('item tags read back with the wrong length');
-      return { commitmentSeq: row.commitment_seq, count: read.n, tokens, tags };
-    });
+    this.#itemTags = itemTagsReader(db);
     this.#replaceSegments = db.transaction((index: string, setId: Buffer, segments: Buffer[]) => {
       const id = indexId(index);
       if (id === undefined) throw new StoreIndexNotFoundError(index);
@@ -464,7 +443,7 @@ export class SqliteStore implements Store {
   }
 
   async readItemTags(index: string): Promise<StoredItemTags | null> {
-    return this.#itemTags.deferred(index);
+    return this.#itemTags(index);
   }
 
   async replaceSegments(index: string, setId: Buffer, segments: Buffer[]): Promise<void> {

@@ -3,12 +3,14 @@
 // a commit's fsync (tens of ms for a large batch) never stalls the event loop that serves queries.
 // Acknowledged still means durable: a write resolves when the thread reports it committed. Reads
 // of items by token (search re-ranks, item reads) go to a read-only connection on this thread
-// instead (sqlite-item-reader.ts), so that they never wait behind the writes.
+// instead (sqlite-item-reader.ts), so that they never wait behind the writes, and the listing of an
+// index's item tags to a thread of its own (sqlite-tag-reader.ts).
 
 import { setImmediate } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { spawnSiblingWorker } from '../runtime/spawn-worker.js';
 import { SqliteItemReader } from './sqlite-item-reader.js';
+import { SqliteTagReader } from './sqlite-tag-reader.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import {
@@ -32,6 +34,7 @@ export class SqliteWorkerStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #worker: Worker;
   readonly #reader: SqliteItemReader;
+  readonly #tagReader: SqliteTagReader;
   readonly #calls = new Map<number, Call>();
   #nextId = 1;
   /** Why the thread is gone, once it is: every later call fails with it. */
@@ -39,9 +42,10 @@ export class SqliteWorkerStore implements Store {
   /** Set when close begins: item reads fail from then on. */
   #readsClosed = false;
 
-  private constructor(worker: Worker, reader: SqliteItemReader) {
+  private constructor(worker: Worker, reader: SqliteItemReader, file: string) {
     this.#worker = worker;
     this.#reader = reader;
+    this.#tagReader = new SqliteTagReader(file);
     worker.on('message', (reply: WriterReply) => {
       const call = this.#calls.get(reply.id);
       if (call === undefined) return;
@@ -52,6 +56,7 @@ export class SqliteWorkerStore implements Store {
     const stop = (error: Error): void => {
       this.#stopped ??= error;
       reader.close();
+      void this.#tagReader.close();
       for (const call of this.#calls.values()) call.reject(this.#stopped);
       this.#calls.clear();
     };
@@ -78,7 +83,7 @@ export class SqliteWorkerStore implements Store {
       await worker.terminate();
       throw error;
     }
-    return new SqliteWorkerStore(worker, reader);
+    return new SqliteWorkerStore(worker, reader, file);
   }
 
   #send<T>(request: Unnumbered<WriterRequest>, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -182,8 +187,10 @@ export class SqliteWorkerStore implements Store {
     return this.#call('countItems', index);
   }
 
+  /** On a thread of its own (sqlite-tag-reader.ts): an open reads its segments on the writer thread meanwhile. */
   readItemTags(index: string): Promise<StoredItemTags | null> {
-    return this.#call('readItemTags', index);
+    if (this.#stopped !== null) return Promise.reject(this.#stopped);
+    return this.#tagReader.readItemTags(index);
   }
 
   /**
@@ -245,6 +252,7 @@ export class SqliteWorkerStore implements Store {
     // database and removes it (with the reader still open, every page version stayed in the log).
     this.#readsClosed = true;
     this.#reader.close();
+    await this.#tagReader.close();
     await this.#call('close');
     this.#stopped = new Error('The store is closed.');
     await this.#worker.terminate();

@@ -17,7 +17,7 @@
 // changed. The commitment of the kept items is summed from the store's packed listing of exactly
 // their (token, tag) pairs, byte for byte the records' own.
 
-import type { Store, StoredIndex, StoredItem, StoredItemTags } from '../../storage/index.js';
+import type { Store, StoredIndex, StoredItem } from '../../storage/index.js';
 import { IndexNotFoundError } from '../errors.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainedModel } from '../records/trained-model-record.js';
@@ -72,14 +72,10 @@ export async function loadFromSegments(
   // and let go, so the store's next reads land in memory already touched (a first touch of fresh
   // memory costs about 3 s per GiB on this project's VMs, and the set is most of the index's size).
   const stream = new SegmentSetStream(open.cipher, name, setId, manifest, (shape, items) => open.beginSegmentImport(model, shape, items));
-  // The store lists every (token, tag) as soon as the last page of segments is asked for: its
-  // thread reads them while this one opens that page and parses the rest of the set.
-  let tagsRead: Promise<StoredItemTags | null> | null = null;
-  const readTags = (): Promise<StoredItemTags | null> => {
-    const read = store.readItemTags(name);
-    read.catch(() => undefined);
-    return read;
-  };
+  // The store lists every (token, tag) meanwhile (SQLite on a thread of its own, PostgreSQL on
+  // another connection): about a second at a million items, which used to follow the segments.
+  const tagsRead = store.readItemTags(name);
+  tagsRead.catch(() => undefined);
   let snapshot: StreamedSnapshot;
   try {
     const readPage = (from: number): Promise<Buffer[]> => {
@@ -93,14 +89,12 @@ export async function loadFromSegments(
       const page = await next;
       const read = stream.pushed + page.length;
       next = page.length > 0 && read < manifest.segments ? readPage(read) : null;
-      if (next === null) tagsRead = readTags();
       for (let i = 0; i < page.length; i++) {
         stream.push(page[i]);
         // Not held here once read: the stream lets go of it as soon as it has read past it.
         page[i] = EMPTY;
       }
     }
-    tagsRead ??= readTags();
     if (stream.pushed < manifest.segments) {
       // Replaced by a newer set meanwhile, or segments missing from this one (finish refuses).
       const now = await store.getIndex(name);
