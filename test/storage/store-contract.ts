@@ -390,12 +390,17 @@ export function storeContract(kind: Store['kind'], fresh: () => Promise<StoreLoc
         const empty = (await store.readItemTags('docs'))!;
         expect(empty.count).toBe(0);
         expect(empty.commitmentSeq).toBe(0);
-        const written = items(40);
+        // Tokens and tags of zero bytes, and of bytes that are no UTF-8 at all, come back byte for byte.
+        const edge = [Buffer.alloc(32, 0), Buffer.alloc(32, 0xff), Buffer.from(`${'c3'.repeat(31)}00`, 'hex')].map((token, i) => ({
+          token,
+          sealed: Buffer.concat([randomBytes(20), Buffer.alloc(16, [0, 0xff, 0xc3][i])]),
+        }));
+        const written = [...items(40), ...edge];
         await store.putItems('docs', written, { expectedSeq: 0, sealed: randomBytes(60) });
         await store.deleteItems('docs', [written[3].token], { expectedSeq: 1, sealed: randomBytes(60) });
         const tags = (await store.readItemTags('docs'))!;
         expect(tags.commitmentSeq).toBe(2);
-        expect(tags.count).toBe(39);
+        expect(tags.count).toBe(42);
         const found = new Map<string, string>();
         for (let i = 0; i < tags.count; i++) found.set(hex(tags.tokens.subarray(i * 32, (i + 1) * 32)), hex(tags.tags.subarray(i * 16, (i + 1) * 16)));
         const expected = new Map(written.filter((_, i) => i !== 3).map((w) => [hex(w.token), hex(w.sealed.subarray(w.sealed.length - 16))]));
