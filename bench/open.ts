@@ -133,7 +133,9 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
     for (let run = 1; run <= options.runs; run++) {
       if (options.segmentsOnly === true) {
         const segments = await coldOpen();
-        log(`run ${run}: from segments ${segments.wallMs.toFixed(0)} ms wall / ${segments.cpuMs.toFixed(0)} ms CPU (service start ${segments.serviceMs.toFixed(0)} ms); load ${loadavg()[0].toFixed(1)}`);
+        // The process's peak resident memory so far: with --reuse, that of the open itself (the index's own included).
+        const peak = (process.resourceUsage().maxRSS / 2 ** 20).toFixed(2);
+        log(`run ${run}: from segments ${segments.wallMs.toFixed(0)} ms wall / ${segments.cpuMs.toFixed(0)} ms CPU (service start ${segments.serviceMs.toFixed(0)} ms); peak RSS ${peak} GiB; load ${loadavg()[0].toFixed(1)}`);
         continue;
       }
       const setId = setColumn(null);
