@@ -69,7 +69,7 @@ const TRANSFER_MIN_BYTES = 64 << 10;
 /**
  * The memory of the large Buffers in a reply that may move to the main thread instead of being
  * copied (structured cloning copies every byte, on both sides): those that alone own their whole
- * ArrayBuffer, as the driver's blobs of a segment read do. A Buffer sharing its memory (a slice
+ * ArrayBuffer, as the driver's blobs do (in arrays and plain objects). A Buffer sharing its memory (a slice
  * of Node's pool, or of a larger read) is left to be copied. Only for replies whose Buffers
  * nothing on this side keeps: a moved ArrayBuffer is unusable here afterwards.
  */
@@ -81,6 +81,8 @@ export function movableBuffers(value: unknown): ArrayBuffer[] {
       if (memory instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === memory.byteLength && v.byteLength >= TRANSFER_MIN_BYTES) found.add(memory);
     } else if (Array.isArray(v)) {
       for (const element of v) visit(element);
+    } else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      for (const field of Object.values(v)) visit(field);
     }
   };
   visit(value);

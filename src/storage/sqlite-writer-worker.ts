@@ -11,8 +11,12 @@ const port = parentPort!;
 const { file, options } = workerData as { file: string; options: SqliteStoreOptions };
 const reply = (message: WriterReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
-/** Methods whose replies are fresh reads nothing here keeps: their large blobs move rather than copy (a segment set is hundreds of MiB). */
-const MOVED_REPLIES: ReadonlySet<string> = new Set(['readSegments']);
+/**
+ * Methods whose replies are fresh reads nothing here keeps: their large blobs move rather than
+ * copy. A segment set is hundreds of MiB; an index's row holds its sealed model, whose per-item
+ * assignments make it 43 MB at 1,000,000 items, and copying it cost about 0.28 s of every open.
+ */
+const MOVED_REPLIES: ReadonlySet<string> = new Set(['readSegments', 'getIndex']);
 
 let store: SqliteStore;
 try {
