@@ -5,9 +5,13 @@
 // answered, once with the set hidden (the index row's segment_set cleared, as before sets existed)
 // and once with it, reporting wall and CPU time (process.cpuUsage: every thread) and the load average.
 
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { loadConfig, type Config } from '../src/config.js';
@@ -30,17 +34,24 @@ export interface OpenBenchOptions {
   reuse?: string;
   /** Time only the open from segments (not the one from records). */
   segmentsOnly?: boolean;
+  /** Also time the server itself from process start (npm start's entry, over HTTP) to the first search answered. */
+  server?: boolean;
 }
 
-const USAGE = `open section: [--vectors N] [--dimension N] [--type ivf_flat|ivf_sq8|ivf_pq] [--runs N] [--keep=DIR | --reuse=DIR]
+const USAGE = `open section: [--vectors N] [--dimension N] [--type ivf_flat|ivf_sq8|ivf_pq] [--runs N] [--keep=DIR | --reuse=DIR] [--segments-only] [--server]
   defaults: 100,000 x 128, ivf_sq8, 3 runs of each path
+  --server also starts the real server (npm start's entry) on the index each run and times process start to
+  its health answer and to the first search answered over HTTP
   --keep=DIR builds the index into DIR and leaves it there; --reuse=DIR times opens of that index
   without building (same --vectors/--dimension/--type), so two versions of the code compare on one index`;
 
 export function parseOpenArgs(args: string[]): OpenBenchOptions {
   const { values } = parseArgs({
     args,
-    options: { vectors: { type: 'string' }, dimension: { type: 'string' }, type: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'string' }, reuse: { type: 'string' }, 'segments-only': { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      vectors: { type: 'string' }, dimension: { type: 'string' }, type: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'string' }, reuse: { type: 'string' },
+      'segments-only': { type: 'boolean' }, server: { type: 'boolean' }, help: { type: 'boolean' },
+    },
     strict: true,
   });
   exitWithUsageIfAsked(values.help, USAGE);
@@ -54,6 +65,7 @@ export function parseOpenArgs(args: string[]): OpenBenchOptions {
     ...(values.keep === undefined ? {} : { keep: values.keep }),
     ...(values.reuse === undefined ? {} : { reuse: values.reuse }),
     segmentsOnly: values['segments-only'] === true,
+    server: values.server === true,
   };
 }
 
@@ -131,6 +143,10 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
       return { wallMs, serviceMs, cpuMs: (used.user + used.system) / 1000, hits: result.hits.map((hit) => hit.id) };
     };
     for (let run = 1; run <= options.runs; run++) {
+      if (options.server === true) {
+        const { healthMs, answerMs, hits } = await serverColdOpen(dir, key, query[0]);
+        log(`run ${run}: server from process start: health ${healthMs.toFixed(0)} ms, first search answered ${answerMs.toFixed(0)} ms (${hits} hits); load ${loadavg()[0].toFixed(1)}`);
+      }
       if (options.segmentsOnly === true) {
         const segments = await coldOpen();
         // The process's peak resident memory so far: with --reuse, that of the open itself (the index's own included).
@@ -152,4 +168,54 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
   } finally {
     if (options.keep === undefined && options.reuse === undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Starts the server as `npm start` does (src/cli/main.ts serve, NODE_ENV=production) on the index's
+ * directory, the segment keeper off so the kept index stays as it is, and times process start to
+ * its health answer and to the first search answered over HTTP; then stops it.
+ */
+async function serverColdOpen(dir: string, key: string, vector: number[]): Promise<{ healthMs: number; answerMs: number; hits: number }> {
+  const port = await freePort();
+  const apiKey = randomBytes(24).toString('base64url');
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), 'serve'], {
+    env: { ...process.env, NODE_ENV: 'production', CIPHERDEX_DATA_DIR: dir, PORT: String(port), CIPHERDEX_API_KEYS: apiKey, CIPHERDEX_SEGMENTS: 'false', AUTO_TRAIN_DISABLED: 'true' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before answering`);
+      const healthy = await fetch(`${base}/health`).then((response) => response.ok, () => false);
+      if (healthy) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const healthMs = performance.now() - started;
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify({ query: 'query($key: IndexKey!, $v: Vector!) { search(index: "bench", key: $key, vector: $v, topK: 10) { ... on SearchResults { hits { id } } } }', variables: { key, v: vector } }),
+    });
+    const body = (await response.json()) as { data?: { search?: { hits?: unknown[] } } };
+    const answerMs = performance.now() - started;
+    const hits = body.data?.search?.hits?.length;
+    if (hits === undefined) throw new Error(`the server's first search did not answer with hits: ${JSON.stringify(body).slice(0, 300)}`);
+    return { healthMs, answerMs, hits };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
