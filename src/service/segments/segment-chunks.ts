@@ -93,8 +93,8 @@ const SMALL_COPY = 64;
 /**
  * Reads a stream of chunks across their boundaries. The chunks may arrive as they are read
  * (`push`): `available` says how many bytes can be read now, `remaining` how many the stream has
- * left, and `release` lets go of the chunks read past (an open holds a few pages of a set of
- * hundreds of MiB at a time, so that the store's next reads land in memory already touched).
+ * left, and `release` wipes and lets go of the chunks read past (an open holds a few pages of a
+ * set of hundreds of MiB at a time, not the whole set).
  */
 export class ChunkReader {
   #chunks: Buffer[];
@@ -165,14 +165,15 @@ export class ChunkReader {
 
   /**
    * A reader of the same chunks at this one's position, moving on its own (to read a section
-   * twice); it reads the chunks pushed to this one later too.
+   * twice); it reads the chunks pushed to this one later too, though its `available` counts only
+   * those pushed before it was made.
    */
   fork(): ChunkReader {
     // Never at the end of a chunk: release may let go of that one (hold keeps those after it).
     this.#skipEmpty();
     const copy = new ChunkReader([], this.#total);
     copy.#chunks = this.#chunks;
-    copy.#pushed = this.#total;
+    copy.#pushed = this.#pushed;
     copy.#chunk = this.#chunk;
     copy.#at = this.#at;
     copy.#before = this.#before;
