@@ -22,6 +22,7 @@ export { trainInWorker } from './train-in-worker.js';
 export { prefaultRows } from './prefault.js';
 export type { BuiltLists, ListLayout } from './list-build.js';
 export type { ListContents, ListEntries, ListImport, ListRegions, ListShape } from './list-contents.js';
+export { copyEntries, regionsOf } from './list-contents.js';
 export type { WorkerTrainHooks } from './train-in-worker.js';
 export { kernelInfo } from './kernels.js';
 export type { KernelChoice } from './kernels.js';

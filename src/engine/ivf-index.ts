@@ -16,7 +16,7 @@ import { NEAREST_BLOCK, QUERY_TILE, ROW_TILE, tile, type KernelChoice } from './
 import { loadListCodec, type IndexTypeName, type IndexTypeSpec } from './index-types.js';
 import { InvertedLists } from './inverted-lists.js';
 import type { BuiltLists } from './list-build.js';
-import type { ListContents, ListImport, ListShape } from './list-contents.js';
+import { copyEntries, type ListContents, type ListImport, type ListShape } from './list-contents.js';
 import type { ListCodec } from './list-codec.js';
 import { ADDRESS_SPAN, DEFAULT_LIST_MEMORY_BYTES, ListMemories, addressMemory, addressOffset, assertListMemoryBytes } from './list-memories.js';
 import { SCAN_ROWS, groupQueries, scanList, scanListForGroup, scanScratchBytes } from './list-scanner.js';
@@ -96,11 +96,6 @@ export const RERANK_SCRATCH_BYTES = alignUp(RERANK_CHUNK * 4, 16) + RERANK_CHUNK
 
 function rerankWindow(topK: number): number {
   return topK + Math.max(topK, 8);
-}
-
-/** The bytes of a float array, as they lie in memory. */
-function bytesOf(values: Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 function assertId(id: unknown, label = 'id'): asserts id is number {
@@ -691,15 +686,10 @@ export class IvfIndex implements VectorIndex {
       for (const id of list.ids) if (id >= idBound) idBound = id + 1;
       for (const id of list.exact?.ids ?? []) if (id >= idBound) idBound = id + 1;
     }
-    if (contents.lists.length !== contents.nLists) throw new EngineInputError('the lists do not match this index and model (type, dimension, codes or number of lists)');
     // Ids are engine slots, dense from 0: sparser ones are checked and located through Sets and Maps.
     const listImport = this.beginImport(model, contents, idBound <= Math.max(entries * 4, 1 << 16) ? idBound : undefined);
     for (const entries of contents.lists) {
-      listImport.add(entries.ids, (regions) => {
-        if (regions.rows !== null && entries.rows !== null) regions.rows.set(bytesOf(entries.rows));
-        regions.norms.set(bytesOf(entries.norms));
-        if (regions.codes !== null && entries.codes !== null) regions.codes.set(entries.codes);
-      }, entries);
+      listImport.add(entries.ids, (regions) => copyEntries(entries, regions), entries);
     }
     listImport.commit();
   }

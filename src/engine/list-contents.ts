@@ -55,3 +55,17 @@ export interface ListRegions {
   norms: Uint8Array;
   codes: Uint8Array | null;
 }
+
+/** `entries`' rows, norms and codes as the bytes they lie in: what an import's `fill` writes, read from arrays. */
+export function regionsOf(entries: ListEntries): ListRegions {
+  const bytes = (values: Float32Array): Uint8Array => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return { rows: entries.rows && bytes(entries.rows), norms: bytes(entries.norms), codes: entries.codes };
+}
+
+/** Writes `entries`' rows, norms and codes into an import's regions (those the lists keep). */
+export function copyEntries(entries: ListEntries, regions: ListRegions): void {
+  const from = regionsOf(entries);
+  if (regions.rows !== null && from.rows !== null) regions.rows.set(from.rows);
+  regions.norms.set(from.norms);
+  if (regions.codes !== null && from.codes !== null) regions.codes.set(from.codes);
+}

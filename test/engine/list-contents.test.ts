@@ -8,7 +8,7 @@ import { resolveIndexType, trainListCodec, type IndexTypeName } from '../../src/
 import { IvfIndex } from '../../src/engine/ivf-index.js';
 import { trainKMeans } from '../../src/engine/chunked-kmeans.js';
 import { METRICS, rowStride, type Metric } from '../../src/engine/metric.js';
-import type { ListContents, ListEntries, ListRegions } from '../../src/engine/list-contents.js';
+import { copyEntries, type ListContents } from '../../src/engine/list-contents.js';
 import type { VectorIndex } from '../../src/engine/vector-index.js';
 import { clusteredVectors, randomVectors, row } from './helpers.js';
 
@@ -40,14 +40,6 @@ function trained(type: IndexTypeName, metric: Metric, listMemoryBytes?: number):
   // A few removals, so lists have had entries moved.
   for (let id = 1; id < 60; id += 9) index.remove(id);
   return index;
-}
-
-/** Writes `entries`' rows, norms and codes into an import's regions, as a stream of them would. */
-function fillFrom(entries: ListEntries, regions: ListRegions): void {
-  const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  if (regions.rows !== null) regions.rows.set(bytes(entries.rows!));
-  regions.norms.set(bytes(entries.norms));
-  if (regions.codes !== null) regions.codes.set(entries.codes!);
 }
 
 function answers(index: VectorIndex, nProbes: number): Array<{ ids: number[]; distances: number[] }> {
@@ -119,7 +111,7 @@ describe('exportLists / importLists', () => {
       const { lists, ...shape } = contents;
       const idBound = Math.max(...lists.flatMap((list) => Array.from(list.ids))) + 1;
       const listImport = streamed.beginImport(model, shape, idBound);
-      for (const entries of lists) listImport.add(entries.ids, (regions) => fillFrom(entries, regions));
+      for (const entries of lists) listImport.add(entries.ids, (regions) => copyEntries(entries, regions));
       // Not the index's until committed.
       expect(streamed.size).toBe(1);
       listImport.commit();
@@ -131,10 +123,10 @@ describe('exportLists / importLists', () => {
       const beyond = refused.beginImport(model, shape, 3);
       expect(() => beyond.add(Uint32Array.of(0, 3), () => undefined)).toThrow(EngineInputError);
       const extra = refused.beginImport(model, shape, idBound);
-      for (const entries of lists) extra.add(entries.ids, (regions) => fillFrom(entries, regions));
+      for (const entries of lists) extra.add(entries.ids, (regions) => copyEntries(entries, regions));
       expect(() => extra.add(new Uint32Array(0), () => undefined)).toThrow(EngineInputError);
       const short = refused.beginImport(model, shape, idBound);
-      short.add(lists[0].ids, (regions) => fillFrom(lists[0], regions));
+      short.add(lists[0].ids, (regions) => copyEntries(lists[0], regions));
       expect(() => short.commit()).toThrow(EngineInputError);
       expect(() => refused.beginImport(model, { ...shape, nLists: 3 }, idBound)).toThrow(EngineInputError);
       expect(refused.size).toBe(1);

@@ -2,28 +2,17 @@
 // (what that saves searches under a write stream is a benchmark's to show, not a test's): they see
 // every acknowledged write, and fail once the store is closed.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
 import type { StoredItem } from '../../src/storage/store.js';
+import { workerStores } from './worker-stores.js';
 
 const items = (n: number, bytes: number): StoredItem[] => Array.from({ length: n }, () => ({ token: randomBytes(32), sealed: randomBytes(bytes) }));
 
 describe('SqliteWorkerStore item reads', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function open(): Promise<SqliteWorkerStore> {
-    const dir = mkdtempSync(join(tmpdir(), 'cipherdex-reader-'));
-    dirs.push(dir);
-    const store = await SqliteWorkerStore.open(join(dir, 'cipherdex.db'));
-    await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(60), sealedConfig: randomBytes(80) });
-    return store;
-  }
+  const stores = workerStores();
+  const open = async (): Promise<SqliteWorkerStore> => (await stores.open()).store;
 
   it('reads every acknowledged write, and nothing of an unknown index or token', async () => {
     const store = await open();
@@ -62,11 +51,10 @@ describe('SqliteWorkerStore item reads', () => {
   });
 
   it('leaves no write-ahead log behind once closed: the writer, closing last, checkpoints it', async () => {
-    const store = await open();
+    const { store, dir } = await stores.open();
     await store.putItems('docs', items(200, 700));
     expect(await store.getItems('docs', [randomBytes(32)])).toEqual([]);
     await store.close();
-    const dir = dirs[dirs.length - 1];
     expect(readdirSync(dir).filter((name) => name.endsWith('-wal'))).toEqual([]);
   });
 });

@@ -3,28 +3,16 @@
 // (the count and the counter agree with the tags) even while the writer thread commits, and fails
 // once the store is closed; a store closed without ever listing closes at once.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
 import type { StoredItem } from '../../src/storage/store.js';
+import { workerStores } from './worker-stores.js';
 
 const items = (n: number): StoredItem[] => Array.from({ length: n }, () => ({ token: randomBytes(32), sealed: randomBytes(300) }));
 
 describe('SqliteWorkerStore tag listing', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function open(): Promise<SqliteWorkerStore> {
-    const dir = mkdtempSync(join(tmpdir(), 'cipherdex-tags-'));
-    dirs.push(dir);
-    const store = await SqliteWorkerStore.open(join(dir, 'cipherdex.db'));
-    await store.createIndex({ name: 'docs', wrappedDataKey: randomBytes(60), sealedConfig: randomBytes(80) });
-    return store;
-  }
+  const stores = workerStores();
+  const open = async (): Promise<SqliteWorkerStore> => (await stores.open()).store;
 
   it('lists every acknowledged write, one committed state at a time while the writer commits', async () => {
     const store = await open();

@@ -22,7 +22,7 @@
 //
 // The lists name items by their number in the stream, which becomes their engine slot on open.
 
-import type { ListContents, ListEntries, ListImport, ListShape } from '../../engine/index.js';
+import { regionsOf, type ListContents, type ListEntries, type ListImport, type ListShape } from '../../engine/index.js';
 import type { TermIndexState } from '../text/term-index-state.js';
 import { ChunkFormatError, type ChunkReader, type ChunkWriter } from './segment-chunks.js';
 
@@ -221,15 +221,11 @@ function collectedLists(contents: ListContents): ListImport {
         norms: new Float32Array(n),
         codes: contents.codeBytes > 0 ? new Uint8Array(n * contents.codeBytes) : null,
       };
-      fill({ rows: entries.rows && bytesOf(entries.rows), norms: bytesOf(entries.norms), codes: entries.codes });
+      fill(regionsOf(entries));
       contents.lists.push(entries);
     },
     commit() {},
   };
-}
-
-function bytesOf(values: Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 /**

@@ -7,7 +7,7 @@
 // sized by the claim. The reader's skip, fork, string and copyTo read what bytes and into give.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ListContents, ListEntries, ListImport } from '../../../src/engine/index.js';
+import { regionsOf, type ListContents, type ListEntries, type ListImport } from '../../../src/engine/index.js';
 import { ChunkFormatError, ChunkReader, ChunkWriter } from '../../../src/service/segments/segment-chunks.js';
 import { readSnapshot, streamSnapshot, writeSnapshot, type IndexSnapshot, type SnapshotItem, type StreamedSnapshot } from '../../../src/service/segments/index-snapshot.js';
 import { seededRandom } from '../reference-search.js';
@@ -58,8 +58,7 @@ function recording(): { destination: (shape: Omit<ListContents, 'lists'>, items:
         add(ids, fill) {
           expect(record.committed).toBe(false);
           const entries: ListEntries = { ids: ids.slice(), rows: shape.stride > 0 ? new Float32Array(ids.length * shape.stride) : null, norms: new Float32Array(ids.length), codes: new Uint8Array(ids.length * shape.codeBytes) };
-          const bytes = (a: Float32Array) => new Uint8Array(a.buffer);
-          fill({ rows: entries.rows && bytes(entries.rows), norms: bytes(entries.norms), codes: entries.codes });
+          fill(regionsOf(entries));
           lists.lists.push(entries);
         },
         commit() {
