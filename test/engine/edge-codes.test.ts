@@ -14,7 +14,7 @@ import { METRICS, type Metric } from '../../src/engine/metric.js';
 import { placeRows } from '../../src/engine/shared-rows.js';
 import type { EngineSearchResult } from '../../src/engine/vector-index.js';
 import { clusteredVectors, naiveDistance, randomVectors, row } from './helpers.js';
-import { applyRangeOps, rangeOps } from './range-writes.js';
+import { applyRangeOps, churnOutliers, outliersOf, rangeOps } from './range-writes.js';
 
 const D = 24;
 const centres = randomVectors(12, D, 601);
@@ -41,12 +41,7 @@ function train(index: IvfIndex): void {
   index.applyModel(m, { ids: snapshot.ids, lists });
 }
 
-/** `scale` times a data row plus a spike in one dimension: beyond the fitted ranges in every metric. */
-function outlier(seed: number, scale = 40): Float32Array {
-  const v = row(data, D, seed % N).map((x) => x * scale);
-  v[seed % D] += scale * 20;
-  return v;
-}
+const outlier = outliersOf(data, D);
 
 function answersOf(result: EngineSearchResult): { ids: number[]; distances: number[] } {
   return { ids: Array.from(result.ids), distances: Array.from(result.distances) };
@@ -92,22 +87,10 @@ describe.each(METRICS)('IVF_FLAT rows with an edge pre-scan code (%s)', (metric)
   it('removals and replacements keep the edge rows right', () => {
     const { index, vectors } = fresh(metric);
     train(index);
-    const added = Array.from({ length: 12 }, (_, i) => 9000 + i);
-    for (const [i, id] of added.entries()) {
-      vectors.set(id, outlier(i * 7 + 1));
-      index.add(id, vectors.get(id)!);
-    }
-    expect(index.edgeRows).toBe(12);
-    const removed = [9003, 9000, 9011].map((id) => ({ id, vector: vectors.get(id)! }));
-    for (const { id } of removed) {
-      expect(index.remove(id)).toBe(true);
-      vectors.delete(id);
-    }
     // An outlier replaced inside the ranges leaves the edge rows; an in-range item replaced by an outlier joins them.
-    vectors.set(9005, row(data, D, 9).map((x) => x * 1.02));
-    index.add(9005, vectors.get(9005)!);
-    vectors.set(4, outlier(99));
-    index.add(4, vectors.get(4)!);
+    const { added, removed } = churnOutliers(index, vectors, outlier, row(data, D, 9).map((x) => x * 1.02), {
+      afterWrites: () => expect(index.edgeRows).toBe(12),
+    });
     expect(index.edgeRows).toBe(12 - 3 - 1 + 1);
     const live = added.filter((id) => vectors.has(id) && id !== 9005).concat(4);
     expect(firstHits(index, vectors, live, 1)).toEqual(live);

@@ -15,7 +15,7 @@ import { ScalarQuantizer } from '../../src/engine/scalar-quantizer.js';
 import { placeRows } from '../../src/engine/shared-rows.js';
 import type { EngineSearchResult, ModelAssignment, VectorIndex } from '../../src/engine/vector-index.js';
 import { clusteredVectors, naiveDistance, randomVectors, row } from './helpers.js';
-import { applyRangeOps, rangeOps } from './range-writes.js';
+import { applyRangeOps, churnOutliers, outliersOf, rangeOps } from './range-writes.js';
 
 const D = 24;
 const centres = randomVectors(12, D, 501);
@@ -55,15 +55,7 @@ function train(index: VectorIndex, vectors: Vectors, fitOn?: (id: number) => boo
   index.applyModel(m, { ids: snapshot.ids, lists }, (id) => vectors.get(id));
 }
 
-/**
- * A vector far outside what the index was trained on: `scale` times a data row, plus a spike in
- * one dimension large enough that even its unit-length (cosine) form leaves the ranges.
- */
-function outlier(seed: number, scale = 40): Float32Array {
-  const v = row(data, D, seed % N).map((x) => x * scale);
-  v[seed % D] += scale * 20;
-  return v;
-}
+const outlier = outliersOf(data, D);
 
 /** Whether the index's SQ8 codes hold `vector` (as the lists would code it: cosine unit length). */
 function fits(index: VectorIndex, vector: Float32Array): boolean {
@@ -131,24 +123,12 @@ describe.each(METRICS)('IVF_SQ8 rows kept exact (%s)', (metric) => {
   it('removals and replacements keep every id where the locator says, exact or coded', () => {
     const { index, vectors } = fresh(metric);
     train(index, vectors);
-    const added = Array.from({ length: 12 }, (_, i) => 9000 + i);
-    for (const [i, id] of added.entries()) {
-      vectors.set(id, outlier(i * 7 + 1));
-      index.add(id, vectors.get(id)!);
-    }
-    expect(index.exactRows).toBe(12);
     // Removing from the middle moves a list's last exact row into the hole; its id must still be found.
-    const removed = [9003, 9000, 9011].map((id) => ({ id, vector: vectors.get(id)! }));
-    for (const { id } of removed) {
-      expect(index.remove(id)).toBe(true);
-      vectors.delete(id);
-      expect(index.remove(id)).toBe(false);
-    }
     // A replacement inside the ranges leaves the exact rows; an in-range item replaced by an outlier joins them.
-    vectors.set(9005, row(data, D, 9).map((x, t) => x * 1.02 + (t === 0 ? 0.05 : 0)));
-    index.add(9005, vectors.get(9005)!);
-    vectors.set(4, outlier(99));
-    index.add(4, vectors.get(4)!);
+    const { removed } = churnOutliers(index, vectors, outlier, row(data, D, 9).map((x, t) => x * 1.02 + (t === 0 ? 0.05 : 0)), {
+      afterWrites: () => expect(index.exactRows).toBe(12),
+      afterRemove: (id) => expect(index.remove(id)).toBe(false),
+    });
     expect(index.exactRows).toBe(12 - 3 - 1 + 1);
     expect(index.size).toBe(N + 12 - 3);
     const live = [...vectors.keys()].filter((id) => id >= 9000 || id === 4);

@@ -1,5 +1,6 @@
-// Random writes beyond (and within) a trained index's ranges, and removals, for the property tests
-// of the rows an index scores apart from its codes (exact-rows.test.ts, edge-codes.test.ts).
+// Writes beyond (and within) a trained index's ranges, and removals, for the tests of the rows an
+// index scores apart from its codes (exact-rows.test.ts, edge-codes.test.ts): random ones for the
+// property tests, the outliers themselves, and the removal-and-replacement scenario both run.
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { row } from './helpers.js';
@@ -44,4 +45,49 @@ export function applyRangeOps(
   }
   expect(index.size).toBe(vectors.size);
   return [...new Set(ops.flatMap((o) => (o.kind === 'write' ? [o.id] : [])))];
+}
+
+/**
+ * Vectors far outside what an index trained on `data` holds: `scale` times a data row, plus a
+ * spike in one dimension large enough that even its unit-length (cosine) form leaves the ranges.
+ */
+export function outliersOf(data: Float32Array, dimension: number): (seed: number, scale?: number) => Float32Array {
+  const rows = data.length / dimension;
+  return (seed, scale = 40) => {
+    const v = row(data, dimension, seed % rows).map((x) => x * scale);
+    v[seed % dimension] += scale * 20;
+    return v;
+  };
+}
+
+/**
+ * The removals and replacements both suites check: twelve outliers written (ids 9000-9011, the
+ * `i`th `outlier(7i + 1)`), `afterWrites` called, three of them removed (9003, 9000, 9011; each
+ * removal answered true, then `afterRemove`), 9005 written again as `inRange`, and item 4
+ * replaced by `outlier(99)`. `vectors` follows. Returns the twelve ids and the items removed.
+ */
+export function churnOutliers(
+  index: { add(id: number, vector: Float32Array): void; remove(id: number): boolean },
+  vectors: Map<number, Float32Array>,
+  outlier: (seed: number) => Float32Array,
+  inRange: Float32Array,
+  checks: { afterWrites(): void; afterRemove?(id: number): void },
+): { added: number[]; removed: Array<{ id: number; vector: Float32Array }> } {
+  const added = Array.from({ length: 12 }, (_, i) => 9000 + i);
+  for (const [i, id] of added.entries()) {
+    vectors.set(id, outlier(i * 7 + 1));
+    index.add(id, vectors.get(id)!);
+  }
+  checks.afterWrites();
+  const removed = [9003, 9000, 9011].map((id) => ({ id, vector: vectors.get(id)! }));
+  for (const { id } of removed) {
+    expect(index.remove(id)).toBe(true);
+    vectors.delete(id);
+    checks.afterRemove?.(id);
+  }
+  vectors.set(9005, inRange);
+  index.add(9005, inRange);
+  vectors.set(4, outlier(99));
+  index.add(4, vectors.get(4)!);
+  return { added, removed };
 }
