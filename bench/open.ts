@@ -20,6 +20,7 @@ import { INDEX_TYPES, type IndexTypeName } from '../src/engine/index.js';
 import { createIndexService } from '../src/service/create-index-service.js';
 import type { ItemInput } from '../src/service/types.js';
 import { SQLITE_FILE_NAME } from '../src/storage/index.js';
+import { compiledModule } from '../bin/compiled-build.js';
 import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 
@@ -142,6 +143,10 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
       await fresh.close();
       return { wallMs, serviceMs, cpuMs: (used.user + used.system) / 1000, hits: result.hits.map((hit) => hit.id) };
     };
+    if (options.server === true) {
+      const current = compiledModule(fileURLToPath(new URL('..', import.meta.url)), 'cli/main') !== null;
+      log(`server: runs ${current ? 'the compiled build (dist/)' : 'the TypeScript source through tsx: dist/ is missing or older than src/ (npm run build)'}`);
+    }
     for (let run = 1; run <= options.runs; run++) {
       if (options.server === true) {
         const { healthMs, answerMs, hits } = await serverColdOpen(dir, key, query[0]);
@@ -171,7 +176,7 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
 }
 
 /**
- * Starts the server as `npm start` does (src/cli/main.ts serve, NODE_ENV=production) on the index's
+ * Starts the server as `npm start` does (bin/cipherdex.js serve, NODE_ENV=production) on the index's
  * directory, the segment keeper off so the kept index stays as it is, and times process start to
  * its health answer and to the first search answered over HTTP; then stops it.
  */
@@ -179,7 +184,7 @@ async function serverColdOpen(dir: string, key: string, vector: number[]): Promi
   const port = await freePort();
   const apiKey = randomBytes(24).toString('base64url');
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), 'serve'], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cipherdex.js', import.meta.url)), 'serve'], {
     env: { ...process.env, NODE_ENV: 'production', CIPHERDEX_DATA_DIR: dir, PORT: String(port), CIPHERDEX_API_KEYS: apiKey, CIPHERDEX_SEGMENTS: 'false', AUTO_TRAIN_DISABLED: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,5 +1,5 @@
 // Starts a worker_threads worker from a module that sits beside the caller, also when the
-// project runs from TypeScript source (npm start, tests) rather than compiled JavaScript.
+// project runs from TypeScript source (tests, or a source newer than the build) rather than from dist/.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -11,7 +11,8 @@ import type { Plugin } from 'graphql-yoga';
 import { BROWSER_PAGE_HEADERS, contentSecurityPolicy } from '../browser-page-headers.js';
 
 const require = createRequire(import.meta.url);
-const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+// Through the project root, so that the compiled plugin (dist/server/plugins/) finds the same files.
+const DASHBOARD_DIR = fileURLToPath(new URL('../../../src/dashboard/', import.meta.url));
 
 export const DASHBOARD_PATH = '/dashboard';
 const ASSETS_PREFIX = `${DASHBOARD_PATH}/assets/`;
