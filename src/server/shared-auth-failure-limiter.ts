@@ -8,7 +8,8 @@
 // limit (plus those in flight at once). The check itself never waits for Redis; with Redis
 // unreachable, each replica still enforces its own limit.
 
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { redisTimeoutOptions, type RedisTimeouts } from '../service/replication/redis-timeouts.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
@@ -52,7 +53,9 @@ export function createSharedAuthFailureLimiter(options: SharedAuthFailureLimiter
   const { local, keyPrefix, maxFailures, windowMs, maxTrackedAddresses = 100_000, now = Date.now } = options;
   // No offline queue and one retry: a count that cannot reach Redis now is dropped, never
   // delivered late into a later window, and nothing waits on an outage.
-  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...redisTimeoutOptions(options.redisTimeouts) });
+  // Required here, not imported: a server without REDIS_URL never loads ioredis (a faster start).
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const redis: Redis = new RedisClient(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...redisTimeoutOptions(options.redisTimeouts) });
   redis.on('error', () => {});
   const shared = new LRUCache<string, SharedWindow>({ max: maxTrackedAddresses });
   const pending = new Set<Promise<void>>();

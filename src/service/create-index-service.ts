@@ -8,11 +8,9 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../config.js';
 import { openStore, type Store } from '../storage/index.js';
 import { IndexCache } from './open/index-cache.js';
-import { startReplication } from './replication/replication.js';
 import { resolveRedisNames } from './replication/cluster-namespace.js';
 import { CipherdexIndexService } from './index-service.js';
 import { SealWorkers } from './sealing/seal-workers.js';
-import { openRedisTrainingEvents } from './replication/replica-training-events.js';
 import { createLocalTrainingEvents, type TrainingEventBus } from './training/training-events.js';
 import { TrainingRuns } from './training/training-runs.js';
 import { measuredStore } from './measured-store.js';
@@ -43,7 +41,8 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
   let names;
   try {
     names = await resolveRedisNames(config, opened.replication ?? null);
-    replication = opened.replication ? await startReplication(config, opened, opened.replication, names) : null;
+    // Replication and Redis load only when configured: the embedded default starts without them.
+    replication = opened.replication ? await (await import('./replication/replication.js')).startReplication(config, opened, opened.replication, names) : null;
   } catch (error) {
     if (deps.store === undefined) await opened.close();
     throw error;
@@ -52,7 +51,7 @@ export async function createIndexService(config: Config, deps: IndexServiceDeps 
   const store = deps.metrics ? measuredStore(unmeasured, deps.metrics) : unmeasured;
   let events: TrainingEventBus;
   try {
-    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await openRedisTrainingEvents(config.redisUrl, names, config.redisTimeouts) : createLocalTrainingEvents());
+    events = deps.events ?? replication?.training?.events ?? (config.redisUrl ? await (await import('./replication/replica-training-events.js')).openRedisTrainingEvents(config.redisUrl, names, config.redisTimeouts) : createLocalTrainingEvents());
   } catch (error) {
     await replication?.close();
     if (deps.store === undefined) await opened.close();

@@ -17,7 +17,8 @@ export {
 } from './store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { SqliteWorkerStore } from './sqlite-worker-store.js';
-export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+// A type here: its backend loads it (and pg) only when a PostgreSQL store is opened.
+export type { PostgresStore, PostgresStoreOptions } from './postgres-store.js';
 export { LeaseContendedError, type IndexChange, type IndexHead, type LeaseClaim, type ReplicationStore, type TrainingLease } from './replication-store.js';
 export { ModelFencedError, type ModelFence } from './model-fence.js';
 export type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';

@@ -1,7 +1,6 @@
 // The PostgreSQL backend: the database of CIPHERDEX_CONNECTION_STRING, and the SQLSTATEs and pg
 // messages that mean a fault.
 
-import { PostgresStore } from './postgres-store.js';
 import type { StoreBackend } from './store-backends.js';
 import { errorCode, type StoreFaultKind } from './store-fault.js';
 import { QUERY_TIMEOUT_MESSAGE } from './postgres-timeouts.js';
@@ -37,6 +36,8 @@ const PG_CONNECTION_MESSAGES = [
 export const postgresBackend: StoreBackend = {
   open: async ({ connectionString, postgresTimeouts }) => {
     if (!connectionString) throw new Error('CIPHERDEX_DB_TYPE=postgres needs CIPHERDEX_CONNECTION_STRING');
+    // Loaded when opened: a server on SQLite never loads pg.
+    const { PostgresStore } = await import('./postgres-store.js');
     return PostgresStore.open(connectionString, { timeouts: postgresTimeouts });
   },
   describe: () => 'PostgreSQL store of CIPHERDEX_CONNECTION_STRING',

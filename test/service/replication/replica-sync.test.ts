@@ -15,7 +15,7 @@ import type { CipherdexIndexService } from '../../../src/service/index-service.j
 import type { OpenIndex } from '../../../src/service/open/open-index.js';
 import { ReplicaSync } from '../../../src/service/replication/replica-sync.js';
 import type { ItemInput } from '../../../src/service/types.js';
-import { PostgresStore } from '../../../src/storage/index.js';
+import { PostgresStore } from '../../../src/storage/postgres-store.js';
 import { createPostgresTestSchema, probePostgres, type PostgresTestSchema } from '../../support/services.js';
 import { seededVectors } from '../reference-search.js';
 import { newKey } from '../service-harness.js';

@@ -11,7 +11,7 @@ import { ABANDONED_RUN_MESSAGE, TrainingLeaseLostError, TrainingLeases, abandone
 import type { RemoteTrainingStatuses, TrainingJobContext } from '../../../src/service/training/training-scheduler.js';
 import { queuedRun } from '../../../src/service/training/training-status.js';
 import type { TrainingStatus } from '../../../src/service/types.js';
-import { PostgresStore } from '../../../src/storage/index.js';
+import { PostgresStore } from '../../../src/storage/postgres-store.js';
 import { createPostgresTestSchema, probePostgres, type PostgresTestSchema } from '../../support/services.js';
 
 const postgres = await probePostgres();
