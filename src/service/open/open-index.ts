@@ -50,7 +50,7 @@ import type { TermTranslation } from '../text/term-translation.js';
 import type { JsonObject, TrainingRun } from '../types.js';
 import { ItemOrder, compareEntries, orderEntry, type OrderEntry } from './item-order.js';
 import { ItemRecords, RECORD_BYTES } from './item-records.js';
-import type { TokenPositions } from './token-positions.js';
+import { leadingBitsOrder, type TokenPositions } from './token-positions.js';
 import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 import type { OpenLaps } from './open-laps.js';
@@ -481,16 +481,25 @@ export class OpenIndex {
       for (const slot of list.exact.ids) exactSlots.add(slot);
       delete list.exact;
     }
-    const position = new Uint32Array(this.#nextSlot);
-    const slots = new Uint32Array(this.#records.size - exactSlots.size);
-    const items: SnapshotItem[] = [];
+    const bySlot: SnapshotItem[] = [];
+    const slotOf: number[] = [];
     // A restored set's items whose records were never made are copied from its columns as they are.
     for (const slot of this.#records.slots()) {
       if (exactSlots.has(slot)) continue;
-      position[slot] = items.length;
-      slots[items.length] = slot;
-      items.push(this.#records.snapshotItem(slot));
-      if (items.length % SNAPSHOT_STEP_ITEMS === 0) yield;
+      slotOf.push(slot);
+      bySlot.push(this.#records.snapshotItem(slot));
+      if (bySlot.length % SNAPSHOT_STEP_ITEMS === 0) yield;
+    }
+    // In the order an open compares them with the store's listing (token-positions.ts).
+    const order = leadingBitsOrder(bySlot.length, (i) => bySlot[i].token);
+    yield;
+    const position = new Uint32Array(this.#nextSlot);
+    const slots = new Uint32Array(order.length);
+    const items = new Array<SnapshotItem>(order.length);
+    for (let k = 0; k < order.length; k++) {
+      slots[k] = slotOf[order[k]];
+      position[slots[k]] = k;
+      items[k] = bySlot[order[k]];
     }
     for (const list of lists.lists) for (let i = 0; i < list.ids.length; i++) list.ids[i] = position[list.ids[i]];
     return { items, lists, text: this.text === null ? null : this.text.terms.exportState(slots) };

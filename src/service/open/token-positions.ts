@@ -62,6 +62,29 @@ export class TokenPositions {
   }
 }
 
+/**
+ * Positions 0..count-1 ordered by their tokens' leading bits (as many as TokenPositions indexes by
+ * at this count; ties keep their order): a segment set writes its items so, and an open that
+ * matches the store's token-ordered listing against them then reads both from start to end (at
+ * 1 M items, 0.4 s of cache misses against a set in slot order). A counting sort: one pass to
+ * count, one to place.
+ */
+export function leadingBitsOrder(count: number, tokenAt: (position: number) => Uint8Array): Uint32Array {
+  let bits = 4;
+  while (2 ** bits < count * 2) bits++;
+  const shift = 32 - bits;
+  const keys = new Uint32Array(count);
+  const starts = new Uint32Array(2 ** bits + 1);
+  for (let i = 0; i < count; i++) {
+    keys[i] = firstWord(tokenAt(i), 0) >>> shift;
+    starts[keys[i] + 1]++;
+  }
+  for (let k = 1; k < starts.length; k++) starts[k] += starts[k - 1];
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[starts[keys[i]]++] = i;
+  return order;
+}
+
 /** The big-endian 32-bit word at `offset` (readUInt32BE without a Buffer): the token's first bits, in sort order. */
 function firstWord(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { TokenPositions } from '../../../src/service/open/token-positions.js';
+import { leadingBitsOrder, TokenPositions } from '../../../src/service/open/token-positions.js';
 
 describe('TokenPositions', () => {
   it('finds every token at its position inside a larger buffer, and no other token', () => {
@@ -39,5 +39,24 @@ describe('TokenPositions', () => {
   it('finds nothing in an empty table and refuses tokens of another length', () => {
     expect(new TokenPositions([]).find(randomBytes(32), 0)).toBe(-1);
     expect(() => new TokenPositions([randomBytes(31)])).toThrow(RangeError);
+  });
+});
+
+describe('leadingBitsOrder', () => {
+  it('is a permutation in token order up to the leading bits, ties in their own order', () => {
+    const tokens = Array.from({ length: 4000 }, () => randomBytes(32));
+    // Two tokens sharing their first four bytes: same bucket, kept in position order.
+    tokens[17] = Buffer.concat([tokens[3].subarray(0, 4), randomBytes(28)]);
+    const order = leadingBitsOrder(tokens.length, (i) => tokens[i]);
+    expect([...order].sort((a, b) => a - b)).toEqual(tokens.map((_, i) => i));
+    const bits = 13; // 2^13 >= 2 x 4000
+    const key = (i: number): number => tokens[i].readUInt32BE(0) >>> (32 - bits);
+    for (let k = 1; k < order.length; k++) expect(key(order[k - 1])).toBeLessThanOrEqual(key(order[k]));
+    expect(order.indexOf(3)).toBeLessThan(order.indexOf(17));
+  });
+
+  it('orders nothing and one token', () => {
+    expect([...leadingBitsOrder(0, () => randomBytes(32))]).toEqual([]);
+    expect([...leadingBitsOrder(1, () => randomBytes(32))]).toEqual([0]);
   });
 });
