@@ -15,12 +15,12 @@ function newestSourceMs(dir) {
 
 /**
  * The compiled counterpart of `src/<module>.ts` under `root`, or null when there is no complete
- * build as new as every source file. tsc writes dist/.tsbuildinfo last, so a build that stopped
- * halfway never counts.
+ * build as new as every source file. `npm run build` touches dist/.build-complete once tsc has
+ * compiled everything without an error, so a build that stopped halfway or failed never counts.
  */
 export function compiledModule(root, module) {
   try {
-    if (statSync(join(root, 'dist', '.tsbuildinfo')).mtimeMs < newestSourceMs(join(root, 'src'))) return null;
+    if (statSync(join(root, 'dist', '.build-complete')).mtimeMs < newestSourceMs(join(root, 'src'))) return null;
     const compiled = join(root, 'dist', `${module}.js`);
     return statSync(compiled).isFile() ? compiled : null;
   } catch {

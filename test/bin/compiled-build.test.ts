@@ -17,10 +17,10 @@ describe('compiledModule', () => {
     await writeFile(join(root, 'src/cli/main.ts'), '');
     await writeFile(join(root, 'src/config.ts'), '');
     await writeFile(join(root, 'dist/cli/main.js'), '');
-    await writeFile(join(root, 'dist/.tsbuildinfo'), '');
+    await writeFile(join(root, 'dist/.build-complete'), '');
     await at('src/cli/main.ts', 1_000);
     await at('src/config.ts', 1_000);
-    await at('dist/.tsbuildinfo', 2_000);
+    await at('dist/.build-complete', 2_000);
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 
@@ -42,11 +42,11 @@ describe('compiledModule', () => {
     expect(compiledModule(root, 'cli/main')).toBe(join(root, 'dist/cli/main.js'));
   });
 
-  it('falls back without the build info tsc writes last, or without the module itself', async () => {
+  it('falls back without the mark of a complete build, or without the module itself', async () => {
     await rm(join(root, 'dist/cli/main.js'));
     expect(compiledModule(root, 'cli/main')).toBeNull();
     await writeFile(join(root, 'dist/cli/main.js'), '');
-    await rm(join(root, 'dist/.tsbuildinfo'));
+    await rm(join(root, 'dist/.build-complete'));
     expect(compiledModule(root, 'cli/main')).toBeNull();
   });
 });
