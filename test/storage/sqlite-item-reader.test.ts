@@ -4,15 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
-import type { StoredItem } from '../../src/storage/store.js';
-import { workerStores } from './worker-stores.js';
-
-const items = (n: number, bytes: number): StoredItem[] => Array.from({ length: n }, () => ({ token: randomBytes(32), sealed: randomBytes(bytes) }));
+import { storedItems as items, workerStores } from './worker-stores.js';
 
 describe('SqliteWorkerStore item reads', () => {
   const stores = workerStores();
-  const open = async (): Promise<SqliteWorkerStore> => (await stores.open()).store;
+  const open = stores.store;
 
   it('reads every acknowledged write, and nothing of an unknown index or token', async () => {
     const store = await open();

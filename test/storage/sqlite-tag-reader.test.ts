@@ -4,15 +4,11 @@
 // once the store is closed; a store closed without ever listing closes at once.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { SqliteWorkerStore } from '../../src/storage/sqlite-worker-store.js';
-import type { StoredItem } from '../../src/storage/store.js';
-import { workerStores } from './worker-stores.js';
-
-const items = (n: number): StoredItem[] => Array.from({ length: n }, () => ({ token: randomBytes(32), sealed: randomBytes(300) }));
+import { storedItems as items, workerStores } from './worker-stores.js';
 
 describe('SqliteWorkerStore tag listing', () => {
   const stores = workerStores();
-  const open = async (): Promise<SqliteWorkerStore> => (await stores.open()).store;
+  const open = stores.store;
 
   it('lists every acknowledged write, one committed state at a time while the writer commits', async () => {
     const store = await open();
