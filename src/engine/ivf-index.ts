@@ -78,10 +78,10 @@ interface IndexState {
  * in turn (it was most of a search at 1-4 probes). These loads are independent, so the memory
  * system fetches the rows side by side. Returns their sum, kept so that the loads stay.
  */
-function touchRows(state: IndexState, tags: Float64Array, n: number, rowBytes: number): number {
+function touchRows(state: IndexState, tags: Float64Array, from: number, n: number, rowBytes: number): number {
   let sum = 0;
   const f32 = state.heap.f32;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < from + n; i++) {
     const tag = tags[i];
     const from = tag < ADDRESS_SPAN ? tag : addressOffset(tag);
     const rows = tag < ADDRESS_SPAN ? f32 : state.memories.heap(addressMemory(tag)).f32;
@@ -129,6 +129,7 @@ export class IvfIndex implements VectorIndex {
   private epoch = 0;
   /** The sum touchRows returns, kept so that its loads are not optimised away. */
   private touch = 0;
+  private drainArrays = { ids: new Uint32Array(0), scores: new Float64Array(0), tags: new Float64Array(0), distances: new Float64Array(0) };
   private lastSnapshotEpoch = -1;
   /** An applyModelInSteps is under way (between its steps). */
   private applying = false;
@@ -972,8 +973,7 @@ export class IvfIndex implements VectorIndex {
     }
 
     const probedAt = timings ? performance.now() : 0;
-    const best: TopK[] = [];
-    for (let i = 0; i < m; i++) best.push(new TopK(this.window(state, codec, topK)));
+    const best = TopK.many(m, this.window(state, codec, topK));
     const scanScratch = { out: outAt, selected: selectedAt, params: paramsAt };
     // Lists in other memories are scanned there, with the block's prepared queries copied to
     // each such memory once (its scratch laid out as the primary's from `prepared` on).
@@ -1031,17 +1031,19 @@ export class IvfIndex implements VectorIndex {
   /** Re-ranks the kept candidates by their exact distance and keeps the best `keep`. */
   private finish(state: IndexState, best: TopK, queryAt: number, exact: boolean, keep: number, scratchAt: number): EngineSearchResult {
     if (!state.rows) return this.codeDistances(state, best, queryAt, exact);
-    const kept = best.drain();
-    this.touch += touchRows(state, kept.tags, kept.ids.length, this.rowBytes);
-    return this.rerank(state, kept, queryAt, exact, keep, scratchAt);
+    const { ids, scores, tags } = this.drained(best.k * 2);
+    const n = best.drainInto(ids, scores, tags, 0);
+    this.touch += touchRows(state, tags, 0, n, this.rowBytes);
+    return this.rerank(state, ids, tags, 0, n, queryAt, exact, keep, scratchAt);
   }
 
   /**
-   * The batch's finish: every query's candidates drained first, and the rows of the next query's
-   * touched before this one's are scored, so that their fetch overlaps this re-rank. `order`
-   * (default the queries' own) is the order to re-rank in: searchBlock groups the queries by
-   * nearest list, where most candidates lie, so that rows one query fetched are often still in
-   * cache for the next (measured: about a tenth of the re-rank at 784 dimensions, 1 probe).
+   * The batch's finish: the rows of the next query's candidates are touched before this query's
+   * are scored, so that their fetch overlaps this re-rank (the two queries' candidates take turns
+   * in the halves of one set of arrays). `order` (default the queries' own) is the order to
+   * re-rank in: searchBlock groups the queries by nearest list, where most candidates lie, so
+   * that rows one query fetched are often still in cache for the next (measured: about a tenth of
+   * the re-rank at 784 dimensions, 1 probe).
    */
   private finishAll(
     state: IndexState, best: TopK[], queriesAt: number, exact: boolean, keep: number, scratchAt: number, order?: Uint32Array | null,
@@ -1052,15 +1054,30 @@ export class IvfIndex implements VectorIndex {
       for (let i = 0; i < m; i++) results[i] = this.codeDistances(state, best[i], queriesAt + i * this.rowBytes, exact);
       return results;
     }
-    const kept = best.map((b) => b.drain());
+    if (m === 0) return results;
     const at = (i: number): number => (order ? order[i] : i);
-    if (m > 0) this.touch += touchRows(state, kept[at(0)].tags, kept[at(0)].ids.length, this.rowBytes);
+    const half = best[0].k;
+    const { ids, scores, tags } = this.drained(2 * half);
+    let count = best[at(0)].drainInto(ids, scores, tags, 0);
+    this.touch += touchRows(state, tags, 0, count, this.rowBytes);
     for (let i = 0; i < m; i++) {
       const query = at(i);
-      if (i + 1 < m) this.touch += touchRows(state, kept[at(i + 1)].tags, kept[at(i + 1)].ids.length, this.rowBytes);
-      results[query] = this.rerank(state, kept[query], queriesAt + query * this.rowBytes, exact, keep, scratchAt);
+      const from = (i & 1) * half;
+      const next = half - from;
+      const nextCount = i + 1 < m ? best[at(i + 1)].drainInto(ids, scores, tags, next) : 0;
+      this.touch += touchRows(state, tags, next, nextCount, this.rowBytes);
+      results[query] = this.rerank(state, ids, tags, from, count, queriesAt + query * this.rowBytes, exact, keep, scratchAt);
+      count = nextCount;
     }
     return results;
+  }
+
+  /** Arrays of at least `n` that a finish drains candidates into (reused: one search at a time). */
+  private drained(n: number): { ids: Uint32Array; scores: Float64Array; tags: Float64Array; distances: Float64Array } {
+    if (this.drainArrays.ids.length < n) {
+      this.drainArrays = { ids: new Uint32Array(n), scores: new Float64Array(n), tags: new Float64Array(n), distances: new Float64Array(n) };
+    }
+    return this.drainArrays;
   }
 
   /**
@@ -1070,12 +1087,11 @@ export class IvfIndex implements VectorIndex {
    * dimension and combines, so the distances equal exactDistance's (subset scans, other memories).
    */
   private rerank(
-    state: IndexState, kept: { ids: Uint32Array; tags: Float64Array }, queryAt: number, exact: boolean, keep: number, scratchAt: number,
+    state: IndexState, ids: Uint32Array, tags: Float64Array, from: number, n: number, queryAt: number, exact: boolean, keep: number, scratchAt: number,
   ): EngineSearchResult {
-    const { ids, tags } = kept;
     const heap = state.heap;
-    const n = ids.length;
-    const distances = new Float64Array(n);
+    // distances[i] is that of candidate from + i.
+    const distances = this.drained(n).distances;
     const whole = this.dimension - (this.dimension % 4);
     const offsetsAt = scratchAt;
     const sumsAt = alignUp(scratchAt + RERANK_CHUNK * 4, 16);
@@ -1083,13 +1099,13 @@ export class IvfIndex implements VectorIndex {
       const end = Math.min(n, start + RERANK_CHUNK);
       let count = 0;
       const u32 = heap.u32;
-      for (let i = start; i < end; i++) if (tags[i] < ADDRESS_SPAN) u32[(offsetsAt >> 2) + count++] = tags[i];
+      for (let i = start; i < end; i++) if (tags[from + i] < ADDRESS_SPAN) u32[(offsetsAt >> 2) + count++] = tags[from + i];
       heap.kernels.rerankSums(queryAt, offsetsAt, count, whole * 4, this.metric === 'cosine' ? 1 : 0, sumsAt);
       const f32 = heap.f32;
       const f64 = heap.f64;
       let at = sumsAt >> 3;
       for (let i = start; i < end; i++) {
-        const tag = tags[i];
+        const tag = tags[from + i];
         if (tag < ADDRESS_SPAN) {
           distances[i] = exactDistanceFromSums(this.metric, f64[at], f64[at + 1], f64[at + 2], f64[at + 3], f32, queryAt >> 2, f32, tag / 4, this.dimension);
           at += 4;
@@ -1101,26 +1117,26 @@ export class IvfIndex implements VectorIndex {
     // Insertion sort by (distance, id): the candidates arrive nearly in order.
     for (let i = 1; i < n; i++) {
       const d = distances[i];
-      const id = ids[i];
+      const id = ids[from + i];
       let j = i - 1;
-      while (j >= 0 && (distances[j] > d || (distances[j] === d && ids[j] > id))) {
+      while (j >= 0 && (distances[j] > d || (distances[j] === d && ids[from + j] > id))) {
         distances[j + 1] = distances[j];
-        ids[j + 1] = ids[j];
+        ids[from + j + 1] = ids[from + j];
         j--;
       }
       distances[j + 1] = d;
-      ids[j + 1] = id;
+      ids[from + j + 1] = id;
     }
     // A row with an edge code may have been offered twice (its code's score and its exact one,
     // InvertedLists.offerApart): the two have one distance, so they lie side by side.
     let unique = Math.min(n, 1);
     for (let i = 1; i < n; i++) {
-      if (ids[i] === ids[unique - 1]) continue;
-      ids[unique] = ids[i];
+      if (ids[from + i] === ids[from + unique - 1]) continue;
+      ids[from + unique] = ids[from + i];
       distances[unique++] = distances[i];
     }
     const size = Math.min(keep, unique);
-    return { ids: ids.slice(0, size), distances: Float32Array.from(distances.subarray(0, size)), exact };
+    return { ids: ids.slice(from, from + size), distances: Float32Array.from(distances.subarray(0, size)), exact };
   }
 
   /**

@@ -9,11 +9,26 @@ export class TopK {
   private readonly tags: Float64Array;
   private count = 0;
 
-  constructor(k: number) {
+  constructor(k: number, scores = new Float64Array(k), ids = new Uint32Array(k), tags = new Float64Array(k)) {
     this.k = k;
-    this.scores = new Float64Array(k);
-    this.ids = new Uint32Array(k);
-    this.tags = new Float64Array(k);
+    this.scores = scores;
+    this.ids = ids;
+    this.tags = tags;
+  }
+
+  /**
+   * `count` heaps of k over one set of arrays: a batch's thousand queries held two typed arrays
+   * each in the young generation until the last was re-ranked, and the collector copied them.
+   */
+  static many(count: number, k: number): TopK[] {
+    const scores = new Float64Array(count * k);
+    const ids = new Uint32Array(count * k);
+    const tags = new Float64Array(count * k);
+    const heaps: TopK[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      heaps[i] = new TopK(k, scores.subarray(i * k, (i + 1) * k), ids.subarray(i * k, (i + 1) * k), tags.subarray(i * k, (i + 1) * k));
+    }
+    return heaps;
   }
 
   get size(): number {
@@ -48,7 +63,14 @@ export class TopK {
     const ids = new Uint32Array(n);
     const scores = new Float64Array(n);
     const tags = new Float64Array(n);
-    for (let i = n - 1; i >= 0; i--) {
+    this.drainInto(ids, scores, tags, 0);
+    return { ids, scores, tags };
+  }
+
+  /** drain() into arrays the caller holds, from `at` on; returns how many. */
+  drainInto(ids: Uint32Array, scores: Float64Array, tags: Float64Array, at: number): number {
+    const n = this.count;
+    for (let i = at + n - 1; i >= at; i--) {
       ids[i] = this.ids[0];
       scores[i] = this.scores[0];
       tags[i] = this.tags[0];
@@ -59,7 +81,7 @@ export class TopK {
       this.count--;
       if (this.count > 0) this.siftDown(lastScore, lastId, lastTag);
     }
-    return { ids, scores, tags };
+    return n;
   }
 
   private worse(scoreA: number, idA: number, scoreB: number, idB: number): boolean {

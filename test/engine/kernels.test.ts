@@ -309,6 +309,27 @@ describe('batch selection and query coding', () => {
     }
   });
 
+  it('kthScore finds the exact k-th by bisection over wide, negative, tied and tail-length score sets', () => {
+    for (const heap of heaps()) {
+      heap.growTo(1 << 20);
+      for (const [n, seed] of [[256, 3], [255, 4], [3, 5], [131, 6], [300, 7]] as const) {
+        const values = randomVectors(1, 2 * n, seed);
+        // Norms spread over six orders of magnitude and of both signs; a run of exact ties.
+        for (let i = 0; i < n; i++) heap.f32[i] = values[i] * 10 ** ((i % 7) - 3);
+        for (let i = 0; i < n; i++) heap.f32[n + i] = values[n + i];
+        for (let i = 10; i < Math.min(n, 40); i += 3) {
+          heap.f32[i] = heap.f32[7];
+          heap.f32[n + i] = heap.f32[n + 7];
+        }
+        const scores = Array.from({ length: n }, (_, i) => Math.fround(heap.f32[i] - Math.fround(Math.fround(0.75) * heap.f32[n + i]))).sort((a, b) => a - b);
+        for (let k = 1; k <= n; k += Math.max(1, Math.floor(n / 23))) {
+          expect(heap.kernels.kthScore(0, n * 4, n, 0.75, k, 8192)).toBe(scores[k - 1]);
+        }
+        expect(heap.kernels.kthScore(0, n * 4, n, 0.75, n, 8192)).toBe(scores[n - 1]);
+      }
+    }
+  });
+
   it('pqScan sums each entry\'s table lookups in float64, rounded once, on both paths and for any count', () => {
     for (const [m, entries] of [[3, 5], [8, 256]]) {
       const table = randomVectors(1, m * entries, 87 + m);
