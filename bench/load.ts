@@ -19,6 +19,8 @@ import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { TrainingPhase, TrainingTrigger } from '../src/service/types.js';
 import { embeddingLikeData } from './data/embedding-like.js';
+import { spawnSiblingWorker } from '../src/runtime/spawn-worker.js';
+import { closeConnections, epochMs, graphql, graphqlBody, OPERATIONS, requestBody, toBase64, type SearchersData, type SearchersMessage } from './load-client.js';
 import type { LoadServerMessage, LoadServerStats } from './load-server.js';
 
 export interface LoadOptions {
@@ -118,25 +120,6 @@ export interface LoadReport {
   serverLoop: Omit<LoadServerStats, 'type'>;
 }
 
-const OPERATIONS = {
-  createIndex: `mutation ($name: String!, $key: IndexKey!, $dimension: Int!, $type: IndexType) {
-    createIndex(name: $name, key: $key, dimension: $dimension, type: $type) { __typename ... on Error { code message } } }`,
-  upsert: `mutation ($index: String!, $key: IndexKey!, $items: [ItemInput!]!) {
-    upsert(index: $index, key: $key, items: $items) { __typename ... on UpsertSuccess { upsertedCount } ... on Error { code message } } }`,
-  search: `query ($index: String!, $key: IndexKey!, $vector: Vector!, $topK: Int, $nProbes: Int) {
-    search(index: $index, key: $key, vector: $vector, topK: $topK, nProbes: $nProbes) {
-      __typename ... on SearchResults { exact hits { id distance } } ... on Error { code message } } }`,
-  index: `query ($name: String!, $key: IndexKey!) {
-    index(name: $name, key: $key) { __typename ... on Index { vectorCount isTrained isTraining nLists } ... on Error { code message } } }`,
-  itemIds: `query ($index: String!, $key: IndexKey!) {
-    itemIds(index: $index, key: $key) { __typename ... on ItemIdList { ids } ... on Error { code message } } }`,
-  items: `query ($index: String!, $key: IndexKey!, $ids: [ID!]!) {
-    items(index: $index, key: $key, ids: $ids) { __typename ... on ItemList { items { id vector } } ... on Error { code message } } }`,
-  trainingStatus: `subscription ($index: String!, $key: IndexKey!) {
-    trainingStatus(index: $index, key: $key) {
-      __typename ... on TrainingStatus { runId trigger phase iteration nLists elapsedMs } ... on Error { code message } } }`,
-};
-
 interface StatusEvent {
   __typename: string;
   runId: string | null;
@@ -149,30 +132,6 @@ interface StatusEvent {
 
 const TERMINAL: ReadonlySet<TrainingPhase> = new Set<TrainingPhase>(['COMPLETED', 'FAILED', 'CANCELLED']);
 
-/** One GraphQL request over HTTP: the field's value when it is the expected type, else an error text. */
-async function graphql<T>(url: string, apiKey: string, query: string, variables: Record<string, unknown>, field: string, success: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': apiKey },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  let body: { data?: Record<string, { __typename: string } | null> | null; errors?: Array<{ message: string }> };
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
-  }
-  const value = body.data?.[field];
-  if (response.status !== 200 || body.errors !== undefined || value === undefined || value === null || value.__typename !== success) {
-    throw new Error(`HTTP ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
-  }
-  return value as T;
-}
-
-function toBase64(vector: Float32Array): string {
-  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
-}
 
 interface LoadServer {
   url: string;
@@ -185,7 +144,7 @@ async function startLoadServer(env: Record<string, string>): Promise<LoadServer>
   const entry = fileURLToPath(new URL('./load-server.ts', import.meta.url));
   // CIPHERDEX_BENCH_CPU_PROF=DIR: the server's CPU profile (V8 .cpuprofile, 0.5 ms samples) is written to DIR.
   const profile = process.env.CIPHERDEX_BENCH_CPU_PROF;
-  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, '--cpu-prof-interval=500'] : [];
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-interval=${process.env.CIPHERDEX_BENCH_CPU_PROF_INTERVAL ?? 500}`] : [];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -280,6 +239,15 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
       await upsertRows(Array.from({ length: Math.min(1000, options.preload - start) }, (_, i) => start + i), preloadId);
     }
 
+    // Every upsert body of the load phase encoded before it starts (base64 and JSON of 500 vectors
+    // took the client 1-2 ms each, on the cores the server runs on).
+    const firstRow = (client: number, op: number) => options.preload + (client * options.upsertsPerClient + op) * batchSize;
+    const loadRows = (client: number, op: number) => Array.from({ length: batchSize }, (_, i) => firstRow(client, op) + i);
+    const loadId = (client: number) => (row: number) => `c${client}-${row}`;
+    const upsertBodies = Array.from({ length: options.upsertClients }, (_, client) =>
+      Array.from({ length: options.upsertsPerClient }, (_, op) =>
+        requestBody(OPERATIONS.upsert, { index, key, items: loadRows(client, op).map((row) => ({ id: loadId(client)(row), vector: toBase64(vectorOf(row)) })) })));
+
     await server.stats(); // resets the event-loop histogram: only the load phase is reported
     const startMs = performance.now();
     const deadline = startMs + options.timeLimitMs;
@@ -353,12 +321,11 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
           const dueMs = startMs + (((op * options.upsertClients + client) * batchSize) / options.upsertRate) * 1000;
           if (dueMs > performance.now()) await new Promise((resolve) => setTimeout(resolve, dueMs - performance.now()));
         }
-        // Each client owns its ids, so the last acknowledged vector of an id is well defined.
-        const first = options.preload + (client * options.upsertsPerClient + op) * batchSize;
-        const rows = Array.from({ length: batchSize }, (_, i) => first + i);
         const begin = performance.now();
         try {
-          await upsertRows(rows, (row) => `c${client}-${row}`);
+          await graphqlBody(server.url, apiKey, upsertBodies[client][op], 'upsert', 'UpsertSuccess');
+          // Each client owns its ids, so the last acknowledged vector of an id is well defined.
+          for (const row of loadRows(client, op)) acknowledged.set(loadId(client)(row), vectorOf(row));
           const end = performance.now();
           upsertSamples.push({ endMs: end, latencyMs: end - begin });
         } catch (error) {
@@ -367,27 +334,28 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
         }
       }
     };
-    const searcher = async (client: number) => {
-      // Searches go on until the writes are done and the automatic run has ended (or time is up).
-      for (let op = 0; !(upsertsDone && trainingDone) && !overTime(); op++) {
-        const query = data.queries.subarray(((client * 31 + op) % 256) * dimension, ((client * 31 + op) % 256 + 1) * dimension);
-        const begin = performance.now();
-        try {
-          await call(OPERATIONS.search, { index, key, vector: toBase64(query), topK: options.topK }, 'search', 'SearchResults');
-          const end = performance.now();
-          searchSamples.push({ endMs: end, latencyMs: end - begin });
-        } catch (error) {
-          searchErrors++;
-          noteError('search', error);
-        }
-      }
-    };
-    const searching = Promise.all(Array.from({ length: options.searchClients }, (_, c) => searcher(c)));
+    // Searches go on until the writes are done and the automatic run has ended (or time is up).
+    const searchers = spawnSiblingWorker(import.meta.url, 'load-searchers', {
+      url: server.url, apiKey, index, key, clients: options.searchClients, topK: options.topK, dimension, queries: data.queries,
+    } satisfies SearchersData);
+    const searching = new Promise<void>((resolve, reject) => {
+      searchers.once('error', reject);
+      searchers.on('message', (message: SearchersMessage) => {
+        if (message.type !== 'done') return;
+        // The searchers' clock has its own origin: their end times are brought onto this one's.
+        for (const sample of message.samples) searchSamples.push({ endMs: sample.endEpochMs - epochMs(0), latencyMs: sample.latencyMs });
+        searchErrors += message.errors;
+        for (const text of message.errorSamples) if (errorSamples.length < 10) errorSamples.push(text);
+        resolve();
+      });
+    });
     await Promise.all(Array.from({ length: options.upsertClients }, (_, c) => upserter(c)));
     upsertsDone = true;
     await Promise.race([automaticRunEnded, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - performance.now())).unref())]);
     overTime();
+    searchers.postMessage({ type: 'stop' } satisfies SearchersMessage);
     await searching;
+    await searchers.terminate();
     const elapsedMs = performance.now() - startMs;
     const { type: _stats, ...serverLoop } = await server.stats();
 
@@ -484,6 +452,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     return report;
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
+    closeConnections();
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
   }

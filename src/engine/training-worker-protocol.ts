@@ -26,6 +26,9 @@ export interface TrainingWorkerTask {
 
 export const STOP_FLAG = 0;
 
+/** The training thread's nice value: below the threads that serve queries, which keep nice 0. */
+export const TRAINING_THREAD_NICE = 10;
+
 export type TrainingMessage =
   | { type: 'progress'; progress: TrainProgress }
   | { type: 'done'; result: TrainResult }
