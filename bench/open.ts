@@ -176,7 +176,7 @@ export async function runOpenBench(options: OpenBenchOptions, log: (line: string
 }
 
 /**
- * Starts the server as `npm start` does (bin/cipherdex.js serve, NODE_ENV=production) on the index's
+ * Starts the server as `npm start` does (node --max-semi-space-size=32 bin/cipherdex.js serve, NODE_ENV=production) on the index's
  * directory, the segment keeper off so the kept index stays as it is, and times process start to
  * its health answer and to the first search answered over HTTP; then stops it.
  */
@@ -184,7 +184,7 @@ async function serverColdOpen(dir: string, key: string, vector: number[]): Promi
   const port = await freePort();
   const apiKey = randomBytes(24).toString('base64url');
   const started = performance.now();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cipherdex.js', import.meta.url)), 'serve'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', fileURLToPath(new URL('../bin/cipherdex.js', import.meta.url)), 'serve'], {
     env: { ...process.env, NODE_ENV: 'production', CIPHERDEX_DATA_DIR: dir, PORT: String(port), CIPHERDEX_API_KEYS: apiKey, CIPHERDEX_SEGMENTS: 'false', AUTO_TRAIN_DISABLED: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -3,7 +3,7 @@
 
 import { hkdfSync } from 'node:crypto';
 import { assertAesKey } from './aes-gcm.js';
-import { openRecord, openRecordInPlace, sealRecord } from './sealed-record.js';
+import { openRecord, openRecordInPlace, sealRecord, sealRecordInSteps } from './sealed-record.js';
 import { SetHasher, type SetHashSum } from './set-hash.js';
 import { computeToken } from './tokens.js';
 
@@ -44,6 +44,17 @@ export class IndexCipher {
   seal(plaintext: Uint8Array, associatedData: string): Buffer {
     this.#assertLive();
     return sealRecord(this.#sealKey, plaintext, associatedData);
+  }
+
+  /** seal() in steps of about a millisecond each, for a large record sealed between requests; refused once destroyed. */
+  *sealInSteps(plaintext: Uint8Array, associatedData: string): Generator<void, Buffer, undefined> {
+    this.#assertLive();
+    const steps = sealRecordInSteps(this.#sealKey, plaintext, associatedData);
+    for (let step = steps.next(); ; step = steps.next()) {
+      if (step.done === true) return step.value;
+      yield;
+      this.#assertLive();
+    }
   }
 
   /** Throws SealIntegrityError when the bytes or the associated data are not what was sealed. */

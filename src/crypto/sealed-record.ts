@@ -1,7 +1,7 @@
 // Sealed records: AES-256-GCM under the index's data key, with associated data that binds each
 // record to its index and slot, so a record altered, truncated, moved or swapped fails to open.
 
-import { gcmDecrypt, gcmDecryptInPlace, gcmEncrypt } from './aes-gcm.js';
+import { gcmDecrypt, gcmDecryptInPlace, gcmEncrypt, gcmEncryptInSteps } from './aes-gcm.js';
 
 /** A sealed record failed authentication: it was altered, moved or swapped, or the key is not its key. */
 export class SealIntegrityError extends Error {
@@ -14,6 +14,11 @@ export class SealIntegrityError extends Error {
 /** Returns fresh 12-byte nonce | ciphertext | 16-byte tag. */
 export function sealRecord(sealKey: Buffer, plaintext: Uint8Array, associatedData: string): Buffer {
   return gcmEncrypt(sealKey, plaintext, Buffer.from(associatedData, 'utf8'));
+}
+
+/** sealRecord in steps of about a millisecond each (gcmEncryptInSteps), for large records. */
+export function sealRecordInSteps(sealKey: Buffer, plaintext: Uint8Array, associatedData: string): Generator<void, Buffer, undefined> {
+  return gcmEncryptInSteps(sealKey, plaintext, Buffer.from(associatedData, 'utf8'));
 }
 
 export function openRecord(sealKey: Buffer, sealed: Uint8Array, associatedData: string): Buffer {

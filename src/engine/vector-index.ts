@@ -111,6 +111,8 @@ export interface VectorIndex {
    * off the caller's thread: engine/prefault.ts).
    */
   trainingSnapshot(source?: VectorSource, into?: Float32Array[]): TrainingSnapshot;
+  /** trainingSnapshot in steps (about 4 MiB of rows each), for a caller serving queries in between; the index must not change until the last. */
+  trainingSnapshotInSteps(source?: VectorSource, into?: Float32Array[]): Generator<void, TrainingSnapshot, undefined>;
   /** Empty snapshot chunks with room for `rows` rows, for trainingSnapshot's `into`. */
   allocateSnapshot(rows: number): Float32Array[];
   /** Installs a model in one step (no search sees a mix); see IvfIndex.applyModel. */

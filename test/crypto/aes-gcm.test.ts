@@ -1,6 +1,6 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { gcmDecrypt, gcmDecryptInPlace, gcmEncrypt } from '../../src/crypto/aes-gcm.js';
+import { gcmDecrypt, gcmDecryptInPlace, gcmEncrypt, gcmEncryptInSteps } from '../../src/crypto/aes-gcm.js';
 
 describe('AES-256-GCM wire format', () => {
   const key = randomBytes(32);
@@ -32,6 +32,19 @@ describe('AES-256-GCM wire format', () => {
       expect(opened.equals(plaintext)).toBe(true);
       expect(opened.buffer).toBe(sealed.buffer);
       expect(opened.byteOffset).toBe(sealed.byteOffset + 12);
+    }
+  });
+
+  it('encrypts in steps of a mebibyte to a record gcmDecrypt opens, pausing only between steps', () => {
+    for (const [size, pauses] of [[0, 0], [1, 0], [1 << 20, 0], [(1 << 20) + 1, 1], [3_500_000, 3]] as const) {
+      const plaintext = randomBytes(size);
+      const steps = gcmEncryptInSteps(key, plaintext, aad);
+      let paused = 0;
+      let step = steps.next();
+      for (; step.done !== true; step = steps.next()) paused++;
+      expect(paused).toBe(pauses);
+      expect(step.value.length).toBe(12 + size + 16);
+      expect(gcmDecrypt(key, step.value, aad)!.equals(plaintext)).toBe(true);
     }
   });
 

@@ -328,6 +328,29 @@ describe('IvfIndex', () => {
     }
   });
 
+  it('trainingSnapshotInSteps pauses between lists, answers searches meanwhile, and ends with trainingSnapshot\'s copy', () => {
+    const d = 128;
+    const n = 20_000;
+    const rows = randomVectors(n, d, 61);
+    const rowIds = Uint32Array.from({ length: n }, (_, i) => i);
+    const index = new IvfIndex({ dimension: d, metric: 'euclidean' });
+    index.addBatch(rowIds, rows);
+    const model = trainKMeans(rows, d, 'euclidean', { nLists: 32, batchSize: 2000, maxIters: 3, tolerance: 0, seed: 2 });
+    index.applyModel(model, { ids: rowIds, lists: model.lists });
+    const whole = index.trainingSnapshot();
+    const steps = index.trainingSnapshotInSteps();
+    let pauses = 0;
+    let step = steps.next();
+    for (; step.done !== true; step = steps.next()) {
+      pauses++;
+      expect(Array.from(index.search(row(rows, d, pauses), { topK: 1, nProbes: 32 }).ids)).toEqual([pauses]);
+    }
+    // 20,000 rows of 512 bytes: about 10 MB, a step per 4 MiB.
+    expect(pauses).toBeGreaterThanOrEqual(2);
+    expect(Array.from(step.value.ids)).toEqual(Array.from(whole.ids));
+    expect(Buffer.from(step.value.vectors[0].buffer, 0, n * d * 4).equals(Buffer.from(whole.vectors[0].buffer, 0, n * d * 4))).toBe(true);
+  });
+
   it('holds int8 codes beside the rows once trained, unless prescan is off', () => {
     const d = 64;
     const rows = randomVectors(8000, d, 34);

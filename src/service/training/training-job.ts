@@ -8,7 +8,8 @@ import type { Store } from '../../storage/index.js';
 import { ConvergenceError } from '../errors.js';
 import { toDomainError } from '../lower-layer-errors.js';
 import type { OpenIndex } from '../open/open-index.js';
-import { sealModel } from '../records/trained-model-record.js';
+import { sealModelInSteps } from '../records/trained-model-record.js';
+import { runBetweenTurns } from '../../runtime/turns.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { TrainingJob, TrainingJobResult } from './training-scheduler.js';
 import type { TrainingParams } from './training-status.js';
@@ -27,7 +28,7 @@ export interface TrainingJobOptions {
 }
 
 /** Rows of the snapshot matched to their records between two turns of the event loop. */
-const GATHER_STEP_ROWS = 50_000;
+const GATHER_STEP_ROWS = 10_000;
 
 class IndexClosedError extends Error {
   constructor(index: string) {
@@ -94,7 +95,8 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         finishedAt,
         message: null,
       };
-      const sealed = sealModel(open.cipher, {
+      // Sealed in steps, searches answered between them (120,000 items: 25-40 ms in one).
+      const sealed = await runBetweenTurns(sealModelInSteps(open.cipher, {
         nLists: result.nLists,
         dimension: open.config.dimension,
         centroids: result.centroids,
@@ -104,6 +106,8 @@ export function createTrainingJob(options: TrainingJobOptions): TrainingJob {
         revisions: revisions.subarray(0, tokens.length),
         lists: lists.subarray(0, tokens.length),
         info: { index: open.name, run },
+      }), () => {
+        if (open.closed) throw new IndexClosedError(open.name);
       });
       try {
         await store.saveModel(open.name, sealed);

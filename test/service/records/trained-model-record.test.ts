@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { IndexCipher, SealIntegrityError, generateDataKey } from '../../../src/crypto/index.js';
-import { decodeModel, encodeModel, openModel, sealModel, type TrainedModel } from '../../../src/service/records/trained-model-record.js';
+import { decodeModel, encodeModel, openModel, sealModel, sealModelInSteps, type TrainedModel } from '../../../src/service/records/trained-model-record.js';
 
 function model(index = 'docs'): TrainedModel {
   return {
@@ -36,6 +36,25 @@ describe('trained model record', () => {
     expect(Array.from(decoded.revisions)).toEqual([0xffffffff, 7]);
     expect(Array.from(decoded.lists)).toEqual([2, 0]);
     expect(decoded).toMatchObject({ nLists: 3, dimension: 2, trainedVectorCount: 7, info: original.info });
+  });
+
+  it('seals in steps a record that opens to the same model, and stops when the cipher is destroyed', () => {
+    const count = 40_000;
+    const large = { ...model(), trainedVectorCount: count, tokens: Array.from({ length: count }, () => randomBytes(32)), revisions: new Uint32Array(count).fill(3), lists: new Uint32Array(count).fill(1) };
+    const cipher = new IndexCipher(generateDataKey());
+    const steps = sealModelInSteps(cipher, large);
+    let pauses = 0;
+    let step = steps.next();
+    for (; step.done !== true; step = steps.next()) pauses++;
+    // 40,000 tokens: two pauses while encoding, one more while sealing 1.6 MB.
+    expect(pauses).toBe(3);
+    const opened = openModel(cipher, 'docs', step.value);
+    expect(opened.tokens.map((t) => t.toString('hex'))).toEqual(large.tokens.map((t) => t.toString('hex')));
+    expect(Array.from(opened.lists)).toEqual(Array.from(large.lists));
+    const interrupted = sealModelInSteps(cipher, large);
+    for (let i = 0; i < 3; i++) interrupted.next();
+    cipher.destroy();
+    expect(() => interrupted.next()).toThrow();
   });
 
   it('writes format 2 and round-trips the list codec parameters', () => {
