@@ -853,9 +853,9 @@ export class OpenIndex {
       const engineTopK = rerank ? Math.min(MAX_CANDIDATES, topK * (options.rerankMult as number)) : topK;
       const engineOptions = { topK: engineTopK, nProbes, filter: accepts, timings: options.timings };
       if (count > 1) results = this.#engine.searchBatch(queries, engineOptions);
-      else if (accepts !== undefined || options.timings !== undefined) results = [this.#engine.search(queries, engineOptions)];
+      else if (accepts !== undefined) results = [this.#engine.search(queries, engineOptions)];
       // Other clients' searches of this turn join it in one batch.
-      else results = [await this.#coalescer.search(queries, { topK: engineTopK, nProbes })];
+      else results = [await this.#coalescer.search(queries, { topK: engineTopK, nProbes, timings: options.timings })];
       if (accepts !== undefined && probing) {
         // A filter that the probed lists cannot satisfy: widen the probe until topK hits or every list.
         results = results.map((result, q) => {

@@ -54,6 +54,18 @@ describe('SearchCoalescer', () => {
     expect(single).toHaveBeenCalledTimes(4);
   });
 
+  it('gives each search of a batch an equal share of the batch\'s stage timings', async () => {
+    const dimension = 32;
+    const index = trainedIndex(randomVectors(4000, dimension, 12), dimension, 'squared_euclidean');
+    const coalescer = new SearchCoalescer(() => index);
+    const queries = randomVectors(3, dimension, 13);
+    const timings = [0, 1, 2].map(() => ({ probe: 0, scan: 0, rerank: 0 }));
+    await Promise.all(timings.map((t, q) => coalescer.search(row(queries, dimension, q), { topK: 5, nProbes: 4, timings: t })));
+    expect(timings[0].scan).toBeGreaterThan(0);
+    expect(timings[1]).toEqual(timings[0]);
+    expect(timings[2]).toEqual(timings[0]);
+  });
+
   it('rejects every search of a batch the engine failed, and only those', async () => {
     const dimension = 8;
     const index = trainedIndex(randomVectors(500, dimension, 4), dimension, 'squared_euclidean');
