@@ -55,7 +55,6 @@ import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 import type { OpenLaps } from './open-laps.js';
 import { ResidentCommitment } from './resident-commitment.js';
-import { SearchCoalescer } from './search-coalescer.js';
 import { runBetweenTurns } from '../../runtime/turns.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { IndexSnapshot, SnapshotItem, StreamedSnapshot } from '../segments/index-snapshot.js';
@@ -195,7 +194,6 @@ export class OpenIndex {
   onItemsChanged: (() => void) | null = null;
 
   #engine: VectorIndex;
-  readonly #coalescer = new SearchCoalescer(() => this.#engine);
   /** The BM25 index of an index created with textSearch, keyed by slot; null otherwise. */
   readonly text: TextIndex | null;
   /** The item records by slot, and the slot of each id. */
@@ -852,10 +850,8 @@ export class OpenIndex {
       const rerank = this.#engine.approximate && (options.rerankMult ?? 0) > 0;
       const engineTopK = rerank ? Math.min(MAX_CANDIDATES, topK * (options.rerankMult as number)) : topK;
       const engineOptions = { topK: engineTopK, nProbes, filter: accepts, timings: options.timings };
-      if (count > 1) results = this.#engine.searchBatch(queries, engineOptions);
-      else if (accepts !== undefined) results = [this.#engine.search(queries, engineOptions)];
-      // Other clients' searches of this turn join it in one batch.
-      else results = [await this.#coalescer.search(queries, { topK: engineTopK, nProbes, timings: options.timings })];
+      // One query is the common case: the single-query path skips the batch's grouping work.
+      results = count === 1 ? [this.#engine.search(queries, engineOptions)] : this.#engine.searchBatch(queries, engineOptions);
       if (accepts !== undefined && probing) {
         // A filter that the probed lists cannot satisfy: widen the probe until topK hits or every list.
         results = results.map((result, q) => {
