@@ -17,7 +17,7 @@ export class TopK {
   }
 
   /**
-   * `count` heaps of k over one set of arrays: a batch's thousand queries held two typed arrays
+   * `count` heaps of k over one set of arrays: a batch's thousand queries held three typed arrays
    * each in the young generation until the last was re-ranked, and the collector copied them.
    */
   static many(count: number, k: number): TopK[] {

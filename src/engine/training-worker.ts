@@ -15,8 +15,7 @@ import { lowerThreadPriority } from '../runtime/thread-priority.js';
 const port = parentPort;
 if (!port) throw new Error('training-worker.ts runs only as a worker thread');
 const post = (message: TrainingMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
-// Searches come first: under load, a run of a whole core starved the thread that answers them
-// (search p50 14-16 ms while training, 3 ms otherwise, on 2 cores).
+// A run takes a whole core: where cores are contended, the threads that serve requests go first.
 lowerThreadPriority(TRAINING_THREAD_NICE);
 
 port.on('message', (job: TrainingWorkerTask) => {
