@@ -145,8 +145,8 @@ async function startLoadServer(env: Record<string, string>): Promise<LoadServer>
   // CIPHERDEX_BENCH_CPU_PROF=DIR: the server's CPU profile (V8 .cpuprofile, 0.5 ms samples) is written to DIR.
   const profile = process.env.CIPHERDEX_BENCH_CPU_PROF;
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-interval=${process.env.CIPHERDEX_BENCH_CPU_PROF_INTERVAL ?? 500}`] : [];
-  // As `npm start` runs the server: a 32 MiB young generation (V8's default of 16 MiB scavenged
-  // 15-20 times a second under this load, and promoted what a larger one lets die young).
+  // As `npm start` runs the server: a 32 MiB young generation (V8's default of 16 MiB was collected
+  // about 15 times a second under this load; docs/operations.md).
   const child = spawn(process.execPath, [...flags, '--max-semi-space-size=32', '--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {

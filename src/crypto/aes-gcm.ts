@@ -2,6 +2,7 @@
 // wrapped data keys and sealed records, so there is one place where the cipher is driven.
 
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { runToEnd } from '../runtime/turns.js';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -24,10 +25,7 @@ function freshNonce(): Buffer {
 }
 
 export function gcmEncrypt(key: Buffer, plaintext: Uint8Array, aad: Buffer): Buffer {
-  const steps = gcmEncryptInSteps(key, plaintext, aad);
-  let step = steps.next();
-  while (step.done !== true) step = steps.next();
-  return step.value;
+  return runToEnd(gcmEncryptInSteps(key, plaintext, aad));
 }
 
 /** Plaintext encrypted per step by gcmEncryptInSteps: about a millisecond of AES-GCM. */

@@ -26,6 +26,7 @@ import { prefault } from './prefault.js';
 import { allocateSharedRowChunks, ROW_CHUNK_BYTES, rowsPerChunk } from './shared-rows.js';
 import { TopK } from './top-k.js';
 import type { EngineSearchOptions, EngineSearchResult, EngineStageTimings, IvfModel, ModelAssignment, TrainingSnapshot, VectorIndex, VectorSource } from './vector-index.js';
+import { runToEnd } from '../runtime/turns.js';
 
 /**
  * Lists probed when a search names none: ceil(sqrt(nLists)), which on embedding-like data
@@ -391,10 +392,7 @@ export class IvfIndex implements VectorIndex {
    * An index that keeps only codes reads its vectors from `source`.
    */
   trainingSnapshot(source?: VectorSource, into?: Float32Array[]): TrainingSnapshot {
-    const steps = this.trainingSnapshotInSteps(source, into);
-    let step = steps.next();
-    while (step.done !== true) step = steps.next();
-    return step.value;
+    return runToEnd(this.trainingSnapshotInSteps(source, into));
   }
 
   /**
@@ -475,8 +473,7 @@ export class IvfIndex implements VectorIndex {
    * ever taken (a model loaded from storage) the assignment is trusted as given.
    */
   applyModel(model: IvfModel, assignment?: ModelAssignment, source?: VectorSource): void {
-    const steps = this.applyModelInSteps(model, assignment, source);
-    while (steps.next().done !== true);
+    runToEnd(this.applyModelInSteps(model, assignment, source));
   }
 
   /**
@@ -665,10 +662,7 @@ export class IvfIndex implements VectorIndex {
 
   /** A copy of the trained lists and the parameters of their codes; null untrained. */
   exportLists(): ListContents | null {
-    const steps = this.exportListsInSteps();
-    let step = steps.next();
-    while (step.done !== true) step = steps.next();
-    return step.value;
+    return runToEnd(this.exportListsInSteps());
   }
 
   /**

@@ -1,11 +1,11 @@
 // Background threads give way to the one that answers queries: a thread lowers its own nice
 // value and no other's, and the training worker runs at TRAINING_THREAD_NICE.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { trainInWorker } from '../../src/engine/train-in-worker.js';
 import { TRAINING_THREAD_NICE } from '../../src/engine/training-worker-protocol.js';
-import { currentThreadId, lowerThreadPriority } from '../../src/runtime/thread-priority.js';
+import { spawnSiblingWorker } from '../../src/runtime/spawn-worker.js';
+import { currentThreadId } from '../../src/runtime/thread-priority.js';
 import { randomVectors } from '../engine/helpers.js';
 
 const linux = existsSync('/proc/thread-self');
@@ -18,15 +18,7 @@ describe.skipIf(!linux)('thread priority (Linux)', () => {
     const self = currentThreadId();
     expect(self).not.toBeNull();
     const before = niceOf(self as number);
-    const moduleUrl = new URL('../../src/runtime/thread-priority.ts', import.meta.url).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const worker = new Worker(
-      `const { parentPort } = require('node:worker_threads');
-       import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(moduleUrl)}, ${JSON.stringify(moduleUrl)}))
-         .then((m) => { const lowered = m.lowerThreadPriority(7); parentPort.postMessage({ lowered, thread: m.currentThreadId() }); });
-       setInterval(() => {}, 1000);`,
-      { eval: true },
-    );
+    const worker = spawnSiblingWorker(import.meta.url, 'fixtures/lowered-thread');
     const { lowered, thread } = await new Promise<{ lowered: boolean; thread: number }>((resolve) => worker.once('message', resolve));
     try {
       expect(lowered).toBe(true);

@@ -55,7 +55,7 @@ import { MetadataIndex } from './metadata-index.js';
 import { WriteLock } from './write-lock.js';
 import type { OpenLaps } from './open-laps.js';
 import { ResidentCommitment } from './resident-commitment.js';
-import { runBetweenTurns } from '../../runtime/turns.js';
+import { runBetweenTurns, runToEnd } from '../../runtime/turns.js';
 import { sealTagOf } from '../records/index-commitment.js';
 import type { IndexSnapshot, SnapshotItem, StreamedSnapshot } from '../segments/index-snapshot.js';
 
@@ -459,10 +459,7 @@ export class OpenIndex {
    * consistent state; null when the engine is untrained.
    */
   segmentSnapshot(): IndexSnapshot | null {
-    const steps = this.segmentSnapshotInSteps();
-    let step = steps.next();
-    while (step.done !== true) step = steps.next();
-    return step.value;
+    return runToEnd(this.segmentSnapshotInSteps());
   }
 
   /**

@@ -33,9 +33,7 @@ export class TokenPositions {
       });
     }
     const count = packed.length / TOKEN_BYTES;
-    let bits = 4;
-    // At most half full: probe runs stay short.
-    while (2 ** bits < count * 2) bits++;
+    const bits = tableBits(count);
     this.#packed = packed;
     this.#table = new Int32Array(2 ** bits).fill(EMPTY);
     this.#mask = 2 ** bits - 1;
@@ -70,8 +68,7 @@ export class TokenPositions {
  * count, one to place.
  */
 export function leadingBitsOrder(count: number, tokenAt: (position: number) => Uint8Array): Uint32Array {
-  let bits = 4;
-  while (2 ** bits < count * 2) bits++;
+  const bits = tableBits(count);
   const shift = 32 - bits;
   const keys = new Uint32Array(count);
   const starts = new Uint32Array(2 ** bits + 1);
@@ -83,6 +80,13 @@ export function leadingBitsOrder(count: number, tokenAt: (position: number) => U
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[starts[keys[i]]++] = i;
   return order;
+}
+
+/** Bits of the table TokenPositions keys `count` tokens by: at most half full, so probe runs stay short. */
+function tableBits(count: number): number {
+  let bits = 4;
+  while (2 ** bits < count * 2) bits++;
+  return bits;
 }
 
 /** The big-endian 32-bit word at `offset` (readUInt32BE without a Buffer): the token's first bits, in sort order. */

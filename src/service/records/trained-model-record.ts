@@ -14,6 +14,7 @@ import { TOKEN_BYTES, type IndexCipher } from '../../crypto/index.js';
 import { modelAad } from './associated-data.js';
 import { withDates } from './training-run-record.js';
 import type { TrainingRun } from '../types.js';
+import { runToEnd } from '../../runtime/turns.js';
 
 export interface ModelInfo {
   index: string;
@@ -40,10 +41,7 @@ const FORMAT = 2;
 const HEADER_BYTES: Record<number, number> = { 1: 24, 2: 28 };
 
 export function encodeModel(model: TrainedModel): Buffer {
-  const steps = encodeModelInSteps(model);
-  let step = steps.next();
-  while (step.done !== true) step = steps.next();
-  return step.value;
+  return runToEnd(encodeModelInSteps(model));
 }
 
 /** Tokens encodeModelInSteps copies between two steps (about a millisecond). */

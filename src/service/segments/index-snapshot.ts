@@ -25,6 +25,7 @@
 import { regionsOf, type ListContents, type ListEntries, type ListImport, type ListShape } from '../../engine/index.js';
 import type { TermIndexState } from '../text/term-index-state.js';
 import { ChunkFormatError, type ChunkReader, type ChunkWriter } from './segment-chunks.js';
+import { runToEnd } from '../../runtime/turns.js';
 
 /** One item as the snapshot keeps it (ItemRecord with its metadata still serialized). */
 export interface SnapshotItem {
@@ -91,8 +92,7 @@ const NO_METADATA = 0xffff_ffff;
 const WRITE_STEP_BYTES = 1 << 20;
 
 export function writeSnapshot(out: ChunkWriter, snapshot: IndexSnapshot): void {
-  const steps = writeSnapshotInSteps(out, snapshot);
-  while (steps.next().done !== true);
+  runToEnd(writeSnapshotInSteps(out, snapshot));
 }
 
 /** writeSnapshot in steps of about WRITE_STEP_BYTES, for a caller that serves queries between them. */

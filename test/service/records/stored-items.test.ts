@@ -20,15 +20,19 @@ function sealedItems(cipher: IndexCipher, index: string, count: number): StoredI
 describe('StoredItems.read', () => {
   const index = 'reads';
   const cipher = new IndexCipher(randomBytes(32));
-  const readsOf = (items: StoredItem[]) =>
-    new StoredItems({ getItems: async () => items, readCommitment: async () => null }, new VectorCache(1 << 20));
+  /** Reads `count` sealed items back, and whether a turn of the event loop came while it did. */
+  async function readAll(count: number): Promise<{ items: StoredItem[]; found: Awaited<ReturnType<StoredItems['read']>>; turned: boolean }> {
+    const items = sealedItems(cipher, index, count);
+    const reads = new StoredItems({ getItems: async () => items, readCommitment: async () => null }, new VectorCache(1 << 20));
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const found = await reads.read(index, cipher, items.map((item) => item.token));
+    return { items, found, turned };
+  }
 
   it('lets the event loop turn while it opens a bulk read, and returns every record', async () => {
-    const items = sealedItems(cipher, index, 1000);
-    let immediateRan = false;
-    setImmediate(() => (immediateRan = true));
-    const found = await readsOf(items).read(index, cipher, items.map((item) => item.token));
-    expect(immediateRan).toBe(true);
+    const { items, found, turned } = await readAll(1000);
+    expect(turned).toBe(true);
     expect(found.size).toBe(1000);
     items.forEach((item, i) => {
       const read = found.get(item.token.toString('latin1'));
@@ -38,11 +42,8 @@ describe('StoredItems.read', () => {
   });
 
   it('opens a small read in one go', async () => {
-    const items = sealedItems(cipher, index, 100);
-    let immediateRan = false;
-    setImmediate(() => (immediateRan = true));
-    const found = await readsOf(items).read(index, cipher, items.map((item) => item.token));
-    expect(immediateRan).toBe(false);
+    const { found, turned } = await readAll(100);
+    expect(turned).toBe(false);
     expect(found.size).toBe(100);
   });
 });
