@@ -22,6 +22,7 @@ import { embeddingLikeData } from './data/embedding-like.js';
 import { spawnSiblingWorker } from '../src/runtime/spawn-worker.js';
 import { closeConnections, epochMs, graphql, graphqlBody, OPERATIONS, requestBody, toBase64, type SearchersData, type SearchersMessage } from './load-client.js';
 import type { LoadServerMessage, LoadServerStats } from './load-server.js';
+import { measureMachineCosts, type MachineCosts } from './machine-costs.js';
 
 export interface LoadOptions {
   searchClients: number;
@@ -118,6 +119,8 @@ export interface LoadReport {
   timedOut: boolean;
   /** How long the server's event loop was held up during the load phase (a request waits that long before it is even read). */
   serverLoop: Omit<LoadServerStats, 'type'>;
+  /** This machine's cost of a fresh page and of a loopback round trip, measured before the load (machine-costs.ts). */
+  machine: MachineCosts;
 }
 
 interface StatusEvent {
@@ -198,6 +201,8 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
       `${options.subscribers} trainingStatus subscribers; ${options.preload} items preloaded, RETRAIN_THRESHOLD ${options.retrainThreshold}, ${dimension}d, ${options.type ?? "default type"}, SQLite, loopback` +
       (options.upsertRate > 0 ? `; upserts paced at ${options.upsertRate.toLocaleString('en')} vectors/s` : ''),
   );
+  // Before the server starts, with nothing else of the benchmark running.
+  const machine = await measureMachineCosts();
   const dataDir = await mkdtemp(join(tmpdir(), 'cipherdex-bench-load-'));
   const apiKey = `bench_${randomBytes(16).toString('hex')}`;
   const key = randomBytes(32).toString('base64');
@@ -449,6 +454,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
       errorSamples,
       timedOut,
       serverLoop,
+      machine,
     };
     printReport(report, log);
     return report;
@@ -462,6 +468,10 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
 
 function printReport(report: LoadReport, log: (line: string) => void): void {
   const fixed = (value: number, digits: number) => (Number.isNaN(value) ? '-' : value.toFixed(digits));
+  log(
+    `machine: a fresh 4 KiB page costs ${fixed(report.machine.freshPageUs, 2)} us to touch, a loopback HTTP round trip ${fixed(report.machine.loopbackRoundTripUs, 0)} us ` +
+      '(latencies here scale with both; compare tables only from machines that agree on them)',
+  );
   log(`load phase: ${(report.elapsedMs / 1000).toFixed(1)} s${report.timedOut ? ' (TIME LIMIT reached)' : ''}`);
   log('| operation | count | per second | p50 ms | p99 ms | errors | during training | p50 / p99 ms during training |');
   log('|---|---:|---:|---:|---:|---:|---:|---:|');

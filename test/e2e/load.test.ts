@@ -44,4 +44,8 @@ it('serves concurrent searches, upserts and subscriptions through an automatic t
   expect(report.lostItems).toBe(0);
   expect(report.wrongVectors).toBe(0);
   expect(report.selfSearchMisses).toBe(0);
+
+  // The machine's costs are measured, and printed beside the table.
+  for (const cost of [report.machine.freshPageUs, report.machine.loopbackRoundTripUs]) expect(cost).toBeGreaterThan(0);
+  expect(context).toMatch(/machine: a fresh 4 KiB page costs \d+\.\d\d us to touch, a loopback HTTP round trip \d+ us/);
 });
