@@ -2,8 +2,8 @@
 // benchmark never measures: a page of memory touched for the first time (the kernel maps and zeroes
 // it) and a round trip over loopback HTTP. Both vary between virtual machines of the same kind, and
 // between days on one of them, far more than CPU speed does (the load benchmark's latencies moved
-// 2-2.5x between two sessions whose engine benchmarks agreed within 5%, while a fresh page cost
-// 13.5 us): printed beside a load table, they say whether two tables can be compared.
+// 2-2.5x between two sessions whose engine benchmarks agreed within 5%; on the slower one a fresh
+// page cost 10-14 us): printed beside a load table, they say whether two tables can be compared.
 
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
