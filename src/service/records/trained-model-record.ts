@@ -137,8 +137,9 @@ export function decodeModel(bytes: Buffer): TrainedModel {
   };
 }
 
+/** The model record, sealed at once (sealModelInSteps drives the same steps, for a thread that serves queries). */
 export function sealModel(cipher: IndexCipher, model: TrainedModel): Buffer {
-  return cipher.seal(encodeModel(model), modelAad(model.info.index));
+  return runToEnd(sealModelInSteps(cipher, model));
 }
 
 /** sealModel in steps of about a millisecond each (a training run seals it while serving queries). */
