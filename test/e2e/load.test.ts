@@ -48,4 +48,8 @@ it('serves concurrent searches, upserts and subscriptions through an automatic t
   // The machine's costs are measured, and printed beside the table.
   for (const cost of [report.machine.freshPageUs, report.machine.loopbackRoundTripUs]) expect(cost).toBeGreaterThan(0);
   expect(context).toMatch(/machine: a fresh 4 KiB page costs \d+\.\d\d us to touch, a loopback HTTP round trip \d+ us/);
+  // So is the server's CPU over the load phase: its main thread served every request, so it ran.
+  expect(report.serverLoop.mainThreadCpuMsPerS).toBeGreaterThan(0);
+  expect(report.serverLoop.processCpuMsPerS).toBeGreaterThanOrEqual(report.serverLoop.mainThreadCpuMsPerS * 0.9);
+  expect(context).toMatch(/server CPU: main thread \d+ ms\/s \(1,000 is saturated\), whole process \d+ ms\/s/);
 });
