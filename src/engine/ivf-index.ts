@@ -250,17 +250,25 @@ export class IvfIndex implements VectorIndex {
       throw new EngineInputError(`vectors has ${vectors.length} floats, expected ${n} ids x dimension ${this.dimension}`);
     }
     for (let i = 0; i < n; i++) assertId(ids[i], `ids[${i}]`);
-    const probe = new Float32Array(this.stride);
-    for (let i = 0; i < n; i++) encodeVector(vectors, i * this.dimension, this.dimension, this.metric, probe, 0, `vectors row ${i}`);
-
     const state = this.state;
     const k = this.nLists;
     const chunk = Math.min(INSERT_ROWS, tile(n));
-    const regions = { rows: chunk * this.rowBytes, labels: chunk * 4, best: chunk * 4, nearest: NEAREST_BLOCK * tile(k) * 4 };
+    // A batch of one chunk is validated as its rows are encoded into the scratch, before anything changes.
+    if (n > chunk) {
+      const probe = new Float32Array(this.stride);
+      for (let i = 0; i < n; i++) encodeVector(vectors, i * this.dimension, this.dimension, this.metric, probe, 0, `vectors row ${i}`);
+    }
+    // A codec that codes in the kernel does so in the scratch, after the rows and the assignment.
+    const inHeap = !state.rows && state.coarse && state.codec?.encodeInHeap ? state.codec : null;
+    const codeBytes = state.lists.codeBytes;
+    const regions = {
+      rows: chunk * this.rowBytes, labels: chunk * 4, best: chunk * 4, nearest: NEAREST_BLOCK * tile(k) * 4,
+      codes: inHeap ? chunk * codeBytes : 0, misfits: inHeap ? tile(chunk, 16) : 0, encode: inHeap?.encodeScratchBytes?.(this.rowBytes) ?? 0,
+    };
     const norms = new Float64Array(chunk);
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
-      const scratch = this.scratch(state, regions.rows + regions.labels + regions.best + regions.nearest);
+      const scratch = this.scratch(state, Object.values(regions).reduce((sum, bytes) => sum + bytes, 0));
       const base = scratch.offset;
       const f32 = state.heap.f32;
       for (let i = 0; i < count; i++) {
@@ -270,9 +278,17 @@ export class IvfIndex implements VectorIndex {
       if (state.coarse) state.coarse.assign(state.heap, base, count, labelsAt, labelsAt + regions.labels, labelsAt + regions.labels + regions.best);
       // The labels and codes are copied out: appends may move the scratch block.
       const lists = state.coarse ? state.heap.u32.slice(labelsAt >> 2, (labelsAt >> 2) + count) : null;
-      const misfits = new Uint8Array(count);
-      const codes = state.rows || !lists ? null : this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride), lists, misfits);
-      const codeBytes = state.lists.codeBytes;
+      let misfits = new Uint8Array(count);
+      let codes: Int8Array | null = null;
+      if (inHeap && lists) {
+        const codesAt = labelsAt + regions.labels + regions.best + regions.nearest;
+        const misfitsAt = codesAt + regions.codes;
+        inHeap.encodeInHeap?.(state.heap, base, count, this.rowBytes, codesAt, misfitsAt, misfitsAt + regions.misfits);
+        codes = state.heap.i8.slice(codesAt, codesAt + count * codeBytes);
+        misfits = state.heap.u8.slice(misfitsAt, misfitsAt + count);
+      } else if (!state.rows && lists) {
+        codes = this.encodeRows(state.codec as ListCodec, () => f32, Float64Array.from({ length: count }, (_, i) => (base >> 2) + i * this.stride), lists, misfits);
+      }
       for (let i = 0; i < count; i++) {
         const id = ids[start + i];
         state.lists.remove(id);

@@ -66,6 +66,13 @@ export interface Kernels {
    * and each row's scale (f64) into scales, the same bits as the JS.
    */
   quantizeQueriesI16(src: number, n: number, rowBytes: number, steps: number, dst: number, i16Bytes: number, scales: number): void;
+  /**
+   * ScalarQuantizer.encodeRow for n rows of rowBytes (f32, zero-padded): int8 codes of codeBytes
+   * per row into dst (zero past rowBytes / 4), and misfits[i] (u8) 1 where row i was clamped, else
+   * 0, the same bits as the JS. `params`: the offsets (f32, rowBytes), then the inverse steps
+   * (f64, 2 rowBytes), both zero past the dimension.
+   */
+  encodeRowsI8(src: number, n: number, rowBytes: number, params: number, dst: number, codeBytes: number, misfits: number): void;
   /** out[i * ldo + j] = q_i . x_j over int16 rows, exact in integers, as f32; m and n as dotBlock. */
   dotBlockI16(q: number, m: number, x: number, n: number, i16Bytes: number, out: number, ldo: number): void;
   /**
@@ -140,6 +147,7 @@ function simdKernels(memory: WebAssembly.Memory, module: WebAssembly.Module): Ke
     nearestProbes: exports.nearestProbes,
     quantizeRowsI16: exports.quantizeRowsI16,
     quantizeQueriesI16: exports.quantizeQueriesI16,
+    encodeRowsI8: exports.encodeRowsI8,
     dotBlockI16: exports.dotBlockI16,
     nearestI16: exports.nearestI16,
     seedPotential: exports.seedPotential,

@@ -40,6 +40,14 @@ export interface ListCodec {
    */
   encodeBatch(source: Float32Array, rows: ArrayLike<number>, codes: Int8Array, to: number, lists: ArrayLike<number>, misfits?: Uint8Array): void;
   /**
+   * Optional: encodeBatch for n rows laid out rowBytes apart from byte `from` of `heap`, in one
+   * kernel call (for codecs that code no residuals: the list is not asked): codes codeBytes apart
+   * from byte `to`, a misfit flag (u8) per row from byte `misfits`; `scratch` is
+   * encodeScratchBytes(rowBytes) free bytes, 8-aligned.
+   */
+  encodeInHeap?(heap: KernelHeap, from: number, n: number, rowBytes: number, to: number, misfits: number, scratch: number): void;
+  encodeScratchBytes?(rowBytes: number): number;
+  /**
    * Writes the float32 query at float index `from` as the scan reads it, at byte `to`; returns
    * the scale s with q.x = s * (what scan writes for x), up to a constant that does not rank.
    */

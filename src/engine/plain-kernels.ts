@@ -200,6 +200,24 @@ export function plainKernels(views: HeapViews): Kernels {
         f32[(second >> 2) + i] = sec;
       }
     },
+    encodeRowsI8(src, n, rowBytes, params, dst, codeBytes, misfits) {
+      const { f32, f64, i8, u8 } = views;
+      const d = rowBytes >> 2;
+      const offsets = params >> 2;
+      const inverse = (params + rowBytes) >> 3;
+      for (let i = 0; i < n; i++) {
+        const from = (src >> 2) + i * d;
+        const to = dst + i * codeBytes;
+        let fits = 1;
+        for (let t = 0; t < d; t++) {
+          const code = Math.round((f32[from + t] - f32[offsets + t]) * f64[inverse + t]);
+          if (code > 127 || code < -127) fits = 0;
+          i8[to + t] = code > 127 ? 127 : code < -127 ? -127 : code;
+        }
+        i8.fill(0, to + d, to + codeBytes);
+        u8[misfits + i] = 1 - fits;
+      }
+    },
     quantizeQueriesI16(src, n, rowBytes, steps, dst, i16Bytes, scales) {
       const { f32, i16, f64 } = views;
       const d = rowBytes >> 2;

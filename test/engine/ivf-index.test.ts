@@ -394,6 +394,11 @@ describe('IvfIndex', () => {
     expect(() => index.addBatch([7, 8, 9], batch)).toThrow(/row 2/);
     expect(index.has(7)).toBe(false);
     expect(() => index.addBatch([7, 8], batch)).toThrow(EngineInputError);
+    // Over one insert chunk (1,024 rows): a bad row in the last chunk still stops the first.
+    const large = randomVectors(1_030, D, 41);
+    large[1_029 * D] = Number.NaN;
+    expect(() => index.addBatch(Array.from({ length: 1_030 }, (_, i) => 100_000 + i), large)).toThrow(/row 1029/);
+    expect(index.has(100_000)).toBe(false);
     expect(index.size).toBe(N);
     expect(() => index.search(new Float32Array(D + 1), { topK: 1 })).toThrow(EngineInputError);
     expect(() => index.search(nan, { topK: 1 })).toThrow(EngineInputError);

@@ -389,6 +389,49 @@ describe('batch selection and query coding', () => {
       }
     }
   });
+
+  it('encodeRowsI8 writes the codes and misfits ScalarQuantizer.encodeRow does, bit for bit, on both paths', () => {
+    for (const dimension of [7, 24, 130]) {
+      const stride = rowStride(dimension);
+      const rowBytes = stride * 4;
+      const n = 11;
+      // Steps of 1/100 around offsets of -1: codes run -100..100 for values in [-2, 0]; the rows
+      // are spread wider, so some clamp (misfits) and some do not.
+      const offsets = Float32Array.from(randomVectors(1, dimension, 86), (v) => -1 + v / 10);
+      const steps = new Float32Array(dimension).fill(0.01);
+      const rows = Float32Array.from(randomVectors(n, dimension, 87), (v) => v * (dimension === 7 ? 0.5 : 1.2));
+      // A row of exact ties, (x - offset) / step = k + 0.5 in float64 (Math.round takes them
+      // upwards, negative ones too), and a row exactly at the offsets (all codes 0).
+      const ties = new ScalarQuantizer(dimension, new Float32Array(dimension), new Float32Array(dimension).fill(1));
+      const tieRow = Float32Array.from({ length: dimension }, (_, t) => ((t % 9) - 4) + 0.5);
+      rows.set(offsets, 2 * dimension);
+      const misfitsSeen = new Set<number>();
+      for (const heap of heaps()) {
+        for (const [quantizer, data, count] of [[new ScalarQuantizer(dimension, offsets, steps), rows, n], [ties, tieRow, 1]] as const) {
+          const codeBytes = quantizer.codeBytes;
+          heap.growTo(1 << 20);
+          heap.u8.fill(0xaa, 0, 1 << 20);
+          for (let i = 0; i < count; i++) {
+            heap.f32.set(data.subarray(i * dimension, (i + 1) * dimension), i * stride);
+            heap.f32.fill(0, i * stride + dimension, (i + 1) * stride);
+          }
+          const [dst, misfits, scratch] = [256 * 1024, 384 * 1024, 512 * 1024];
+          quantizer.encodeInHeap(heap, 0, count, rowBytes, dst, misfits, scratch);
+          const want = new Int8Array(codeBytes);
+          for (let i = 0; i < count; i++) {
+            want.fill(0x55);
+            const fits = quantizer.encodeRow(data, i * dimension, want, 0);
+            expect(Array.from(heap.i8.subarray(dst + i * codeBytes, dst + (i + 1) * codeBytes))).toEqual(Array.from(want));
+            expect(heap.u8[misfits + i]).toBe(fits ? 0 : 1);
+            if (data === rows) misfitsSeen.add(heap.u8[misfits + i]);
+          }
+          if (data === rows) expect(Array.from(heap.i8.subarray(dst + 2 * codeBytes, dst + 3 * codeBytes)).every((code) => code === 0)).toBe(true);
+        }
+      }
+      // Both outcomes occurred, so the flags were checked both ways.
+      expect([...misfitsSeen].sort()).toEqual([0, 1]);
+    }
+  });
 });
 
 describe('kernel selection', () => {

@@ -11,7 +11,7 @@ export type KernelModuleStatus =
 /** Every function the engine calls; a build/ from before one was added lacks it. */
 export const KERNEL_EXPORTS = [
   'dotRows', 'dotBlock', 'nearest', 'sumRows', 'gatherRows', 'dotRowsI8', 'dotBlockI8', 'selectScores', 'selectBlock', 'kthScore', 'nearestProbes',
-  'quantizeRowsI16', 'quantizeQueriesI16', 'dotBlockI16', 'nearestI16', 'seedPotential', 'rerankSums', 'pqScan',
+  'quantizeRowsI16', 'quantizeQueriesI16', 'encodeRowsI8', 'dotBlockI16', 'nearestI16', 'seedPotential', 'rerankSums', 'pqScan',
 ] as const;
 
 function load(): KernelModuleStatus {

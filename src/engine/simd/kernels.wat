@@ -278,6 +278,62 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
 
+;; The int8 codec's row coding (scalar-quantizer.ts encodeRow) for n rows of rb bytes: code =
+  ;; Math.round((x - offset) * inverse step), in float64 operation for operation as the JS so the
+  ;; codes are the same bits, clamped to [-127, 127], into int8 rows of cb bytes (zero past rb / 4);
+  ;; misfits[i] (u8) is 1 where row i was clamped, else 0. `params`: the offsets (f32, rb bytes),
+  ;; then the inverse steps (f64, 2 rb bytes), both zero past the dimension.
+  (func (export "encodeRowsI8") (param $src i32) (param $n i32) (param $rb i32) (param $params i32) (param $dst i32) (param $cb i32) (param $misfits i32)
+    (local $i i32) (local $o i32) (local $to i32) (local $inv i32) (local $x v128) (local $off v128)
+    (local $lo v128) (local $hi v128) (local $f v128) (local $bad v128)
+    (local.set $inv (i32.add (local.get $params) (local.get $rb)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $bad (v128.const i64x2 0 0))
+        (local.set $o (i32.const 0))
+        (local.set $to (local.get $dst))
+        (loop $code
+          (local.set $x (v128.load (i32.add (local.get $src) (local.get $o))))
+          (local.set $off (v128.load (i32.add (local.get $params) (local.get $o))))
+          (local.set $lo (f64x2.mul
+            (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (f64x2.promote_low_f32x4 (local.get $off)))
+            (v128.load (i32.add (local.get $inv) (i32.shl (local.get $o) (i32.const 1))))))
+          (local.set $hi (f64x2.mul
+            (f64x2.sub
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $off) (local.get $off))))
+            (v128.load offset=16 (i32.add (local.get $inv) (i32.shl (local.get $o) (i32.const 1))))))
+          ;; Math.round: floor, plus one where the fraction (exact: v - floor v) is at least a half
+          (local.set $f (f64x2.floor (local.get $lo)))
+          (local.set $lo (f64x2.add (local.get $f) (v128.and (f64x2.ge (f64x2.sub (local.get $lo) (local.get $f)) (v128.const f64x2 0.5 0.5)) (v128.const f64x2 1 1))))
+          (local.set $f (f64x2.floor (local.get $hi)))
+          (local.set $hi (f64x2.add (local.get $f) (v128.and (f64x2.ge (f64x2.sub (local.get $hi) (local.get $f)) (v128.const f64x2 0.5 0.5)) (v128.const f64x2 1 1))))
+          (local.set $bad (v128.or (local.get $bad) (v128.or
+            (v128.or (f64x2.gt (local.get $lo) (v128.const f64x2 127 127)) (f64x2.lt (local.get $lo) (v128.const f64x2 -127 -127)))
+            (v128.or (f64x2.gt (local.get $hi) (v128.const f64x2 127 127)) (f64x2.lt (local.get $hi) (v128.const f64x2 -127 -127))))))
+          ;; Saturating narrowings clamp to [-128, 127]; the codes stop at -127, as the JS does.
+          (local.set $x (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (i32x4.trunc_sat_f64x2_s_zero (f64x2.max (local.get $lo) (v128.const f64x2 -127 -127)))
+            (i32x4.trunc_sat_f64x2_s_zero (f64x2.max (local.get $hi) (v128.const f64x2 -127 -127)))))
+          (local.set $x (i16x8.narrow_i32x4_s (local.get $x) (local.get $x)))
+          (i32.store (local.get $to) (i32x4.extract_lane 0 (i8x16.narrow_i16x8_s (local.get $x) (local.get $x))))
+          (local.set $to (i32.add (local.get $to) (i32.const 4)))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br_if $code (i32.lt_u (local.get $o) (local.get $rb))))
+        (block $zeroed
+          (loop $zero
+            (br_if $zeroed (i32.ge_u (local.get $to) (i32.add (local.get $dst) (local.get $cb))))
+            (i32.store (local.get $to) (i32.const 0))
+            (local.set $to (i32.add (local.get $to) (i32.const 4)))
+            (br $zero)))
+        (i32.store8 (local.get $misfits) (v128.any_true (local.get $bad)))
+        (local.set $src (i32.add (local.get $src) (local.get $rb)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $cb)))
+        (local.set $misfits (i32.add (local.get $misfits) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
   ;; out[i * ldo + j] = (f32) q_i . x_j over int16 rows of qb bytes, i < m (a multiple of 4),
   ;; j < n (even): dotBlock's tiles and loop order.
   (func $dotBlockI16 (export "dotBlockI16") (param $q i32) (param $m i32) (param $x i32) (param $n i32) (param $qb i32) (param $out i32) (param $ldo i32)
