@@ -15,6 +15,7 @@ import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { IdempotencyClaim, IdempotentOutcome } from './idempotency-store.js';
 import {
   deserializeError,
+  packItems,
   reviveBuffers,
   type ForwardedMethod,
   type WriterReply,
@@ -115,8 +116,9 @@ export class SqliteWorkerStore implements Store {
     return this.#call('deleteIndex', name);
   }
 
-  putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void> {
-    return this.#call('putItems', index, items, crossable(commitment));
+  async putItems(index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule): Promise<void> {
+    const { packed, transfer } = packItems(items);
+    return this.#send({ method: 'putItems', args: [index, packed, crossable(commitment)] }, transfer);
   }
 
   deleteItems(index: string, tokens: Buffer[], commitment?: CommitmentUpdate | CommitmentRule): Promise<number> {
@@ -131,8 +133,9 @@ export class SqliteWorkerStore implements Store {
     return this.#call('establishCommitment', index, commitment, sealedConfig);
   }
 
-  putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
-    return this.#call('putItemsOnce', index, items, claim, crossable(commitment));
+  async putItemsOnce(index: string, items: StoredItem[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {
+    const { packed, transfer } = packItems(items);
+    return this.#send({ method: 'putItemsOnce', args: [index, packed, claim, crossable(commitment)] }, transfer);
   }
 
   deleteItemsOnce(index: string, tokens: Buffer[], claim: IdempotencyClaim, commitment?: CommitmentUpdate | CommitmentRule): Promise<IdempotentOutcome> {

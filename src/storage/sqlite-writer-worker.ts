@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { StoredItem } from './store.js';
-import { movableBuffers, reviveBuffers, serializeError, type WriterReply, type WriterRequest, type WriterStart } from './sqlite-writer-protocol.js';
+import { isPackedItems, movableBuffers, reviveBuffers, serializeError, unpackItems, type WriterReply, type WriterRequest, type WriterStart } from './sqlite-writer-protocol.js';
 
 const port = parentPort!;
 const { file, options } = workerData as { file: string; options: SqliteStoreOptions };
@@ -48,7 +48,7 @@ async function handle(request: WriterRequest): Promise<unknown> {
       return null;
     default: {
       const method = store[request.method] as (...args: unknown[]) => Promise<unknown>;
-      return method.apply(store, reviveBuffers(request.args));
+      return method.apply(store, request.args.map((arg) => (isPackedItems(arg) ? unpackItems(arg) : reviveBuffers(arg))));
     }
   }
 }

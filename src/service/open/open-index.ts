@@ -324,9 +324,7 @@ export class OpenIndex {
     const shares: { start: number; end: number; batch: Promise<{ tokens: Buffer[]; sealed: Buffer[] } | null> }[] = [];
     for (let start = 0; start < items.length; start += perWorker) {
       const end = Math.min(items.length, start + perWorker);
-      // Only what the worker needs crosses the thread boundary (each field is copied).
-      const sealable = items.slice(start, end).map(({ id, vector, contents, metadataJson }) => ({ id, vector, contents, metadataJson }));
-      const batch = sealer.workers.seal(sealer.handle, sealable, revisions.subarray(start, end), this.recordBucket).catch(() => null);
+      const batch = sealer.workers.seal(sealer.handle, items.slice(start, end), revisions.subarray(start, end), this.recordBucket).catch(() => null);
       shares.push({ start, end, batch });
     }
     const prepared: PreparedItem[] = [];

@@ -22,19 +22,24 @@ function seal(request: Extract<SealWorkerRequest, { type: 'seal' }>): SealWorker
   const registered = indexes.get(request.handle);
   if (!registered) return { type: 'failed', job: request.job, message: `index handle ${request.handle} is not registered` };
   const { index, cipher } = registered;
-  const n = request.items.length;
+  const { ids, vectors, contents, metadataJson } = request.batch;
+  const n = ids.length;
+  const dimension = n === 0 ? 0 : vectors.length / n;
   const tokens = new Uint8Array(n * TOKEN_BYTES);
   const parts: Buffer[] = [];
   const ends = new Uint32Array(n);
   let total = 0;
-  request.items.forEach((item, i) => {
-    const token = cipher.token(ITEM_TOKEN_DOMAIN, item.id);
+  for (let i = 0; i < n; i++) {
+    const token = cipher.token(ITEM_TOKEN_DOMAIN, ids[i]);
     tokens.set(token, i * TOKEN_BYTES);
+    const item = { id: ids[i], vector: vectors.subarray(i * dimension, (i + 1) * dimension), contents: contents[i], metadataJson: metadataJson[i] };
     const sealed = cipher.seal(encodeItem(item, request.revisions[i], request.bucket), itemAad(index, token));
     parts.push(sealed);
     total += sealed.length;
     ends[i] = total;
-  });
+  }
+  // The plaintext vectors were moved here: wiped, not left for the collector.
+  vectors.fill(0);
   // One buffer for the whole batch: transferred back, not copied item by item.
   const sealed = new Uint8Array(total);
   let offset = 0;

@@ -16,7 +16,7 @@ import { SealIntegrityError, TOKEN_BYTES } from '../../crypto/index.js';
 import type { StoredItem } from '../../storage/index.js';
 import { ItemFormatError } from '../records/item-codec.js';
 import type { TextSearchConfig } from '../text/text-index.js';
-import type { OpenedPage, SealWorkerRequest, SealWorkerResponse, SealableItem } from './seal-worker-protocol.js';
+import type { OpenedPage, SealWorkerRequest, SealWorkerResponse, SealableBatch, SealableItem } from './seal-worker-protocol.js';
 
 export interface SealedBatch {
   tokens: Buffer[];
@@ -95,9 +95,15 @@ export class SealWorkers {
     }
   }
 
-  /** Tokens and sealed records for `items`, computed by a worker (rejects if it fails or dies). */
-  seal(handle: number, items: SealableItem[], revisions: Uint32Array, bucket = 0): Promise<SealedBatch> {
-    return this.#post(handle, (job) => ({ type: 'seal', job, handle, items, revisions, bucket }), [], (response) => {
+  /** Tokens and sealed records for `items` (only the fields SealableItem names cross), computed by a worker (rejects if it fails or dies). */
+  seal(handle: number, items: readonly SealableItem[], revisions: Uint32Array, bucket = 0): Promise<SealedBatch> {
+    const dimension = items.length === 0 ? 0 : items[0].vector.length;
+    const vectors = new Float32Array(items.length * dimension);
+    items.forEach((item, i) => vectors.set(item.vector, i * dimension));
+    const batch: SealableBatch = {
+      ids: items.map((item) => item.id), vectors, contents: items.map((item) => item.contents), metadataJson: items.map((item) => item.metadataJson),
+    };
+    return this.#post(handle, (job) => ({ type: 'seal', job, handle, batch, revisions, bucket }), [vectors.buffer], (response) => {
       if (response.type !== 'sealed') throw new Error('sealing worker: unexpected response');
       this.#sealedItems += response.ends.length;
       return unpack(response);
