@@ -181,16 +181,16 @@ export function validateIds(ids: unknown, limits: Limits): string[] {
 }
 
 /**
- * Converts a vector to float32 and checks its length and every component. `label` names the
- * argument (`items[3].vector`), `who` the item for messages (`item "doc-7"`).
+ * Converts a vector to float32 (into `into` when given) and checks its length and every
+ * component. `label` names the argument (`items[3].vector`), `who` the item for messages (`item "doc-7"`).
  */
-export function toFloat32Vector(input: VectorInput, dimension: number, metric: Metric, label: string): Float32Array {
+export function toFloat32Vector(input: VectorInput, dimension: number, metric: Metric, label: string, into?: Float32Array): Float32Array {
   if (input === null || typeof input !== 'object' || typeof input.length !== 'number') {
     throw new ValidationError(label, `${label} must be a list of numbers`);
   }
   if (input.length !== dimension) throw new DimensionMismatchError(dimension, input.length, label);
   // set() copies typed arrays as memory and plain arrays without the iterator protocol.
-  const vector = new Float32Array(dimension);
+  const vector = into ?? new Float32Array(dimension);
   vector.set(input as ArrayLike<number>);
   // Typed arrays hold numbers by construction; a plain array might hold strings that set() coerced.
   const typed = ArrayBuffer.isView(input);
@@ -233,6 +233,8 @@ export function validateItems(items: unknown, dimension: number, metric: Metric,
     throw new ValidationError('items', `a batch holds 1 to ${limits.maxBatchItems} items${count}`, { min: 1, max: limits.maxBatchItems });
   }
   const seen = new Map<string, number>();
+  // One array for the batch's vectors, each item's a view of it: one allocation, not one per item.
+  const vectors = new Float32Array(items.length * dimension);
   return items.map((raw: unknown, i): ValidItem => {
     const at = `items[${i}]`;
     if (raw === null || typeof raw !== 'object') throw new ValidationError(at, `${at} must be an object with id and vector`);
@@ -244,7 +246,7 @@ export function validateItems(items: unknown, dimension: number, metric: Metric,
     }
     seen.set(id, i);
     if (item.vector === undefined) throw new ValidationError(`${at}.vector`, `${at}.vector is required`);
-    const vector = toFloat32Vector(item.vector, dimension, metric, `${at}.vector`);
+    const vector = toFloat32Vector(item.vector, dimension, metric, `${at}.vector`, vectors.subarray(i * dimension, (i + 1) * dimension));
     const contents = validateContents(item.contents, `${at}.contents`, limits);
     const { metadata, metadataJson } = validateMetadata(item.metadata, `${at}.metadata`, limits);
     return { id, vector, contents, metadata, metadataJson };
@@ -324,7 +326,7 @@ export function validateQueries(vectors: unknown, dimension: number, metric: Met
   if (vectors.length === 1) return toFloat32Vector(vectors[0] as VectorInput, dimension, metric, 'vectors[0]');
   const packed = new Float32Array(vectors.length * dimension);
   vectors.forEach((vector: VectorInput, i) => {
-    packed.set(toFloat32Vector(vector, dimension, metric, `vectors[${i}]`), i * dimension);
+    toFloat32Vector(vector, dimension, metric, `vectors[${i}]`, packed.subarray(i * dimension, (i + 1) * dimension));
   });
   return packed;
 }

@@ -37,6 +37,14 @@ describe('Vector scalar', () => {
     expect(Array.from(VectorScalar.parseValue(Buffer.from([0, 0, 0x80, 0x3f]).toString('base64')))).toEqual([1]);
   });
 
+  it('keeps every decoded vector intact while many more are decoded (views of pooled memory), at any dimension', () => {
+    for (const dimension of [3, 128, 1024, 1500]) {
+      const expected = Array.from({ length: 300 }, (_, v) => Array.from({ length: dimension }, (_, i) => Math.fround(v + i / 7)));
+      const decoded = expected.map((values) => VectorScalar.parseValue(base64OfFloat32LE(values)) as Float32Array);
+      decoded.forEach((vector, v) => expect(Array.from(vector)).toEqual(expected[v]));
+    }
+  });
+
   it('rejects malformed base64 with BAD_USER_INPUT', () => {
     expect(codeOf(() => VectorScalar.parseValue('not base64!'))).toBe('BAD_USER_INPUT');
     expect(codeOf(() => VectorScalar.parseValue('AAAA===='))).toBe('BAD_USER_INPUT');
