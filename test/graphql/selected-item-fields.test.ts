@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExecutionResult, graphql } from 'graphql';
+import { type ExecutionResult, execute, graphql, parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { IndexCipher } from '../../src/crypto/index-cipher.js';
@@ -105,6 +105,26 @@ describe('search', () => {
       a: search(index: "docs", key: $key, vector: [0, 0]) { ... on SearchResults { hits { id } } }
       b: search(index: "docs", key: $key, vector: [0, 0]) { ... on SearchResults { hits { contents } } } }`;
     expect((await run(twice)).asked).toEqual([[], ['contents']]);
+  });
+
+  it('answers the same parsed document run again (as the parser cache hands it out) as the first time, @include included', async () => {
+    const runParsed = async (document: ReturnType<typeof parse>, variableValues: Record<string, unknown> = {}) => {
+      const searched = vi.spyOn(service, 'search').mockClear();
+      const result = (await execute({ schema, document, contextValue: context, variableValues: { key, ...variableValues } })) as ExecutionResult;
+      expect(result.errors).toBeUndefined();
+      return searched.mock.calls.map(([, , , options]) => options?.include);
+    };
+    const plain = parse(`query($key: IndexKey!) {
+      a: search(index: "docs", key: $key, vector: [0, 0]) { ...Hits }
+      b: search(index: "docs", key: $key, vector: [0, 0]) { ... on SearchResults { hits { vector } } } }
+      fragment Hits on SearchResults { hits { contents } }`);
+    for (let i = 0; i < 3; i++) expect(await runParsed(plain)).toEqual([['contents'], ['vector']]);
+    const conditional = parse(SEARCH('id v: vector @include(if: $withVector)', ', $withVector: Boolean!'));
+    for (const withVector of [false, true, false, true]) expect(await runParsed(conditional, { withVector })).toEqual([withVector ? ['vector'] : []]);
+    // A directive in a fragment counts as much as one in the operation.
+    const inFragment = parse(`query($key: IndexKey!, $withVector: Boolean!) { search(index: "docs", key: $key, vector: [0, 0]) { ...Hits } }
+      fragment Hits on SearchResults { hits { id vector @include(if: $withVector) } }`);
+    for (const withVector of [true, false, true]) expect(await runParsed(inFragment, { withVector })).toEqual([withVector ? ['vector'] : []]);
   });
 
   it('ignores the deprecated include whenever it disagrees with the selection', async () => {
