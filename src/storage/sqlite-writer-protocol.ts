@@ -93,7 +93,7 @@ export function movableBuffers(value: unknown): ArrayBuffer[] {
  * A batch of items as it crosses to the writer thread: every token and sealed record one after
  * another in one buffer, item i's token at bytes[ends[2i - 1] (or 0), ends[2i]) and its record up
  * to ends[2i + 1]. Both are moved, not cloned: cloning 500 items' 1,000 Buffers cost the main
- * thread 1.9 ms an upsert under the sustained load (perf), twice what packing them costs.
+ * thread 1.9 ms an upsert under the sustained load (CPU profile), twice what packing them costs.
  */
 export interface PackedItems {
   packed: 'items';

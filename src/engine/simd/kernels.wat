@@ -278,7 +278,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
 
-;; The int8 codec's row coding (scalar-quantizer.ts encodeRow) for n rows of rb bytes: code =
+  ;; The int8 codec's row coding (scalar-quantizer.ts encodeRow) for n rows of rb bytes: code =
   ;; Math.round((x - offset) * inverse step), in float64 operation for operation as the JS so the
   ;; codes are the same bits, clamped to [-127, 127], into int8 rows of cb bytes (zero past rb / 4);
   ;; misfits[i] (u8) is 1 where row i was clamped, else 0. `params`: the offsets (f32, rb bytes),
