@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIndexService } from '../../src/service/create-index-service.js';
+import { MAX_RERANK_MULT } from '../../src/service/input/input-validation.js';
 import { CipherdexError } from '../../src/service/errors.js';
 import type { CipherdexIndexService } from '../../src/service/index-service.js';
 import type { Filter, ItemInput, JsonObject, JsonValue, Metric } from '../../src/service/types.js';
@@ -239,8 +240,10 @@ describe('index service properties', () => {
   const metric: Metric = 'euclidean';
 
   /** Checks a search answer against brute force over `model`, with `filter` applied to metadata. */
-  async function expectSearchCorrect(name: string, model: Model, query: number[], topK: number, filter: Filter | null, nProbes?: number): Promise<void> {
-    const [result] = await service.search(name, key, [query], { topK, filter, nProbes, include: ['metadata'] });
+  async function expectSearchCorrect(
+    name: string, model: Model, query: number[], topK: number, filter: Filter | null, nProbes?: number, rerankMult?: number,
+  ): Promise<void> {
+    const [result] = await service.search(name, key, [query], { topK, filter, nProbes, rerankMult, include: ['metadata'] });
     const candidates = [...model].filter(([, item]) => filter === null || referenceMatches(filter, item.metadata));
     const expected = candidates.map(([, item]) => distance(metric, item.vector, query)).sort((a, b) => a - b).slice(0, topK);
     expect(result!.exact).toBe(true);
@@ -380,12 +383,16 @@ describe('index service properties', () => {
     );
   });
 
-  it('stays searchable with correct results after training (every list probed is exact)', async () => {
+  it('stays searchable with correct results after training (every list probed, every candidate re-ranked, is exact)', async () => {
     const run = await service.train('ref', key, { nLists: 4, wait: true });
     expect(run.phase).toBe('COMPLETED');
+    // The default type keeps int8 codes and re-ranks the best rerankMult x topK by them: on this
+    // grid of near ties the true nearest can rank past the default window of 2 x topK (seen once in
+    // CI: 1.798 returned against 1.772). The widest window re-ranks every item, which is exact.
+    const everyCandidate = MAX_RERANK_MULT;
     await fc.assert(
       fc.asyncProperty(goodVector, fc.integer({ min: 1, max: 20 }), fc.option(goodFilter, { nil: null }), async (query, topK, filter) => {
-        await expectSearchCorrect('ref', refModel, query, topK, filter, 4);
+        await expectSearchCorrect('ref', refModel, query, topK, filter, 4, everyCandidate);
       }),
       { numRuns: 100 },
     );
@@ -394,7 +401,7 @@ describe('index service properties', () => {
       fc.asyncProperty(fc.uniqueArray(goodItem('t'), { minLength: 1, maxLength: LIMITS.maxBatchItems, selector: (item) => item.id }), goodVector, async (items, query) => {
         await service.upsert('ref', key, items);
         remember(refModel, items);
-        await expectSearchCorrect('ref', refModel, query, 10, null, 4);
+        await expectSearchCorrect('ref', refModel, query, 10, null, 4, everyCandidate);
       }),
       { numRuns: 20 },
     );
