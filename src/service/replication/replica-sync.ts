@@ -157,7 +157,11 @@ export class ReplicaSync {
 
   #schedule(tracked: Tracked): void {
     tracked.again = true;
-    tracked.running ??= this.#drain(tracked);
+    // The drain starts after `running` is set: one with nothing to do (closing, stale) would
+    // otherwise clear it before it was set, leave it holding a settled promise, and make
+    // settled() spin on it without end (seen once: a notice arriving while the service closed
+    // held a test worker at full CPU, its timers starved).
+    if (tracked.running === null) tracked.running = Promise.resolve().then(() => this.#drain(tracked));
   }
 
   /** Catches up until nobody asked for another pass; the check and the reset happen in one step. */
