@@ -2,10 +2,10 @@
 // shares its event loop: startServer on 127.0.0.1, port 0, settings from the environment. Over IPC
 // it reports its URL, then on request how long its event loop was held up since the last request
 // (the delay a request waits before the server even looks at it) and its heap.
-import { readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server/start-server.js';
+import { mainThreadCpuMs } from './main-thread-cpu.js';
 
 export interface LoadServerStats {
   type: 'stats';
@@ -46,26 +46,14 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
-/** CPU ms of this process's main thread (its task id is the process id), or NaN without Linux's /proc. */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    // Fields after the command name's closing parenthesis: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return Number.NaN;
-  }
-}
-// USER_HZ: 100 on every Linux architecture Node runs on.
-const CLOCK_TICKS_PER_S = 100;
-let cpuFrom = { wallMs: performance.now(), mainMs: mainThreadCpuMs(), process: process.cpuUsage() };
+const cpuNow = () => ({ wallMs: performance.now(), mainMs: mainThreadCpuMs() ?? Number.NaN, process: process.cpuUsage() });
+let cpuFrom = cpuNow();
 
 const server = await startServer(loadConfig(), { log: () => {} });
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'stats') {
     const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
-    const cpuTo = { wallMs: performance.now(), mainMs: mainThreadCpuMs(), process: process.cpuUsage() };
+    const cpuTo = cpuNow();
     const seconds = (cpuTo.wallMs - cpuFrom.wallMs) / 1000;
     const processCpuUs = cpuTo.process.user + cpuTo.process.system - cpuFrom.process.user - cpuFrom.process.system;
     send({

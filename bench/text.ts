@@ -6,7 +6,7 @@
 // from the set); the latency of text-only, hybrid and vector-only queries through the service
 // (untrained); and the term index's memory per document.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -26,6 +26,7 @@ import { VectorCache } from '../src/service/records/vector-cache.js';
 import { TextIndex } from '../src/service/text/text-index.js';
 import type { ItemInput, SearchOptions } from '../src/service/types.js';
 import { SQLITE_FILE_NAME, openStore } from '../src/storage/index.js';
+import { mainThreadCpuMs } from './main-thread-cpu.js';
 import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
 import { ZipfWords, loadWordList } from './data/word-corpus.js';
@@ -204,15 +205,6 @@ async function openedFromSegments(config: Config, name: string, key: string): Pr
   } finally {
     await store.close();
   }
-}
-
-/** CPU time of the main thread alone (Linux: /proc, 10 ms ticks), or null where that is not readable. */
-function mainThreadCpuMs(): number | null {
-  const stat = `/proc/self/task/${process.pid}/stat`;
-  if (!existsSync(stat)) return null;
-  // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 per second on Linux).
-  const fields = readFileSync(stat, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {

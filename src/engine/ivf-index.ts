@@ -36,6 +36,11 @@ export function defaultNProbes(nLists: number): number {
   return Math.max(1, Math.min(nLists, Math.ceil(Math.sqrt(nLists))));
 }
 
+/** A codec that codes rows in the kernel heap (ListCodec.encodeInHeap, with the scratch it needs). */
+function codesInHeap(codec: ListCodec | null): codec is ListCodec & Required<Pick<ListCodec, 'encodeInHeap' | 'encodeScratchBytes'>> {
+  return codec?.encodeInHeap !== undefined && codec.encodeScratchBytes !== undefined;
+}
+
 /** Queries encoded and probed at once by searchBatch; bounds its scratch memory. */
 const BATCH_QUERIES = 1024;
 const PREPARED_BYTES = 16 << 20;
@@ -259,11 +264,11 @@ export class IvfIndex implements VectorIndex {
       for (let i = 0; i < n; i++) encodeVector(vectors, i * this.dimension, this.dimension, this.metric, probe, 0, `vectors row ${i}`);
     }
     // A codec that codes in the kernel does so in the scratch, after the rows and the assignment.
-    const inHeap = !state.rows && state.coarse && state.codec?.encodeInHeap ? state.codec : null;
+    const inHeap = !state.rows && state.coarse && codesInHeap(state.codec) ? state.codec : null;
     const codeBytes = state.lists.codeBytes;
     const regions = {
       rows: chunk * this.rowBytes, labels: chunk * 4, best: chunk * 4, nearest: NEAREST_BLOCK * tile(k) * 4,
-      codes: inHeap ? chunk * codeBytes : 0, misfits: inHeap ? tile(chunk, 16) : 0, encode: inHeap?.encodeScratchBytes?.(this.rowBytes) ?? 0,
+      codes: inHeap ? chunk * codeBytes : 0, misfits: inHeap ? tile(chunk, 16) : 0, encode: inHeap?.encodeScratchBytes(this.rowBytes) ?? 0,
     };
     const norms = new Float64Array(chunk);
     for (let start = 0; start < n; start += chunk) {
@@ -283,7 +288,7 @@ export class IvfIndex implements VectorIndex {
       if (inHeap && lists) {
         const codesAt = labelsAt + regions.labels + regions.best + regions.nearest;
         const misfitsAt = codesAt + regions.codes;
-        inHeap.encodeInHeap?.(state.heap, base, count, this.rowBytes, codesAt, misfitsAt, misfitsAt + regions.misfits);
+        inHeap.encodeInHeap(state.heap, base, count, this.rowBytes, codesAt, misfitsAt, misfitsAt + regions.misfits);
         codes = state.heap.i8.slice(codesAt, codesAt + count * codeBytes);
         misfits = state.heap.u8.slice(misfitsAt, misfitsAt + count);
       } else if (!state.rows && lists) {
