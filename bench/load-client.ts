@@ -92,6 +92,8 @@ export interface SearchersData {
   index: string;
   key: string;
   clients: number;
+  /** Searches per second arriving open-loop (Poisson); 0: `clients` closed-loop clients instead. */
+  rate: number;
   topK: number;
   dimension: number;
   /** Query vectors, row-major. */
@@ -101,7 +103,7 @@ export interface SearchersData {
 /** To the searchers: stop after the requests in flight. From them: every sample once stopped. */
 export type SearchersMessage =
   | { type: 'stop' }
-  | { type: 'done'; samples: { endEpochMs: number; latencyMs: number }[]; errors: number; errorSamples: string[] };
+  | { type: 'done'; startEpochMs: number; samples: { endEpochMs: number; latencyMs: number }[]; errors: number; errorSamples: string[] };
 
 /** A time on this thread's clock as milliseconds since the epoch (each thread has its own origin). */
 export const epochMs = (now: number): number => performance.timeOrigin + now;

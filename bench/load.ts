@@ -25,7 +25,10 @@ import type { LoadServerMessage, LoadServerStats } from './load-server.js';
 import { measureMachineCosts, type MachineCosts } from './machine-costs.js';
 
 export interface LoadOptions {
+  /** Closed-loop search clients, each sending its next search when the last is answered (when searchRate is 0). */
   searchClients: number;
+  /** Searches per second arriving open-loop (a Poisson stream, whatever the answers take); 0: the closed-loop clients. */
+  searchRate: number;
   upsertClients: number;
   /** At least 1: the first subscriber is how the benchmark sees the automatic run start and end. */
   subscribers: number;
@@ -49,6 +52,7 @@ export interface LoadOptions {
 
 export const DEFAULT_LOAD: LoadOptions = {
   searchClients: 8,
+  searchRate: 0,
   upsertClients: 4,
   subscribers: 16,
   upsertsPerClient: 50,
@@ -147,7 +151,7 @@ async function startLoadServer(env: Record<string, string>): Promise<LoadServer>
   const entry = fileURLToPath(new URL('./load-server.ts', import.meta.url));
   // CIPHERDEX_BENCH_CPU_PROF=DIR: the server's CPU profile (V8 .cpuprofile, 0.5 ms samples) is written to DIR.
   const profile = process.env.CIPHERDEX_BENCH_CPU_PROF;
-  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-interval=${process.env.CIPHERDEX_BENCH_CPU_PROF_INTERVAL ?? 500}`] : [];
+  const flags = [...(process.env.XFLAGS ? process.env.XFLAGS.split(' ') : []), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-interval=${process.env.CIPHERDEX_BENCH_CPU_PROF_INTERVAL ?? 500}`] : [])];
   // As `npm start` runs the server: a 32 MiB young generation (V8's default of 16 MiB was collected
   // about 15 times a second under this load; docs/operations.md).
   const child = spawn(process.execPath, [...flags, '--max-semi-space-size=32', '--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
@@ -197,7 +201,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     throw new RangeError(`the clients' upserts must carry the index from ${options.preload} items across RETRAIN_THRESHOLD ${options.retrainThreshold} (they add ${clientItems})`);
   }
   log(
-    `\n## load: ${options.searchClients} search clients, ${options.upsertClients} upsert clients (${options.upsertsPerClient} x ${batchSize} items), ` +
+    `\n## load: ${options.searchRate > 0 ? `searches arriving open-loop at ${options.searchRate}/s` : `${options.searchClients} search clients`}, ${options.upsertClients} upsert clients (${options.upsertsPerClient} x ${batchSize} items), ` +
       `${options.subscribers} trainingStatus subscribers; ${options.preload} items preloaded, RETRAIN_THRESHOLD ${options.retrainThreshold}, ${dimension}d, ${options.type ?? "default type"}, SQLite, loopback` +
       (options.upsertRate > 0 ? `; upserts paced at ${options.upsertRate.toLocaleString('en')} vectors/s` : ''),
   );
@@ -315,6 +319,8 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
 
     const upsertSamples: Sample[] = [];
     const searchSamples: Sample[] = [];
+    /** When the searchers' thread sent its first search (it starts after the upserts do). */
+    let searchesFromMs = startMs;
     let upsertErrors = 0;
     let searchErrors = 0;
     let upsertsDone = false;
@@ -343,12 +349,13 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     };
     // Searches go on until the writes are done and the automatic run has ended (or time is up).
     const searchers = spawnSiblingWorker(import.meta.url, 'load-searchers', {
-      url: server.url, apiKey, index, key, clients: options.searchClients, topK: options.topK, dimension, queries: data.queries,
+      url: server.url, apiKey, index, key, clients: options.searchClients, rate: options.searchRate, topK: options.topK, dimension, queries: data.queries,
     } satisfies SearchersData);
     const searching = new Promise<void>((resolve, reject) => {
       searchers.once('error', reject);
       searchers.on('message', (message: SearchersMessage) => {
         if (message.type !== 'done') return;
+        searchesFromMs = message.startEpochMs - epochMs(0);
         // The searchers' clock has its own origin: their end times are brought onto this one's.
         for (const sample of message.samples) searchSamples.push({ endMs: sample.endEpochMs - epochMs(0), latencyMs: sample.latencyMs });
         searchErrors += message.errors;
@@ -377,14 +384,14 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     const inRun = (atMs: number) => window !== null && atMs >= window.fromMs && atMs <= (window.toMs ?? Number.POSITIVE_INFINITY);
     const subscriptionEventCount = subscriberEvents.reduce((sum, events) => sum + events.length, 0);
 
-    const stats = (operation: OperationStats['operation'], samples: Sample[], errors: number): OperationStats => {
+    const stats = (operation: OperationStats['operation'], samples: Sample[], errors: number, fromMs = startMs): OperationStats => {
       const sorted = samples.map((s) => s.latencyMs).sort((a, b) => a - b);
       const during = samples.filter((s) => inRun(s.endMs)).map((s) => s.latencyMs).sort((a, b) => a - b);
       return {
         operation,
         count: samples.length,
         errors,
-        perSecond: samples.length / (elapsedMs / 1000),
+        perSecond: samples.length / ((startMs + elapsedMs - fromMs) / 1000),
         p50Ms: percentile(sorted, 0.5),
         p99Ms: percentile(sorted, 0.99),
         duringTraining: during.length,
@@ -394,7 +401,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     };
     const sortedSubscribe = [...subscribeLatencies].sort((a, b) => a - b);
     const operations: OperationStats[] = [
-      stats('search', searchSamples, searchErrors),
+      stats('search', searchSamples, searchErrors, searchesFromMs),
       { ...stats('upsert', upsertSamples, upsertErrors), vectorsPerSecond: (upsertSamples.length * batchSize) / ((Math.max(...upsertSamples.map((u) => u.endMs), startMs) - startMs) / 1000) },
       {
         operation: 'subscription',
@@ -499,11 +506,14 @@ function printReport(report: LoadReport, log: (line: string) => void): void {
   for (const sample of report.errorSamples) log(`error: ${sample}`);
 }
 
-const USAGE = `npm run bench -- load [--search-clients N] [--upsert-clients N] [--subscribers N] [--upserts N] [--batch N]
+const USAGE = `npm run bench -- load [--search-clients N | --search-rate N] [--upsert-clients N] [--subscribers N] [--upserts N] [--batch N]
                       [--preload N] [--threshold N] [--dimension N] [--rate N] [--time-limit-s N] [--type ivf_flat|ivf_sq8|ivf_pq] [--quick | --sustained]
   Starts a real server on 127.0.0.1 (temp SQLite data directory) and drives it with concurrent HTTP
   searches and upserts and graphql-ws trainingStatus subscribers while the upserts cross
   RETRAIN_THRESHOLD and an automatic training run happens. --upserts is batches per upsert client.
+  --search-rate: searches per second arriving open-loop (Poisson), whatever the answers take, instead
+  of --search-clients closed-loop clients (each waits for its answer, so on a busy server their
+  latency is mostly each other's searches queued: clients / searches per second).
   --rate: vectors per second the upsert clients send together, evenly paced (default: as fast as acknowledged).
   --quick: a small run (a few seconds). --sustained: 10,000 vectors/s at 128-d for 15 s across an
   automatic run. Flags of other bench sections are ignored. The server runs with NODE_ENV=production;
@@ -521,6 +531,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     args,
     options: {
       'search-clients': { type: 'string' },
+      'search-rate': { type: 'string' },
       'upsert-clients': { type: 'string' },
       subscribers: { type: 'string' },
       upserts: { type: 'string' },
@@ -553,6 +564,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   return {
     ...base,
     searchClients: int(values['search-clients'], base.searchClients, 0),
+    searchRate: int(values['search-rate'], base.searchRate, 0),
     upsertClients: int(values['upsert-clients'], base.upsertClients),
     subscribers: int(values.subscribers, base.subscribers),
     upsertsPerClient: int(values.upserts, base.upsertsPerClient),

@@ -6,12 +6,18 @@
 import { expect, it } from 'vitest';
 import { DEFAULT_LOAD, runLoad } from '../../bench/load.js';
 
-it('serves concurrent searches, upserts and subscriptions through an automatic training run without errors or lost writes', async () => {
+// Closed loop: each client sends its next search when the last is answered. Open loop: searches
+// arrive at a rate whatever the answers take.
+it.each([
+  { searches: 'closed-loop clients', searchClients: 4, searchRate: 0 },
+  { searches: 'an open-loop stream', searchClients: 0, searchRate: 150 },
+])('serves $searches, upserts and subscriptions through an automatic training run without errors or lost writes', async ({ searchClients, searchRate }) => {
   const lines: string[] = [];
   const report = await runLoad(
     {
       ...DEFAULT_LOAD,
-      searchClients: 4,
+      searchClients,
+      searchRate,
       upsertClients: 3,
       subscribers: 6,
       upsertsPerClient: 12,
@@ -33,6 +39,14 @@ it('serves concurrent searches, upserts and subscriptions through an automatic t
     expect(operation.count, operation.operation).toBeGreaterThan(0);
   }
   expect(report.errorSamples).toEqual([]);
+  if (searchRate > 0) {
+    // The stream kept its rate (a Poisson count over seconds is within a few tenths of it), and the
+    // header says how searches were sent.
+    const searches = report.operations.find((operation) => operation.operation === 'search')!;
+    expect(searches.perSecond, context).toBeGreaterThan(searchRate * 0.6);
+    expect(searches.perSecond, context).toBeLessThan(searchRate * 1.4);
+    expect(context).toContain(`searches arriving open-loop at ${searchRate}/s`);
+  }
 
   expect(report.run, context).toMatchObject({ trigger: 'AUTOMATIC', phase: 'COMPLETED' });
   expect(report.run!.iterations).toBeGreaterThan(0);
