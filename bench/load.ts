@@ -151,7 +151,9 @@ async function startLoadServer(env: Record<string, string>): Promise<LoadServer>
   const entry = fileURLToPath(new URL('./load-server.ts', import.meta.url));
   // CIPHERDEX_BENCH_CPU_PROF=DIR: the server's CPU profile (V8 .cpuprofile, 0.5 ms samples) is written to DIR.
   const profile = process.env.CIPHERDEX_BENCH_CPU_PROF;
-  const flags = [...(process.env.XFLAGS ? process.env.XFLAGS.split(' ') : []), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-interval=${process.env.CIPHERDEX_BENCH_CPU_PROF_INTERVAL ?? 500}`] : [])];
+  // CIPHERDEX_BENCH_NODE_FLAGS: more node flags for the server (e.g. --trace-gc).
+  const extra = process.env.CIPHERDEX_BENCH_NODE_FLAGS?.split(' ').filter((flag) => flag !== '') ?? [];
+  const flags = [...extra, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-interval=${process.env.CIPHERDEX_BENCH_CPU_PROF_INTERVAL ?? 500}`] : [])];
   // As `npm start` runs the server: a 32 MiB young generation (V8's default of 16 MiB was collected
   // about 15 times a second under this load; docs/operations.md).
   const child = spawn(process.execPath, [...flags, '--max-semi-space-size=32', '--import', 'tsx', entry], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
@@ -517,7 +519,8 @@ const USAGE = `npm run bench -- load [--search-clients N | --search-rate N] [--u
   --rate: vectors per second the upsert clients send together, evenly paced (default: as fast as acknowledged).
   --quick: a small run (a few seconds). --sustained: 10,000 vectors/s at 128-d for 15 s across an
   automatic run. Flags of other bench sections are ignored. The server runs with NODE_ENV=production;
-  CIPHERDEX_BENCH_CPU_PROF=DIR writes its CPU profile to DIR.`;
+  CIPHERDEX_BENCH_CPU_PROF=DIR writes its CPU profile to DIR, CIPHERDEX_BENCH_NODE_FLAGS adds node flags
+  to it (e.g. --trace-gc).`;
 
 function indexType(raw: string | boolean): NonNullable<LoadOptions['type']> {
   const type = String(raw).toUpperCase();
