@@ -1,14 +1,17 @@
 // The inverted lists' map from an id to its bookkeeping slot: a typed array for ids below a bound
-// (ids are engine slots, dense from 0 after an open from a segment set) and a Map beside it for
+// (ids are engine slots, dense from 0 after an open from a segment set) and a map beside it for
 // any others. An open that restored a million entries spent 0.3-0.5 s of the main thread putting
 // them in a Map (and 40 bytes each keeping them there); an Int32Array takes 4 bytes an id and no
-// hashing. Without a bound the locator is a Map alone, as before.
+// hashing. Without a bound the locator is the map alone: a sharded one (runtime/sharded-map.ts),
+// so that an index growing under writes never rehashes all its ids at once.
+
+import { ShardedMap } from '../runtime/sharded-map.js';
 
 const ABSENT = -1;
 
 export class SlotLocator {
   #dense = new Int32Array(0);
-  readonly #sparse = new Map<number, number>();
+  readonly #sparse = ShardedMap.byBlock<number>();
   #size = 0;
 
   get size(): number {

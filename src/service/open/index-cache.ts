@@ -179,19 +179,23 @@ export class IndexCache {
 
   /**
    * Makes room for `bytes` more held by `open` (about to grow by that much): when the budget would
-   * be passed, idle indexes other than `open` are closed, least recently used first; if it still
-   * would, throws InsufficientResourcesError and nothing is changed. No budget: nothing to do.
+   * be passed, the vector cache gives back what it must (it is a cache, and upserts fill it), then
+   * idle indexes other than `open` are closed, least recently used first; if it still would, throws
+   * InsufficientResourcesError and no index is changed. No budget: nothing to do.
    */
   reserve(open: OpenIndex, bytes: number, what: string): void {
     const budget = this.memoryBudgetBytes;
     if (budget === null) return;
-    let held = this.residentMemory().bytes + this.storedItems.vectors.bytes;
+    const vectors = this.storedItems.vectors;
+    const resident = this.residentMemory().bytes;
+    vectors.shrinkTo(budget - bytes - resident);
+    let held = resident + vectors.bytes;
     if (held + bytes <= budget) return;
     const idle = [...this.#loaded.values()].filter((other) => other !== open && !other.inUse).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
     for (const other of idle) {
       if (held + bytes <= budget) break;
       this.drop(other.name);
-      held = this.residentMemory().bytes + this.storedItems.vectors.bytes;
+      held = this.residentMemory().bytes + vectors.bytes;
     }
     if (held + bytes > budget) throw new InsufficientResourcesError(bytes, budget - held, what);
   }

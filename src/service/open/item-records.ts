@@ -6,11 +6,13 @@
 // map entries, was most of the main thread's time in such an open (3-4 s at 1,000,000 items) and
 // most of its garbage; now it costs nothing until an item is read, and what is never read (most
 // items between two reopens of a large index) is never made. Items written after the open (and
-// every item of an index opened from its records) are record objects in a Map, as before.
+// every item of an index opened from its records) are record objects in a sharded Map (that
+// grows a block at a time, runtime/sharded-map.ts).
 //
 // A set's item is found by id through its token (the keyed hash of the id, which writes compute
 // anyway) in the set's token table, so no id string or map entry is made per set item either.
 
+import { ShardedMap } from '../../runtime/sharded-map.js';
 import type { SnapshotItem } from '../segments/index-snapshot.js';
 import type { ItemColumns } from '../segments/index-snapshot.js';
 import type { JsonObject } from '../types.js';
@@ -35,10 +37,10 @@ export class ItemRecords {
   #live = new Uint8Array(0);
   #liveCount = 0;
   /** Record objects made of set items (or written over them by updates), by slot; absent where none was made yet. */
-  readonly #made = new Map<number, ItemRecord>();
+  readonly #made = ShardedMap.byBlock<ItemRecord>();
   /** Records at slots above the set's (written since the open), with their ids' slots. */
-  readonly #added = new Map<number, ItemRecord>();
-  readonly #slotById = new Map<string, number>();
+  readonly #added = ShardedMap.byBlock<ItemRecord>();
+  readonly #slotById = ShardedMap.byHash<number>();
   #bytes = 0;
 
   /** `tokenOf`: an id's token, for finding a set's item by id when the caller has no token at hand. */

@@ -11,6 +11,7 @@
 // that were deleted or replaced meanwhile are simply absent, and newer ones are assigned by the
 // engine, so no item ever keeps a list chosen for an older vector.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { IndexCipher } from '../../crypto/index.js';
 import {
@@ -138,8 +139,13 @@ const MAX_DIRECT_SCAN = 200_000;
 const MAX_CANDIDATES = 1_000_000;
 /** A codes-only index scans a filter's matches directly only up to this many (their vectors come from the store). */
 const MAX_STORED_SCAN = 10_000;
-/** Vectors read from the store per query when a whole codes-only index is read (training, a new model). */
-const BULK_READ_PAGE = 2000;
+/**
+ * Vectors read per turn of the event loop (and per store query) when a whole codes-only index is
+ * read (training, a new model): from the vector cache, 2,000 held the thread about 8 ms.
+ */
+const BULK_READ_PAGE = 500;
+/** Slots looked at per turn of the event loop when a whole index's are listed. */
+const SLOTS_PER_TURN = 16_384;
 /** Passes a training snapshot reads the writes that landed during the previous one in, at most (each is shorter). */
 const MAX_SOURCE_PASSES = 8;
 /** Item records segmentSnapshotInSteps copies between two steps (a few ms). */
@@ -216,6 +222,11 @@ export class OpenIndex {
   readonly #stored: StoredItems | null;
   /** This index's key in the shared vector cache (unique per OpenIndex, so a reopened index never meets old entries). */
   readonly #cacheOwner = nextCacheOwner++;
+
+  /** Whether the engine keeps every vector exactly as written (IVF_FLAT, not cosine): reads then never need the store. */
+  get #keepsOriginals(): boolean {
+    return this.config.type === 'ivf_flat' && this.#engine.rowsAreOriginal;
+  }
 
   /** The sealing workers holding this index's key, if any (segment sets are sealed there too). */
   get sealer(): SealerRegistration | null {
@@ -366,9 +377,12 @@ export class OpenIndex {
    * Adds or replaces items in memory; called after the store made them durable (or while loading).
    * The vectors go to the engine and the contents to the keyword index; neither is kept here.
    * `counted`: the writes' text analysed already (write i is document i of its page; an open
-   * decrypted them in worker threads), in place of their contents.
+   * decrypted them in worker threads), in place of their contents. `remember`: new writes (not a
+   * load) also go to the vector cache when the engine will not keep them exactly, so that the
+   * re-ranks of searches soon after find them there instead of reading and decrypting records.
    */
-  applyUpserts(writes: readonly ItemWrite[], counted: CountedPage | null = null): void {
+  applyUpserts(writes: readonly ItemWrite[], counted: CountedPage | null = null, remember = false): void {
+    const cached = remember && this.#stored !== null && !this.#keepsOriginals ? this.#stored.vectors : null;
     const slots = new Uint32Array(writes.length);
     const vectors = new Float32Array(writes.length * this.config.dimension);
     const replaced: ItemRecord[] = [];
@@ -393,6 +407,7 @@ export class OpenIndex {
       else this.text?.addCounted(slot, counted.terms, i, counted.translation);
       slots[i] = slot;
       vectors.set(write.vector, i * this.config.dimension);
+      cached?.set(this.#cacheOwner, slot, write.vector);
     });
     this.#engine.addBatch(slots, vectors);
     this.commitment.change(this.cipher, replaced, writes);
@@ -628,7 +643,8 @@ export class OpenIndex {
   /**
    * The vectors of engine slots as written, for re-ranking: engine rows when exact, else the
    * cache, else one store query. Slots removed meanwhile, or whose stored record is a newer write
-   * than the slot's, are absent. `cache` false reads around the cache (bulk reads would flush it).
+   * than the slot's, are absent. `cache` false: a bulk read, which takes what the cache holds but
+   * neither adds to it nor keeps what it reads there longer (it would flush the cache).
    */
   async vectorsOfSlots(slots: ArrayLike<number>, cache = true): Promise<Map<number, Float32Array>> {
     const found = new Map<number, Float32Array>();
@@ -636,7 +652,7 @@ export class OpenIndex {
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
       if (!this.#records.has(slot)) continue;
-      const vector = this.#residentVector(slot) ?? (cache ? this.#stored?.vectors.get(this.#cacheOwner, slot) : undefined);
+      const vector = this.#residentVector(slot) ?? (cache ? this.#stored?.vectors.get(this.#cacheOwner, slot) : this.#stored?.vectors.peek(this.#cacheOwner, slot));
       if (vector === undefined) missing.push(slot);
       else found.set(slot, vector);
     }
@@ -949,8 +965,10 @@ export class OpenIndex {
    */
   async applyModelInSlices(model: IvfModel, assignment: ModelAssignment, state: ModelState): Promise<void> {
     const engine = this.#engine;
-    // A codes-only engine re-encodes every vector: read them from the store first (under the lock the caller holds).
-    const source = await this.#engineSource();
+    // A codes-only engine re-encodes the vectors it did not train on: read them first (under the
+    // lock the caller holds). With the lists the worker built, those are only the writes since the
+    // snapshot; without, every vector.
+    const source = await this.#engineSource(assignment.built ? await this.#slotsAfter(assignment.ids) : undefined);
     if (this.#closed || this.#engine !== engine) return;
     const steps = engine.applyModelInSteps({ centroids: model.centroids, nLists: model.nLists, codec: model.codec }, assignment, source);
     while (steps.next().done !== true) {
@@ -988,7 +1006,7 @@ export class OpenIndex {
 
   /**
    * The engine's rows to train on; an engine that keeps only codes gets every vector read from the
-   * store (bulk, around the cache). A large snapshot is copied into memory another thread has
+   * store or the cache (in bulk). A large snapshot is copied into memory another thread has
    * touched first (engine/prefault.ts), with room for the writes that land meanwhile: the copy
    * then costs this thread about 0.07 s per GiB instead of seconds of page faults.
    */
@@ -1000,14 +1018,14 @@ export class OpenIndex {
     // vector in `vectors` yet, and a codes-only engine's snapshot needs every current one. Read
     // them too while they are many; the last ones are read under the write lock below.
     for (let pass = 0; vectors !== undefined && pass < MAX_SOURCE_PASSES; pass++) {
-      const missing = this.#slotsWithout(vectors);
+      const missing = await this.#slotsWithout(vectors);
       if (missing.length === 0) break;
       await this.#readVectors(vectors, missing);
     }
     // Copied under the write lock (no write is half in it), in steps with searches answered
     // between them: 120,000 rows held this thread 40-60 ms in one step.
     return this.lock.run(async () => {
-      if (vectors !== undefined) await this.#readVectors(vectors, this.#slotsWithout(vectors));
+      if (vectors !== undefined) await this.#readVectors(vectors, await this.#slotsWithout(vectors));
       return runBetweenTurns(this.#engine.trainingSnapshotInSteps(vectors && ((slot) => vectors.get(slot)), prefaulted), () => {
         if (this.#closed) throw new IndexNotFoundError(this.name);
       });
@@ -1015,28 +1033,53 @@ export class OpenIndex {
   }
 
   /** The current slots `vectors` has no vector for. */
-  #slotsWithout(vectors: Map<number, Float32Array>): number[] {
-    const missing: number[] = [];
-    for (const slot of this.#records.slots()) if (!vectors.has(slot)) missing.push(slot);
-    return missing;
+  #slotsWithout(vectors: Map<number, Float32Array>): Promise<number[]> {
+    return this.#slotsWhere((slot) => !vectors.has(slot));
   }
 
   /**
-   * For a codes-only engine, every current vector read from the store, as a source; undefined when
-   * the engine keeps its rows (it reads them itself). Transient: dropped after the caller's use.
+   * The current slots `keep` accepts, collected in steps with searches answered between them
+   * (170,000 slots held the thread 20-60 ms in one).
    */
-  async #engineSource(): Promise<VectorSource | undefined> {
-    const vectors = await this.#readVectors();
-    return vectors && ((slot) => vectors.get(slot));
+  async #slotsWhere(keep: (slot: number) => boolean): Promise<number[]> {
+    const found: number[] = [];
+    let seen = 0;
+    for (const slot of this.#records.slots()) {
+      if (keep(slot)) found.push(slot);
+      if (++seen % SLOTS_PER_TURN === 0) await nextTurn();
+    }
+    return found;
   }
 
   /**
    * For a codes-only engine, the vectors of `slots` (default every current one) read from the
-   * store (bulk, around the cache) into `into`; undefined when the engine keeps its rows.
+   * cache or the store, as a source; undefined when the engine keeps its rows (it reads them
+   * itself). Transient: dropped after the caller's use.
    */
-  async #readVectors(into = new Map<number, Float32Array>(), slots = [...this.#records.slots()]): Promise<Map<number, Float32Array> | undefined> {
+  async #engineSource(slots?: number[]): Promise<VectorSource | undefined> {
+    const vectors = await this.#readVectors(undefined, slots);
+    return vectors && ((slot) => vectors.get(slot));
+  }
+
+  /** The current slots that are not among `ids` (a training snapshot's): the writes since it. */
+  #slotsAfter(ids: Uint32Array): Promise<number[]> {
+    let max = -1;
+    for (let i = 0; i < ids.length; i++) max = Math.max(max, ids[i]);
+    const taken = new Uint8Array(max + 1);
+    for (let i = 0; i < ids.length; i++) taken[ids[i]] = 1;
+    return this.#slotsWhere((slot) => slot > max || taken[slot] === 0);
+  }
+
+  /**
+   * For a codes-only engine, the vectors of `slots` (default every current one) read from the
+   * cache or the store (in bulk) into `into`; undefined when the engine keeps its rows.
+   */
+  async #readVectors(into = new Map<number, Float32Array>(), which?: number[]): Promise<Map<number, Float32Array> | undefined> {
     if (!this.#engine.approximate) return undefined;
+    const slots = which ?? (await this.#slotsWhere(() => true));
     for (let start = 0; start < slots.length; start += BULK_READ_PAGE) {
+      // Searches go between pages: a page found in the cache is read without awaiting the store.
+      if (start > 0) await nextTurn();
       for (const [slot, vector] of await this.vectorsOfSlots(slots.slice(start, start + BULK_READ_PAGE), false)) into.set(slot, vector);
     }
     return into;

@@ -3,7 +3,10 @@
 // InsufficientResourcesError, and a refused upsert changes nothing (in memory, in the store, after
 // a restart), while everything acknowledged before stays.
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { IndexKeyCredential } from '../../../src/service/access/credentials.js';
 import { InsufficientResourcesError } from '../../../src/service/errors.js';
+import { parseKeyArgument } from '../../../src/service/input/input-validation.js';
+import { IndexCache } from '../../../src/service/open/index-cache.js';
 import type { ItemInput } from '../../../src/service/types.js';
 import { seededVectors } from '../reference-search.js';
 import { forEachStore, newKey, type ServiceStoreHarness } from '../service-harness.js';
@@ -87,5 +90,44 @@ forEachStore((fresh) => {
     await service.upsert('b', key, itemsOf('more', COUNT / 2, 5));
     expect(service.residentIndexes()).toEqual(['b']);
     expect(await service.count('b', key)).toBe(COUNT + COUNT / 2);
+  });
+});
+
+forEachStore((fresh) => {
+  let harness: ServiceStoreHarness;
+  const key = newKey();
+
+  beforeEach(async () => {
+    harness = await fresh();
+  });
+
+  afterEach(async () => {
+    await harness.dispose();
+  });
+
+  it('makes the vector cache, which upserts to codes-only indexes fill, give way before refusing or evicting', async () => {
+    const setup = await harness.service();
+    await setup.createIndex('sq', key, { dimension: DIM, type: 'ivf_sq8' });
+    await setup.upsert('sq', key, itemsOf('base', 200, 5));
+    await setup.close();
+    const store = await harness.openStore();
+    const cache = new IndexCache({ store, idleEvictMs: 600_000, memoryBudgetBytes: 16 << 20, vectorCacheBytes: 64 << 20 });
+    try {
+      const open = await cache.acquire('sq', new IndexKeyCredential(parseKeyArgument(key)));
+      const vectors = cache.storedItems.vectors;
+      for (let slot = 0; slot < 100_000; slot++) vectors.set(999, slot, new Float32Array(DIM).fill(slot));
+      expect(vectors.bytes).toBeGreaterThan(12 << 20);
+      const resident = cache.residentMemory().bytes;
+      // 4 MiB more for the index: the cache gives back what it must, the oldest first, and no more.
+      cache.reserve(open, 4 << 20, 'This upsert');
+      expect(resident + vectors.bytes + (4 << 20)).toBeLessThanOrEqual(16 << 20);
+      expect(vectors.bytes).toBeGreaterThan((16 << 20) - (4 << 20) - resident - 512 * 1024);
+      expect(vectors.get(999, 99_999)).toEqual(new Float32Array(DIM).fill(99_999));
+      expect(vectors.get(999, 0)).toBeUndefined();
+      expect(cache.loaded('sq')).toBe(open);
+    } finally {
+      await cache.close();
+      await store.close();
+    }
   });
 });

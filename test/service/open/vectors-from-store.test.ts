@@ -136,6 +136,37 @@ forEachStore((fresh) => {
     }, 120_000);
   });
 
+  it('keeps the vectors of new writes in the cache where the engine keeps only codes: their re-ranks read no record', async () => {
+    const vectors = awkwardVectors(600, 16, 41);
+    const { store: counted, reads } = countingReads(store);
+    const { open, cache } = await trainedIndex('docs', 'ivf_sq8', 'euclidean', vectors, 4, counted);
+    try {
+      const fresh = awkwardVectors(50, 16, 42);
+      const prepared = await open.prepare(fresh.map((vector, i) => ({ id: `new${i}`, vector, contents: null, metadata: null, metadataJson: null })));
+      await store.putItems('docs', prepared.map((item) => item.stored));
+      const before = { reads: reads(), cached: cache.storedItems.vectors.size };
+      open.applyUpserts(prepared.map((item) => item.record), null, true);
+      expect(cache.storedItems.vectors.size).toBe(before.cached + 50);
+      // The new items' vectors come back bit for bit without a store read...
+      const slots = Array.from({ length: 2000 }, (_, slot) => slot).filter((slot) => open.recordAtSlot(slot)?.id.startsWith('new'));
+      expect(slots).toHaveLength(50);
+      const found = await open.vectorsOfSlots(slots);
+      expect(reads()).toBe(before.reads);
+      for (const slot of slots) expect(found.get(slot)).toEqual(fresh[Number(open.recordAtSlot(slot)!.id.slice(3))]);
+      // ...and a search for one finds it with its exact distance.
+      const [result] = await open.search(fresh[7], { topK: 3, nProbes: 4, filter: null, rerankMult: 2 }, (record, distance) => ({ id: record.id, distance }));
+      expect(result.hits[0]).toEqual({ id: 'new7', distance: 0 });
+      // What an open loads (no `remember`) is not cached: the cache fills with what is used.
+      const more = await open.prepare([{ id: 'loaded', vector: fresh[0], contents: null, metadata: null, metadataJson: null }]);
+      await store.putItems('docs', more.map((item) => item.stored));
+      const size = cache.storedItems.vectors.size;
+      open.applyUpserts(more.map((item) => item.record));
+      expect(cache.storedItems.vectors.size).toBe(size);
+    } finally {
+      void cache.close();
+    }
+  });
+
   it('forgets cached vectors the index no longer holds: replaced, deleted, changed by a replica, or the index closed', async () => {
     const vectors = awkwardVectors(600, 16, 21);
     const { open, cache } = await trainedIndex('docs', 'ivf_sq8', 'euclidean', vectors, 4, store);
