@@ -21,10 +21,16 @@ import { ShardedMap } from '../../runtime/sharded-map.js';
 const PAGE_BYTES = 256 * 1024;
 /** At least this many pages fit a small budget, so eviction never drops all of it at once. */
 const MIN_PAGES = 8;
-/** A slot's place: page number times this, plus the row. */
-const ROWS_PER_PAGE_LIMIT = 2 ** 20;
+/**
+ * A slot's place: its page's id times this, plus the row. Page ids are reused, so places stay
+ * small integers (no heap number per entry) up to 2^15 pages: 8 GiB of cache.
+ */
+const ROWS_PER_PAGE_LIMIT = 2 ** 16;
 
 interface Page {
+  /** Its place among the pages held (reused once the page is recycled). */
+  readonly id: number;
+  /** When it was made: the order pages are recycled in. */
   readonly seq: number;
   readonly owner: number;
   readonly floats: Float32Array;
@@ -36,7 +42,7 @@ interface Page {
 interface Owner {
   readonly dimension: number;
   readonly rowsPerPage: number;
-  /** Slot -> page seq * ROWS_PER_PAGE_LIMIT + row. */
+  /** Slot -> page id * ROWS_PER_PAGE_LIMIT + row. */
   readonly places: ShardedMap<number, number>;
   current: Page | null;
 }
@@ -45,7 +51,8 @@ export class VectorCache {
   readonly maxBytes: number;
   /** Oldest first. */
   #pages: Page[] = [];
-  readonly #pageBySeq = new Map<number, Page>();
+  readonly #pageById: (Page | undefined)[] = [];
+  readonly #freeIds: number[] = [];
   readonly #owners = new Map<number, Owner>();
   #nextSeq = 0;
   #bytes = 0;
@@ -81,7 +88,7 @@ export class VectorCache {
     const state = this.#owners.get(owner);
     const place = state?.places.get(slot);
     if (state === undefined || place === undefined) return undefined;
-    const page = this.#pageBySeq.get(Math.floor(place / ROWS_PER_PAGE_LIMIT))!;
+    const page = this.#pageById[Math.floor(place / ROWS_PER_PAGE_LIMIT)]!;
     const from = (place % ROWS_PER_PAGE_LIMIT) * state.dimension;
     const vector = page.floats.slice(from, from + state.dimension);
     // Second chance: read while its page is among the next to go, it moves to the newest page.
@@ -107,7 +114,7 @@ export class VectorCache {
     }
     const known = state.places.get(slot);
     if (known !== undefined) {
-      this.#pageBySeq.get(Math.floor(known / ROWS_PER_PAGE_LIMIT))!.floats.set(vector, (known % ROWS_PER_PAGE_LIMIT) * state.dimension);
+      this.#pageById[Math.floor(known / ROWS_PER_PAGE_LIMIT)]!.floats.set(vector, (known % ROWS_PER_PAGE_LIMIT) * state.dimension);
       return;
     }
     let page = state.current;
@@ -115,7 +122,7 @@ export class VectorCache {
     const row = page.used++;
     page.floats.set(vector, row * state.dimension);
     page.slots[row] = slot;
-    state.places.set(slot, page.seq * ROWS_PER_PAGE_LIMIT + row);
+    state.places.set(slot, page.id * ROWS_PER_PAGE_LIMIT + row);
   }
 
   /** Forgets one slot (removed or replaced); its floats are wiped. */
@@ -124,7 +131,7 @@ export class VectorCache {
     const place = state?.places.get(slot);
     if (state === undefined || place === undefined) return;
     state.places.delete(slot);
-    this.#vacate(this.#pageBySeq.get(Math.floor(place / ROWS_PER_PAGE_LIMIT))!, place % ROWS_PER_PAGE_LIMIT, state.dimension);
+    this.#vacate(this.#pageById[Math.floor(place / ROWS_PER_PAGE_LIMIT)]!, place % ROWS_PER_PAGE_LIMIT, state.dimension);
   }
 
   /** Forgets every entry of `owner` (the index closed). */
@@ -157,6 +164,7 @@ export class VectorCache {
       if (recycled.length === floats) reused = recycled;
     }
     const page: Page = {
+      id: this.#freeIds.pop() ?? this.#pageById.length,
       seq: this.#nextSeq++,
       owner,
       floats: reused ?? new Float32Array(floats),
@@ -164,7 +172,7 @@ export class VectorCache {
       used: 0,
     };
     this.#pages.push(page);
-    this.#pageBySeq.set(page.seq, page);
+    this.#pageById[page.id] = page;
     this.#bytes += floats * 4;
     state.current = page;
     return page;
@@ -188,7 +196,8 @@ export class VectorCache {
   /** Wipes a page's plaintext. */
   #release(page: Page): void {
     page.floats.fill(0);
-    this.#pageBySeq.delete(page.seq);
+    this.#pageById[page.id] = undefined;
+    this.#freeIds.push(page.id);
     this.#bytes -= page.floats.byteLength;
   }
 
