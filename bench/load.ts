@@ -372,7 +372,8 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
     searchers.postMessage({ type: 'stop' } satisfies SearchersMessage);
     await searching;
     await searchers.terminate();
-    const elapsedMs = performance.now() - startMs;
+    const phaseEndMs = performance.now();
+    const elapsedMs = phaseEndMs - startMs;
     const { type: _stats, ...serverLoop } = await server.stats();
 
     // The run as subscriber 0 saw it, and whether every subscriber saw its start and its end.
@@ -393,7 +394,7 @@ export async function runLoad(options: LoadOptions = DEFAULT_LOAD, log: (line: s
         operation,
         count: samples.length,
         errors,
-        perSecond: samples.length / ((startMs + elapsedMs - fromMs) / 1000),
+        perSecond: samples.length / ((phaseEndMs - fromMs) / 1000),
         p50Ms: percentile(sorted, 0.5),
         p99Ms: percentile(sorted, 0.99),
         duringTraining: during.length,

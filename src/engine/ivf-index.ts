@@ -270,10 +270,11 @@ export class IvfIndex implements VectorIndex {
       rows: chunk * this.rowBytes, labels: chunk * 4, best: chunk * 4, nearest: NEAREST_BLOCK * tile(k) * 4,
       codes: inHeap ? chunk * codeBytes : 0, misfits: inHeap ? tile(chunk, 16) : 0, encode: inHeap?.encodeScratchBytes(this.rowBytes) ?? 0,
     };
+    const scratchBytes = Object.values(regions).reduce((sum, bytes) => sum + bytes, 0);
     const norms = new Float64Array(chunk);
     for (let start = 0; start < n; start += chunk) {
       const count = Math.min(chunk, n - start);
-      const scratch = this.scratch(state, Object.values(regions).reduce((sum, bytes) => sum + bytes, 0));
+      const scratch = this.scratch(state, scratchBytes);
       const base = scratch.offset;
       const f32 = state.heap.f32;
       for (let i = 0; i < count; i++) {

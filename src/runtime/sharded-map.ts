@@ -10,7 +10,7 @@
 // spreads strings evenly. Iteration goes shard by shard.
 
 /** Consecutive integer keys per shard for byBlock. */
-const BLOCK_BITS = 12;
+const BLOCK = 4096;
 /** Shards for byHash. */
 const HASH_SHARDS = 64;
 
@@ -21,7 +21,7 @@ export class ShardedMap<K, V> {
 
   /** Non-negative integer keys, consecutive runs kept together (iteration in ascending blocks). */
   static byBlock<V>(): ShardedMap<number, V> {
-    return new ShardedMap<number, V>((key) => Math.floor(key / 2 ** BLOCK_BITS));
+    return new ShardedMap<number, V>((key) => Math.floor(key / BLOCK));
   }
 
   /** String keys, spread by a hash of their characters (FNV-1a). */

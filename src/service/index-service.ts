@@ -232,11 +232,11 @@ export class CipherdexIndexService implements IndexService {
         const stored = prepared.map((item) => item.stored);
         const changes = prepared.map((item) => ({ id: item.record.id, token: item.stored.token, after: item.record.sealTag }));
         if (claim === null) {
-          await this.#write(open, records, () => this.#putPrepared(open, prepared, () => open.applyUpserts(records, null, true)));
+          await this.#write(open, records, () => this.#putPrepared(open, prepared, () => open.applyUpserts(records, { remember: true })));
           return { count: valid.length, replayed: false };
         }
         const outcome = await this.#write(open, records, () =>
-          writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.putItemsOnce(name, stored, claim, commitment), (done) => appliedIfDone(done, () => open.applyUpserts(records, null, true))),
+          writeWithCommitment(this.#store, open, changes, (commitment) => this.#store.putItemsOnce(name, stored, claim, commitment), (done) => appliedIfDone(done, () => open.applyUpserts(records, { remember: true }))),
         );
         return this.#settle(open, outcome, records, () => {});
       });

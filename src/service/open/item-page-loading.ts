@@ -82,7 +82,7 @@ export async function applyItemPages(open: OpenIndex, pages: AsyncIterable<Store
       translations.set(result.numbering, translation);
     }
     translation.learn(result.text, open.text.terms);
-    open.applyUpserts(writes, { terms: result.text, translation });
+    open.applyUpserts(writes, { counted: { terms: result.text, translation } });
     reserveAfterFirstPage();
   };
   try {

@@ -381,7 +381,7 @@ export class OpenIndex {
    * load) also go to the vector cache when the engine will not keep them exactly, so that the
    * re-ranks of searches soon after find them there instead of reading and decrypting records.
    */
-  applyUpserts(writes: readonly ItemWrite[], counted: CountedPage | null = null, remember = false): void {
+  applyUpserts(writes: readonly ItemWrite[], { counted = null, remember = false }: { counted?: CountedPage | null; remember?: boolean } = {}): void {
     const cached = remember && this.#stored !== null && !this.#keepsOriginals ? this.#stored.vectors : null;
     const slots = new Uint32Array(writes.length);
     const vectors = new Float32Array(writes.length * this.config.dimension);

@@ -88,12 +88,12 @@ export class VectorCache {
     const state = this.#owners.get(owner);
     const place = state?.places.get(slot);
     if (state === undefined || place === undefined) return undefined;
-    const page = this.#pageById[Math.floor(place / ROWS_PER_PAGE_LIMIT)]!;
-    const from = (place % ROWS_PER_PAGE_LIMIT) * state.dimension;
+    const { page, row } = this.#at(place);
+    const from = row * state.dimension;
     const vector = page.floats.slice(from, from + state.dimension);
     // Second chance: read while its page is among the next to go, it moves to the newest page.
     if (secondChance && page.seq < this.#pages[0].seq + this.#pages.length / 4) {
-      this.#vacate(page, place % ROWS_PER_PAGE_LIMIT, state.dimension);
+      this.#vacate(page, row, state.dimension);
       state.places.delete(slot);
       this.set(owner, slot, vector);
     }
@@ -114,7 +114,8 @@ export class VectorCache {
     }
     const known = state.places.get(slot);
     if (known !== undefined) {
-      this.#pageById[Math.floor(known / ROWS_PER_PAGE_LIMIT)]!.floats.set(vector, (known % ROWS_PER_PAGE_LIMIT) * state.dimension);
+      const { page, row } = this.#at(known);
+      page.floats.set(vector, row * state.dimension);
       return;
     }
     let page = state.current;
@@ -131,7 +132,8 @@ export class VectorCache {
     const place = state?.places.get(slot);
     if (state === undefined || place === undefined) return;
     state.places.delete(slot);
-    this.#vacate(this.#pageById[Math.floor(place / ROWS_PER_PAGE_LIMIT)]!, place % ROWS_PER_PAGE_LIMIT, state.dimension);
+    const { page, row } = this.#at(place);
+    this.#vacate(page, row, state.dimension);
   }
 
   /** Forgets every entry of `owner` (the index closed). */
@@ -199,6 +201,11 @@ export class VectorCache {
     this.#pageById[page.id] = undefined;
     this.#freeIds.push(page.id);
     this.#bytes -= page.floats.byteLength;
+  }
+
+  /** The page and row a place names. */
+  #at(place: number): { page: Page; row: number } {
+    return { page: this.#pageById[Math.floor(place / ROWS_PER_PAGE_LIMIT)]!, row: place % ROWS_PER_PAGE_LIMIT };
   }
 
   #vacate(page: Page, row: number, dimension: number): void {

@@ -257,7 +257,7 @@ export class ReplicaSync {
       records.push(OpenIndex.recordOf(decoded, item.token, item.sealed));
       tracked.idsByToken?.set(item.token.toString('latin1'), decoded.id);
     }
-    if (records.length > 0) open.applyUpserts(records, null, true);
+    if (records.length > 0) open.applyUpserts(records, { remember: true });
     const removed = requested.filter((token) => !present.has(token.toString('latin1')));
     if (removed.length > 0) open.applyDeletes(this.#idsOf(tracked, removed));
   }

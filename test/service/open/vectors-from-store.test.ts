@@ -145,7 +145,7 @@ forEachStore((fresh) => {
       const prepared = await open.prepare(fresh.map((vector, i) => ({ id: `new${i}`, vector, contents: null, metadata: null, metadataJson: null })));
       await store.putItems('docs', prepared.map((item) => item.stored));
       const before = { reads: reads(), cached: cache.storedItems.vectors.size };
-      open.applyUpserts(prepared.map((item) => item.record), null, true);
+      open.applyUpserts(prepared.map((item) => item.record), { remember: true });
       expect(cache.storedItems.vectors.size).toBe(before.cached + 50);
       // The new items' vectors come back bit for bit without a store read...
       const slots = Array.from({ length: 2000 }, (_, slot) => slot).filter((slot) => open.recordAtSlot(slot)?.id.startsWith('new'));
