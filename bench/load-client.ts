@@ -26,6 +26,14 @@ export const OPERATIONS = {
 // per request on this 2-core machine (node:http about 0.05), CPU the server under test lost.
 const agent = new Agent({ keepAlive: true });
 
+/**
+ * Sent with every request: the moment it was sent (ms since the epoch, sub-ms) and the field it
+ * asks for, so that the server (load-server.ts) can tell how long it sat unread in the socket.
+ * Both processes read the same clock; their time origins agree to a small fraction of a ms.
+ */
+export const SENT_AT_HEADER = 'x-load-sent-at';
+export const OPERATION_HEADER = 'x-load-operation';
+
 /** The JSON body of a GraphQL request, to encode ahead of the moment it is sent. */
 export function requestBody(query: string, variables: Record<string, unknown>): string {
   return JSON.stringify({ query, variables });
@@ -38,7 +46,7 @@ export async function graphql<T>(url: string, apiKey: string, query: string, var
 
 /** graphql() with its body already encoded (requestBody). */
 export async function graphqlBody<T>(url: string, apiKey: string, requestText: string, field: string, success: string): Promise<T> {
-  const { status, text } = await post(url, apiKey, requestText);
+  const { status, text } = await post(url, apiKey, requestText, field);
   let body: { data?: Record<string, { __typename: string } | null> | null; errors?: Array<{ message: string }> };
   try {
     body = JSON.parse(text) as typeof body;
@@ -52,12 +60,18 @@ export async function graphqlBody<T>(url: string, apiKey: string, requestText: s
   return value as T;
 }
 
-function post(url: string, apiKey: string, requestText: string, retried = false): Promise<{ status: number; text: string }> {
+function post(url: string, apiKey: string, requestText: string, field: string, retried = false): Promise<{ status: number; text: string }> {
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
     const request = httpRequest(url, {
       method: 'POST',
       agent,
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': apiKey },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        'x-api-key': apiKey,
+        [SENT_AT_HEADER]: String(performance.timeOrigin + performance.now()),
+        [OPERATION_HEADER]: field,
+      },
     }, (response) => {
       let text = '';
       response.setEncoding('utf8');
@@ -69,7 +83,7 @@ function post(url: string, apiKey: string, requestText: string, retried = false)
       // A kept-alive connection the server closed as this request was sent: sent again once, on a
       // fresh one, as Node's documentation of request.reusedSocket advises (1 upsert in 300 of
       // some runs; this bench's requests are safe to repeat: an upsert writes the same items).
-      if (request.reusedSocket && error.code === 'ECONNRESET' && !retried) resolve(post(url, apiKey, requestText, true));
+      if (request.reusedSocket && error.code === 'ECONNRESET' && !retried) resolve(post(url, apiKey, requestText, field, true));
       else reject(error);
     });
     request.end(requestText);

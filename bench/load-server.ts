@@ -1,11 +1,26 @@
 // The server side of the load benchmark, in a process of its own so that the clients' work never
 // shares its event loop: startServer on 127.0.0.1, port 0, settings from the environment. Over IPC
 // it reports its URL, then on request how long its event loop was held up since the last request
-// (the delay a request waits before the server even looks at it) and its heap.
+// (the delay a request waits before the server even looks at it), how long each kind of request
+// sat unread and then took to answer, and its heap.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server/start-server.js';
+import { OPERATION_HEADER, SENT_AT_HEADER } from './load-client.js';
 import { mainThreadCpuMs } from './main-thread-cpu.js';
+
+/** How one kind of request (by the field it asks for) spent its time in the server's process. */
+export interface RequestTimes {
+  count: number;
+  /** From the client sending it to the server having read its headers: it sat in the socket while the event loop was busy. */
+  unreadP50Ms: number;
+  unreadP99Ms: number;
+  /** From its headers read to its answer handed to the socket. */
+  answeredP50Ms: number;
+  answeredP99Ms: number;
+}
 
 export interface LoadServerStats {
   type: 'stats';
@@ -26,6 +41,8 @@ export interface LoadServerStats {
    */
   mainThreadCpuMsPerS: number;
   processCpuMsPerS: number;
+  /** By operation field (search, upsert, ...): requests answered since the last request. */
+  requests: Record<string, RequestTimes>;
 }
 
 export type LoadServerMessage = { type: 'listening'; url: string } | LoadServerStats;
@@ -45,6 +62,39 @@ new PerformanceObserver((list) => {
     if (((entry as PerformanceEntry & { detail?: NodeGCPerformanceDetail }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
   }
 }).observe({ entryTypes: ['gc'] });
+
+// Node's own HTTP diagnostics channels: no change to the server under test.
+const readAt = new WeakMap<IncomingMessage, { operation: string; unreadMs: number; readMs: number }>();
+const timings = new Map<string, { unread: number[]; answered: number[] }>();
+diagnosticsChannel.subscribe('http.server.request.start', (message) => {
+  const { request } = message as { request: IncomingMessage };
+  const sentAt = Number(request.headers[SENT_AT_HEADER]);
+  const operation = request.headers[OPERATION_HEADER];
+  if (typeof operation !== 'string' || !Number.isFinite(sentAt)) return;
+  const readMs = performance.now();
+  readAt.set(request, { operation, unreadMs: performance.timeOrigin + readMs - sentAt, readMs });
+});
+diagnosticsChannel.subscribe('http.server.response.finish', (message) => {
+  const { request } = message as { request: IncomingMessage };
+  const read = readAt.get(request);
+  if (read === undefined) return;
+  const times = timings.get(read.operation) ?? { unread: [], answered: [] };
+  timings.set(read.operation, times);
+  times.unread.push(read.unreadMs);
+  times.answered.push(performance.now() - read.readMs);
+});
+const percentile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+};
+const requestTimes = (): Record<string, RequestTimes> =>
+  Object.fromEntries([...timings].map(([operation, { unread, answered }]) => [operation, {
+    count: unread.length,
+    unreadP50Ms: percentile(unread, 0.5),
+    unreadP99Ms: percentile(unread, 0.99),
+    answeredP50Ms: percentile(answered, 0.5),
+    answeredP99Ms: percentile(answered, 0.99),
+  }]));
 
 const cpuNow = () => ({ wallMs: performance.now(), mainMs: mainThreadCpuMs() ?? Number.NaN, process: process.cpuUsage() });
 let cpuFrom = cpuNow();
@@ -68,7 +118,9 @@ process.on('message', (message: { type?: string }) => {
       heapUsed: process.memoryUsage().heapUsed,
       mainThreadCpuMsPerS: (cpuTo.mainMs - cpuFrom.mainMs) / seconds,
       processCpuMsPerS: processCpuUs / 1000 / seconds,
+      requests: requestTimes(),
     });
+    timings.clear();
     cpuFrom = cpuTo;
     delay.reset();
     Object.assign(gc, { pauses: 0, totalMs: 0, maxMs: 0, major: 0 });

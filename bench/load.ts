@@ -494,6 +494,14 @@ function printReport(report: LoadReport, log: (line: string) => void): void {
   }
   const loop = report.serverLoop;
   log(`server event loop held up: p50 ${fixed(loop.loopDelayP50Ms, 1)} ms, p99 ${fixed(loop.loopDelayP99Ms, 1)} ms, max ${fixed(loop.loopDelayMaxMs, 1)} ms (server in its own process)`);
+  for (const operation of ['search', 'upsert']) {
+    const times = loop.requests[operation];
+    if (times === undefined) continue;
+    log(
+      `${operation} in the server's process: unread in its socket p50 ${fixed(times.unreadP50Ms, 2)} / p99 ${fixed(times.unreadP99Ms, 2)} ms, ` +
+        `then answered in p50 ${fixed(times.answeredP50Ms, 2)} / p99 ${fixed(times.answeredP99Ms, 2)} ms (the rest is the way back and the client)`,
+    );
+  }
   log(`server CPU: main thread ${fixed(loop.mainThreadCpuMsPerS, 0)} ms/s (1,000 is saturated), whole process ${fixed(loop.processCpuMsPerS, 0)} ms/s, during the load phase`);
   log(`server garbage collection: ${loop.gcPauses} pauses (${loop.gcMajor} major), ${fixed(loop.gcTotalMs, 0)} ms in all, longest ${fixed(loop.gcMaxMs, 1)} ms`);
   const run = report.run;

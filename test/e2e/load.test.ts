@@ -39,10 +39,10 @@ it.each([
     expect(operation.count, operation.operation).toBeGreaterThan(0);
   }
   expect(report.errorSamples).toEqual([]);
+  const searches = report.operations.find((operation) => operation.operation === 'search')!;
   if (searchRate > 0) {
     // The stream kept its rate (a Poisson count over seconds is within a few tenths of it), and the
     // header says how searches were sent.
-    const searches = report.operations.find((operation) => operation.operation === 'search')!;
     expect(searches.perSecond, context).toBeGreaterThan(searchRate * 0.6);
     expect(searches.perSecond, context).toBeLessThan(searchRate * 1.4);
     expect(context).toContain(`searches arriving open-loop at ${searchRate}/s`);
@@ -66,4 +66,13 @@ it.each([
   expect(report.serverLoop.mainThreadCpuMsPerS).toBeGreaterThan(0);
   expect(report.serverLoop.processCpuMsPerS).toBeGreaterThanOrEqual(report.serverLoop.mainThreadCpuMsPerS * 0.9);
   expect(context).toMatch(/server CPU: main thread \d+ ms\/s \(1,000 is saturated\), whole process \d+ ms\/s/);
+  // The server timed every search the clients sent, and its part of each (headers read to answer
+  // sent) lies inside the client's latency, so each of its percentiles is at most the client's.
+  const inServer = report.serverLoop.requests.search;
+  expect(inServer.count).toBe(searches.count);
+  expect(inServer.answeredP50Ms).toBeGreaterThan(0);
+  expect(inServer.answeredP50Ms).toBeLessThanOrEqual(searches.p50Ms);
+  expect(inServer.answeredP99Ms).toBeLessThanOrEqual(searches.p99Ms);
+  expect(Number.isFinite(inServer.unreadP50Ms)).toBe(true);
+  expect(context).toMatch(/search in the server's process: unread in its socket p50 -?\d+\.\d\d \/ p99 -?\d+\.\d\d ms, then answered in p50 \d+\.\d\d/);
 });
