@@ -9,7 +9,7 @@ import { constants, monitorEventLoopDelay, performance, PerformanceObserver, typ
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server/start-server.js';
 import { OPERATION_HEADER, SENT_AT_HEADER } from './load-client.js';
-import { mainThreadCpuMs } from './main-thread-cpu.js';
+import { mainThreadCpuMs, mainThreadCpuWaitMs } from './main-thread-cpu.js';
 
 /** How one kind of request (by the field it asks for) spent its time in the server's process. */
 export interface RequestTimes {
@@ -40,6 +40,8 @@ export interface LoadServerStats {
    * worth of its time each (Little's law), whatever is done to split long tasks.
    */
   mainThreadCpuMsPerS: number;
+  /** How long the main thread had work but no core, in ms per second of wall time; NaN where /proc has no schedstat. */
+  mainThreadCpuWaitMsPerS: number;
   processCpuMsPerS: number;
   /** By operation field (search, upsert, ...): requests answered since the last request. */
   requests: Record<string, RequestTimes>;
@@ -96,7 +98,7 @@ const requestTimes = (): Record<string, RequestTimes> =>
     answeredP99Ms: percentile(answered, 0.99),
   }]));
 
-const cpuNow = () => ({ wallMs: performance.now(), mainMs: mainThreadCpuMs() ?? Number.NaN, process: process.cpuUsage() });
+const cpuNow = () => ({ wallMs: performance.now(), mainMs: mainThreadCpuMs() ?? Number.NaN, mainWaitMs: mainThreadCpuWaitMs() ?? Number.NaN, process: process.cpuUsage() });
 let cpuFrom = cpuNow();
 
 const server = await startServer(loadConfig(), { log: () => {} });
@@ -117,6 +119,7 @@ process.on('message', (message: { type?: string }) => {
       gcMajor: gc.major,
       heapUsed: process.memoryUsage().heapUsed,
       mainThreadCpuMsPerS: (cpuTo.mainMs - cpuFrom.mainMs) / seconds,
+      mainThreadCpuWaitMsPerS: (cpuTo.mainWaitMs - cpuFrom.mainWaitMs) / seconds,
       processCpuMsPerS: processCpuUs / 1000 / seconds,
       requests: requestTimes(),
     });

@@ -502,7 +502,10 @@ function printReport(report: LoadReport, log: (line: string) => void): void {
         `then answered in p50 ${fixed(times.answeredP50Ms, 2)} / p99 ${fixed(times.answeredP99Ms, 2)} ms (the rest is the way back and the client)`,
     );
   }
-  log(`server CPU: main thread ${fixed(loop.mainThreadCpuMsPerS, 0)} ms/s (1,000 is saturated), whole process ${fixed(loop.processCpuMsPerS, 0)} ms/s, during the load phase`);
+  log(
+    `server CPU: main thread ${fixed(loop.mainThreadCpuMsPerS, 0)} ms/s (1,000 is saturated) and waiting for a free core ${fixed(loop.mainThreadCpuWaitMsPerS, 0)} ms/s, ` +
+      `whole process ${fixed(loop.processCpuMsPerS, 0)} ms/s, during the load phase`,
+  );
   log(`server garbage collection: ${loop.gcPauses} pauses (${loop.gcMajor} major), ${fixed(loop.gcTotalMs, 0)} ms in all, longest ${fixed(loop.gcMaxMs, 1)} ms`);
   const run = report.run;
   log(
