@@ -4,8 +4,9 @@
 // RETRAIN_THRESHOLD so an automatic training run happens in the middle of the load. Bounded in
 // operations and in time. Prints throughput, p50/p99 latency and errors per operation, the
 // server's event-loop delay, and from the server's side how long searches and upserts sat unread
-// in their sockets and then took to answer, and how long its main thread waited for a core; then checks that every acknowledged write is stored with its exact
-// vector and that searches find items by their own vectors. With --rate the upserts are paced to a
+// in their sockets and then took to answer, and how long its main thread waited for a core. Then
+// checks that every acknowledged write is stored with its exact vector and that searches find
+// items by their own vectors. With --rate the upserts are paced to a
 // sustained stream of vectors per second (--sustained: 10,000 vectors/s at 128-d across an automatic
 // run, the event loop's service level). `npm run bench -- load --help`.
 
