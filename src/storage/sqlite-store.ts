@@ -84,9 +84,9 @@ function prepareStatements(db: Database.Database) {
     getRun: db.prepare<[number, Buffer], { id: number; token: Buffer; sealed: Buffer }>(
       'SELECT id, token, sealed FROM training_runs WHERE index_id = ? AND token = ?',
     ),
-    upsertItem: db.prepare<[number, Buffer, Buffer]>(
-      'INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?) ON CONFLICT (index_id, token) DO UPDATE SET sealed = excluded.sealed',
-    ),
+    // No unique index on (index_id, token) (migration 9): putItems updates, and inserts what it did not update.
+    updateItem: db.prepare<[Buffer, number, Buffer]>('UPDATE items SET sealed = ? WHERE index_id = ? AND token = ?'),
+    insertItem: db.prepare<[number, Buffer, Buffer]>('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)'),
     deleteItem: db.prepare<[number, Buffer]>('DELETE FROM items WHERE index_id = ? AND token = ?'),
     getItem: db.prepare<[number, Buffer], { sealed: Buffer }>('SELECT sealed FROM items WHERE index_id = ? AND token = ?'),
     scanPage: db.prepare<[number, number, number], ItemRow>(
@@ -212,12 +212,14 @@ export class SqliteStore implements Store {
         throw new StoreCommitmentConflictError(index);
       }
     };
-    // One prepared statement run per item inside one transaction: a single fsync per batch.
+    // Prepared statements run per item inside one transaction: a single fsync per batch.
     this.#putItems = db.transaction((index: string, items: StoredItem[], commitment?: CommitmentUpdate | CommitmentRule) => {
       const id = indexId(index);
       if (id === undefined) throw new StoreIndexNotFoundError(index);
       setCommitment(index, id, commitment, items.map((item) => item.token));
-      for (const item of items) s.upsertItem.run(id, item.token, item.sealed);
+      for (const item of items) {
+        if (s.updateItem.run(item.sealed, id, item.token).changes === 0) s.insertItem.run(id, item.token, item.sealed);
+      }
     });
     this.#readCommitment = db.transaction((index: string, tokens: Buffer[]) => {
       const row = s.commitment.get(index);

@@ -153,6 +153,95 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('finds a record by token through items_tags, with no second index on the token (migration 9)', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    await (await SqliteStore.open(file)).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const indexes = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' ORDER BY name").all();
+      expect(indexes.map((row) => row.name)).toEqual(['items_by_index', 'items_tags']);
+      for (const sql of [
+        'SELECT sealed FROM items WHERE index_id = ? AND token = ?',
+        'UPDATE items SET sealed = ? WHERE index_id = ? AND token = ?',
+        'DELETE FROM items WHERE index_id = ? AND token = ?',
+      ]) {
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.startsWith('UPDATE') ? [Buffer.alloc(1), 1, Buffer.alloc(32)] : [1, Buffer.alloc(32)])) as { detail: string }[];
+        expect(plan.map((row) => row.detail), sql).toEqual(['SEARCH items USING INDEX items_tags (index_id=? AND token=?)']);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps one record per token: rewritten within a batch, across batches, and from a second connection', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    const a = await SqliteStore.open(file);
+    const b = await SqliteStore.open(file);
+    try {
+      await a.createIndex({ name: 'docs', wrappedDataKey: Buffer.from('k'), sealedConfig: Buffer.from('c') });
+      await a.createIndex({ name: 'other', wrappedDataKey: Buffer.from('k'), sealedConfig: Buffer.from('c') });
+      const tokens = Array.from({ length: 50 }, () => randomBytes(32));
+      const version = (round: number, i: number) => Buffer.from(`round ${round} item ${i}`);
+      // Every token twice in one batch: the later one is what stays.
+      await a.putItems('docs', [...tokens.map((token, i) => ({ token, sealed: version(0, i) })), ...tokens.map((token, i) => ({ token, sealed: version(1, i) }))]);
+      // The same tokens again from each connection, concurrently, and under another index.
+      await Promise.all([
+        a.putItems('docs', tokens.slice(0, 25).map((token, i) => ({ token, sealed: version(2, i) }))),
+        b.putItems('docs', tokens.slice(25).map((token, i) => ({ token, sealed: version(2, i + 25) }))),
+        b.putItems('other', tokens.map((token, i) => ({ token, sealed: version(9, i) }))),
+      ]);
+      await b.putItems('docs', tokens.slice(0, 10).map((token, i) => ({ token, sealed: version(3, i) })));
+      expect(await a.countItems('docs')).toBe(50);
+      expect(await a.countItems('other')).toBe(50);
+      const found = await a.getItems('docs', tokens);
+      expect(found.map((item) => item.sealed.toString())).toEqual(tokens.map((_, i) => version(i < 10 ? 3 : 2, i).toString()));
+      const db = new Database(file, { readonly: true });
+      try {
+        expect(db.prepare('SELECT count(*) AS n FROM (SELECT index_id, token FROM items GROUP BY index_id, token HAVING count(*) > 1)').get()).toEqual({ n: 0 });
+      } finally {
+        db.close();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('drops the token index of a database from before (migration 9), every record still found and rewritten in place', async () => {
+    const file = join(tempDir(), SQLITE_FILE_NAME);
+    // A database as the previous version left it: migrations 1-8, an index and its records.
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 8)) {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.description);
+    }
+    const indexId = db.prepare<[], { id: number }>("INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES ('docs', x'00', x'00', 0) RETURNING id").get()!.id;
+    const records = Array.from({ length: 200 }, () => ({ token: randomBytes(32), sealed: randomBytes(600) }));
+    const insert = db.prepare('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)');
+    for (const record of records) insert.run(indexId, record.token, record.sealed);
+    db.close();
+
+    const store = await SqliteStore.open(file);
+    try {
+      const found = await store.getItems('docs', records.map((record) => record.token));
+      expect(found.every((item, i) => item.sealed.equals(records[i].sealed))).toBe(true);
+      const rewritten = records.map((record, i) => (i < 20 ? { token: record.token, sealed: randomBytes(600) } : record));
+      await store.putItems('docs', rewritten.slice(0, 20));
+      expect(await store.countItems('docs')).toBe(200);
+      await expectTagsOfRecords(store, 'docs', rewritten);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'items_by_token'").get()).toEqual({ n: 0 });
+      expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      check.close();
+    }
+  });
+
   it('needs a connection string to open PostgreSQL', async () => {
     await expect(openStore({ dbType: 'postgres', dataDir: tempDir(), connectionString: null })).rejects.toThrow(/CONNECTION_STRING/);
   });
