@@ -9,6 +9,7 @@ import { parseOpenArgs, runOpenBench } from './open.js';
 import { parseReplicasArgs, runReplicasBench } from './replicas.js';
 import { parseSelectionArgs, runSelectionBench } from './selection.js';
 import { parseServiceArgs, runServiceBench } from './service.js';
+import { parseStoreWritesArgs, runStoreWritesBench } from './store-writes.js';
 import { parseTextArgs, runTextBench } from './text.js';
 import { parseTiersArgs, runTiersBench } from './tiers.js';
 
@@ -19,6 +20,7 @@ const SECTIONS: Record<string, Section> = {
   engine: (args) => runEngineBench(parseEngineArgs(args)),
   apply: (args) => runApplyBench(parseApplyArgs(args)),
   service: async (args) => void (await runServiceBench(parseServiceArgs(args))),
+  writes: (args) => runStoreWritesBench(parseStoreWritesArgs(args)),
   load: async (args) => void (await runLoad(parseLoadArgs(args))),
   replicas: async (args) => void (await runReplicasBench(parseReplicasArgs(args))),
   metrics: async (args) => void (await runMetricsBench(parseMetricsArgs(args))),
