@@ -133,10 +133,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 9,
     description: 'items found by token through items_tags alone',
     // items_tags begins with (index_id, token), so it finds a record by token as the unique index
-    // did. Keeping both put every write into two B-trees at random places: 31 us of the writer's
-    // CPU and 16 KB written per item at 200,000 items, against 20 us and 10 KB with one. A token
-    // stays unique because the store writes it by UPDATE and then INSERT only when nothing was
-    // updated, inside the write transaction (sqlite-store's putItems).
+    // did. Keeping both put every write into two B-trees at random places: from 150,000 to 200,000
+    // items, 37 us of the writer's CPU and 23 KiB written per item, against 22-31 us and 12 KiB
+    // with one (`npm run bench -- writes`). A token stays unique because the store writes it by
+    // UPDATE and then INSERT only when nothing was updated, inside the write transaction
+    // (sqlite-store's putItems).
     sql: 'DROP INDEX items_by_token;',
   },
 ];
