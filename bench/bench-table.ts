@@ -1,4 +1,4 @@
-// Shared by the engine-level benchmark sections: aligned tables and recall against an exact baseline.
+// Shared by the benchmark sections: aligned tables, percentiles, and recall against an exact baseline.
 import type { EngineSearchResult } from '../src/engine/index.js';
 
 /** Prints rows as an aligned table with a header rule. */
@@ -10,6 +10,11 @@ export function table(header: string[], rows: (string | number)[][]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells.slice(1)) console.log(line(r));
   console.log();
+}
+
+/** The value below which a share `q` of `sorted` (ascending) lies; NaN when it is empty. */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 /** The share of the exact top-k ids that `found` returned, over all queries. */

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server/start-server.js';
+import { percentile } from './bench-table.js';
 import { OPERATION_HEADER, SENT_AT_HEADER } from './load-client.js';
 import { mainThreadCpuMs, mainThreadCpuWaitMs } from './main-thread-cpu.js';
 
@@ -85,18 +86,18 @@ diagnosticsChannel.subscribe('http.server.response.finish', (message) => {
   times.unread.push(read.unreadMs);
   times.answered.push(performance.now() - read.readMs);
 });
-const percentile = (values: number[], q: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-};
 const requestTimes = (): Record<string, RequestTimes> =>
-  Object.fromEntries([...timings].map(([operation, { unread, answered }]) => [operation, {
-    count: unread.length,
-    unreadP50Ms: percentile(unread, 0.5),
-    unreadP99Ms: percentile(unread, 0.99),
-    answeredP50Ms: percentile(answered, 0.5),
-    answeredP99Ms: percentile(answered, 0.99),
-  }]));
+  Object.fromEntries([...timings].map(([operation, times]) => {
+    const unread = times.unread.sort((a, b) => a - b);
+    const answered = times.answered.sort((a, b) => a - b);
+    return [operation, {
+      count: unread.length,
+      unreadP50Ms: percentile(unread, 0.5),
+      unreadP99Ms: percentile(unread, 0.99),
+      answeredP50Ms: percentile(answered, 0.5),
+      answeredP99Ms: percentile(answered, 0.99),
+    }];
+  }));
 
 const cpuNow = () => ({ wallMs: performance.now(), mainMs: mainThreadCpuMs() ?? Number.NaN, mainWaitMs: mainThreadCpuWaitMs() ?? Number.NaN, process: process.cpuUsage() });
 let cpuFrom = cpuNow();

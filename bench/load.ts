@@ -24,6 +24,7 @@ import { embeddingLikeData } from './data/embedding-like.js';
 import { spawnSiblingWorker } from '../src/runtime/spawn-worker.js';
 import { closeConnections, epochMs, graphql, graphqlBody, OPERATIONS, requestBody, toBase64, type SearchersData, type SearchersMessage } from './load-client.js';
 import type { LoadServerMessage, LoadServerStats } from './load-server.js';
+import { percentile } from './bench-table.js';
 import { measureMachineCosts, type MachineCosts } from './machine-costs.js';
 
 export interface LoadOptions {
@@ -186,10 +187,6 @@ async function startLoadServer(env: Record<string, string>): Promise<LoadServer>
       clearTimeout(timer);
     },
   };
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 interface Sample {

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { startServeProcess } from '../test/support/serve-process.js';
 import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
+import { percentile } from './bench-table.js';
 
 export interface ReplicasBenchOptions {
   vectors: number;
@@ -108,10 +109,6 @@ export async function call<T>(url: string, apiKey: string, query: string, variab
 
 function toBase64(vector: Float32Array): string {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
-}
-
-export function percentile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 /**

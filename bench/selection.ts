@@ -12,7 +12,8 @@ import { toBase64 } from '../test/e2e/vectors.js';
 import { startServeProcess } from '../test/support/serve-process.js';
 import { exitWithUsageIfAsked, positiveIntFlag } from './bench-flags.js';
 import { embeddingLikeData } from './data/embedding-like.js';
-import { call, percentile } from './replicas.js';
+import { percentile } from './bench-table.js';
+import { call } from './replicas.js';
 
 export interface SelectionBenchOptions {
   vectors: number;

@@ -21,11 +21,9 @@ export interface StoreWritesOptions {
   recordBytes: number;
   /** Items written again (new records under existing tokens) after the growth. */
   rewrites: number;
-  /** Items per printed row. */
-  stretch: number;
 }
 
-export const DEFAULT_STORE_WRITES: StoreWritesOptions = { items: 200_000, batchSize: 500, recordBytes: 700, rewrites: 20_000, stretch: 50_000 };
+export const DEFAULT_STORE_WRITES: StoreWritesOptions = { items: 200_000, batchSize: 500, recordBytes: 700, rewrites: 20_000 };
 
 /** Bytes this process has caused to be written to storage (Linux), or null. */
 function bytesWritten(): number | null {
@@ -65,8 +63,10 @@ export async function runStoreWritesBench(options: StoreWritesOptions = DEFAULT_
         Math.round(n / seconds).toLocaleString('en'),
       ]);
     };
-    for (let from = 0; from < options.items; from += options.stretch) {
-      const to = Math.min(options.items, from + options.stretch);
+    // Four printed rows over the growth.
+    const step = Math.ceil(options.items / 4);
+    for (let from = 0; from < options.items; from += step) {
+      const to = Math.min(options.items, from + step);
       await stretch(`new items ${from.toLocaleString('en')}-${to.toLocaleString('en')}`, from, to);
     }
     await stretch(`rewrites of ${options.rewrites.toLocaleString('en')} items`, 0, Math.min(options.rewrites, options.items));
@@ -90,12 +90,10 @@ export function parseStoreWritesArgs(args: string[]): StoreWritesOptions {
     strict: true,
   });
   exitWithUsageIfAsked(values.help, USAGE);
-  const items = positiveIntFlag(values.items, DEFAULT_STORE_WRITES.items, USAGE);
   return {
-    items,
+    items: positiveIntFlag(values.items, DEFAULT_STORE_WRITES.items, USAGE),
     batchSize: positiveIntFlag(values.batch, DEFAULT_STORE_WRITES.batchSize, USAGE),
     recordBytes: positiveIntFlag(values['record-bytes'], DEFAULT_STORE_WRITES.recordBytes, USAGE),
     rewrites: positiveIntFlag(values.rewrites, DEFAULT_STORE_WRITES.rewrites, USAGE),
-    stretch: Math.ceil(items / 4),
   };
 }

@@ -26,6 +26,22 @@ afterEach(() => {
   for (const dir of directories.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A database file as an earlier version left it: migrations up to `version`, an index 'docs' and `records` in it. */
+function databaseFromBefore(version: number, records: readonly { token: Buffer; sealed: Buffer }[]): string {
+  const file = join(tempDir(), SQLITE_FILE_NAME);
+  const db = new Database(file);
+  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.description);
+  }
+  const indexId = db.prepare<[], { id: number }>("INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES ('docs', x'00', x'00', 0) RETURNING id").get()!.id;
+  const insert = db.prepare('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)');
+  for (const record of records) insert.run(indexId, record.token, record.sealed);
+  db.close();
+  return file;
+}
+
 // openStore runs the store in its writer thread (SqliteWorkerStore); tests and tools may also
 // open SqliteStore on their own thread. Both keep the whole contract.
 storeContract('sqlite', async (): Promise<StoreLocation> => {
@@ -124,19 +140,8 @@ describe('SqliteStore specifics', () => {
   });
 
   it('fills the tag index for the records of a database from before it (migration 8)', async () => {
-    const file = join(tempDir(), SQLITE_FILE_NAME);
-    // A database as the previous version left it: migrations 1-7, an index and its records.
-    const db = new Database(file);
-    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 7)) {
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.description);
-    }
-    const indexId = db.prepare<[], { id: number }>("INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES ('docs', x'00', x'00', 0) RETURNING id").get()!.id;
     const records = Array.from({ length: 300 }, (_, i) => ({ token: randomBytes(32), sealed: randomBytes(i % 2 === 0 ? 3200 : 600) }));
-    const insert = db.prepare('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)');
-    for (const record of records) insert.run(indexId, record.token, record.sealed);
-    db.close();
+    const file = databaseFromBefore(7, records);
 
     const store = await SqliteStore.open(file);
     try {
@@ -208,19 +213,8 @@ describe('SqliteStore specifics', () => {
   });
 
   it('drops the token index of a database from before (migration 9), every record still found and rewritten in place', async () => {
-    const file = join(tempDir(), SQLITE_FILE_NAME);
-    // A database as the previous version left it: migrations 1-8, an index and its records.
-    const db = new Database(file);
-    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 8)) {
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, 0)').run(migration.version, migration.description);
-    }
-    const indexId = db.prepare<[], { id: number }>("INSERT INTO indexes (name, wrapped_data_key, sealed_config, created_at) VALUES ('docs', x'00', x'00', 0) RETURNING id").get()!.id;
     const records = Array.from({ length: 200 }, () => ({ token: randomBytes(32), sealed: randomBytes(600) }));
-    const insert = db.prepare('INSERT INTO items (index_id, token, sealed) VALUES (?, ?, ?)');
-    for (const record of records) insert.run(indexId, record.token, record.sealed);
-    db.close();
+    const file = databaseFromBefore(8, records);
 
     const store = await SqliteStore.open(file);
     try {

@@ -93,8 +93,7 @@ export class VectorCache {
     const vector = page.floats.slice(from, from + state.dimension);
     // Second chance: read while its page is among the next to go, it moves to the newest page.
     if (secondChance && page.seq < this.#pages[0].seq + this.#pages.length / 4) {
-      this.#vacate(page, row, state.dimension);
-      state.places.delete(slot);
+      this.#remove(state, slot, place);
       this.set(owner, slot, vector);
     }
     return vector;
@@ -130,10 +129,7 @@ export class VectorCache {
   forget(owner: number, slot: number): void {
     const state = this.#owners.get(owner);
     const place = state?.places.get(slot);
-    if (state === undefined || place === undefined) return;
-    state.places.delete(slot);
-    const { page, row } = this.#at(place);
-    this.#vacate(page, row, state.dimension);
+    if (state !== undefined && place !== undefined) this.#remove(state, slot, place);
   }
 
   /** Forgets every entry of `owner` (the index closed). */
@@ -208,8 +204,11 @@ export class VectorCache {
     return { page: this.#pageById[Math.floor(place / ROWS_PER_PAGE_LIMIT)]!, row: place % ROWS_PER_PAGE_LIMIT };
   }
 
-  #vacate(page: Page, row: number, dimension: number): void {
+  /** Takes `slot` out of the cache: its place forgotten, its row emptied and wiped. */
+  #remove(state: Owner, slot: number, place: number): void {
+    state.places.delete(slot);
+    const { page, row } = this.#at(place);
     page.slots[row] = -1;
-    page.floats.fill(0, row * dimension, (row + 1) * dimension);
+    page.floats.fill(0, row * state.dimension, (row + 1) * state.dimension);
   }
 }
